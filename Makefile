@@ -1,0 +1,96 @@
+# zlmdb: the README's entry points.
+#   make demo      build and run examples/demo.py on ./demo-db/
+#   make test      build, then run the C tests and the Python tests
+#   make sanitize  ASan+UBSan build of library and extension; C tests + pytest
+#   make bench     the benchmark harness (BENCH_ARGS=--quick for a smoke run)
+# Every target installs what is missing first: Debian build packages (as
+# root, or through sudo), a virtualenv in .venv/, and the package itself.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+ASAN_VENV := .venv-asan
+ASAN_PY := $(ASAN_VENV)/bin/python
+BUILD_TOOLS := "scikit-build-core>=0.10" "cmake>=3.21" ninja
+# One download of the pinned LMDB archive serves every build directory.
+export ZLMDB_DEPS_CACHE := $(CURDIR)/build/_deps
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: all deps venv build demo test test-c test-python sanitize bench clean
+
+all: test
+
+deps:
+	@missing=""; \
+	command -v gcc >/dev/null || missing="$$missing gcc"; \
+	command -v patch >/dev/null || missing="$$missing patch"; \
+	command -v $(PYTHON) >/dev/null || missing="$$missing python3"; \
+	$(PYTHON) -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null || missing="$$missing python3-dev"; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "zlmdb: installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(VPY): | deps
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q $(BUILD_TOOLS)
+
+venv: $(VPY)
+
+# The editable install rebuilds incrementally in build/<wheel tag>/.
+build: $(VPY)
+	$(VPY) -m pip install -q --no-build-isolation -e ".[test]"
+
+demo: build
+	$(VPY) examples/demo.py
+
+test-c: $(VPY)
+	$(VENV)/bin/cmake -S . -B build/c -G Ninja -DZLMDB_WERROR=ON \
+	  -DCMAKE_MAKE_PROGRAM=$(CURDIR)/$(VENV)/bin/ninja >/dev/null
+	$(VENV)/bin/cmake --build build/c
+	build/c/tests/c/zlmdb_tests
+	cd build/c && $(CURDIR)/$(VENV)/bin/ctest --output-on-failure -E zlmdb_c_tests
+
+test-python: build
+	$(VPY) -m pytest -q tests/python
+
+test: test-c test-python
+
+# ASan + UBSan: the C tests, then the whole pytest suite against a
+# sanitized extension (its own venv, so the normal build stays untouched).
+LIBASAN = $(shell gcc -print-file-name=libasan.so)
+SAN_ENV = ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+          UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+sanitize: $(VPY)
+	$(VENV)/bin/cmake -S . -B build/asan-c -G Ninja -DZLMDB_SANITIZE=ON \
+	  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_MAKE_PROGRAM=$(CURDIR)/$(VENV)/bin/ninja >/dev/null
+	$(VENV)/bin/cmake --build build/asan-c
+	$(SAN_ENV) build/asan-c/tests/c/zlmdb_tests
+	cd build/asan-c && $(SAN_ENV) $(CURDIR)/$(VENV)/bin/ctest --output-on-failure -E zlmdb_c_tests
+	test -x $(ASAN_PY) || ( $(PYTHON) -m venv $(ASAN_VENV) && \
+	  $(ASAN_PY) -m pip install -q --upgrade pip && \
+	  $(ASAN_PY) -m pip install -q $(BUILD_TOOLS) )
+	ZLMDB_SANITIZE=1 $(ASAN_PY) -m pip install -q --no-build-isolation \
+	  -C build-dir=build/asan-py -C cmake.build-type=Debug ".[test]"
+	cd tests/python && $(SAN_ENV) PYTHONMALLOC=malloc LD_PRELOAD=$(LIBASAN) \
+	  $(CURDIR)/$(ASAN_PY) -m pytest -q -p no:cacheprovider .
+
+bench: build
+	@if [ -f bench/run.py ]; then \
+	  $(VPY) -m pip install -q --no-build-isolation -e ".[test,bench]" && \
+	  $(MAKE) --no-print-directory bench-c && \
+	  $(VPY) bench/run.py $(BENCH_ARGS); \
+	else echo "no benchmarks yet"; fi
+
+bench-c: $(VPY)
+	$(VENV)/bin/cmake -S . -B build/bench -G Ninja -DZLMDB_BUILD_BENCH=ON \
+	  -DZLMDB_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_MAKE_PROGRAM=$(CURDIR)/$(VENV)/bin/ninja >/dev/null
+	$(VENV)/bin/cmake --build build/bench
+
+clean:
+	rm -rf build demo-db $(ASAN_VENV)

@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Fetch, verify and patch the pinned LMDB source for the zlmdb build.
+
+LMDB is not committed to this repository.  The pinned, reachable copy of
+LMDB 0.9.35 together with its hardening patches is the `lib/` folder of
+py-lmdb's source distribution on PyPI, so this script obtains that archive
+through the package client (never a hard-coded URL), checks its SHA-256
+against the value pinned in `cmake/lmdb.lock`, unpacks the LMDB files and
+applies the patches in the order given by `cmake/lmdb-patches.txt`.
+
+The result is a directory holding mdb.c, midl.c, midl.h, lmdb.h (patched)
+plus the upstream license text.  Every step is skipped when a stamp file
+shows it was already done for the same pin, so rebuilds are offline.
+
+Exit status is 0 on success; on failure a message says what went wrong and
+what to do about it.
+"""
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+LMDB_FILES = ("mdb.c", "midl.c", "midl.h", "lmdb.h")
+
+
+def fail(msg):
+    sys.stderr.write("\nzlmdb: cannot prepare LMDB: %s\n\n" % msg)
+    sys.exit(1)
+
+
+def read_lock(path):
+    pins = {}
+    with open(path, encoding="utf-8") as fp:
+        for line in fp:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                name, _, value = line.partition("=")
+                pins[name.strip()] = value.strip()
+    for need in ("package", "version", "sha256"):
+        if need not in pins:
+            fail("%s lacks the '%s = ...' line" % (path, need))
+    return pins
+
+
+def read_patch_list(path):
+    with open(path, encoding="utf-8") as fp:
+        names = [ln.split("#", 1)[0].strip() for ln in fp]
+    return [n for n in names if n]
+
+
+def sha256_of(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as fp:
+        for block in iter(lambda: fp.read(1 << 16), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def pip_commands():
+    """Ways to run pip: this interpreter first, then whatever is on PATH.
+
+    Inside an isolated PEP 517 build the interpreter may not see pip, while
+    the pip that started the build is still on PATH.
+    """
+    cmds = []
+    override = os.environ.get("ZLMDB_PIP")
+    if override:
+        cmds.append(override.split())
+    cmds.append([sys.executable, "-m", "pip"])
+    for name in ("pip3", "pip"):
+        found = shutil.which(name)
+        if found:
+            cmds.append([found])
+    return cmds
+
+
+def download(pins, cache_dir):
+    archive_name = "%s-%s.tar.gz" % (pins["package"], pins["version"])
+    archive = os.path.join(cache_dir, archive_name)
+    if os.path.exists(archive):
+        if sha256_of(archive) == pins["sha256"]:
+            return archive
+        os.unlink(archive)  # a damaged cache entry: fetch again below
+
+    os.makedirs(cache_dir, exist_ok=True)
+    spec = "%s==%s" % (pins["package"], pins["version"])
+    errors = []
+    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
+        for cmd in pip_commands():
+            full = cmd + ["download", spec, "--no-binary", ":all:", "--no-deps",
+                          "--no-build-isolation", "--quiet", "-d", tmp]
+            # --no-build-isolation keeps pip from building metadata in a
+            # fresh environment; fall back to the default if that fails.
+            for attempt in (full, [a for a in full if a != "--no-build-isolation"]):
+                try:
+                    res = subprocess.run(attempt, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True)
+                except OSError as exc:
+                    errors.append("%s: %s" % (" ".join(attempt), exc))
+                    break
+                got = os.path.join(tmp, archive_name)
+                if res.returncode == 0 and os.path.exists(got):
+                    digest = sha256_of(got)
+                    if digest != pins["sha256"]:
+                        fail("%s has SHA-256 %s but cmake/lmdb.lock pins %s.\n"
+                             "The archive on the package index is not the one this "
+                             "project was reviewed against. Do not edit the pin to "
+                             "make the build pass: check where the file came from, "
+                             "or build from a reviewed tree with "
+                             "ZLMDB_LMDB_SOURCE=<dir>." % (archive_name, digest,
+                                                           pins["sha256"]))
+                    os.replace(got, archive)
+                    return archive
+                errors.append("%s\n%s" % (" ".join(attempt), res.stdout[-2000:]))
+    fail("could not download %s (%s) with pip.\n%s\n"
+         "What to do: check that PyPI is reachable (or a pip mirror is configured), "
+         "or place %s in %s, or build from a local LMDB tree with "
+         "ZLMDB_LMDB_SOURCE=<dir holding mdb.c, midl.c, lmdb.h>, or link the "
+         "system library with ZLMDB_SYSTEM_LMDB=1."
+         % (spec, archive_name, "\n".join(errors[-2:]), archive_name, cache_dir))
+
+
+def extract(archive, pins, work):
+    prefix = "%s-%s/" % (pins["package"], pins["version"])
+    wanted = {prefix + "lib/" + f: f for f in LMDB_FILES}
+    wanted[prefix + "LICENSE"] = "LICENSE"
+    patch_prefix = prefix + "lib/py-lmdb/"
+    os.makedirs(os.path.join(work, "patches"), exist_ok=True)
+    found = set()
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar.getmembers():
+            if not member.isfile():
+                continue
+            if member.name in wanted:
+                dest = os.path.join(work, wanted[member.name])
+            elif member.name.startswith(patch_prefix) and member.name.endswith(".patch") \
+                    and "/" not in member.name[len(patch_prefix):]:
+                dest = os.path.join(work, "patches", os.path.basename(member.name))
+            else:
+                continue
+            with tar.extractfile(member) as src, open(dest, "wb") as out:
+                shutil.copyfileobj(src, out)
+            found.add(member.name)
+    missing = [m for m in wanted if m not in found]
+    if missing:
+        fail("%s does not contain %s; the pin in cmake/lmdb.lock does not point "
+             "at an sdist that carries LMDB." % (archive, ", ".join(missing)))
+
+
+def apply_patches(work, patch_names):
+    patch_exe = shutil.which("patch")
+    if not patch_exe:
+        fail("the 'patch' program is needed to apply LMDB's hardening patches.\n"
+             "What to do: install it (Debian: apt-get install patch) and build again.")
+    for name in patch_names:
+        pfile = os.path.join(work, "patches", name + ".patch")
+        if not os.path.exists(pfile):
+            fail("patch %s listed in cmake/lmdb-patches.txt is not in the archive." % name)
+        # The patches are written against libraries/liblmdb/, hence -p3.
+        res = subprocess.run([patch_exe, "--forward", "--batch", "-p3", "-d", work,
+                              "-i", pfile], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if res.returncode != 0:
+            fail("patch %s did not apply:\n%s\nWhat to do: the patch list in "
+                 "cmake/lmdb-patches.txt must match the pinned archive; remove the "
+                 "build directory and build again, or fix the list." % (name, res.stdout))
+
+
+def check_version(work, want):
+    major = minor = patch = None
+    with open(os.path.join(work, "lmdb.h"), encoding="latin-1") as fp:
+        for line in fp:
+            parts = line.split()
+            if len(parts) >= 3 and parts[0] == "#define":
+                if parts[1] == "MDB_VERSION_MAJOR":
+                    major = parts[2]
+                elif parts[1] == "MDB_VERSION_MINOR":
+                    minor = parts[2]
+                elif parts[1] == "MDB_VERSION_PATCH":
+                    patch = parts[2]
+    got = "%s.%s.%s" % (major, minor, patch)
+    if got != want:
+        fail("the archive carries LMDB %s but this project needs %s (0.9.x on-disk "
+             "format)." % (got, want))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lock", required=True)
+    ap.add_argument("--patches", required=True)
+    ap.add_argument("--cache", required=True, help="where the archive is kept")
+    ap.add_argument("--out", required=True, help="where patched sources go")
+    args = ap.parse_args()
+
+    pins = read_lock(args.lock)
+    patch_names = read_patch_list(args.patches)
+    stamp_text = "%s %s %s\n%s\n" % (pins["package"], pins["version"], pins["sha256"],
+                                     " ".join(patch_names))
+    stamp = os.path.join(args.out, ".zlmdb-stamp")
+    if os.path.exists(stamp):
+        with open(stamp, encoding="utf-8") as fp:
+            if fp.read() == stamp_text and all(
+                    os.path.exists(os.path.join(args.out, f)) for f in LMDB_FILES):
+                return 0
+
+    archive = download(pins, args.cache)
+    if os.path.isdir(args.out):
+        shutil.rmtree(args.out)
+    tmp_out = args.out + ".tmp"
+    if os.path.isdir(tmp_out):
+        shutil.rmtree(tmp_out)
+    os.makedirs(tmp_out)
+    extract(archive, pins, tmp_out)
+    apply_patches(tmp_out, patch_names)
+    check_version(tmp_out, pins["lmdb_version"])
+    with open(os.path.join(tmp_out, ".zlmdb-stamp"), "w", encoding="utf-8") as fp:
+        fp.write(stamp_text)
+    os.replace(tmp_out, args.out)
+    print("zlmdb: LMDB %s from %s==%s (sha256 verified, %d patches applied) in %s"
+          % (pins["lmdb_version"], pins["package"], pins["version"], len(patch_names),
+             args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""zlmdb: a transactional, embedded, memory-mapped database layer over LMDB.
+
+Two APIs share one C core (the extension ``zlmdb._native`` and the C library
+``libzlmdb`` under it):
+
+* ``zlmdb.lmdb`` -- a drop-in replacement for py-lmdb
+  (``import zlmdb.lmdb as lmdb``);
+* ``zlmdb`` itself -- the object-relational layer, compatible with upstream
+  zlmdb (being built; see the project's issues for its state).
+"""
+from zlmdb import _native
+from zlmdb import lmdb
+
+__version__ = "0.1.0"
+
+__all__ = ("__version__", "lmdb")
+
+
+def _check_native_version():
+    # The Python files and the compiled core must come from the same build.
+    major, minor, patch = _native.lib_version()
+    if "%d.%d.%d" % (major, minor, patch) != __version__:
+        raise ImportError(
+            "zlmdb %s found a C core of version %d.%d.%d: reinstall zlmdb"
+            % (__version__, major, minor, patch))
+
+
+_check_native_version()

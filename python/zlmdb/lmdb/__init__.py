@@ -1,0 +1,59 @@
+"""zlmdb.lmdb: a drop-in replacement for py-lmdb, implemented in C.
+
+``import zlmdb.lmdb as lmdb`` gives the names, signatures, defaults,
+exceptions and behaviour of the ``lmdb`` package (py-lmdb 2.3, its C
+extension), backed by LMDB 0.9.35 compiled into zlmdb.
+"""
+from zlmdb._native import (  # noqa: F401  (re-exported API)
+    Cursor,
+    Environment,
+    Transaction,
+    _Database,
+    enable_drop_gil,
+    version,
+    open,
+    Error,
+    KeyExistsError,
+    NotFoundError,
+    PageNotFoundError,
+    CorruptedError,
+    PanicError,
+    VersionMismatchError,
+    InvalidError,
+    MapFullError,
+    DbsFullError,
+    ReadersFullError,
+    TlsFullError,
+    TxnFullError,
+    CursorFullError,
+    PageFullError,
+    MapResizedError,
+    IncompatibleError,
+    BadRslotError,
+    BadDbiError,
+    BadTxnError,
+    BadValsizeError,
+    ReadonlyError,
+    InvalidParameterError,
+    LockError,
+    MemoryError,
+    DiskError,
+)
+
+__version__ = "2.3.0"
+
+__all__ = [
+    "Cursor", "Environment", "Transaction", "_Database", "enable_drop_gil", "version",
+    "Error", "KeyExistsError", "NotFoundError", "PageNotFoundError", "CorruptedError",
+    "PanicError", "VersionMismatchError", "InvalidError", "MapFullError", "DbsFullError",
+    "ReadersFullError", "TlsFullError", "TxnFullError", "CursorFullError", "PageFullError",
+    "MapResizedError", "IncompatibleError", "BadRslotError", "BadDbiError", "BadTxnError",
+    "BadValsizeError", "ReadonlyError", "InvalidParameterError", "LockError",
+    "MemoryError", "DiskError",
+]
+
+
+def _reading_docs():
+    """Return True while Sphinx is importing the module (py-lmdb helper)."""
+    import sys
+    return "sphinx" in sys.modules

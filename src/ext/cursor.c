@@ -1,0 +1,1223 @@
+/* Cursor and its iterator (py-lmdb compatible). */
+#include <errno.h>
+#include <stddef.h>
+
+#include "zpy.h"
+
+#define OFF(s, f) offsetof(struct s, f)
+
+#define CURSOR_GUARD(self, st)                                              \
+    do {                                                                    \
+        if (!(self)->node.valid)                                            \
+            return zpy_err_invalid(st);                                     \
+    } while (0)
+
+/* ------------------------------------------------------------ lifetime */
+
+static void cursor_close_handle(zpy_Cursor *self)
+{
+    MDB_cursor *curs = self->curs;
+
+    self->curs = NULL;
+    self->positioned = 0;
+    /* Closing a cursor only frees memory; skip it in a forked child, whose
+     * copy of the txn must stay untouched. */
+    if (curs && self->txn && zpy_current_pid() == self->txn->pid &&
+        self->txn->env->env != NULL)
+        mdb_cursor_close(curs);
+}
+
+static void cursor_release(zpy_Node *node)
+{
+    zpy_Cursor *self = (zpy_Cursor *)node;
+    node->valid = 0;
+    cursor_close_handle(self);
+    zpy_node_unlink(node);
+}
+
+static void cursor_dealloc(PyObject *op)
+{
+    zpy_Cursor *self = (zpy_Cursor *)op;
+    PyTypeObject *tp = Py_TYPE(op);
+
+    if (self->node.valid)
+        cursor_close_handle(self);
+    zpy_node_unlink(&self->node);
+    Py_CLEAR(self->txn);
+    tp->tp_free(op);
+    Py_DECREF(tp);
+}
+
+PyObject *zpy_cursor_new(zpy_state *st, zpy_Db *db, zpy_Txn *txn)
+{
+    zpy_Cursor *self;
+    MDB_cursor *curs;
+    int rc;
+
+    if (!txn->node.valid)
+        return zpy_err_invalid(st);
+    if (!zpy_db_owner_check(st, db, txn->env))
+        return NULL;
+    if ((rc = mdb_cursor_open(txn->txn, db->dbi, &curs)))
+        return zpy_err_set(st, "mdb_cursor_open", rc);
+    self = PyObject_New(zpy_Cursor, st->CursorType);
+    if (self == NULL) {
+        mdb_cursor_close(curs);
+        return NULL;
+    }
+    zpy_node_init(&self->node, cursor_release);
+    zpy_node_link(&txn->node, &self->node);
+    self->txn = (zpy_Txn *)Py_NewRef(txn);
+    self->curs = curs;
+    self->dbi_flags = db->flags;
+    self->positioned = 0;
+    self->key.mv_size = self->val.mv_size = 0;
+    self->key.mv_data = self->val.mv_data = NULL;
+    self->last_mutation = txn->mutations;
+    return (PyObject *)self;
+}
+
+/* ---------------------------------------------------------- core moves */
+
+/* Move the cursor with `op` (using self->key/val as input where the op
+ * needs it).  Not found leaves it unpositioned; other errors raise.  With
+ * `preload`, the value's pages are faulted in during the same GIL release. */
+static int cursor_move(zpy_Cursor *self, MDB_cursor_op op, int preload)
+{
+    zpy_Txn *t = self->txn;
+    int rc;
+
+    zpy_txn_op_enter(t);
+    Py_BEGIN_ALLOW_THREADS
+    rc = mdb_cursor_get(self->curs, &self->key, &self->val, op);
+    if (rc == 0 && preload)
+        zpy_preload(&self->val);
+    Py_END_ALLOW_THREADS
+    zpy_txn_op_leave(t);
+    self->positioned = rc == 0;
+    self->last_mutation = t->mutations;
+    if (rc) {
+        self->key.mv_size = self->val.mv_size = 0;
+        if (rc != MDB_NOTFOUND && !(rc == EINVAL && op == MDB_GET_CURRENT)) {
+            zpy_err_set(zpy_state_of(self), "mdb_cursor_get", rc);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *cursor_move_bool(zpy_Cursor *self, MDB_cursor_op op)
+{
+    CURSOR_GUARD(self, zpy_state_of(self));
+    if (cursor_move(self, op, 0) < 0)
+        return NULL;
+    return PyBool_FromLong(self->positioned);
+}
+
+/* After a write through this txn the cached key/value may point at moved
+ * pages: re-read the current position first. */
+ZPY_INLINE int cursor_refresh(zpy_Cursor *self)
+{
+    if (ZPY_UNLIKELY(self->last_mutation != self->txn->mutations))
+        return cursor_move(self, MDB_GET_CURRENT, 0);
+    return 0;
+}
+
+static void preload_value(zpy_Cursor *self)
+{
+    zpy_Txn *t = self->txn;
+    if (self->val.mv_size == 0 || t->env->resizing)
+        return;
+    zpy_txn_op_enter(t);
+    Py_BEGIN_ALLOW_THREADS
+    zpy_preload(&self->val);
+    Py_END_ALLOW_THREADS
+    zpy_txn_op_leave(t);
+}
+
+/* The three value getters; `preloaded` says the value's pages were already
+ * faulted in by the move that produced it. */
+static PyObject *get_key(zpy_Cursor *self, int preloaded)
+{
+    if (cursor_refresh(self) < 0)
+        return NULL;
+    return zpy_txn_value(self->txn, &self->key);
+}
+
+static PyObject *get_value(zpy_Cursor *self, int preloaded)
+{
+    if (cursor_refresh(self) < 0)
+        return NULL;
+    if (!preloaded)
+        preload_value(self);
+    return zpy_txn_value(self->txn, &self->val);
+}
+
+static PyObject *get_item(zpy_Cursor *self, int preloaded)
+{
+    PyObject *k, *v, *tup;
+
+    if (cursor_refresh(self) < 0)
+        return NULL;
+    k = zpy_txn_value(self->txn, &self->key);
+    if (k == NULL)
+        return NULL;
+    if (!preloaded)
+        preload_value(self);
+    v = zpy_txn_value(self->txn, &self->val);
+    if (v == NULL) {
+        Py_DECREF(k);
+        return NULL;
+    }
+    tup = PyTuple_New(2);
+    if (tup == NULL) {
+        Py_DECREF(k);
+        Py_DECREF(v);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(tup, 0, k);
+    PyTuple_SET_ITEM(tup, 1, v);
+    return tup;
+}
+
+/* ------------------------------------------------------ simple methods */
+
+#define MOVE_METHOD(name, op)                                               \
+    static PyObject *cursor_##name(PyObject *self, PyObject *unused)        \
+    {                                                                       \
+        return cursor_move_bool((zpy_Cursor *)self, op);                    \
+    }
+
+MOVE_METHOD(first, MDB_FIRST)
+MOVE_METHOD(last, MDB_LAST)
+MOVE_METHOD(next, MDB_NEXT)
+MOVE_METHOD(prev, MDB_PREV)
+MOVE_METHOD(first_dup, MDB_FIRST_DUP)
+MOVE_METHOD(last_dup, MDB_LAST_DUP)
+MOVE_METHOD(next_dup, MDB_NEXT_DUP)
+MOVE_METHOD(prev_dup, MDB_PREV_DUP)
+MOVE_METHOD(next_nodup, MDB_NEXT_NODUP)
+MOVE_METHOD(prev_nodup, MDB_PREV_NODUP)
+
+static PyObject *cursor_key(PyObject *op, PyObject *unused)
+{
+    CURSOR_GUARD((zpy_Cursor *)op, zpy_state_of(op));
+    return get_key((zpy_Cursor *)op, 0);
+}
+
+static PyObject *cursor_value(PyObject *op, PyObject *unused)
+{
+    CURSOR_GUARD((zpy_Cursor *)op, zpy_state_of(op));
+    return get_value((zpy_Cursor *)op, 0);
+}
+
+static PyObject *cursor_item(PyObject *op, PyObject *unused)
+{
+    CURSOR_GUARD((zpy_Cursor *)op, zpy_state_of(op));
+    return get_item((zpy_Cursor *)op, 0);
+}
+
+static PyObject *cursor_count(PyObject *op, PyObject *unused)
+{
+    zpy_Cursor *self = (zpy_Cursor *)op;
+    zpy_state *st = zpy_state_of(op);
+    size_t n = 0;
+    int rc;
+
+    CURSOR_GUARD(self, st);
+    zpy_txn_op_enter(self->txn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = mdb_cursor_count(self->curs, &n);
+    Py_END_ALLOW_THREADS
+    zpy_txn_op_leave(self->txn);
+    if (rc)
+        return zpy_err_set(st, "mdb_cursor_count", rc);
+    return PyLong_FromSize_t(n);
+}
+
+/* set_key / set_range take exactly one positional argument (METH_O). */
+static PyObject *cursor_set_common(zpy_Cursor *self, PyObject *arg, int range)
+{
+    zpy_views views = {.count = 0};
+    PyObject *res;
+    int rc;
+
+    CURSOR_GUARD(self, zpy_state_of(self));
+    if (zpy_val_from_obj(arg, &self->key, &views) < 0)
+        return NULL;
+    if (range && self->key.mv_size == 0)
+        rc = cursor_move(self, MDB_FIRST, 0);
+    else
+        rc = cursor_move(self, range ? MDB_SET_RANGE : MDB_SET_KEY, 0);
+    zpy_views_release(&views);
+    if (rc < 0)
+        return NULL;
+    res = PyBool_FromLong(self->positioned);
+    return res;
+}
+
+static PyObject *cursor_set_key(PyObject *op, PyObject *arg)
+{
+    return cursor_set_common((zpy_Cursor *)op, arg, 0);
+}
+
+static PyObject *cursor_set_range(PyObject *op, PyObject *arg)
+{
+    return cursor_set_common((zpy_Cursor *)op, arg, 1);
+}
+
+struct kv_args {
+    MDB_val key, val;
+};
+
+static const zpy_argspec kv_spec[] = {
+    {"key", ZPY_ARG_BUF, OFF(kv_args, key)},
+    {"value", ZPY_ARG_BUF, OFF(kv_args, val)},
+};
+
+static PyObject *cursor_set_dup_common(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                                       PyObject *kwnames, int range)
+{
+    zpy_Cursor *self = (zpy_Cursor *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct kv_args a = {{0, NULL}, {0, NULL}};
+    zpy_views views = {.count = 0};
+    int rc, found;
+
+    CURSOR_GUARD(self, st);
+    if (zpy_parse_args(st, kv_spec, 2, args, nargs, kwnames, &a, &views) < 0)
+        return NULL;
+    self->key = a.key;
+    self->val = a.val;
+    rc = cursor_move(self, range ? MDB_GET_BOTH_RANGE : MDB_GET_BOTH, 0);
+    zpy_views_release(&views);
+    if (rc < 0)
+        return NULL;
+    found = self->positioned;
+    if (range && found) {
+        /* GET_BOTH_RANGE does not update key/value as documented: re-read
+         * the position so they never point at the caller's buffers. */
+        if (cursor_move(self, MDB_GET_CURRENT, 0) < 0)
+            return NULL;
+    }
+    return PyBool_FromLong(found);
+}
+
+static PyObject *cursor_set_key_dup(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                                    PyObject *kwnames)
+{
+    return cursor_set_dup_common(op, args, nargs, kwnames, 0);
+}
+
+static PyObject *cursor_set_range_dup(PyObject *op, PyObject *const *args,
+                                      Py_ssize_t nargs, PyObject *kwnames)
+{
+    return cursor_set_dup_common(op, args, nargs, kwnames, 1);
+}
+
+struct get_args {
+    MDB_val key;
+    PyObject *deflt;
+};
+
+static const zpy_argspec get_spec[] = {
+    {"key", ZPY_ARG_BUF, OFF(get_args, key)},
+    {"default", ZPY_ARG_OBJ, OFF(get_args, deflt)},
+};
+
+static PyObject *cursor_get(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames)
+{
+    zpy_Cursor *self = (zpy_Cursor *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct get_args a = {{0, NULL}, NULL};
+    zpy_views views = {.count = 0};
+    int rc;
+
+    CURSOR_GUARD(self, st);
+    if (zpy_parse_args(st, get_spec, 2, args, nargs, kwnames, &a, &views) < 0)
+        return NULL;
+    if (a.key.mv_data == NULL) {
+        zpy_views_release(&views);
+        return zpy_type_error("key must be given.");
+    }
+    self->key = a.key;
+    rc = cursor_move(self, MDB_SET_KEY, 1);
+    zpy_views_release(&views);
+    if (rc < 0)
+        return NULL;
+    if (!self->positioned)
+        return Py_NewRef(a.deflt ? a.deflt : Py_None);
+    return zpy_txn_value(self->txn, &self->val);
+}
+
+/* ------------------------------------------------------------- writes */
+
+static int put_flags(zpy_Cursor *self, int dupdata, int overwrite, int append)
+{
+    int flags = 0;
+    if (!dupdata)
+        flags |= MDB_NODUPDATA;
+    if (!overwrite)
+        flags |= MDB_NOOVERWRITE;
+    if (append)
+        /* py-lmdb looks at the txn's default db here, not the cursor's. */
+        flags |= (self->txn->db->flags & MDB_DUPSORT) ? MDB_APPENDDUP : MDB_APPEND;
+    return flags;
+}
+
+static int cursor_put_raw(zpy_Cursor *self, MDB_val *key, MDB_val *val, unsigned int flags)
+{
+    zpy_Txn *t = self->txn;
+    int rc;
+
+    zpy_txn_op_enter(t);
+    Py_BEGIN_ALLOW_THREADS
+    rc = mdb_cursor_put(self->curs, key, val, flags);
+    Py_END_ALLOW_THREADS
+    zpy_txn_op_leave(t);
+    t->mutations++;
+    return rc;
+}
+
+static int cursor_del_raw(zpy_Cursor *self, unsigned int flags)
+{
+    zpy_Txn *t = self->txn;
+    int rc;
+
+    zpy_txn_op_enter(t);
+    Py_BEGIN_ALLOW_THREADS
+    rc = mdb_cursor_del(self->curs, flags);
+    Py_END_ALLOW_THREADS
+    zpy_txn_op_leave(t);
+    t->mutations++;
+    return rc;
+}
+
+struct put_args {
+    MDB_val key, val;
+    int dupdata, overwrite, append;
+};
+
+static const zpy_argspec put_spec[] = {
+    {"key", ZPY_ARG_BUF, OFF(put_args, key)},
+    {"value", ZPY_ARG_BUF, OFF(put_args, val)},
+    {"dupdata", ZPY_ARG_BOOL, OFF(put_args, dupdata)},
+    {"overwrite", ZPY_ARG_BOOL, OFF(put_args, overwrite)},
+    {"append", ZPY_ARG_BOOL, OFF(put_args, append)},
+};
+
+static PyObject *cursor_put(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames)
+{
+    zpy_Cursor *self = (zpy_Cursor *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct put_args a = {{0, NULL}, {0, NULL}, 1, 1, 0};
+    zpy_views views = {.count = 0};
+    int rc;
+
+    CURSOR_GUARD(self, st);
+    if (zpy_parse_args(st, put_spec, 5, args, nargs, kwnames, &a, &views) < 0)
+        return NULL;
+    rc = cursor_put_raw(self, &a.key, &a.val,
+                        (unsigned int)put_flags(self, a.dupdata, a.overwrite, a.append));
+    zpy_views_release(&views);
+    if (rc) {
+        if (rc == MDB_KEYEXIST)
+            Py_RETURN_FALSE;
+        return zpy_err_set(st, "mdb_put", rc);
+    }
+    Py_RETURN_TRUE;
+}
+
+struct putmulti_args {
+    PyObject *items;
+    int dupdata, overwrite, append;
+};
+
+static const zpy_argspec putmulti_spec[] = {
+    {"items", ZPY_ARG_OBJ, OFF(putmulti_args, items)},
+    {"dupdata", ZPY_ARG_BOOL, OFF(putmulti_args, dupdata)},
+    {"overwrite", ZPY_ARG_BOOL, OFF(putmulti_args, overwrite)},
+    {"append", ZPY_ARG_BOOL, OFF(putmulti_args, append)},
+};
+
+/* Items are taken in batches so one GIL release covers many puts; every
+ * item's buffers stay referenced (the tuples are kept) until its put. */
+#define PUTMULTI_BATCH 64
+
+static PyObject *cursor_putmulti(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                                 PyObject *kwnames)
+{
+    zpy_Cursor *self = (zpy_Cursor *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct putmulti_args a = {NULL, 1, 1, 0};
+    PyObject *iter, *batch[PUTMULTI_BATCH];
+    MDB_val keys[PUTMULTI_BATCH], vals[PUTMULTI_BATCH];
+    Py_ssize_t consumed = 0, added = 0;
+    unsigned int flags;
+    int n, i, done = 0, rc = 0, failed_at = -1;
+    zpy_Txn *t = self->txn;
+
+    CURSOR_GUARD(self, st);
+    if (zpy_parse_args(st, putmulti_spec, 4, args, nargs, kwnames, &a, NULL) < 0)
+        return NULL;
+    if (a.items == NULL)
+        a.items = Py_None;
+    flags = (unsigned int)put_flags(self, a.dupdata, a.overwrite, a.append);
+    iter = PyObject_GetIter(a.items);
+    if (iter == NULL)
+        return NULL;
+    while (!done) {
+        /* Gather a batch with the GIL held.  Only exact bytes take the
+         * batched path; anything else is put on its own, with its buffer
+         * views held just for that call. */
+        for (n = 0; n < PUTMULTI_BATCH; n++) {
+            PyObject *item = PyIter_Next(iter);
+            PyObject *k, *v;
+            if (item == NULL) {
+                done = 1;
+                break;
+            }
+            if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 2) {
+                Py_DECREF(item);
+                PyErr_SetString(PyExc_TypeError, "putmulti() elements must be 2-tuples");
+                goto fail_batch;
+            }
+            k = PyTuple_GET_ITEM(item, 0);
+            v = PyTuple_GET_ITEM(item, 1);
+            if (!PyBytes_CheckExact(k) || !PyBytes_CheckExact(v)) {
+                /* Flush what we have, then put this one alone. */
+                batch[n++] = item;
+                break;
+            }
+            keys[n].mv_data = PyBytes_AS_STRING(k);
+            keys[n].mv_size = (size_t)PyBytes_GET_SIZE(k);
+            vals[n].mv_data = PyBytes_AS_STRING(v);
+            vals[n].mv_size = (size_t)PyBytes_GET_SIZE(v);
+            batch[n] = item;
+        }
+        if (PyErr_Occurred())
+            goto fail_batch;
+        if (!self->node.valid) {
+            zpy_err_invalid(st);
+            goto fail_batch;
+        }
+        /* The last item may be a non-bytes one: it is handled below. */
+        {
+            int fast = n;
+            PyObject *lastk = NULL;
+            if (n > 0) {
+                lastk = PyTuple_GET_ITEM(batch[n - 1], 0);
+                if (!PyBytes_CheckExact(lastk) ||
+                    !PyBytes_CheckExact(PyTuple_GET_ITEM(batch[n - 1], 1)))
+                    fast = n - 1;
+            }
+            if (fast > 0) {
+                int k;
+                zpy_txn_op_enter(t);
+                Py_BEGIN_ALLOW_THREADS
+                for (k = 0; k < fast; k++) {
+                    rc = mdb_cursor_put(self->curs, &keys[k], &vals[k], flags);
+                    if (rc == 0)
+                        added++;
+                    else if (rc != MDB_KEYEXIST) {
+                        failed_at = k;
+                        break;
+                    }
+                    consumed++;
+                }
+                Py_END_ALLOW_THREADS
+                zpy_txn_op_leave(t);
+                t->mutations++;
+                if (failed_at >= 0) {
+                    zpy_err_format(st, rc, "mdb_cursor_put() element #%zd", consumed);
+                    goto fail_batch;
+                }
+            }
+            if (fast < n) {
+                zpy_views views = {.count = 0};
+                MDB_val kv, vv;
+                PyObject *item = batch[n - 1];
+                if (zpy_val_from_obj(PyTuple_GET_ITEM(item, 0), &kv, &views) < 0 ||
+                    zpy_val_from_obj(PyTuple_GET_ITEM(item, 1), &vv, &views) < 0) {
+                    zpy_views_release(&views);
+                    goto fail_batch;
+                }
+                rc = cursor_put_raw(self, &kv, &vv, flags);
+                zpy_views_release(&views);
+                if (rc == 0)
+                    added++;
+                else if (rc != MDB_KEYEXIST) {
+                    zpy_err_format(st, rc, "mdb_cursor_put() element #%zd", consumed);
+                    goto fail_batch;
+                }
+                consumed++;
+            }
+        }
+        for (i = 0; i < n; i++)
+            Py_DECREF(batch[i]);
+    }
+    Py_DECREF(iter);
+    return Py_BuildValue("(nn)", consumed, added);
+
+fail_batch:
+    for (i = 0; i < n; i++)
+        Py_DECREF(batch[i]);
+    Py_DECREF(iter);
+    return NULL;
+}
+
+struct delete_args {
+    int dupdata;
+};
+
+static const zpy_argspec delete_spec[] = {
+    {"dupdata", ZPY_ARG_BOOL, OFF(delete_args, dupdata)},
+};
+
+static PyObject *cursor_delete(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                               PyObject *kwnames)
+{
+    zpy_Cursor *self = (zpy_Cursor *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct delete_args a = {0};
+    int rc;
+
+    CURSOR_GUARD(self, st);
+    if (zpy_parse_args(st, delete_spec, 1, args, nargs, kwnames, &a, NULL) < 0)
+        return NULL;
+    if (!self->positioned)
+        Py_RETURN_FALSE;
+    rc = cursor_del_raw(self, a.dupdata ? MDB_NODUPDATA : 0);
+    if (rc)
+        return zpy_err_set(st, "mdb_cursor_del", rc);
+    /* LMDB leaves the cursor on the following record. */
+    if (cursor_move(self, MDB_GET_CURRENT, 0) < 0)
+        return NULL;
+    Py_RETURN_TRUE;
+}
+
+/* The old value as bytes (never a buffer: the record is about to change). */
+static PyObject *copy_value(zpy_Cursor *self, const MDB_val *v)
+{
+    preload_value(self);
+    return PyBytes_FromStringAndSize((const char *)v->mv_data, (Py_ssize_t)v->mv_size);
+}
+
+PyObject *zpy_cursor_do_replace(zpy_Cursor *self, MDB_val *key, MDB_val *val)
+{
+    zpy_state *st = zpy_state_of(self);
+    MDB_val newval = *val;
+    PyObject *old;
+    int rc;
+
+    if (self->dbi_flags & MDB_DUPSORT) {
+        /* Replace means "drop every duplicate, then put the one value". */
+        self->key = *key;
+        if (cursor_move(self, MDB_SET_KEY, 0) < 0)
+            return NULL;
+        if (self->positioned) {
+            old = copy_value(self, &self->val);
+            if (old == NULL)
+                return NULL;
+            rc = cursor_del_raw(self, MDB_NODUPDATA);
+            if (rc) {
+                Py_DECREF(old);
+                return zpy_err_set(st, "mdb_cursor_del", rc);
+            }
+        } else {
+            old = Py_NewRef(Py_None);
+        }
+    } else {
+        /* On MDB_KEYEXIST, LMDB hands back the existing value in `val`. */
+        rc = cursor_put_raw(self, key, val, MDB_NOOVERWRITE);
+        if (rc == 0)
+            Py_RETURN_NONE;
+        if (rc != MDB_KEYEXIST)
+            return zpy_err_set(st, "mdb_put", rc);
+        old = copy_value(self, val);
+        if (old == NULL)
+            return NULL;
+    }
+    rc = cursor_put_raw(self, key, &newval, 0);
+    if (rc) {
+        Py_DECREF(old);
+        return zpy_err_set(st, "mdb_put", rc);
+    }
+    return old;
+}
+
+PyObject *zpy_cursor_do_pop(zpy_Cursor *self, MDB_val *key)
+{
+    zpy_state *st = zpy_state_of(self);
+    PyObject *old;
+    int rc;
+
+    self->key = *key;
+    if (cursor_move(self, MDB_SET_KEY, 0) < 0)
+        return NULL;
+    if (!self->positioned)
+        Py_RETURN_NONE;
+    old = copy_value(self, &self->val);
+    if (old == NULL)
+        return NULL;
+    rc = cursor_del_raw(self, 0);
+    if (rc) {
+        Py_DECREF(old);
+        return zpy_err_set(st, "mdb_cursor_del", rc);
+    }
+    return old;
+}
+
+static PyObject *cursor_replace(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                                PyObject *kwnames)
+{
+    zpy_Cursor *self = (zpy_Cursor *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct kv_args a = {{0, NULL}, {0, NULL}};
+    zpy_views views = {.count = 0};
+    PyObject *res;
+
+    CURSOR_GUARD(self, st);
+    if (zpy_parse_args(st, kv_spec, 2, args, nargs, kwnames, &a, &views) < 0)
+        return NULL;
+    res = zpy_cursor_do_replace(self, &a.key, &a.val);
+    zpy_views_release(&views);
+    return res;
+}
+
+static PyObject *cursor_pop(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames)
+{
+    zpy_Cursor *self = (zpy_Cursor *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct kv_args a = {{0, NULL}, {0, NULL}};
+    zpy_views views = {.count = 0};
+    PyObject *res;
+
+    CURSOR_GUARD(self, st);
+    if (zpy_parse_args(st, kv_spec, 1, args, nargs, kwnames, &a, &views) < 0)
+        return NULL;
+    res = zpy_cursor_do_pop(self, &a.key);
+    zpy_views_release(&views);
+    return res;
+}
+
+/* ------------------------------------------------------------ getmulti */
+
+struct getmulti_args {
+    PyObject *keys;
+    int dupdata;
+    size_t dupfixed_bytes;
+    int keyfixed, values;
+};
+
+static const zpy_argspec getmulti_spec[] = {
+    {"keys", ZPY_ARG_OBJ, OFF(getmulti_args, keys)},
+    {"dupdata", ZPY_ARG_BOOL, OFF(getmulti_args, dupdata)},
+    {"dupfixed_bytes", ZPY_ARG_SIZE, OFF(getmulti_args, dupfixed_bytes)},
+    {"keyfixed", ZPY_ARG_BOOL, OFF(getmulti_args, keyfixed)},
+    {"values", ZPY_ARG_BOOL, OFF(getmulti_args, values)},
+};
+
+static int append_pair(PyObject *list, PyObject *k, PyObject *v)
+{
+    PyObject *tup;
+    int rc;
+
+    if (k == NULL || v == NULL) {
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        return -1;
+    }
+    tup = PyTuple_New(2);
+    if (tup == NULL) {
+        Py_DECREF(k);
+        Py_DECREF(v);
+        return -1;
+    }
+    PyTuple_SET_ITEM(tup, 0, k);
+    PyTuple_SET_ITEM(tup, 1, v);
+    rc = PyList_Append(list, tup);
+    Py_DECREF(tup);
+    return rc;
+}
+
+/* The common case, getmulti(keys) without duplicates: look up a batch of
+ * keys in one GIL release (faulting in the values too), then build. */
+#define GETMULTI_BATCH 64
+
+static int getmulti_plain(zpy_Cursor *self, PyObject *iter, int values, PyObject *list)
+{
+    zpy_state *st = zpy_state_of(self);
+    zpy_Txn *t = self->txn;
+    PyObject *batch[GETMULTI_BATCH];
+    MDB_val keys[GETMULTI_BATCH], vals[GETMULTI_BATCH];
+    int found[GETMULTI_BATCH];
+    int n, i, done = 0, rc = 0, err = 0;
+
+    while (!done) {
+        zpy_views views = {.count = 0};
+        for (n = 0; n < GETMULTI_BATCH; n++) {
+            PyObject *item = PyIter_Next(iter);
+            if (item == NULL) {
+                done = 1;
+                break;
+            }
+            batch[n] = item;
+            if (PyBytes_CheckExact(item)) {
+                keys[n].mv_data = PyBytes_AS_STRING(item);
+                keys[n].mv_size = (size_t)PyBytes_GET_SIZE(item);
+            } else {
+                /* A buffer object: at most two views can be held, so it
+                 * closes the batch. */
+                if (zpy_val_from_obj(item, &keys[n], &views) < 0) {
+                    n++;
+                    goto fail;
+                }
+                n++;
+                break;
+            }
+        }
+        if (PyErr_Occurred())
+            goto fail;
+        if (!self->node.valid) {
+            zpy_err_invalid(st);
+            goto fail;
+        }
+        if (n > 0) {
+            zpy_txn_op_enter(t);
+            Py_BEGIN_ALLOW_THREADS
+            for (i = 0; i < n; i++) {
+                MDB_val k = keys[i];
+                rc = mdb_cursor_get(self->curs, &k, &vals[i], MDB_SET_KEY);
+                found[i] = rc == 0;
+                if (rc == 0) {
+                    keys[i] = k;
+                    if (values)
+                        zpy_preload(&vals[i]);
+                } else if (rc != MDB_NOTFOUND) {
+                    err = rc;
+                    break;
+                }
+            }
+            Py_END_ALLOW_THREADS
+            zpy_txn_op_leave(t);
+            self->last_mutation = t->mutations;
+            if (err) {
+                self->positioned = 0;
+                zpy_err_set(st, "mdb_cursor_get", err);
+                goto fail;
+            }
+            /* The cursor ends where the last lookup left it. */
+            self->positioned = found[n - 1];
+            if (found[n - 1]) {
+                self->key = keys[n - 1];
+                self->val = vals[n - 1];
+            } else {
+                self->key.mv_size = self->val.mv_size = 0;
+            }
+            for (i = 0; i < n; i++) {
+                if (!found[i])
+                    continue;
+                if (values) {
+                    if (append_pair(list, zpy_txn_value(t, &keys[i]),
+                                    zpy_txn_value(t, &vals[i])) < 0)
+                        goto fail;
+                } else {
+                    PyObject *k = zpy_txn_value(t, &keys[i]);
+                    if (k == NULL || PyList_Append(list, k) < 0) {
+                        Py_XDECREF(k);
+                        goto fail;
+                    }
+                    Py_DECREF(k);
+                }
+            }
+        }
+        zpy_views_release(&views);
+        for (i = 0; i < n; i++)
+            Py_DECREF(batch[i]);
+        continue;
+fail:
+        zpy_views_release(&views);
+        for (i = 0; i < n; i++)
+            Py_DECREF(batch[i]);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *cursor_getmulti(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                                 PyObject *kwnames)
+{
+    zpy_Cursor *self = (zpy_Cursor *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct getmulti_args a = {NULL, 0, 0, 0, 1};
+    PyObject *iter, *item, *list = NULL;
+    zlmdb_buf packed = ZLMDB_BUF_INIT;
+    size_t key_size = 0, vsz;
+    MDB_cursor_op get_op, next_op;
+    int first = 1;
+
+    CURSOR_GUARD(self, st);
+    if (zpy_parse_args(st, getmulti_spec, 5, args, nargs, kwnames, &a, NULL) < 0)
+        return NULL;
+    if ((a.dupfixed_bytes > 0 || a.keyfixed) && !a.dupdata)
+        return zpy_type_error("dupdata is required for dupfixed_bytes/keyfixed.");
+    if (a.keyfixed && !a.dupfixed_bytes)
+        return zpy_type_error("dupfixed_bytes is required for keyfixed.");
+    if (!a.values && a.dupdata)
+        return zpy_type_error("values=False is incompatible with dupdata.");
+    iter = PyObject_GetIter(a.keys ? a.keys : Py_None);
+    if (iter == NULL)
+        return NULL;
+    if (!a.keyfixed) {
+        list = PyList_New(0);
+        if (list == NULL)
+            goto fail;
+    }
+    if (!a.dupdata) {
+        if (getmulti_plain(self, iter, a.values, list) < 0)
+            goto fail;
+        Py_DECREF(iter);
+        return list;
+    }
+
+    vsz = a.dupfixed_bytes;
+    get_op = vsz ? MDB_GET_MULTIPLE : MDB_GET_CURRENT;
+    next_op = vsz ? MDB_NEXT_MULTIPLE : MDB_NEXT_DUP;
+    while ((item = PyIter_Next(iter))) {
+        zpy_views views = {.count = 0};
+        int rc;
+
+        if (zpy_val_from_obj(item, &self->key, &views) < 0) {
+            Py_DECREF(item);
+            goto fail;
+        }
+        rc = cursor_move(self, MDB_SET_KEY, 0);
+        zpy_views_release(&views);
+        Py_DECREF(item);
+        if (rc < 0)
+            goto fail;
+        while (self->positioned) {
+            if (cursor_move(self, get_op, 1) < 0)
+                goto fail;
+            if (!self->positioned)
+                break;
+            if (!vsz) {
+                if (append_pair(list, zpy_txn_value(self->txn, &self->key),
+                                zpy_txn_value(self->txn, &self->val)) < 0)
+                    goto fail;
+            } else {
+                size_t i, count = self->val.mv_size / vsz;
+                if (first) {
+                    key_size = self->key.mv_size;
+                    /* Sizes come from disk: check the arithmetic. */
+                    if (key_size > SIZE_MAX - vsz) {
+                        PyErr_SetString(PyExc_OverflowError,
+                                        "key+value size overflow in getmulti "
+                                        "(corrupt database?)");
+                        goto fail;
+                    }
+                    first = 0;
+                }
+                for (i = 0; i < count; i++) {
+                    const char *vp = (const char *)self->val.mv_data + i * vsz;
+                    if (a.keyfixed) {
+                        if (self->key.mv_size != key_size) {
+                            PyErr_SetString(PyExc_ValueError,
+                                            "keyfixed=True needs keys of one size");
+                            goto fail;
+                        }
+                        if (zlmdb_buf_append(&packed, self->key.mv_data, key_size) ||
+                            zlmdb_buf_append(&packed, vp, vsz)) {
+                            PyErr_NoMemory();
+                            goto fail;
+                        }
+                    } else {
+                        MDB_val v = {vsz, (void *)vp};
+                        if (append_pair(list, zpy_txn_value(self->txn, &self->key),
+                                        zpy_txn_value(self->txn, &v)) < 0)
+                            goto fail;
+                    }
+                }
+            }
+            if (cursor_move(self, next_op, 0) < 0)
+                goto fail;
+        }
+    }
+    if (PyErr_Occurred())
+        goto fail;
+    Py_DECREF(iter);
+    if (a.keyfixed) {
+        PyObject *owner = PyBytes_FromStringAndSize((const char *)packed.ptr,
+                                                    (Py_ssize_t)packed.size);
+        PyObject *mv;
+        zlmdb_buf_dispose(&packed);
+        if (owner == NULL)
+            return NULL;
+        mv = PyMemoryView_FromObject(owner);
+        Py_DECREF(owner);
+        return mv;
+    }
+    return list;
+
+fail:
+    zlmdb_buf_dispose(&packed);
+    Py_XDECREF(list);
+    Py_DECREF(iter);
+    return NULL;
+}
+
+/* ----------------------------------------------------------- iterators */
+
+static PyObject *iter_new(zpy_Cursor *self, int keys, int values, MDB_cursor_op op)
+{
+    zpy_state *st = zpy_state_of(self);
+    zpy_Iter *it = PyObject_New(zpy_Iter, st->IterType);
+
+    if (it == NULL)
+        return NULL;
+    it->curs = (zpy_Cursor *)Py_NewRef(self);
+    it->op = op;
+    it->started = 0;
+    it->keys = keys;
+    it->values = values;
+    return (PyObject *)it;
+}
+
+struct iter_args {
+    int keys, values;
+};
+
+static const zpy_argspec iter_spec[] = {
+    {"keys", ZPY_ARG_BOOL, OFF(iter_args, keys)},
+    {"values", ZPY_ARG_BOOL, OFF(iter_args, values)},
+};
+
+/* pos_op < 0: do not position an unpositioned cursor first. */
+static PyObject *iter_from_args(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                                PyObject *kwnames, int pos_op, MDB_cursor_op move,
+                                int keys, int values)
+{
+    zpy_Cursor *self = (zpy_Cursor *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct iter_args a = {keys, values};
+
+    CURSOR_GUARD(self, st);
+    if (zpy_parse_args(st, iter_spec, 2, args, nargs, kwnames, &a, NULL) < 0)
+        return NULL;
+    if (pos_op >= 0 && !self->positioned &&
+        cursor_move(self, (MDB_cursor_op)pos_op, a.values) < 0)
+        return NULL;
+    return iter_new(self, a.keys, a.values, move);
+}
+
+#define ITER_METHOD(name, pos, move, k, v)                                  \
+    static PyObject *cursor_##name(PyObject *op, PyObject *const *args,     \
+                                   Py_ssize_t nargs, PyObject *kwnames)     \
+    {                                                                       \
+        return iter_from_args(op, args, nargs, kwnames, pos, move, k, v);   \
+    }
+
+ITER_METHOD(iternext, MDB_FIRST, MDB_NEXT, 1, 1)
+ITER_METHOD(iternext_dup, -1, MDB_NEXT_DUP, 0, 1)
+ITER_METHOD(iternext_nodup, MDB_FIRST, MDB_NEXT_NODUP, 1, 0)
+ITER_METHOD(iterprev, MDB_LAST, MDB_PREV, 1, 1)
+ITER_METHOD(iterprev_dup, -1, MDB_PREV_DUP, 0, 1)
+ITER_METHOD(iterprev_nodup, MDB_LAST, MDB_PREV_NODUP, 1, 0)
+
+static PyObject *cursor_iter(PyObject *op)
+{
+    return iter_from_args(op, NULL, 0, NULL, MDB_FIRST, MDB_NEXT, 1, 1);
+}
+
+struct iter_from_args {
+    MDB_val key;
+    int reverse;
+};
+
+static const zpy_argspec iter_from_spec[] = {
+    {"key", ZPY_ARG_BUF, OFF(iter_from_args, key)},
+    {"reverse", ZPY_ARG_BOOL, OFF(iter_from_args, reverse)},
+};
+
+static PyObject *cursor_iter_from(PyObject *op, PyObject *args)
+{
+    zpy_Cursor *self = (zpy_Cursor *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct iter_from_args a = {{0, NULL}, 0};
+    zpy_views views = {.count = 0};
+    int rc;
+
+    CURSOR_GUARD(self, st);
+    if (zpy_parse_tuple(st, iter_from_spec, 2, args, NULL, &a, &views) < 0)
+        return NULL;
+    if (a.key.mv_size == 0 && !a.reverse) {
+        rc = cursor_move(self, MDB_FIRST, 1);
+    } else {
+        self->key = a.key;
+        rc = cursor_move(self, MDB_SET_RANGE, 1);
+    }
+    zpy_views_release(&views);
+    if (rc < 0)
+        return NULL;
+    if (a.reverse && !self->positioned && cursor_move(self, MDB_LAST, 1) < 0)
+        return NULL;
+    return iter_new(self, 1, 1, a.reverse ? MDB_PREV : MDB_NEXT);
+}
+
+static void iter_dealloc(PyObject *op)
+{
+    zpy_Iter *it = (zpy_Iter *)op;
+    PyTypeObject *tp = Py_TYPE(op);
+    Py_CLEAR(it->curs);
+    tp->tp_free(op);
+    Py_DECREF(tp);
+}
+
+static PyObject *iter_next(PyObject *op)
+{
+    zpy_Iter *it = (zpy_Iter *)op;
+    zpy_Cursor *c = it->curs;
+    int preloaded = 0;
+
+    if (!c->node.valid)
+        return zpy_err_invalid(zpy_state_of(c));
+    if (it->started) {
+        /* Fault the value in within the same GIL release as the move. */
+        if (cursor_move(c, it->op, it->values) < 0)
+            return NULL;
+        preloaded = it->values;
+    }
+    it->started = 1;
+    if (!c->positioned)
+        return NULL;   /* StopIteration */
+    if (!it->values)
+        return get_key(c, 1);
+    if (!it->keys)
+        return get_value(c, preloaded);
+    return get_item(c, preloaded);
+}
+
+static PyObject *iter_self(PyObject *op)
+{
+    return Py_NewRef(op);
+}
+
+static PyType_Slot iter_slots[] = {
+    {Py_tp_dealloc, iter_dealloc},
+    {Py_tp_iter, iter_self},
+    {Py_tp_iternext, iter_next},
+    {0, NULL}
+};
+
+PyType_Spec zpy_iter_spec = {
+    .name = "builtins._Iterator",
+    .basicsize = sizeof(zpy_Iter),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE |
+             Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = iter_slots,
+};
+
+/* --------------------------------------------------------- the rest */
+
+static PyObject *cursor_close(PyObject *op, PyObject *unused)
+{
+    zpy_Cursor *self = (zpy_Cursor *)op;
+    if (self->node.valid) {
+        self->node.valid = 0;
+        cursor_close_handle(self);
+        zpy_node_unlink(&self->node);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *cursor_enter(PyObject *op, PyObject *unused)
+{
+    CURSOR_GUARD((zpy_Cursor *)op, zpy_state_of(op));
+    return Py_NewRef(op);
+}
+
+static PyObject *cursor_exit(PyObject *op, PyObject *args)
+{
+    return cursor_close(op, NULL);
+}
+
+struct cursor_new_args {
+    PyObject *db, *txn;
+};
+
+static const zpy_argspec cursor_new_spec[] = {
+    {"db", ZPY_ARG_DB, OFF(cursor_new_args, db)},
+    {"txn", ZPY_ARG_TXN, OFF(cursor_new_args, txn)},
+};
+
+static PyObject *cursor_tp_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    zpy_state *st = zpy_state_of_type(type);
+    struct cursor_new_args a = {NULL, NULL};
+
+    if (zpy_parse_tuple(st, cursor_new_spec, 2, args, kwds, &a, NULL) < 0)
+        return NULL;
+    if (a.db == NULL || a.txn == NULL)
+        return zpy_type_error("db and transaction parameters required.");
+    return zpy_cursor_new(st, (zpy_Db *)a.db, (zpy_Txn *)a.txn);
+}
+
+#define FASTKW(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL | METH_KEYWORDS
+
+static PyMethodDef cursor_methods[] = {
+    {"__enter__", cursor_enter, METH_NOARGS, NULL},
+    {"__exit__", cursor_exit, METH_VARARGS, NULL},
+    {"_iter_from", cursor_iter_from, METH_VARARGS, NULL},
+    {"close", cursor_close, METH_NOARGS, NULL},
+    {"count", cursor_count, METH_NOARGS, NULL},
+    {"delete", FASTKW(cursor_delete), NULL},
+    {"first", cursor_first, METH_NOARGS, NULL},
+    {"first_dup", cursor_first_dup, METH_NOARGS, NULL},
+    {"get", FASTKW(cursor_get), NULL},
+    {"getmulti", FASTKW(cursor_getmulti), NULL},
+    {"item", cursor_item, METH_NOARGS, NULL},
+    {"iternext", FASTKW(cursor_iternext), NULL},
+    {"iternext_dup", FASTKW(cursor_iternext_dup), NULL},
+    {"iternext_nodup", FASTKW(cursor_iternext_nodup), NULL},
+    {"iterprev", FASTKW(cursor_iterprev), NULL},
+    {"iterprev_dup", FASTKW(cursor_iterprev_dup), NULL},
+    {"iterprev_nodup", FASTKW(cursor_iterprev_nodup), NULL},
+    {"key", cursor_key, METH_NOARGS, NULL},
+    {"last", cursor_last, METH_NOARGS, NULL},
+    {"last_dup", cursor_last_dup, METH_NOARGS, NULL},
+    {"next", cursor_next, METH_NOARGS, NULL},
+    {"next_dup", cursor_next_dup, METH_NOARGS, NULL},
+    {"next_nodup", cursor_next_nodup, METH_NOARGS, NULL},
+    {"pop", FASTKW(cursor_pop), NULL},
+    {"prev", cursor_prev, METH_NOARGS, NULL},
+    {"prev_dup", cursor_prev_dup, METH_NOARGS, NULL},
+    {"prev_nodup", cursor_prev_nodup, METH_NOARGS, NULL},
+    {"put", FASTKW(cursor_put), NULL},
+    {"putmulti", FASTKW(cursor_putmulti), NULL},
+    {"replace", FASTKW(cursor_replace), NULL},
+    {"set_key", cursor_set_key, METH_O, NULL},
+    {"set_key_dup", FASTKW(cursor_set_key_dup), NULL},
+    {"set_range", cursor_set_range, METH_O, NULL},
+    {"set_range_dup", FASTKW(cursor_set_range_dup), NULL},
+    {"value", cursor_value, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL}
+};
+
+static PyType_Slot cursor_slots[] = {
+    {Py_tp_new, cursor_tp_new},
+    {Py_tp_dealloc, cursor_dealloc},
+    {Py_tp_iter, cursor_iter},
+    {Py_tp_methods, cursor_methods},
+    {0, NULL}
+};
+
+PyType_Spec zpy_cursor_spec = {
+    .name = "builtins.Cursor",
+    .basicsize = sizeof(zpy_Cursor),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = cursor_slots,
+};

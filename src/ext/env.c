@@ -1,0 +1,1005 @@
+/* Environment: an open LMDB environment (py-lmdb compatible). */
+#include <errno.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "zpy.h"
+
+#define OFF(s, f) offsetof(struct s, f)
+
+/* ------------------------------------------------- operation bracketing */
+
+int zpy_env_op_enter(zpy_Env *env)
+{
+    if (!env->node.valid) {
+        zpy_err_invalid(zpy_state_of(env));
+        return -1;
+    }
+    if (env->resizing) {
+        /* Another thread is remapping: fail fast instead of touching a map
+         * that is about to move (py-lmdb reports EINVAL here too). */
+        zpy_err_set(zpy_state_of(env), "mdb_txn_begin", EINVAL);
+        return -1;
+    }
+    atomic_fetch_add(&env->active_ops, 1);
+    return 0;
+}
+
+static void wake_waiters(zpy_Env *env)
+{
+    pthread_mutex_lock(&env->ops_mutex);
+    pthread_cond_broadcast(&env->ops_cond);
+    pthread_mutex_unlock(&env->ops_mutex);
+}
+
+void zpy_env_op_leave(zpy_Env *env)
+{
+    if (atomic_fetch_sub(&env->active_ops, 1) == 1 && atomic_load(&env->waiters))
+        wake_waiters(env);
+}
+
+void zpy_txn_op_leave_slow(zpy_Txn *t)
+{
+    wake_waiters(t->env);
+}
+
+void zpy_env_wait_idle(zpy_Env *env, atomic_int *counter)
+{
+    if (atomic_load(counter) == 0)
+        return;
+    /* `waiters` is raised before the counter is re-checked under the mutex,
+     * and leavers check `waiters` after decrementing (both sequentially
+     * consistent), so a wake-up cannot be lost between check and wait. */
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&env->ops_mutex);
+    atomic_fetch_add(&env->waiters, 1);
+    while (atomic_load(counter) != 0)
+        pthread_cond_wait(&env->ops_cond, &env->ops_mutex);
+    atomic_fetch_sub(&env->waiters, 1);
+    pthread_mutex_unlock(&env->ops_mutex);
+    Py_END_ALLOW_THREADS
+}
+
+/* Wait until no thread other than this one owns a write transaction. */
+static void wait_foreign_writer(zpy_Env *env)
+{
+    unsigned long me = PyThread_get_thread_ident();
+
+    if (!env->have_writer || env->write_tid == me)
+        return;
+    /* The owning thread releases the write lock itself (a process-shared
+     * robust mutex can only be unlocked by its owner) and then wakes us. */
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&env->ops_mutex);
+    atomic_fetch_add(&env->waiters, 1);
+    while (env->have_writer && env->write_tid != me)
+        pthread_cond_wait(&env->ops_cond, &env->ops_mutex);
+    atomic_fetch_sub(&env->waiters, 1);
+    pthread_mutex_unlock(&env->ops_mutex);
+    Py_END_ALLOW_THREADS
+}
+
+/* --------------------------------------------------------- close / free */
+
+static void env_close_internal(zpy_Env *self, int in_dealloc)
+{
+    zpy_state *st = zpy_state_of(self);
+    MDB_env *env;
+
+    if (self->env == NULL)
+        return;
+    self->node.valid = 0;
+    /* No new operation can start once everything below is marked; then let
+     * the ones in flight (GIL released) finish, and let a write transaction
+     * owned by another thread be ended by that thread. */
+    zpy_node_mark_children(&self->node);
+    zpy_env_wait_idle(self, &self->active_ops);
+    wait_foreign_writer(self);
+    zpy_node_release_children(&self->node);
+    Py_CLEAR(self->main_db);
+    if (self->spare_txn) {
+        /* Aborting a reset read txn only frees memory and its reader slot. */
+        if (zpy_current_pid() == self->pid)
+            mdb_txn_abort(self->spare_txn);
+        self->spare_txn = NULL;
+    }
+    env = self->env;
+    self->env = NULL;
+    /* Keep ourselves alive across the GIL release: another thread may drop
+     * the last reference meanwhile (not needed, nor possible, in dealloc). */
+    if (!in_dealloc)
+        Py_INCREF(self);
+    Py_BEGIN_ALLOW_THREADS
+    mdb_env_close(env);
+    Py_END_ALLOW_THREADS
+    if (self->open_path) {
+        if (st && st->open_paths)
+            PySet_Discard(st->open_paths, self->open_path);
+        Py_CLEAR(self->open_path);
+    }
+    if (!in_dealloc)
+        Py_DECREF(self);
+}
+
+static void env_release(zpy_Node *node)
+{
+    /* Environments have no parent; present for the node protocol. */
+    env_close_internal((zpy_Env *)node, 0);
+}
+
+static void env_dealloc(PyObject *op)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    PyTypeObject *tp = Py_TYPE(op);
+
+    if (self->weakreflist)
+        PyObject_ClearWeakRefs(op);
+    /* Transactions hold references to us, so none is alive here; only
+     * database handles (which hold none) are left to invalidate. */
+    env_close_internal(self, 1);
+    Py_CLEAR(self->main_db);
+    Py_CLEAR(self->open_path);
+    if (self->sync_objects_ready) {
+        pthread_cond_destroy(&self->ops_cond);
+        pthread_mutex_destroy(&self->ops_mutex);
+    }
+    tp->tp_free(op);
+    Py_DECREF(tp);
+}
+
+/* ------------------------------------------------------------ creation */
+
+struct env_new_args {
+    PyObject *path;
+    size_t map_size;
+    int subdir, readonly, metasync, sync, map_async, mode, create, readahead;
+    int writemap, meminit, max_readers, max_dbs, max_spare_txns, lock;
+};
+
+static const zpy_argspec env_new_spec[] = {
+    {"path", ZPY_ARG_OBJ, OFF(env_new_args, path)},
+    {"map_size", ZPY_ARG_SIZE, OFF(env_new_args, map_size)},
+    {"subdir", ZPY_ARG_BOOL, OFF(env_new_args, subdir)},
+    {"readonly", ZPY_ARG_BOOL, OFF(env_new_args, readonly)},
+    {"metasync", ZPY_ARG_BOOL, OFF(env_new_args, metasync)},
+    {"sync", ZPY_ARG_BOOL, OFF(env_new_args, sync)},
+    {"map_async", ZPY_ARG_BOOL, OFF(env_new_args, map_async)},
+    {"mode", ZPY_ARG_INT, OFF(env_new_args, mode)},
+    {"create", ZPY_ARG_BOOL, OFF(env_new_args, create)},
+    {"readahead", ZPY_ARG_BOOL, OFF(env_new_args, readahead)},
+    {"writemap", ZPY_ARG_BOOL, OFF(env_new_args, writemap)},
+    {"meminit", ZPY_ARG_BOOL, OFF(env_new_args, meminit)},
+    {"max_readers", ZPY_ARG_INT, OFF(env_new_args, max_readers)},
+    {"max_dbs", ZPY_ARG_INT, OFF(env_new_args, max_dbs)},
+    {"max_spare_txns", ZPY_ARG_INT, OFF(env_new_args, max_spare_txns)},
+    {"lock", ZPY_ARG_BOOL, OFF(env_new_args, lock)},
+};
+
+static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    zpy_state *st = zpy_state_of_type(type);
+    struct env_new_args a = {
+        NULL, 10485760, 1, 0, 1, 1, 0, 0755, 1, 1, 0, 1, 126, 0, 0, 1
+    };
+    zpy_Env *self = NULL;
+    PyObject *fspath = NULL, *resolved = NULL;
+    const char *cpath;
+    unsigned int flags;
+    MDB_txn *txn;
+    int rc;
+
+    if (zpy_parse_tuple(st, env_new_spec, 16, args, kwds, &a, NULL) < 0)
+        return NULL;
+    if (a.path == NULL)
+        return zpy_type_error("'path' argument required");
+    if (PyBytes_CheckExact(a.path)) {
+        fspath = Py_NewRef(a.path);
+    } else if (PyUnicode_CheckExact(a.path)) {
+        fspath = PyUnicode_EncodeFSDefault(a.path);
+        if (fspath == NULL)
+            return NULL;
+    } else {
+        return zpy_type_error("Filesystem path must be Unicode or bytes.");
+    }
+    cpath = PyBytes_AS_STRING(fspath);
+    if ((size_t)PyBytes_GET_SIZE(fspath) != strlen(cpath)) {
+        PyErr_SetString(PyExc_ValueError, "embedded null byte");
+        goto fail;
+    }
+
+    self = (zpy_Env *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        goto fail;
+    zpy_node_init(&self->node, env_release);
+    self->node.valid = 0;           /* until fully open */
+    self->readonly = a.readonly;
+    self->max_spare_txns = a.max_spare_txns ? 1 : 0;
+    self->pid = zpy_current_pid();
+    atomic_init(&self->active_ops, 0);
+    atomic_init(&self->waiters, 0);
+    if (pthread_mutex_init(&self->ops_mutex, NULL) != 0) {
+        PyErr_SetString(PyExc_MemoryError, "unable to initialize mutex");
+        goto fail;
+    }
+    if (pthread_cond_init(&self->ops_cond, NULL) != 0) {
+        pthread_mutex_destroy(&self->ops_mutex);
+        PyErr_SetString(PyExc_MemoryError, "unable to initialize condition variable");
+        goto fail;
+    }
+    self->sync_objects_ready = 1;
+
+    if ((rc = mdb_env_create(&self->env))) {
+        zpy_err_set(st, "mdb_env_create", rc);
+        goto fail;
+    }
+    if ((rc = mdb_env_set_mapsize(self->env, a.map_size))) {
+        zpy_err_set(st, "mdb_env_set_mapsize", rc);
+        goto fail;
+    }
+    if ((rc = mdb_env_set_maxreaders(self->env, (unsigned int)a.max_readers))) {
+        zpy_err_set(st, "mdb_env_set_maxreaders", rc);
+        goto fail;
+    }
+    if ((rc = mdb_env_set_maxdbs(self->env, (MDB_dbi)a.max_dbs))) {
+        zpy_err_set(st, "mdb_env_set_maxdbs", rc);
+        goto fail;
+    }
+
+    if (a.create && a.subdir && !a.readonly) {
+        if (mkdir(cpath, (mode_t)a.mode) != 0 && errno != EEXIST) {
+            PyErr_SetFromErrnoWithFilename(PyExc_OSError, cpath);
+            goto fail;
+        }
+    }
+
+    /* One open handle per file per process: LMDB's locks are per process,
+     * so a second handle would silently break them (py-lmdb #230). */
+    resolved = PyObject_CallOneArg(st->realpath, a.path);
+    if (resolved == NULL)
+        goto fail;
+    if (PyBytes_Check(resolved)) {
+        PyObject *tmp = PyUnicode_DecodeFSDefault(PyBytes_AS_STRING(resolved));
+        Py_DECREF(resolved);
+        resolved = tmp;
+        if (resolved == NULL)
+            goto fail;
+    }
+    rc = PySet_Contains(st->open_paths, resolved);
+    if (rc < 0)
+        goto fail;
+    if (rc) {
+        PyErr_Format(st->Error, "The environment '%s' is already open in this process.",
+                     cpath);
+        goto fail;
+    }
+
+    flags = MDB_NOTLS;
+    if (!a.subdir)
+        flags |= MDB_NOSUBDIR;
+    if (a.readonly)
+        flags |= MDB_RDONLY;
+    if (!a.metasync)
+        flags |= MDB_NOMETASYNC;
+    if (!a.sync)
+        flags |= MDB_NOSYNC;
+    if (a.map_async)
+        flags |= MDB_MAPASYNC;
+    if (!a.readahead)
+        flags |= MDB_NORDAHEAD;
+    if (a.writemap)
+        flags |= MDB_WRITEMAP;
+    if (!a.meminit)
+        flags |= MDB_NOMEMINIT;
+    if (!a.lock)
+        flags |= MDB_NOLOCK;
+
+    Py_BEGIN_ALLOW_THREADS
+    rc = mdb_env_open(self->env, cpath, flags, (mdb_mode_t)(a.mode & ~0111));
+    Py_END_ALLOW_THREADS
+    if (rc) {
+        zpy_err_set(st, cpath, rc);
+        goto fail;
+    }
+
+    /* The main database handle, read in a short read-only transaction. */
+    if ((rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn))) {
+        zpy_err_set(st, "mdb_txn_begin", rc);
+        goto fail;
+    }
+    self->node.valid = 1;
+    self->main_db = zpy_db_open(self, txn, NULL, 0);
+    mdb_txn_abort(txn);
+    if (self->main_db == NULL) {
+        self->node.valid = 0;
+        goto fail;
+    }
+    if (PySet_Add(st->open_paths, resolved) < 0)
+        goto fail;
+    self->open_path = resolved;
+    Py_DECREF(fspath);
+    return (PyObject *)self;
+
+fail:
+    Py_XDECREF(resolved);
+    Py_XDECREF(fspath);
+    if (self) {
+        if (self->env && !self->node.valid) {
+            /* Never opened (or half opened): nothing else refers to it. */
+            zpy_node_invalidate_children(&self->node);
+            Py_CLEAR(self->main_db);
+            mdb_env_close(self->env);
+            self->env = NULL;
+        }
+        Py_DECREF(self);
+    }
+    return NULL;
+}
+
+/* -------------------------------------------------------------- methods */
+
+#define ENV_GUARD(self, st)                                                 \
+    do {                                                                    \
+        if (!(self)->node.valid)                                            \
+            return zpy_err_invalid(st);                                     \
+    } while (0)
+
+struct env_begin_args {
+    PyObject *db, *parent;
+    int write, buffers;
+};
+
+static const zpy_argspec env_begin_spec[] = {
+    {"db", ZPY_ARG_DB, OFF(env_begin_args, db)},
+    {"parent", ZPY_ARG_TXN, OFF(env_begin_args, parent)},
+    {"write", ZPY_ARG_BOOL, OFF(env_begin_args, write)},
+    {"buffers", ZPY_ARG_BOOL, OFF(env_begin_args, buffers)},
+};
+
+static PyObject *env_begin(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                           PyObject *kwnames)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct env_begin_args a = {NULL, NULL, 0, 0};
+
+    ENV_GUARD(self, st);
+    if (zpy_parse_args(st, env_begin_spec, 4, args, nargs, kwnames, &a, NULL) < 0)
+        return NULL;
+    return zpy_txn_new(st, self, (zpy_Db *)a.db, (zpy_Txn *)a.parent, a.write, a.buffers);
+}
+
+struct env_open_db_args {
+    PyObject *key, *txn;
+    int reverse_key, dupsort, create, integerkey, integerdup, dupfixed;
+};
+
+static const zpy_argspec env_open_db_spec[] = {
+    {"key", ZPY_ARG_OBJ, OFF(env_open_db_args, key)},
+    {"txn", ZPY_ARG_TXN, OFF(env_open_db_args, txn)},
+    {"reverse_key", ZPY_ARG_BOOL, OFF(env_open_db_args, reverse_key)},
+    {"dupsort", ZPY_ARG_BOOL, OFF(env_open_db_args, dupsort)},
+    {"create", ZPY_ARG_BOOL, OFF(env_open_db_args, create)},
+    {"integerkey", ZPY_ARG_BOOL, OFF(env_open_db_args, integerkey)},
+    {"integerdup", ZPY_ARG_BOOL, OFF(env_open_db_args, integerdup)},
+    {"dupfixed", ZPY_ARG_BOOL, OFF(env_open_db_args, dupfixed)},
+};
+
+static PyObject *env_open_db(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                             PyObject *kwnames)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct env_open_db_args a = {NULL, NULL, 0, 0, 1, 0, 0, 0};
+    zpy_views views = {.count = 0};
+    char *name = NULL;
+    unsigned int flags = 0;
+    zpy_Db *db = NULL;
+    MDB_txn *txn;
+    MDB_val keyval;
+    int rc;
+
+    ENV_GUARD(self, st);
+    if (zpy_parse_args(st, env_open_db_spec, 8, args, nargs, kwnames, &a, NULL) < 0)
+        return NULL;
+    if (a.key == NULL &&
+        (a.reverse_key || a.dupsort || a.integerkey || a.integerdup || a.dupfixed)) {
+        PyErr_SetString(PyExc_ValueError, "May not set flags on the main database");
+        return NULL;
+    }
+    if (a.key) {
+        if (zpy_val_from_obj(a.key, &keyval, &views) < 0)
+            return NULL;
+        /* LMDB wants a C string: copy, so a buffer without a terminator
+         * (bytearray, memoryview) is safe. */
+        name = PyMem_Malloc(keyval.mv_size + 1);
+        if (name == NULL) {
+            zpy_views_release(&views);
+            return PyErr_NoMemory();
+        }
+        memcpy(name, keyval.mv_data, keyval.mv_size);
+        name[keyval.mv_size] = 0;
+        zpy_views_release(&views);
+    }
+    if (a.reverse_key)
+        flags |= MDB_REVERSEKEY;
+    if (a.dupsort)
+        flags |= MDB_DUPSORT;
+    if (a.create)
+        flags |= MDB_CREATE;
+    if (a.integerkey)
+        flags |= MDB_INTEGERKEY;
+    if (a.integerdup)
+        flags |= MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP;
+    if (a.dupfixed)
+        flags |= MDB_DUPSORT | MDB_DUPFIXED;
+
+    if (a.txn) {
+        zpy_Txn *t = (zpy_Txn *)a.txn;
+        if (!t->node.valid) {
+            PyMem_Free(name);
+            return zpy_err_invalid(st);
+        }
+        db = zpy_db_open(self, t->txn, name, flags);
+    } else {
+        unsigned int tflags = (name == NULL || self->readonly) ? MDB_RDONLY : 0;
+        if (self->resizing) {
+            PyMem_Free(name);
+            return zpy_err_set(st, "mdb_txn_begin", EINVAL);
+        }
+        if ((rc = mdb_txn_begin(self->env, NULL, tflags, &txn))) {
+            PyMem_Free(name);
+            return zpy_err_set(st, "mdb_txn_begin", rc);
+        }
+        db = zpy_db_open(self, txn, name, flags);
+        if (db == NULL) {
+            mdb_txn_abort(txn);
+        } else {
+            Py_BEGIN_ALLOW_THREADS
+            rc = mdb_txn_commit(txn);
+            Py_END_ALLOW_THREADS
+            if (rc) {
+                Py_CLEAR(db);
+                zpy_err_set(st, "mdb_txn_commit", rc);
+            }
+        }
+    }
+    PyMem_Free(name);
+    return (PyObject *)db;
+}
+
+/* A read transaction for the env's own use: the spare one when cached. */
+static int env_borrow_read_txn(zpy_Env *self, MDB_txn **out)
+{
+    zpy_state *st = zpy_state_of(self);
+    int rc;
+
+    if (self->spare_txn) {
+        MDB_txn *txn = self->spare_txn;
+        self->spare_txn = NULL;
+        if ((rc = mdb_txn_renew(txn))) {
+            mdb_txn_abort(txn);
+            zpy_err_set(st, "mdb_txn_renew", rc);
+            return -1;
+        }
+        *out = txn;
+        return 0;
+    }
+    if ((rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, out))) {
+        zpy_err_set(st, "mdb_txn_begin", rc);
+        return -1;
+    }
+    return 0;
+}
+
+static void env_return_read_txn(zpy_Env *self, MDB_txn *txn)
+{
+    /* Kept as the spare even when max_spare_txns is 0, as py-lmdb does for
+     * dbs(); it is renewed or aborted, never leaked. */
+    mdb_txn_reset(txn);
+    if (self->spare_txn == NULL && self->env)
+        self->spare_txn = txn;
+    else
+        mdb_txn_abort(txn);
+}
+
+struct env_txn_args {
+    PyObject *txn;
+};
+
+static const zpy_argspec env_dbs_spec[] = {
+    {"txn", ZPY_ARG_TXN, OFF(env_txn_args, txn)},
+};
+
+static PyObject *env_dbs(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                         PyObject *kwnames)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct env_txn_args a = {NULL};
+    MDB_txn *txn;
+    MDB_cursor *curs;
+    MDB_val key, data;
+    MDB_dbi dbi;
+    PyObject *list = NULL;
+    int rc, own = 0;
+
+    ENV_GUARD(self, st);
+    if (zpy_parse_args(st, env_dbs_spec, 1, args, nargs, kwnames, &a, NULL) < 0)
+        return NULL;
+    if (a.txn) {
+        if (!((zpy_Txn *)a.txn)->node.valid)
+            return zpy_err_invalid(st);
+        txn = ((zpy_Txn *)a.txn)->txn;
+    } else {
+        if (env_borrow_read_txn(self, &txn) < 0)
+            return NULL;
+        own = 1;
+    }
+    if ((rc = mdb_cursor_open(txn, self->main_db->dbi, &curs))) {
+        zpy_err_set(st, "mdb_cursor_open", rc);
+        goto done;
+    }
+    list = PyList_New(0);
+    if (list == NULL)
+        goto close;
+    while ((rc = mdb_cursor_get(curs, &key, &data, MDB_NEXT)) == 0) {
+        char *name;
+        /* A name read from disk: check the size before adding the NUL. */
+        if (key.mv_size >= (size_t)PY_SSIZE_T_MAX) {
+            PyErr_SetString(PyExc_OverflowError,
+                            "sub-database name size overflow (corrupt database?)");
+            Py_CLEAR(list);
+            goto close;
+        }
+        name = PyMem_Malloc(key.mv_size + 1);
+        if (name == NULL) {
+            PyErr_NoMemory();
+            Py_CLEAR(list);
+            goto close;
+        }
+        memcpy(name, key.mv_data, key.mv_size);
+        name[key.mv_size] = 0;
+        rc = mdb_dbi_open(txn, name, 0, &dbi);
+        PyMem_Free(name);
+        if (rc == 0) {
+            /* Only keys that are names of databases; plain records give
+             * MDB_INCOMPATIBLE and are skipped. */
+            PyObject *k = PyBytes_FromStringAndSize(key.mv_data, (Py_ssize_t)key.mv_size);
+            if (k == NULL || PyList_Append(list, k) < 0) {
+                Py_XDECREF(k);
+                Py_CLEAR(list);
+                goto close;
+            }
+            Py_DECREF(k);
+        }
+    }
+    if (rc != MDB_NOTFOUND) {
+        Py_CLEAR(list);
+        zpy_err_set(st, "mdb_cursor_get", rc);
+    }
+close:
+    mdb_cursor_close(curs);
+done:
+    if (own)
+        env_return_read_txn(self, txn);
+    return list;
+}
+
+static PyObject *dict_from_stat(const MDB_stat *s)
+{
+    return Py_BuildValue("{s:I,s:I,s:N,s:N,s:N,s:N}",
+                         "psize", s->ms_psize, "depth", s->ms_depth,
+                         "branch_pages", PyLong_FromSize_t(s->ms_branch_pages),
+                         "leaf_pages", PyLong_FromSize_t(s->ms_leaf_pages),
+                         "overflow_pages", PyLong_FromSize_t(s->ms_overflow_pages),
+                         "entries", PyLong_FromSize_t(s->ms_entries));
+}
+
+PyObject *zpy_dict_from_stat(const MDB_stat *s)
+{
+    return dict_from_stat(s);
+}
+
+static PyObject *env_stat(PyObject *op, PyObject *unused)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    zpy_state *st = zpy_state_of(op);
+    MDB_stat s;
+    int rc;
+
+    ENV_GUARD(self, st);
+    if (zpy_env_op_enter(self) < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rc = mdb_env_stat(self->env, &s);
+    Py_END_ALLOW_THREADS
+    zpy_env_op_leave(self);
+    if (rc)
+        return zpy_err_set(st, "mdb_env_stat", rc);
+    return dict_from_stat(&s);
+}
+
+static PyObject *env_info(PyObject *op, PyObject *unused)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    zpy_state *st = zpy_state_of(op);
+    MDB_envinfo info;
+    int rc;
+
+    ENV_GUARD(self, st);
+    if (zpy_env_op_enter(self) < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rc = mdb_env_info(self->env, &info);
+    Py_END_ALLOW_THREADS
+    zpy_env_op_leave(self);
+    if (rc)
+        return zpy_err_set(st, "mdb_env_info", rc);
+    return Py_BuildValue("{s:N,s:N,s:N,s:N,s:I,s:I}",
+                         "map_addr", PyLong_FromSize_t((size_t)info.me_mapaddr),
+                         "map_size", PyLong_FromSize_t(info.me_mapsize),
+                         "last_pgno", PyLong_FromSize_t(info.me_last_pgno),
+                         "last_txnid", PyLong_FromSize_t(info.me_last_txnid),
+                         "max_readers", info.me_maxreaders,
+                         "num_readers", info.me_numreaders);
+}
+
+static PyObject *env_flags(PyObject *op, PyObject *unused)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    zpy_state *st = zpy_state_of(op);
+    unsigned int f;
+    int rc;
+
+    ENV_GUARD(self, st);
+    if ((rc = mdb_env_get_flags(self->env, &f)))
+        return zpy_err_set(st, "mdb_env_get_flags", rc);
+    return Py_BuildValue("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O}",
+                         "subdir", (f & MDB_NOSUBDIR) ? Py_False : Py_True,
+                         "readonly", (f & MDB_RDONLY) ? Py_True : Py_False,
+                         "metasync", (f & MDB_NOMETASYNC) ? Py_False : Py_True,
+                         "sync", (f & MDB_NOSYNC) ? Py_False : Py_True,
+                         "map_async", (f & MDB_MAPASYNC) ? Py_True : Py_False,
+                         "readahead", (f & MDB_NORDAHEAD) ? Py_False : Py_True,
+                         "writemap", (f & MDB_WRITEMAP) ? Py_True : Py_False,
+                         "meminit", (f & MDB_NOMEMINIT) ? Py_False : Py_True,
+                         "lock", (f & MDB_NOLOCK) ? Py_False : Py_True);
+}
+
+struct env_copy_args {
+    PyObject *path;
+    int fd;
+    int compact;
+    PyObject *txn;
+};
+
+static const zpy_argspec env_copy_spec[] = {
+    {"path", ZPY_ARG_OBJ, OFF(env_copy_args, path)},
+    {"compact", ZPY_ARG_BOOL, OFF(env_copy_args, compact)},
+    {"txn", ZPY_ARG_TXN, OFF(env_copy_args, txn)},
+};
+
+static const zpy_argspec env_copyfd_spec[] = {
+    {"fd", ZPY_ARG_OBJ, OFF(env_copy_args, path)},
+    {"compact", ZPY_ARG_BOOL, OFF(env_copy_args, compact)},
+    {"txn", ZPY_ARG_TXN, OFF(env_copy_args, txn)},
+};
+
+/* Shared by copy() and copyfd(): exactly one of cpath / fd is used. */
+static PyObject *env_copy_common(zpy_Env *self, struct env_copy_args *a, const char *cpath,
+                                 const char *what)
+{
+    zpy_state *st = zpy_state_of(self);
+    unsigned int flags = a->compact ? MDB_CP_COMPACT : 0;
+    MDB_txn *txn = NULL;
+    int rc;
+
+    if (a->txn) {
+        if (!a->compact)
+            return zpy_type_error("txn argument only compatible with compact=True");
+#if ZLMDB_LMDB_PATCHED
+        if (!((zpy_Txn *)a->txn)->node.valid)
+            return zpy_err_invalid(st);
+        txn = ((zpy_Txn *)a->txn)->txn;
+#else
+        if (cpath)
+            return zpy_type_error("Non-patched LMDB doesn't support transaction with env.copy");
+        return zpy_type_error("Non-patched LMDB doesn't support transaction with env.copyfd");
+#endif
+    }
+    if (zpy_env_op_enter(self) < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+#if ZLMDB_LMDB_PATCHED
+    if (cpath)
+        rc = mdb_env_copy3(self->env, cpath, flags, txn);
+    else
+        rc = mdb_env_copyfd3(self->env, a->fd, flags, txn);
+#else
+    (void)txn;
+    if (cpath)
+        rc = mdb_env_copy2(self->env, cpath, flags);
+    else
+        rc = mdb_env_copyfd2(self->env, a->fd, flags);
+#endif
+    Py_END_ALLOW_THREADS
+    zpy_env_op_leave(self);
+    if (rc)
+        return zpy_err_set(st, what, rc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *env_copy(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                          PyObject *kwnames)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct env_copy_args a = {NULL, -1, 0, NULL};
+    PyObject *fspath, *res;
+
+    ENV_GUARD(self, st);
+    if (zpy_parse_args(st, env_copy_spec, 3, args, nargs, kwnames, &a, NULL) < 0)
+        return NULL;
+    if (a.path == NULL)
+        return zpy_type_error("path argument required");
+    if (PyBytes_CheckExact(a.path))
+        fspath = Py_NewRef(a.path);
+    else if (PyUnicode_CheckExact(a.path))
+        fspath = PyUnicode_EncodeFSDefault(a.path);
+    else
+        return zpy_type_error("Filesystem path must be Unicode or bytes.");
+    if (fspath == NULL)
+        return NULL;
+    res = env_copy_common(self, &a, PyBytes_AS_STRING(fspath),
+                          ZLMDB_LMDB_PATCHED ? "mdb_env_copy3" : "mdb_env_copy2");
+    Py_DECREF(fspath);
+    return res;
+}
+
+static PyObject *env_copyfd(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct env_copy_args a = {NULL, -1, 0, NULL};
+    long fd;
+
+    ENV_GUARD(self, st);
+    if (zpy_parse_args(st, env_copyfd_spec, 3, args, nargs, kwnames, &a, NULL) < 0)
+        return NULL;
+    if (a.path == NULL)
+        return zpy_type_error("fd argument required");
+    fd = PyLong_AsLong(a.path);
+    if (fd == -1 && PyErr_Occurred())
+        return NULL;
+    if (fd == -1)
+        return zpy_type_error("fd argument required");
+    if (fd < 0 || fd > INT_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "fd out of range");
+        return NULL;
+    }
+    a.fd = (int)fd;
+    return env_copy_common(self, &a, NULL,
+                           ZLMDB_LMDB_PATCHED ? "mdb_env_copyfd3" : "mdb_env_copyfd2");
+}
+
+static PyObject *env_sync(PyObject *op, PyObject *args)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    zpy_state *st = zpy_state_of(op);
+    PyObject *force_obj = NULL;
+    int force = 0, rc;
+
+    ENV_GUARD(self, st);
+    if (!PyArg_ParseTuple(args, "|O:sync", &force_obj))
+        return NULL;
+    if (force_obj && (force = PyObject_IsTrue(force_obj)) < 0)
+        return NULL;
+    if (zpy_env_op_enter(self) < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rc = mdb_env_sync(self->env, force);
+    Py_END_ALLOW_THREADS
+    zpy_env_op_leave(self);
+    if (rc)
+        return zpy_err_set(st, "mdb_env_sync", rc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *env_close(PyObject *op, PyObject *unused)
+{
+    env_close_internal((zpy_Env *)op, 0);
+    Py_RETURN_NONE;
+}
+
+static PyObject *env_path(PyObject *op, PyObject *unused)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    zpy_state *st = zpy_state_of(op);
+    const char *path;
+    int rc;
+
+    ENV_GUARD(self, st);
+    if ((rc = mdb_env_get_path(self->env, &path)))
+        return zpy_err_set(st, "mdb_env_get_path", rc);
+    return PyUnicode_FromString(path);
+}
+
+static PyObject *env_max_key_size(PyObject *op, PyObject *unused)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    ENV_GUARD(self, zpy_state_of(op));
+    return PyLong_FromLong(mdb_env_get_maxkeysize(self->env));
+}
+
+static PyObject *env_max_readers(PyObject *op, PyObject *unused)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    zpy_state *st = zpy_state_of(op);
+    unsigned int n;
+    int rc;
+
+    ENV_GUARD(self, st);
+    if ((rc = mdb_env_get_maxreaders(self->env, &n)))
+        return zpy_err_set(st, "mdb_env_get_maxreaders", rc);
+    return PyLong_FromUnsignedLong(n);
+}
+
+static int readers_cb(const char *msg, void *payload)
+{
+    PyObject **acc = payload;
+    PyObject *s = PyUnicode_FromString(msg), *joined;
+
+    if (s == NULL)
+        return -1;
+    joined = PyUnicode_Concat(*acc, s);
+    Py_DECREF(s);
+    Py_SETREF(*acc, joined);
+    return joined ? 0 : -1;
+}
+
+static PyObject *env_readers(PyObject *op, PyObject *unused)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    PyObject *acc;
+
+    ENV_GUARD(self, zpy_state_of(op));
+    acc = PyUnicode_FromString("");
+    if (acc == NULL)
+        return NULL;
+    if (mdb_reader_list(self->env, readers_cb, &acc) < 0)
+        Py_CLEAR(acc);
+    return acc;
+}
+
+static PyObject *env_reader_check(PyObject *op, PyObject *unused)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    zpy_state *st = zpy_state_of(op);
+    int dead = 0, rc;
+
+    ENV_GUARD(self, st);
+    if ((rc = mdb_reader_check(self->env, &dead)))
+        return zpy_err_set(st, "mdb_reader_check", rc);
+    return PyLong_FromLong(dead);
+}
+
+struct env_set_mapsize_args {
+    size_t map_size;
+};
+
+static const zpy_argspec env_set_mapsize_spec[] = {
+    {"map_size", ZPY_ARG_SIZE, OFF(env_set_mapsize_args, map_size)},
+};
+
+static PyObject *env_set_mapsize(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                                 PyObject *kwnames)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct env_set_mapsize_args a = {0};
+    zpy_Node *c, *next;
+    int rc;
+
+    ENV_GUARD(self, st);
+    if (zpy_parse_args(st, env_set_mapsize_spec, 1, args, nargs, kwnames, &a, NULL) < 0)
+        return NULL;
+    if (self->have_writer) {
+        PyErr_SetString(st->Error, "Cannot set_mapsize while a write transaction is active");
+        return NULL;
+    }
+    if (self->resizing) {
+        PyErr_SetString(st->Error, "Cannot set_mapsize: another set_mapsize is in progress");
+        return NULL;
+    }
+    /* Transactions and cursors point into the map that is about to move:
+     * end them all (py-lmdb 2.3 semantics), but keep database handles. */
+    self->resizing = 1;
+    for (c = self->node.children; c; c = c->next)
+        if (Py_TYPE(c) == st->TxnType) {
+            c->valid = 0;
+            zpy_node_mark_children(c);
+        }
+    zpy_env_wait_idle(self, &self->active_ops);
+    for (c = self->node.children; c; c = next) {
+        next = c->next;
+        if (Py_TYPE(c) == st->TxnType) {
+            Py_INCREF(c);
+            c->release(c);
+            next = self->node.children;   /* the list changed: start over */
+            Py_DECREF(c);
+        }
+    }
+    if (self->spare_txn) {
+        mdb_txn_abort(self->spare_txn);
+        self->spare_txn = NULL;
+    }
+    if (!self->node.valid || self->env == NULL) {
+        self->resizing = 0;
+        return zpy_err_invalid(st);
+    }
+    /* Held GIL, as py-lmdb: nothing else of this env can run meanwhile. */
+    rc = mdb_env_set_mapsize(self->env, a.map_size);
+    self->resizing = 0;
+    if (rc)
+        return zpy_err_set(st, "mdb_env_set_mapsize", rc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *env_enter(PyObject *op, PyObject *unused)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    ENV_GUARD(self, zpy_state_of(op));
+    return Py_NewRef(op);
+}
+
+static PyObject *env_exit(PyObject *op, PyObject *args)
+{
+    env_close_internal((zpy_Env *)op, 0);
+    Py_RETURN_NONE;
+}
+
+#define FASTKW(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL | METH_KEYWORDS
+
+static PyMethodDef env_methods[] = {
+    {"__enter__", env_enter, METH_NOARGS, NULL},
+    {"__exit__", env_exit, METH_VARARGS, NULL},
+    {"begin", FASTKW(env_begin), NULL},
+    {"close", env_close, METH_NOARGS, NULL},
+    {"copy", FASTKW(env_copy), NULL},
+    {"copyfd", FASTKW(env_copyfd), NULL},
+    {"dbs", FASTKW(env_dbs), NULL},
+    {"flags", env_flags, METH_NOARGS, NULL},
+    {"info", env_info, METH_NOARGS, NULL},
+    {"max_key_size", env_max_key_size, METH_NOARGS, NULL},
+    {"max_readers", env_max_readers, METH_NOARGS, NULL},
+    {"open_db", FASTKW(env_open_db), NULL},
+    {"path", env_path, METH_NOARGS, NULL},
+    {"readers", env_readers, METH_NOARGS, NULL},
+    {"reader_check", env_reader_check, METH_NOARGS, NULL},
+    {"set_mapsize", FASTKW(env_set_mapsize), NULL},
+    {"stat", env_stat, METH_NOARGS, NULL},
+    {"sync", env_sync, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL}
+};
+
+static PyMemberDef env_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(zpy_Env, weakreflist), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL}
+};
+
+static PyType_Slot env_slots[] = {
+    {Py_tp_new, env_new},
+    {Py_tp_dealloc, env_dealloc},
+    {Py_tp_methods, env_methods},
+    {Py_tp_members, env_members},
+    {0, NULL}
+};
+
+PyType_Spec zpy_env_spec = {
+    .name = "builtins.Environment",
+    .basicsize = sizeof(zpy_Env),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = env_slots,
+};

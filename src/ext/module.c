@@ -1,0 +1,265 @@
+/* zlmdb._native: module definition, state, and the lifetime tree helpers. */
+#include <unistd.h>
+
+#include "zpy.h"
+
+/* ------------------------------------------------------------ fork safety */
+
+/* The pid is process-wide by nature, so this is the one static variable of
+ * the extension: refreshed in the child by a pthread_atfork hook so that a
+ * cheap comparison tells a forked child from the process that opened a
+ * handle. */
+static atomic_int cached_pid;
+
+static void after_fork_child(void)
+{
+    atomic_store(&cached_pid, (int)getpid());
+}
+
+pid_t zpy_current_pid(void)
+{
+    return (pid_t)atomic_load(&cached_pid);
+}
+
+/* ---------------------------------------------------------- lifetime tree */
+
+void zpy_node_init(zpy_Node *node, zpy_release_fn release)
+{
+    node->parent = node->prev = node->next = node->children = NULL;
+    node->release = release;
+    node->valid = 1;
+}
+
+void zpy_node_link(zpy_Node *parent, zpy_Node *child)
+{
+    child->parent = parent;
+    child->prev = NULL;
+    child->next = parent->children;
+    if (parent->children)
+        parent->children->prev = child;
+    parent->children = child;
+}
+
+void zpy_node_unlink(zpy_Node *node)
+{
+    if (node->parent == NULL)
+        return;
+    if (node->prev)
+        node->prev->next = node->next;
+    else
+        node->parent->children = node->next;
+    if (node->next)
+        node->next->prev = node->prev;
+    node->parent = node->prev = node->next = NULL;
+}
+
+void zpy_node_mark_children(zpy_Node *node)
+{
+    zpy_Node *c;
+    for (c = node->children; c; c = c->next) {
+        c->valid = 0;
+        zpy_node_mark_children(c);
+    }
+}
+
+void zpy_node_invalidate_children(zpy_Node *node)
+{
+    /* Phase 1: mark the whole subtree dead without releasing the GIL, so no
+     * other thread can start an operation on any of it. */
+    zpy_node_mark_children(node);
+    zpy_node_release_children(node);
+}
+
+void zpy_node_release_children(zpy_Node *node)
+{
+    /* A release may drop the GIL, and another thread may then drop the last
+     * reference to a sibling: hold a reference to the child being released,
+     * and always restart from the list head, since each release unlinks
+     * its node. */
+    while (node->children) {
+        zpy_Node *c = node->children;
+        Py_INCREF(c);
+        c->release(c);
+        if (node->children == c)   /* release must unlink; never loop forever */
+            zpy_node_unlink(c);
+        Py_DECREF(c);
+    }
+}
+
+/* ------------------------------------------------------------ module API */
+
+zpy_state *zpy_state_of_type(PyTypeObject *tp)
+{
+    return (zpy_state *)PyType_GetModuleState(tp);
+}
+
+
+static PyObject *mod_version(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                             PyObject *kwnames)
+{
+    static const char *const kwlist[] = {"subpatch", NULL};
+    int subpatch = 0, major, minor, patch, patched;
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    PyObject *arg = NULL;
+
+    if (nargs + nkw > 1)
+        return zpy_type_error("too many positional arguments.");
+    if (nargs == 1)
+        arg = args[0];
+    else if (nkw == 1) {
+        if (PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), kwlist[0]) != 0)
+            return zpy_type_error("unrecognized keyword argument");
+        arg = args[0];
+    }
+    if (arg && arg != Py_None) {
+        subpatch = PyObject_IsTrue(arg);
+        if (subpatch < 0)
+            return NULL;
+    }
+    zlmdb_lmdb_version(&major, &minor, &patch, &patched);
+    if (subpatch)
+        return Py_BuildValue("iiii", major, minor, patch, patched ? 1 : 0);
+    return Py_BuildValue("iii", major, minor, patch);
+}
+
+static PyObject *mod_enable_drop_gil(PyObject *module, PyObject *unused)
+{
+    /* Kept for py-lmdb compatibility: the GIL is always dropped around
+     * blocking LMDB calls, so there is nothing to enable. */
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_lib_version(PyObject *module, PyObject *unused)
+{
+    int major, minor, patch;
+    zlmdb_version(&major, &minor, &patch);
+    return Py_BuildValue("iii", major, minor, patch);
+}
+
+static PyMethodDef module_methods[] = {
+    {"version", (PyCFunction)(void (*)(void))mod_version, METH_FASTCALL | METH_KEYWORDS, NULL},
+    {"enable_drop_gil", mod_enable_drop_gil, METH_NOARGS, NULL},
+    {"lib_version", mod_lib_version, METH_NOARGS,
+     "lib_version() -> (major, minor, patch) of the libzlmdb compiled in."},
+    {NULL, NULL, 0, NULL}
+};
+
+/* py-lmdb's types are static types named without a module, so they report
+ * __module__ 'builtins' and messages say e.g. "cannot create '_Database'
+ * instances".  The spec name "builtins.X" gives the same __module__; tp_name
+ * is then pointed at the bare name for the messages. */
+static int add_type(PyObject *module, PyType_Spec *spec, PyTypeObject **out)
+{
+    const char *bare = strrchr(spec->name, '.') + 1;
+    PyObject *tp = PyType_FromModuleAndSpec(module, spec, NULL);
+
+    if (tp == NULL)
+        return -1;
+    *out = (PyTypeObject *)tp;
+    (*out)->tp_name = bare;
+    return PyModule_AddObjectRef(module, bare, tp);
+}
+
+static int module_exec(PyObject *module)
+{
+    zpy_state *st = PyModule_GetState(module);
+    PyObject *ospath;
+
+    atomic_store(&cached_pid, (int)getpid());
+
+    if (add_type(module, &zpy_env_spec, &st->EnvType) < 0 ||
+        add_type(module, &zpy_txn_spec, &st->TxnType) < 0 ||
+        add_type(module, &zpy_db_spec, &st->DbType) < 0 ||
+        add_type(module, &zpy_cursor_spec, &st->CursorType) < 0 ||
+        add_type(module, &zpy_iter_spec, &st->IterType) < 0)
+        return -1;
+    if (PyModule_AddObjectRef(module, "open", (PyObject *)st->EnvType) < 0)
+        return -1;
+    if (zpy_errors_init(module, st) < 0)
+        return -1;
+    st->open_paths = PySet_New(NULL);
+    if (st->open_paths == NULL)
+        return -1;
+    ospath = PyImport_ImportModule("os.path");
+    if (ospath == NULL)
+        return -1;
+    st->realpath = PyObject_GetAttrString(ospath, "realpath");
+    Py_DECREF(ospath);
+    if (st->realpath == NULL)
+        return -1;
+    if (PyModule_AddIntConstant(module, "LMDB_PATCHED", ZLMDB_LMDB_PATCHED) < 0)
+        return -1;
+    return 0;
+}
+
+static int module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    zpy_state *st = PyModule_GetState(module);
+    int i;
+
+    Py_VISIT(st->EnvType);
+    Py_VISIT(st->TxnType);
+    Py_VISIT(st->CursorType);
+    Py_VISIT(st->DbType);
+    Py_VISIT(st->IterType);
+    Py_VISIT(st->Error);
+    for (i = 0; i < ZPY_EXC_COUNT; i++)
+        Py_VISIT(st->exc[i]);
+    Py_VISIT(st->open_paths);
+    Py_VISIT(st->realpath);
+    return 0;
+}
+
+static int module_clear(PyObject *module)
+{
+    zpy_state *st = PyModule_GetState(module);
+    int i;
+
+    Py_CLEAR(st->EnvType);
+    Py_CLEAR(st->TxnType);
+    Py_CLEAR(st->CursorType);
+    Py_CLEAR(st->DbType);
+    Py_CLEAR(st->IterType);
+    Py_CLEAR(st->Error);
+    for (i = 0; i < ZPY_EXC_COUNT; i++)
+        Py_CLEAR(st->exc[i]);
+    Py_CLEAR(st->open_paths);
+    Py_CLEAR(st->realpath);
+    return 0;
+}
+
+static void module_free(void *module)
+{
+    module_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+    {0, NULL}
+};
+
+static struct PyModuleDef native_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "zlmdb._native",
+    .m_doc = "The C core of zlmdb: LMDB bindings compatible with py-lmdb.",
+    .m_size = sizeof(zpy_state),
+    .m_methods = module_methods,
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC PyInit__native(void)
+{
+    static int atfork_done;
+    /* Registered once per process; the handler only stores getpid(). */
+    if (!atfork_done) {
+        if (pthread_atfork(NULL, NULL, after_fork_child) != 0) {
+            PyErr_SetString(PyExc_RuntimeError, "zlmdb: pthread_atfork() failed");
+            return NULL;
+        }
+        atfork_done = 1;
+    }
+    return PyModuleDef_Init(&native_module);
+}

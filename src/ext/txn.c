@@ -1,0 +1,687 @@
+/* Transaction: a read or write LMDB transaction (py-lmdb compatible). */
+#include <errno.h>
+#include <stddef.h>
+#include <unistd.h>
+
+#include "zpy.h"
+
+#define OFF(s, f) offsetof(struct s, f)
+
+void zpy_preload(const MDB_val *v)
+{
+    /* One read per page faults the value in; `volatile` keeps the loop. */
+    const volatile char *p = (const volatile char *)v->mv_data;
+    size_t i;
+    for (i = 0; i < v->mv_size; i += 4096)
+        (void)p[i];
+}
+
+/* The env no longer has a writer: record it and wake a close() waiting for
+ * this thread to release the write lock. */
+static void clear_writer(zpy_Txn *self)
+{
+    zpy_Env *env = self->env;
+
+    if (!self->top_writer)
+        return;
+    self->top_writer = 0;
+    pthread_mutex_lock(&env->ops_mutex);
+    env->have_writer = 0;
+    env->write_tid = 0;
+    pthread_cond_broadcast(&env->ops_cond);
+    pthread_mutex_unlock(&env->ops_mutex);
+}
+
+/* Free the LMDB transaction (abort).  `gil_free` releases the GIL around a
+ * write abort, which may write to disk; never from inside a child-list walk
+ * of an ancestor, where the list must stay stable. */
+static void txn_drop_handle(zpy_Txn *self, int gil_free)
+{
+    MDB_txn *txn = self->txn;
+
+    if (txn == NULL)
+        return;
+    self->txn = NULL;
+    if (zpy_current_pid() != self->pid) {
+        /* Forked child: the handle belongs to the parent process; touching
+         * it would reset the parent's reader slot or unlock its mutex. */
+        self->top_writer = 0;
+        return;
+    }
+    if (self->env->env == NULL) {
+        /* The env is gone (mdb_env_close already freed everything). */
+        self->top_writer = 0;
+        return;
+    }
+    if (gil_free && !(self->flags & ZPY_TXN_RDONLY)) {
+        Py_BEGIN_ALLOW_THREADS
+        mdb_txn_abort(txn);
+        Py_END_ALLOW_THREADS
+    } else {
+        mdb_txn_abort(txn);
+    }
+    clear_writer(self);
+}
+
+/* Called when an ancestor ends: children first, then our own handle. */
+static void txn_release(zpy_Node *node)
+{
+    zpy_Txn *self = (zpy_Txn *)node;
+
+    node->valid = 0;
+    zpy_node_release_children(node);
+    zpy_env_wait_idle(self->env, &self->active);
+    txn_drop_handle(self, 0);
+    zpy_node_unlink(node);
+}
+
+static void txn_dealloc(PyObject *op)
+{
+    zpy_Txn *self = (zpy_Txn *)op;
+    PyTypeObject *tp = Py_TYPE(op);
+    zpy_Env *env = self->env;
+
+    if (self->weakreflist)
+        PyObject_ClearWeakRefs(op);
+    /* No cursor or child txn is alive: each holds a reference to us. */
+    if (self->txn && env) {
+        if ((self->flags & ZPY_TXN_RDONLY) && zpy_current_pid() == self->pid &&
+            env->node.valid && env->env && env->max_spare_txns && !env->spare_txn &&
+            !env->resizing) {
+            /* Keep the reader slot for the next read begin(). */
+            if (!(self->flags & ZPY_TXN_SPARE))
+                mdb_txn_reset(self->txn);
+            env->spare_txn = self->txn;
+            self->txn = NULL;
+        } else {
+            txn_drop_handle(self, 1);
+        }
+    }
+    zpy_node_unlink(&self->node);
+    Py_CLEAR(self->db);
+    Py_CLEAR(self->parent);
+    Py_CLEAR(self->env);
+    tp->tp_free(op);
+    Py_DECREF(tp);
+}
+
+PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
+                      int write, int buffers)
+{
+    MDB_txn *parent_txn = NULL, *txn = NULL;
+    zpy_Txn *self;
+    int rc, top_writer = 0;
+
+    if (!env->node.valid)
+        return zpy_err_invalid(st);
+    if (db == NULL)
+        db = env->main_db;
+    else if (!zpy_db_owner_check(st, db, env))
+        return NULL;
+    if (parent) {
+        if (parent->flags & ZPY_TXN_RDONLY)
+            return zpy_err_set(st, "Read-only transactions cannot be nested.", EINVAL);
+        if (!parent->node.valid)
+            return zpy_err_invalid(st);
+        if (parent->env != env)
+            return zpy_err_set(st, "Transaction belongs to another environment.", EINVAL);
+        parent_txn = parent->txn;
+    }
+    if (write && env->readonly)
+        return zpy_err_set(st, "Cannot start write transaction with read-only environment.",
+                           EACCES);
+    if (env->resizing)
+        return zpy_err_set(st, "mdb_txn_begin", EINVAL);
+    if (write && !parent && env->have_writer &&
+        env->write_tid == PyThread_get_thread_ident())
+        /* LMDB's writer lock is not recursive: this would deadlock. */
+        return zpy_err_set(st,
+            "Attempt to start a write transaction while another write transaction is "
+            "active on the same thread. This would deadlock.", EBUSY);
+
+    if (!write && env->spare_txn) {
+        txn = env->spare_txn;
+        env->spare_txn = NULL;
+        if ((rc = mdb_txn_renew(txn))) {
+            mdb_txn_abort(txn);
+            return zpy_err_set(st, "mdb_txn_renew", rc);
+        }
+    } else if (write && !parent) {
+        /* May block on another thread's (or process's) write lock: release
+         * the GIL so that thread can finish, bracketed so close() waits. */
+        if (zpy_env_op_enter(env) < 0)
+            return NULL;
+        Py_BEGIN_ALLOW_THREADS
+        rc = mdb_txn_begin(env->env, NULL, 0, &txn);
+        Py_END_ALLOW_THREADS
+        zpy_env_op_leave(env);
+        if (rc)
+            return zpy_err_set(st, "mdb_txn_begin", rc);
+        if (!env->node.valid) {
+            /* Closed while we waited for the lock: give it back at once. */
+            mdb_txn_abort(txn);
+            return zpy_err_invalid(st);
+        }
+        pthread_mutex_lock(&env->ops_mutex);
+        env->have_writer = 1;
+        env->write_tid = PyThread_get_thread_ident();
+        pthread_mutex_unlock(&env->ops_mutex);
+        top_writer = 1;
+    } else {
+        rc = mdb_txn_begin(env->env, parent_txn, write ? 0 : MDB_RDONLY, &txn);
+        if (rc)
+            return zpy_err_set(st, "mdb_txn_begin", rc);
+    }
+
+    self = PyObject_New(zpy_Txn, st->TxnType);
+    if (self == NULL) {
+        mdb_txn_abort(txn);
+        if (top_writer) {
+            pthread_mutex_lock(&env->ops_mutex);
+            env->have_writer = 0;
+            env->write_tid = 0;
+            pthread_cond_broadcast(&env->ops_cond);
+            pthread_mutex_unlock(&env->ops_mutex);
+        }
+        return NULL;
+    }
+    zpy_node_init(&self->node, txn_release);
+    zpy_node_link(parent ? &parent->node : &env->node, &self->node);
+    self->env = (zpy_Env *)Py_NewRef(env);
+    self->db = (zpy_Db *)Py_NewRef(db);
+    self->parent = parent ? (zpy_Txn *)Py_NewRef(parent) : NULL;
+    self->txn = txn;
+    self->weakreflist = NULL;
+    self->flags = (write ? 0 : ZPY_TXN_RDONLY) | (buffers ? ZPY_TXN_BUFFERS : 0);
+    self->top_writer = top_writer;
+    self->mutations = 0;
+    atomic_init(&self->active, 0);
+    self->pid = zpy_current_pid();
+    return (PyObject *)self;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+#define TXN_GUARD(self, st)                                                 \
+    do {                                                                    \
+        if (!(self)->node.valid)                                            \
+            return zpy_err_invalid(st);                                     \
+    } while (0)
+
+/* Resolve the db argument: the txn's default, or a handle of its env. */
+static int pick_db(zpy_state *st, zpy_Txn *self, PyObject *dbobj, zpy_Db **out)
+{
+    zpy_Db *db = dbobj ? (zpy_Db *)dbobj : self->db;
+    if (dbobj && !zpy_db_owner_check(st, db, self->env))
+        return -1;
+    *out = db;
+    return 0;
+}
+
+/* ------------------------------------------------------------- methods */
+
+struct txn_get_args {
+    MDB_val key;
+    PyObject *deflt;
+    PyObject *db;
+};
+
+static const zpy_argspec txn_get_spec[] = {
+    {"key", ZPY_ARG_BUF, OFF(txn_get_args, key)},
+    {"default", ZPY_ARG_OBJ, OFF(txn_get_args, deflt)},
+    {"db", ZPY_ARG_DB, OFF(txn_get_args, db)},
+};
+
+static PyObject *txn_get(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                         PyObject *kwnames)
+{
+    zpy_Txn *self = (zpy_Txn *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct txn_get_args a = {{0, NULL}, NULL, NULL};
+    zpy_views views = {.count = 0};
+    zpy_Db *db;
+    MDB_val val;
+    int rc;
+
+    TXN_GUARD(self, st);
+    if (ZPY_LIKELY(nargs == 1 && kwnames == NULL && PyBytes_CheckExact(args[0]))) {
+        /* The hot path: txn.get(b"key"). */
+        a.key.mv_data = PyBytes_AS_STRING(args[0]);
+        a.key.mv_size = (size_t)PyBytes_GET_SIZE(args[0]);
+        db = self->db;
+    } else {
+        if (zpy_parse_args(st, txn_get_spec, 3, args, nargs, kwnames, &a, &views) < 0)
+            return NULL;
+        if (a.key.mv_data == NULL) {
+            zpy_views_release(&views);
+            return zpy_type_error("key must be given.");
+        }
+        if (pick_db(st, self, a.db, &db) < 0) {
+            zpy_views_release(&views);
+            return NULL;
+        }
+    }
+    zpy_txn_op_enter(self);
+    Py_BEGIN_ALLOW_THREADS
+    rc = mdb_get(self->txn, db->dbi, &a.key, &val);
+    if (rc == 0)
+        zpy_preload(&val);
+    Py_END_ALLOW_THREADS
+    zpy_txn_op_leave(self);
+    zpy_views_release(&views);
+    if (rc) {
+        if (rc == MDB_NOTFOUND)
+            return Py_NewRef(a.deflt ? a.deflt : Py_None);
+        return zpy_err_set(st, "mdb_get", rc);
+    }
+    return zpy_txn_value(self, &val);
+}
+
+struct txn_put_args {
+    MDB_val key, val;
+    int dupdata, overwrite, append;
+    PyObject *db;
+};
+
+static const zpy_argspec txn_put_spec[] = {
+    {"key", ZPY_ARG_BUF, OFF(txn_put_args, key)},
+    {"value", ZPY_ARG_BUF, OFF(txn_put_args, val)},
+    {"dupdata", ZPY_ARG_BOOL, OFF(txn_put_args, dupdata)},
+    {"overwrite", ZPY_ARG_BOOL, OFF(txn_put_args, overwrite)},
+    {"append", ZPY_ARG_BOOL, OFF(txn_put_args, append)},
+    {"db", ZPY_ARG_DB, OFF(txn_put_args, db)},
+};
+
+static PyObject *txn_put(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                         PyObject *kwnames)
+{
+    zpy_Txn *self = (zpy_Txn *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct txn_put_args a = {{0, NULL}, {0, NULL}, 1, 1, 0, NULL};
+    zpy_views views = {.count = 0};
+    unsigned int flags = 0;
+    zpy_Db *db;
+    int rc;
+
+    TXN_GUARD(self, st);
+    if (ZPY_LIKELY(nargs == 2 && kwnames == NULL && PyBytes_CheckExact(args[0]) &&
+                   PyBytes_CheckExact(args[1]))) {
+        a.key.mv_data = PyBytes_AS_STRING(args[0]);
+        a.key.mv_size = (size_t)PyBytes_GET_SIZE(args[0]);
+        a.val.mv_data = PyBytes_AS_STRING(args[1]);
+        a.val.mv_size = (size_t)PyBytes_GET_SIZE(args[1]);
+        db = self->db;
+    } else {
+        if (zpy_parse_args(st, txn_put_spec, 6, args, nargs, kwnames, &a, &views) < 0)
+            return NULL;
+        if (pick_db(st, self, a.db, &db) < 0) {
+            zpy_views_release(&views);
+            return NULL;
+        }
+        if (!a.dupdata)
+            flags |= MDB_NODUPDATA;
+        if (!a.overwrite)
+            flags |= MDB_NOOVERWRITE;
+        if (a.append)
+            flags |= MDB_APPEND;
+    }
+    zpy_txn_op_enter(self);
+    Py_BEGIN_ALLOW_THREADS
+    rc = mdb_put(self->txn, db->dbi, &a.key, &a.val, flags);
+    Py_END_ALLOW_THREADS
+    zpy_txn_op_leave(self);
+    zpy_views_release(&views);
+    self->mutations++;
+    if (rc) {
+        if (rc == MDB_KEYEXIST)
+            Py_RETURN_FALSE;
+        return zpy_err_set(st, "mdb_put", rc);
+    }
+    Py_RETURN_TRUE;
+}
+
+struct txn_delete_args {
+    MDB_val key, val;
+    PyObject *db;
+};
+
+static const zpy_argspec txn_delete_spec[] = {
+    {"key", ZPY_ARG_BUF, OFF(txn_delete_args, key)},
+    {"value", ZPY_ARG_BUF, OFF(txn_delete_args, val)},
+    {"db", ZPY_ARG_DB, OFF(txn_delete_args, db)},
+};
+
+static PyObject *txn_delete(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames)
+{
+    zpy_Txn *self = (zpy_Txn *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct txn_delete_args a = {{0, NULL}, {0, NULL}, NULL};
+    zpy_views views = {.count = 0};
+    zpy_Db *db;
+    int rc;
+
+    TXN_GUARD(self, st);
+    if (zpy_parse_args(st, txn_delete_spec, 3, args, nargs, kwnames, &a, &views) < 0)
+        return NULL;
+    if (pick_db(st, self, a.db, &db) < 0) {
+        zpy_views_release(&views);
+        return NULL;
+    }
+    zpy_txn_op_enter(self);
+    Py_BEGIN_ALLOW_THREADS
+    /* An empty (or absent) value deletes every duplicate of the key. */
+    rc = mdb_del(self->txn, db->dbi, &a.key, a.val.mv_size ? &a.val : NULL);
+    Py_END_ALLOW_THREADS
+    zpy_txn_op_leave(self);
+    zpy_views_release(&views);
+    self->mutations++;
+    if (rc) {
+        if (rc == MDB_NOTFOUND)
+            Py_RETURN_FALSE;
+        return zpy_err_set(st, "mdb_del", rc);
+    }
+    Py_RETURN_TRUE;
+}
+
+struct txn_kv_args {
+    MDB_val key, val;
+    PyObject *db;
+};
+
+static const zpy_argspec txn_replace_spec[] = {
+    {"key", ZPY_ARG_BUF, OFF(txn_kv_args, key)},
+    {"value", ZPY_ARG_BUF, OFF(txn_kv_args, val)},
+    {"db", ZPY_ARG_DB, OFF(txn_kv_args, db)},
+};
+
+static const zpy_argspec txn_pop_spec[] = {
+    {"key", ZPY_ARG_BUF, OFF(txn_kv_args, key)},
+    {"db", ZPY_ARG_DB, OFF(txn_kv_args, db)},
+};
+
+/* replace() and pop() run on a temporary cursor, as py-lmdb does. */
+static PyObject *txn_cursor_op(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                               PyObject *kwnames, int is_replace)
+{
+    zpy_Txn *self = (zpy_Txn *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct txn_kv_args a = {{0, NULL}, {0, NULL}, NULL};
+    zpy_views views = {.count = 0};
+    PyObject *curs, *res;
+    zpy_Db *db;
+    int rc;
+
+    TXN_GUARD(self, st);
+    if (is_replace) {
+        rc = zpy_parse_args(st, txn_replace_spec, 3, args, nargs, kwnames, &a, &views);
+    } else {
+        a.db = NULL;
+        rc = zpy_parse_args(st, txn_pop_spec, 2, args, nargs, kwnames, &a, &views);
+    }
+    if (rc < 0)
+        return NULL;
+    if (pick_db(st, self, a.db, &db) < 0) {
+        zpy_views_release(&views);
+        return NULL;
+    }
+    curs = zpy_cursor_new(st, db, self);
+    if (curs == NULL) {
+        zpy_views_release(&views);
+        return NULL;
+    }
+    if (is_replace)
+        res = zpy_cursor_do_replace((zpy_Cursor *)curs, &a.key, &a.val);
+    else
+        res = zpy_cursor_do_pop((zpy_Cursor *)curs, &a.key);
+    Py_DECREF(curs);
+    zpy_views_release(&views);
+    return res;
+}
+
+static PyObject *txn_replace(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                             PyObject *kwnames)
+{
+    return txn_cursor_op(op, args, nargs, kwnames, 1);
+}
+
+static PyObject *txn_pop(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                         PyObject *kwnames)
+{
+    return txn_cursor_op(op, args, nargs, kwnames, 0);
+}
+
+struct txn_db_args {
+    PyObject *db;
+    int del;
+};
+
+static const zpy_argspec txn_cursor_spec[] = {
+    {"db", ZPY_ARG_DB, OFF(txn_db_args, db)},
+};
+
+static PyObject *txn_cursor(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames)
+{
+    zpy_Txn *self = (zpy_Txn *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct txn_db_args a = {NULL, 1};
+
+    TXN_GUARD(self, st);
+    if (zpy_parse_args(st, txn_cursor_spec, 1, args, nargs, kwnames, &a, NULL) < 0)
+        return NULL;
+    return zpy_cursor_new(st, a.db ? (zpy_Db *)a.db : self->db, self);
+}
+
+static PyObject *txn_stat(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                          PyObject *kwnames)
+{
+    zpy_Txn *self = (zpy_Txn *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct txn_db_args a = {NULL, 1};
+    MDB_stat s;
+    zpy_Db *db;
+    int rc;
+
+    TXN_GUARD(self, st);
+    if (zpy_parse_args(st, txn_cursor_spec, 1, args, nargs, kwnames, &a, NULL) < 0)
+        return NULL;
+    if (pick_db(st, self, a.db, &db) < 0)
+        return NULL;
+    zpy_txn_op_enter(self);
+    Py_BEGIN_ALLOW_THREADS
+    rc = mdb_stat(self->txn, db->dbi, &s);
+    Py_END_ALLOW_THREADS
+    zpy_txn_op_leave(self);
+    if (rc)
+        return zpy_err_set(st, "mdb_stat", rc);
+    return zpy_dict_from_stat(&s);
+}
+
+static const zpy_argspec txn_drop_spec[] = {
+    {"db", ZPY_ARG_DB, OFF(txn_db_args, db)},
+    {"delete", ZPY_ARG_BOOL, OFF(txn_db_args, del)},
+};
+
+static PyObject *txn_drop(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                          PyObject *kwnames)
+{
+    zpy_Txn *self = (zpy_Txn *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct txn_db_args a = {NULL, 1};
+    zpy_Db *db;
+    int rc;
+
+    TXN_GUARD(self, st);
+    if (zpy_parse_args(st, txn_drop_spec, 2, args, nargs, kwnames, &a, NULL) < 0)
+        return NULL;
+    if (a.db == NULL)
+        return zpy_type_error("'db' argument required.");
+    if (pick_db(st, self, a.db, &db) < 0)
+        return NULL;
+    /* Cursors on this txn may point into the pages being freed: they
+     * re-fetch through the mutation counter. */
+    self->mutations++;
+    zpy_txn_op_enter(self);
+    Py_BEGIN_ALLOW_THREADS
+    rc = mdb_drop(self->txn, db->dbi, a.del);
+    Py_END_ALLOW_THREADS
+    zpy_txn_op_leave(self);
+    if (rc)
+        return zpy_err_set(st, "mdb_drop", rc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *txn_id(PyObject *op, PyObject *unused)
+{
+    zpy_Txn *self = (zpy_Txn *)op;
+    TXN_GUARD(self, zpy_state_of(op));
+    return PyLong_FromSize_t(mdb_txn_id(self->txn));
+}
+
+/* End the txn's children and wait for other threads' calls on it. */
+static void txn_end_prepare(zpy_Txn *self)
+{
+    self->node.valid = 0;
+    zpy_node_invalidate_children(&self->node);
+    zpy_env_wait_idle(self->env, &self->active);
+}
+
+static PyObject *txn_commit(PyObject *op, PyObject *unused)
+{
+    zpy_Txn *self = (zpy_Txn *)op;
+    zpy_state *st = zpy_state_of(op);
+    MDB_txn *txn;
+    int rc;
+
+    TXN_GUARD(self, st);
+    txn_end_prepare(self);
+    if (self->flags & ZPY_TXN_RDONLY) {
+        /* Nothing to write: keep the handle, reset, for reuse as the spare. */
+        mdb_txn_reset(self->txn);
+        self->flags |= ZPY_TXN_SPARE;
+        return Py_NewRef(Py_None);
+    }
+    txn = self->txn;
+    self->txn = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rc = mdb_txn_commit(txn);   /* frees txn whatever the outcome */
+    Py_END_ALLOW_THREADS
+    clear_writer(self);
+    zpy_node_unlink(&self->node);
+    if (rc)
+        return zpy_err_set(st, "mdb_txn_commit", rc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *txn_abort(PyObject *op, PyObject *unused)
+{
+    zpy_Txn *self = (zpy_Txn *)op;
+
+    if (!self->node.valid) {
+        /* A write txn invalidated by close() on another thread still holds
+         * the write lock, which only this (owning) thread may release. */
+        if (self->txn && self->top_writer &&
+            self->env->write_tid == PyThread_get_thread_ident()) {
+            zpy_env_wait_idle(self->env, &self->active);
+            txn_drop_handle(self, 1);
+        }
+        Py_RETURN_NONE;
+    }
+    txn_end_prepare(self);
+    if (self->flags & ZPY_TXN_RDONLY) {
+        /* The reader slot is freed (or kept as the spare) at dealloc. */
+        if (!(self->flags & ZPY_TXN_SPARE)) {
+            mdb_txn_reset(self->txn);
+            self->flags |= ZPY_TXN_SPARE;
+        }
+        Py_RETURN_NONE;
+    }
+    txn_drop_handle(self, 1);
+    zpy_node_unlink(&self->node);
+    Py_RETURN_NONE;
+}
+
+static PyObject *txn_enter(PyObject *op, PyObject *unused)
+{
+    zpy_Txn *self = (zpy_Txn *)op;
+    TXN_GUARD(self, zpy_state_of(op));
+    return Py_NewRef(op);
+}
+
+static PyObject *txn_exit(PyObject *op, PyObject *args)
+{
+    zpy_Txn *self = (zpy_Txn *)op;
+    /* __exit__(exc_type, exc_value, traceback): only the type matters. */
+    PyObject *exc_type = PyTuple_GET_SIZE(args) > 0 ? PyTuple_GET_ITEM(args, 0) : Py_None;
+
+    TXN_GUARD(self, zpy_state_of(op));
+    if (exc_type == Py_None)
+        return txn_commit(op, NULL);
+    return txn_abort(op, NULL);
+}
+
+#define FASTKW(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL | METH_KEYWORDS
+
+static PyMethodDef txn_methods[] = {
+    {"__enter__", txn_enter, METH_NOARGS, NULL},
+    {"__exit__", txn_exit, METH_VARARGS, NULL},
+    {"abort", txn_abort, METH_NOARGS, NULL},
+    {"commit", txn_commit, METH_NOARGS, NULL},
+    {"cursor", FASTKW(txn_cursor), NULL},
+    {"delete", FASTKW(txn_delete), NULL},
+    {"drop", FASTKW(txn_drop), NULL},
+    {"get", FASTKW(txn_get), NULL},
+    {"id", txn_id, METH_NOARGS, NULL},
+    {"pop", FASTKW(txn_pop), NULL},
+    {"put", FASTKW(txn_put), NULL},
+    {"replace", FASTKW(txn_replace), NULL},
+    {"stat", FASTKW(txn_stat), NULL},
+    {NULL, NULL, 0, NULL}
+};
+
+static PyMemberDef txn_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(zpy_Txn, weakreflist), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL}
+};
+
+struct txn_new_args {
+    PyObject *env, *db, *parent;
+    int write, buffers;
+};
+
+static const zpy_argspec txn_new_spec[] = {
+    {"env", ZPY_ARG_ENV, OFF(txn_new_args, env)},
+    {"db", ZPY_ARG_DB, OFF(txn_new_args, db)},
+    {"parent", ZPY_ARG_TXN, OFF(txn_new_args, parent)},
+    {"write", ZPY_ARG_BOOL, OFF(txn_new_args, write)},
+    {"buffers", ZPY_ARG_BOOL, OFF(txn_new_args, buffers)},
+};
+
+static PyObject *txn_tp_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    zpy_state *st = zpy_state_of_type(type);
+    struct txn_new_args a = {NULL, NULL, NULL, 0, 0};
+
+    if (zpy_parse_tuple(st, txn_new_spec, 5, args, kwds, &a, NULL) < 0)
+        return NULL;
+    if (a.env == NULL)
+        return zpy_type_error("'env' argument required");
+    return zpy_txn_new(st, (zpy_Env *)a.env, (zpy_Db *)a.db, (zpy_Txn *)a.parent,
+                       a.write, a.buffers);
+}
+
+static PyType_Slot txn_slots[] = {
+    {Py_tp_new, txn_tp_new},
+    {Py_tp_dealloc, txn_dealloc},
+    {Py_tp_methods, txn_methods},
+    {Py_tp_members, txn_members},
+    {0, NULL}
+};
+
+PyType_Spec zpy_txn_spec = {
+    .name = "builtins.Transaction",
+    .basicsize = sizeof(zpy_Txn),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = txn_slots,
+};

@@ -1,0 +1,287 @@
+/* Internal header of the CPython extension zlmdb._native.
+ *
+ * Object model (the lifetime tree): Environment > {Transaction, _Database},
+ * Transaction > {Cursor, child Transaction}.  Every object embeds a
+ * zpy_Node: the parent keeps an intrusive list of its live children (borrowed
+ * pointers; a child unlinks itself when it dies) and each child holds a
+ * strong reference to its parent object where it needs one.  Ending a parent
+ * first marks every descendant invalid (no I/O, GIL held), then releases
+ * their LMDB resources; from then on each method of a descendant raises the
+ * py-lmdb "closed/deleted/dropped" error from its one guard.
+ */
+#ifndef ZPY_H
+#define ZPY_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/types.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <lmdb.h>
+
+#include "zlmdb.h"
+
+#if defined(__GNUC__)
+#  define ZPY_INLINE static inline __attribute__((always_inline))
+#  define ZPY_NOINLINE __attribute__((noinline))
+#  define ZPY_LIKELY(x) __builtin_expect(!!(x), 1)
+#  define ZPY_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#  define ZPY_INLINE static inline
+#  define ZPY_NOINLINE
+#  define ZPY_LIKELY(x) (x)
+#  define ZPY_UNLIKELY(x) (x)
+#endif
+
+/* ------------------------------------------------------------ exceptions */
+
+/* The py-lmdb exception classes, in the order of its table. */
+enum zpy_exc {
+    ZPY_EXC_KEYEXIST, ZPY_EXC_NOTFOUND, ZPY_EXC_PAGE_NOTFOUND, ZPY_EXC_CORRUPTED,
+    ZPY_EXC_PANIC, ZPY_EXC_VERSION_MISMATCH, ZPY_EXC_INVALID, ZPY_EXC_MAP_FULL,
+    ZPY_EXC_DBS_FULL, ZPY_EXC_READERS_FULL, ZPY_EXC_TLS_FULL, ZPY_EXC_TXN_FULL,
+    ZPY_EXC_CURSOR_FULL, ZPY_EXC_PAGE_FULL, ZPY_EXC_MAP_RESIZED,
+    ZPY_EXC_INCOMPATIBLE, ZPY_EXC_BAD_RSLOT, ZPY_EXC_BAD_DBI, ZPY_EXC_BAD_TXN,
+    ZPY_EXC_BAD_VALSIZE, ZPY_EXC_READONLY, ZPY_EXC_INVALID_PARAMETER,
+    ZPY_EXC_LOCK, ZPY_EXC_MEMORY, ZPY_EXC_DISK,
+    ZPY_EXC_COUNT
+};
+
+/* --------------------------------------------------------- module state */
+
+typedef struct {
+    PyTypeObject *EnvType;
+    PyTypeObject *TxnType;
+    PyTypeObject *CursorType;
+    PyTypeObject *DbType;
+    PyTypeObject *IterType;
+    PyObject *Error;                   /**< zlmdb.lmdb.Error */
+    PyObject *exc[ZPY_EXC_COUNT];      /**< its 25 subclasses */
+    PyObject *open_paths;              /**< set of realpaths of open envs */
+    PyObject *realpath;                /**< os.path.realpath */
+} zpy_state;
+
+/* ------------------------------------------------------- lifetime tree */
+
+typedef struct zpy_Node zpy_Node;
+
+/* Frees an invalidated node's LMDB resources and unlinks it from its
+ * parent.  Called with the GIL held; it may release the GIL. */
+typedef void (*zpy_release_fn)(zpy_Node *node);
+
+struct zpy_Node {
+    PyObject_HEAD
+    zpy_Node *parent;      /**< whose child list holds us; NULL once unlinked */
+    zpy_Node *prev, *next; /**< siblings */
+    zpy_Node *children;    /**< first live child */
+    zpy_release_fn release;
+    int valid;             /**< 0 once closed, ended or invalidated */
+};
+
+void zpy_node_init(zpy_Node *node, zpy_release_fn release);
+void zpy_node_link(zpy_Node *parent, zpy_Node *child);
+void zpy_node_unlink(zpy_Node *node);
+/* Mark every descendant of `node` invalid (GIL held, no I/O). */
+void zpy_node_mark_children(zpy_Node *node);
+/* Release every child of `node` (each releases its own subtree first). */
+void zpy_node_release_children(zpy_Node *node);
+/* Both, in that order: invalidate the subtree below `node`. */
+void zpy_node_invalidate_children(zpy_Node *node);
+
+/* --------------------------------------------------------------- objects */
+
+typedef struct zpy_Env zpy_Env;
+typedef struct zpy_Txn zpy_Txn;
+typedef struct zpy_Db zpy_Db;
+
+struct zpy_Db {
+    zpy_Node node;
+    zpy_Env *env;          /**< no reference: the env invalidates us first */
+    MDB_dbi dbi;
+    unsigned int flags;    /**< MDB_DUPSORT etc., as LMDB reports them */
+};
+
+struct zpy_Env {
+    zpy_Node node;
+    MDB_env *env;
+    zpy_Db *main_db;               /**< strong reference */
+    PyObject *open_path;           /**< realpath key in state->open_paths */
+    PyObject *weakreflist;
+    int readonly;
+    int max_spare_txns;
+    MDB_txn *spare_txn;            /**< a reset read txn kept for reuse */
+    unsigned long write_tid;       /**< thread owning the top-level write txn */
+    int have_writer;
+    int resizing;                  /**< set_mapsize is remapping */
+    /* In-flight GIL-released operations: close()/set_mapsize wait for them. */
+    atomic_int active_ops;
+    atomic_int waiters;
+    pthread_mutex_t ops_mutex;
+    pthread_cond_t ops_cond;
+    int sync_objects_ready;
+    pid_t pid;                     /**< process that opened it */
+};
+
+#define ZPY_TXN_RDONLY  0x1
+#define ZPY_TXN_BUFFERS 0x2
+#define ZPY_TXN_SPARE   0x4   /**< a committed read txn that was only reset */
+
+struct zpy_Txn {
+    zpy_Node node;
+    zpy_Env *env;          /**< strong reference */
+    zpy_Db *db;            /**< default database, strong reference */
+    zpy_Txn *parent;       /**< parent transaction, strong reference */
+    MDB_txn *txn;
+    PyObject *weakreflist;
+    int flags;
+    int top_writer;        /**< owns env->write_tid */
+    unsigned long mutations; /**< bumped by every write through this txn */
+    atomic_int active;     /**< GIL-released operations in flight on it */
+    pid_t pid;             /**< process that began it */
+};
+
+typedef struct {
+    zpy_Node node;
+    zpy_Txn *txn;          /**< strong reference */
+    MDB_cursor *curs;
+    unsigned int dbi_flags;
+    int positioned;
+    MDB_val key;
+    MDB_val val;
+    unsigned long last_mutation;
+} zpy_Cursor;
+
+typedef struct {
+    PyObject_HEAD
+    zpy_Cursor *curs;      /**< strong reference */
+    MDB_cursor_op op;      /**< how to move after the first step */
+    int started;
+    int keys, values;      /**< what to yield: item, key or value */
+} zpy_Iter;
+
+/* -------------------------------------------------------------- module.c */
+
+zpy_state *zpy_state_of_type(PyTypeObject *tp);
+ZPY_INLINE zpy_state *zpy_state_of(void *obj)
+{
+    return (zpy_state *)PyType_GetModuleState(Py_TYPE((PyObject *)obj));
+}
+/* The current process id, refreshed after fork(): a child never touches
+ * LMDB handles inherited from its parent. */
+pid_t zpy_current_pid(void);
+
+/* -------------------------------------------------------------- errors.c */
+
+int zpy_errors_init(PyObject *module, zpy_state *st);
+/* Raise the exception for `rc` with message "<what>: <mdb_strerror(rc)>". */
+ZPY_NOINLINE PyObject *zpy_err_set(zpy_state *st, const char *what, int rc);
+ZPY_NOINLINE PyObject *zpy_err_format(zpy_state *st, int rc, const char *fmt, ...);
+/* Raise the "Attempt to operate on closed/deleted/dropped object." error. */
+ZPY_NOINLINE PyObject *zpy_err_invalid(zpy_state *st);
+ZPY_NOINLINE PyObject *zpy_type_error(const char *msg);
+
+/* ----------------------------------------------------------- argspec.c */
+
+enum zpy_argtype {
+    ZPY_ARG_OBJ,    /**< PyObject *, borrowed, any type */
+    ZPY_ARG_BOOL,   /**< int, PyObject_IsTrue */
+    ZPY_ARG_INT,    /**< int, 0..INT_MAX */
+    ZPY_ARG_SIZE,   /**< size_t, 0..SIZE_MAX */
+    ZPY_ARG_BUF,    /**< MDB_val from bytes or the buffer protocol */
+    ZPY_ARG_ENV,    /**< zpy_Env *, exact type */
+    ZPY_ARG_TXN,    /**< zpy_Txn *, exact type */
+    ZPY_ARG_DB,     /**< zpy_Db *, exact type */
+};
+
+typedef struct {
+    const char *name;
+    enum zpy_argtype type;
+    size_t offset;          /**< of the slot in the caller's argument struct */
+} zpy_argspec;
+
+/* Views taken on buffer arguments, held until the LMDB call is done. */
+#define ZPY_MAX_VIEWS 2
+typedef struct {
+    Py_buffer views[ZPY_MAX_VIEWS];
+    int count;
+} zpy_views;
+
+/* Parse vectorcall arguments with py-lmdb's rules: positionals fill the
+ * slots in order, None leaves a slot at its default.  `views` may be NULL
+ * when the spec has no ZPY_ARG_BUF.  Returns 0, or -1 with an exception. */
+int zpy_parse_args(zpy_state *st, const zpy_argspec *spec, int nspec,
+                   PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                   void *out, zpy_views *views);
+/* The same, for tp_new / METH_VARARGS|METH_KEYWORDS style arguments. */
+int zpy_parse_tuple(zpy_state *st, const zpy_argspec *spec, int nspec, PyObject *args,
+                    PyObject *kwds, void *out, zpy_views *views);
+void zpy_views_release(zpy_views *views);
+/* Convert one object to an MDB_val by py-lmdb's rules (bytes fast path,
+ * str refused, any buffer accepted).  Returns 0 or -1 with an exception. */
+int zpy_val_from_obj(PyObject *obj, MDB_val *val, zpy_views *views);
+
+/* --------------------------------------------------------------- env.c */
+
+extern PyType_Spec zpy_env_spec;
+/* Operation bracket for GIL-released work on the env: enter under the GIL
+ * (fails when the env is invalid or remapping), leave after re-acquiring it. */
+int zpy_env_op_enter(zpy_Env *env);
+void zpy_env_op_leave(zpy_Env *env);
+/* Wait (GIL released) until `counter` drops to zero. */
+void zpy_env_wait_idle(zpy_Env *env, atomic_int *counter);
+PyObject *zpy_dict_from_stat(const MDB_stat *s);
+zpy_Db *zpy_db_open(zpy_Env *env, MDB_txn *txn, const char *name, unsigned int flags);
+
+/* --------------------------------------------------------------- txn.c */
+
+extern PyType_Spec zpy_txn_spec;
+PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
+                      int write, int buffers);
+/* Bracket for a GIL-released call on a txn: counts on both txn and env. */
+ZPY_INLINE void zpy_txn_op_enter(zpy_Txn *t)
+{
+    atomic_fetch_add(&t->active, 1);
+    atomic_fetch_add(&t->env->active_ops, 1);
+}
+void zpy_txn_op_leave_slow(zpy_Txn *t);
+ZPY_INLINE void zpy_txn_op_leave(zpy_Txn *t)
+{
+    int a = atomic_fetch_sub(&t->active, 1);
+    int b = atomic_fetch_sub(&t->env->active_ops, 1);
+    if (ZPY_UNLIKELY((a == 1 || b == 1) && atomic_load(&t->env->waiters)))
+        zpy_txn_op_leave_slow(t);
+}
+/* Make a bytes object, or a read-only memoryview into the map when the txn
+ * was begun with buffers=True. */
+ZPY_INLINE PyObject *zpy_txn_value(zpy_Txn *t, const MDB_val *v)
+{
+    if (t->flags & ZPY_TXN_BUFFERS)
+        return PyMemoryView_FromMemory((char *)v->mv_data, (Py_ssize_t)v->mv_size,
+                                       PyBUF_READ);
+    return PyBytes_FromStringAndSize((const char *)v->mv_data, (Py_ssize_t)v->mv_size);
+}
+/* Touch every page of a value with the GIL released, so that the copy into
+ * a Python object does not take page faults while holding the GIL. */
+void zpy_preload(const MDB_val *v);
+
+/* ---------------------------------------------------------------- db.c */
+
+extern PyType_Spec zpy_db_spec;
+/* 1 when `db` belongs to `env`, else 0 with the py-lmdb error set. */
+int zpy_db_owner_check(zpy_state *st, zpy_Db *db, zpy_Env *env);
+
+/* ------------------------------------------------------------ cursor.c */
+
+extern PyType_Spec zpy_cursor_spec;
+extern PyType_Spec zpy_iter_spec;
+PyObject *zpy_cursor_new(zpy_state *st, zpy_Db *db, zpy_Txn *txn);
+/* Cursor.replace/pop, shared with Transaction's versions, which run them on
+ * a temporary cursor as py-lmdb does. */
+PyObject *zpy_cursor_do_replace(zpy_Cursor *self, MDB_val *key, MDB_val *val);
+PyObject *zpy_cursor_do_pop(zpy_Cursor *self, MDB_val *key);
+
+#endif

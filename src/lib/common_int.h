@@ -1,0 +1,28 @@
+/* Internal declarations shared by libzlmdb's modules.  Not installed. */
+#ifndef ZLMDB_COMMON_INT_H
+#define ZLMDB_COMMON_INT_H
+
+#include "zlmdb.h"
+
+#if defined(__GNUC__)
+#  define ZLMDB__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#  define ZLMDB__PRINTF(f, a)
+#endif
+
+/* alloc.c: every allocation of libzlmdb goes through these three, so an
+ * embedding application (or a fault-injection test) controls them all. */
+void *zlmdb__malloc(size_t size);
+void *zlmdb__realloc(void *ptr, size_t size);
+void zlmdb__free(void *ptr);
+
+/* error.c: record the thread-local detail message and return `rc`, so a
+ * failure site reads `return zlmdb__error_set(ZLMDB_EINVAL, "...", ...);` */
+int zlmdb__error_set(int rc, const char *fmt, ...) ZLMDB__PRINTF(2, 3);
+
+/* cbor.c: strict UTF-8 check (no overlongs, no surrogates, max U+10FFFF),
+ * shared by the key, CBOR and JSON codecs.  Returns 1 when valid; else 0
+ * and the offset of the first bad byte in *bad_off (when not NULL). */
+int zlmdb__utf8_check(const unsigned char *s, size_t len, size_t *bad_off);
+
+#endif

@@ -1,0 +1,29 @@
+/* Version reporting for the library and the LMDB compiled into it. */
+#include <lmdb.h>
+
+#include "common_int.h"
+
+#ifndef ZLMDB_LMDB_PATCHED
+#  define ZLMDB_LMDB_PATCHED 0
+#endif
+
+int zlmdb_version(int *major, int *minor, int *patch)
+{
+    if (major)
+        *major = ZLMDB_VERSION_MAJOR;
+    if (minor)
+        *minor = ZLMDB_VERSION_MINOR;
+    if (patch)
+        *patch = ZLMDB_VERSION_PATCH;
+    return ZLMDB_VERSION_NUMBER;
+}
+
+const char *zlmdb_lmdb_version(int *major, int *minor, int *patch, int *patched)
+{
+    /* Ask the library rather than the header: with ZLMDB_SYSTEM_LMDB the
+     * two could differ after a system upgrade. */
+    const char *text = mdb_version(major, minor, patch);
+    if (patched)
+        *patched = ZLMDB_LMDB_PATCHED;
+    return text;
+}
