@@ -17,7 +17,7 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "cmake>=3.21" ninja
 export ZLMDB_DEPS_CACHE := $(CURDIR)/build/_deps
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps venv build demo test test-c test-python sanitize bench clean
+.PHONY: all deps venv build demo test test-c test-python check-wheel sanitize bench bench-c clean
 
 all: test
 
@@ -59,6 +59,15 @@ test-python: build
 	$(VPY) -m pytest -q tests/python
 
 test: test-c test-python
+
+# A release wheel, built in isolation as a user would: its extension must
+# not depend on a shared liblmdb.
+check-wheel: $(VPY)
+	rm -rf build/wheel-check && mkdir -p build/wheel-check
+	$(VPY) -m pip wheel -q --no-deps -w build/wheel-check .
+	cd build/wheel-check && $(CURDIR)/$(VPY) -m zipfile -e zlmdb-*.whl x && \
+	  ! ldd x/zlmdb/_native*.so | grep -i lmdb && test -f x/zlmdb/LICENSE.LMDB && \
+	  echo "wheel ok: $$(ls zlmdb-*.whl), no dynamic LMDB dependency"
 
 # ASan + UBSan: the C tests, then the whole pytest suite against a
 # sanitized extension (its own venv, so the normal build stays untouched).

@@ -78,6 +78,21 @@ def pip_commands():
     return cmds
 
 
+def clean_environment():
+    """The environment for the pip subprocess.
+
+    Inside an isolated PEP 517 build, PYTHONPATH and friends point at the
+    build environment's overlay, which breaks a second pip; drop them so the
+    subprocess sees the interpreter's own packages (index settings such as
+    PIP_INDEX_URL are kept).
+    """
+    env = dict(os.environ)
+    for var in ("PYTHONPATH", "PYTHONHOME", "PYTHONNOUSERSITE", "PYTHONSTARTUP",
+                "PIP_BUILD_TRACKER", "PIP_REQ_TRACKER", "PEP517_BUILD_BACKEND"):
+        env.pop(var, None)
+    return env
+
+
 def download(pins, cache_dir):
     archive_name = "%s-%s.tar.gz" % (pins["package"], pins["version"])
     archive = os.path.join(cache_dir, archive_name)
@@ -97,7 +112,7 @@ def download(pins, cache_dir):
             # fresh environment; fall back to the default if that fails.
             for attempt in (full, [a for a in full if a != "--no-build-isolation"]):
                 try:
-                    res = subprocess.run(attempt, stdin=subprocess.DEVNULL,
+                    res = subprocess.run(attempt, stdin=subprocess.DEVNULL, env=clean_environment(),
                                          stdout=subprocess.PIPE,
                                          stderr=subprocess.STDOUT, text=True)
                 except OSError as exc:
