@@ -226,6 +226,686 @@ typedef struct zlmdb_allocator {
  */
 ZLMDB_EXTERN(int) zlmdb_set_allocator(const zlmdb_allocator *alloc);
 
+/* ================================================================ keys */
+
+/** @name Keys
+ *  Order-preserving key encodings.  A composite key is described by a
+ *  #zlmdb_key_desc (a list of component types), not by code per layout; the
+ *  encoding is the concatenation of the components' encodings, so the byte
+ *  order LMDB compares equals the order of the component tuples (except
+ *  where a type says otherwise).  Formats: docs/codecs.md.
+ *  @{ */
+
+/** The type of one key component.  @since 0.1.0 */
+typedef enum zlmdb_key_type {
+    ZLMDB_KEY_UINT8 = 1,  /**< 1 byte. */
+    ZLMDB_KEY_UINT16,     /**< 2 bytes, big-endian. */
+    ZLMDB_KEY_UINT16LE,   /**< 2 bytes, little-endian: NOT order-preserving; only for
+                               the on-disk format of upstream's
+                               MapUint16UuidTimestampFlatBuffers. */
+    ZLMDB_KEY_UINT32,     /**< 4 bytes, big-endian. */
+    ZLMDB_KEY_UINT64,     /**< 8 bytes, big-endian. */
+    ZLMDB_KEY_OID,        /**< 8 bytes, big-endian, value 0 .. 2^53 inclusive. */
+    ZLMDB_KEY_UUID,       /**< 16 raw bytes (RFC 4122 byte order). */
+    ZLMDB_KEY_TIMESTAMP,  /**< int64 nanoseconds since 1970, 8 bytes big-endian;
+                               negative values refused (they would sort last). */
+    ZLMDB_KEY_BYTES16,    /**< 16 raw bytes. */
+    ZLMDB_KEY_BYTES20,    /**< 20 raw bytes. */
+    ZLMDB_KEY_BYTES32,    /**< 32 raw bytes. */
+    ZLMDB_KEY_STRING      /**< Raw UTF-8, no length, no terminator (see #zlmdb_key_desc). */
+} zlmdb_key_type;
+
+/** The most components a key descriptor can have. */
+#define ZLMDB_KEY_MAX_COMPONENTS 8
+
+/** The largest OID value, 2^53. */
+#define ZLMDB_KEY_OID_MAX 9007199254740992ULL
+
+/** zlmdb_key_fixed_size() reports this for a descriptor with a string. */
+#define ZLMDB_KEY_VARIABLE ((size_t)-1)
+
+/**
+ * @brief The layout of a (composite) key.
+ *
+ * Valid descriptors (zlmdb_key_desc_check()):
+ *  - 1 .. #ZLMDB_KEY_MAX_COMPONENTS components with at most one
+ *    #ZLMDB_KEY_STRING.  A string should be the last component: only then is
+ *    the order of whole keys the order of the tuples.  A string followed by
+ *    fixed-width components is accepted too (decoded from the tail), because
+ *    upstream's (str, oid) and (str, timestamp) maps store keys that way.
+ *  - 2 or 3 components that are all #ZLMDB_KEY_STRING: upstream's
+ *    NUL-separated layout `a 0x00 b [0x00 c]`; the strings must not
+ *    contain NUL.
+ *
+ * @since 0.1.0
+ */
+typedef struct zlmdb_key_desc {
+    unsigned ncomp;                            /**< Number of components. */
+    zlmdb_key_type comp[ZLMDB_KEY_MAX_COMPONENTS]; /**< Their types, in order. */
+} zlmdb_key_desc;
+
+/**
+ * @brief The value of one key component, for encoding or from decoding.
+ *
+ * Which field is used depends on the component's type: `u` for the
+ * unsigned types and OID, `i` for TIMESTAMP, `data`/`len` for UUID, BYTES*
+ * and STRING (UTF-8).
+ *
+ * @since 0.1.0
+ */
+typedef struct zlmdb_key_value {
+    int is_null;               /**< Nonzero: a null (None) component. */
+    uint64_t u;                /**< UINT8/16/16LE/32/64 and OID. */
+    int64_t i;                 /**< TIMESTAMP, nanoseconds. */
+    const unsigned char *data; /**< UUID, BYTES*, STRING bytes. */
+    size_t len;                /**< Length of `data`. */
+} zlmdb_key_value;
+
+/** Encode flag: a null component encodes as its type's zero value (zero
+ *  UUID, 0, zero bytes, empty string) instead of failing; for range bounds. */
+#define ZLMDB_KEY_NULL_AS_ZERO 0x1u
+/** Encode flag: accept what zlmdb_key_decode() accepts (OIDs above 2^53,
+ *  negative timestamps), to address records written by other software. */
+#define ZLMDB_KEY_LENIENT 0x2u
+
+/**
+ * @brief Check a key descriptor.
+ * @param[in] desc the descriptor
+ * @return #ZLMDB_OK or #ZLMDB_EINVAL (with the reason in zlmdb_error_last()).
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_key_desc_check(const zlmdb_key_desc *desc);
+
+/**
+ * @brief The encoded size of keys of this layout, when it is fixed.
+ * @param[in] desc the descriptor
+ * @param[out] size_out the size in bytes, or #ZLMDB_KEY_VARIABLE when the
+ *             layout has a string.
+ * @return #ZLMDB_OK or #ZLMDB_EINVAL for an invalid descriptor.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_key_fixed_size(const zlmdb_key_desc *desc, size_t *size_out);
+
+/**
+ * @brief Append the encoding of a full key to `out`.
+ *
+ * Appends, so a caller can write the 2-byte slot prefix first.
+ *
+ * @param[in] desc the descriptor
+ * @param[in] vals `desc->ncomp` component values
+ * @param[in] flags #ZLMDB_KEY_NULL_AS_ZERO, #ZLMDB_KEY_LENIENT or 0
+ * @param[in,out] out the buffer; on failure its size is restored.
+ * @return #ZLMDB_OK, #ZLMDB_KEY_TYPE (wrong size, invalid UTF-8, or a null
+ *         without #ZLMDB_KEY_NULL_AS_ZERO), #ZLMDB_KEY_RANGE (value outside
+ *         its type's domain, NUL in a NUL-separated string), #ZLMDB_EINVAL
+ *         or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_key_encode(const zlmdb_key_desc *desc, const zlmdb_key_value *vals,
+                                   unsigned flags, zlmdb_buf *out);
+
+/**
+ * @brief Append the encoding of the first `k` components of a key.
+ *
+ * Every full key whose first `k` components equal these starts with the
+ * appended bytes, so they serve as a prefix for counting and scanning.  In
+ * the NUL-separated layout each of the `k` strings is followed by its NUL
+ * (when `k` < ncomp).  A prefix that ends with a string that is followed by
+ * fixed-width components cannot be expressed and is refused.
+ *
+ * @param[in] desc the descriptor
+ * @param[in] vals `k` component values
+ * @param[in] k 0 .. `desc->ncomp`
+ * @param[in] flags as for zlmdb_key_encode()
+ * @param[in,out] out the buffer; on failure its size is restored.
+ * @return as zlmdb_key_encode().
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_key_encode_prefix(const zlmdb_key_desc *desc,
+                                          const zlmdb_key_value *vals, unsigned k,
+                                          unsigned flags, zlmdb_buf *out);
+
+/**
+ * @brief Decode a full key (without its slot prefix) into its components.
+ *
+ * Decoding accepts every value the bytes can hold (OIDs above 2^53,
+ * negative timestamps), so records written by other software stay readable;
+ * it checks sizes and UTF-8.
+ *
+ * @param[in] desc the descriptor
+ * @param[in] data the encoded key
+ * @param[in] len its length
+ * @param[out] vals_out `desc->ncomp` values; `is_null` is always 0.
+ * @return #ZLMDB_OK, #ZLMDB_TRUNCATED (too few bytes), #ZLMDB_DECODE
+ *         (trailing bytes, invalid UTF-8, missing NUL separator) or
+ *         #ZLMDB_EINVAL.
+ * @note `data` pointers in `vals_out` point into `data` (borrowed): they are
+ *       valid as long as `data` is.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_key_decode(const zlmdb_key_desc *desc, const void *data, size_t len,
+                                   zlmdb_key_value *vals_out);
+
+/**
+ * @brief Append a 2-byte big-endian slot prefix.
+ * @param[in] slot the slot number
+ * @param[in,out] out the buffer
+ * @return #ZLMDB_OK or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_key_encode_slot(uint16_t slot, zlmdb_buf *out);
+
+/**
+ * @brief Read the 2-byte big-endian slot prefix of a physical key.
+ * @param[in] data the key
+ * @param[in] len its length
+ * @param[out] slot_out the slot
+ * @return #ZLMDB_OK, #ZLMDB_TRUNCATED (shorter than 2 bytes) or #ZLMDB_EINVAL.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_key_decode_slot(const void *data, size_t len, uint16_t *slot_out);
+/** @} */
+
+/* ================================================================ CBOR */
+
+/** @name CBOR encoder
+ *  Primitives appending RFC 8949 items to a #zlmdb_buf, in the exact form
+ *  Python's cbor2 (default options) writes: shortest heads, definite lengths,
+ *  finite floats as 8-byte doubles.  A driver composes values from them;
+ *  docs/codecs.md lists the byte form of every Python type.  On failure
+ *  each leaves the buffer's size as it was.
+ *  @{ */
+
+/**
+ * @brief Append an unsigned integer (major type 0).
+ * @param[in,out] out the buffer
+ * @param[in] v the value
+ * @return #ZLMDB_OK or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_encode_uint(zlmdb_buf *out, uint64_t v);
+
+/**
+ * @brief Append the negative integer -1 - n (major type 1).
+ * @param[in,out] out the buffer
+ * @param[in] n the raw argument: -1 - n is the value, so n = UINT64_MAX
+ *            gives -2^64.
+ * @return #ZLMDB_OK or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_encode_negint(zlmdb_buf *out, uint64_t n);
+
+/**
+ * @brief Append a signed 64-bit integer (major type 0 or 1).
+ * @param[in,out] out the buffer
+ * @param[in] v the value
+ * @return #ZLMDB_OK or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_encode_int(zlmdb_buf *out, int64_t v);
+
+/**
+ * @brief Append an integer of any size given as a big-endian magnitude.
+ *
+ * Writes what cbor2 writes for a Python int: a plain integer when it fits
+ * in 64 bits, else tag 2 (positive) or 3 (negative) over the minimal
+ * big-endian bytes.  Leading zero bytes of `mag` are ignored.
+ *
+ * @param[in,out] out the buffer
+ * @param[in] negative 0: the value is `mag`; nonzero: the value is -1 - `mag`
+ *            (so for a Python int v < 0 pass the bytes of -1 - v = ~v)
+ * @param[in] mag big-endian magnitude (may be NULL when `len` is 0)
+ * @param[in] len its length
+ * @return #ZLMDB_OK, #ZLMDB_EINVAL or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_encode_bigint(zlmdb_buf *out, int negative,
+                                           const unsigned char *mag, size_t len);
+
+/**
+ * @brief Append a byte string (major type 2).
+ * @param[in,out] out the buffer
+ * @param[in] data the bytes (may be NULL when `len` is 0)
+ * @param[in] len their number
+ * @return #ZLMDB_OK, #ZLMDB_EINVAL or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_encode_bytes(zlmdb_buf *out, const void *data, size_t len);
+
+/**
+ * @brief Append a text string (major type 3), checking that it is UTF-8.
+ * @param[in,out] out the buffer
+ * @param[in] text UTF-8 (may be NULL when `len` is 0)
+ * @param[in] len its length in bytes
+ * @return #ZLMDB_OK, #ZLMDB_ENCODE (not valid UTF-8), #ZLMDB_EINVAL or
+ *         #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_encode_text(zlmdb_buf *out, const char *text, size_t len);
+
+/**
+ * @brief Append a text string without checking the UTF-8.
+ *
+ * For text that is valid by construction (e.g. from
+ * PyUnicode_AsUTF8AndSize()), to skip the second pass.
+ *
+ * @param[in,out] out the buffer
+ * @param[in] text UTF-8 the caller vouches for
+ * @param[in] len its length in bytes
+ * @return #ZLMDB_OK, #ZLMDB_EINVAL or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_encode_text_unchecked(zlmdb_buf *out, const char *text,
+                                                   size_t len);
+
+/**
+ * @brief Append the head of a definite-length array (major type 4).
+ * @param[in,out] out the buffer
+ * @param[in] count number of items that will follow
+ * @return #ZLMDB_OK or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_encode_array(zlmdb_buf *out, uint64_t count);
+
+/**
+ * @brief Append the head of a definite-length map (major type 5).
+ * @param[in,out] out the buffer
+ * @param[in] count number of key/value pairs that will follow
+ * @return #ZLMDB_OK or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_encode_map(zlmdb_buf *out, uint64_t count);
+
+/**
+ * @brief Append a tag (major type 6); the tagged item follows.
+ * @param[in,out] out the buffer
+ * @param[in] tag the tag number
+ * @return #ZLMDB_OK or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_encode_tag(zlmdb_buf *out, uint64_t tag);
+
+/**
+ * @brief Append false (0xf4) or true (0xf5).
+ * @param[in,out] out the buffer
+ * @param[in] v zero for false
+ * @return #ZLMDB_OK or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_encode_bool(zlmdb_buf *out, int v);
+
+/**
+ * @brief Append null (0xf6).
+ * @param[in,out] out the buffer
+ * @return #ZLMDB_OK or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_encode_null(zlmdb_buf *out);
+
+/**
+ * @brief Append undefined (0xf7).
+ * @param[in,out] out the buffer
+ * @return #ZLMDB_OK or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_encode_undefined(zlmdb_buf *out);
+
+/**
+ * @brief Append a simple value (major type 7).
+ * @param[in,out] out the buffer
+ * @param[in] v 0..19 or 32..255 (20..23 are false/true/null/undefined and
+ *            24..31 are reserved)
+ * @return #ZLMDB_OK, #ZLMDB_EINVAL or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_encode_simple(zlmdb_buf *out, unsigned v);
+
+/**
+ * @brief Append a float as cbor2 does.
+ *
+ * Finite values (including -0.0) become 8-byte doubles (0xfb); any NaN
+ * becomes f9 7e00, +inf f9 7c00 and -inf f9 fc00.
+ *
+ * @param[in,out] out the buffer
+ * @param[in] v the value
+ * @return #ZLMDB_OK or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_encode_double(zlmdb_buf *out, double v);
+/** @} */
+
+/** @name CBOR reader
+ *  A bounded pull reader: zlmdb_cbor_reader_next() yields one item at a
+ *  time, tracking nesting on an explicit stack (no recursion), so the caller
+ *  builds its values with its own stack.  It never reads past the input.
+ *  @{ */
+
+/** What a #zlmdb_cbor_item is.  @since 0.1.0 */
+typedef enum zlmdb_cbor_kind {
+    ZLMDB_CBOR_EOF = 0,    /**< No more input after a complete item. */
+    ZLMDB_CBOR_UINT,       /**< Unsigned integer `u`. */
+    ZLMDB_CBOR_NEGINT,     /**< Negative integer -1 - `u`. */
+    ZLMDB_CBOR_BYTES,      /**< Byte string `data`/`len`, or its start when `indefinite`. */
+    ZLMDB_CBOR_TEXT,       /**< UTF-8 text `data`/`len`, or its start when `indefinite`. */
+    ZLMDB_CBOR_ARRAY,      /**< Array start; `u` items follow unless `indefinite`. */
+    ZLMDB_CBOR_MAP,        /**< Map start; `u` pairs follow unless `indefinite`. */
+    ZLMDB_CBOR_TAG,        /**< Tag `u`; the tagged item is the next one. */
+    ZLMDB_CBOR_SIMPLE,     /**< Unassigned simple value `u`. */
+    ZLMDB_CBOR_FALSE,      /**< false */
+    ZLMDB_CBOR_TRUE,       /**< true */
+    ZLMDB_CBOR_NULL,       /**< null */
+    ZLMDB_CBOR_UNDEFINED,  /**< undefined */
+    ZLMDB_CBOR_FLOAT,      /**< Float `f`, `width` 2, 4 or 8 bytes in the input. */
+    ZLMDB_CBOR_END         /**< End of the innermost array, map or indefinite string. */
+} zlmdb_cbor_kind;
+
+/** The default nesting limit when 0 is given to zlmdb_cbor_reader_init(). */
+#define ZLMDB_CBOR_DEFAULT_MAX_DEPTH 1000
+
+/** One item from zlmdb_cbor_reader_next().  @since 0.1.0 */
+typedef struct zlmdb_cbor_item {
+    zlmdb_cbor_kind kind;       /**< What it is. */
+    int indefinite;             /**< ARRAY/MAP/BYTES/TEXT: indefinite length;
+                                     the chunks or items follow, then END. */
+    uint64_t u;                 /**< UINT value, NEGINT n, TAG number, ARRAY/MAP
+                                     count, SIMPLE value. */
+    const unsigned char *data;  /**< BYTES/TEXT: the bytes, inside the input. */
+    size_t len;                 /**< BYTES/TEXT: their length. */
+    double f;                   /**< FLOAT: the value. */
+    unsigned width;             /**< FLOAT: 2, 4 or 8. */
+    zlmdb_cbor_kind end_of;     /**< END: ARRAY, MAP, BYTES or TEXT. */
+    size_t depth;               /**< Open containers around this item (0 = top). */
+    size_t offset;              /**< Byte offset of the item in the input. */
+    int done;                   /**< Nonzero: this item completes a top-level item. */
+} zlmdb_cbor_item;
+
+/** @cond internal */
+typedef struct zlmdb__cbor_frame {
+    uint64_t remaining; /* items (map: keys + values) still to come; definite only */
+    unsigned char kind; /* zlmdb_cbor_kind of the container */
+    unsigned char indefinite;
+    unsigned char tagged; /* a tag is waiting for its item at this level */
+} zlmdb__cbor_frame;
+#define ZLMDB__CBOR_INLINE_FRAMES 16
+/** @endcond */
+
+/**
+ * @brief The CBOR reader state.  Treat the fields as read-only.
+ * @since 0.1.0
+ */
+typedef struct zlmdb_cbor_reader {
+    const unsigned char *data; /**< The input. */
+    size_t len;                /**< Its length. */
+    size_t pos;                /**< Offset of the next unread byte. */
+    size_t max_depth;          /**< Nesting limit. */
+    size_t depth;              /**< Open containers. */
+    size_t ntop;               /**< Complete top-level items read. */
+    int error;                 /**< 0, or the sticky error code. */
+    size_t error_offset;       /**< Offset of the error. */
+    /** @cond internal */
+    int top_tagged;
+    zlmdb__cbor_frame *stack;
+    size_t stack_cap;
+    zlmdb__cbor_frame inline_stack[ZLMDB__CBOR_INLINE_FRAMES];
+    /** @endcond */
+} zlmdb_cbor_reader;
+
+/**
+ * @brief Start reading CBOR from `data`.
+ * @param[out] reader the reader
+ * @param[in] data the input, which must outlive the reader's items
+ * @param[in] len its length
+ * @param[in] max_depth the most containers open at once (arrays, maps and
+ *            indefinite strings); 0 for #ZLMDB_CBOR_DEFAULT_MAX_DEPTH.
+ * @return #ZLMDB_OK or #ZLMDB_EINVAL.
+ * @note Release with zlmdb_cbor_reader_dispose().
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_reader_init(zlmdb_cbor_reader *reader, const void *data,
+                                         size_t len, size_t max_depth);
+
+/**
+ * @brief Read the next item.
+ *
+ * Every ARRAY, MAP and indefinite BYTES/TEXT start is matched by exactly one
+ * END, also for definite and empty containers.  The chunks of an
+ * indefinite string arrive as definite BYTES/TEXT items.  After a
+ * complete top-level item the next call reads another one (a CBOR
+ * sequence) or gives EOF; use zlmdb_cbor_reader_finish() to require
+ * exactly one.
+ *
+ * @param[in,out] reader the reader
+ * @param[out] out the item
+ * @return #ZLMDB_OK, #ZLMDB_TRUNCATED (input ends inside an item, or a count
+ *         larger than the rest of the input could hold), #ZLMDB_DECODE
+ *         (reserved or invalid encodings, invalid UTF-8, stray break),
+ *         #ZLMDB_TOO_DEEP or #ZLMDB_ENOMEM.  Errors are sticky and carry the
+ *         offset in `error_offset` and in zlmdb_error_last().
+ * @note `out->data` points into the input (borrowed).
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_reader_next(zlmdb_cbor_reader *reader, zlmdb_cbor_item *out);
+
+/**
+ * @brief Check that exactly one complete item was read and nothing follows.
+ * @param[in,out] reader the reader
+ * @return #ZLMDB_OK, #ZLMDB_TRUNCATED (the item is incomplete or none was
+ *         read), #ZLMDB_DECODE (trailing bytes) or the reader's sticky error.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_reader_finish(zlmdb_cbor_reader *reader);
+
+/**
+ * @brief Release the reader's memory; the reader may be re-initialised.
+ * @param[in,out] reader the reader; may be NULL.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(void) zlmdb_cbor_reader_dispose(zlmdb_cbor_reader *reader);
+
+/**
+ * @brief Check a whole CBOR document: one well-formed item, nothing after.
+ * @param[in] data the input
+ * @param[in] len its length
+ * @param[in] max_depth as for zlmdb_cbor_reader_init()
+ * @return as zlmdb_cbor_reader_next() and zlmdb_cbor_reader_finish().
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_cbor_validate(const void *data, size_t len, size_t max_depth);
+/** @} */
+
+/* ================================================================ JSON */
+
+/** @name JSON encoder
+ *  Primitives appending JSON text to a #zlmdb_buf, so that a driver can
+ *  produce exactly what Python's `json.dumps(obj, separators=(",", ":"),
+ *  ensure_ascii=False).encode()` produces.  Punctuation (`[ ] { } , :`) the
+ *  driver appends itself with zlmdb_buf_append().  On failure each leaves
+ *  the buffer's size as it was.
+ *  @{ */
+
+/**
+ * @brief Append a quoted, escaped string as json.dumps(ensure_ascii=False).
+ *
+ * Short escapes for `"` `\\` `\n` `\r` `\t` `\b` `\f`; other bytes below
+ * 0x20 as `\u00XX` (lowercase hex); every other byte (DEL, UTF-8
+ * sequences) unchanged.
+ *
+ * @param[in,out] out the buffer
+ * @param[in] text UTF-8; it is not checked (bytes >= 0x80 are copied)
+ * @param[in] len its length in bytes
+ * @return #ZLMDB_OK, #ZLMDB_EINVAL or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_json_encode_string(zlmdb_buf *out, const char *text, size_t len);
+
+/**
+ * @brief Append a signed integer in decimal.
+ * @param[in,out] out the buffer
+ * @param[in] v the value
+ * @return #ZLMDB_OK or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_json_encode_int64(zlmdb_buf *out, int64_t v);
+
+/**
+ * @brief Append an unsigned integer in decimal.
+ * @param[in,out] out the buffer
+ * @param[in] v the value
+ * @return #ZLMDB_OK or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_json_encode_uint64(zlmdb_buf *out, uint64_t v);
+
+/** Enough room for any zlmdb_json_format_double() result plus NUL. */
+#define ZLMDB_JSON_DOUBLE_MAX 32
+
+/**
+ * @brief Format a double exactly as Python's `float.__repr__` (and json).
+ *
+ * Shortest digits that read back to the same double; scientific notation
+ * when the decimal exponent is below -4 or at least 16 (`1e+16`, `1e-05`);
+ * whole numbers get `.0`; `-0.0`; `NaN`, `Infinity`, `-Infinity`.
+ *
+ * @param[in] v the value
+ * @param[out] out at least #ZLMDB_JSON_DOUBLE_MAX bytes; NUL-terminated
+ * @return the length written, without the NUL.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(size_t) zlmdb_json_format_double(double v, char *out);
+
+/**
+ * @brief Append a double as zlmdb_json_format_double() formats it.
+ * @param[in,out] out the buffer
+ * @param[in] v the value
+ * @return #ZLMDB_OK or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_json_encode_double(zlmdb_buf *out, double v);
+
+/**
+ * @brief Append `true`, `false` or `null`.
+ * @param[in,out] out the buffer
+ * @param[in] v 0: false, 1: true, anything else: null
+ * @return #ZLMDB_OK or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_json_encode_literal(zlmdb_buf *out, int v);
+/** @} */
+
+/** @name JSON reader
+ *  A bounded, non-recursive pull reader over UTF-8 JSON, accepting what
+ *  Python's json.loads accepts (including NaN, Infinity, -Infinity), with
+ *  strict UTF-8 input and no BOM.
+ *  @{ */
+
+/** What a #zlmdb_json_item is.  @since 0.1.0 */
+typedef enum zlmdb_json_kind {
+    ZLMDB_JSON_EOF = 0,          /**< Only whitespace after the complete value. */
+    ZLMDB_JSON_OBJECT_START,     /**< `{` */
+    ZLMDB_JSON_OBJECT_END,       /**< `}` */
+    ZLMDB_JSON_ARRAY_START,      /**< `[` */
+    ZLMDB_JSON_ARRAY_END,        /**< `]` */
+    ZLMDB_JSON_KEY,              /**< An object key, `str`/`len`. */
+    ZLMDB_JSON_STRING,           /**< A string value, `str`/`len`. */
+    ZLMDB_JSON_NUMBER,           /**< A number: its text `str`/`len`, `is_float`. */
+    ZLMDB_JSON_TRUE,             /**< `true` */
+    ZLMDB_JSON_FALSE,            /**< `false` */
+    ZLMDB_JSON_NULL,             /**< `null` */
+    ZLMDB_JSON_NAN,              /**< `NaN` */
+    ZLMDB_JSON_INFINITY,         /**< `Infinity` */
+    ZLMDB_JSON_NEG_INFINITY      /**< `-Infinity` */
+} zlmdb_json_kind;
+
+/** The default nesting limit when 0 is given to zlmdb_json_reader_init(). */
+#define ZLMDB_JSON_DEFAULT_MAX_DEPTH 1000
+
+/** One item from zlmdb_json_reader_next().  @since 0.1.0 */
+typedef struct zlmdb_json_item {
+    zlmdb_json_kind kind; /**< What it is. */
+    const char *str;      /**< KEY/STRING: unescaped UTF-8; NUMBER: its text. */
+    size_t len;           /**< Length of `str` in bytes. */
+    int is_float;         /**< NUMBER: has a fraction or exponent (Python float). */
+    int has_surrogates;   /**< KEY/STRING: contains a lone surrogate from a
+                               `\uD800`-`\uDFFF` escape, as 3-byte generalized
+                               UTF-8 (ED A0 80 ...): decode with 'surrogatepass'. */
+    size_t depth;         /**< Open containers around this item (0 = top). */
+    size_t offset;        /**< Byte offset of the item in the input. */
+    int done;             /**< Nonzero: this item completes the top-level value. */
+} zlmdb_json_item;
+
+/**
+ * @brief The JSON reader state.  Treat the fields as read-only.
+ * @since 0.1.0
+ */
+typedef struct zlmdb_json_reader {
+    const unsigned char *data; /**< The input. */
+    size_t len;                /**< Its length. */
+    size_t pos;                /**< Offset of the next unread byte. */
+    size_t max_depth;          /**< Nesting limit. */
+    int error;                 /**< 0, or the sticky error code. */
+    size_t error_offset;       /**< Offset of the error. */
+    /** @cond internal */
+    int state;
+    zlmdb_buf stack;   /* one byte per open container: '[' or '{' */
+    zlmdb_buf scratch; /* unescaped strings */
+    /** @endcond */
+} zlmdb_json_reader;
+
+/**
+ * @brief Start reading JSON from `data`.
+ * @param[out] reader the reader
+ * @param[in] data UTF-8 input, which must outlive the reader's items
+ * @param[in] len its length
+ * @param[in] max_depth the most arrays/objects open at once; 0 for
+ *            #ZLMDB_JSON_DEFAULT_MAX_DEPTH.
+ * @return #ZLMDB_OK or #ZLMDB_EINVAL.
+ * @note Release with zlmdb_json_reader_dispose().
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_json_reader_init(zlmdb_json_reader *reader, const void *data,
+                                         size_t len, size_t max_depth);
+
+/**
+ * @brief Read the next item.
+ * @param[in,out] reader the reader
+ * @param[out] out the item
+ * @return #ZLMDB_OK, #ZLMDB_DECODE (syntax, invalid UTF-8, control character
+ *         in a string, bad escape, extra data after the value),
+ *         #ZLMDB_TRUNCATED (input ends inside the value), #ZLMDB_TOO_DEEP or
+ *         #ZLMDB_ENOMEM.  Errors are sticky and carry the offset in
+ *         `error_offset` and in zlmdb_error_last().
+ * @note `out->str` points into the input or into the reader's scratch
+ *       buffer: valid until the next call on this reader.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_json_reader_next(zlmdb_json_reader *reader, zlmdb_json_item *out);
+
+/**
+ * @brief Check that the value is complete and only whitespace follows.
+ * @param[in,out] reader the reader
+ * @return #ZLMDB_OK, #ZLMDB_TRUNCATED, #ZLMDB_DECODE or the sticky error.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_json_reader_finish(zlmdb_json_reader *reader);
+
+/**
+ * @brief Release the reader's memory; the reader may be re-initialised.
+ * @param[in,out] reader the reader; may be NULL.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(void) zlmdb_json_reader_dispose(zlmdb_json_reader *reader);
+
+/**
+ * @brief Check a whole JSON document.
+ * @param[in] data the input
+ * @param[in] len its length
+ * @param[in] max_depth as for zlmdb_json_reader_init()
+ * @return as zlmdb_json_reader_next() and zlmdb_json_reader_finish().
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_json_validate(const void *data, size_t len, size_t max_depth);
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif
