@@ -17,7 +17,7 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "cmake>=3.21" ninja
 export ZLMDB_DEPS_CACHE := $(CURDIR)/build/_deps
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps venv build demo test test-c test-python check-wheel sanitize bench bench-c clean
+.PHONY: all deps venv build demo test test-c test-python check-wheel sanitize bench bench-c fuzz clean
 
 all: test
 
@@ -100,6 +100,28 @@ bench-c: $(VPY)
 	  -DZLMDB_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release \
 	  -DCMAKE_MAKE_PROGRAM=$(CURDIR)/$(VENV)/bin/ninja >/dev/null
 	$(VENV)/bin/cmake --build build/bench
+
+# libFuzzer (clang) + ASan/UBSan on the decoders, FUZZ_SECONDS each.  The
+# seed corpora in fuzz/corpus/ are copied, never modified; logs and the
+# grown corpora stay under build/fuzz-run/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := cbor_decode json_decode key_decode
+fuzz: $(VPY)
+	@command -v clang >/dev/null || { echo "zlmdb: installing clang for libFuzzer"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq clang; }
+	CC=clang $(VENV)/bin/cmake -S . -B build/fuzz -G Ninja -DZLMDB_LIBFUZZER=ON \
+	  -DZLMDB_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_MAKE_PROGRAM=$(CURDIR)/$(VENV)/bin/ninja >/dev/null
+	$(VENV)/bin/cmake --build build/fuzz --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@mkdir -p build/fuzz-run
+	@for t in $(FUZZ_TARGETS); do \
+	  rm -rf build/fuzz-run/$$t && cp -r fuzz/corpus/$$t build/fuzz-run/$$t && \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s" && \
+	  build/fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    build/fuzz-run/$$t > build/fuzz-run/$$t.log 2>&1 || { tail -40 build/fuzz-run/$$t.log; exit 1; }; \
+	  grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|stat::average_exec_per_sec" build/fuzz-run/$$t.log; \
+	done
 
 clean:
 	rm -rf build demo-db $(ASAN_VENV)

@@ -22,7 +22,9 @@ int zpy_env_op_enter(zpy_Env *env)
         zpy_err_set(zpy_state_of(env), "mdb_txn_begin", EINVAL);
         return -1;
     }
-    atomic_fetch_add(&env->active_ops, 1);
+    atomic_store_explicit(&env->active_ops,
+                          atomic_load_explicit(&env->active_ops, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     return 0;
 }
 
@@ -35,7 +37,9 @@ static void wake_waiters(zpy_Env *env)
 
 void zpy_env_op_leave(zpy_Env *env)
 {
-    if (atomic_fetch_sub(&env->active_ops, 1) == 1 && atomic_load(&env->waiters))
+    int left = atomic_load_explicit(&env->active_ops, memory_order_relaxed) - 1;
+    atomic_store_explicit(&env->active_ops, left, memory_order_release);
+    if (left == 0 && atomic_load_explicit(&env->waiters, memory_order_relaxed))
         wake_waiters(env);
 }
 
@@ -46,15 +50,16 @@ void zpy_txn_op_leave_slow(zpy_Txn *t)
 
 void zpy_env_wait_idle(zpy_Env *env, atomic_int *counter)
 {
-    if (atomic_load(counter) == 0)
+    if (atomic_load_explicit(counter, memory_order_acquire) == 0)
         return;
-    /* `waiters` is raised before the counter is re-checked under the mutex,
-     * and leavers check `waiters` after decrementing (both sequentially
-     * consistent), so a wake-up cannot be lost between check and wait. */
-    Py_BEGIN_ALLOW_THREADS
+    /* `waiters` is raised while we still hold the GIL, so any operation
+     * that ends after we let go of the GIL sees it and wakes us; taking the
+     * mutex first means that wake-up cannot slip in before we wait.  No one
+     * waits for the GIL while holding this mutex, so this cannot deadlock. */
     pthread_mutex_lock(&env->ops_mutex);
     atomic_fetch_add(&env->waiters, 1);
-    while (atomic_load(counter) != 0)
+    Py_BEGIN_ALLOW_THREADS
+    while (atomic_load_explicit(counter, memory_order_acquire) != 0)
         pthread_cond_wait(&env->ops_cond, &env->ops_mutex);
     atomic_fetch_sub(&env->waiters, 1);
     pthread_mutex_unlock(&env->ops_mutex);
@@ -69,10 +74,11 @@ static void wait_foreign_writer(zpy_Env *env)
     if (!env->have_writer || env->write_tid == me)
         return;
     /* The owning thread releases the write lock itself (a process-shared
-     * robust mutex can only be unlocked by its owner) and then wakes us. */
-    Py_BEGIN_ALLOW_THREADS
+     * robust mutex can only be unlocked by its owner) and then wakes us
+     * from clear_writer(), under the same mutex. */
     pthread_mutex_lock(&env->ops_mutex);
     atomic_fetch_add(&env->waiters, 1);
+    Py_BEGIN_ALLOW_THREADS
     while (env->have_writer && env->write_tid != me)
         pthread_cond_wait(&env->ops_cond, &env->ops_mutex);
     atomic_fetch_sub(&env->waiters, 1);
@@ -81,6 +87,27 @@ static void wait_foreign_writer(zpy_Env *env)
 }
 
 /* --------------------------------------------------------- close / free */
+
+/* End this thread's own write transaction first: another thread may be
+ * blocked in mdb_txn_begin (an operation close() waits for) until the write
+ * lock it holds is released. */
+static void release_own_writer(zpy_Env *self)
+{
+    zpy_state *st = zpy_state_of(self);
+    unsigned long me = PyThread_get_thread_ident();
+    zpy_Node *c;
+
+    if (!self->have_writer || self->write_tid != me)
+        return;
+    for (c = self->node.children; c; c = c->next) {
+        if (Py_TYPE(c) == st->TxnType && ((zpy_Txn *)c)->top_writer) {
+            Py_INCREF(c);
+            c->release(c);
+            Py_DECREF(c);
+            return;
+        }
+    }
+}
 
 static void env_close_internal(zpy_Env *self, int in_dealloc)
 {
@@ -94,6 +121,7 @@ static void env_close_internal(zpy_Env *self, int in_dealloc)
      * the ones in flight (GIL released) finish, and let a write transaction
      * owned by another thread be ended by that thread. */
     zpy_node_mark_children(&self->node);
+    release_own_writer(self);
     zpy_env_wait_idle(self, &self->active_ops);
     wait_foreign_writer(self);
     zpy_node_release_children(&self->node);

@@ -68,9 +68,12 @@ static void txn_release(zpy_Node *node)
 {
     zpy_Txn *self = (zpy_Txn *)node;
 
+    /* Calls in flight on this txn or its cursors finish before any LMDB
+     * handle below it is freed. */
     node->valid = 0;
-    zpy_node_release_children(node);
+    zpy_node_mark_children(node);
     zpy_env_wait_idle(self->env, &self->active);
+    zpy_node_release_children(node);
     txn_drop_handle(self, 0);
     zpy_node_unlink(node);
 }
@@ -543,8 +546,9 @@ static PyObject *txn_id(PyObject *op, PyObject *unused)
 static void txn_end_prepare(zpy_Txn *self)
 {
     self->node.valid = 0;
-    zpy_node_invalidate_children(&self->node);
+    zpy_node_mark_children(&self->node);
     zpy_env_wait_idle(self->env, &self->active);
+    zpy_node_release_children(&self->node);
 }
 
 static PyObject *txn_commit(PyObject *op, PyObject *unused)

@@ -227,11 +227,12 @@ int zpy_val_from_obj(PyObject *obj, MDB_val *val, zpy_views *views);
 /* --------------------------------------------------------------- env.c */
 
 extern PyType_Spec zpy_env_spec;
-/* Operation bracket for GIL-released work on the env: enter under the GIL
- * (fails when the env is invalid or remapping), leave after re-acquiring it. */
+/* Operation bracket for GIL-released work on the env itself (not through a
+ * txn): enter under the GIL (fails when the env is invalid or remapping),
+ * leave after re-acquiring it.  Same counting scheme as zpy_txn_op_enter. */
 int zpy_env_op_enter(zpy_Env *env);
 void zpy_env_op_leave(zpy_Env *env);
-/* Wait (GIL released) until `counter` drops to zero. */
+/* Called with the GIL held: wait (GIL released) until `counter` is zero. */
 void zpy_env_wait_idle(zpy_Env *env, atomic_int *counter);
 PyObject *zpy_dict_from_stat(const MDB_stat *s);
 zpy_Db *zpy_db_open(zpy_Env *env, MDB_txn *txn, const char *name, unsigned int flags);
@@ -241,18 +242,24 @@ zpy_Db *zpy_db_open(zpy_Env *env, MDB_txn *txn, const char *name, unsigned int f
 extern PyType_Spec zpy_txn_spec;
 PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
                       int write, int buffers);
-/* Bracket for a GIL-released call on a txn: counts on both txn and env. */
+/* Bracket for a GIL-released call on a txn (or one of its cursors).  Both
+ * halves run with the GIL held, so the counter needs no atomic
+ * read-modify-write: the GIL orders every update, and a waiter (which reads
+ * it without the GIL) is woken under the env's mutex.  Ending the txn, and
+ * through it closing the env, waits for the count to drop to zero. */
 ZPY_INLINE void zpy_txn_op_enter(zpy_Txn *t)
 {
-    atomic_fetch_add(&t->active, 1);
-    atomic_fetch_add(&t->env->active_ops, 1);
+    atomic_store_explicit(&t->active,
+                          atomic_load_explicit(&t->active, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
 }
 void zpy_txn_op_leave_slow(zpy_Txn *t);
 ZPY_INLINE void zpy_txn_op_leave(zpy_Txn *t)
 {
-    int a = atomic_fetch_sub(&t->active, 1);
-    int b = atomic_fetch_sub(&t->env->active_ops, 1);
-    if (ZPY_UNLIKELY((a == 1 || b == 1) && atomic_load(&t->env->waiters)))
+    int left = atomic_load_explicit(&t->active, memory_order_relaxed) - 1;
+    atomic_store_explicit(&t->active, left, memory_order_release);
+    if (ZPY_UNLIKELY(left == 0 &&
+                     atomic_load_explicit(&t->env->waiters, memory_order_relaxed)))
         zpy_txn_op_leave_slow(t);
 }
 /* Make a bytes object, or a read-only memoryview into the map when the txn
