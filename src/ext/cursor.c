@@ -40,7 +40,9 @@ static void cursor_dealloc(PyObject *op)
     zpy_Cursor *self = (zpy_Cursor *)op;
     PyTypeObject *tp = Py_TYPE(op);
 
-    if (self->node.valid)
+    /* Also when already marked invalid: a parent ending on another thread
+     * may have marked us and not yet released us. */
+    if (self->curs)
         cursor_close_handle(self);
     zpy_node_unlink(&self->node);
     Py_CLEAR(self->txn);

@@ -502,6 +502,8 @@ static int env_borrow_read_txn(zpy_Env *self, MDB_txn **out)
     zpy_state *st = zpy_state_of(self);
     int rc;
 
+    if (self->spare_txn && self->pid != zpy_current_pid())
+        self->spare_txn = NULL;   /* the parent process's: never touch it */
     if (self->spare_txn) {
         MDB_txn *txn = self->spare_txn;
         self->spare_txn = NULL;
@@ -960,7 +962,8 @@ static PyObject *env_set_mapsize(PyObject *op, PyObject *const *args, Py_ssize_t
         }
     }
     if (self->spare_txn) {
-        mdb_txn_abort(self->spare_txn);
+        if (self->pid == zpy_current_pid())
+            mdb_txn_abort(self->spare_txn);
         self->spare_txn = NULL;
     }
     if (!self->node.valid || self->env == NULL) {

@@ -142,6 +142,11 @@ PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
             "Attempt to start a write transaction while another write transaction is "
             "active on the same thread. This would deadlock.", EBUSY);
 
+    if (env->spare_txn && env->pid != zpy_current_pid()) {
+        /* Inherited across fork(): its reader slot belongs to the parent
+         * process.  Forget it without touching it. */
+        env->spare_txn = NULL;
+    }
     if (!write && env->spare_txn) {
         txn = env->spare_txn;
         env->spare_txn = NULL;
@@ -613,11 +618,11 @@ static PyObject *txn_enter(PyObject *op, PyObject *unused)
     return Py_NewRef(op);
 }
 
-static PyObject *txn_exit(PyObject *op, PyObject *args)
+static PyObject *txn_exit(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
 {
     zpy_Txn *self = (zpy_Txn *)op;
     /* __exit__(exc_type, exc_value, traceback): only the type matters. */
-    PyObject *exc_type = PyTuple_GET_SIZE(args) > 0 ? PyTuple_GET_ITEM(args, 0) : Py_None;
+    PyObject *exc_type = nargs > 0 ? args[0] : Py_None;
 
     TXN_GUARD(self, zpy_state_of(op));
     if (exc_type == Py_None)
@@ -629,7 +634,7 @@ static PyObject *txn_exit(PyObject *op, PyObject *args)
 
 static PyMethodDef txn_methods[] = {
     {"__enter__", txn_enter, METH_NOARGS, NULL},
-    {"__exit__", txn_exit, METH_VARARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))txn_exit, METH_FASTCALL, NULL},
     {"abort", txn_abort, METH_NOARGS, NULL},
     {"commit", txn_commit, METH_NOARGS, NULL},
     {"cursor", FASTKW(txn_cursor), NULL},
