@@ -1,0 +1,1 @@
+"""Benchmark suites: each module here exposes SUITE (see bench/harness.py)."""
