@@ -90,11 +90,11 @@ static int cursor_move(zpy_Cursor *self, MDB_cursor_op op, int preload)
     int rc;
 
     zpy_txn_op_enter(t);
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     rc = mdb_cursor_get(self->curs, &self->key, &self->val, op);
     if (rc == 0 && preload)
         zpy_preload(&self->val);
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     zpy_txn_op_leave(t);
     self->positioned = rc == 0;
     self->last_mutation = t->mutations;
@@ -131,9 +131,9 @@ static void preload_value(zpy_Cursor *self)
     if (self->val.mv_size == 0 || t->env->resizing)
         return;
     zpy_txn_op_enter(t);
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     zpy_preload(&self->val);
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     zpy_txn_op_leave(t);
 }
 
@@ -228,9 +228,9 @@ static PyObject *cursor_count(PyObject *op, PyObject *unused)
 
     CURSOR_GUARD(self, st);
     zpy_txn_op_enter(self->txn);
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     rc = mdb_cursor_count(self->curs, &n);
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     zpy_txn_op_leave(self->txn);
     if (rc)
         return zpy_err_set(st, "mdb_cursor_count", rc);
@@ -374,9 +374,9 @@ static int cursor_put_raw(zpy_Cursor *self, MDB_val *key, MDB_val *val, unsigned
     int rc;
 
     zpy_txn_op_enter(t);
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     rc = mdb_cursor_put(self->curs, key, val, flags);
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     zpy_txn_op_leave(t);
     t->mutations++;
     return rc;
@@ -388,9 +388,9 @@ static int cursor_del_raw(zpy_Cursor *self, unsigned int flags)
     int rc;
 
     zpy_txn_op_enter(t);
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     rc = mdb_cursor_del(self->curs, flags);
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     zpy_txn_op_leave(t);
     t->mutations++;
     return rc;
@@ -518,7 +518,7 @@ static PyObject *cursor_putmulti(PyObject *op, PyObject *const *args, Py_ssize_t
             if (fast > 0) {
                 int k;
                 zpy_txn_op_enter(t);
-                Py_BEGIN_ALLOW_THREADS
+                ZPY_BEGIN_LMDB
                 for (k = 0; k < fast; k++) {
                     rc = mdb_cursor_put(self->curs, &keys[k], &vals[k], flags);
                     if (rc == 0)
@@ -529,7 +529,7 @@ static PyObject *cursor_putmulti(PyObject *op, PyObject *const *args, Py_ssize_t
                     }
                     consumed++;
                 }
-                Py_END_ALLOW_THREADS
+                ZPY_END_LMDB
                 zpy_txn_op_leave(t);
                 t->mutations++;
                 if (failed_at >= 0) {
@@ -790,7 +790,7 @@ static int getmulti_plain(zpy_Cursor *self, PyObject *iter, int values, PyObject
         }
         if (n > 0) {
             zpy_txn_op_enter(t);
-            Py_BEGIN_ALLOW_THREADS
+            ZPY_BEGIN_LMDB
             for (i = 0; i < n; i++) {
                 MDB_val k = keys[i];
                 rc = mdb_cursor_get(self->curs, &k, &vals[i], MDB_SET_KEY);
@@ -804,7 +804,7 @@ static int getmulti_plain(zpy_Cursor *self, PyObject *iter, int values, PyObject
                     break;
                 }
             }
-            Py_END_ALLOW_THREADS
+            ZPY_END_LMDB
             zpy_txn_op_leave(t);
             self->last_mutation = t->mutations;
             if (err) {

@@ -40,9 +40,9 @@ zpy_Db *zpy_db_open(zpy_Env *env, MDB_txn *txn, const char *name, unsigned int f
      * the env alive through the operation bracket. */
     if (zpy_env_op_enter(env) < 0)
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     rc = mdb_dbi_open(txn, name, flags, &dbi);
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     zpy_env_op_leave(env);
     if (rc) {
         zpy_err_set(st, "mdb_dbi_open", rc);

@@ -138,9 +138,9 @@ static void env_close_internal(zpy_Env *self, int in_dealloc)
      * the last reference meanwhile (not needed, nor possible, in dealloc). */
     if (!in_dealloc)
         Py_INCREF(self);
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     mdb_env_close(env);
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     if (self->open_path) {
         if (st && st->open_paths)
             PySet_Discard(st->open_paths, self->open_path);
@@ -322,9 +322,9 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (!a.lock)
         flags |= MDB_NOLOCK;
 
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     rc = mdb_env_open(self->env, cpath, flags, (mdb_mode_t)(a.mode & ~0111));
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     if (rc) {
         zpy_err_set(st, cpath, rc);
         goto fail;
@@ -483,9 +483,9 @@ static PyObject *env_open_db(PyObject *op, PyObject *const *args, Py_ssize_t nar
         if (db == NULL) {
             mdb_txn_abort(txn);
         } else {
-            Py_BEGIN_ALLOW_THREADS
+            ZPY_BEGIN_LMDB
             rc = mdb_txn_commit(txn);
-            Py_END_ALLOW_THREADS
+            ZPY_END_LMDB
             if (rc) {
                 Py_CLEAR(db);
                 zpy_err_set(st, "mdb_txn_commit", rc);
@@ -641,9 +641,9 @@ static PyObject *env_stat(PyObject *op, PyObject *unused)
     ENV_GUARD(self, st);
     if (zpy_env_op_enter(self) < 0)
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     rc = mdb_env_stat(self->env, &s);
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     zpy_env_op_leave(self);
     if (rc)
         return zpy_err_set(st, "mdb_env_stat", rc);
@@ -660,9 +660,9 @@ static PyObject *env_info(PyObject *op, PyObject *unused)
     ENV_GUARD(self, st);
     if (zpy_env_op_enter(self) < 0)
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     rc = mdb_env_info(self->env, &info);
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     zpy_env_op_leave(self);
     if (rc)
         return zpy_err_set(st, "mdb_env_info", rc);
@@ -740,7 +740,7 @@ static PyObject *env_copy_common(zpy_Env *self, struct env_copy_args *a, const c
     }
     if (zpy_env_op_enter(self) < 0)
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
 #if ZLMDB_LMDB_PATCHED
     if (cpath)
         rc = mdb_env_copy3(self->env, cpath, flags, txn);
@@ -753,7 +753,7 @@ static PyObject *env_copy_common(zpy_Env *self, struct env_copy_args *a, const c
     else
         rc = mdb_env_copyfd2(self->env, a->fd, flags);
 #endif
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     zpy_env_op_leave(self);
     if (rc)
         return zpy_err_set(st, what, rc);
@@ -828,9 +828,9 @@ static PyObject *env_sync(PyObject *op, PyObject *args)
         return NULL;
     if (zpy_env_op_enter(self) < 0)
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     rc = mdb_env_sync(self->env, force);
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     zpy_env_op_leave(self);
     if (rc)
         return zpy_err_set(st, "mdb_env_sync", rc);

@@ -54,9 +54,9 @@ static void txn_drop_handle(zpy_Txn *self, int gil_free)
         return;
     }
     if (gil_free && !(self->flags & ZPY_TXN_RDONLY)) {
-        Py_BEGIN_ALLOW_THREADS
+        ZPY_BEGIN_LMDB
         mdb_txn_abort(txn);
-        Py_END_ALLOW_THREADS
+        ZPY_END_LMDB
     } else {
         mdb_txn_abort(txn);
     }
@@ -159,9 +159,9 @@ PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
          * the GIL so that thread can finish, bracketed so close() waits. */
         if (zpy_env_op_enter(env) < 0)
             return NULL;
-        Py_BEGIN_ALLOW_THREADS
+        ZPY_BEGIN_LMDB
         rc = mdb_txn_begin(env->env, NULL, 0, &txn);
-        Py_END_ALLOW_THREADS
+        ZPY_END_LMDB
         zpy_env_op_leave(env);
         if (rc)
             return zpy_err_set(st, "mdb_txn_begin", rc);
@@ -270,11 +270,11 @@ static PyObject *txn_get(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
         }
     }
     zpy_txn_op_enter(self);
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     rc = mdb_get(self->txn, db->dbi, &a.key, &val);
     if (rc == 0)
         zpy_preload(&val);
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     zpy_txn_op_leave(self);
     zpy_views_release(&views);
     if (rc) {
@@ -334,9 +334,9 @@ static PyObject *txn_put(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
             flags |= MDB_APPEND;
     }
     zpy_txn_op_enter(self);
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     rc = mdb_put(self->txn, db->dbi, &a.key, &a.val, flags);
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     zpy_txn_op_leave(self);
     zpy_views_release(&views);
     self->mutations++;
@@ -377,10 +377,10 @@ static PyObject *txn_delete(PyObject *op, PyObject *const *args, Py_ssize_t narg
         return NULL;
     }
     zpy_txn_op_enter(self);
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     /* An empty (or absent) value deletes every duplicate of the key. */
     rc = mdb_del(self->txn, db->dbi, &a.key, a.val.mv_size ? &a.val : NULL);
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     zpy_txn_op_leave(self);
     zpy_views_release(&views);
     self->mutations++;
@@ -497,9 +497,9 @@ static PyObject *txn_stat(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
     if (pick_db(st, self, a.db, &db) < 0)
         return NULL;
     zpy_txn_op_enter(self);
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     rc = mdb_stat(self->txn, db->dbi, &s);
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     zpy_txn_op_leave(self);
     if (rc)
         return zpy_err_set(st, "mdb_stat", rc);
@@ -531,9 +531,9 @@ static PyObject *txn_drop(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
      * re-fetch through the mutation counter. */
     self->mutations++;
     zpy_txn_op_enter(self);
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     rc = mdb_drop(self->txn, db->dbi, a.del);
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     zpy_txn_op_leave(self);
     if (rc)
         return zpy_err_set(st, "mdb_drop", rc);
@@ -573,9 +573,9 @@ static PyObject *txn_commit(PyObject *op, PyObject *unused)
     }
     txn = self->txn;
     self->txn = NULL;
-    Py_BEGIN_ALLOW_THREADS
+    ZPY_BEGIN_LMDB
     rc = mdb_txn_commit(txn);   /* frees txn whatever the outcome */
-    Py_END_ALLOW_THREADS
+    ZPY_END_LMDB
     clear_writer(self);
     zpy_node_unlink(&self->node);
     if (rc)

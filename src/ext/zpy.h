@@ -37,6 +37,36 @@
 #  define ZPY_UNLIKELY(x) (x)
 #endif
 
+/* ------------------------------------------------------------ the GIL */
+
+/* Release the GIL around an LMDB call that can block or fault pages, like
+ * Py_BEGIN_ALLOW_THREADS, but only when another thread could take it: with a
+ * single Python thread (and a single interpreter) nothing can run meanwhile,
+ * and the release/re-acquire pair cost more than a small get itself.  A
+ * thread started later cannot run Python before we return anyway, since it
+ * needs the GIL we hold. */
+ZPY_INLINE PyThreadState *zpy_gil_release(void)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    PyInterpreterState *interp = PyThreadState_GetInterpreter(ts);
+
+    if (PyThreadState_Next(ts) == NULL && PyInterpreterState_ThreadHead(interp) == ts &&
+        PyInterpreterState_Next(interp) == NULL && PyInterpreterState_Head() == interp)
+        return NULL;
+    return PyEval_SaveThread();
+}
+
+ZPY_INLINE void zpy_gil_acquire(PyThreadState *ts)
+{
+    if (ts)
+        PyEval_RestoreThread(ts);
+}
+
+/* The pair in the shape of Py_BEGIN/END_ALLOW_THREADS: touch no Python
+ * object between them. */
+#define ZPY_BEGIN_LMDB { PyThreadState *zpy_saved_ = zpy_gil_release();
+#define ZPY_END_LMDB zpy_gil_acquire(zpy_saved_); }
+
 /* ------------------------------------------------------------ exceptions */
 
 /* The py-lmdb exception classes, in the order of its table. */
