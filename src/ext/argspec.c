@@ -10,6 +10,8 @@
 
 #include "zpy.h"
 
+char zpy_absent[1];
+
 void zpy_views_release(zpy_views *views)
 {
     int i;

@@ -282,7 +282,7 @@ static PyObject *cursor_set_dup_common(PyObject *op, PyObject *const *args, Py_s
 {
     zpy_Cursor *self = (zpy_Cursor *)op;
     zpy_state *st = zpy_state_of(op);
-    struct kv_args a = {{0, NULL}, {0, NULL}};
+    struct kv_args a = {ZPY_VAL_ABSENT, ZPY_VAL_ABSENT};
     zpy_views views = {.count = 0};
     int rc, found;
 
@@ -293,15 +293,26 @@ static PyObject *cursor_set_dup_common(PyObject *op, PyObject *const *args, Py_s
     self->val = a.val;
     rc = cursor_move(self, range ? MDB_GET_BOTH_RANGE : MDB_GET_BOTH, 0);
     zpy_views_release(&views);
+    found = self->positioned;
+    if (range) {
+        /* GET_BOTH_RANGE does not update key/value as documented: re-read
+         * the position so they never point at the caller's buffers.  As in
+         * py-lmdb this happens whatever the outcome, so a miss or an error
+         * leaves the cursor where LMDB left it; the first outcome is what
+         * the call reports. */
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+        if (cursor_move(self, MDB_GET_CURRENT, 0) < 0) {
+            if (rc < 0)
+                PyErr_Clear();
+            else
+                rc = -1;
+        }
+        if (et)
+            PyErr_Restore(et, ev, tb);
+    }
     if (rc < 0)
         return NULL;
-    found = self->positioned;
-    if (range && found) {
-        /* GET_BOTH_RANGE does not update key/value as documented: re-read
-         * the position so they never point at the caller's buffers. */
-        if (cursor_move(self, MDB_GET_CURRENT, 0) < 0)
-            return NULL;
-    }
     return PyBool_FromLong(found);
 }
 
@@ -332,14 +343,14 @@ static PyObject *cursor_get(PyObject *op, PyObject *const *args, Py_ssize_t narg
 {
     zpy_Cursor *self = (zpy_Cursor *)op;
     zpy_state *st = zpy_state_of(op);
-    struct get_args a = {{0, NULL}, NULL};
+    struct get_args a = {ZPY_VAL_ABSENT, NULL};
     zpy_views views = {.count = 0};
     int rc;
 
     CURSOR_GUARD(self, st);
     if (zpy_parse_args(st, get_spec, 2, args, nargs, kwnames, &a, &views) < 0)
         return NULL;
-    if (a.key.mv_data == NULL) {
+    if (a.key.mv_data == zpy_absent) {
         zpy_views_release(&views);
         return zpy_type_error("key must be given.");
     }
@@ -368,7 +379,11 @@ static int put_flags(zpy_Cursor *self, int dupdata, int overwrite, int append)
     return flags;
 }
 
-static int cursor_put_raw(zpy_Cursor *self, MDB_val *key, MDB_val *val, unsigned int flags)
+/* `count` says whether the put bumps the txn's mutation counter: py-lmdb's
+ * replace() does not count its final put, so a cursor that was left
+ * unpositioned by it stays so. */
+static int cursor_put_raw(zpy_Cursor *self, MDB_val *key, MDB_val *val, unsigned int flags,
+                          int count)
 {
     zpy_Txn *t = self->txn;
     int rc;
@@ -378,7 +393,8 @@ static int cursor_put_raw(zpy_Cursor *self, MDB_val *key, MDB_val *val, unsigned
     rc = mdb_cursor_put(self->curs, key, val, flags);
     ZPY_END_LMDB
     zpy_txn_op_leave(t);
-    t->mutations++;
+    if (count)
+        t->mutations++;
     return rc;
 }
 
@@ -414,7 +430,7 @@ static PyObject *cursor_put(PyObject *op, PyObject *const *args, Py_ssize_t narg
 {
     zpy_Cursor *self = (zpy_Cursor *)op;
     zpy_state *st = zpy_state_of(op);
-    struct put_args a = {{0, NULL}, {0, NULL}, 1, 1, 0};
+    struct put_args a = {ZPY_VAL_ABSENT, ZPY_VAL_ABSENT, 1, 1, 0};
     zpy_views views = {.count = 0};
     int rc;
 
@@ -422,7 +438,7 @@ static PyObject *cursor_put(PyObject *op, PyObject *const *args, Py_ssize_t narg
     if (zpy_parse_args(st, put_spec, 5, args, nargs, kwnames, &a, &views) < 0)
         return NULL;
     rc = cursor_put_raw(self, &a.key, &a.val,
-                        (unsigned int)put_flags(self, a.dupdata, a.overwrite, a.append));
+                        (unsigned int)put_flags(self, a.dupdata, a.overwrite, a.append), 1);
     zpy_views_release(&views);
     if (rc) {
         if (rc == MDB_KEYEXIST)
@@ -448,126 +464,154 @@ static const zpy_argspec putmulti_spec[] = {
  * item's buffers stay referenced (the tuples are kept) until its put. */
 #define PUTMULTI_BATCH 64
 
+/* Take the next batch of items from `iter`.  `accept` classifies each item:
+ * 1 = fast (taken into the batch as is, its tuple kept so the buffers stay
+ * alive); otherwise the item must head a batch of its own, so it is left in
+ * *pending when the batch already has items, and at index 0 `accept`
+ * converts it (0) or rejects it with an exception (-1, *bad set).  *stop is
+ * set when the iterator is exhausted or raised (its exception stays set).
+ * The caller processes the batch's good items before raising anything, so
+ * the outcome is the one of a one-item-at-a-time loop. */
+static int next_batch(PyObject *iter, PyObject **pending, PyObject **batch, int max,
+                      int (*accept)(PyObject *item, int idx, void *payload), void *payload,
+                      int *stop, int *bad)
+{
+    int n = 0;
+
+    *bad = 0;
+    while (n < max) {
+        PyObject *item = *pending ? *pending : PyIter_Next(iter);
+        int r;
+        *pending = NULL;
+        if (item == NULL) {
+            *stop = 1;
+            break;
+        }
+        r = accept(item, n, payload);
+        if (r == 1) {
+            batch[n++] = item;
+            continue;
+        }
+        if (n > 0) {
+            *pending = item;
+            break;
+        }
+        batch[n++] = item;
+        if (r < 0) {
+            *bad = 1;
+            *stop = 1;
+        }
+        break;
+    }
+    return n;
+}
+
+struct put_batch {
+    MDB_val keys[PUTMULTI_BATCH], vals[PUTMULTI_BATCH];
+    zpy_views views;
+};
+
+static int accept_pair(PyObject *item, int idx, void *payload)
+{
+    struct put_batch *b = payload;
+    PyObject *k, *v;
+
+    if (PyTuple_CheckExact(item) && PyTuple_GET_SIZE(item) == 2 &&
+        PyBytes_CheckExact(PyTuple_GET_ITEM(item, 0)) &&
+        PyBytes_CheckExact(PyTuple_GET_ITEM(item, 1))) {
+        k = PyTuple_GET_ITEM(item, 0);
+        v = PyTuple_GET_ITEM(item, 1);
+        b->keys[idx].mv_data = PyBytes_AS_STRING(k);
+        b->keys[idx].mv_size = (size_t)PyBytes_GET_SIZE(k);
+        b->vals[idx].mv_data = PyBytes_AS_STRING(v);
+        b->vals[idx].mv_size = (size_t)PyBytes_GET_SIZE(v);
+        return 1;
+    }
+    if (idx > 0)
+        return 0;   /* checked and converted when it heads its own batch */
+    if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 2) {
+        PyErr_SetString(PyExc_TypeError, "putmulti() elements must be 2-tuples");
+        return -1;
+    }
+    if (zpy_val_from_obj(PyTuple_GET_ITEM(item, 0), &b->keys[0], &b->views) < 0 ||
+        zpy_val_from_obj(PyTuple_GET_ITEM(item, 1), &b->vals[0], &b->views) < 0)
+        return -1;
+    return 0;
+}
+
 static PyObject *cursor_putmulti(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
                                  PyObject *kwnames)
 {
     zpy_Cursor *self = (zpy_Cursor *)op;
     zpy_state *st = zpy_state_of(op);
     struct putmulti_args a = {NULL, 1, 1, 0};
-    PyObject *iter, *batch[PUTMULTI_BATCH];
-    MDB_val keys[PUTMULTI_BATCH], vals[PUTMULTI_BATCH];
+    struct put_batch b;
+    PyObject *iter, *pending = NULL, *batch[PUTMULTI_BATCH];
     Py_ssize_t consumed = 0, added = 0;
     unsigned int flags;
-    int n, i, done = 0, rc = 0, failed_at = -1;
+    int n, i, stop = 0, bad, rc = 0, failed = 0;
     zpy_Txn *t = self->txn;
 
     CURSOR_GUARD(self, st);
     if (zpy_parse_args(st, putmulti_spec, 4, args, nargs, kwnames, &a, NULL) < 0)
         return NULL;
-    if (a.items == NULL)
-        a.items = Py_None;
     flags = (unsigned int)put_flags(self, a.dupdata, a.overwrite, a.append);
-    iter = PyObject_GetIter(a.items);
+    iter = PyObject_GetIter(a.items ? a.items : Py_None);
     if (iter == NULL)
         return NULL;
-    while (!done) {
-        /* Gather a batch with the GIL held.  Only exact bytes take the
-         * batched path; anything else is put on its own, with its buffer
-         * views held just for that call. */
-        for (n = 0; n < PUTMULTI_BATCH; n++) {
-            PyObject *item = PyIter_Next(iter);
-            PyObject *k, *v;
-            if (item == NULL) {
-                done = 1;
-                break;
-            }
-            if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 2) {
-                Py_DECREF(item);
-                PyErr_SetString(PyExc_TypeError, "putmulti() elements must be 2-tuples");
-                goto fail_batch;
-            }
-            k = PyTuple_GET_ITEM(item, 0);
-            v = PyTuple_GET_ITEM(item, 1);
-            if (!PyBytes_CheckExact(k) || !PyBytes_CheckExact(v)) {
-                /* Flush what we have, then put this one alone. */
-                batch[n++] = item;
-                break;
-            }
-            keys[n].mv_data = PyBytes_AS_STRING(k);
-            keys[n].mv_size = (size_t)PyBytes_GET_SIZE(k);
-            vals[n].mv_data = PyBytes_AS_STRING(v);
-            vals[n].mv_size = (size_t)PyBytes_GET_SIZE(v);
-            batch[n] = item;
-        }
-        if (PyErr_Occurred())
-            goto fail_batch;
-        if (!self->node.valid) {
-            zpy_err_invalid(st);
-            goto fail_batch;
-        }
-        /* The last item may be a non-bytes one: it is handled below. */
-        {
-            int fast = n;
-            PyObject *lastk = NULL;
-            if (n > 0) {
-                lastk = PyTuple_GET_ITEM(batch[n - 1], 0);
-                if (!PyBytes_CheckExact(lastk) ||
-                    !PyBytes_CheckExact(PyTuple_GET_ITEM(batch[n - 1], 1)))
-                    fast = n - 1;
-            }
-            if (fast > 0) {
-                int k;
+    b.views.count = 0;
+    while (!stop && !failed) {
+        PyObject *et = NULL, *ev = NULL, *tb = NULL;
+        int put_n;
+
+        n = next_batch(iter, &pending, batch, PUTMULTI_BATCH, accept_pair, &b, &stop, &bad);
+        put_n = bad ? n - 1 : n;
+        /* Whatever went wrong while gathering is raised after the items
+         * before it are written. */
+        PyErr_Fetch(&et, &ev, &tb);
+        if (put_n > 0) {
+            /* Gathering ran Python code (iterators, buffer exporters), which
+             * may have ended the transaction. */
+            if (!self->node.valid) {
+                zpy_err_invalid(st);
+                failed = 1;
+            } else {
                 zpy_txn_op_enter(t);
                 ZPY_BEGIN_LMDB
-                for (k = 0; k < fast; k++) {
-                    rc = mdb_cursor_put(self->curs, &keys[k], &vals[k], flags);
+                for (i = 0; i < put_n; i++) {
+                    rc = mdb_cursor_put(self->curs, &b.keys[i], &b.vals[i], flags);
+                    if (rc != 0 && rc != MDB_KEYEXIST)
+                        break;
                     if (rc == 0)
                         added++;
-                    else if (rc != MDB_KEYEXIST) {
-                        failed_at = k;
-                        break;
-                    }
                     consumed++;
                 }
                 ZPY_END_LMDB
                 zpy_txn_op_leave(t);
                 t->mutations++;
-                if (failed_at >= 0) {
+                if (i < put_n) {
                     zpy_err_format(st, rc, "mdb_cursor_put() element #%zd", consumed);
-                    goto fail_batch;
+                    failed = 1;
                 }
-            }
-            if (fast < n) {
-                zpy_views views = {.count = 0};
-                MDB_val kv, vv;
-                PyObject *item = batch[n - 1];
-                if (zpy_val_from_obj(PyTuple_GET_ITEM(item, 0), &kv, &views) < 0 ||
-                    zpy_val_from_obj(PyTuple_GET_ITEM(item, 1), &vv, &views) < 0) {
-                    zpy_views_release(&views);
-                    goto fail_batch;
-                }
-                rc = cursor_put_raw(self, &kv, &vv, flags);
-                zpy_views_release(&views);
-                if (rc == 0)
-                    added++;
-                else if (rc != MDB_KEYEXIST) {
-                    zpy_err_format(st, rc, "mdb_cursor_put() element #%zd", consumed);
-                    goto fail_batch;
-                }
-                consumed++;
             }
         }
+        if (failed) {
+            Py_XDECREF(et);
+            Py_XDECREF(ev);
+            Py_XDECREF(tb);
+        } else if (et) {
+            PyErr_Restore(et, ev, tb);
+            failed = 1;
+        }
+        zpy_views_release(&b.views);
         for (i = 0; i < n; i++)
             Py_DECREF(batch[i]);
     }
+    Py_XDECREF(pending);
     Py_DECREF(iter);
+    if (failed)
+        return NULL;
     return Py_BuildValue("(nn)", consumed, added);
-
-fail_batch:
-    for (i = 0; i < n; i++)
-        Py_DECREF(batch[i]);
-    Py_DECREF(iter);
-    return NULL;
 }
 
 struct delete_args {
@@ -633,7 +677,7 @@ PyObject *zpy_cursor_do_replace(zpy_Cursor *self, MDB_val *key, MDB_val *val)
         }
     } else {
         /* On MDB_KEYEXIST, LMDB hands back the existing value in `val`. */
-        rc = cursor_put_raw(self, key, val, MDB_NOOVERWRITE);
+        rc = cursor_put_raw(self, key, val, MDB_NOOVERWRITE, 1);
         if (rc == 0)
             Py_RETURN_NONE;
         if (rc != MDB_KEYEXIST)
@@ -642,7 +686,7 @@ PyObject *zpy_cursor_do_replace(zpy_Cursor *self, MDB_val *key, MDB_val *val)
         if (old == NULL)
             return NULL;
     }
-    rc = cursor_put_raw(self, key, &newval, 0);
+    rc = cursor_put_raw(self, key, &newval, 0, 0);
     if (rc) {
         Py_DECREF(old);
         return zpy_err_set(st, "mdb_put", rc);
@@ -677,7 +721,7 @@ static PyObject *cursor_replace(PyObject *op, PyObject *const *args, Py_ssize_t 
 {
     zpy_Cursor *self = (zpy_Cursor *)op;
     zpy_state *st = zpy_state_of(op);
-    struct kv_args a = {{0, NULL}, {0, NULL}};
+    struct kv_args a = {ZPY_VAL_ABSENT, ZPY_VAL_ABSENT};
     zpy_views views = {.count = 0};
     PyObject *res;
 
@@ -694,7 +738,7 @@ static PyObject *cursor_pop(PyObject *op, PyObject *const *args, Py_ssize_t narg
 {
     zpy_Cursor *self = (zpy_Cursor *)op;
     zpy_state *st = zpy_state_of(op);
-    struct kv_args a = {{0, NULL}, {0, NULL}};
+    struct kv_args a = {ZPY_VAL_ABSENT, ZPY_VAL_ABSENT};
     zpy_views views = {.count = 0};
     PyObject *res;
 
@@ -750,104 +794,109 @@ static int append_pair(PyObject *list, PyObject *k, PyObject *v)
  * keys in one GIL release (faulting in the values too), then build. */
 #define GETMULTI_BATCH 64
 
+struct get_batch {
+    MDB_val keys[GETMULTI_BATCH], vals[GETMULTI_BATCH];
+    zpy_views views;
+};
+
+static int accept_key(PyObject *item, int idx, void *payload)
+{
+    struct get_batch *b = payload;
+
+    if (PyBytes_CheckExact(item)) {
+        b->keys[idx].mv_data = PyBytes_AS_STRING(item);
+        b->keys[idx].mv_size = (size_t)PyBytes_GET_SIZE(item);
+        return 1;
+    }
+    if (idx > 0)
+        return 0;
+    return zpy_val_from_obj(item, &b->keys[0], &b->views) < 0 ? -1 : 0;
+}
+
 static int getmulti_plain(zpy_Cursor *self, PyObject *iter, int values, PyObject *list)
 {
     zpy_state *st = zpy_state_of(self);
     zpy_Txn *t = self->txn;
-    PyObject *batch[GETMULTI_BATCH];
-    MDB_val keys[GETMULTI_BATCH], vals[GETMULTI_BATCH];
+    struct get_batch b;
+    PyObject *pending = NULL, *batch[GETMULTI_BATCH];
     int found[GETMULTI_BATCH];
-    int n, i, done = 0, rc = 0, err = 0;
+    int n, i, stop = 0, bad, err = 0, failed = 0;
 
-    while (!done) {
-        zpy_views views = {.count = 0};
-        for (n = 0; n < GETMULTI_BATCH; n++) {
-            PyObject *item = PyIter_Next(iter);
-            if (item == NULL) {
-                done = 1;
-                break;
-            }
-            batch[n] = item;
-            if (PyBytes_CheckExact(item)) {
-                keys[n].mv_data = PyBytes_AS_STRING(item);
-                keys[n].mv_size = (size_t)PyBytes_GET_SIZE(item);
-            } else {
-                /* A buffer object: at most two views can be held, so it
-                 * closes the batch. */
-                if (zpy_val_from_obj(item, &keys[n], &views) < 0) {
-                    n++;
-                    goto fail;
-                }
-                n++;
-                break;
-            }
-        }
-        if (PyErr_Occurred())
-            goto fail;
-        if (!self->node.valid) {
+    b.views.count = 0;
+    while (!stop && !failed) {
+        PyObject *et = NULL, *ev = NULL, *tb = NULL;
+        int get_n, done_n = 0;
+
+        n = next_batch(iter, &pending, batch, GETMULTI_BATCH, accept_key, &b, &stop, &bad);
+        get_n = bad ? n - 1 : n;
+        PyErr_Fetch(&et, &ev, &tb);
+        if (get_n > 0 && !self->node.valid) {
             zpy_err_invalid(st);
-            goto fail;
-        }
-        if (n > 0) {
+            failed = 1;
+        } else if (get_n > 0) {
             zpy_txn_op_enter(t);
             ZPY_BEGIN_LMDB
-            for (i = 0; i < n; i++) {
-                MDB_val k = keys[i];
-                rc = mdb_cursor_get(self->curs, &k, &vals[i], MDB_SET_KEY);
+            for (i = 0; i < get_n; i++) {
+                MDB_val k = b.keys[i];
+                int rc = mdb_cursor_get(self->curs, &k, &b.vals[i], MDB_SET_KEY);
                 found[i] = rc == 0;
                 if (rc == 0) {
-                    keys[i] = k;
+                    b.keys[i] = k;
                     if (values)
-                        zpy_preload(&vals[i]);
+                        zpy_preload(&b.vals[i]);
                 } else if (rc != MDB_NOTFOUND) {
                     err = rc;
                     break;
                 }
             }
+            done_n = i;
             ZPY_END_LMDB
             zpy_txn_op_leave(t);
             self->last_mutation = t->mutations;
+            /* The cursor ends where the last lookup left it. */
             if (err) {
                 self->positioned = 0;
-                zpy_err_set(st, "mdb_cursor_get", err);
-                goto fail;
-            }
-            /* The cursor ends where the last lookup left it. */
-            self->positioned = found[n - 1];
-            if (found[n - 1]) {
-                self->key = keys[n - 1];
-                self->val = vals[n - 1];
-            } else {
                 self->key.mv_size = self->val.mv_size = 0;
+                zpy_err_set(st, "mdb_cursor_get", err);
+                failed = 1;
+            } else {
+                self->positioned = found[done_n - 1];
+                if (self->positioned) {
+                    self->key = b.keys[done_n - 1];
+                    self->val = b.vals[done_n - 1];
+                } else {
+                    self->key.mv_size = self->val.mv_size = 0;
+                }
             }
-            for (i = 0; i < n; i++) {
+            for (i = 0; i < done_n && !failed; i++) {
+                PyObject *k;
                 if (!found[i])
                     continue;
+                k = zpy_txn_value(t, &b.keys[i]);
                 if (values) {
-                    if (append_pair(list, zpy_txn_value(t, &keys[i]),
-                                    zpy_txn_value(t, &vals[i])) < 0)
-                        goto fail;
+                    if (append_pair(list, k, zpy_txn_value(t, &b.vals[i])) < 0)
+                        failed = 1;
                 } else {
-                    PyObject *k = zpy_txn_value(t, &keys[i]);
-                    if (k == NULL || PyList_Append(list, k) < 0) {
-                        Py_XDECREF(k);
-                        goto fail;
-                    }
-                    Py_DECREF(k);
+                    if (k == NULL || PyList_Append(list, k) < 0)
+                        failed = 1;
+                    Py_XDECREF(k);
                 }
             }
         }
-        zpy_views_release(&views);
+        if (failed) {
+            Py_XDECREF(et);
+            Py_XDECREF(ev);
+            Py_XDECREF(tb);
+        } else if (et) {
+            PyErr_Restore(et, ev, tb);
+            failed = 1;
+        }
+        zpy_views_release(&b.views);
         for (i = 0; i < n; i++)
             Py_DECREF(batch[i]);
-        continue;
-fail:
-        zpy_views_release(&views);
-        for (i = 0; i < n; i++)
-            Py_DECREF(batch[i]);
-        return -1;
     }
-    return 0;
+    Py_XDECREF(pending);
+    return failed ? -1 : 0;
 }
 
 static PyObject *cursor_getmulti(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
@@ -1049,7 +1098,7 @@ static PyObject *cursor_iter_from(PyObject *op, PyObject *args)
 {
     zpy_Cursor *self = (zpy_Cursor *)op;
     zpy_state *st = zpy_state_of(op);
-    struct iter_from_args a = {{0, NULL}, 0};
+    struct iter_from_args a = {ZPY_VAL_ABSENT, 0};
     zpy_views views = {.count = 0};
     int rc;
 
@@ -1087,15 +1136,19 @@ static PyObject *iter_next(PyObject *op)
 
     if (!c->node.valid)
         return zpy_err_invalid(zpy_state_of(c));
+    /* An unpositioned cursor ends the iteration before any move, however
+     * it got there (py-lmdb semantics: LMDB's own position is not used). */
+    if (!c->positioned)
+        return NULL;   /* StopIteration */
     if (it->started) {
         /* Fault the value in within the same GIL release as the move. */
         if (cursor_move(c, it->op, it->values) < 0)
             return NULL;
         preloaded = it->values;
+        if (!c->positioned)
+            return NULL;
     }
     it->started = 1;
-    if (!c->positioned)
-        return NULL;   /* StopIteration */
     if (!it->values)
         return get_key(c, 1);
     if (!it->keys)
@@ -1138,7 +1191,8 @@ static PyObject *cursor_close(PyObject *op, PyObject *unused)
 
 static PyObject *cursor_enter(PyObject *op, PyObject *unused)
 {
-    CURSOR_GUARD((zpy_Cursor *)op, zpy_state_of(op));
+    /* No validity check, as py-lmdb: a closed cursor can still be used as a
+     * context manager; its methods raise. */
     return Py_NewRef(op);
 }
 

@@ -711,7 +711,7 @@ static const zpy_argspec env_copy_spec[] = {
 };
 
 static const zpy_argspec env_copyfd_spec[] = {
-    {"fd", ZPY_ARG_OBJ, OFF(env_copy_args, path)},
+    {"fd", ZPY_ARG_INT, OFF(env_copy_args, fd)},
     {"compact", ZPY_ARG_BOOL, OFF(env_copy_args, compact)},
     {"txn", ZPY_ARG_TXN, OFF(env_copy_args, txn)},
 };
@@ -793,39 +793,36 @@ static PyObject *env_copyfd(PyObject *op, PyObject *const *args, Py_ssize_t narg
     zpy_Env *self = (zpy_Env *)op;
     zpy_state *st = zpy_state_of(op);
     struct env_copy_args a = {NULL, -1, 0, NULL};
-    long fd;
 
     ENV_GUARD(self, st);
     if (zpy_parse_args(st, env_copyfd_spec, 3, args, nargs, kwnames, &a, NULL) < 0)
         return NULL;
-    if (a.path == NULL)
+    if (a.fd == -1)
         return zpy_type_error("fd argument required");
-    fd = PyLong_AsLong(a.path);
-    if (fd == -1 && PyErr_Occurred())
-        return NULL;
-    if (fd == -1)
-        return zpy_type_error("fd argument required");
-    if (fd < 0 || fd > INT_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "fd out of range");
-        return NULL;
-    }
-    a.fd = (int)fd;
     return env_copy_common(self, &a, NULL,
                            ZLMDB_LMDB_PATCHED ? "mdb_env_copyfd3" : "mdb_env_copyfd2");
 }
+
+struct env_sync_args {
+    int force;
+};
+
+static const zpy_argspec env_sync_spec[] = {
+    {"force", ZPY_ARG_BOOL, OFF(env_sync_args, force)},
+};
 
 static PyObject *env_sync(PyObject *op, PyObject *args)
 {
     zpy_Env *self = (zpy_Env *)op;
     zpy_state *st = zpy_state_of(op);
-    PyObject *force_obj = NULL;
-    int force = 0, rc;
+    struct env_sync_args a = {0};
+    int force, rc;
 
     ENV_GUARD(self, st);
-    if (!PyArg_ParseTuple(args, "|O:sync", &force_obj))
+    /* Positional only (METH_VARARGS), with py-lmdb's argument rules. */
+    if (zpy_parse_tuple(st, env_sync_spec, 1, args, NULL, &a, NULL) < 0)
         return NULL;
-    if (force_obj && (force = PyObject_IsTrue(force_obj)) < 0)
-        return NULL;
+    force = a.force;
     if (zpy_env_op_enter(self) < 0)
         return NULL;
     ZPY_BEGIN_LMDB
@@ -980,8 +977,7 @@ static PyObject *env_set_mapsize(PyObject *op, PyObject *const *args, Py_ssize_t
 
 static PyObject *env_enter(PyObject *op, PyObject *unused)
 {
-    zpy_Env *self = (zpy_Env *)op;
-    ENV_GUARD(self, zpy_state_of(op));
+    /* No validity check, as py-lmdb. */
     return Py_NewRef(op);
 }
 

@@ -245,7 +245,7 @@ static PyObject *txn_get(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
 {
     zpy_Txn *self = (zpy_Txn *)op;
     zpy_state *st = zpy_state_of(op);
-    struct txn_get_args a = {{0, NULL}, NULL, NULL};
+    struct txn_get_args a = {ZPY_VAL_ABSENT, NULL, NULL};
     zpy_views views = {.count = 0};
     zpy_Db *db;
     MDB_val val;
@@ -260,13 +260,13 @@ static PyObject *txn_get(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
     } else {
         if (zpy_parse_args(st, txn_get_spec, 3, args, nargs, kwnames, &a, &views) < 0)
             return NULL;
-        if (a.key.mv_data == NULL) {
-            zpy_views_release(&views);
-            return zpy_type_error("key must be given.");
-        }
         if (pick_db(st, self, a.db, &db) < 0) {
             zpy_views_release(&views);
             return NULL;
+        }
+        if (a.key.mv_data == zpy_absent) {
+            zpy_views_release(&views);
+            return zpy_type_error("key must be given.");
         }
     }
     zpy_txn_op_enter(self);
@@ -305,7 +305,7 @@ static PyObject *txn_put(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
 {
     zpy_Txn *self = (zpy_Txn *)op;
     zpy_state *st = zpy_state_of(op);
-    struct txn_put_args a = {{0, NULL}, {0, NULL}, 1, 1, 0, NULL};
+    struct txn_put_args a = {ZPY_VAL_ABSENT, ZPY_VAL_ABSENT, 1, 1, 0, NULL};
     zpy_views views = {.count = 0};
     unsigned int flags = 0;
     zpy_Db *db;
@@ -364,7 +364,7 @@ static PyObject *txn_delete(PyObject *op, PyObject *const *args, Py_ssize_t narg
 {
     zpy_Txn *self = (zpy_Txn *)op;
     zpy_state *st = zpy_state_of(op);
-    struct txn_delete_args a = {{0, NULL}, {0, NULL}, NULL};
+    struct txn_delete_args a = {ZPY_VAL_ABSENT, ZPY_VAL_ABSENT, NULL};
     zpy_views views = {.count = 0};
     zpy_Db *db;
     int rc;
@@ -414,7 +414,7 @@ static PyObject *txn_cursor_op(PyObject *op, PyObject *const *args, Py_ssize_t n
 {
     zpy_Txn *self = (zpy_Txn *)op;
     zpy_state *st = zpy_state_of(op);
-    struct txn_kv_args a = {{0, NULL}, {0, NULL}, NULL};
+    struct txn_kv_args a = {ZPY_VAL_ABSENT, ZPY_VAL_ABSENT, NULL};
     zpy_views views = {.count = 0};
     PyObject *curs, *res;
     zpy_Db *db;

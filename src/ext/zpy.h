@@ -240,6 +240,13 @@ typedef struct {
     int count;
 } zpy_views;
 
+/* The default of a buffer argument that was not given (or given as None):
+ * an empty value whose pointer is not NULL, so LMDB's memcpy/memcmp never
+ * see a NULL pointer, and which "key must be given." checks can tell apart
+ * from an empty bytes object. */
+extern char zpy_absent[1];
+#define ZPY_VAL_ABSENT {0, zpy_absent}
+
 /* Parse vectorcall arguments with py-lmdb's rules: positionals fill the
  * slots in order, None leaves a slot at its default.  `views` may be NULL
  * when the spec has no ZPY_ARG_BUF.  Returns 0, or -1 with an exception. */
