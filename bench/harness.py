@@ -37,12 +37,19 @@ class Workload:
 
     ``name`` is the id on the command line and in JSON; Python children call
     the suite module's function of the same name as ``fn(module, params)``.
+    ``systems`` (optional) restricts it to the named systems.
     """
 
-    def __init__(self, name, title, description):
+    def __init__(self, name, title, description, systems=None):
         self.name = name
         self.title = title
         self.description = description
+        # None: every system runs it; else the names of the systems it applies
+        # to (the others show "-", e.g. JSON workloads for a CBOR library).
+        self.systems = None if systems is None else list(systems)
+
+    def applies(self, system_name):
+        return self.systems is None or system_name in self.systems
 
 
 class Target:

@@ -113,12 +113,16 @@ def _summarise(suite, systems, workloads, results):
             ratios[p] = a / b if a and b else None
         checks = []
         order = {n: i for i, n in enumerate(names)}
+        # Ours crashing (or failing its correctness check) fails every target of the row.
+        ours_crashed = ours is not None and \
+            (by_pair.get((w.name, ours)) or {}).get("status") == "crash"
         for t in sorted(suite.targets_for(w.name), key=lambda t: order.get(t.peer, 0)):
             if t.peer not in names or ours is None:
                 continue
             r = ratios.get(t.peer)
             checks.append({"label": t.label, "peer": t.peer, "min_ratio": t.min_ratio,
-                           "ratio": r, "pass": None if r is None else r >= t.min_ratio})
+                           "ratio": r, "pass": False if ours_crashed
+                           else None if r is None else r >= t.min_ratio})
         verdicts = [c["pass"] for c in checks if c["pass"] is not None]
         if not verdicts:
             status = "-"
@@ -176,16 +180,36 @@ def _columns(doc):
         head += ["target", "status"]
     body = []
     for row in doc["summary"]:
-        crashed = {r["system"] for r in doc["results"]
-                   if r["workload"] == row["workload"] and r["status"] == "crash"}
-        line = [row["workload"]] + ["CRASH" if s["name"] in crashed
+        state = {r["system"]: r["status"] for r in doc["results"]
+                 if r["workload"] == row["workload"]}
+        # A failed correctness check (AssertionError in the child) is a wrong result.
+        wrong = {r["system"] for r in doc["results"] if r["workload"] == row["workload"]
+                 and r["status"] == "crash" and "AssertionError" in r.get("reason", "")}
+        line = [row["workload"]] + ["WRONG" if s["name"] in wrong
+                                    else "CRASH" if state.get(s["name"]) == "crash"
+                                    else "-" if state.get(s["name"]) == "skip"
                                     else fmt_rate(row["ops_per_sec"][s["name"]])
                                     for s in doc["systems"]]
         if doc["ours"]:
-            line += [fmt_ratio(row["ratios"][p]) for p in doc["peers"]]
+            line += ["-" if "skip" in (state.get(p), state.get(doc["ours"]))
+                     else fmt_ratio(row["ratios"][p]) for p in doc["peers"]]
             line += ["; ".join(c["label"] for c in row["targets"]) or "-", row["status"]]
         body.append(line)
     return head, body
+
+
+def system_notes(doc):
+    """The distinct ``extra["notes"]`` strings the children reported, per system
+    (e.g. which implementation ran, or how an output differs from the reference)."""
+    labels = {s["name"]: s["label"] for s in doc["systems"]}
+    order = {s["name"]: i for i, s in enumerate(doc["systems"])}
+    seen, out = set(), []
+    for r in sorted(doc["results"], key=lambda r: order.get(r["system"], len(order))):
+        for n in (r.get("extra") or {}).get("notes", ()):
+            if (r["system"], n) not in seen:
+                seen.add((r["system"], n))
+                out.append("%s: %s" % (labels.get(r["system"], r["system"]), n))
+    return out
 
 
 def render_table(suite, doc):
@@ -208,6 +232,7 @@ def render_table(suite, doc):
                for r in doc["results"]
                if r["status"] == "crash" or (r["status"] == "n/a" and not any(
                    s["name"] == r["system"] and not s["available"] for s in doc["systems"]))]
+    notes += system_notes(doc)
     notes += ["WARNING: " + w for w in doc.get("warnings", [])]
     if notes or crashes:
         out.append("")
@@ -257,15 +282,23 @@ def write_chart(path, suite, doc):
     else:
         fig, ax = plt.subplots(figsize=(9, fig_h))
 
+    def slot(series, i, name):
+        """(y, height) of ``name``'s bar in row ``i``: the row's bars share its band,
+        so systems without a value there (n/a, not applicable) leave no gap."""
+        present = [n for n, values in series if values[i]]
+        if name not in present:
+            return None, None
+        height = 0.8 / len(present)
+        return i + (present.index(name) - (len(present) - 1) / 2.0) * height, height
+
     def grouped(axis, series, fmt):
-        height = 0.8 / len(series)
-        for j, (name, values) in enumerate(series):
-            ys = [i + (j - (len(series) - 1) / 2.0) * height for i, v in enumerate(values) if v]
-            xs = [v for v in values if v]
-            bars = axis.barh(ys, xs, height=height, label=label[name], color=colour[name])
-            for bar, v in zip(bars, xs):
-                axis.text(bar.get_width() * 1.02, bar.get_y() + bar.get_height() / 2, fmt(v),
-                          va="center", fontsize=7)
+        for name, values in series:
+            for i, v in enumerate(values):
+                if not v:
+                    continue
+                y, height = slot(series, i, name)
+                bar = axis.barh([y], [v], height=height, color=colour[name])[0]
+                axis.text(bar.get_width() * 1.02, y, fmt(v), va="center", fontsize=7)
 
     grouped(ax, [(s["name"], [r["ops_per_sec"].get(s["name"]) for r in rows]) for s in systems],
             fmt_rate)
@@ -274,26 +307,37 @@ def write_chart(path, suite, doc):
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.set_xlabel("operations per second (log scale, higher is better)")
-    ax.legend(loc="lower right", fontsize=8)
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color=colour[s["name"]], label=label[s["name"]]) for s in systems],
+              loc="lower right", fontsize=8)
     ax.grid(axis="x", which="major", alpha=0.3)
 
     if peers:
-        grouped(axr, [(p, [r["ratios"].get(p) for r in rows]) for p in peers], fmt_ratio)
-        height = 0.8 / len(peers)
+        ratio_series = [(p, [r["ratios"].get(p) for r in rows]) for p in peers]
+        grouped(axr, ratio_series, fmt_ratio)
         for i, r in enumerate(rows):
             for t in r["targets"]:
-                j = peers.index(t["peer"]) if t["peer"] in peers else None
-                if j is None:
+                y, height = slot(ratio_series, i, t["peer"])
+                if y is None:
                     continue
-                y = i + (j - (len(peers) - 1) / 2.0) * height
                 axr.plot([t["min_ratio"]] * 2, [y - height / 2, y + height / 2], color="black",
                          linewidth=1.5)
         axr.axvline(1.0, color="grey", linewidth=0.8, linestyle="--")
-        axr.set_xlabel("%s / peer (black tick = target)" % label[ours])
         axr.set_title("ratio of %s to each peer" % label[ours], fontsize=9)
         axr.grid(axis="x", alpha=0.3)
-        right = max([v for r in rows for v in r["ratios"].values() if v] + [1.5])
-        axr.set_xlim(0, right * 1.2)
+        values = [v for r in rows for v in r["ratios"].values() if v]
+        right = max(values + [1.5])
+        if right > 5:
+            # Ratios spanning 0.1x..30x (codecs): a linear axis would flatten the
+            # ones near the targets, so switch to log.
+            left = min(values + [t["min_ratio"] for r in rows for t in r["targets"]] + [0.5])
+            axr.set_xscale("log")
+            axr.set_xlim(left / 1.5, right * 1.5)
+            axr.set_xlabel("%s / peer (log scale; black tick = target)" % label[ours])
+        else:
+            axr.set_xlim(0, right * 1.2)
+            axr.set_xlabel("%s / peer (black tick = target)" % label[ours])
 
     m = doc["machine"]
     fig.suptitle("%s\n%s records, best of %d (%s mode); %s, %s CPUs, Python %s" % (
@@ -328,11 +372,13 @@ def render_markdown(doc):
             doc["statistic"],
             ", ".join("%s=%s" % (k, v) for k, v in sorted(p.items()) if k != "records")),
         "",
-        "Machine: %s, %s CPUs (%s usable), %s GiB RAM, %s; runner Python %s; LMDB %s; "
-        "databases on %s (%s); git commit %s%s." % (
-            m.get("cpu_model"), m.get("cpu_count"), m.get("cpus_usable"), m.get("memory_gib"),
-            m.get("os"), m.get("runner_python"), lmdb, m.get("tmpdir"), m.get("tmpdir_fs"),
-            (m.get("git_commit") or "none")[:12],
+        "Machine: %s, %s CPUs (%s usable), %s GiB RAM, %s; runner Python %s; %sgit commit %s%s."
+        % (m.get("cpu_model"), m.get("cpu_count"), m.get("cpus_usable"), m.get("memory_gib"),
+           m.get("os"), m.get("runner_python"),
+           # Suites without LMDB (codecs) leave out the LMDB version and database location.
+           "" if not envs else "LMDB %s; databases on %s (%s); " % (
+               lmdb, m.get("tmpdir"), m.get("tmpdir_fs")),
+           (m.get("git_commit") or "none")[:12],
             " (with uncommitted changes)" if m.get("git_dirty") else ""),
         "",
         "| " + " | ".join(head) + " |",
@@ -341,7 +387,7 @@ def render_markdown(doc):
     ]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in body]
     notes = ["%s: n/a (%s)" % (s["label"], s["reason"]) for s in doc["systems"]
-             if not s["available"]] + doc.get("warnings", [])
+             if not s["available"]] + system_notes(doc) + doc.get("warnings", [])
     if notes:
         lines += [""] + ["- " + n for n in notes]
     if os.path.exists(os.path.join(harness.BENCH_DIR, "results",

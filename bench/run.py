@@ -109,10 +109,11 @@ def measure(suite, systems, workloads, params, repeat, args):
     # rep 2, ...) so that drift in machine load hits every system alike.
     results = []
     crashed = False
-    total = len(systems) * len(workloads)
+    total = sum(1 for w in workloads for s in systems if w.applies(s.name))
+    wide = max([13] + [len(w.name) for w in workloads])
     k = 0
     for w in workloads:
-        live = [s for s in systems if status[s.name] is None]
+        live = [s for s in systems if status[s.name] is None and w.applies(s.name)]
         runs = {s.name: [] for s in live}
         failure = {}
         wall = {s.name: 0.0 for s in live}
@@ -133,10 +134,14 @@ def measure(suite, systems, workloads, params, repeat, args):
                 else:
                     failure[s.name] = (outcome, detail)
         for s in systems:
-            k += 1
-            head = "[%2d/%d] %-13s %-12s" % (k, total, w.name, s.name)
             entry = {"workload": w.name, "system": s.name}
             results.append(entry)
+            if not w.applies(s.name):
+                # Not a gap in the data: the workload does not concern this system.
+                entry.update(status="skip", reason="not applicable")
+                continue
+            k += 1
+            head = "[%2d/%d] %-*s %-12s" % (k, total, wide, w.name, s.name)
             if status[s.name] is not None:
                 entry.update(status="n/a", reason=status[s.name])
                 progress(head + " n/a")
@@ -192,7 +197,8 @@ def main(argv=None):
             print("system   %-13s %s%s" % (s.name, s.description,
                                            "" if s.default else " [only when named]"))
         for w in suite.workloads:
-            print("workload %-13s %s" % (w.name, w.description))
+            print("workload %-13s %s%s" % (w.name, w.description, "" if w.systems is None
+                                           else " [%s]" % ", ".join(w.systems)))
         return 0
     if args.docs_only:
         latest = os.path.join(RESULTS_DIR, "latest-%s.json" % suite.name)
