@@ -17,7 +17,7 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "cmake>=3.21" ninja
 export ZLMDB_DEPS_CACHE := $(CURDIR)/build/_deps
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps venv build demo test test-c test-python check-wheel sanitize bench bench-c fuzz clean
+.PHONY: all deps venv build demo test test-c test-python check-wheel sanitize valgrind bench bench-c fuzz clean
 
 all: test
 
@@ -87,6 +87,14 @@ sanitize: $(VPY)
 	  -C build-dir=build/asan-py -C cmake.build-type=Debug ".[test]"
 	cd tests/python && $(SAN_ENV) PYTHONMALLOC=malloc LD_PRELOAD=$(LIBASAN) \
 	  $(CURDIR)/$(ASAN_PY) -m pytest -q -p no:cacheprovider .
+
+# The C tests under valgrind's memcheck (each forked case is traced too):
+# any invalid access or definite leak fails the case.
+valgrind: test-c
+	@command -v valgrind >/dev/null || { if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq valgrind; }
+	valgrind -q --trace-children=yes --error-exitcode=99 --leak-check=full \
+	  --errors-for-leak-kinds=definite build/c/tests/c/zlmdb_tests
 
 bench: build
 	@if [ -f bench/run.py ]; then \
