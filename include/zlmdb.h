@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <lmdb.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -904,6 +906,242 @@ ZLMDB_EXTERN(void) zlmdb_json_reader_dispose(zlmdb_json_reader *reader);
  * @since 0.1.0
  */
 ZLMDB_EXTERN(int) zlmdb_json_validate(const void *data, size_t len, size_t max_depth);
+/** @} */
+
+/* ================================================================ tables */
+
+/** @name Tables and indexes
+ *  A table is the set of records in one slot of an LMDB database: every
+ *  physical key is the 2-byte big-endian slot followed by the record's
+ *  encoded primary key (a #zlmdb_key_desc layout), the layout of zlmdb's
+ *  ORM and of upstream zlmdb.  Values are opaque bytes to the table, except
+ *  that declared indexes read fields of CBOR map values.
+ *
+ *  An index is a second slot mapping an index key, built from fields of the
+ *  record's CBOR value, to the record's encoded primary key.  The table
+ *  keeps its indexes in step: a put either writes the record and every
+ *  index entry, or fails before writing anything (null and uniqueness
+ *  checks run first).  If LMDB itself fails part way (e.g. #MDB_MAP_FULL),
+ *  LMDB marks the transaction failed, and only abort is possible: a
+ *  half-written record can never be committed.
+ *
+ *  Tables are not thread-safe: use one from one thread at a time (like the
+ *  LMDB transaction it works in).
+ *  @{ */
+
+/** A table handle.  @since 0.1.0 */
+typedef struct zlmdb_table zlmdb_table;
+
+/** The current version of #zlmdb_table_options. */
+#define ZLMDB_TABLE_OPTIONS_VERSION 1u
+
+/** How to create a table.  @since 0.1.0 */
+typedef struct zlmdb_table_options {
+    unsigned version;      /**< #ZLMDB_TABLE_OPTIONS_VERSION */
+    uint16_t slot;         /**< 1 .. 65535 (slot 0 holds zlmdb's registry). */
+    zlmdb_key_desc key;    /**< Layout of the primary key. */
+} zlmdb_table_options;
+
+/** Initializer for #zlmdb_table_options. */
+#define ZLMDB_TABLE_OPTIONS_INIT { ZLMDB_TABLE_OPTIONS_VERSION, 0, { 0, { (zlmdb_key_type)0 } } }
+
+/** The current version of #zlmdb_index_options. */
+#define ZLMDB_INDEX_OPTIONS_VERSION 1u
+
+/** How to declare an index.  @since 0.1.0 */
+typedef struct zlmdb_index_options {
+    unsigned version;      /**< #ZLMDB_INDEX_OPTIONS_VERSION */
+    const char *name;      /**< Unique among the table's indexes; copied. */
+    uint16_t slot;         /**< The index's own slot, different from the table's. */
+    zlmdb_key_desc key;    /**< Layout of the index key. */
+    /** For each component of `key`: the name of the top-level text key of
+     *  the record's CBOR map holding it, or NULL for "the record's primary
+     *  key" (the table's key must then have one component of the same
+     *  type).  Names are copied.  Conversions: unsigned types and OID from
+     *  CBOR unsigned integers; TIMESTAMP from integers (nanoseconds); UUID
+     *  from tag 37 or plain 16-byte byte strings, or canonical text
+     *  ("xxxxxxxx-xxxx-..."); BYTES16/20/32 from byte strings of that size;
+     *  STRING from text.  A missing field or CBOR null makes the key null. */
+    const char *fields[ZLMDB_KEY_MAX_COMPONENTS];
+    int unique;            /**< Refuse a second record with the same index key. */
+    int nullable;          /**< A null key means "no entry" instead of an error. */
+} zlmdb_index_options;
+
+/** Initializer for #zlmdb_index_options. */
+#define ZLMDB_INDEX_OPTIONS_INIT { ZLMDB_INDEX_OPTIONS_VERSION, NULL, 0, \
+    { 0, { (zlmdb_key_type)0 } }, { NULL }, 0, 0 }
+
+/** zlmdb_table_put() flag: fail with #MDB_KEYEXIST if the record exists. */
+#define ZLMDB_PUT_NOOVERWRITE 0x1u
+
+/**
+ * @brief Create a table over database `dbi` (zlmdb uses the main DB).
+ * @param[out] out the new table; free with zlmdb_table_free().
+ * @param[in] dbi an LMDB database handle, opened by the caller with the
+ *            default (byte-wise) key order.
+ * @param[in] opts the options, copied.
+ * @return #ZLMDB_OK, #ZLMDB_EINVAL (bad version, slot 0, invalid key
+ *         layout) or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_table_new(zlmdb_table **out, MDB_dbi dbi,
+                                  const zlmdb_table_options *opts);
+
+/**
+ * @brief Free a table and its index declarations (not their data).
+ * @param[in] table the table; may be NULL.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(void) zlmdb_table_free(zlmdb_table *table);
+
+/**
+ * @brief Declare an index; existing records are not indexed until
+ *        zlmdb_table_rebuild_index() runs.
+ * @param[in,out] table the table
+ * @param[in] opts the declaration, copied.
+ * @return #ZLMDB_OK, #ZLMDB_EINVAL (bad options, duplicate name or slot,
+ *         field list not matching `key`) or #ZLMDB_ENOMEM.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_table_add_index(zlmdb_table *table, const zlmdb_index_options *opts);
+
+/**
+ * @brief Write a record and keep every index in step.
+ * @param[in] table the table
+ * @param[in] txn a write transaction
+ * @param[in] key the primary key's component values
+ * @param[in] value the record's bytes (a CBOR map when indexes are declared)
+ * @param[in] len their length
+ * @param[in] flags 0 or #ZLMDB_PUT_NOOVERWRITE
+ * @return #ZLMDB_OK; #MDB_KEYEXIST (with #ZLMDB_PUT_NOOVERWRITE);
+ *         #ZLMDB_UNIQUE or #ZLMDB_NULL_KEY (nothing was written); key
+ *         errors as zlmdb_key_encode(); #ZLMDB_DECODE when an indexed record
+ *         is not valid CBOR; or an LMDB error (then the transaction must be
+ *         aborted).
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_table_put(zlmdb_table *table, MDB_txn *txn,
+                                  const zlmdb_key_value *key, const void *value,
+                                  size_t len, unsigned flags);
+
+/**
+ * @brief Read a record.
+ * @param[in] table the table
+ * @param[in] txn a transaction
+ * @param[in] key the primary key's component values
+ * @param[out] value_out the record's bytes.
+ * @return #ZLMDB_OK, #ZLMDB_NOTFOUND, key errors or an LMDB error.
+ * @note The value points into the map (borrowed): it is valid until the
+ *       transaction ends or the next write in it.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_table_get(zlmdb_table *table, MDB_txn *txn,
+                                  const zlmdb_key_value *key, MDB_val *value_out);
+
+/**
+ * @brief Delete a record and its index entries.
+ * @return #ZLMDB_OK, #ZLMDB_NOTFOUND, key errors, #ZLMDB_DECODE or an LMDB
+ *         error (then the transaction must be aborted).
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_table_delete(zlmdb_table *table, MDB_txn *txn,
+                                     const zlmdb_key_value *key);
+
+/**
+ * @brief Count records whose first `nprefix` key components equal `prefix`
+ *        (all records when `nprefix` is 0).
+ * @param[out] count_out the number of records.
+ * @return #ZLMDB_OK, key errors or an LMDB error.
+ * @note O(n) in the records counted: LMDB keeps no counts per range.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_table_count(zlmdb_table *table, MDB_txn *txn,
+                                    const zlmdb_key_value *prefix, unsigned nprefix,
+                                    size_t *count_out);
+
+/**
+ * @brief Count records with `from` <= key < `to`.
+ * @param[in] from full key (null components count as zero), or NULL for
+ *            the first record.
+ * @param[in] to full key, or NULL for past the last record.
+ * @param[out] count_out the number of records.
+ * @return #ZLMDB_OK, key errors or an LMDB error.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_table_count_range(zlmdb_table *table, MDB_txn *txn,
+                                          const zlmdb_key_value *from,
+                                          const zlmdb_key_value *to, size_t *count_out);
+
+/**
+ * @brief Delete every record of the table and every entry of its indexes.
+ * @param[out] deleted_out number of records deleted; may be NULL.
+ * @return #ZLMDB_OK or an LMDB error (then the transaction must be aborted).
+ * @note Only this table's slots are touched.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_table_truncate(zlmdb_table *table, MDB_txn *txn,
+                                       size_t *deleted_out);
+
+/**
+ * @brief Empty an index and index every record again.
+ * @param[in] name the index
+ * @param[out] deleted_out entries removed; may be NULL.
+ * @param[out] inserted_out entries written; may be NULL.
+ * @return #ZLMDB_OK, #ZLMDB_NOTFOUND (no such index), #ZLMDB_UNIQUE,
+ *         #ZLMDB_NULL_KEY, #ZLMDB_DECODE or an LMDB error (then the
+ *         transaction must be aborted).
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_table_rebuild_index(zlmdb_table *table, MDB_txn *txn,
+                                            const char *name, size_t *deleted_out,
+                                            size_t *inserted_out);
+
+/**
+ * @brief Find the primary key an index key points at.
+ * @param[in] name the index
+ * @param[in] ikey the index key's component values
+ * @param[out] pk_out the record's encoded primary key (borrowed, as for
+ *             zlmdb_table_get()); decode it with zlmdb_key_decode().
+ * @return #ZLMDB_OK, #ZLMDB_NOTFOUND, key errors or an LMDB error.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_table_index_get(zlmdb_table *table, MDB_txn *txn, const char *name,
+                                        const zlmdb_key_value *ikey, MDB_val *pk_out);
+
+/** A range iterator over a table.  @since 0.1.0 */
+typedef struct zlmdb_table_iter zlmdb_table_iter;
+
+/**
+ * @brief Iterate over records with `from` <= key < `to`, in key order or,
+ *        with `reverse`, from the last one below `to` down to `from`.
+ * @param[out] out the iterator; free with zlmdb_table_iter_free() before
+ *             the transaction ends.
+ * @param[in] from full key (null components count as zero) or NULL.
+ * @param[in] to full key or NULL.
+ * @return #ZLMDB_OK, key errors, #ZLMDB_ENOMEM or an LMDB error.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_table_iter_open(zlmdb_table_iter **out, zlmdb_table *table,
+                                        MDB_txn *txn, const zlmdb_key_value *from,
+                                        const zlmdb_key_value *to, int reverse);
+
+/**
+ * @brief The next record.
+ * @param[out] key_out the encoded primary key, without the slot prefix.
+ * @param[out] value_out the record's bytes.
+ * @return #ZLMDB_OK, #ZLMDB_NOTFOUND at the end, or an LMDB error.
+ * @note Both point into the map (borrowed), as for zlmdb_table_get().
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(int) zlmdb_table_iter_next(zlmdb_table_iter *iter, MDB_val *key_out,
+                                        MDB_val *value_out);
+
+/**
+ * @brief Free an iterator.
+ * @param[in] iter the iterator; may be NULL.
+ * @since 0.1.0
+ */
+ZLMDB_EXTERN(void) zlmdb_table_iter_free(zlmdb_table_iter *iter);
 /** @} */
 
 #ifdef __cplusplus

@@ -1,0 +1,40 @@
+/* Internal declarations shared by table.c and index.c. */
+#ifndef ZLMDB_TABLE_INT_H
+#define ZLMDB_TABLE_INT_H
+
+#include "common_int.h"
+
+struct zlmdb__index {
+    char *name;
+    uint16_t slot;
+    zlmdb_key_desc key;
+    char *fields[ZLMDB_KEY_MAX_COMPONENTS]; /* NULL: the record's primary key */
+    int unique;
+    int nullable;
+    zlmdb_buf newk;   /* scratch: the new record's index key (slot + key) */
+    zlmdb_buf oldk;   /* scratch: the old record's index key */
+    int new_null;     /* the new record has no entry in this index */
+    int old_null;     /* the old record had none (or there was no old record) */
+};
+
+struct zlmdb_table {
+    MDB_dbi dbi;
+    uint16_t slot;
+    zlmdb_key_desc key;
+    struct zlmdb__index *indexes;
+    size_t nindexes;
+    zlmdb_buf kbuf;   /* scratch: slot + encoded primary key */
+};
+
+/* Build `ix`'s key (2-byte slot prefix + encoded key) for the record with
+ * encoded primary key `pk` and CBOR value `value`, into `out` (cleared
+ * first).  Sets *is_null when a component is null or missing; then `out`
+ * is left empty.  Returns 0 or a zlmdb error code. */
+int zlmdb__index_key(const struct zlmdb_table *t, const struct zlmdb__index *ix,
+                     const MDB_val *pk, const void *value, size_t len, zlmdb_buf *out,
+                     int *is_null);
+
+/* Delete every key of `slot` in `dbi`; *deleted_out (may be NULL) counts. */
+int zlmdb__slot_clear(MDB_txn *txn, MDB_dbi dbi, uint16_t slot, size_t *deleted_out);
+
+#endif
