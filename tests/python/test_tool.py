@@ -80,8 +80,10 @@ DUP_RECORDS = [(b"xx", b"1"), (b"yy", b"2")]
 
 def test_help_lists_every_command_and_option():
     out = ok("--help")
+    listed = [line.split()[0] for line in out.splitlines() if line.startswith("  ")
+              and not line.lstrip().startswith("-")]
     for cmd in COMMANDS:
-        assert "    %s:" % cmd in out
+        assert cmd in listed, cmd
     for opt in ("--env", "--db", "--read", "--map_size", "--use-single-file",
                 "--target_env", "--xxd", "--max-dbs", "--out-fd", "--compact",
                 "--set", "--set-file", "--add", "--add-file", "--delete",

@@ -22,55 +22,31 @@ PROG = "python -m zlmdb.lmdb"
 _NAME = "zlmdb.lmdb.tool"
 MAIN_DB = ":main:"
 
-USAGE = """%prog [options] <command>
+USAGE = """%prog [options] <command> [arguments]
 
-Basic tools for working with LMDB.
+Inspect and maintain an LMDB environment (-e/--env PATH is always needed).
+Named databases are chosen with -d/--db; the main database is the default.
 
-    copy: Consistent high speed backup an environment.
-        %prog copy -e source.lmdb target.lmdb
-
-    copyfd: Consistent high speed backup an environment to stdout.
-        %prog copyfd -e source.lmdb > target.lmdb/data.mdb
-
-    drop: Delete one or more sub-databases.
-        %prog drop db1
-
-    dump: Dump one or more databases to disk in 'cdbmake' format.
-        Usage: dump [db1=file1.cdbmake db2=file2.cdbmake]
-
-        If no databases are given, dumps the main database to 'main.cdbmake'.
-
-    edit: Add/delete/replace values from a database.
-        %prog edit --set key=value --set-file key=/path \\
-                   --add key=value --add-file key=/path/to/file \\
-                   --delete key
-
-    get: Read one or more values from a database.
-        %prog get [<key1> [<keyN> [..]]]
-
-    readers: Display readers in the lock table
-        %prog readers -e /path/to/db [-c]
-
-        If -c is specified, clear stale readers.
-
-    restore: Read one or more database from disk in 'cdbmake' format.
-        %prog restore db1=file1.cdbmake db2=file2.cdbmake
-
-        The special db name ":main:" may be used to indicate the main DB.
-
-    rewrite: Re-create an environment using MDB_APPEND
-        %prog rewrite -e src.lmdb -E dst.lmdb [<db1> [<dbN> ..]]
-
-        If no databases are given, rewrites only the main database.
-
-    shell: Open interactive console with ENV set to the open environment.
-
-    stat: Print environment statistics.
-
-    warm: Read environment into page cache sequentially.
-
-    watch: Show live environment statistics
-        %prog watch -e /path/to/db [--csv] [--interval N] [--count N]
+Commands:
+  copy TARGET          hot backup of the environment into directory TARGET
+                       (--compact drops free pages)
+  copyfd               the same, written to a file descriptor (--out-fd)
+  drop DB [DB ...]     delete named databases
+  dump [DB=FILE ...]   write databases as cdbmake text (no arguments: the
+                       main database to main.cdbmake)
+  edit                 change records: --set k=v, --set-file k=path,
+                       --add k=v (only if absent), --add-file k=path,
+                       --delete k (each option may repeat)
+  get [KEY ...]        print the values of keys (-x: as a hex dump)
+  readers              list reader slots (-c: clear the stale ones)
+  restore DB=FILE ...  load cdbmake text (":main:" names the main database)
+  rewrite [DB ...]     copy databases into a fresh environment (-E TARGET),
+                       appending in key order
+  shell                interactive Python with ENV/env, DB/db and lmdb bound
+  stat                 environment and database statistics
+  warm                 read the data file once so its pages are cached
+  watch                live statistics (--csv, --interval S, --window N,
+                       --count N)
 """
 
 
@@ -530,50 +506,47 @@ COMMANDS = {
 def make_parser():
     parser = optparse.OptionParser(prog=PROG, usage=USAGE)
     add = parser.add_option
-    add("-e", "--env", help="Environment file to open")
-    add("-d", "--db", help="Database to open (default: main)")
-    add("-r", "--read", help="Open environment read-only (any value but "
-                             "0/no/false)")
+    add("-e", "--env", help="path of the environment (directory, or file with -s)")
+    add("-d", "--db", help="named database to use (default: the main database)")
+    add("-r", "--read", help="open read-only when given any value except 0/no/false")
     add("-S", "--map_size", type="float", default=10.0,
-        help="Map size in megabytes (default: 10)")
+        help="map size in MiB when opening (default: 10)")
     add("-s", "--use-single-file", action="store_true", default=False,
-        help="The database was created as a single file and not a "
-             "subdirectory")
+        help="the environment is a single file, not a directory")
     add("-E", "--target_env",
-        help='Target environment file for "rewrite"')
+        help='destination environment of "rewrite"')
     add("-x", "--xxd", action="store_true", default=False,
-        help="Print values in xxd format")
+        help="show values as a hex dump in the style of xxd")
     add("-M", "--max-dbs", type="int", default=128,
-        help="Maximum open DBs (default: 128)")
+        help="how many named databases may be opened (default: 128)")
     add("--out-fd", type="int", default=1,
-        help='"copyfd" command target fd (default: 1, stdout)')
+        help='file descriptor "copyfd" writes to (default: 1, standard output)')
 
     group = parser.add_option_group('Options for "copy" command')
     group.add_option("--compact", action="store_true", default=False,
-                     help="Perform compaction while copying.")
+                     help="leave out free pages while copying")
 
     group = parser.add_option_group('Options for "edit" command')
-    for flag, what in (("--set", "List of key=value pairs to set."),
-                       ("--set-file", "List of key pairs to read from files."),
-                       ("--add", "List of key=value pairs to add."),
-                       ("--add-file", "List of key pairs to read from files."),
-                       ("--delete", "List of keys to delete.")):
+    for flag, what in (("--set", "KEY=VALUE to store (repeatable)"),
+                       ("--set-file", "KEY=PATH: store the contents of a file (repeatable)"),
+                       ("--add", "KEY=VALUE to store only if KEY is absent (repeatable)"),
+                       ("--add-file", "KEY=PATH, stored only if KEY is absent (repeatable)"),
+                       ("--delete", "KEY to remove (repeatable)")):
         group.add_option(flag, action="append", default=[], help=what)
 
     group = parser.add_option_group('Options for "readers" command')
     group.add_option("-c", "--clean", action="store_true", default=False,
-                     help="Clean stale readers? (default: no)")
+                     help="also clear slots of readers that died (default: off)")
 
     group = parser.add_option_group('Options for "watch" command')
     group.add_option("--csv", action="store_true", default=False,
-                     help="Generate CSV instead of terminal output.")
+                     help="print comma-separated values instead of a table")
     group.add_option("--interval", type="float", default=1.0,
-                     help="Interval size (default: 1sec)")
+                     help="seconds between samples (default: 1)")
     group.add_option("--window", type="int", default=10,
-                     help="Average window size (default: 10)")
+                     help="samples averaged for the rates (default: 10)")
     group.add_option("--count", type="int", default=0,
-                     help="Stop after this many samples (default: 0, run "
-                          "until interrupted)")
+                     help="stop after this many samples (default: 0, never)")
     return parser
 
 
