@@ -506,6 +506,29 @@ static int next_batch(PyObject *iter, PyObject **pending, PyObject **batch, int 
     return n;
 }
 
+/* After a batch: an error raised while gathering it (et/ev/tb, fetched
+ * before the batch was processed) is raised now unless processing failed
+ * first; then the batch's views and items are released.  Returns whether
+ * the call has failed. */
+static int end_batch(int failed, PyObject *et, PyObject *ev, PyObject *tb, zpy_views *views,
+                     PyObject **batch, int n)
+{
+    int i;
+
+    if (failed) {
+        Py_XDECREF(et);
+        Py_XDECREF(ev);
+        Py_XDECREF(tb);
+    } else if (et) {
+        PyErr_Restore(et, ev, tb);
+        failed = 1;
+    }
+    zpy_views_release(views);
+    for (i = 0; i < n; i++)
+        Py_DECREF(batch[i]);
+    return failed;
+}
+
 struct put_batch {
     MDB_val keys[PUTMULTI_BATCH], vals[PUTMULTI_BATCH];
     zpy_views views;
@@ -595,17 +618,7 @@ static PyObject *cursor_putmulti(PyObject *op, PyObject *const *args, Py_ssize_t
                 }
             }
         }
-        if (failed) {
-            Py_XDECREF(et);
-            Py_XDECREF(ev);
-            Py_XDECREF(tb);
-        } else if (et) {
-            PyErr_Restore(et, ev, tb);
-            failed = 1;
-        }
-        zpy_views_release(&b.views);
-        for (i = 0; i < n; i++)
-            Py_DECREF(batch[i]);
+        failed = end_batch(failed, et, ev, tb, &b.views, batch, n);
     }
     Py_XDECREF(pending);
     Py_DECREF(iter);
@@ -883,17 +896,7 @@ static int getmulti_plain(zpy_Cursor *self, PyObject *iter, int values, PyObject
                 }
             }
         }
-        if (failed) {
-            Py_XDECREF(et);
-            Py_XDECREF(ev);
-            Py_XDECREF(tb);
-        } else if (et) {
-            PyErr_Restore(et, ev, tb);
-            failed = 1;
-        }
-        zpy_views_release(&b.views);
-        for (i = 0; i < n; i++)
-            Py_DECREF(batch[i]);
+        failed = end_batch(failed, et, ev, tb, &b.views, batch, n);
     }
     Py_XDECREF(pending);
     return failed ? -1 : 0;

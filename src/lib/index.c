@@ -88,17 +88,6 @@ static int read_item(zlmdb_cbor_reader *r, struct field_value *fv)
     return skip_container(r);
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" -> 16 bytes. */
 static int parse_uuid_text(const unsigned char *s, size_t len, unsigned char *out)
 {
@@ -113,8 +102,8 @@ static int parse_uuid_text(const unsigned char *s, size_t len, unsigned char *ou
                 return -1;
             continue;
         }
-        hi = hexval(s[i]);
-        lo = i + 1 < 36 ? hexval(s[i + 1]) : -1;
+        hi = zlmdb__hexval(s[i]);
+        lo = i + 1 < 36 ? zlmdb__hexval(s[i + 1]) : -1;
         if (hi < 0 || lo < 0)
             return -1;
         out[n++] = (unsigned char)(hi << 4 | lo);

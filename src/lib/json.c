@@ -328,17 +328,6 @@ static void skip_ws(zlmdb_json_reader *r)
     }
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Read 4 hex digits of a \u escape at `p`. */
 static int read_u4(zlmdb_json_reader *r, size_t p, unsigned *cp)
 {
@@ -349,7 +338,7 @@ static int read_u4(zlmdb_json_reader *r, size_t p, unsigned *cp)
         int h;
         if (p + (size_t)i >= r->len)
             return jfail(r, ZLMDB_TRUNCATED, p + (size_t)i, "input ends inside a \\u escape");
-        h = hexval(r->data[p + (size_t)i]);
+        h = zlmdb__hexval(r->data[p + (size_t)i]);
         if (h < 0)
             return jfail(r, ZLMDB_DECODE, p - 2, "invalid \\uXXXX escape");
         v = (v << 4) | (unsigned)h;
