@@ -56,7 +56,7 @@ test-c: $(VPY)
 	cd build/c && $(CURDIR)/$(VENV)/bin/ctest --output-on-failure -E zlmdb_c_tests
 
 test-python: build
-	$(VPY) -m pytest -q tests/python
+	$(VPY) -m pytest -q tests/python tests/compat
 
 test: test-c test-python
 
