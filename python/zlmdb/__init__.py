@@ -5,15 +5,18 @@ Two APIs share one C core (the extension ``zlmdb._native`` and the C library
 
 * ``zlmdb.lmdb`` -- a drop-in replacement for py-lmdb
   (``import zlmdb.lmdb as lmdb``);
+* ``zlmdb.codec`` -- CBOR, JSON and order-preserving key codecs in C,
+  byte-compatible with cbor2 and json;
 * ``zlmdb`` itself -- the object-relational layer, compatible with upstream
   zlmdb (being built; see the project's issues for its state).
 """
 from zlmdb import _native
+from zlmdb import codec
 from zlmdb import lmdb
 
 __version__ = "0.1.0"
 
-__all__ = ("__version__", "lmdb")
+__all__ = ("__version__", "codec", "lmdb")
 
 
 def _check_native_version():

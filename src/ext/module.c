@@ -189,6 +189,9 @@ static int module_exec(PyObject *module)
         return -1;
     if (PyModule_AddIntConstant(module, "LMDB_PATCHED", ZLMDB_LMDB_PATCHED) < 0)
         return -1;
+    if (PyModule_AddFunctions(module, zpy_codec_methods) < 0 ||
+        zpy_codec_init(module, &st->codec) < 0)
+        return -1;
     return 0;
 }
 
@@ -207,7 +210,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
         Py_VISIT(st->exc[i]);
     Py_VISIT(st->open_paths);
     Py_VISIT(st->realpath);
-    return 0;
+    return zpy_codec_traverse(&st->codec, visit, arg);
 }
 
 static int module_clear(PyObject *module)
@@ -225,6 +228,7 @@ static int module_clear(PyObject *module)
         Py_CLEAR(st->exc[i]);
     Py_CLEAR(st->open_paths);
     Py_CLEAR(st->realpath);
+    zpy_codec_clear(&st->codec);
     return 0;
 }
 

@@ -24,6 +24,7 @@
 #include <lmdb.h>
 
 #include "zlmdb.h"
+#include "pyconv.h"
 
 #if defined(__GNUC__)
 #  define ZPY_INLINE static inline __attribute__((always_inline))
@@ -93,6 +94,7 @@ typedef struct {
     PyObject *exc[ZPY_EXC_COUNT];      /**< its 25 subclasses */
     PyObject *open_paths;              /**< set of realpaths of open envs */
     PyObject *realpath;                /**< os.path.realpath */
+    zpy_codec_state codec;             /**< the codec bridge's cache */
 } zpy_state;
 
 /* ------------------------------------------------------- lifetime tree */

@@ -1,0 +1,1369 @@
+/* The codec bridge: walks Python objects and writes CBOR (cbor2's bytes),
+ * and builds Python objects from libzlmdb's CBOR pull reader.  JSON is in
+ * pyconv_json.c and keys in pyconv_key.c.
+ *
+ * Encoding writes into one zpy_obuf and creates the result once.  It
+ * recurses on the C stack, bounded by ZPY_CODEC_MAX_DEPTH; the containers
+ * on the current path are remembered so that, when the limit is hit, a
+ * cycle can be told apart from mere depth at no cost on the hot path.
+ * Decoding never recurses: the reader yields items and we keep our own
+ * stack of containers under construction. */
+#include "zpy.h"
+#include <datetime.h>
+#include <math.h>
+
+/* ============================================================ helpers */
+
+int zpy_obuf_grow(zpy_obuf *b, size_t extra)
+{
+    size_t need, cap;
+    unsigned char *p;
+
+    if (extra > (size_t)PY_SSIZE_T_MAX - b->len) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    need = b->len + extra;
+    cap = b->cap * 2;
+    if (cap < need)
+        cap = need;
+    if (b->p == b->inl) {
+        p = PyMem_Malloc(cap);
+        if (p != NULL)
+            memcpy(p, b->inl, b->len);
+    } else {
+        p = PyMem_Realloc(b->p, cap);
+    }
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static PyObject *import_attr(const char *mod, const char *name)
+{
+    PyObject *m = PyImport_ImportModule(mod), *r;
+    if (m == NULL)
+        return NULL;
+    r = PyObject_GetAttrString(m, name);
+    Py_DECREF(m);
+    return r;
+}
+
+zpy_codec_state *zpy_codec_ready(PyObject *module)
+{
+    zpy_state *st = PyModule_GetState(module);
+    zpy_codec_state *cs = &st->codec;
+
+    if (ZPY_UNLIKELY(cs->CBORTag == NULL)) {
+        /* zlmdb.codec registers its classes when imported. */
+        PyObject *m = PyImport_ImportModule("zlmdb.codec");
+        if (m == NULL)
+            return NULL;
+        Py_DECREF(m);
+        if (cs->CBORTag == NULL) {
+            PyErr_SetString(PyExc_RuntimeError, "zlmdb.codec did not register its classes");
+            return NULL;
+        }
+    }
+    return cs;
+}
+
+PyObject *zpy_codec_numpy(zpy_codec_state *cs)
+{
+    if (cs->numpy == NULL) {
+        PyObject *np = PyImport_ImportModule("numpy");
+        if (np == NULL) {
+            PyErr_Clear();
+            cs->numpy = Py_NewRef(Py_None);
+        } else {
+            cs->np_datetime64 = PyObject_GetAttrString(np, "datetime64");
+            if (cs->np_datetime64 == NULL) {
+                PyErr_Clear();
+                Py_DECREF(np);
+                cs->numpy = Py_NewRef(Py_None);
+            } else {
+                cs->numpy = np;
+            }
+        }
+    }
+    return cs->numpy == Py_None ? NULL : cs->numpy;
+}
+
+PyObject *zpy_key_str(zpy_codec_state *cs, const char *p, size_t n)
+{
+    uint64_t a = 0, b = 0, h;
+    PyObject **slot, *s;
+
+    if (n > ZPY_KEYCACHE_MAXLEN)
+        return zpy_str_from_valid_utf8(p, n);
+    /* A cheap hash of the first and last 8 bytes and the length; the
+     * memcmp below decides. */
+    if (n >= 8) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t lo, hi; /* two overlapping loads, as wyhash does */
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        a = ((uint64_t)hi << 32) | lo;
+    } else if (n > 0) {
+        const unsigned char *u = (const unsigned char *)p;
+        a = ((uint64_t)u[0] << 16) | ((uint64_t)u[n >> 1] << 8) | u[n - 1];
+    }
+    h = (a * 0x9E3779B97F4A7C15ULL) ^ ((b + n) * 0xC2B2AE3D27D4EB4FULL);
+    h ^= h >> 29;
+    slot = &cs->keycache[(h * 0x165667B19E3779F9ULL >> 40) & (ZPY_KEYCACHE_SIZE - 1)];
+    s = *slot;
+    /* Cached strings are ASCII, so their data is their UTF-8. */
+    if (s != NULL && (size_t)PyUnicode_GET_LENGTH(s) == n &&
+        memcmp(PyUnicode_DATA(s), p, n) == 0)
+        return Py_NewRef(s);
+    s = zpy_str_from_valid_utf8(p, n);
+    if (s != NULL && PyUnicode_IS_COMPACT_ASCII(s)) {
+        if (PyObject_Hash(s) == -1) {
+            Py_DECREF(s);
+            return NULL;
+        }
+        Py_XSETREF(*slot, Py_NewRef(s));
+    }
+    return s;
+}
+
+PyObject *zpy_str_from_valid_utf8(const char *p, size_t n)
+{
+    const uint64_t highs = 0x8080808080808080ULL;
+    uint64_t acc = 0;
+    size_t i = 0;
+    PyObject *s;
+
+    /* ASCII (the common case) needs no decoding: copy it. */
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        acc |= x;
+    }
+    for (; i < n; i++)
+        acc |= (unsigned char)p[i];
+    if (acc & highs)
+        return PyUnicode_DecodeUTF8(p, (Py_ssize_t)n, NULL);
+    s = PyUnicode_New((Py_ssize_t)n, 127);
+    if (s != NULL)
+        memcpy(PyUnicode_DATA(s), p, n);
+    return s;
+}
+
+PyObject *zpy_dict_presized(Py_ssize_t n)
+{
+#if PY_VERSION_HEX < 0x030E0000
+    if (n > 5)
+        return _PyDict_NewPresized(n);
+#endif
+    return PyDict_New();
+}
+
+int zpy_uuid_to_bytes(zpy_codec_state *cs, PyObject *u, unsigned char out[16])
+{
+    PyObject *iv, *hi;
+    unsigned long long h, l;
+    int i;
+
+    /* UUID keeps its value in the slot 'int' (a 128-bit int). */
+    iv = PyObject_GetAttr(u, cs->s_int);
+    if (iv == NULL)
+        return -1;
+    if (!PyLong_Check(iv)) {
+        Py_DECREF(iv);
+        PyErr_SetString(PyExc_TypeError, "UUID.int is not an int");
+        return -1;
+    }
+    l = PyLong_AsUnsignedLongLongMask(iv);
+    hi = PyNumber_Rshift(iv, cs->int64);
+    Py_DECREF(iv);
+    if (hi == NULL || (l == (unsigned long long)-1 && PyErr_Occurred())) {
+        Py_XDECREF(hi);
+        return -1;
+    }
+    h = PyLong_AsUnsignedLongLongMask(hi);
+    Py_DECREF(hi);
+    if (h == (unsigned long long)-1 && PyErr_Occurred())
+        return -1;
+    for (i = 7; i >= 0; i--) {
+        out[i] = (unsigned char)h;
+        out[8 + i] = (unsigned char)l;
+        h >>= 8;
+        l >>= 8;
+    }
+    return 0;
+}
+
+PyObject *zpy_uuid_from_bytes(zpy_codec_state *cs, const unsigned char b[16])
+{
+    unsigned long long h = 0, l = 0;
+    PyObject *hv, *lv, *sh, *iv, *u;
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        h = (h << 8) | b[i];
+        l = (l << 8) | b[8 + i];
+    }
+    hv = PyLong_FromUnsignedLongLong(h);
+    if (hv == NULL)
+        return NULL;
+    sh = PyNumber_Lshift(hv, cs->int64);
+    Py_DECREF(hv);
+    if (sh == NULL)
+        return NULL;
+    lv = PyLong_FromUnsignedLongLong(l);
+    if (lv == NULL) {
+        Py_DECREF(sh);
+        return NULL;
+    }
+    iv = PyNumber_Or(sh, lv);
+    Py_DECREF(sh);
+    Py_DECREF(lv);
+    if (iv == NULL)
+        return NULL;
+    /* What UUID.__init__ does, minus its argument parsing: the class is
+     * immutable through its __setattr__, so set the slots directly. */
+    u = ((PyTypeObject *)cs->UUID)->tp_alloc((PyTypeObject *)cs->UUID, 0);
+    if (u == NULL) {
+        Py_DECREF(iv);
+        return NULL;
+    }
+    if (PyObject_GenericSetAttr(u, cs->s_int, iv) < 0 ||
+        PyObject_GenericSetAttr(u, cs->s_is_safe, cs->safe_unknown) < 0) {
+        Py_DECREF(iv);
+        Py_DECREF(u);
+        return NULL;
+    }
+    Py_DECREF(iv);
+    return u;
+}
+
+int zpy_get_input(PyObject *obj, Py_buffer *view, const char *what)
+{
+    if (PyBytes_CheckExact(obj)) {
+        view->obj = NULL;
+        view->buf = PyBytes_AS_STRING(obj);
+        view->len = PyBytes_GET_SIZE(obj);
+        return 0;
+    }
+    if (PyUnicode_Check(obj) || !PyObject_CheckBuffer(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s: a bytes-like object is required, not '%.200s'",
+                     what, Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    return PyObject_GetBuffer(obj, view, PyBUF_SIMPLE);
+}
+
+/* ============================================================ CBOR encode */
+
+typedef struct {
+    zpy_codec_state *cs;
+    zpy_obuf out;
+    PyObject *deflt;          /**< default= hook or NULL */
+    int depth;
+    PyObject *path[ZPY_CODEC_MAX_DEPTH + 1]; /**< containers being encoded */
+} cenc;
+
+static inline int put_head(zpy_obuf *b, unsigned major, uint64_t v)
+{
+    unsigned char *p;
+    if (zpy_obuf_reserve(b, 9) < 0)
+        return -1;
+    p = b->p + b->len;
+    major <<= 5;
+    if (v < 24) {
+        p[0] = (unsigned char)(major | v);
+        b->len += 1;
+    } else if (v <= 0xff) {
+        p[0] = (unsigned char)(major | 24);
+        p[1] = (unsigned char)v;
+        b->len += 2;
+    } else if (v <= 0xffff) {
+        p[0] = (unsigned char)(major | 25);
+        p[1] = (unsigned char)(v >> 8);
+        p[2] = (unsigned char)v;
+        b->len += 3;
+    } else if (v <= 0xffffffffu) {
+        p[0] = (unsigned char)(major | 26);
+        p[1] = (unsigned char)(v >> 24);
+        p[2] = (unsigned char)(v >> 16);
+        p[3] = (unsigned char)(v >> 8);
+        p[4] = (unsigned char)v;
+        b->len += 5;
+    } else {
+        int i;
+        p[0] = (unsigned char)(major | 27);
+        for (i = 8; i >= 1; i--) {
+            p[i] = (unsigned char)v;
+            v >>= 8;
+        }
+        b->len += 9;
+    }
+    return 0;
+}
+
+static inline int put_raw(zpy_obuf *b, const void *data, size_t n)
+{
+    if (zpy_obuf_reserve(b, n) < 0)
+        return -1;
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+    return 0;
+}
+
+static inline int put_byte(zpy_obuf *b, unsigned char c)
+{
+    if (zpy_obuf_reserve(b, 1) < 0)
+        return -1;
+    b->p[b->len++] = c;
+    return 0;
+}
+
+static inline int put_string(zpy_obuf *b, unsigned major, const void *data, size_t n)
+{
+    if (put_head(b, major, n) < 0)
+        return -1;
+    return put_raw(b, data, n);
+}
+
+static int cbor_double(zpy_obuf *b, double d)
+{
+    unsigned char *p;
+    uint64_t bits;
+    int i;
+
+    if (isnan(d))
+        return put_raw(b, "\xf9\x7e\x00", 3);
+    if (isinf(d))
+        return put_raw(b, d > 0 ? "\xf9\x7c\x00" : "\xf9\xfc\x00", 3);
+    if (zpy_obuf_reserve(b, 9) < 0)
+        return -1;
+    memcpy(&bits, &d, 8);
+    p = b->p + b->len;
+    p[0] = 0xfb;
+    for (i = 8; i >= 1; i--) {
+        p[i] = (unsigned char)bits;
+        bits >>= 8;
+    }
+    b->len += 9;
+    return 0;
+}
+
+/* Any Python int, as cbor2 writes it. */
+static ZPY_NOINLINE int cbor_bigint(zpy_obuf *b, PyObject *v)
+{
+    int neg = zpy_long_sign(v) < 0;
+    PyObject *m, *bytes;
+    unsigned long long u;
+    size_t nbits, nbytes;
+    int rc;
+
+    m = neg ? PyNumber_Invert(v) : Py_NewRef(v); /* ~v == -1 - v */
+    if (m == NULL)
+        return -1;
+    u = PyLong_AsUnsignedLongLong(m);
+    if (!(u == (unsigned long long)-1 && PyErr_Occurred())) {
+        Py_DECREF(m);
+        return put_head(b, neg ? 1 : 0, u);
+    }
+    PyErr_Clear();
+    nbits = _PyLong_NumBits(m);
+    if (nbits == (size_t)-1 && PyErr_Occurred()) {
+        Py_DECREF(m);
+        return -1;
+    }
+    nbytes = (nbits + 7) / 8;
+    bytes = PyObject_CallMethod(m, "to_bytes", "ns", (Py_ssize_t)nbytes, "big");
+    Py_DECREF(m);
+    if (bytes == NULL)
+        return -1;
+    rc = put_head(b, 6, neg ? 3 : 2);
+    if (rc == 0)
+        rc = put_string(b, 2, PyBytes_AS_STRING(bytes), (size_t)PyBytes_GET_SIZE(bytes));
+    Py_DECREF(bytes);
+    return rc;
+}
+
+static inline int cbor_int(zpy_obuf *b, PyObject *v)
+{
+    int overflow;
+    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (ZPY_LIKELY(!overflow)) {
+        if (x >= 0)
+            return put_head(b, 0, (uint64_t)x);
+        if (x == -1 && PyErr_Occurred())
+            return -1;
+        return put_head(b, 1, (uint64_t)(-(x + 1)));
+    }
+    return cbor_bigint(b, v);
+}
+
+static inline int cbor_str(zpy_obuf *b, PyObject *s)
+{
+    const char *p;
+    Py_ssize_t n;
+    if (PyUnicode_IS_COMPACT_ASCII(s)) {
+        p = (const char *)PyUnicode_DATA(s);
+        n = PyUnicode_GET_LENGTH(s);
+    } else {
+        p = PyUnicode_AsUTF8AndSize(s, &n);
+        if (p == NULL)
+            return -1;
+    }
+    return put_string(b, 3, p, (size_t)n);
+}
+
+static int cbor_enc(cenc *c, PyObject *o);
+
+/* Called when the depth limit is reached with `o` about to be entered. */
+static ZPY_NOINLINE int too_deep(cenc *c, PyObject *o, const char *cyclic_msg,
+                                 PyObject *cyclic_exc)
+{
+    int i;
+    for (i = 0; i < c->depth; i++) {
+        if (c->path[i] == o) {
+            PyErr_SetString(cyclic_exc, cyclic_msg);
+            return -1;
+        }
+    }
+    PyErr_Format(PyExc_RecursionError, "maximum nesting depth (%d) exceeded while encoding",
+                 ZPY_CODEC_MAX_DEPTH);
+    return -1;
+}
+
+static inline int enter(cenc *c, PyObject *o)
+{
+    if (ZPY_UNLIKELY(c->depth >= ZPY_CODEC_MAX_DEPTH))
+        return too_deep(c, o, "cyclic data structure detected", PyExc_ValueError);
+    c->path[c->depth++] = o;
+    return 0;
+}
+
+/* Encode an item we hold a reference to while encoding (the container may
+ * be mutated by a default hook meanwhile). */
+static inline int cbor_item(cenc *c, PyObject *o)
+{
+    int rc;
+    Py_INCREF(o);
+    rc = cbor_enc(c, o);
+    Py_DECREF(o);
+    return rc;
+}
+
+static int cbor_seq(cenc *c, PyObject *o)
+{
+    Py_ssize_t i, n = Py_SIZE(o);
+    int islist = PyList_Check(o);
+
+    if (put_head(&c->out, 4, (uint64_t)n) < 0 || enter(c, o) < 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        PyObject *it;
+        if (islist) {
+            if (ZPY_UNLIKELY(i >= PyList_GET_SIZE(o)))
+                goto changed;
+            it = PyList_GET_ITEM(o, i);
+        } else {
+            it = PyTuple_GET_ITEM(o, i);
+        }
+        if (cbor_item(c, it) < 0)
+            return -1;
+    }
+    if (islist && PyList_GET_SIZE(o) != n)
+        goto changed;
+    c->depth--;
+    return 0;
+changed:
+    PyErr_SetString(PyExc_RuntimeError, "list changed size during encoding");
+    return -1;
+}
+
+static int cbor_map(cenc *c, PyObject *o)
+{
+    Py_ssize_t pos = 0, n = PyDict_GET_SIZE(o), seen = 0;
+    PyObject *k, *v;
+
+    if (put_head(&c->out, 5, (uint64_t)n) < 0 || enter(c, o) < 0)
+        return -1;
+    while (PyDict_Next(o, &pos, &k, &v)) {
+        int rc;
+        if (++seen > n)
+            break;
+        Py_INCREF(k);
+        Py_INCREF(v);
+        rc = cbor_enc(c, k);
+        if (rc == 0)
+            rc = cbor_enc(c, v);
+        Py_DECREF(k);
+        Py_DECREF(v);
+        if (rc < 0)
+            return -1;
+    }
+    if (seen != n || PyDict_GET_SIZE(o) != n) {
+        PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during encoding");
+        return -1;
+    }
+    c->depth--;
+    return 0;
+}
+
+static int cbor_set(cenc *c, PyObject *o)
+{
+    Py_ssize_t n = PySet_GET_SIZE(o), seen = 0;
+    PyObject *it, *x;
+
+    if (put_head(&c->out, 6, 258) < 0 || put_head(&c->out, 4, (uint64_t)n) < 0 ||
+        enter(c, o) < 0)
+        return -1;
+    it = PyObject_GetIter(o);
+    if (it == NULL)
+        return -1;
+    while ((x = PyIter_Next(it)) != NULL) {
+        int rc = ++seen > n ? -1 : cbor_enc(c, x);
+        Py_DECREF(x);
+        if (rc < 0) {
+            Py_DECREF(it);
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_RuntimeError, "set changed size during encoding");
+            return -1;
+        }
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred())
+        return -1;
+    if (seen != n) {
+        PyErr_SetString(PyExc_RuntimeError, "set changed size during encoding");
+        return -1;
+    }
+    c->depth--;
+    return 0;
+}
+
+static int cbor_datetime(cenc *c, PyObject *o)
+{
+    PyObject *s;
+    const char *p;
+    Py_ssize_t n;
+    int rc;
+
+    if (((PyDateTime_DateTime *)o)->hastzinfo == 0 ||
+        ((PyDateTime_DateTime *)o)->tzinfo == Py_None) {
+        PyErr_SetString(PyExc_ValueError,
+                        "naive datetime encountered and no default timezone has been set");
+        return -1;
+    }
+    s = PyObject_CallMethodNoArgs(o, c->cs->s_isoformat);
+    if (s == NULL)
+        return -1;
+    p = PyUnicode_AsUTF8AndSize(s, &n);
+    if (p == NULL) {
+        Py_DECREF(s);
+        return -1;
+    }
+    rc = put_head(&c->out, 6, 0);
+    if (rc == 0 && n >= 6 && memcmp(p + n - 6, "+00:00", 6) == 0) {
+        rc = put_head(&c->out, 3, (uint64_t)n - 5);
+        if (rc == 0)
+            rc = put_raw(&c->out, p, (size_t)n - 6);
+        if (rc == 0)
+            rc = put_byte(&c->out, 'Z');
+    } else if (rc == 0) {
+        rc = put_string(&c->out, 3, p, (size_t)n);
+    }
+    Py_DECREF(s);
+    return rc;
+}
+
+static int cbor_date(cenc *c, PyObject *o)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", PyDateTime_GET_YEAR(o),
+                     PyDateTime_GET_MONTH(o), PyDateTime_GET_DAY(o));
+    if (put_head(&c->out, 6, 1004) < 0)
+        return -1;
+    return put_string(&c->out, 3, tmp, (size_t)n);
+}
+
+static int cbor_decimal(cenc *c, PyObject *o)
+{
+    PyObject *t, *digits, *exp, *mant = NULL;
+    Py_ssize_t i, n;
+    char *s = NULL;
+    long sign;
+    int rc = -1;
+
+    t = PyObject_CallMethodNoArgs(o, c->cs->s_as_tuple);
+    if (t == NULL)
+        return -1;
+    if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 3) {
+        PyErr_SetString(PyExc_TypeError, "Decimal.as_tuple() did not return a 3-tuple");
+        goto done;
+    }
+    sign = PyLong_AsLong(PyTuple_GET_ITEM(t, 0));
+    digits = PyTuple_GET_ITEM(t, 1);
+    exp = PyTuple_GET_ITEM(t, 2);
+    if (sign == -1 && PyErr_Occurred())
+        goto done;
+    if (PyUnicode_Check(exp)) {
+        /* 'n'/'N': NaN (cbor2 writes every NaN alike), 'F': infinity. */
+        if (PyUnicode_CompareWithASCIIString(exp, "F") == 0)
+            rc = cbor_double(&c->out, sign ? -INFINITY : INFINITY);
+        else
+            rc = cbor_double(&c->out, NAN);
+        goto done;
+    }
+    if (!PyTuple_Check(digits))
+        goto done;
+    n = PyTuple_GET_SIZE(digits);
+    s = PyMem_Malloc((size_t)n + 3);
+    if (s == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    s[0] = sign ? '-' : '+';
+    for (i = 0; i < n; i++) {
+        long d = PyLong_AsLong(PyTuple_GET_ITEM(digits, i));
+        if (d < 0 || d > 9) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "bad Decimal digit");
+            goto done;
+        }
+        s[i + 1] = (char)('0' + d);
+    }
+    if (n == 0)
+        s[++n] = '0';
+    s[n + 1] = 0;
+    mant = PyLong_FromString(s, NULL, 10);
+    if (mant == NULL)
+        goto done;
+    if (put_head(&c->out, 6, 4) < 0 || put_head(&c->out, 4, 2) < 0 ||
+        cbor_int(&c->out, exp) < 0 || cbor_int(&c->out, mant) < 0)
+        goto done;
+    rc = 0;
+done:
+    PyMem_Free(s);
+    Py_XDECREF(mant);
+    Py_DECREF(t);
+    return rc;
+}
+
+static ZPY_NOINLINE int cbor_slow(cenc *c, PyObject *o)
+{
+    zpy_codec_state *cs = c->cs;
+    PyTypeObject *tp = Py_TYPE(o);
+
+    if (PyLong_Check(o))
+        return cbor_int(&c->out, o);
+    if (PyFloat_Check(o))
+        return cbor_double(&c->out, PyFloat_AS_DOUBLE(o));
+    if (PyUnicode_Check(o))
+        return cbor_str(&c->out, o);
+    if (PyBytes_Check(o))
+        return put_string(&c->out, 2, PyBytes_AS_STRING(o), (size_t)PyBytes_GET_SIZE(o));
+    if (PyByteArray_Check(o))
+        return put_string(&c->out, 2, PyByteArray_AS_STRING(o),
+                          (size_t)PyByteArray_GET_SIZE(o));
+    if (PyList_Check(o) || PyTuple_Check(o))
+        return cbor_seq(c, o);
+    if (PyDict_Check(o))
+        return cbor_map(c, o);
+    if (PyAnySet_Check(o))
+        return cbor_set(c, o);
+    if (PyDateTime_Check(o))
+        return cbor_datetime(c, o);
+    if (PyDate_Check(o))
+        return cbor_date(c, o);
+    if (PyObject_TypeCheck(o, (PyTypeObject *)cs->UUID)) {
+        unsigned char u[16];
+        if (zpy_uuid_to_bytes(cs, o, u) < 0 || put_head(&c->out, 6, 37) < 0)
+            return -1;
+        return put_string(&c->out, 2, u, 16);
+    }
+    if (PyObject_TypeCheck(o, (PyTypeObject *)cs->Decimal))
+        return cbor_decimal(c, o);
+    if (o == cs->undefined)
+        return put_byte(&c->out, 0xf7);
+    if (PyObject_TypeCheck(o, (PyTypeObject *)cs->CBORTag)) {
+        PyObject *tag = PyObject_GetAttr(o, cs->s_tag), *val;
+        unsigned long long t;
+        int rc;
+        if (tag == NULL)
+            return -1;
+        if (!PyLong_Check(tag)) {
+            Py_DECREF(tag);
+            PyErr_SetString(PyExc_TypeError, "CBORTag.tag must be an int");
+            return -1;
+        }
+        t = PyLong_AsUnsignedLongLong(tag);
+        Py_DECREF(tag);
+        if (t == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "CBORTag.tag must be an int in 0 .. 2**64-1");
+            return -1;
+        }
+        val = PyObject_GetAttr(o, cs->s_value);
+        if (val == NULL || put_head(&c->out, 6, t) < 0 || enter(c, o) < 0) {
+            Py_XDECREF(val);
+            return -1;
+        }
+        rc = cbor_enc(c, val);
+        Py_DECREF(val);
+        c->depth--;
+        return rc;
+    }
+    if (PyObject_TypeCheck(o, (PyTypeObject *)cs->CBORSimpleValue)) {
+        PyObject *val = PyObject_GetAttr(o, cs->s_value);
+        long v;
+        if (val == NULL)
+            return -1;
+        v = PyLong_AsLong(val);
+        Py_DECREF(val);
+        if (v == -1 && PyErr_Occurred())
+            return -1;
+        if (v < 0 || v > 255 || (v >= 20 && v < 32)) {
+            PyErr_SetString(PyExc_ValueError, "simple value out of range");
+            return -1;
+        }
+        if (v < 20)
+            return put_byte(&c->out, (unsigned char)(0xe0 | v));
+        return put_raw(&c->out, (unsigned char[]){0xf8, (unsigned char)v}, 2);
+    }
+    if (c->deflt != NULL) {
+        PyObject *r;
+        int rc;
+        if (enter(c, o) < 0)
+            return -1;
+        r = PyObject_CallOneArg(c->deflt, o);
+        if (r == NULL)
+            return -1;
+        rc = cbor_enc(c, r);
+        Py_DECREF(r);
+        c->depth--;
+        return rc;
+    }
+    PyErr_Format(PyExc_TypeError, "cannot encode type %R", (PyObject *)tp);
+    return -1;
+}
+
+static int cbor_enc(cenc *c, PyObject *o)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+
+    if (tp == &PyUnicode_Type)
+        return cbor_str(&c->out, o);
+    if (tp == &PyLong_Type)
+        return cbor_int(&c->out, o);
+    if (tp == &PyDict_Type)
+        return cbor_map(c, o);
+    if (tp == &PyFloat_Type)
+        return cbor_double(&c->out, PyFloat_AS_DOUBLE(o));
+    if (o == Py_None)
+        return put_byte(&c->out, 0xf6);
+    if (tp == &PyBool_Type)
+        return put_byte(&c->out, o == Py_True ? 0xf5 : 0xf4);
+    if (tp == &PyList_Type || tp == &PyTuple_Type)
+        return cbor_seq(c, o);
+    if (tp == &PyBytes_Type)
+        return put_string(&c->out, 2, PyBytes_AS_STRING(o), (size_t)PyBytes_GET_SIZE(o));
+    return cbor_slow(c, o);
+}
+
+static int parse_default(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                         const char *fname, PyObject **deflt)
+{
+    Py_ssize_t i, nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+
+    *deflt = NULL;
+    if (nargs != 1) {
+        PyErr_Format(PyExc_TypeError, "%s() takes exactly 1 positional argument (%zd given)",
+                     fname, nargs);
+        return -1;
+    }
+    for (i = 0; i < nkw; i++) {
+        PyObject *k = PyTuple_GET_ITEM(kwnames, i);
+        if (PyUnicode_CompareWithASCIIString(k, "default") != 0) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'",
+                         fname, k);
+            return -1;
+        }
+        *deflt = args[nargs + i] == Py_None ? NULL : args[nargs + i];
+    }
+    return 0;
+}
+
+static PyObject *cbor_dumps(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames)
+{
+    zpy_codec_state *cs = zpy_codec_ready(module);
+    PyObject *res = NULL;
+    cenc cbuf, *c = &cbuf; /* on the stack: no malloc per call */
+
+    if (cs == NULL)
+        return NULL;
+    c->cs = cs;
+    c->depth = 0;
+    zpy_obuf_init(&c->out);
+    if (parse_default(args, nargs, kwnames, "cbor_dumps", &c->deflt) == 0 &&
+        cbor_enc(c, args[0]) == 0)
+        res = PyBytes_FromStringAndSize((const char *)c->out.p, (Py_ssize_t)c->out.len);
+    zpy_obuf_free(&c->out);
+    return res;
+}
+
+/* ============================================================ CBOR decode */
+
+enum { F_ARRAY, F_MAP, F_TAG, F_STRING };
+
+typedef struct {
+    PyObject *obj;       /**< list / dict; NULL for tags and strings */
+    PyObject *key;       /**< map: the key waiting for its value */
+    Py_ssize_t idx;      /**< definite array: next index; -1 indefinite */
+    uint64_t tag;
+    unsigned char kind;
+    unsigned char immutable; /**< build hashable values (map keys, tag content) */
+    unsigned char text;  /**< F_STRING: text (else bytes) */
+} dframe;
+
+typedef struct {
+    zpy_codec_state *cs;
+    dframe *st;          /**< `inl`, or the heap beyond 32 levels */
+    size_t n, cap;
+    dframe inl[32];
+    zpy_obuf sbuf;       /**< indefinite string chunks */
+    size_t offset;       /**< offset of the current item, for messages */
+} cdec;
+
+static ZPY_NOINLINE PyObject *cbor_decode_error(zpy_codec_state *cs, const char *msg,
+                                                size_t pos)
+{
+    PyObject *exc = PyObject_CallFunction(cs->CBORDecodeError, "sn", msg, (Py_ssize_t)pos);
+    if (exc != NULL) {
+        PyErr_SetObject(cs->CBORDecodeError, exc);
+        Py_DECREF(exc);
+    }
+    return NULL;
+}
+
+/* Re-raise a Python error met while building a tagged value as a decode
+ * error, as cbor2 does ("error decoding X"). */
+static PyObject *tag_error(cdec *d, const char *what)
+{
+    char msg[128];
+    PyErr_Clear();
+    snprintf(msg, sizeof msg, "error decoding %s", what);
+    return cbor_decode_error(d->cs, msg, d->offset);
+}
+
+static int push(cdec *d, unsigned char kind, PyObject *obj, int immutable)
+{
+    dframe *f;
+    if (d->n == d->cap) {
+        size_t cap = d->cap * 2;
+        dframe *p = d->st == d->inl ? PyMem_Malloc(cap * sizeof *p)
+                                    : PyMem_Realloc(d->st, cap * sizeof *p);
+        if (p == NULL) {
+            Py_XDECREF(obj);
+            PyErr_NoMemory();
+            return -1;
+        }
+        if (d->st == d->inl)
+            memcpy(p, d->inl, sizeof d->inl);
+        d->st = p;
+        d->cap = cap;
+    }
+    f = &d->st[d->n++];
+    f->obj = obj;
+    f->key = NULL;
+    f->idx = 0;
+    f->tag = 0;
+    f->kind = kind;
+    f->immutable = (unsigned char)immutable;
+    f->text = 0;
+    return 0;
+}
+
+/* Whether a container starting now must be hashable. */
+static inline int ctx_immutable(cdec *d)
+{
+    dframe *f;
+    if (d->n == 0)
+        return 0;
+    f = &d->st[d->n - 1];
+    if (f->immutable)
+        return 1;
+    if (f->kind == F_MAP && f->key == NULL)
+        return 1;
+    return f->kind == F_TAG;
+}
+
+static PyObject *apply_tag(cdec *d, uint64_t tag, PyObject *v, int immutable)
+{
+    zpy_codec_state *cs = d->cs;
+    PyObject *r;
+
+    switch (tag) {
+    case 0:
+        if (!PyUnicode_Check(v))
+            return tag_error(d, "string-form datetime");
+        r = PyObject_CallOneArg(cs->dt_fromisoformat, v);
+        if (r == NULL || !PyDateTime_Check(r) ||
+            ((PyDateTime_DateTime *)r)->hastzinfo == 0) {
+            Py_XDECREF(r);
+            return tag_error(d, "string-form datetime");
+        }
+        return r;
+    case 1:
+        if (!(PyLong_CheckExact(v) || PyFloat_CheckExact(v)))
+            return tag_error(d, "epoch-form datetime");
+        {
+            PyObject *a = PyTuple_Pack(2, v, cs->utc);
+            if (a == NULL)
+                return NULL;
+            r = PyDateTimeAPI->DateTime_FromTimestamp((PyObject *)PyDateTimeAPI->DateTimeType,
+                                                      a, NULL);
+            Py_DECREF(a);
+        }
+        return r ? r : tag_error(d, "epoch-form datetime");
+    case 2:
+    case 3:
+        if (!PyBytes_CheckExact(v))
+            return tag_error(d, tag == 2 ? "positive bignum" : "negative bignum");
+        r = _PyLong_FromByteArray((const unsigned char *)PyBytes_AS_STRING(v),
+                                  (size_t)PyBytes_GET_SIZE(v), 0, 0);
+        if (r != NULL && tag == 3)
+            Py_SETREF(r, PyNumber_Invert(r));
+        return r;
+    case 4: {
+        PyObject *s;
+        if (!PyTuple_CheckExact(v) || PyTuple_GET_SIZE(v) != 2 ||
+            !PyLong_CheckExact(PyTuple_GET_ITEM(v, 0)) ||
+            !PyLong_CheckExact(PyTuple_GET_ITEM(v, 1)))
+            return tag_error(d, "decimal fraction");
+        s = PyUnicode_FromFormat("%SE%S", PyTuple_GET_ITEM(v, 1), PyTuple_GET_ITEM(v, 0));
+        if (s == NULL)
+            return NULL;
+        r = PyObject_CallOneArg(cs->Decimal, s);
+        Py_DECREF(s);
+        return r ? r : tag_error(d, "decimal fraction");
+    }
+    case 37:
+        if (!PyBytes_CheckExact(v) || PyBytes_GET_SIZE(v) != 16)
+            return tag_error(d, "UUID");
+        return zpy_uuid_from_bytes(cs, (const unsigned char *)PyBytes_AS_STRING(v));
+    case 100: {
+        long long days;
+        PyObject *o;
+        if (!PyLong_CheckExact(v))
+            return tag_error(d, "epoch-form date");
+        days = PyLong_AsLongLong(v);
+        if ((days == -1 && PyErr_Occurred()) || days < -719162 || days > 2932896)
+            return tag_error(d, "epoch-form date");
+        o = PyLong_FromLongLong(days + 719163);
+        if (o == NULL)
+            return NULL;
+        r = PyObject_CallOneArg(cs->date_fromordinal, o);
+        Py_DECREF(o);
+        return r ? r : tag_error(d, "epoch-form date");
+    }
+    case 258:
+        if (!PyTuple_CheckExact(v))
+            return tag_error(d, "set: input value must be an array");
+        r = immutable ? PyFrozenSet_New(v) : PySet_New(v);
+        return r ? r : tag_error(d, "set");
+    case 1004:
+        if (!PyUnicode_Check(v))
+            return tag_error(d, "string-form date");
+        r = PyObject_CallOneArg(cs->date_fromisoformat, v);
+        return r ? r : tag_error(d, "string-form date");
+    case 55799:
+        return Py_NewRef(v);
+    default: {
+        PyObject *t = PyLong_FromUnsignedLongLong(tag);
+        if (t == NULL)
+            return NULL;
+        r = PyObject_CallFunctionObjArgs(cs->CBORTag, t, v, NULL);
+        Py_DECREF(t);
+        return r;
+    }
+    }
+}
+
+/* Hand a finished value (reference stolen) to the innermost container.
+ * Returns 1 when it completes the top-level value (*out set), 0, or -1. */
+static int emit(cdec *d, PyObject *v, PyObject **out)
+{
+    for (;;) {
+        dframe *f;
+        if (v == NULL)
+            return -1;
+        if (d->n == 0) {
+            *out = v;
+            return 1;
+        }
+        f = &d->st[d->n - 1];
+        switch (f->kind) {
+        case F_ARRAY:
+            if (f->idx >= 0) {
+                PyList_SET_ITEM(f->obj, f->idx, v);
+                f->idx++;
+            } else {
+                int rc = PyList_Append(f->obj, v);
+                Py_DECREF(v);
+                if (rc < 0)
+                    return -1;
+            }
+            return 0;
+        case F_MAP:
+            if (f->key == NULL) {
+                f->key = v;
+            } else {
+                int rc = PyDict_SetItem(f->obj, f->key, v);
+                Py_DECREF(v);
+                Py_CLEAR(f->key);
+                if (rc < 0) {
+                    if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+                        PyErr_Clear();
+                        cbor_decode_error(d->cs, "unhashable map key", d->offset);
+                    }
+                    return -1;
+                }
+            }
+            return 0;
+        case F_TAG: {
+            uint64_t tag = f->tag;
+            int imm = f->immutable;
+            PyObject *r;
+            d->n--;
+            r = apply_tag(d, tag, v, imm);
+            Py_DECREF(v);
+            v = r;
+            continue;
+        }
+        default: /* F_STRING gets chunks directly, never values */
+            Py_DECREF(v);
+            PyErr_SetString(PyExc_SystemError, "CBOR: value inside a string");
+            return -1;
+        }
+    }
+}
+
+static PyObject *cbor_pop(cdec *d)
+{
+    dframe *f = &d->st[--d->n];
+    PyObject *v;
+
+    switch (f->kind) {
+    case F_ARRAY:
+        v = f->obj;
+        if (f->immutable) {
+            PyObject *t = PyList_AsTuple(v);
+            Py_DECREF(v);
+            v = t;
+        }
+        return v;
+    case F_MAP:
+        Py_XDECREF(f->key);
+        return f->obj;
+    case F_STRING:
+        if (f->text)
+            v = PyUnicode_DecodeUTF8((const char *)d->sbuf.p, (Py_ssize_t)d->sbuf.len, NULL);
+        else
+            v = PyBytes_FromStringAndSize((const char *)d->sbuf.p, (Py_ssize_t)d->sbuf.len);
+        d->sbuf.len = 0;
+        return v;
+    default:
+        PyErr_SetString(PyExc_SystemError, "CBOR: unbalanced END");
+        return NULL;
+    }
+}
+
+static PyObject *cbor_loads(PyObject *module, PyObject *arg)
+{
+    zpy_codec_state *cs = zpy_codec_ready(module);
+    zlmdb_cbor_reader r;
+    zlmdb_cbor_item it;
+    Py_buffer view;
+    PyObject *result = NULL;
+    cdec d;
+    int rc;
+
+    if (cs == NULL || zpy_get_input(arg, &view, "cbor_loads") < 0)
+        return NULL;
+    d.cs = cs;
+    d.st = d.inl;
+    d.n = 0;
+    d.cap = sizeof d.inl / sizeof d.inl[0];
+    d.offset = 0;
+    zpy_obuf_init(&d.sbuf);
+    zlmdb_cbor_reader_init(&r, view.buf, (size_t)view.len, ZPY_CODEC_MAX_DEPTH);
+    for (;;) {
+        PyObject *v;
+        int e;
+        rc = zlmdb_cbor_reader_next(&r, &it);
+        if (rc != 0)
+            break;
+        d.offset = it.offset;
+        switch (it.kind) {
+        case ZLMDB_CBOR_UINT:
+            v = PyLong_FromUnsignedLongLong(it.u);
+            break;
+        case ZLMDB_CBOR_NEGINT:
+            if (it.u <= (uint64_t)INT64_MAX) {
+                v = PyLong_FromLongLong(-1 - (long long)it.u);
+            } else {
+                PyObject *t = PyLong_FromUnsignedLongLong(it.u);
+                v = t ? PyNumber_Invert(t) : NULL;
+                Py_XDECREF(t);
+            }
+            break;
+        case ZLMDB_CBOR_BYTES:
+        case ZLMDB_CBOR_TEXT:
+            if (it.indefinite) {
+                if (push(&d, F_STRING, NULL, 0) < 0)
+                    goto fail;
+                d.st[d.n - 1].text = it.kind == ZLMDB_CBOR_TEXT;
+                continue;
+            }
+            if (d.n && d.st[d.n - 1].kind == F_STRING) {
+                if (zpy_obuf_reserve(&d.sbuf, it.len) < 0)
+                    goto fail;
+                memcpy(d.sbuf.p + d.sbuf.len, it.data, it.len);
+                d.sbuf.len += it.len;
+                continue;
+            }
+            if (it.kind == ZLMDB_CBOR_TEXT && d.n && d.st[d.n - 1].kind == F_MAP &&
+                d.st[d.n - 1].key == NULL)
+                v = zpy_key_str(cs, (const char *)it.data, it.len);
+            else if (it.kind == ZLMDB_CBOR_TEXT)
+                v = zpy_str_from_valid_utf8((const char *)it.data, it.len);
+            else
+                v = PyBytes_FromStringAndSize((const char *)it.data, (Py_ssize_t)it.len);
+            break;
+        case ZLMDB_CBOR_ARRAY: {
+            PyObject *l = PyList_New(it.indefinite ? 0 : (Py_ssize_t)it.u);
+            if (l == NULL || push(&d, F_ARRAY, l, ctx_immutable(&d)) < 0)
+                goto fail;
+            d.st[d.n - 1].idx = it.indefinite ? -1 : 0;
+            continue;
+        }
+        case ZLMDB_CBOR_MAP: {
+            PyObject *m = zpy_dict_presized(it.indefinite ? 0 : (Py_ssize_t)it.u);
+            if (m == NULL || push(&d, F_MAP, m, ctx_immutable(&d)) < 0)
+                goto fail;
+            continue;
+        }
+        case ZLMDB_CBOR_TAG:
+            if (push(&d, F_TAG, NULL, ctx_immutable(&d)) < 0)
+                goto fail;
+            d.st[d.n - 1].tag = it.u;
+            continue;
+        case ZLMDB_CBOR_END:
+            v = cbor_pop(&d);
+            break;
+        case ZLMDB_CBOR_FLOAT:
+            v = PyFloat_FromDouble(it.f);
+            break;
+        case ZLMDB_CBOR_FALSE:
+            v = Py_NewRef(Py_False);
+            break;
+        case ZLMDB_CBOR_TRUE:
+            v = Py_NewRef(Py_True);
+            break;
+        case ZLMDB_CBOR_NULL:
+            v = Py_NewRef(Py_None);
+            break;
+        case ZLMDB_CBOR_UNDEFINED:
+            v = Py_NewRef(cs->undefined);
+            break;
+        case ZLMDB_CBOR_SIMPLE: {
+            PyObject *t = PyLong_FromUnsignedLongLong(it.u);
+            v = t ? PyObject_CallOneArg(cs->CBORSimpleValue, t) : NULL;
+            Py_XDECREF(t);
+            break;
+        }
+        default:
+            PyErr_SetString(PyExc_SystemError, "CBOR: unexpected item");
+            goto fail;
+        }
+        e = emit(&d, v, &result);
+        if (e < 0)
+            goto fail;
+        if (e == 1)
+            break;
+    }
+    if (rc == 0)
+        rc = zlmdb_cbor_reader_finish(&r);
+    if (rc != 0) {
+        const char *msg = zlmdb_error_last();
+        Py_CLEAR(result);
+        cbor_decode_error(cs, msg ? msg : zlmdb_strerror(rc), r.error_offset);
+    }
+    goto out;
+fail:
+    Py_CLEAR(result);
+out:
+    while (d.n > 0) {
+        dframe *f = &d.st[--d.n];
+        Py_XDECREF(f->obj);
+        Py_XDECREF(f->key);
+    }
+    if (d.st != d.inl)
+        PyMem_Free(d.st);
+    zpy_obuf_free(&d.sbuf);
+    zlmdb_cbor_reader_dispose(&r);
+    if (view.obj != NULL)
+        PyBuffer_Release(&view);
+    return result;
+}
+
+/* ============================================================ module glue */
+
+static PyObject *codec_setup(PyObject *module, PyObject *args)
+{
+    zpy_state *st = PyModule_GetState(module);
+    zpy_codec_state *cs = &st->codec;
+    PyObject *tag, *simple, *undef, *derr;
+
+    if (!PyArg_ParseTuple(args, "OOOO:_codec_setup", &tag, &simple, &undef, &derr))
+        return NULL;
+    if (!PyType_Check(tag) || !PyType_Check(simple) || !PyType_Check(derr)) {
+        PyErr_SetString(PyExc_TypeError, "_codec_setup: classes expected");
+        return NULL;
+    }
+    Py_XSETREF(cs->CBORTag, Py_NewRef(tag));
+    Py_XSETREF(cs->CBORSimpleValue, Py_NewRef(simple));
+    Py_XSETREF(cs->undefined, Py_NewRef(undef));
+    Py_XSETREF(cs->CBORDecodeError, Py_NewRef(derr));
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(cbor_dumps_doc,
+"cbor_dumps(obj, /, *, default=None)\n--\n\n"
+"Encode obj as CBOR, byte for byte as cbor2.dumps(obj) (default options).\n\n"
+"Supported: None, bool, int (any size: tags 2/3 beyond 64 bits), float\n"
+"(8-byte doubles; NaN/inf as half floats), str, bytes, bytearray, list,\n"
+"tuple, dict (insertion order), set/frozenset (tag 258), aware datetime\n"
+"(tag 0), date (tag 1004), uuid.UUID (tag 37), decimal.Decimal (tag 4),\n"
+"CBORTag, CBORSimpleValue, undefined, and subclasses of these.\n\n"
+"default(obj) is called for any other object and must return an encodable\n"
+"replacement (cbor2's hook is default(encoder, obj) instead).\n\n"
+"Raises TypeError for an unsupported type (\"cannot encode type ...\"),\n"
+"ValueError for a naive datetime or a cyclic structure (\"cyclic data\n"
+"structure detected\"), RecursionError beyond MAX_DEPTH nested levels.");
+
+PyDoc_STRVAR(cbor_loads_doc,
+"cbor_loads(data, /)\n--\n\n"
+"Decode one CBOR item from a bytes-like object, as cbor2.loads.\n\n"
+"Interpreted tags: 0/1 (datetime), 2/3 (bignum), 4 (Decimal), 37 (UUID),\n"
+"100/1004 (date), 258 (set; frozenset where a hashable value is needed),\n"
+"55799 (self-describe, dropped).  Other tags give CBORTag.  Arrays become\n"
+"lists, or tuples where a hashable value is needed (map keys, set members,\n"
+"tag content), as in cbor2.\n\n"
+"Raises CBORDecodeError (a ValueError with .pos, the byte offset) for\n"
+"malformed or truncated input, trailing bytes, nesting beyond MAX_DEPTH,\n"
+"a tag over the wrong kind of item, or a map used as a map key.");
+
+PyDoc_STRVAR(json_dumps_doc,
+"json_dumps(obj, /, *, default=None)\n--\n\n"
+"Return json.dumps(obj, separators=(\",\", \":\"), ensure_ascii=False).\n\n"
+"Same types (subclasses of str/int/float/list/tuple/dict included), dict key\n"
+"coercion (str, int, float, bool and None keys), float text (repr; NaN,\n"
+"Infinity) and errors: TypeError \"Object of type X is not JSON\n"
+"serializable\", ValueError \"Circular reference detected\", RecursionError\n"
+"beyond MAX_DEPTH levels.  default(obj) is called for other objects.");
+
+PyDoc_STRVAR(json_dumpb_doc,
+"json_dumpb(obj, /, *, default=None)\n--\n\n"
+"json_dumps(obj) as UTF-8 bytes, without the intermediate str.");
+
+PyDoc_STRVAR(json_loads_doc,
+"json_loads(data, /)\n--\n\n"
+"Parse JSON from a str or UTF-8 bytes/bytearray/memoryview, as json.loads.\n\n"
+"Raises json.JSONDecodeError (a ValueError) whose pos counts characters\n"
+"for str input and bytes for bytes input.  Unlike json.loads, bytes must be\n"
+"UTF-8 (a UTF-8 BOM is skipped; UTF-16/32 are not detected), and nesting\n"
+"beyond MAX_DEPTH is a JSONDecodeError rather than a RecursionError.");
+
+PyMethodDef zpy_codec_methods[] = {
+    {"cbor_dumps", (PyCFunction)(void (*)(void))cbor_dumps, METH_FASTCALL | METH_KEYWORDS,
+     cbor_dumps_doc},
+    {"cbor_loads", (PyCFunction)cbor_loads, METH_O, cbor_loads_doc},
+    {"json_dumps", (PyCFunction)(void (*)(void))zpy_json_dumps,
+     METH_FASTCALL | METH_KEYWORDS, json_dumps_doc},
+    {"json_dumpb", (PyCFunction)(void (*)(void))zpy_json_dumpb,
+     METH_FASTCALL | METH_KEYWORDS, json_dumpb_doc},
+    {"json_loads", (PyCFunction)zpy_json_loads, METH_O, json_loads_doc},
+    {"_codec_setup", (PyCFunction)codec_setup, METH_VARARGS,
+     "_codec_setup(CBORTag, CBORSimpleValue, undefined, CBORDecodeError): called by "
+     "zlmdb.codec"},
+    {NULL, NULL, 0, NULL}
+};
+
+int zpy_codec_init(PyObject *module, zpy_codec_state *cs)
+{
+    PyObject *safe;
+
+    memset(cs, 0, sizeof *cs);
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL)
+        return -1;
+    if ((cs->UUID = import_attr("uuid", "UUID")) == NULL ||
+        (safe = import_attr("uuid", "SafeUUID")) == NULL)
+        return -1;
+    cs->safe_unknown = PyObject_GetAttrString(safe, "unknown");
+    Py_DECREF(safe);
+    if (cs->safe_unknown == NULL ||
+        (cs->Decimal = import_attr("decimal", "Decimal")) == NULL)
+        return -1;
+    cs->dt_fromisoformat =
+        PyObject_GetAttrString((PyObject *)PyDateTimeAPI->DateTimeType, "fromisoformat");
+    cs->date_fromisoformat =
+        PyObject_GetAttrString((PyObject *)PyDateTimeAPI->DateType, "fromisoformat");
+    cs->date_fromordinal =
+        PyObject_GetAttrString((PyObject *)PyDateTimeAPI->DateType, "fromordinal");
+    cs->utc = Py_NewRef(PyDateTimeAPI->TimeZone_UTC);
+    cs->int64 = PyLong_FromLong(64);
+    if (!cs->dt_fromisoformat || !cs->date_fromisoformat || !cs->date_fromordinal ||
+        !cs->int64)
+        return -1;
+    if (!(cs->s_int = PyUnicode_InternFromString("int")) ||
+        !(cs->s_is_safe = PyUnicode_InternFromString("is_safe")) ||
+        !(cs->s_isoformat = PyUnicode_InternFromString("isoformat")) ||
+        !(cs->s_as_tuple = PyUnicode_InternFromString("as_tuple")) ||
+        !(cs->s_tag = PyUnicode_InternFromString("tag")) ||
+        !(cs->s_value = PyUnicode_InternFromString("value")))
+        return -1;
+    return zpy_key_init(module, cs);
+}
+
+#define CODEC_FIELDS(X) \
+    X(UUID) X(safe_unknown) X(Decimal) X(dt_fromisoformat) X(date_fromisoformat) \
+    X(date_fromordinal) X(utc) X(int64) X(s_int) X(s_is_safe) X(s_isoformat) \
+    X(s_as_tuple) X(s_tag) X(s_value) X(CBORTag) X(CBORSimpleValue) X(undefined) \
+    X(CBORDecodeError) X(JSONDecodeError) X(json_loads) X(numpy) X(np_datetime64) \
+    X(KeyCodecType)
+
+int zpy_codec_traverse(zpy_codec_state *cs, visitproc visit, void *arg)
+{
+#define VISIT(f) Py_VISIT(cs->f);
+    CODEC_FIELDS(VISIT)
+#undef VISIT
+    return 0;
+}
+
+void zpy_codec_clear(zpy_codec_state *cs)
+{
+    size_t i;
+#define CLEAR(f) Py_CLEAR(cs->f);
+    CODEC_FIELDS(CLEAR)
+#undef CLEAR
+    for (i = 0; i < ZPY_KEYCACHE_SIZE; i++)
+        Py_CLEAR(cs->keycache[i]);
+    zpy_json_clear(cs);
+}

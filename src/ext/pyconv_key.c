@@ -1,0 +1,564 @@
+/* The codec bridge, keys: the KeyCodec type turns Python values into
+ * libzlmdb's order-preserving key bytes (zlmdb_key_encode) and back. */
+#include "zpy.h"
+#include <datetime.h>
+
+enum { TS_AUTO, TS_INT, TS_NUMPY, TS_DATETIME };
+
+typedef struct {
+    PyObject_HEAD
+    zlmdb_key_desc desc;
+    PyObject *components;   /**< tuple of component names */
+    int ts_mode;            /**< what decode() returns for timestamps */
+    size_t fixed;           /**< encoded size, or ZLMDB_KEY_VARIABLE */
+} KeyCodec;
+
+static const struct {
+    const char *name;
+    zlmdb_key_type type;
+} key_types[] = {
+    {"uint8", ZLMDB_KEY_UINT8},     {"uint16", ZLMDB_KEY_UINT16},
+    {"uint16le", ZLMDB_KEY_UINT16LE}, {"uint32", ZLMDB_KEY_UINT32},
+    {"uint64", ZLMDB_KEY_UINT64},   {"oid", ZLMDB_KEY_OID},
+    {"uuid", ZLMDB_KEY_UUID},       {"timestamp", ZLMDB_KEY_TIMESTAMP},
+    {"bytes16", ZLMDB_KEY_BYTES16}, {"bytes20", ZLMDB_KEY_BYTES20},
+    {"bytes32", ZLMDB_KEY_BYTES32}, {"string", ZLMDB_KEY_STRING},
+};
+#define NKEY_TYPES (sizeof key_types / sizeof key_types[0])
+
+static const char *type_name(zlmdb_key_type t)
+{
+    size_t i;
+    for (i = 0; i < NKEY_TYPES; i++)
+        if (key_types[i].type == t)
+            return key_types[i].name;
+    return "?";
+}
+
+static zpy_codec_state *kc_state(KeyCodec *self)
+{
+    zpy_state *st = zpy_state_of(self);
+    return &st->codec;
+}
+
+/* Raise for a libzlmdb key error: every one is a bad value (ValueError). */
+static ZPY_NOINLINE void key_error(int rc)
+{
+    const char *msg = zlmdb_error_last();
+    if (rc == ZLMDB_ENOMEM) {
+        PyErr_NoMemory();
+        return;
+    }
+    PyErr_SetString(PyExc_ValueError, msg ? msg : zlmdb_strerror(rc));
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static long long days_from_civil(long long y, unsigned m, unsigned d)
+{
+    long long era;
+    unsigned yoe, doy, doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long long)doe - 719468;
+}
+
+static int timestamp_of(zpy_codec_state *cs, PyObject *o, int64_t *out)
+{
+    if (PyLong_Check(o)) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+        if (overflow) {
+            PyErr_SetString(PyExc_ValueError, "timestamp out of range of int64 nanoseconds");
+            return -1;
+        }
+        if (v == -1 && PyErr_Occurred())
+            return -1;
+        *out = v;
+        return 0;
+    }
+    if (PyDateTime_Check(o)) {
+        /* Naive datetimes are taken as UTC (numpy's datetime64 view). */
+        long long secs = days_from_civil(PyDateTime_GET_YEAR(o), PyDateTime_GET_MONTH(o),
+                                         PyDateTime_GET_DAY(o)) * 86400LL +
+                         PyDateTime_DATE_GET_HOUR(o) * 3600LL +
+                         PyDateTime_DATE_GET_MINUTE(o) * 60LL + PyDateTime_DATE_GET_SECOND(o);
+        if (((PyDateTime_DateTime *)o)->hastzinfo &&
+            ((PyDateTime_DateTime *)o)->tzinfo != Py_None) {
+            PyObject *off = PyObject_CallMethod(o, "utcoffset", NULL);
+            if (off == NULL)
+                return -1;
+            if (PyDelta_Check(off))
+                secs -= PyDateTime_DELTA_GET_DAYS(off) * 86400LL +
+                        PyDateTime_DELTA_GET_SECONDS(off);
+            Py_DECREF(off);
+        }
+        /* Years 1..9999 keep secs * 1e9 well inside int128 but not int64:
+         * check the range before multiplying. */
+        if (secs > INT64_MAX / 1000000000LL - 1 || secs < INT64_MIN / 1000000000LL + 1) {
+            PyErr_SetString(PyExc_ValueError, "timestamp out of range of int64 nanoseconds");
+            return -1;
+        }
+        *out = secs * 1000000000LL + PyDateTime_DATE_GET_MICROSECOND(o) * 1000LL;
+        return 0;
+    }
+    if (zpy_codec_numpy(cs) != NULL && PyObject_TypeCheck(o, (PyTypeObject *)cs->np_datetime64)) {
+        PyObject *ns = PyObject_CallFunction(cs->np_datetime64, "Os", o, "ns"), *i;
+        int rc;
+        if (ns == NULL)
+            return -1;
+        i = PyObject_CallMethod(ns, "astype", "s", "int64");
+        Py_DECREF(ns);
+        if (i == NULL)
+            return -1;
+        Py_SETREF(i, PyNumber_Index(i));
+        if (i == NULL)
+            return -1;
+        rc = timestamp_of(cs, i, out);
+        Py_DECREF(i);
+        return rc;
+    }
+    PyErr_Format(PyExc_TypeError,
+                 "timestamp key component must be int (ns), datetime or numpy.datetime64, "
+                 "not %.200s", Py_TYPE(o)->tp_name);
+    return -1;
+}
+
+/* Fill `v` from one Python component value. */
+static int component(zpy_codec_state *cs, zlmdb_key_type t, PyObject *o, unsigned idx,
+                     zlmdb_key_value *v, Py_buffer *view, unsigned char *uuid)
+{
+    memset(v, 0, sizeof *v);
+    view->obj = NULL;
+    if (o == Py_None) {
+        v->is_null = 1;
+        return 0;
+    }
+    switch (t) {
+    case ZLMDB_KEY_UINT8: case ZLMDB_KEY_UINT16: case ZLMDB_KEY_UINT16LE:
+    case ZLMDB_KEY_UINT32: case ZLMDB_KEY_UINT64: case ZLMDB_KEY_OID:
+        if (!PyLong_Check(o))
+            break;
+        if (zpy_long_sign(o) < 0) {
+            PyErr_Format(PyExc_ValueError, "key component %u (%s) out of range: %R", idx,
+                         type_name(t), o);
+            return -1;
+        }
+        v->u = PyLong_AsUnsignedLongLong(o);
+        if (v->u == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_ValueError, "key component %u (%s) out of range: %R", idx,
+                         type_name(t), o);
+            return -1;
+        }
+        return 0;
+    case ZLMDB_KEY_TIMESTAMP:
+        return timestamp_of(cs, o, &v->i);
+    case ZLMDB_KEY_UUID:
+        if (!PyObject_TypeCheck(o, (PyTypeObject *)cs->UUID))
+            break;
+        if (zpy_uuid_to_bytes(cs, o, uuid) < 0)
+            return -1;
+        v->data = uuid;
+        v->len = 16;
+        return 0;
+    case ZLMDB_KEY_BYTES16: case ZLMDB_KEY_BYTES20: case ZLMDB_KEY_BYTES32:
+        if (PyBytes_Check(o)) {
+            v->data = (const unsigned char *)PyBytes_AS_STRING(o);
+            v->len = (size_t)PyBytes_GET_SIZE(o);
+            return 0;
+        }
+        if (PyUnicode_Check(o) || !PyObject_CheckBuffer(o))
+            break;
+        if (PyObject_GetBuffer(o, view, PyBUF_SIMPLE) < 0)
+            return -1;
+        v->data = view->buf;
+        v->len = (size_t)view->len;
+        return 0;
+    case ZLMDB_KEY_STRING: {
+        Py_ssize_t n;
+        if (!PyUnicode_Check(o))
+            break;
+        v->data = (const unsigned char *)PyUnicode_AsUTF8AndSize(o, &n);
+        if (v->data == NULL)
+            return -1;
+        v->len = (size_t)n;
+        return 0;
+    }
+    }
+    PyErr_Format(PyExc_TypeError, "key component %u (%s): unsupported type %.200s", idx,
+                 type_name(t), Py_TYPE(o)->tp_name);
+    return -1;
+}
+
+static int parse_flags(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                       unsigned *flags, const char *fname)
+{
+    Py_ssize_t i, nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    *flags = 0;
+    if (nargs != 1) {
+        PyErr_Format(PyExc_TypeError, "%s() takes exactly 1 positional argument (%zd given)",
+                     fname, nargs);
+        return -1;
+    }
+    for (i = 0; i < nkw; i++) {
+        PyObject *k = PyTuple_GET_ITEM(kwnames, i);
+        int on = PyObject_IsTrue(args[nargs + i]);
+        unsigned f;
+        if (on < 0)
+            return -1;
+        if (PyUnicode_CompareWithASCIIString(k, "null_as_zero") == 0)
+            f = ZLMDB_KEY_NULL_AS_ZERO;
+        else if (PyUnicode_CompareWithASCIIString(k, "lenient") == 0)
+            f = ZLMDB_KEY_LENIENT;
+        else {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'",
+                         fname, k);
+            return -1;
+        }
+        if (on)
+            *flags |= f;
+    }
+    return 0;
+}
+
+/* Encode `k` components from `key` (a bare value when the codec has one
+ * component and !prefix). */
+static PyObject *kc_run(KeyCodec *self, PyObject *key, unsigned flags, int prefix)
+{
+    zpy_codec_state *cs = kc_state(self);
+    zlmdb_key_value vals[ZLMDB_KEY_MAX_COMPONENTS];
+    Py_buffer views[ZLMDB_KEY_MAX_COMPONENTS];
+    unsigned char uuids[ZLMDB_KEY_MAX_COMPONENTS][16];
+    zlmdb_buf out = ZLMDB_BUF_INIT;
+    PyObject *res = NULL, *tuple = NULL;
+    unsigned i, k;
+    int rc;
+
+    if (!prefix && self->desc.ncomp == 1) {
+        k = 1;
+        if (component(cs, self->desc.comp[0], key, 0, &vals[0], &views[0], uuids[0]) < 0)
+            return NULL;
+    } else {
+        if (PyTuple_Check(key)) {
+            tuple = Py_NewRef(key);
+        } else if (PyList_Check(key)) {
+            /* A snapshot: converting components may run Python code
+             * (utcoffset(), numpy) that could mutate a list. */
+            tuple = PyList_AsTuple(key);
+            if (tuple == NULL)
+                return NULL;
+        } else {
+            PyErr_Format(PyExc_TypeError, "key must be a tuple of %u components, not %.200s",
+                         self->desc.ncomp, Py_TYPE(key)->tp_name);
+            return NULL;
+        }
+        k = (unsigned)PyTuple_GET_SIZE(tuple);
+        if (prefix ? k > self->desc.ncomp : k != self->desc.ncomp) {
+            PyErr_Format(PyExc_ValueError, "key must have %s%u components, not %u",
+                         prefix ? "at most " : "", self->desc.ncomp, k);
+            Py_DECREF(tuple);
+            return NULL;
+        }
+        for (i = 0; i < k; i++) {
+            PyObject *o = PyTuple_GET_ITEM(tuple, i);
+            if (component(cs, self->desc.comp[i], o, i, &vals[i], &views[i], uuids[i]) < 0) {
+                k = i;
+                goto done;
+            }
+        }
+    }
+    rc = prefix ? zlmdb_key_encode_prefix(&self->desc, vals, k, flags, &out)
+                : zlmdb_key_encode(&self->desc, vals, flags, &out);
+    if (rc != 0)
+        key_error(rc);
+    else
+        res = PyBytes_FromStringAndSize((const char *)out.ptr, (Py_ssize_t)out.size);
+    zlmdb_buf_dispose(&out);
+done:
+    for (i = 0; i < k; i++)
+        if (views[i].obj != NULL)
+            PyBuffer_Release(&views[i]);
+    Py_XDECREF(tuple);
+    return res;
+}
+
+static PyObject *kc_encode(KeyCodec *self, PyObject *const *args, Py_ssize_t nargs,
+                           PyObject *kwnames)
+{
+    unsigned flags;
+    if (parse_flags(args, nargs, kwnames, &flags, "encode") < 0)
+        return NULL;
+    return kc_run(self, args[0], flags, 0);
+}
+
+static PyObject *kc_encode_prefix(KeyCodec *self, PyObject *const *args, Py_ssize_t nargs,
+                                  PyObject *kwnames)
+{
+    unsigned flags;
+    if (parse_flags(args, nargs, kwnames, &flags, "encode_prefix") < 0)
+        return NULL;
+    return kc_run(self, args[0], flags, 1);
+}
+
+static PyObject *timestamp_value(KeyCodec *self, zpy_codec_state *cs, int64_t ns)
+{
+    int mode = self->ts_mode;
+    if (mode == TS_AUTO)
+        mode = zpy_codec_numpy(cs) != NULL ? TS_NUMPY : TS_INT;
+    if (mode == TS_NUMPY) {
+        if (zpy_codec_numpy(cs) == NULL) {
+            PyErr_SetString(PyExc_ImportError, "numpy is required for timestamp='numpy'");
+            return NULL;
+        }
+        return PyObject_CallFunction(cs->np_datetime64, "Ls", (long long)ns, "ns");
+    }
+    if (mode == TS_DATETIME) {
+        /* Floor to microseconds, as datetime can hold no more. */
+        long long us = ns / 1000 - (ns % 1000 < 0);
+        long long days = us / 86400000000LL - (us % 86400000000LL < 0);
+        long long rem = us - days * 86400000000LL;
+        PyObject *delta, *epoch, *r;
+        delta = PyDelta_FromDSU((int)days, (int)(rem / 1000000), (int)(rem % 1000000));
+        if (delta == NULL)
+            return NULL;
+        epoch = PyDateTimeAPI->DateTime_FromDateAndTime(1970, 1, 1, 0, 0, 0, 0, cs->utc,
+                                                        PyDateTimeAPI->DateTimeType);
+        if (epoch == NULL) {
+            Py_DECREF(delta);
+            return NULL;
+        }
+        r = PyNumber_Add(epoch, delta);
+        Py_DECREF(epoch);
+        Py_DECREF(delta);
+        return r;
+    }
+    return PyLong_FromLongLong(ns);
+}
+
+static PyObject *kc_decode(KeyCodec *self, PyObject *arg)
+{
+    zpy_codec_state *cs = kc_state(self);
+    zlmdb_key_value vals[ZLMDB_KEY_MAX_COMPONENTS];
+    Py_buffer view;
+    PyObject *res = NULL, *tuple = NULL;
+    unsigned i, n = self->desc.ncomp;
+    int rc;
+
+    if (zpy_get_input(arg, &view, "decode") < 0)
+        return NULL;
+    rc = zlmdb_key_decode(&self->desc, view.buf, (size_t)view.len, vals);
+    if (rc != 0) {
+        key_error(rc);
+        goto done;
+    }
+    if (n > 1 && (tuple = PyTuple_New(n)) == NULL)
+        goto done;
+    for (i = 0; i < n; i++) {
+        zlmdb_key_value *v = &vals[i];
+        PyObject *o;
+        switch (self->desc.comp[i]) {
+        case ZLMDB_KEY_TIMESTAMP:
+            o = timestamp_value(self, cs, v->i);
+            break;
+        case ZLMDB_KEY_UUID:
+            o = zpy_uuid_from_bytes(cs, v->data);
+            break;
+        case ZLMDB_KEY_BYTES16: case ZLMDB_KEY_BYTES20: case ZLMDB_KEY_BYTES32:
+            o = PyBytes_FromStringAndSize((const char *)v->data, (Py_ssize_t)v->len);
+            break;
+        case ZLMDB_KEY_STRING:
+            o = PyUnicode_DecodeUTF8((const char *)v->data, (Py_ssize_t)v->len, NULL);
+            break;
+        default:
+            o = PyLong_FromUnsignedLongLong(v->u);
+            break;
+        }
+        if (o == NULL)
+            goto done;
+        if (n == 1) {
+            res = o;
+            goto done;
+        }
+        PyTuple_SET_ITEM(tuple, i, o);
+    }
+    res = Py_NewRef(tuple);
+done:
+    Py_XDECREF(tuple);
+    if (view.obj != NULL)
+        PyBuffer_Release(&view);
+    return res;
+}
+
+static PyObject *kc_new(PyTypeObject *tp, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"components", "timestamp", NULL};
+    PyObject *comps, *names = NULL;
+    const char *ts = "auto";
+    KeyCodec *self;
+    zlmdb_key_desc desc;
+    Py_ssize_t i, n;
+    int rc;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$s:KeyCodec", kwlist, &comps, &ts))
+        return NULL;
+    if (PyUnicode_Check(comps))
+        names = PyTuple_Pack(1, comps);
+    else
+        names = PySequence_Tuple(comps);
+    if (names == NULL)
+        return NULL;
+    n = PyTuple_GET_SIZE(names);
+    if (n < 1 || n > ZLMDB_KEY_MAX_COMPONENTS) {
+        PyErr_Format(PyExc_ValueError, "a key has 1 to %d components, not %zd",
+                     ZLMDB_KEY_MAX_COMPONENTS, n);
+        goto fail;
+    }
+    memset(&desc, 0, sizeof desc);
+    desc.ncomp = (unsigned)n;
+    for (i = 0; i < n; i++) {
+        PyObject *s = PyTuple_GET_ITEM(names, i);
+        size_t j;
+        if (!PyUnicode_Check(s)) {
+            PyErr_SetString(PyExc_TypeError, "key component names must be str");
+            goto fail;
+        }
+        for (j = 0; j < NKEY_TYPES; j++)
+            if (PyUnicode_CompareWithASCIIString(s, key_types[j].name) == 0)
+                break;
+        if (j == NKEY_TYPES) {
+            PyErr_Format(PyExc_ValueError, "unknown key component type %R", s);
+            goto fail;
+        }
+        desc.comp[i] = key_types[j].type;
+    }
+    rc = zlmdb_key_desc_check(&desc);
+    if (rc != 0) {
+        key_error(rc);
+        goto fail;
+    }
+    self = (KeyCodec *)tp->tp_alloc(tp, 0);
+    if (self == NULL)
+        goto fail;
+    self->desc = desc;
+    self->components = names;
+    zlmdb_key_fixed_size(&desc, &self->fixed);
+    if (strcmp(ts, "auto") == 0)
+        self->ts_mode = TS_AUTO;
+    else if (strcmp(ts, "int") == 0)
+        self->ts_mode = TS_INT;
+    else if (strcmp(ts, "numpy") == 0)
+        self->ts_mode = TS_NUMPY;
+    else if (strcmp(ts, "datetime") == 0)
+        self->ts_mode = TS_DATETIME;
+    else {
+        Py_DECREF(self);
+        PyErr_Format(PyExc_ValueError,
+                     "timestamp must be 'auto', 'int', 'numpy' or 'datetime', not '%s'", ts);
+        return NULL;
+    }
+    return (PyObject *)self;
+fail:
+    Py_XDECREF(names);
+    return NULL;
+}
+
+static int kc_traverse(KeyCodec *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->components);
+    return 0;
+}
+
+static int kc_clear(KeyCodec *self)
+{
+    Py_CLEAR(self->components);
+    return 0;
+}
+
+static void kc_dealloc(KeyCodec *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    kc_clear(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyObject *kc_get_components(KeyCodec *self, void *closure)
+{
+    return Py_NewRef(self->components);
+}
+
+static PyObject *kc_get_fixed_size(KeyCodec *self, void *closure)
+{
+    if (self->fixed == ZLMDB_KEY_VARIABLE)
+        Py_RETURN_NONE;
+    return PyLong_FromSize_t(self->fixed);
+}
+
+static PyObject *kc_repr(KeyCodec *self)
+{
+    return PyUnicode_FromFormat("KeyCodec(%R)", self->components);
+}
+
+static PyMethodDef kc_methods[] = {
+    {"encode", (PyCFunction)(void (*)(void))kc_encode, METH_FASTCALL | METH_KEYWORDS,
+     "encode(key, *, null_as_zero=False, lenient=False) -> bytes\n\n"
+     "Encode a full key: a tuple with one value per component, or the bare value\n"
+     "for a one-component codec.  None components are refused unless null_as_zero\n"
+     "(then they encode as the type's zero value, for range bounds).  lenient\n"
+     "accepts what decode() accepts (oids above 2**53, negative timestamps)."},
+    {"encode_prefix", (PyCFunction)(void (*)(void))kc_encode_prefix,
+     METH_FASTCALL | METH_KEYWORDS,
+     "encode_prefix(values, *, null_as_zero=False, lenient=False) -> bytes\n\n"
+     "Encode the first len(values) components (a tuple): every full key whose\n"
+     "first components equal these starts with the result."},
+    {"decode", (PyCFunction)kc_decode, METH_O,
+     "decode(data) -> tuple | value\n\n"
+     "Decode a key (without slot prefix): a tuple, or the bare value for a\n"
+     "one-component codec."},
+    {NULL, NULL, 0, NULL}
+};
+
+static PyGetSetDef kc_getset[] = {
+    {"components", (getter)kc_get_components, NULL, "the component type names", NULL},
+    {"fixed_size", (getter)kc_get_fixed_size, NULL,
+     "the encoded size in bytes, or None when the layout has a string", NULL},
+    {NULL, NULL, NULL, NULL, NULL}
+};
+
+static PyType_Slot kc_slots[] = {
+    {Py_tp_new, kc_new},
+    {Py_tp_dealloc, kc_dealloc},
+    {Py_tp_traverse, kc_traverse},
+    {Py_tp_clear, kc_clear},
+    {Py_tp_methods, kc_methods},
+    {Py_tp_getset, kc_getset},
+    {Py_tp_repr, kc_repr},
+    {Py_tp_doc, "KeyCodec(components, *, timestamp='auto')\n\n"
+                "Order-preserving key encoder/decoder for a key layout given as a tuple of\n"
+                "component type names: uint8 uint16 uint16le uint32 uint64 oid uuid\n"
+                "timestamp bytes16 bytes20 bytes32 string (see docs/codecs.md)."},
+    {0, NULL}
+};
+
+static PyType_Spec kc_spec = {
+    .name = "zlmdb._native.KeyCodec",
+    .basicsize = sizeof(KeyCodec),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = kc_slots,
+};
+
+int zpy_key_init(PyObject *module, zpy_codec_state *cs)
+{
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL)
+        return -1;
+    cs->KeyCodecType = PyType_FromModuleAndSpec(module, &kc_spec, NULL);
+    if (cs->KeyCodecType == NULL)
+        return -1;
+    return PyModule_AddObjectRef(module, "KeyCodec", cs->KeyCodecType);
+}
