@@ -7,16 +7,24 @@ Two APIs share one C core (the extension ``zlmdb._native`` and the C library
   (``import zlmdb.lmdb as lmdb``);
 * ``zlmdb.codec`` -- CBOR, JSON and order-preserving key codecs in C,
   byte-compatible with cbor2 and json;
-* ``zlmdb`` itself -- the object-relational layer, compatible with upstream
-  zlmdb (being built; see the project's issues for its state).
+* ``zlmdb`` itself -- the object layer compatible with upstream zlmdb:
+  ``Database``, ``Schema``, ``@table``, the ``Map*`` persistent maps and
+  their indexes, with upstream's on-disk format.
 """
 from zlmdb import _native
 from zlmdb import codec
 from zlmdb import lmdb
+from zlmdb._database import TABLES_BY_UUID, Database, Transaction, TransactionStats, table
+from zlmdb._maps import MAP_CLASSES, MAPS
+from zlmdb._pmap import NullValueConstraint, PersistentMap, PersistentMapIterator
+from zlmdb._schema import Schema
 
 __version__ = "0.1.0"
 
-__all__ = ("__version__", "codec", "lmdb")
+globals().update(MAP_CLASSES)
+
+__all__ = ("__version__", "codec", "lmdb", "Schema", "Database", "Transaction",
+           "TransactionStats", "table", "NullValueConstraint") + tuple(MAP_CLASSES)
 
 
 def _check_native_version():

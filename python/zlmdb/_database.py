@@ -1,0 +1,391 @@
+"""Database, transactions, the slot registry and the @table decorator."""
+import inspect
+import os
+import shutil
+import struct
+import sys
+import tempfile
+import time
+import uuid
+
+from zlmdb import codec as _codec
+from zlmdb import lmdb
+from zlmdb._pmap import PersistentMap, _count_prefix
+
+__all__ = ("Database", "Transaction", "TransactionStats", "table", "TABLES_BY_UUID")
+
+#: tables declared with @table, by their oid
+TABLES_BY_UUID = {}
+
+# Databases open in this process, by path: LMDB's locks are per process, so
+# one path must be opened once (the low-level layer refuses it too).
+_OPEN = {}
+
+_REGISTRY_SLOT = 0
+
+
+def table(oid, marshal=None, parse=None, build=None, cast=None, compress=None):
+    """Declare a Map* subclass as a database table with a stable ``oid``
+    (a ``uuid.UUID`` or its string); ``db.attach_table(cls)`` then finds or
+    allocates its slot.  Give marshal+parse (CBOR/JSON maps), build+cast
+    (FlatBuffers maps), or neither."""
+    if isinstance(oid, str):
+        oid = uuid.UUID(oid)
+    if not isinstance(oid, uuid.UUID):
+        raise TypeError("oid must be a uuid.UUID or str, not %s" % type(oid).__name__)
+    if (marshal or parse) and (build or cast):
+        raise TypeError("give marshal/parse or build/cast, not both")
+    if bool(marshal) != bool(parse) or bool(build) != bool(cast):
+        raise TypeError("marshal and parse (or build and cast) go together")
+
+    def decorate(klass):
+        if not (inspect.isclass(klass) and issubclass(klass, PersistentMap)):
+            raise TypeError("@table decorates subclasses of zlmdb.PersistentMap")
+        known = TABLES_BY_UUID.get(oid)
+        if known is not None and (known.__module__, known.__qualname__) != \
+                (klass.__module__, klass.__qualname__):
+            # Upstream returns None here, silently binding the class name to
+            # None; a clear error serves everyone better.  The same class
+            # declared again (a reloaded module) simply replaces itself.
+            raise RuntimeError("table oid %s is already used by %s"
+                               % (oid, TABLES_BY_UUID[oid].__name__))
+        klass._zlmdb_oid = oid
+        klass._zlmdb_marshal = marshal
+        klass._zlmdb_parse = parse
+        klass._zlmdb_build = build
+        klass._zlmdb_cast = cast
+        klass._zlmdb_compress = compress
+        TABLES_BY_UUID[oid] = klass
+        return klass
+    return decorate
+
+
+class TransactionStats:
+    """Counts of puts and deletes, and the duration, of transactions."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.puts = 0
+        self.dels = 0
+        self._started = time.time_ns()
+
+    @property
+    def started(self):
+        """When counting started (ns since the epoch)."""
+        return self._started
+
+    @property
+    def duration(self):
+        """Nanoseconds since counting started."""
+        return time.time_ns() - self._started if self._started else 0
+
+
+class Transaction:
+    """A database transaction; use it as ``with db.begin(write=True) as txn:``.
+
+    The LMDB transaction starts when the block is entered and is committed
+    when the block ends normally, aborted when it raises.
+    """
+
+    def __init__(self, db, write=False, buffers=False, stats=None):
+        self._db = db
+        self._write = write
+        self._buffers = buffers
+        self._stats = stats
+        self._txn = None
+
+    def __enter__(self):
+        if self._txn is not None:
+            raise RuntimeError("transaction already entered")
+        if self._db._env is None:
+            raise RuntimeError("database is closed")
+        self._txn = self._db._env.begin(write=self._write, buffers=self._buffers)
+        return self
+
+    def __exit__(self, exc_type, exc_value, tb):
+        txn, self._txn = self._txn, None
+        if txn is None:
+            return False
+        if exc_type is None:
+            txn.commit()
+        else:
+            txn.abort()
+        return False
+
+    def _count_put(self):
+        if self._stats is not None:
+            self._stats.puts += 1
+
+    def _count_del(self):
+        if self._stats is not None:
+            self._stats.dels += 1
+
+    def _open_txn(self):
+        if self._txn is None:
+            raise RuntimeError("transaction is not open (use it in a with block)")
+        return self._txn
+
+    def id(self):
+        """The LMDB transaction id."""
+        return self._open_txn().id()
+
+    def get(self, key):
+        """Raw get of a physical key."""
+        return self._open_txn().get(key)
+
+    def put(self, key, data, overwrite=True):
+        """Raw put of a physical key; False when it exists and not overwrite."""
+        done = self._open_txn().put(key, data, overwrite=overwrite)
+        if done:
+            self._count_put()
+        return done
+
+    def delete(self, key):
+        """Raw delete of a physical key; True when it existed."""
+        done = self._open_txn().delete(key)
+        if done:
+            self._count_del()
+        return done
+
+
+class Database:
+    """A zlmdb database: one LMDB environment (a directory holding
+    ``data.mdb`` and ``lock.mdb``), tables in slots of its main database.
+
+    ``dbpath=None`` uses a temporary directory, removed on close.
+    """
+
+    def __init__(self, dbpath=None, maxsize=10485760, readonly=False, lock=True, sync=True,
+                 create=True, open_now=True, writemap=False, context=None, log=None):
+        if dbpath is not None and not isinstance(dbpath, str):
+            raise TypeError("dbpath must be a str or None")
+        if not isinstance(maxsize, int) or maxsize < 1:
+            raise ValueError("maxsize must be a positive int")
+        self._tempdir = None
+        if dbpath is None:
+            self._tempdir = tempfile.TemporaryDirectory()
+            dbpath = self._tempdir.name
+        self._dbpath = os.path.abspath(dbpath)
+        self._maxsize = maxsize
+        self._readonly = readonly
+        self._lock = lock
+        self._sync = sync
+        self._create = create
+        self._open_now = open_now
+        self._writemap = writemap
+        self._context = context
+        self.log = log
+        self._env = None
+        if open_now:
+            self.__enter__()
+
+    # -- opening ----------------------------------------------------------------
+
+    @staticmethod
+    def open(dbpath=None, **kwargs):
+        """The database already open at ``dbpath`` in this process, or a new
+        one."""
+        if dbpath is not None:
+            known = _OPEN.get(os.path.abspath(dbpath))
+            if known is not None:
+                return known
+        return Database(dbpath, **kwargs)
+
+    def __enter__(self):
+        if self._env is not None:
+            return self
+        other = _OPEN.get(self._dbpath)
+        if other is not None and other is not self:
+            raise RuntimeError(
+                'tried to open same dbpath "%s" twice within same process '
+                "(PID %d): it is already open in %r" % (self._dbpath, os.getpid(), other))
+        delays = (0.0, 0.01, 0.02)
+        for attempt, delay in enumerate(delays):
+            try:
+                self._env = lmdb.open(self._dbpath, map_size=self._maxsize,
+                                      create=self._create, readonly=self._readonly,
+                                      sync=self._sync, subdir=True, lock=self._lock,
+                                      writemap=self._writemap)
+                break
+            except lmdb.LockError as exc:
+                if attempt == len(delays) - 1:
+                    raise RuntimeError("cannot open LMDB environment %s (giving up after %d "
+                                       "tries): %s" % (self._dbpath, len(delays), exc))
+                time.sleep(delay)
+        _OPEN[self._dbpath] = self
+        return self
+
+    def __exit__(self, exc_type, exc_value, tb):
+        self.close()
+        return False
+
+    def close(self):
+        """Close the environment (and remove a temporary directory)."""
+        if self._env is not None:
+            self._env.close()
+            self._env = None
+        if _OPEN.get(self._dbpath) is self:
+            del _OPEN[self._dbpath]
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+            self._tempdir = None
+
+    # -- properties ---------------------------------------------------------------
+
+    @property
+    def context(self):
+        return self._context
+
+    @property
+    def dbpath(self):
+        return self._dbpath
+
+    @property
+    def maxsize(self):
+        return self._maxsize
+
+    @property
+    def is_sync(self):
+        return self._sync
+
+    @property
+    def is_readonly(self):
+        return self._readonly
+
+    @property
+    def is_writemap(self):
+        return self._writemap
+
+    @property
+    def is_open(self):
+        return self._env is not None
+
+    # -- transactions and maintenance -------------------------------------------
+
+    def begin(self, write=False, buffers=False, stats=None):
+        """A new, not yet entered, Transaction."""
+        if write and self._readonly:
+            raise Exception("database is read-only")
+        return Transaction(self, write=write, buffers=buffers, stats=stats)
+
+    def sync(self, force=False):
+        """Flush to disk (needed with sync=False)."""
+        self._env.sync(force)
+
+    def config(self):
+        """The options the database was created with."""
+        return {
+            "is_temp": self._tempdir is not None,
+            "dbpath": self._dbpath,
+            "maxsize": self._maxsize,
+            "readonly": self._readonly,
+            "lock": self._lock,
+            "sync": self._sync,
+            "create": self._create,
+            "open_now": self._open_now,
+            "writemap": self._writemap,
+            "context": str(self._context) if self._context else None,
+        }
+
+    @staticmethod
+    def scratch(dbpath):
+        """Delete the database directory ``dbpath`` and everything in it."""
+        if os.path.exists(dbpath):
+            if not os.path.isdir(dbpath):
+                raise RuntimeError("%s is not a database directory" % dbpath)
+            shutil.rmtree(dbpath)
+
+    def stats(self, include_slots=False):
+        """Size, usage and LMDB statistics; with ``include_slots``, one entry
+        per registered table with its record count."""
+        if self._env is None:
+            raise RuntimeError("database is closed")
+        st = self._env.stat()
+        info = self._env.info()
+        pages = st["leaf_pages"] + st["overflow_pages"] + st["branch_pages"]
+        used = st["psize"] * pages
+        res = {
+            "num_slots": len(self._read_slots()),
+            "current_size": os.path.getsize(os.path.join(self._dbpath, "data.mdb")),
+            "max_size": self._maxsize,
+            "page_size": st["psize"],
+            "pages": pages,
+            "used": used,
+            # With writemap the file is the map's size from the start, so
+            # usage comes from the pages in the tree, never the file size.
+            "free": 1.0 - float(used) / float(self._maxsize),
+            "read_only": self._readonly,
+            "sync_enabled": self._sync,
+        }
+        res.update(st)
+        res.update(info)
+        if include_slots:
+            res["slots"] = []
+            with self.begin() as txn:
+                for slot, rec in sorted(self._read_slots().items()):
+                    res["slots"].append({
+                        "oid": rec.get("oid"), "slot": slot, "name": rec.get("name"),
+                        "description": rec.get("description"),
+                        "records": _count_prefix(txn._txn, struct.pack(">H", slot)),
+                    })
+        return res
+
+    # -- the slot registry ------------------------------------------------------
+
+    def _read_slots(self):
+        """{slot: registry record} from slot 0."""
+        out = {}
+        with self._env.begin() as txn:
+            c = txn.cursor()
+            prefix = struct.pack(">H", _REGISTRY_SLOT)
+            found = c.set_range(prefix)
+            while found:
+                key = c.key()
+                if key[:2] != prefix:
+                    break
+                if len(key) == 4:
+                    out[struct.unpack(">H", key[2:])[0]] = _codec.cbor_loads(c.value())
+                found = c.next()
+        return out
+
+    def attach_table(self, klass):
+        """An instance of the @table-decorated ``klass`` on its slot, found in
+        the registry by the class's oid or allocated (highest slot + 1)."""
+        if not inspect.isclass(klass) or not issubclass(klass, PersistentMap):
+            raise TypeError("cannot attach %r as a table: a subclass of "
+                            "zlmdb.PersistentMap is required" % (klass,))
+        oid = getattr(klass, "_zlmdb_oid", None)
+        if not oid:
+            raise TypeError("%s is not decorated with @zlmdb.table" % klass.__name__)
+        slots = self._read_slots()
+        slot = next((s for s, rec in slots.items() if rec.get("oid") == str(oid)), None)
+        if slot is None:
+            if self._readonly:
+                raise RuntimeError('no slot in database for table <%s>: "%s"'
+                                   % (oid, klass.__name__))
+            slot = max(slots) + 1 if slots else 1
+            if slot > 65535:
+                raise RuntimeError("no free slot left")
+            rec = {"oid": str(oid), "name": _qualname(klass)}
+            if klass.__doc__:
+                rec["description"] = klass.__doc__.strip()
+            rec["creator"] = "unknown"
+            rec["slot"] = slot
+            with self._env.begin(write=True) as txn:
+                txn.put(struct.pack(">HH", _REGISTRY_SLOT, slot), _codec.cbor_dumps(rec))
+        kwargs = {"compress": klass._zlmdb_compress}
+        if klass._zlmdb_marshal:
+            kwargs.update(marshal=klass._zlmdb_marshal, unmarshal=klass._zlmdb_parse)
+        elif klass._zlmdb_build:
+            kwargs.update(build=klass._zlmdb_build, cast=klass._zlmdb_cast)
+        return klass(slot, **kwargs)
+
+
+def _qualname(klass):
+    # Upstream names tables with Twisted's qual() when Twisted is importable,
+    # else with the bare class name; follow the same rule.
+    if "twisted" in sys.modules:
+        return "%s.%s" % (klass.__module__, klass.__qualname__)
+    return klass.__name__

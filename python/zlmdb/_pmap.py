@@ -1,0 +1,553 @@
+"""Persistent maps: typed key/value tables in one slot of the database.
+
+A map class is declared by two facts: the layout of its keys (a tuple of
+key component names, encoded by :class:`zlmdb.codec.KeyCodec` in C) and the
+codec of its values (one of :data:`VALUE_CODECS`).  Every physical key is
+the 2-byte big-endian slot number followed by the encoded key, as in
+upstream zlmdb, so databases are exchangeable.
+
+Fixed here, compared with upstream zlmdb: ``truncate`` touches only its own
+slot; set values keep every element; unique indexes are enforced; a put that
+fails (null index key, duplicate unique key, a value that cannot be encoded)
+changes nothing; negative timestamps are refused as keys instead of sorting
+after every later one.
+"""
+import pickle
+import struct
+import uuid
+import zlib
+
+from zlmdb import codec as _codec
+
+__all__ = ("PersistentMap", "PersistentMapIterator", "NullValueConstraint")
+
+_MAX_LIMIT = 10000000
+
+
+class NullValueConstraint(RuntimeError):
+    """A non-nullable index was given a null (``None``) key."""
+
+
+def _is_null(key):
+    if key is None:
+        return True
+    if isinstance(key, (tuple, list)):
+        return any(k is None for k in key)
+    return False
+
+
+# ----------------------------------------------------------------- values
+
+def _numpy():
+    import numpy
+    return numpy
+
+
+def _ts_to_bytes(value):
+    """A timestamp (datetime64, or int nanoseconds) as big-endian int64."""
+    if isinstance(value, int):
+        ns = value
+    else:
+        np = _numpy()
+        ns = int(np.datetime64(value, "ns").astype("int64"))
+    return struct.pack(">q", ns)
+
+
+def _ts_from_bytes(data):
+    ns = struct.unpack(">q", data)[0]
+    try:
+        np = _numpy()
+    except ImportError:
+        return ns
+    return np.datetime64(ns, "ns")
+
+
+def _fixed(n):
+    def enc(value):
+        if value is None:
+            return b"\x00" * n
+        if not isinstance(value, (bytes, bytearray)) or len(value) != n:
+            raise ValueError("value must be %d bytes, not %r" % (n, type(value).__name__))
+        return bytes(value)
+
+    def dec(data):
+        if len(data) != n:
+            raise ValueError("stored value has %d bytes, expected %d" % (len(data), n))
+        return bytes(data)
+    return enc, dec
+
+
+def _uuid_enc(value):
+    if value is None:
+        return b"\x00" * 16
+    if not isinstance(value, uuid.UUID):
+        raise TypeError("value must be a uuid.UUID, not %s" % type(value).__name__)
+    return value.bytes
+
+
+def _uuid_dec(data):
+    return uuid.UUID(bytes=bytes(data))
+
+
+def _str_enc(value):
+    if value is None:
+        return b""
+    if not isinstance(value, str):
+        raise TypeError("value must be a str, not %s" % type(value).__name__)
+    return value.encode("utf8")
+
+
+def _oid_enc(value):
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 2 ** 64 - 1:
+        raise ValueError("value must be an unsigned 64-bit int, not %r" % (value,))
+    return struct.pack(">Q", value)
+
+
+def _set_codec(width, enc_one, dec_one):
+    def enc(values):
+        return b"".join(enc_one(v) for v in values)
+
+    def dec(data):
+        if len(data) % width:
+            raise ValueError("stored set has %d bytes, not a multiple of %d"
+                             % (len(data), width))
+        # Every element (upstream read back only the first one).
+        return {dec_one(bytes(data[i:i + width])) for i in range(0, len(data), width)}
+    return enc, dec
+
+
+def _b20ts_enc(value):
+    b20, ts = value
+    return _fixed(20)[0](b20) + _ts_to_bytes(ts if ts is not None else 0)
+
+
+def _b20ts_dec(data):
+    if len(data) != 28:
+        raise ValueError("stored value has %d bytes, expected 28" % len(data))
+    return bytes(data[:20]), _ts_from_bytes(bytes(data[20:]))
+
+
+VALUE_CODECS = {
+    # name: (encode(value) -> bytes, decode(bytes) -> value); the object
+    # codecs (cbor, json, pickle, flatbuffers, numpy) are built per map.
+    "uuid": (_uuid_enc, _uuid_dec),
+    "string": (_str_enc, lambda d: bytes(d).decode("utf8")),
+    "oid": (_oid_enc, lambda d: struct.unpack(">Q", d)[0]),
+    "timestamp": (_ts_to_bytes, lambda d: _ts_from_bytes(bytes(d))),
+    "bytes16": _fixed(16),
+    "bytes20": _fixed(20),
+    "bytes32": _fixed(32),
+    "bytes20timestamp": (_b20ts_enc, _b20ts_dec),
+    "uuidset": _set_codec(16, _uuid_enc, _uuid_dec),
+    "oidset": _set_codec(8, _oid_enc, lambda d: struct.unpack(">Q", d)[0]),
+    "pickle": (lambda v: pickle.dumps(v, protocol=2), lambda d: pickle.loads(d)),
+}
+
+COMPRESS_ZLIB = 1
+COMPRESS_SNAPPY = 2
+
+
+def _compressor(kind):
+    if not kind:
+        return None, None
+    if kind == COMPRESS_ZLIB:
+        return zlib.compress, zlib.decompress
+    if kind == COMPRESS_SNAPPY:
+        try:
+            import snappy
+        except ImportError as exc:
+            raise RuntimeError("COMPRESS_SNAPPY needs the python-snappy package") from exc
+        return snappy.compress, snappy.decompress
+    raise ValueError("unknown compression %r" % (kind,))
+
+
+# -------------------------------------------------------------- iterator
+
+class PersistentMapIterator:
+    """Walks the records of a map in a key range (see PersistentMap.select)."""
+
+    def __init__(self, txn, pmap, from_key=None, to_key=None, return_keys=True,
+                 return_values=True, reverse=False, limit=None):
+        slot = struct.pack(">H", pmap._slot)
+        # Falsy keys (0, "", b"") mean "unbounded", as upstream.
+        self._from = slot + pmap._encode_bound(from_key) if from_key else slot
+        if to_key:
+            self._to = slot + pmap._encode_bound(to_key)
+        else:
+            self._to = struct.pack(">H", pmap._slot + 1) if pmap._slot < 65535 else None
+        self._txn = txn
+        self._pmap = pmap
+        self._keys = return_keys
+        self._values = return_values
+        self._reverse = reverse
+        self._limit = limit
+        self._read = 0
+        self._cursor = None
+        self._found = False
+
+    def __iter__(self):
+        self._cursor = self._txn._txn.cursor()
+        c = self._cursor
+        if self._reverse:
+            if self._to is not None and c.set_range(self._to):
+                self._found = c.prev()
+            else:
+                self._found = c.last()
+        else:
+            self._found = c.set_range(self._from)
+        return self
+
+    def __next__(self):
+        if self._cursor is None:
+            iter(self)
+        if not self._found or (self._limit and self._read >= self._limit):
+            raise StopIteration
+        c = self._cursor
+        key = c.key()
+        if self._reverse:
+            if key < self._from:
+                raise StopIteration
+        elif self._to is not None and key >= self._to:
+            raise StopIteration
+        self._read += 1
+        pmap = self._pmap
+        k = pmap._decode_key(key[2:]) if self._keys else None
+        v = pmap._decode_value(c.value()) if self._values else None
+        self._found = c.prev() if self._reverse else c.next()
+        if self._keys and self._values:
+            return k, v
+        if self._values:
+            return v
+        if self._keys:
+            return k
+        return None
+
+
+# ------------------------------------------------------------------ map
+
+class PersistentMap:
+    """The base of every ``Map*`` class: records of one slot.
+
+    Every access takes the transaction: ``pmap[txn, key]`` (``None`` when
+    missing), ``pmap[txn, key] = value``, ``del pmap[txn, key]``,
+    ``(txn, key) in pmap``.
+    """
+
+    #: key component names (see zlmdb.codec.KeyCodec), set by each subclass
+    KEY = ()
+    #: value codec name (VALUE_CODECS, or cbor/json/pickle/flatbuffers/numpy)
+    VALUE = None
+
+    COMPRESS_ZLIB = COMPRESS_ZLIB
+    COMPRESS_SNAPPY = COMPRESS_SNAPPY
+
+    def __init__(self, slot=None, compress=None, marshal=None, unmarshal=None, build=None,
+                 cast=None):
+        if slot is not None and (not isinstance(slot, int) or not 0 < slot < 65536):
+            raise ValueError("slot must be an int from 1 to 65535, not %r" % (slot,))
+        self._slot = slot
+        self._compress_kind = compress
+        self._compress, self._decompress = _compressor(compress)
+        self._keycodec = _codec.KeyCodec(self.KEY)
+        self._single_key = len(self.KEY) == 1
+        self._marshal = marshal
+        self._unmarshal = unmarshal
+        self._build = build
+        self._cast = cast
+        self._value_encode, self._value_decode = self._make_value_codec()
+        self._indexes = {}
+        self._index_of = None   # (owner map, name) when this map is an index
+
+    # -- declaration helpers ------------------------------------------------
+
+    def _make_value_codec(self):
+        kind = self.VALUE
+        if kind in VALUE_CODECS:
+            return VALUE_CODECS[kind]
+        if kind == "cbor":
+            marshal, unmarshal = self._marshal, self._unmarshal
+            dumps, loads = _codec.cbor_dumps, _codec.cbor_loads
+            if marshal is None or unmarshal is None:
+                raise TypeError("%s needs marshal= and unmarshal=" % type(self).__name__)
+            return (lambda v: dumps(marshal(v))), (lambda d: unmarshal(loads(d)))
+        if kind == "json":
+            marshal, unmarshal = self._marshal, self._unmarshal
+            dumpb, loads = _codec.json_dumpb, _codec.json_loads
+            if marshal is None or unmarshal is None:
+                raise TypeError("%s needs marshal= and unmarshal=" % type(self).__name__)
+            return (lambda v: dumpb(marshal(v))), (lambda d: unmarshal(loads(bytes(d))))
+        if kind == "flatbuffers":
+            build, cast = self._build, self._cast
+            if build is None or cast is None:
+                raise TypeError("%s needs build= and cast=" % type(self).__name__)
+            return _flatbuffers_encoder(build), cast
+        if kind == "numpy":
+            from zlmdb import _numpymaps
+            return _numpymaps.encode, _numpymaps.decode
+        raise TypeError("%s has no value codec" % type(self).__name__)
+
+    # -- encoding -----------------------------------------------------------
+
+    def _physical_key(self, key):
+        if self._slot is None:
+            raise RuntimeError("%s has no slot: attach it to a database first"
+                               % type(self).__name__)
+        if key is None:
+            raise TypeError("key must not be None")
+        if not self._single_key and not isinstance(key, tuple):
+            raise TypeError("%s keys are tuples of %d components, not %s"
+                            % (type(self).__name__, len(self.KEY), type(key).__name__))
+        return struct.pack(">H", self._slot) + self._keycodec.encode(key)
+
+    def _encode_bound(self, key):
+        if not self._single_key:
+            key = tuple(key)
+        return self._keycodec.encode(key, null_as_zero=True)
+
+    def _decode_key(self, data):
+        return self._keycodec.decode(bytes(data))
+
+    def _encode_value(self, value):
+        data = self._value_encode(value)
+        if self._compress:
+            data = self._compress(data)
+        return data
+
+    def _decode_value(self, data):
+        if not data:
+            return None       # an empty stored value reads as None (upstream)
+        if self._decompress:
+            data = self._decompress(bytes(data))
+        return self._value_decode(data)
+
+    # -- mapping protocol -----------------------------------------------------
+
+    @staticmethod
+    def _split(txn_key):
+        if not isinstance(txn_key, tuple) or len(txn_key) != 2:
+            raise TypeError("use pmap[txn, key]")
+        txn, key = txn_key
+        if getattr(txn, "_txn", None) is None:
+            raise RuntimeError("transaction is not open (use it inside its with block)")
+        return txn, key
+
+    def __getitem__(self, txn_key):
+        txn, key = self._split(txn_key)
+        return self._decode_value(txn._txn.get(self._physical_key(key)))
+
+    def __contains__(self, txn_key):
+        txn, key = self._split(txn_key)
+        return txn._txn.get(self._physical_key(key)) is not None
+
+    def __setitem__(self, txn_key, value):
+        txn, key = self._split(txn_key)
+        pkey = self._physical_key(key)
+        data = self._encode_value(value)
+        if not self._indexes:
+            txn._txn.put(pkey, data)
+            txn._count_put()
+            return
+        # Index upkeep: work out every index change and check every
+        # constraint first, so a refused put writes nothing.
+        ltxn = txn._txn
+        old = ltxn.get(pkey)
+        old_value = self._decode_value(old) if old is not None else None
+        writes, deletes = [], []
+        for name, (ipmap, fkey, nullable, unique) in self._indexes.items():
+            new_ik = fkey(value)
+            if _is_null(new_ik):
+                if not nullable:
+                    raise NullValueConstraint(
+                        "cannot insert NULL value into non-nullable index '%s::%s'"
+                        % (type(self).__name__, name))
+                new_pk = None
+            else:
+                new_pk = ipmap._physical_key(new_ik)
+                if unique:
+                    owner = ltxn.get(new_pk)
+                    if owner is not None and bytes(owner) != ipmap._encode_index_value(key):
+                        raise KeyError("unique index '%s::%s': %r is already taken"
+                                       % (type(self).__name__, name, new_ik))
+                writes.append((new_pk, ipmap._encode_index_value(key)))
+            if old_value is not None:
+                old_ik = fkey(old_value)
+                if not _is_null(old_ik):
+                    old_pk = ipmap._physical_key(old_ik)
+                    if old_pk != new_pk:
+                        deletes.append(old_pk)
+        for k in deletes:
+            ltxn.delete(k)
+        for k, v in writes:
+            ltxn.put(k, v)
+        ltxn.put(pkey, data)
+        txn._count_put()
+
+    def __delitem__(self, txn_key):
+        txn, key = self._split(txn_key)
+        pkey = self._physical_key(key)
+        ltxn = txn._txn
+        if self._indexes:
+            old = ltxn.get(pkey)
+            if old is not None:
+                old_value = self._decode_value(old)
+                for ipmap, fkey, _n, _u in self._indexes.values():
+                    old_ik = fkey(old_value)
+                    if not _is_null(old_ik):
+                        ltxn.delete(ipmap._physical_key(old_ik))
+        if ltxn.delete(pkey):
+            txn._count_del()
+
+    # MutableMapping-style methods that make no sense without a txn.
+    def __len__(self):
+        raise NotImplementedError("use pmap.count(txn)")
+
+    def __iter__(self):
+        raise NotImplementedError("use pmap.select(txn)")
+
+    # -- queries --------------------------------------------------------------
+
+    def select(self, txn, from_key=None, to_key=None, return_keys=True, return_values=True,
+               reverse=False, limit=None):
+        """Records with ``from_key <= key < to_key`` (in reverse: from the last
+        one below ``to_key`` down to ``from_key``), as ``(key, value)``,
+        ``key`` or ``value``; ``limit`` caps how many."""
+        if type(return_keys) is not bool or type(return_values) is not bool \
+                or type(reverse) is not bool:
+            raise TypeError("return_keys, return_values and reverse must be bool")
+        if limit is not None and not (type(limit) is int and 0 < limit < _MAX_LIMIT):
+            raise ValueError("limit must be an int with 0 < limit < %d" % _MAX_LIMIT)
+        if not self._slot:
+            raise RuntimeError("%s has no slot" % type(self).__name__)
+        return PersistentMapIterator(txn, self, from_key=from_key, to_key=to_key,
+                                     return_keys=return_keys, return_values=return_values,
+                                     reverse=reverse, limit=limit)
+
+    def count(self, txn, prefix=None):
+        """Number of records; with ``prefix``, of those whose key starts with
+        it (a full key, or a tuple of its first components)."""
+        start = struct.pack(">H", self._slot)
+        if prefix is not None and prefix != () and prefix != "":
+            if self._single_key:
+                start += self._keycodec.encode(prefix)
+            else:
+                start += self._keycodec.encode_prefix(
+                    prefix if isinstance(prefix, tuple) else (prefix,))
+        return _count_prefix(txn._txn, start)
+
+    def count_range(self, txn, from_key, to_key):
+        """Number of records with ``from_key <= key < to_key``."""
+        n = 0
+        for _ in self.select(txn, from_key=from_key, to_key=to_key, return_keys=False,
+                             return_values=False):
+            n += 1
+        return n
+
+    def truncate(self, txn, rebuild_indexes=True):
+        """Delete every record of this map (only this slot) and empty its
+        indexes; returns the number of records deleted."""
+        n = _clear_slot(txn._txn, self._slot)
+        if rebuild_indexes:
+            for ipmap, _f, _n, _u in self._indexes.values():
+                _clear_slot(txn._txn, ipmap._slot)
+        return n
+
+    # -- indexes --------------------------------------------------------------
+
+    def _encode_index_value(self, key):
+        """An index entry's value: the record's key, encoded as the index
+        map's values are (e.g. 16 raw bytes for a UUID)."""
+        return self._value_encode(key)
+
+    def attach_index(self, name, pmap, fkey, nullable=False, unique=True):
+        """Maintain ``pmap`` as an index of this map: its key is
+        ``fkey(value)``, its value this map's key."""
+        if self._index_of is not None:
+            raise RuntimeError("cannot attach an index to an index")
+        if pmap._index_of is not None:
+            raise RuntimeError("%s is already an index" % type(pmap).__name__)
+        if name in self._indexes:
+            raise RuntimeError("index '%s' already attached" % name)
+        if pmap._slot == self._slot:
+            raise RuntimeError("an index needs a slot of its own")
+        self._indexes[name] = (pmap, fkey, bool(nullable), bool(unique))
+        pmap._index_of = (self, name)
+
+    def detach_index(self, name):
+        """Stop maintaining the index ``name`` (its records stay)."""
+        pmap = self._indexes.pop(name)[0]
+        pmap._index_of = None
+
+    def indexes(self):
+        """Names of the attached indexes, sorted."""
+        return sorted(self._indexes)
+
+    def is_index(self):
+        """True when this map is attached as an index of another map."""
+        return self._index_of is not None
+
+    def rebuild_index(self, txn, name):
+        """Empty the index and fill it from every record: (deleted, inserted)."""
+        ipmap, fkey, nullable, unique = self._indexes[name]
+        deleted = _clear_slot(txn._txn, ipmap._slot)
+        inserted = 0
+        ltxn = txn._txn
+        for key, value in self.select(txn):
+            ik = fkey(value)
+            if _is_null(ik):
+                if not nullable:
+                    raise NullValueConstraint(
+                        "cannot insert NULL value into non-nullable index '%s::%s'"
+                        % (type(self).__name__, name))
+                continue
+            pk = ipmap._physical_key(ik)
+            if unique and ltxn.get(pk) is not None:
+                raise KeyError("unique index '%s::%s': %r is taken twice"
+                               % (type(self).__name__, name, ik))
+            ltxn.put(pk, ipmap._encode_index_value(key))
+            inserted += 1
+        return deleted, inserted
+
+    def rebuild_indexes(self, txn):
+        """Rebuild every index: (deleted, inserted) totals."""
+        d = i = 0
+        for name in self._indexes:
+            dd, ii = self.rebuild_index(txn, name)
+            d += dd
+            i += ii
+        return d, i
+
+
+def _count_prefix(ltxn, start):
+    n = 0
+    c = ltxn.cursor()
+    found = c.set_range(start)
+    plen = len(start)
+    while found:
+        if c.key()[:plen] != start:
+            break
+        n += 1
+        found = c.next()
+    return n
+
+
+def _clear_slot(ltxn, slot):
+    """Delete every key of `slot`.  The key is re-read after each delete
+    (which moves the cursor to the next record), so the walk stops at the
+    slot's end: upstream's truncate ran on into the following slots."""
+    prefix = struct.pack(">H", slot)
+    n = 0
+    c = ltxn.cursor()
+    c.set_range(prefix)
+    while c.key()[:2] == prefix:
+        c.delete()
+        n += 1
+    return n
+
+
+def _flatbuffers_encoder(build):
+    def enc(value):
+        import flatbuffers
+        builder = flatbuffers.Builder(0)
+        builder.Finish(build(value, builder))
+        return bytes(builder.Output())
+    return enc
