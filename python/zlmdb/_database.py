@@ -10,7 +10,7 @@ import uuid
 
 from zlmdb import codec as _codec
 from zlmdb import lmdb
-from zlmdb._pmap import PersistentMap, _count_prefix
+from zlmdb._pmap import PersistentMap, _clear_slot, _count_prefix
 
 __all__ = ("Database", "Transaction", "TransactionStats", "table", "TABLES_BY_UUID")
 
@@ -87,6 +87,13 @@ class Transaction:
 
     The LMDB transaction starts when the block is entered and is committed
     when the block ends normally, aborted when it raises.
+
+    On a database opened with ``growth``, a write that finds the map full
+    grows the map and redoes the transaction's writes in a new LMDB
+    transaction, so the block goes on as if nothing happened.  That needs the
+    write log this class keeps in that mode, and it is refused (the
+    ``MapFullError`` is raised) when another writer committed in between,
+    since the block's earlier reads could then be stale.
     """
 
     def __init__(self, db, write=False, buffers=False, stats=None):
@@ -95,6 +102,7 @@ class Transaction:
         self._buffers = buffers
         self._stats = stats
         self._txn = None
+        self._log = [] if (write and db._growth) else None
 
     def __enter__(self):
         if self._txn is not None:
@@ -106,6 +114,7 @@ class Transaction:
 
     def __exit__(self, exc_type, exc_value, tb):
         txn, self._txn = self._txn, None
+        self._log = [] if self._log is not None else None
         if txn is None:
             return False
         if exc_type is None:
@@ -127,6 +136,62 @@ class Transaction:
             raise RuntimeError("transaction is not open (use it in a with block)")
         return self._txn
 
+    # -- writes (every write of the ORM goes through these) --------------------
+
+    def _apply(self, op):
+        kind = op[0]
+        if kind == "put":
+            return self._txn.put(op[1], op[2], overwrite=op[3])
+        if kind == "del":
+            return self._txn.delete(op[1])
+        return _clear_slot(self._txn, op[1])
+
+    def _do(self, op):
+        self._open_txn()
+        while True:
+            try:
+                result = self._apply(op)
+                break
+            except lmdb.MapFullError:
+                if self._log is None:
+                    raise
+                self._grow_and_replay()
+        if self._log is not None:
+            self._log.append(op)
+        return result
+
+    def _write_put(self, key, value, overwrite=True):
+        return self._do(("put", key, value, overwrite))
+
+    def _write_delete(self, key):
+        return self._do(("del", key))
+
+    def _clear_slot(self, slot):
+        return self._do(("clear", slot))
+
+    def _grow_and_replay(self):
+        db = self._db
+        env = db._env
+        old_id = self._txn.id()
+        size = env.info()["map_size"]
+        if size >= db._maxsize:
+            raise lmdb.MapFullError("mdb_put: MDB_MAP_FULL: the map is at its ceiling "
+                                    "of %d bytes (Database maxsize)" % db._maxsize)
+        self._txn.abort()
+        self._txn = None
+        env.set_mapsize(min(db._maxsize, max(int(size * db._growth), size + (1 << 20))))
+        self._txn = env.begin(write=True, buffers=self._buffers)
+        if self._txn.id() != old_id:
+            self._txn.abort()
+            self._txn = None
+            raise lmdb.MapFullError("mdb_put: MDB_MAP_FULL: the map was grown, but another "
+                                    "writer committed meanwhile, so the transaction "
+                                    "cannot be redone; retry it")
+        for op in self._log:
+            self._apply(op)
+
+    # -- the raw API --------------------------------------------------------------
+
     def id(self):
         """The LMDB transaction id."""
         return self._open_txn().id()
@@ -137,14 +202,14 @@ class Transaction:
 
     def put(self, key, data, overwrite=True):
         """Raw put of a physical key; False when it exists and not overwrite."""
-        done = self._open_txn().put(key, data, overwrite=overwrite)
+        done = self._write_put(key, data, overwrite)
         if done:
             self._count_put()
         return done
 
     def delete(self, key):
         """Raw delete of a physical key; True when it existed."""
-        done = self._open_txn().delete(key)
+        done = self._write_delete(key)
         if done:
             self._count_del()
         return done
@@ -155,14 +220,30 @@ class Database:
     ``data.mdb`` and ``lock.mdb``), tables in slots of its main database.
 
     ``dbpath=None`` uses a temporary directory, removed on close.
+
+    ``growth`` (a factor > 1, off by default) turns ``maxsize`` into a
+    ceiling: the map starts at ``initial_size`` (default: the smaller of
+    ``maxsize`` and 16 MiB, or the existing data if larger) and a write
+    transaction that fills it grows it by that factor and carries on (see
+    Transaction).  Growing remaps the environment, which ends every other
+    open transaction of this process; other processes see
+    ``MapResizedError`` once and must reopen.
     """
 
     def __init__(self, dbpath=None, maxsize=10485760, readonly=False, lock=True, sync=True,
-                 create=True, open_now=True, writemap=False, context=None, log=None):
+                 create=True, open_now=True, writemap=False, context=None, log=None,
+                 growth=None, initial_size=None):
         if dbpath is not None and not isinstance(dbpath, str):
             raise TypeError("dbpath must be a str or None")
         if not isinstance(maxsize, int) or maxsize < 1:
             raise ValueError("maxsize must be a positive int")
+        if growth is not None and not (isinstance(growth, (int, float)) and growth > 1):
+            raise ValueError("growth must be a number greater than 1")
+        if initial_size is not None and (growth is None or not isinstance(initial_size, int)
+                                         or not 0 < initial_size <= maxsize):
+            raise ValueError("initial_size needs growth and 0 < initial_size <= maxsize")
+        self._growth = float(growth) if growth is not None and not readonly else None
+        self._initial_size = initial_size
         self._tempdir = None
         if dbpath is None:
             self._tempdir = tempfile.TemporaryDirectory()
@@ -204,7 +285,7 @@ class Database:
         delays = (0.0, 0.01, 0.02)
         for attempt, delay in enumerate(delays):
             try:
-                self._env = lmdb.open(self._dbpath, map_size=self._maxsize,
+                self._env = lmdb.open(self._dbpath, map_size=self._map_size_at_open(),
                                       create=self._create, readonly=self._readonly,
                                       sync=self._sync, subdir=True, lock=self._lock,
                                       writemap=self._writemap)
@@ -220,6 +301,16 @@ class Database:
     def __exit__(self, exc_type, exc_value, tb):
         self.close()
         return False
+
+    def _map_size_at_open(self):
+        if self._growth is None:
+            return self._maxsize
+        size = self._initial_size or min(self._maxsize, 16 << 20)
+        try:
+            size = max(size, os.path.getsize(os.path.join(self._dbpath, "data.mdb")))
+        except OSError:
+            pass
+        return min(size, self._maxsize)
 
     def close(self):
         """Close the environment (and remove a temporary directory)."""
@@ -287,6 +378,7 @@ class Database:
             "open_now": self._open_now,
             "writemap": self._writemap,
             "context": str(self._context) if self._context else None,
+            "growth": self._growth,
         }
 
     @staticmethod
@@ -373,7 +465,7 @@ class Database:
                 rec["description"] = klass.__doc__.strip()
             rec["creator"] = "unknown"
             rec["slot"] = slot
-            with self._env.begin(write=True) as txn:
+            with self.begin(write=True) as txn:
                 txn.put(struct.pack(">HH", _REGISTRY_SLOT, slot), _codec.cbor_dumps(rec))
         kwargs = {"compress": klass._zlmdb_compress}
         if klass._zlmdb_marshal:

@@ -344,12 +344,12 @@ class PersistentMap:
         pkey = self._physical_key(key)
         data = self._encode_value(value)
         if not self._indexes:
-            txn._txn.put(pkey, data)
+            txn._write_put(pkey, data)
             txn._count_put()
             return
         # Index upkeep: work out every index change and check every
         # constraint first, so a refused put writes nothing.
-        ltxn = txn._txn
+        ltxn = txn._txn      # reads only: writes go through txn._write_*
         old = ltxn.get(pkey)
         old_value = self._decode_value(old) if old is not None else None
         writes, deletes = [], []
@@ -376,25 +376,24 @@ class PersistentMap:
                     if old_pk != new_pk:
                         deletes.append(old_pk)
         for k in deletes:
-            ltxn.delete(k)
+            txn._write_delete(k)
         for k, v in writes:
-            ltxn.put(k, v)
-        ltxn.put(pkey, data)
+            txn._write_put(k, v)
+        txn._write_put(pkey, data)
         txn._count_put()
 
     def __delitem__(self, txn_key):
         txn, key = self._split(txn_key)
         pkey = self._physical_key(key)
-        ltxn = txn._txn
         if self._indexes:
-            old = ltxn.get(pkey)
+            old = txn._txn.get(pkey)
             if old is not None:
                 old_value = self._decode_value(old)
                 for ipmap, fkey, _n, _u in self._indexes.values():
                     old_ik = fkey(old_value)
                     if not _is_null(old_ik):
-                        ltxn.delete(ipmap._physical_key(old_ik))
-        if ltxn.delete(pkey):
+                        txn._write_delete(ipmap._physical_key(old_ik))
+        if txn._write_delete(pkey):
             txn._count_del()
 
     # MutableMapping-style methods that make no sense without a txn.
@@ -445,10 +444,10 @@ class PersistentMap:
     def truncate(self, txn, rebuild_indexes=True):
         """Delete every record of this map (only this slot) and empty its
         indexes; returns the number of records deleted."""
-        n = _clear_slot(txn._txn, self._slot)
+        n = txn._clear_slot(self._slot)
         if rebuild_indexes:
             for ipmap, _f, _n, _u in self._indexes.values():
-                _clear_slot(txn._txn, ipmap._slot)
+                txn._clear_slot(ipmap._slot)
         return n
 
     # -- indexes --------------------------------------------------------------
@@ -488,10 +487,11 @@ class PersistentMap:
     def rebuild_index(self, txn, name):
         """Empty the index and fill it from every record: (deleted, inserted)."""
         ipmap, fkey, nullable, unique = self._indexes[name]
-        deleted = _clear_slot(txn._txn, ipmap._slot)
+        deleted = txn._clear_slot(ipmap._slot)
         inserted = 0
-        ltxn = txn._txn
-        for key, value in self.select(txn):
+        # Collect first: writes may replace the LMDB transaction (map growth),
+        # which would end a cursor walking the records.
+        for key, value in list(self.select(txn)):
             ik = fkey(value)
             if _is_null(ik):
                 if not nullable:
@@ -500,10 +500,10 @@ class PersistentMap:
                         % (type(self).__name__, name))
                 continue
             pk = ipmap._physical_key(ik)
-            if unique and ltxn.get(pk) is not None:
+            if unique and txn._txn.get(pk) is not None:
                 raise KeyError("unique index '%s::%s': %r is taken twice"
                                % (type(self).__name__, name, ik))
-            ltxn.put(pk, ipmap._encode_index_value(key))
+            txn._write_put(pk, ipmap._encode_index_value(key))
             inserted += 1
         return deleted, inserted
 

@@ -448,3 +448,52 @@ def test_closed_database(tmp_path):
             pass
     with pytest.raises(RuntimeError, match="closed"):
         db.stats()
+
+
+# ------------------------------------------------------------- map growth
+
+def test_growth_grows_the_map_and_keeps_the_transactions_work(tmp_path):
+    db = zlmdb.Database(str(tmp_path / "g"), maxsize=256 << 20, growth=2,
+                        initial_size=1 << 20)
+    users, by_name, _e, by_realm = _indexed(db)
+    blobs = zlmdb.MapOidPickle(9)
+    start = db._env.info()["map_size"]
+    with db.begin(write=True) as txn:
+        for i in range(4000):                      # ~8 MB: several growths
+            users[txn, i] = User(i, "user-%d" % i, None, i % 3)
+            blobs[txn, i] = b"x" * 2000
+        assert users[txn, 0].name == "user-0"      # reads see the redone writes
+    assert db._env.info()["map_size"] > start
+    with db.begin() as txn:
+        assert users.count(txn) == 4000 and blobs.count(txn) == 4000
+        assert by_name.count(txn) == 4000 and by_realm.count(txn) == 4000
+        assert by_name[txn, "user-3999"] == 3999
+    db.close()
+    # Reopened without growth, the data is all there.
+    db = zlmdb.Database(str(tmp_path / "g"), maxsize=256 << 20)
+    with db.begin() as txn:
+        assert users_map().count(txn) == 4000
+    db.close()
+
+
+def test_growth_stops_at_maxsize_and_without_growth_map_full_is_raised(tmp_path):
+    for growth in (2, None):
+        kwargs = {"growth": growth, "initial_size": 1 << 20} if growth else {}
+        db = zlmdb.Database(str(tmp_path / ("c%s" % growth)), maxsize=3 << 20, **kwargs)
+        m = zlmdb.MapOidPickle(1)
+        with db.begin(write=True) as txn:
+            m[txn, 0] = "kept"
+        with pytest.raises(zlmdb.lmdb.MapFullError):
+            with db.begin(write=True) as txn:
+                for i in range(1, 5000):
+                    m[txn, i] = b"y" * 2000
+        with db.begin() as txn:
+            assert m.count(txn) == 1 and m[txn, 0] == "kept"
+        db.close()
+
+
+def test_growth_arguments_are_checked(tmp_path):
+    with pytest.raises(ValueError):
+        zlmdb.Database(str(tmp_path / "a"), growth=1)
+    with pytest.raises(ValueError):
+        zlmdb.Database(str(tmp_path / "b"), initial_size=1 << 20)
