@@ -17,9 +17,13 @@ import struct
 import uuid
 import zlib
 
+from zlmdb import _native
 from zlmdb import codec as _codec
 
 __all__ = ("PersistentMap", "PersistentMapIterator", "NullValueConstraint")
+
+#: what select() returns: a C iterator over the map's key range
+PersistentMapIterator = _native.PersistentMapIterator
 
 _MAX_LIMIT = 10000000
 
@@ -161,71 +165,9 @@ def _compressor(kind):
     raise ValueError("unknown compression %r" % (kind,))
 
 
-# -------------------------------------------------------------- iterator
-
-class PersistentMapIterator:
-    """Walks the records of a map in a key range (see PersistentMap.select)."""
-
-    def __init__(self, txn, pmap, from_key=None, to_key=None, return_keys=True,
-                 return_values=True, reverse=False, limit=None):
-        slot = struct.pack(">H", pmap._slot)
-        # Falsy keys (0, "", b"") mean "unbounded", as upstream.
-        self._from = slot + pmap._encode_bound(from_key) if from_key else slot
-        if to_key:
-            self._to = slot + pmap._encode_bound(to_key)
-        else:
-            self._to = struct.pack(">H", pmap._slot + 1) if pmap._slot < 65535 else None
-        self._txn = txn
-        self._pmap = pmap
-        self._keys = return_keys
-        self._values = return_values
-        self._reverse = reverse
-        self._limit = limit
-        self._read = 0
-        self._cursor = None
-        self._found = False
-
-    def __iter__(self):
-        self._cursor = self._txn._txn.cursor()
-        c = self._cursor
-        if self._reverse:
-            if self._to is not None and c.set_range(self._to):
-                self._found = c.prev()
-            else:
-                self._found = c.last()
-        else:
-            self._found = c.set_range(self._from)
-        return self
-
-    def __next__(self):
-        if self._cursor is None:
-            iter(self)
-        if not self._found or (self._limit and self._read >= self._limit):
-            raise StopIteration
-        c = self._cursor
-        key = c.key()
-        if self._reverse:
-            if key < self._from:
-                raise StopIteration
-        elif self._to is not None and key >= self._to:
-            raise StopIteration
-        self._read += 1
-        pmap = self._pmap
-        k = pmap._decode_key(key[2:]) if self._keys else None
-        v = pmap._decode_value(c.value()) if self._values else None
-        self._found = c.prev() if self._reverse else c.next()
-        if self._keys and self._values:
-            return k, v
-        if self._values:
-            return v
-        if self._keys:
-            return k
-        return None
-
-
 # ------------------------------------------------------------------ map
 
-class PersistentMap:
+class PersistentMap(_native.PersistentMapBase):
     """The base of every ``Map*`` class: records of one slot.
 
     Every access takes the transaction: ``pmap[txn, key]`` (``None`` when
@@ -254,36 +196,39 @@ class PersistentMap:
         self._unmarshal = unmarshal
         self._build = build
         self._cast = cast
-        self._value_encode, self._value_decode = self._make_value_codec()
+        enc, dec = self._value_stages()
+        self._value_encode = _compose(enc)
+        self._value_decode = _compose(dec)
+        if self._compress:
+            enc, dec = enc + (self._compress,), (self._decompress,) + dec
         self._indexes = {}
         self._index_of = None   # (owner map, name) when this map is an index
+        if slot is not None:
+            # Reads, plain writes and scans run in C (zlmdb._native).
+            self._c_setup(slot, self._keycodec, self._single_key, enc, dec)
 
     # -- declaration helpers ------------------------------------------------
 
-    def _make_value_codec(self):
+    def _value_stages(self):
+        """The value codec as chains of callables: (encode, decode)."""
         kind = self.VALUE
         if kind in VALUE_CODECS:
-            return VALUE_CODECS[kind]
-        if kind == "cbor":
-            marshal, unmarshal = self._marshal, self._unmarshal
-            dumps, loads = _codec.cbor_dumps, _codec.cbor_loads
-            if marshal is None or unmarshal is None:
+            return (VALUE_CODECS[kind][0],), (VALUE_CODECS[kind][1],)
+        if kind in ("cbor", "json"):
+            if self._marshal is None or self._unmarshal is None:
                 raise TypeError("%s needs marshal= and unmarshal=" % type(self).__name__)
-            return (lambda v: dumps(marshal(v))), (lambda d: unmarshal(loads(d)))
-        if kind == "json":
-            marshal, unmarshal = self._marshal, self._unmarshal
-            dumpb, loads = _codec.json_dumpb, _codec.json_loads
-            if marshal is None or unmarshal is None:
-                raise TypeError("%s needs marshal= and unmarshal=" % type(self).__name__)
-            return (lambda v: dumpb(marshal(v))), (lambda d: unmarshal(loads(bytes(d))))
+            if kind == "cbor":
+                dumps, loads = _codec.cbor_dumps, _codec.cbor_loads
+            else:
+                dumps, loads = _codec.json_dumpb, _codec.json_loads
+            return (self._marshal, dumps), (loads, self._unmarshal)
         if kind == "flatbuffers":
-            build, cast = self._build, self._cast
-            if build is None or cast is None:
+            if self._build is None or self._cast is None:
                 raise TypeError("%s needs build= and cast=" % type(self).__name__)
-            return _flatbuffers_encoder(build), cast
+            return (_flatbuffers_encoder(self._build),), (self._cast,)
         if kind == "numpy":
             from zlmdb import _numpymaps
-            return _numpymaps.encode, _numpymaps.decode
+            return (_numpymaps.encode,), (_numpymaps.decode,)
         raise TypeError("%s has no value codec" % type(self).__name__)
 
     # -- encoding -----------------------------------------------------------
@@ -331,15 +276,11 @@ class PersistentMap:
             raise RuntimeError("transaction is not open (use it inside its with block)")
         return txn, key
 
-    def __getitem__(self, txn_key):
-        txn, key = self._split(txn_key)
-        return self._decode_value(txn._txn.get(self._physical_key(key)))
+    # The mapping protocol (pmap[txn, key], assignment, del, in) is the C
+    # base's; writes that must keep indexes in step, or that a growing
+    # database logs, come back here.
 
-    def __contains__(self, txn_key):
-        txn, key = self._split(txn_key)
-        return txn._txn.get(self._physical_key(key)) is not None
-
-    def __setitem__(self, txn_key, value):
+    def _setitem_py(self, txn_key, value):
         txn, key = self._split(txn_key)
         pkey = self._physical_key(key)
         data = self._encode_value(value)
@@ -382,7 +323,7 @@ class PersistentMap:
         txn._write_put(pkey, data)
         txn._count_put()
 
-    def __delitem__(self, txn_key):
+    def _delitem_py(self, txn_key):
         txn, key = self._split(txn_key)
         pkey = self._physical_key(key)
         if self._indexes:
@@ -417,9 +358,14 @@ class PersistentMap:
             raise ValueError("limit must be an int with 0 < limit < %d" % _MAX_LIMIT)
         if not self._slot:
             raise RuntimeError("%s has no slot" % type(self).__name__)
-        return PersistentMapIterator(txn, self, from_key=from_key, to_key=to_key,
-                                     return_keys=return_keys, return_values=return_values,
-                                     reverse=reverse, limit=limit)
+        slot = struct.pack(">H", self._slot)
+        # Falsy keys (0, "", b"") mean "unbounded", as upstream.
+        lo = slot + self._encode_bound(from_key) if from_key else slot
+        if to_key:
+            hi = slot + self._encode_bound(to_key)
+        else:
+            hi = struct.pack(">H", self._slot + 1) if self._slot < 65535 else None
+        return self._c_select(txn, lo, hi, return_keys, return_values, reverse, limit or 0)
 
     def count(self, txn, prefix=None):
         """Number of records; with ``prefix``, of those whose key starts with
@@ -431,7 +377,7 @@ class PersistentMap:
             else:
                 start += self._keycodec.encode_prefix(
                     prefix if isinstance(prefix, tuple) else (prefix,))
-        return _count_prefix(txn._txn, start)
+        return self._c_count(txn, start)
 
     def count_range(self, txn, from_key, to_key):
         """Number of records with ``from_key <= key < to_key``."""
@@ -470,11 +416,13 @@ class PersistentMap:
             raise RuntimeError("an index needs a slot of its own")
         self._indexes[name] = (pmap, fkey, bool(nullable), bool(unique))
         pmap._index_of = (self, name)
+        self._c_fast_write(False)
 
     def detach_index(self, name):
         """Stop maintaining the index ``name`` (its records stay)."""
         pmap = self._indexes.pop(name)[0]
         pmap._index_of = None
+        self._c_fast_write(not self._indexes)
 
     def indexes(self):
         """Names of the attached indexes, sorted."""
@@ -542,6 +490,17 @@ def _clear_slot(ltxn, slot):
         c.delete()
         n += 1
     return n
+
+
+def _compose(stages):
+    if len(stages) == 1:
+        return stages[0]
+
+    def run(value):
+        for f in stages:
+            value = f(value)
+        return value
+    return run
 
 
 def _flatbuffers_encoder(build):

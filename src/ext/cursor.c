@@ -108,6 +108,11 @@ static int cursor_move(zpy_Cursor *self, MDB_cursor_op op, int preload)
     return 0;
 }
 
+int zpy_cursor_move(zpy_Cursor *self, MDB_cursor_op op, int preload)
+{
+    return cursor_move(self, op, preload);
+}
+
 static PyObject *cursor_move_bool(zpy_Cursor *self, MDB_cursor_op op)
 {
     CURSOR_GUARD(self, zpy_state_of(self));

@@ -173,6 +173,25 @@ static int module_exec(PyObject *module)
         add_type(module, &zpy_cursor_spec, &st->CursorType) < 0 ||
         add_type(module, &zpy_iter_spec, &st->IterType) < 0)
         return -1;
+    /* The ORM's types are ordinary module types (not py-lmdb look-alikes). */
+    st->PMapType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &zpy_pmap_spec, NULL);
+    if (st->PMapType == NULL ||
+        PyModule_AddObjectRef(module, "PersistentMapBase", (PyObject *)st->PMapType) < 0)
+        return -1;
+    st->PMapIterType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &zpy_pmapiter_spec,
+                                                                NULL);
+    if (st->PMapIterType == NULL ||
+        PyModule_AddObjectRef(module, "PersistentMapIterator",
+                              (PyObject *)st->PMapIterType) < 0)
+        return -1;
+    if ((st->s_txn = PyUnicode_InternFromString("_txn")) == NULL ||
+        (st->s_stats = PyUnicode_InternFromString("_stats")) == NULL ||
+        (st->s_log = PyUnicode_InternFromString("_log")) == NULL ||
+        (st->s_count_put = PyUnicode_InternFromString("_count_put")) == NULL ||
+        (st->s_count_del = PyUnicode_InternFromString("_count_del")) == NULL ||
+        (st->s_setitem_py = PyUnicode_InternFromString("_setitem_py")) == NULL ||
+        (st->s_delitem_py = PyUnicode_InternFromString("_delitem_py")) == NULL)
+        return -1;
     if (PyModule_AddObjectRef(module, "open", (PyObject *)st->EnvType) < 0)
         return -1;
     if (zpy_errors_init(module, st) < 0)
@@ -205,6 +224,15 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->CursorType);
     Py_VISIT(st->DbType);
     Py_VISIT(st->IterType);
+    Py_VISIT(st->PMapType);
+    Py_VISIT(st->PMapIterType);
+    Py_VISIT(st->s_txn);
+    Py_VISIT(st->s_stats);
+    Py_VISIT(st->s_log);
+    Py_VISIT(st->s_count_put);
+    Py_VISIT(st->s_count_del);
+    Py_VISIT(st->s_setitem_py);
+    Py_VISIT(st->s_delitem_py);
     Py_VISIT(st->Error);
     for (i = 0; i < ZPY_EXC_COUNT; i++)
         Py_VISIT(st->exc[i]);
@@ -223,6 +251,15 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->CursorType);
     Py_CLEAR(st->DbType);
     Py_CLEAR(st->IterType);
+    Py_CLEAR(st->PMapType);
+    Py_CLEAR(st->PMapIterType);
+    Py_CLEAR(st->s_txn);
+    Py_CLEAR(st->s_stats);
+    Py_CLEAR(st->s_log);
+    Py_CLEAR(st->s_count_put);
+    Py_CLEAR(st->s_count_del);
+    Py_CLEAR(st->s_setitem_py);
+    Py_CLEAR(st->s_delitem_py);
     Py_CLEAR(st->Error);
     for (i = 0; i < ZPY_EXC_COUNT; i++)
         Py_CLEAR(st->exc[i]);
@@ -242,7 +279,7 @@ static PyModuleDef_Slot module_slots[] = {
     {0, NULL}
 };
 
-static struct PyModuleDef native_module = {
+struct PyModuleDef zpy_native_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "zlmdb._native",
     .m_doc = "The C core of zlmdb: LMDB bindings compatible with py-lmdb.",
@@ -265,5 +302,5 @@ PyMODINIT_FUNC PyInit__native(void)
         }
         atfork_done = 1;
     }
-    return PyModuleDef_Init(&native_module);
+    return PyModuleDef_Init(&zpy_native_module);
 }

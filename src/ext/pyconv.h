@@ -10,6 +10,8 @@
 
 #include <Python.h>
 
+#include "zlmdb.h"
+
 #define ZPY_KEYCACHE_SIZE 1024   /**< a power of two */
 #define ZPY_KEYCACHE_MAXLEN 32   /**< longer keys are not cached */
 
@@ -136,5 +138,10 @@ void zpy_json_clear(zpy_codec_state *cs);
 
 /* pyconv_key.c */
 int zpy_key_init(PyObject *module, zpy_codec_state *cs);
+/* For the persistent map: append the encoding of `key` under `codec` (a
+ * KeyCodec) to `out`, 0 or -1 with an exception; and decode key bytes. */
+int zpy_keycodec_encode(PyObject *codec, PyObject *key, unsigned flags, int prefix,
+                        zlmdb_buf *out);
+PyObject *zpy_keycodec_decode(PyObject *codec, const void *data, size_t len);
 
 #endif

@@ -224,23 +224,23 @@ static int parse_flags(PyObject *const *args, Py_ssize_t nargs, PyObject *kwname
     return 0;
 }
 
-/* Encode `k` components from `key` (a bare value when the codec has one
- * component and !prefix). */
-static PyObject *kc_run(KeyCodec *self, PyObject *key, unsigned flags, int prefix)
+/* Append the encoding of `key` (a bare value when the codec has one
+ * component and !prefix) to `out`.  Returns 0, or -1 with an exception. */
+static int kc_encode_into(KeyCodec *self, PyObject *key, unsigned flags, int prefix,
+                          zlmdb_buf *out)
 {
     zpy_codec_state *cs = kc_state(self);
     zlmdb_key_value vals[ZLMDB_KEY_MAX_COMPONENTS];
     Py_buffer views[ZLMDB_KEY_MAX_COMPONENTS];
     unsigned char uuids[ZLMDB_KEY_MAX_COMPONENTS][16];
-    zlmdb_buf out = ZLMDB_BUF_INIT;
-    PyObject *res = NULL, *tuple = NULL;
+    PyObject *tuple = NULL;
     unsigned i, k;
-    int rc;
+    int rc, res = -1;
 
     if (!prefix && self->desc.ncomp == 1) {
         k = 1;
         if (component(cs, self->desc.comp[0], key, 0, &vals[0], &views[0], uuids[0]) < 0)
-            return NULL;
+            return -1;
     } else {
         if (PyTuple_Check(key)) {
             tuple = Py_NewRef(key);
@@ -249,18 +249,18 @@ static PyObject *kc_run(KeyCodec *self, PyObject *key, unsigned flags, int prefi
              * (utcoffset(), numpy) that could mutate a list. */
             tuple = PyList_AsTuple(key);
             if (tuple == NULL)
-                return NULL;
+                return -1;
         } else {
             PyErr_Format(PyExc_TypeError, "key must be a tuple of %u components, not %.200s",
                          self->desc.ncomp, Py_TYPE(key)->tp_name);
-            return NULL;
+            return -1;
         }
         k = (unsigned)PyTuple_GET_SIZE(tuple);
         if (prefix ? k > self->desc.ncomp : k != self->desc.ncomp) {
             PyErr_Format(PyExc_ValueError, "key must have %s%u components, not %u",
                          prefix ? "at most " : "", self->desc.ncomp, k);
             Py_DECREF(tuple);
-            return NULL;
+            return -1;
         }
         for (i = 0; i < k; i++) {
             PyObject *o = PyTuple_GET_ITEM(tuple, i);
@@ -270,19 +270,36 @@ static PyObject *kc_run(KeyCodec *self, PyObject *key, unsigned flags, int prefi
             }
         }
     }
-    rc = prefix ? zlmdb_key_encode_prefix(&self->desc, vals, k, flags, &out)
-                : zlmdb_key_encode(&self->desc, vals, flags, &out);
+    rc = prefix ? zlmdb_key_encode_prefix(&self->desc, vals, k, flags, out)
+                : zlmdb_key_encode(&self->desc, vals, flags, out);
     if (rc != 0)
         key_error(rc);
     else
-        res = PyBytes_FromStringAndSize((const char *)out.ptr, (Py_ssize_t)out.size);
-    zlmdb_buf_dispose(&out);
+        res = 0;
 done:
     for (i = 0; i < k; i++)
         if (views[i].obj != NULL)
             PyBuffer_Release(&views[i]);
     Py_XDECREF(tuple);
     return res;
+}
+
+static PyObject *kc_run(KeyCodec *self, PyObject *key, unsigned flags, int prefix)
+{
+    zlmdb_buf out = ZLMDB_BUF_INIT;
+    PyObject *res = NULL;
+
+    if (kc_encode_into(self, key, flags, prefix, &out) == 0)
+        res = PyBytes_FromStringAndSize(out.ptr ? (const char *)out.ptr : "",
+                                        (Py_ssize_t)out.size);
+    zlmdb_buf_dispose(&out);
+    return res;
+}
+
+int zpy_keycodec_encode(PyObject *codec, PyObject *key, unsigned flags, int prefix,
+                        zlmdb_buf *out)
+{
+    return kc_encode_into((KeyCodec *)codec, key, flags, prefix, out);
 }
 
 static PyObject *kc_encode(KeyCodec *self, PyObject *const *args, Py_ssize_t nargs,
@@ -338,18 +355,15 @@ static PyObject *timestamp_value(KeyCodec *self, zpy_codec_state *cs, int64_t ns
     return PyLong_FromLongLong(ns);
 }
 
-static PyObject *kc_decode(KeyCodec *self, PyObject *arg)
+static PyObject *kc_decode_raw(KeyCodec *self, const void *data, size_t len)
 {
     zpy_codec_state *cs = kc_state(self);
     zlmdb_key_value vals[ZLMDB_KEY_MAX_COMPONENTS];
-    Py_buffer view;
     PyObject *res = NULL, *tuple = NULL;
     unsigned i, n = self->desc.ncomp;
     int rc;
 
-    if (zpy_get_input(arg, &view, "decode") < 0)
-        return NULL;
-    rc = zlmdb_key_decode(&self->desc, view.buf, (size_t)view.len, vals);
+    rc = zlmdb_key_decode(&self->desc, data, len, vals);
     if (rc != 0) {
         key_error(rc);
         goto done;
@@ -387,6 +401,22 @@ static PyObject *kc_decode(KeyCodec *self, PyObject *arg)
     res = Py_NewRef(tuple);
 done:
     Py_XDECREF(tuple);
+    return res;
+}
+
+PyObject *zpy_keycodec_decode(PyObject *codec, const void *data, size_t len)
+{
+    return kc_decode_raw((KeyCodec *)codec, data, len);
+}
+
+static PyObject *kc_decode(KeyCodec *self, PyObject *arg)
+{
+    Py_buffer view;
+    PyObject *res;
+
+    if (zpy_get_input(arg, &view, "decode") < 0)
+        return NULL;
+    res = kc_decode_raw(self, view.buf, (size_t)view.len);
     if (view.obj != NULL)
         PyBuffer_Release(&view);
     return res;

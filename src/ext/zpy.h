@@ -90,6 +90,10 @@ typedef struct {
     PyTypeObject *CursorType;
     PyTypeObject *DbType;
     PyTypeObject *IterType;
+    PyTypeObject *PMapType;            /**< zlmdb._native.PersistentMapBase */
+    PyTypeObject *PMapIterType;
+    PyObject *s_txn, *s_stats, *s_log;  /**< interned attribute names */
+    PyObject *s_count_put, *s_count_del, *s_setitem_py, *s_delitem_py;
     PyObject *Error;                   /**< zlmdb.lmdb.Error */
     PyObject *exc[ZPY_EXC_COUNT];      /**< its 25 subclasses */
     PyObject *open_paths;              /**< set of realpaths of open envs */
@@ -197,7 +201,15 @@ typedef struct {
 
 /* -------------------------------------------------------------- module.c */
 
+extern struct PyModuleDef zpy_native_module;
 zpy_state *zpy_state_of_type(PyTypeObject *tp);
+/* The state for an object whose type may be a Python subclass of one of
+ * ours (the persistent maps): found along the MRO. */
+ZPY_INLINE zpy_state *zpy_state_of_sub(PyObject *obj)
+{
+    PyObject *m = PyType_GetModuleByDef(Py_TYPE(obj), &zpy_native_module);
+    return m ? (zpy_state *)PyModule_GetState(m) : NULL;
+}
 ZPY_INLINE zpy_state *zpy_state_of(void *obj)
 {
     return (zpy_state *)PyType_GetModuleState(Py_TYPE((PyObject *)obj));
@@ -329,5 +341,13 @@ PyObject *zpy_cursor_new(zpy_state *st, zpy_Db *db, zpy_Txn *txn);
  * a temporary cursor as py-lmdb does. */
 PyObject *zpy_cursor_do_replace(zpy_Cursor *self, MDB_val *key, MDB_val *val);
 PyObject *zpy_cursor_do_pop(zpy_Cursor *self, MDB_val *key);
+/* Move a cursor (self->key/val hold the input for ops that take one); a
+ * miss leaves it unpositioned, an error raises: 0 or -1. */
+int zpy_cursor_move(zpy_Cursor *self, MDB_cursor_op op, int preload);
+
+/* ------------------------------------------------------------- pmap.c */
+
+extern PyType_Spec zpy_pmap_spec;
+extern PyType_Spec zpy_pmapiter_spec;
 
 #endif

@@ -1,0 +1,650 @@
+/* PersistentMapBase: the per-record work of the ORM's persistent maps in C.
+ *
+ * python/zlmdb/_pmap.py declares the maps (key layout, value codec) and
+ * subclasses this type; _c_setup() hands over the slot, the KeyCodec and
+ * the value codec as a chain of callables (e.g. marshal -> cbor_dumps ->
+ * zlib.compress, and back).  Reads, writes and range scans then run here:
+ * key encoding straight into a buffer, one LMDB call, the codec chain.
+ * Writes that must keep indexes in step, or that run in a growth-logging
+ * transaction, go to the Python methods _setitem_py/_delitem_py.
+ */
+#include <stddef.h>
+
+#include "zpy.h"
+
+#define MAX_STAGES 4
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *dict;              /**< instance attributes of Python subclasses */
+    PyObject *weakreflist;
+    unsigned char prefix[2];     /**< the slot, big-endian */
+    int ready;                   /**< _c_setup() has run */
+    int single;                  /**< one key component: bare keys */
+    int fast_write;              /**< no indexes: writes need no Python */
+    PyObject *keycodec;
+    PyObject *enc[MAX_STAGES];   /**< value encoding chain */
+    PyObject *dec[MAX_STAGES];   /**< value decoding chain */
+    int nenc, ndec;
+} zpy_PMap;
+
+typedef struct {
+    PyObject_HEAD
+    zpy_PMap *pmap;              /**< strong reference */
+    zpy_Cursor *curs;            /**< strong reference; in the txn's lifetime tree */
+    PyObject *lo, *hi;           /**< bytes bounds (hi may be None: end of DB) */
+    int keys, values, reverse;
+    Py_ssize_t limit, read;
+    int started, found;
+} zpy_PMapIter;
+
+/* ------------------------------------------------------------- helpers */
+
+static zpy_Txn *open_txn(zpy_state *st, PyObject *txn)
+{
+    PyObject *t = PyObject_GetAttr(txn, st->s_txn);
+    zpy_Txn *lt;
+
+    if (t == NULL)
+        return NULL;
+    if (t == Py_None) {
+        Py_DECREF(t);
+        PyErr_SetString(PyExc_RuntimeError,
+                        "transaction is not open (use it inside its with block)");
+        return NULL;
+    }
+    if (Py_TYPE(t) != st->TxnType) {
+        Py_DECREF(t);
+        PyErr_SetString(PyExc_TypeError, "txn must be a zlmdb transaction");
+        return NULL;
+    }
+    lt = (zpy_Txn *)t;
+    if (!lt->node.valid) {
+        Py_DECREF(t);
+        zpy_err_invalid(st);
+        return NULL;
+    }
+    return lt;   /* new reference */
+}
+
+static int split(PyObject *arg, PyObject **txn, PyObject **key)
+{
+    if (!PyTuple_CheckExact(arg) || PyTuple_GET_SIZE(arg) != 2) {
+        PyErr_SetString(PyExc_TypeError, "use pmap[txn, key]");
+        return -1;
+    }
+    *txn = PyTuple_GET_ITEM(arg, 0);
+    *key = PyTuple_GET_ITEM(arg, 1);
+    return 0;
+}
+
+static int not_ready(zpy_PMap *self)
+{
+    if (self->ready)
+        return 0;
+    PyErr_Format(PyExc_RuntimeError, "%s has no slot: attach it to a database first",
+                 Py_TYPE(self)->tp_name);
+    return -1;
+}
+
+/* slot prefix + encoded key into `out` (cleared first). */
+static int physical_key(zpy_PMap *self, PyObject *key, zlmdb_buf *out)
+{
+    if (key == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "key must not be None");
+        return -1;
+    }
+    if (!self->single && !PyTuple_Check(key)) {
+        PyErr_Format(PyExc_TypeError, "%s keys are tuples, not %.100s",
+                     Py_TYPE(self)->tp_name, Py_TYPE(key)->tp_name);
+        return -1;
+    }
+    zlmdb_buf_clear(out);
+    if (zlmdb_buf_append(out, self->prefix, 2) != 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return zpy_keycodec_encode(self->keycodec, key, 0, 0, out);
+}
+
+static PyObject *chain(PyObject *const *stages, int n, PyObject *v)
+{
+    int i;
+    Py_INCREF(v);
+    for (i = 0; i < n && v; i++)
+        Py_SETREF(v, PyObject_CallOneArg(stages[i], v));
+    return v;
+}
+
+/* The stored bytes (or a buffer) as a value: empty reads as None. */
+static PyObject *decode_value(zpy_PMap *self, zpy_Txn *t, const MDB_val *v)
+{
+    PyObject *raw, *res;
+
+    if (v->mv_size == 0)
+        Py_RETURN_NONE;
+    raw = zpy_txn_value(t, v);
+    if (raw == NULL)
+        return NULL;
+    res = chain(self->dec, self->ndec, raw);
+    Py_DECREF(raw);
+    return res;
+}
+
+static int lookup(zpy_Txn *t, const zlmdb_buf *k, MDB_val *out)
+{
+    MDB_val key = {k->size, k->ptr};
+    int rc;
+
+    zpy_txn_op_enter(t);
+    ZPY_BEGIN_LMDB
+    rc = mdb_get(t->txn, t->db->dbi, &key, out);
+    if (rc == 0)
+        zpy_preload(out);
+    ZPY_END_LMDB
+    zpy_txn_op_leave(t);
+    return rc;
+}
+
+/* ------------------------------------------------------ mapping slots */
+
+static PyObject *pmap_subscript(PyObject *op, PyObject *arg)
+{
+    zpy_PMap *self = (zpy_PMap *)op;
+    zpy_state *st = zpy_state_of_sub(op);
+    zlmdb_buf k = ZLMDB_BUF_INIT;
+    PyObject *txn, *key, *res = NULL;
+    zpy_Txn *t;
+    MDB_val v;
+    int rc;
+
+    if (not_ready(self) < 0 || split(arg, &txn, &key) < 0)
+        return NULL;
+    if ((t = open_txn(st, txn)) == NULL)
+        return NULL;
+    if (physical_key(self, key, &k) == 0) {
+        rc = lookup(t, &k, &v);
+        if (rc == MDB_NOTFOUND)
+            res = Py_NewRef(Py_None);
+        else if (rc)
+            zpy_err_set(st, "mdb_get", rc);
+        else
+            res = decode_value(self, t, &v);
+    }
+    zlmdb_buf_dispose(&k);
+    Py_DECREF(t);
+    return res;
+}
+
+static int pmap_contains(PyObject *op, PyObject *arg)
+{
+    zpy_PMap *self = (zpy_PMap *)op;
+    zpy_state *st = zpy_state_of_sub(op);
+    zlmdb_buf k = ZLMDB_BUF_INIT;
+    PyObject *txn, *key;
+    zpy_Txn *t;
+    MDB_val v;
+    int rc, res = -1;
+
+    if (not_ready(self) < 0 || split(arg, &txn, &key) < 0)
+        return -1;
+    if ((t = open_txn(st, txn)) == NULL)
+        return -1;
+    if (physical_key(self, key, &k) == 0) {
+        rc = lookup(t, &k, &v);
+        if (rc == 0 || rc == MDB_NOTFOUND)
+            res = rc == 0;
+        else
+            zpy_err_set(st, "mdb_get", rc);
+    }
+    zlmdb_buf_dispose(&k);
+    Py_DECREF(t);
+    return res;
+}
+
+/* Count a write on the transaction's TransactionStats, when it has one. */
+static int count_write(zpy_state *st, PyObject *txn, PyObject *method)
+{
+    PyObject *stats = PyObject_GetAttr(txn, st->s_stats), *r;
+    if (stats == NULL)
+        return -1;
+    if (stats == Py_None) {
+        Py_DECREF(stats);
+        return 0;
+    }
+    Py_DECREF(stats);
+    r = PyObject_CallMethodNoArgs(txn, method);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+
+/* Writes need Python when indexes must follow them or the transaction logs
+ * its writes for map growth. */
+static int needs_python(zpy_state *st, zpy_PMap *self, PyObject *txn)
+{
+    PyObject *log;
+    if (!self->fast_write)
+        return 1;
+    log = PyObject_GetAttr(txn, st->s_log);
+    if (log == NULL)
+        return -1;
+    Py_DECREF(log);
+    return log != Py_None;
+}
+
+static int pmap_ass_subscript(PyObject *op, PyObject *arg, PyObject *value)
+{
+    zpy_PMap *self = (zpy_PMap *)op;
+    zpy_state *st = zpy_state_of_sub(op);
+    zlmdb_buf k = ZLMDB_BUF_INIT;
+    PyObject *txn, *key, *data = NULL, *r;
+    zpy_Txn *t = NULL;
+    int rc, res = -1, slow;
+
+    if (not_ready(self) < 0 || split(arg, &txn, &key) < 0)
+        return -1;
+    slow = needs_python(st, self, txn);
+    if (slow < 0)
+        return -1;
+    if (slow) {
+        r = value ? PyObject_CallMethodObjArgs(op, st->s_setitem_py, arg, value, NULL)
+                  : PyObject_CallMethodObjArgs(op, st->s_delitem_py, arg, NULL);
+        Py_XDECREF(r);
+        return r ? 0 : -1;
+    }
+    if ((t = open_txn(st, txn)) == NULL)
+        return -1;
+    if (physical_key(self, key, &k) < 0)
+        goto done;
+    if (value) {
+        MDB_val kv = {k.size, k.ptr}, vv;
+        data = chain(self->enc, self->nenc, value);
+        if (data == NULL)
+            goto done;
+        if (!PyBytes_Check(data)) {
+            PyErr_Format(PyExc_TypeError, "value encoder returned %.100s, not bytes",
+                         Py_TYPE(data)->tp_name);
+            goto done;
+        }
+        vv.mv_size = (size_t)PyBytes_GET_SIZE(data);
+        vv.mv_data = PyBytes_AS_STRING(data);
+        zpy_txn_op_enter(t);
+        ZPY_BEGIN_LMDB
+        rc = mdb_put(t->txn, t->db->dbi, &kv, &vv, 0);
+        ZPY_END_LMDB
+        zpy_txn_op_leave(t);
+        t->mutations++;
+        if (rc) {
+            zpy_err_set(st, "mdb_put", rc);
+            goto done;
+        }
+        res = count_write(st, txn, st->s_count_put);
+    } else {
+        MDB_val kv = {k.size, k.ptr};
+        zpy_txn_op_enter(t);
+        ZPY_BEGIN_LMDB
+        rc = mdb_del(t->txn, t->db->dbi, &kv, NULL);
+        ZPY_END_LMDB
+        zpy_txn_op_leave(t);
+        t->mutations++;
+        if (rc == MDB_NOTFOUND)
+            res = 0;
+        else if (rc)
+            zpy_err_set(st, "mdb_del", rc);
+        else
+            res = count_write(st, txn, st->s_count_del);
+    }
+done:
+    Py_XDECREF(data);
+    zlmdb_buf_dispose(&k);
+    Py_XDECREF(t);
+    return res;
+}
+
+/* --------------------------------------------------------------- setup */
+
+static int take_stages(PyObject *seq, PyObject **out, int *n)
+{
+    PyObject *fast = PySequence_Fast(seq, "codec stages must be a sequence");
+    Py_ssize_t i, len;
+
+    if (fast == NULL)
+        return -1;
+    len = PySequence_Fast_GET_SIZE(fast);
+    if (len > MAX_STAGES) {
+        Py_DECREF(fast);
+        PyErr_SetString(PyExc_ValueError, "too many codec stages");
+        return -1;
+    }
+    for (i = 0; i < len; i++) {
+        PyObject *f = PySequence_Fast_GET_ITEM(fast, i);
+        if (!PyCallable_Check(f)) {
+            Py_DECREF(fast);
+            PyErr_SetString(PyExc_TypeError, "codec stages must be callables");
+            return -1;
+        }
+    }
+    for (i = 0; i < *n; i++)
+        Py_CLEAR(out[i]);
+    for (i = 0; i < len; i++)
+        out[i] = Py_NewRef(PySequence_Fast_GET_ITEM(fast, i));
+    *n = (int)len;
+    Py_DECREF(fast);
+    return 0;
+}
+
+/* _c_setup(slot, keycodec, single, enc_stages, dec_stages) */
+static PyObject *pmap_c_setup(PyObject *op, PyObject *args)
+{
+    zpy_PMap *self = (zpy_PMap *)op;
+    zpy_state *st = zpy_state_of_sub(op);
+    PyObject *keycodec, *enc, *dec;
+    int slot, single;
+
+    if (!PyArg_ParseTuple(args, "iOpOO:_c_setup", &slot, &keycodec, &single, &enc, &dec))
+        return NULL;
+    if (slot < 1 || slot > 65535) {
+        PyErr_SetString(PyExc_ValueError, "slot must be from 1 to 65535");
+        return NULL;
+    }
+    if (st->codec.KeyCodecType == NULL ||
+        !PyObject_TypeCheck(keycodec, (PyTypeObject *)st->codec.KeyCodecType)) {
+        PyErr_SetString(PyExc_TypeError, "keycodec must be a zlmdb.codec.KeyCodec");
+        return NULL;
+    }
+    if (take_stages(enc, self->enc, &self->nenc) < 0 ||
+        take_stages(dec, self->dec, &self->ndec) < 0)
+        return NULL;
+    Py_XSETREF(self->keycodec, Py_NewRef(keycodec));
+    self->prefix[0] = (unsigned char)(slot >> 8);
+    self->prefix[1] = (unsigned char)(slot & 0xff);
+    self->single = single;
+    self->fast_write = 1;
+    self->ready = 1;
+    Py_RETURN_NONE;
+}
+
+static PyObject *pmap_c_fast_write(PyObject *op, PyObject *flag)
+{
+    int f = PyObject_IsTrue(flag);
+    if (f < 0)
+        return NULL;
+    ((zpy_PMap *)op)->fast_write = f;
+    Py_RETURN_NONE;
+}
+
+/* _c_count(txn, start): records whose key starts with the bytes `start`. */
+static PyObject *pmap_c_count(PyObject *op, PyObject *args)
+{
+    zpy_state *st = zpy_state_of_sub(op);
+    PyObject *txn, *start;
+    zpy_Txn *t;
+    MDB_cursor *c;
+    MDB_val k, v;
+    size_t n = 0, plen;
+    int rc;
+
+    if (!PyArg_ParseTuple(args, "OO!:_c_count", &txn, &PyBytes_Type, &start))
+        return NULL;
+    if ((t = open_txn(st, txn)) == NULL)
+        return NULL;
+    plen = (size_t)PyBytes_GET_SIZE(start);
+    if ((rc = mdb_cursor_open(t->txn, t->db->dbi, &c))) {
+        Py_DECREF(t);
+        return zpy_err_set(st, "mdb_cursor_open", rc);
+    }
+    k.mv_size = plen;
+    k.mv_data = PyBytes_AS_STRING(start);
+    zpy_txn_op_enter(t);
+    ZPY_BEGIN_LMDB
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+         rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, PyBytes_AS_STRING(start), plen) == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        n++;
+    ZPY_END_LMDB
+    zpy_txn_op_leave(t);
+    mdb_cursor_close(c);
+    Py_DECREF(t);
+    if (rc && rc != MDB_NOTFOUND)
+        return zpy_err_set(st, "mdb_cursor_get", rc);
+    return PyLong_FromSize_t(n);
+}
+
+/* _c_select(txn, lo, hi, keys, values, reverse, limit) -> iterator over
+ * physical keys lo <= key < hi (hi None: to the end). */
+static PyObject *pmap_c_select(PyObject *op, PyObject *args)
+{
+    zpy_PMap *self = (zpy_PMap *)op;
+    zpy_state *st = zpy_state_of_sub(op);
+    PyObject *txn, *lo, *hi, *curs;
+    int keys, values, reverse;
+    Py_ssize_t limit;
+    zpy_PMapIter *it;
+    zpy_Txn *t;
+
+    if (!PyArg_ParseTuple(args, "OO!Opppn:_c_select", &txn, &PyBytes_Type, &lo, &hi, &keys,
+                          &values, &reverse, &limit))
+        return NULL;
+    if (hi != Py_None && !PyBytes_Check(hi))
+        return zpy_type_error("hi must be bytes or None");
+    if (not_ready(self) < 0 || (t = open_txn(st, txn)) == NULL)
+        return NULL;
+    curs = zpy_cursor_new(st, t->db, t);
+    Py_DECREF(t);
+    if (curs == NULL)
+        return NULL;
+    it = PyObject_New(zpy_PMapIter, st->PMapIterType);
+    if (it == NULL) {
+        Py_DECREF(curs);
+        return NULL;
+    }
+    it->pmap = (zpy_PMap *)Py_NewRef(op);
+    it->curs = (zpy_Cursor *)curs;
+    it->lo = Py_NewRef(lo);
+    it->hi = Py_NewRef(hi);
+    it->keys = keys;
+    it->values = values;
+    it->reverse = reverse;
+    it->limit = limit;
+    it->read = 0;
+    it->started = 0;
+    it->found = 0;
+    return (PyObject *)it;
+}
+
+static int pmap_traverse(PyObject *op, visitproc visit, void *arg)
+{
+    zpy_PMap *self = (zpy_PMap *)op;
+    int i;
+    Py_VISIT(Py_TYPE(op));
+    Py_VISIT(self->dict);
+    Py_VISIT(self->keycodec);
+    for (i = 0; i < self->nenc; i++)
+        Py_VISIT(self->enc[i]);
+    for (i = 0; i < self->ndec; i++)
+        Py_VISIT(self->dec[i]);
+    return 0;
+}
+
+static int pmap_clear(PyObject *op)
+{
+    zpy_PMap *self = (zpy_PMap *)op;
+    int i;
+    Py_CLEAR(self->dict);
+    Py_CLEAR(self->keycodec);
+    for (i = 0; i < self->nenc; i++)
+        Py_CLEAR(self->enc[i]);
+    for (i = 0; i < self->ndec; i++)
+        Py_CLEAR(self->dec[i]);
+    self->nenc = self->ndec = 0;
+    self->ready = 0;
+    return 0;
+}
+
+static void pmap_dealloc(PyObject *op)
+{
+    PyTypeObject *tp = Py_TYPE(op);
+    PyObject_GC_UnTrack(op);
+    if (((zpy_PMap *)op)->weakreflist)
+        PyObject_ClearWeakRefs(op);
+    pmap_clear(op);
+    tp->tp_free(op);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef pmap_methods[] = {
+    {"_c_setup", pmap_c_setup, METH_VARARGS, NULL},
+    {"_c_fast_write", pmap_c_fast_write, METH_O, NULL},
+    {"_c_count", pmap_c_count, METH_VARARGS, NULL},
+    {"_c_select", pmap_c_select, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL}
+};
+
+static PyMemberDef pmap_members[] = {
+    {"__dictoffset__", T_PYSSIZET, offsetof(zpy_PMap, dict), READONLY, NULL},
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(zpy_PMap, weakreflist), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL}
+};
+
+static PyType_Slot pmap_slots[] = {
+    {Py_tp_new, PyType_GenericNew},
+    {Py_tp_dealloc, pmap_dealloc},
+    {Py_tp_traverse, pmap_traverse},
+    {Py_tp_clear, pmap_clear},
+    {Py_tp_methods, pmap_methods},
+    {Py_tp_members, pmap_members},
+    {Py_mp_subscript, pmap_subscript},
+    {Py_mp_ass_subscript, pmap_ass_subscript},
+    {Py_sq_contains, pmap_contains},
+    {Py_tp_doc, (void *)"The C core of zlmdb.PersistentMap."},
+    {0, NULL}
+};
+
+PyType_Spec zpy_pmap_spec = {
+    .name = "zlmdb._native.PersistentMapBase",
+    .basicsize = sizeof(zpy_PMap),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .slots = pmap_slots,
+};
+
+/* ------------------------------------------------------------ iterator */
+
+static PyObject *pmapiter_next(PyObject *op)
+{
+    zpy_PMapIter *it = (zpy_PMapIter *)op;
+    zpy_PMap *pm = it->pmap;
+    zpy_Cursor *c = it->curs;
+    zpy_state *st = zpy_state_of_sub((PyObject *)pm);
+    PyObject *k = NULL, *v = NULL, *res;
+    MDB_val key;
+
+    if (!c->node.valid)
+        return zpy_err_invalid(st);
+    if (!it->started) {
+        it->started = 1;
+        if (it->reverse) {
+            int rc = 0;
+            if (it->hi != Py_None) {
+                c->key.mv_size = (size_t)PyBytes_GET_SIZE(it->hi);
+                c->key.mv_data = PyBytes_AS_STRING(it->hi);
+                rc = zpy_cursor_move(c, MDB_SET_RANGE, 0);
+            }
+            if (rc < 0)
+                return NULL;
+            if (it->hi != Py_None && c->positioned)
+                rc = zpy_cursor_move(c, MDB_PREV, it->values);
+            else
+                rc = zpy_cursor_move(c, MDB_LAST, it->values);
+            if (rc < 0)
+                return NULL;
+        } else {
+            c->key.mv_size = (size_t)PyBytes_GET_SIZE(it->lo);
+            c->key.mv_data = PyBytes_AS_STRING(it->lo);
+            if (zpy_cursor_move(c, MDB_SET_RANGE, it->values) < 0)
+                return NULL;
+        }
+    } else {
+        if (zpy_cursor_move(c, it->reverse ? MDB_PREV : MDB_NEXT, it->values) < 0)
+            return NULL;
+    }
+    if (!c->positioned || (it->limit > 0 && it->read >= it->limit))
+        return NULL;
+    key = c->key;
+    if (it->reverse) {
+        size_t n = (size_t)PyBytes_GET_SIZE(it->lo);
+        int cmp = memcmp(key.mv_data, PyBytes_AS_STRING(it->lo),
+                         key.mv_size < n ? key.mv_size : n);
+        if (cmp < 0 || (cmp == 0 && key.mv_size < n))
+            return NULL;
+    } else if (it->hi != Py_None) {
+        size_t n = (size_t)PyBytes_GET_SIZE(it->hi);
+        int cmp = memcmp(key.mv_data, PyBytes_AS_STRING(it->hi),
+                         key.mv_size < n ? key.mv_size : n);
+        if (cmp > 0 || (cmp == 0 && key.mv_size >= n))
+            return NULL;
+    }
+    if (key.mv_size < 2)
+        return NULL;
+    it->read++;
+    if (it->keys) {
+        k = zpy_keycodec_decode(pm->keycodec, (const char *)key.mv_data + 2, key.mv_size - 2);
+        if (k == NULL)
+            return NULL;
+    }
+    if (it->values) {
+        v = decode_value(pm, c->txn, &c->val);
+        if (v == NULL) {
+            Py_XDECREF(k);
+            return NULL;
+        }
+    }
+    if (k && v) {
+        res = PyTuple_Pack(2, k, v);
+        Py_DECREF(k);
+        Py_DECREF(v);
+        return res;
+    }
+    if (k)
+        return k;
+    if (v)
+        return v;
+    Py_RETURN_NONE;
+}
+
+static int pmapiter_clear(PyObject *op)
+{
+    zpy_PMapIter *it = (zpy_PMapIter *)op;
+    Py_CLEAR(it->pmap);
+    Py_CLEAR(it->curs);
+    Py_CLEAR(it->lo);
+    Py_CLEAR(it->hi);
+    return 0;
+}
+
+static void pmapiter_dealloc(PyObject *op)
+{
+    PyTypeObject *tp = Py_TYPE(op);
+    pmapiter_clear(op);
+    tp->tp_free(op);
+    Py_DECREF(tp);
+}
+
+static PyObject *pmapiter_iter(PyObject *op)
+{
+    return Py_NewRef(op);
+}
+
+static PyType_Slot pmapiter_slots[] = {
+    {Py_tp_dealloc, pmapiter_dealloc},
+    {Py_tp_iter, pmapiter_iter},
+    {Py_tp_iternext, pmapiter_next},
+    {0, NULL}
+};
+
+PyType_Spec zpy_pmapiter_spec = {
+    .name = "zlmdb._native.PersistentMapIterator",
+    .basicsize = sizeof(zpy_PMapIter),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE |
+             Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = pmapiter_slots,
+};
