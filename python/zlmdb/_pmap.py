@@ -12,6 +12,7 @@ fails (null index key, duplicate unique key, a value that cannot be encoded)
 changes nothing; negative timestamps are refused as keys instead of sorting
 after every later one.
 """
+import functools
 import pickle
 import struct
 import uuid
@@ -93,14 +94,6 @@ def _uuid_dec(data):
     return uuid.UUID(bytes=bytes(data))
 
 
-def _str_enc(value):
-    if value is None:
-        return b""
-    if not isinstance(value, str):
-        raise TypeError("value must be a str, not %s" % type(value).__name__)
-    return value.encode("utf8")
-
-
 def _oid_enc(value):
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 2 ** 64 - 1:
         raise ValueError("value must be an unsigned 64-bit int, not %r" % (value,))
@@ -131,16 +124,25 @@ def _b20ts_dec(data):
     return bytes(data[:20]), _ts_from_bytes(bytes(data[20:]))
 
 
+def _scalar(component):
+    """A plain value stored exactly as a one-component key of that type
+    (UUID: 16 bytes, oid: big-endian uint64, string: UTF-8, ...), so the
+    C key codec serves as the value codec.  None stores the zero value, as
+    upstream does."""
+    kc = _codec.KeyCodec(component)
+    return (functools.partial(kc.encode, null_as_zero=True, lenient=True), kc.decode)
+
+
 VALUE_CODECS = {
     # name: (encode(value) -> bytes, decode(bytes) -> value); the object
     # codecs (cbor, json, pickle, flatbuffers, numpy) are built per map.
-    "uuid": (_uuid_enc, _uuid_dec),
-    "string": (_str_enc, lambda d: bytes(d).decode("utf8")),
-    "oid": (_oid_enc, lambda d: struct.unpack(">Q", d)[0]),
-    "timestamp": (_ts_to_bytes, lambda d: _ts_from_bytes(bytes(d))),
-    "bytes16": _fixed(16),
-    "bytes20": _fixed(20),
-    "bytes32": _fixed(32),
+    "uuid": _scalar("uuid"),
+    "string": _scalar("string"),
+    "oid": _scalar("uint64"),
+    "timestamp": _scalar("timestamp"),
+    "bytes16": _scalar("bytes16"),
+    "bytes20": _scalar("bytes20"),
+    "bytes32": _scalar("bytes32"),
     "bytes20timestamp": (_b20ts_enc, _b20ts_dec),
     "uuidset": _set_codec(16, _uuid_enc, _uuid_dec),
     "oidset": _set_codec(8, _oid_enc, lambda d: struct.unpack(">Q", d)[0]),
