@@ -14,6 +14,7 @@ Two APIs share one C core (the extension ``zlmdb._native`` and the C library
 from zlmdb import _native
 from zlmdb import codec
 from zlmdb import lmdb
+from zlmdb._flatbuffers import check_autobahn_flatbuffers_version_in_sync, setup_flatbuffers_import
 from zlmdb._database import TABLES_BY_UUID, Database, Transaction, TransactionStats, table
 from zlmdb._maps import MAP_CLASSES, MAPS
 from zlmdb._pmap import NullValueConstraint, PersistentMap, PersistentMapIterator
@@ -23,8 +24,19 @@ __version__ = "0.1.0"
 
 globals().update(MAP_CLASSES)
 
-__all__ = ("__version__", "codec", "lmdb", "Schema", "Database", "Transaction",
-           "TransactionStats", "table", "NullValueConstraint") + tuple(MAP_CLASSES)
+__all__ = ("__version__", "flatbuffers", "setup_flatbuffers_import",
+           "check_autobahn_flatbuffers_version_in_sync", "codec", "lmdb", "Schema",
+           "Database", "Transaction", "TransactionStats", "table",
+           "NullValueConstraint") + tuple(MAP_CLASSES)
+
+
+def __getattr__(name):
+    # zlmdb.flatbuffers: the FlatBuffers runtime, imported on first use
+    # (an optional dependency, unlike upstream's bundled copy).
+    if name == "flatbuffers":
+        from zlmdb._flatbuffers import load_flatbuffers
+        return load_flatbuffers()
+    raise AttributeError("module 'zlmdb' has no attribute %r" % name)
 
 
 def _check_native_version():

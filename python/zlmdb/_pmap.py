@@ -506,8 +506,10 @@ def _compose(stages):
 
 
 def _flatbuffers_encoder(build):
+    from zlmdb._flatbuffers import load_flatbuffers
+    flatbuffers = load_flatbuffers()
+
     def enc(value):
-        import flatbuffers
         builder = flatbuffers.Builder(0)
         builder.Finish(build(value, builder))
         return bytes(builder.Output())

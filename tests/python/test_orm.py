@@ -51,6 +51,17 @@ def test_public_names():
     assert issubclass(zlmdb.MapUuidCbor, zlmdb.PersistentMap)
 
 
+def test_flatbuffers_names_of_upstream():
+    import flatbuffers
+    assert zlmdb.flatbuffers is flatbuffers
+    assert zlmdb.setup_flatbuffers_import() is flatbuffers
+    with pytest.raises(ImportError):
+        zlmdb.check_autobahn_flatbuffers_version_in_sync()   # no autobahn here
+    assert len(zlmdb.__all__) == 94 + 1 + 5      # upstream's 94, codec, the NumPy maps
+    for name in zlmdb.__all__:
+        assert hasattr(zlmdb, name), name
+
+
 def test_temporary_database_is_removed_on_close():
     db = zlmdb.Database()
     path = db.dbpath
