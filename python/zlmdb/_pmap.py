@@ -418,13 +418,19 @@ class PersistentMap(_native.PersistentMapBase):
             raise RuntimeError("an index needs a slot of its own")
         self._indexes[name] = (pmap, fkey, bool(nullable), bool(unique))
         pmap._index_of = (self, name)
-        self._c_fast_write(False)
+        self._sync_indexes()
 
     def detach_index(self, name):
         """Stop maintaining the index ``name`` (its records stay)."""
         pmap = self._indexes.pop(name)[0]
         pmap._index_of = None
-        self._c_fast_write(not self._indexes)
+        self._sync_indexes()
+
+    def _sync_indexes(self):
+        # The C base keeps the index specs for indexed puts.
+        self._c_set_indexes(tuple((ipmap, fkey, nullable, unique, name)
+                                  for name, (ipmap, fkey, nullable, unique)
+                                  in self._indexes.items()), NullValueConstraint)
 
     def indexes(self):
         """Names of the attached indexes, sorted."""

@@ -26,6 +26,8 @@ typedef struct {
     PyObject *enc[MAX_STAGES];   /**< value encoding chain */
     PyObject *dec[MAX_STAGES];   /**< value decoding chain */
     int nenc, ndec;
+    PyObject *indexes;           /**< tuple of (index map, fkey, nullable, unique) */
+    PyObject *null_error;        /**< zlmdb.NullValueConstraint */
 } zpy_PMap;
 
 typedef struct {
@@ -232,6 +234,199 @@ static int needs_python(zpy_state *st, zpy_PMap *self, PyObject *txn)
     return log != Py_None;
 }
 
+/* ---------------------------------------------------- indexed writes */
+
+static int is_null_key(PyObject *k)
+{
+    Py_ssize_t i, n;
+    if (k == Py_None)
+        return 1;
+    if (PyTuple_Check(k) || PyList_Check(k)) {
+        n = PySequence_Fast_GET_SIZE(k);
+        for (i = 0; i < n; i++)
+            if (PySequence_Fast_GET_ITEM(k, i) == Py_None)
+                return 1;
+    }
+    return 0;
+}
+
+static int put_raw(zpy_state *st, zpy_Txn *t, const void *k, size_t klen, const void *v,
+                   size_t vlen)
+{
+    MDB_val kv = {klen, (void *)k}, vv = {vlen, (void *)v};
+    int rc;
+    zpy_txn_op_enter(t);
+    ZPY_BEGIN_LMDB
+    rc = mdb_put(t->txn, t->db->dbi, &kv, &vv, 0);
+    ZPY_END_LMDB
+    zpy_txn_op_leave(t);
+    t->mutations++;
+    if (rc) {
+        zpy_err_set(st, "mdb_put", rc);
+        return -1;
+    }
+    return 0;
+}
+
+static int del_raw(zpy_state *st, zpy_Txn *t, const void *k, size_t klen)
+{
+    MDB_val kv = {klen, (void *)k};
+    int rc;
+    zpy_txn_op_enter(t);
+    ZPY_BEGIN_LMDB
+    rc = mdb_del(t->txn, t->db->dbi, &kv, NULL);
+    ZPY_END_LMDB
+    zpy_txn_op_leave(t);
+    t->mutations++;
+    if (rc && rc != MDB_NOTFOUND) {
+        zpy_err_set(st, "mdb_del", rc);
+        return -1;
+    }
+    return 0;
+}
+
+/* What one index needs for one put. */
+typedef struct {
+    zpy_PMap *imap;
+    zlmdb_buf newk, oldk;   /* physical index keys (empty: none) */
+    PyObject *ival;         /* the index entry's value: the record's key, encoded */
+} ixwork;
+
+/* The index key of `value` for index `spec` into `out` (left empty for a
+ * null key, which *is_null reports). */
+static int index_key(zpy_PMap *imap, PyObject *fkey, PyObject *value, zlmdb_buf *out,
+                     int *is_null)
+{
+    PyObject *ik = PyObject_CallOneArg(fkey, value);
+    int rc;
+
+    if (ik == NULL)
+        return -1;
+    zlmdb_buf_clear(out);
+    *is_null = is_null_key(ik);
+    rc = *is_null ? 0 : physical_key(imap, ik, out);
+    Py_DECREF(ik);
+    return rc;
+}
+
+/* A put on a map with indexes: every index key is computed and every
+ * constraint checked before the first write, so a refused put changes
+ * nothing; then the stale entries go, the new ones and the record are
+ * written.  (An LMDB failure in the writes leaves the transaction failed,
+ * as any failed LMDB write does.) */
+static int indexed_put(zpy_state *st, zpy_PMap *self, PyObject *txn, PyObject *key,
+                       PyObject *value)
+{
+    Py_ssize_t nix = PyTuple_GET_SIZE(self->indexes), i;
+    zlmdb_buf pk = ZLMDB_BUF_INIT;
+    ixwork *w = NULL;
+    PyObject *data = NULL, *old_value = NULL;
+    zpy_Txn *t;
+    MDB_val old;
+    int rc, res = -1;
+
+    if ((t = open_txn(st, txn)) == NULL)
+        return -1;
+    w = PyMem_Calloc((size_t)nix, sizeof(*w));
+    if (w == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (physical_key(self, key, &pk) < 0)
+        goto done;
+    data = chain(self->enc, self->nenc, value);
+    if (data == NULL)
+        goto done;
+    if (!PyBytes_Check(data)) {
+        PyErr_Format(PyExc_TypeError, "value encoder returned %.100s, not bytes",
+                     Py_TYPE(data)->tp_name);
+        goto done;
+    }
+    rc = lookup(t, &pk, &old);
+    if (rc == 0) {
+        old_value = decode_value(self, t, &old);
+        if (old_value == NULL)
+            goto done;
+    } else if (rc != MDB_NOTFOUND) {
+        zpy_err_set(st, "mdb_get", rc);
+        goto done;
+    }
+    for (i = 0; i < nix; i++) {
+        PyObject *spec = PyTuple_GET_ITEM(self->indexes, i);
+        PyObject *fkey = PyTuple_GET_ITEM(spec, 1);
+        int nullable = PyObject_IsTrue(PyTuple_GET_ITEM(spec, 2));
+        int unique = PyObject_IsTrue(PyTuple_GET_ITEM(spec, 3));
+        int is_null;
+
+        w[i].imap = (zpy_PMap *)PyTuple_GET_ITEM(spec, 0);
+        if (index_key(w[i].imap, fkey, value, &w[i].newk, &is_null) < 0)
+            goto done;
+        if (is_null) {
+            if (!nullable) {
+                PyErr_Format(self->null_error,
+                             "cannot insert NULL value into non-nullable index '%s::%U'",
+                             Py_TYPE(self)->tp_name, PyTuple_GET_ITEM(spec, 4));
+                goto done;
+            }
+        } else {
+            w[i].ival = chain(w[i].imap->enc, w[i].imap->nenc, key);
+            if (w[i].ival == NULL)
+                goto done;
+            if (!PyBytes_Check(w[i].ival)) {
+                PyErr_SetString(PyExc_TypeError, "index value encoder did not return bytes");
+                goto done;
+            }
+            if (unique) {
+                MDB_val owner;
+                rc = lookup(t, &w[i].newk, &owner);
+                if (rc == 0 && (owner.mv_size != (size_t)PyBytes_GET_SIZE(w[i].ival) ||
+                                memcmp(owner.mv_data, PyBytes_AS_STRING(w[i].ival),
+                                       owner.mv_size) != 0)) {
+                    PyErr_Format(PyExc_KeyError,
+                                 "unique index '%s::%U': the key is already taken",
+                                 Py_TYPE(self)->tp_name, PyTuple_GET_ITEM(spec, 4));
+                    goto done;
+                }
+                if (rc != 0 && rc != MDB_NOTFOUND) {
+                    zpy_err_set(st, "mdb_get", rc);
+                    goto done;
+                }
+            }
+        }
+        if (old_value && index_key(w[i].imap, fkey, old_value, &w[i].oldk, &is_null) < 0)
+            goto done;
+    }
+    /* The writes. */
+    for (i = 0; i < nix; i++) {
+        if (w[i].oldk.size && !(w[i].oldk.size == w[i].newk.size &&
+                                memcmp(w[i].oldk.ptr, w[i].newk.ptr, w[i].newk.size) == 0) &&
+            del_raw(st, t, w[i].oldk.ptr, w[i].oldk.size) < 0)
+            goto done;
+        if (w[i].newk.size &&
+            put_raw(st, t, w[i].newk.ptr, w[i].newk.size, PyBytes_AS_STRING(w[i].ival),
+                    (size_t)PyBytes_GET_SIZE(w[i].ival)) < 0)
+            goto done;
+    }
+    if (put_raw(st, t, pk.ptr, pk.size, PyBytes_AS_STRING(data),
+                (size_t)PyBytes_GET_SIZE(data)) < 0)
+        goto done;
+    res = count_write(st, txn, st->s_count_put);
+done:
+    if (w) {
+        for (i = 0; i < nix; i++) {
+            zlmdb_buf_dispose(&w[i].newk);
+            zlmdb_buf_dispose(&w[i].oldk);
+            Py_XDECREF(w[i].ival);
+        }
+        PyMem_Free(w);
+    }
+    Py_XDECREF(old_value);
+    Py_XDECREF(data);
+    zlmdb_buf_dispose(&pk);
+    Py_DECREF(t);
+    return res;
+}
+
 static int pmap_ass_subscript(PyObject *op, PyObject *arg, PyObject *value)
 {
     zpy_PMap *self = (zpy_PMap *)op;
@@ -246,6 +441,15 @@ static int pmap_ass_subscript(PyObject *op, PyObject *arg, PyObject *value)
     slow = needs_python(st, self, txn);
     if (slow < 0)
         return -1;
+    if (slow && value && self->indexes && !self->fast_write) {
+        /* Indexed put, not logged for growth: the upkeep runs here. */
+        PyObject *log = PyObject_GetAttr(txn, st->s_log);
+        if (log == NULL)
+            return -1;
+        Py_DECREF(log);
+        if (log == Py_None)
+            return indexed_put(st, self, txn, key, value);
+    }
     if (slow) {
         r = value ? PyObject_CallMethodObjArgs(op, st->s_setitem_py, arg, value, NULL)
                   : PyObject_CallMethodObjArgs(op, st->s_delitem_py, arg, NULL);
@@ -364,6 +568,30 @@ static PyObject *pmap_c_setup(PyObject *op, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* _c_set_indexes(tuple of (map, fkey, nullable, unique, name), NullValueConstraint) */
+static PyObject *pmap_c_set_indexes(PyObject *op, PyObject *args)
+{
+    zpy_PMap *self = (zpy_PMap *)op;
+    zpy_state *st = zpy_state_of_sub(op);
+    PyObject *ixs, *err;
+    Py_ssize_t i;
+
+    if (!PyArg_ParseTuple(args, "O!O:_c_set_indexes", &PyTuple_Type, &ixs, &err))
+        return NULL;
+    for (i = 0; i < PyTuple_GET_SIZE(ixs); i++) {
+        PyObject *spec = PyTuple_GET_ITEM(ixs, i);
+        if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 5 ||
+            !PyObject_TypeCheck(PyTuple_GET_ITEM(spec, 0), st->PMapType) ||
+            !((zpy_PMap *)PyTuple_GET_ITEM(spec, 0))->ready ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(spec, 4)))
+            return zpy_type_error("index specs are (map, fkey, nullable, unique, name)");
+    }
+    Py_XSETREF(self->indexes, PyTuple_GET_SIZE(ixs) ? Py_NewRef(ixs) : NULL);
+    Py_XSETREF(self->null_error, Py_NewRef(err));
+    self->fast_write = self->indexes == NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *pmap_c_fast_write(PyObject *op, PyObject *flag)
 {
     int f = PyObject_IsTrue(flag);
@@ -459,6 +687,8 @@ static int pmap_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(Py_TYPE(op));
     Py_VISIT(self->dict);
     Py_VISIT(self->keycodec);
+    Py_VISIT(self->indexes);
+    Py_VISIT(self->null_error);
     for (i = 0; i < self->nenc; i++)
         Py_VISIT(self->enc[i]);
     for (i = 0; i < self->ndec; i++)
@@ -472,6 +702,8 @@ static int pmap_clear(PyObject *op)
     int i;
     Py_CLEAR(self->dict);
     Py_CLEAR(self->keycodec);
+    Py_CLEAR(self->indexes);
+    Py_CLEAR(self->null_error);
     for (i = 0; i < self->nenc; i++)
         Py_CLEAR(self->enc[i]);
     for (i = 0; i < self->ndec; i++)
@@ -495,6 +727,7 @@ static void pmap_dealloc(PyObject *op)
 static PyMethodDef pmap_methods[] = {
     {"_c_setup", pmap_c_setup, METH_VARARGS, NULL},
     {"_c_fast_write", pmap_c_fast_write, METH_O, NULL},
+    {"_c_set_indexes", pmap_c_set_indexes, METH_VARARGS, NULL},
     {"_c_count", pmap_c_count, METH_VARARGS, NULL},
     {"_c_select", pmap_c_select, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL}
