@@ -427,6 +427,61 @@ done:
     return res;
 }
 
+/* A delete on a map with indexes: the record's index entries go with it. */
+static int indexed_del(zpy_state *st, zpy_PMap *self, PyObject *txn, PyObject *key)
+{
+    Py_ssize_t nix = PyTuple_GET_SIZE(self->indexes), i;
+    zlmdb_buf pk = ZLMDB_BUF_INIT, *ik;
+    PyObject *old_value = NULL;
+    zpy_Txn *t;
+    MDB_val old;
+    int rc, res = -1, is_null;
+
+    if ((ik = PyMem_Calloc((size_t)nix, sizeof(*ik))) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if ((t = open_txn(st, txn)) == NULL) {
+        PyMem_Free(ik);
+        return -1;
+    }
+    if (physical_key(self, key, &pk) < 0)
+        goto done;
+    rc = lookup(t, &pk, &old);
+    if (rc == MDB_NOTFOUND) {
+        res = 0;
+        goto done;
+    }
+    if (rc) {
+        zpy_err_set(st, "mdb_get", rc);
+        goto done;
+    }
+    if ((old_value = decode_value(self, t, &old)) == NULL)
+        goto done;
+    /* Every key first: with buffers=True the old value may be a view into
+     * the map, which the first write can move. */
+    for (i = 0; i < nix; i++) {
+        PyObject *spec = PyTuple_GET_ITEM(self->indexes, i);
+        zpy_PMap *imap = (zpy_PMap *)PyTuple_GET_ITEM(spec, 0);
+        if (index_key(imap, PyTuple_GET_ITEM(spec, 1), old_value, &ik[i], &is_null) < 0)
+            goto done;
+    }
+    for (i = 0; i < nix; i++)
+        if (ik[i].size && del_raw(st, t, ik[i].ptr, ik[i].size) < 0)
+            goto done;
+    if (del_raw(st, t, pk.ptr, pk.size) < 0)
+        goto done;
+    res = count_write(st, txn, st->s_count_del);
+done:
+    Py_XDECREF(old_value);
+    for (i = 0; i < nix; i++)
+        zlmdb_buf_dispose(&ik[i]);
+    PyMem_Free(ik);
+    zlmdb_buf_dispose(&pk);
+    Py_DECREF(t);
+    return res;
+}
+
 static int pmap_ass_subscript(PyObject *op, PyObject *arg, PyObject *value)
 {
     zpy_PMap *self = (zpy_PMap *)op;
@@ -441,14 +496,15 @@ static int pmap_ass_subscript(PyObject *op, PyObject *arg, PyObject *value)
     slow = needs_python(st, self, txn);
     if (slow < 0)
         return -1;
-    if (slow && value && self->indexes && !self->fast_write) {
-        /* Indexed put, not logged for growth: the upkeep runs here. */
+    if (slow && self->indexes && !self->fast_write) {
+        /* Indexed write, not logged for growth: the upkeep runs here. */
         PyObject *log = PyObject_GetAttr(txn, st->s_log);
         if (log == NULL)
             return -1;
         Py_DECREF(log);
         if (log == Py_None)
-            return indexed_put(st, self, txn, key, value);
+            return value ? indexed_put(st, self, txn, key, value)
+                         : indexed_del(st, self, txn, key);
     }
     if (slow) {
         r = value ? PyObject_CallMethodObjArgs(op, st->s_setitem_py, arg, value, NULL)
