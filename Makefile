@@ -17,7 +17,7 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "cmake>=3.21" ninja
 export ZLMDB_DEPS_CACHE := $(CURDIR)/build/_deps
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps venv build demo test test-c test-python check-wheel sanitize valgrind bench bench-c fuzz clean
+.PHONY: all deps venv build demo test test-c test-python check-wheel sanitize valgrind bench bench-c fuzz reliability clean
 
 all: test
 
@@ -56,7 +56,7 @@ test-c: $(VPY)
 	cd build/c && $(CURDIR)/$(VENV)/bin/ctest --output-on-failure -E zlmdb_c_tests
 
 test-python: build
-	$(VPY) -m pytest -q tests/python tests/compat
+	$(VPY) -m pytest -q -p no:cacheprovider tests/python tests/compat tests/reliability
 
 test: test-c test-python
 
@@ -86,7 +86,7 @@ sanitize: $(VPY)
 	ZLMDB_SANITIZE=1 $(ASAN_PY) -m pip install -q --no-build-isolation \
 	  -C build-dir=build/asan-py -C cmake.build-type=Debug ".[test]"
 	cd tests/python && $(SAN_ENV) PYTHONMALLOC=malloc LD_PRELOAD=$(LIBASAN) \
-	  $(CURDIR)/$(ASAN_PY) -m pytest -q -p no:cacheprovider .
+	  $(CURDIR)/$(ASAN_PY) -m pytest -q -p no:cacheprovider . $(CURDIR)/tests/reliability
 
 # The C tests under valgrind's memcheck (each forked case is traced too):
 # any invalid access or definite leak fails the case.
@@ -96,12 +96,18 @@ valgrind: test-c
 	valgrind -q --trace-children=yes --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite build/c/tests/c/zlmdb_tests
 
+# Every suite, side by side with its peers (BENCH_ARGS=--quick for a smoke
+# run; BENCH_SUITES to choose).  The ORM suite runs upstream zlmdb in its
+# own virtualenv, created on first use.
+BENCH_SUITES ?= lowlevel codec orm
 bench: build
-	@if [ -f bench/run.py ]; then \
-	  $(VPY) -m pip install -q --no-build-isolation -e ".[test,bench]" && \
-	  $(MAKE) --no-print-directory bench-c && \
-	  $(VPY) bench/run.py $(BENCH_ARGS); \
-	else echo "no benchmarks yet"; fi
+	$(VPY) -m pip install -q --no-build-isolation -e ".[test,bench]"
+	$(MAKE) --no-print-directory bench-c
+	@for s in $(BENCH_SUITES); do \
+	  if [ -f bench/suites/$$s.py ]; then \
+	    echo "== bench suite $$s"; $(VPY) bench/run.py --suite $$s $(BENCH_ARGS) || exit 1; \
+	  fi; \
+	done
 
 bench-c: $(VPY)
 	$(VENV)/bin/cmake -S . -B build/bench -G Ninja -DZLMDB_BUILD_BENCH=ON \
@@ -130,6 +136,13 @@ fuzz: $(VPY)
 	    build/fuzz-run/$$t > build/fuzz-run/$$t.log 2>&1 || { tail -40 build/fuzz-run/$$t.log; exit 1; }; \
 	  grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|stat::average_exec_per_sec" build/fuzz-run/$$t.log; \
 	done
+
+# The long forms of the reliability systems (docs/reliability.md): hundreds
+# of kill -9 crashes, minutes of multi-process load, thousands of hostile
+# call sequences and corrupt files.  RELIABILITY_ARGS passes options on.
+reliability: build
+	mkdir -p build/reliability
+	nice $(VPY) tests/reliability/run_long.py --json build/reliability/long.json $(RELIABILITY_ARGS)
 
 clean:
 	rm -rf build demo-db $(ASAN_VENV)

@@ -47,15 +47,17 @@ else()
               --lock "${CMAKE_CURRENT_LIST_DIR}/lmdb.lock"
               --patches "${CMAKE_CURRENT_LIST_DIR}/lmdb-patches.txt"
               --cache "${_cache}" --out "${_lmdb_dir}"
+              --local-patches "${CMAKE_CURRENT_LIST_DIR}/patches"
       RESULT_VARIABLE _fetch_rc)
     if(NOT _fetch_rc EQUAL 0)
       message(FATAL_ERROR "zlmdb: preparing the pinned LMDB source failed (see the "
                           "message above for what to do).")
     endif()
     # Re-run the fetch step when the pin or the patch list changes.
+    file(GLOB _local_patches "${CMAKE_CURRENT_LIST_DIR}/patches/*.patch")
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
                  "${CMAKE_CURRENT_LIST_DIR}/lmdb.lock"
-                 "${CMAKE_CURRENT_LIST_DIR}/lmdb-patches.txt")
+                 "${CMAKE_CURRENT_LIST_DIR}/lmdb-patches.txt" ${_local_patches})
     set(ZLMDB_LMDB_LICENSE "${_lmdb_dir}/LICENSE")
   endif()
 

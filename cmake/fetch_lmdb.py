@@ -167,15 +167,20 @@ def extract(archive, pins, work):
              "at an sdist that carries LMDB." % (archive, ", ".join(missing)))
 
 
-def apply_patches(work, patch_names):
+def apply_patches(work, patch_names, local_patches=()):
+    """The archive's patches in the pinned order, then zlmdb's own."""
     patch_exe = shutil.which("patch")
     if not patch_exe:
         fail("the 'patch' program is needed to apply LMDB's hardening patches.\n"
              "What to do: install it (Debian: apt-get install patch) and build again.")
+    files = []
     for name in patch_names:
         pfile = os.path.join(work, "patches", name + ".patch")
         if not os.path.exists(pfile):
             fail("patch %s listed in cmake/lmdb-patches.txt is not in the archive." % name)
+        files.append((name, pfile))
+    files += [(os.path.basename(p), p) for p in local_patches]
+    for name, pfile in files:
         # The patches are written against libraries/liblmdb/, hence -p3.
         res = subprocess.run([patch_exe, "--forward", "--batch", "-p3", "-d", work,
                               "-i", pfile], stdin=subprocess.DEVNULL,
@@ -210,12 +215,19 @@ def main():
     ap.add_argument("--patches", required=True)
     ap.add_argument("--cache", required=True, help="where the archive is kept")
     ap.add_argument("--out", required=True, help="where patched sources go")
+    ap.add_argument("--local-patches", default=None,
+                    help="directory of zlmdb's own LMDB patches, applied last in name order")
     args = ap.parse_args()
 
     pins = read_lock(args.lock)
     patch_names = read_patch_list(args.patches)
-    stamp_text = "%s %s %s\n%s\n" % (pins["package"], pins["version"], pins["sha256"],
-                                     " ".join(patch_names))
+    local = []
+    if args.local_patches and os.path.isdir(args.local_patches):
+        local = sorted(os.path.join(args.local_patches, f)
+                       for f in os.listdir(args.local_patches) if f.endswith(".patch"))
+    stamp_text = "%s %s %s\n%s\n%s\n" % (
+        pins["package"], pins["version"], pins["sha256"], " ".join(patch_names),
+        " ".join("%s:%s" % (os.path.basename(p), sha256_of(p)) for p in local))
     stamp = os.path.join(args.out, ".zlmdb-stamp")
     if os.path.exists(stamp):
         with open(stamp, encoding="utf-8") as fp:
@@ -231,14 +243,14 @@ def main():
         shutil.rmtree(tmp_out)
     os.makedirs(tmp_out)
     extract(archive, pins, tmp_out)
-    apply_patches(tmp_out, patch_names)
+    apply_patches(tmp_out, patch_names, local)
     check_version(tmp_out, pins["lmdb_version"])
     with open(os.path.join(tmp_out, ".zlmdb-stamp"), "w", encoding="utf-8") as fp:
         fp.write(stamp_text)
     os.replace(tmp_out, args.out)
-    print("zlmdb: LMDB %s from %s==%s (sha256 verified, %d patches applied) in %s"
+    print("zlmdb: LMDB %s from %s==%s (sha256 verified, %d + %d patches applied) in %s"
           % (pins["lmdb_version"], pins["package"], pins["version"], len(patch_names),
-             args.out))
+             len(local), args.out))
     return 0
 
 

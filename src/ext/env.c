@@ -330,6 +330,35 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         goto fail;
     }
 
+    /* A data file shorter than the pages its meta page claims would fault
+     * (SIGBUS) on the first read of a missing page: refuse it now.  The
+     * write-mapped and lock-free cases are checked the same way. */
+    {
+        MDB_envinfo info;
+        MDB_stat est;
+        struct stat sb;
+        char *dpath = NULL;
+        int have = 0;
+        if (mdb_env_info(self->env, &info) == 0 && mdb_env_stat(self->env, &est) == 0) {
+            size_t n = strlen(cpath);
+            dpath = PyMem_Malloc(n + 16);
+            if (dpath == NULL) {
+                PyErr_NoMemory();
+                goto fail;
+            }
+            memcpy(dpath, cpath, n + 1);
+            if (a.subdir)
+                memcpy(dpath + n, "/data.mdb", 10);
+            have = stat(dpath, &sb) == 0 && S_ISREG(sb.st_mode);
+            PyMem_Free(dpath);
+            if (have && (uint64_t)sb.st_size <
+                            ((uint64_t)info.me_last_pgno + 1) * (uint64_t)est.ms_psize) {
+                zpy_err_set(st, cpath, MDB_CORRUPTED);
+                goto fail;
+            }
+        }
+    }
+
     /* The main database handle, read in a short read-only transaction. */
     if ((rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn))) {
         zpy_err_set(st, "mdb_txn_begin", rc);
@@ -475,7 +504,36 @@ static PyObject *env_open_db(PyObject *op, PyObject *const *args, Py_ssize_t nar
             PyMem_Free(name);
             return zpy_err_set(st, "mdb_txn_begin", EINVAL);
         }
-        if ((rc = mdb_txn_begin(self->env, NULL, tflags, &txn))) {
+        if (tflags == 0 && self->have_writer &&
+            self->write_tid == PyThread_get_thread_ident()) {
+            /* The temporary write txn would wait for our own writer lock. */
+            PyMem_Free(name);
+            return zpy_err_set(st,
+                "Attempt to open a database without txn= while a write transaction is "
+                "active on the same thread. This would deadlock; pass txn=.", EBUSY);
+        }
+        if (tflags == 0) {
+            /* It may wait for another thread's write transaction, which may
+             * need the GIL to finish: release it (py-lmdb holds it here and
+             * can deadlock). */
+            if (zpy_env_op_enter(self) < 0) {
+                PyMem_Free(name);
+                return NULL;
+            }
+            Py_BEGIN_ALLOW_THREADS
+            rc = mdb_txn_begin(self->env, NULL, tflags, &txn);
+            Py_END_ALLOW_THREADS
+            zpy_env_op_leave(self);
+            if (rc == 0 && (!self->node.valid || self->resizing)) {
+                mdb_txn_abort(txn);
+                PyMem_Free(name);
+                return self->node.valid ? zpy_err_set(st, "mdb_txn_begin", EINVAL)
+                                        : zpy_err_invalid(st);
+            }
+        } else {
+            rc = mdb_txn_begin(self->env, NULL, tflags, &txn);
+        }
+        if (rc) {
             PyMem_Free(name);
             return zpy_err_set(st, "mdb_txn_begin", rc);
         }
@@ -738,6 +796,11 @@ static PyObject *env_copy_common(zpy_Env *self, struct env_copy_args *a, const c
         return zpy_type_error("Non-patched LMDB doesn't support transaction with env.copyfd");
 #endif
     }
+    if (!a->compact && self->have_writer && self->write_tid == PyThread_get_thread_ident())
+        /* A plain copy takes LMDB's writer lock, which this thread holds. */
+        return zpy_err_set(st,
+            "Attempt to copy the environment while a write transaction is active on the "
+            "same thread. This would deadlock.", EBUSY);
     if (zpy_env_op_enter(self) < 0)
         return NULL;
     ZPY_BEGIN_LMDB
@@ -970,8 +1033,12 @@ static PyObject *env_set_mapsize(PyObject *op, PyObject *const *args, Py_ssize_t
     /* Held GIL, as py-lmdb: nothing else of this env can run meanwhile. */
     rc = mdb_env_set_mapsize(self->env, a.map_size);
     self->resizing = 0;
-    if (rc)
+    if (rc) {
+        /* A failed remap can leave the env with nothing mapped: any later
+         * use would fault.  Only close() is safe from here on. */
+        self->node.valid = 0;
         return zpy_err_set(st, "mdb_env_set_mapsize", rc);
+    }
     Py_RETURN_NONE;
 }
 

@@ -26,8 +26,13 @@ static void clear_writer(zpy_Txn *self)
         return;
     self->top_writer = 0;
     pthread_mutex_lock(&env->ops_mutex);
-    env->have_writer = 0;
-    env->write_tid = 0;
+    /* Only our own registration: once LMDB's writer lock was released (the
+     * abort or commit just before, with the GIL released), another thread
+     * may already have begun its write transaction and registered. */
+    if (env->have_writer && env->write_tid == self->owner_tid) {
+        env->have_writer = 0;
+        env->write_tid = 0;
+    }
     pthread_cond_broadcast(&env->ops_cond);
     pthread_mutex_unlock(&env->ops_mutex);
 }
@@ -165,10 +170,14 @@ PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
         zpy_env_op_leave(env);
         if (rc)
             return zpy_err_set(st, "mdb_txn_begin", rc);
-        if (!env->node.valid) {
-            /* Closed while we waited for the lock: give it back at once. */
+        if (!env->node.valid || env->resizing) {
+            /* Closed, or being remapped, while we waited for the lock: give
+             * it back at once, from this (the owning) thread.  Left to
+             * close()/set_mapsize() it would be aborted from theirs, which
+             * cannot release LMDB's writer mutex. */
             mdb_txn_abort(txn);
-            return zpy_err_invalid(st);
+            return env->node.valid ? zpy_err_set(st, "mdb_txn_begin", EINVAL)
+                                   : zpy_err_invalid(st);
         }
         pthread_mutex_lock(&env->ops_mutex);
         env->have_writer = 1;
@@ -202,6 +211,7 @@ PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
     self->weakreflist = NULL;
     self->flags = (write ? 0 : ZPY_TXN_RDONLY) | (buffers ? ZPY_TXN_BUFFERS : 0);
     self->top_writer = top_writer;
+    self->owner_tid = PyThread_get_thread_ident();
     self->mutations = 0;
     atomic_init(&self->active, 0);
     self->pid = zpy_current_pid();

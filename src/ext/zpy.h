@@ -174,7 +174,8 @@ struct zpy_Txn {
     MDB_txn *txn;
     PyObject *weakreflist;
     int flags;
-    int top_writer;        /**< owns env->write_tid */
+    int top_writer;        /**< registered as the env's writer */
+    unsigned long owner_tid; /**< thread that began it */
     unsigned long mutations; /**< bumped by every write through this txn */
     atomic_int active;     /**< GIL-released operations in flight on it */
     pid_t pid;             /**< process that began it */
