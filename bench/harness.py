@@ -203,12 +203,16 @@ class Suite:
 
     ``modes`` maps a mode name ("full", "quick") to its parameters; ``repeat``
     and ``records`` are read by the runner, every other key is passed to the
-    children untouched.  ``preflight(system, params)`` may return a reason to
+    children untouched.  ``mode_workloads`` (optional) limits what a mode runs
+    by default; ``extra_report(doc, fmt)`` (optional) adds tables under the
+    main one; ``records_label(names)`` (optional) names the record count in
+    the report when each workload carries its own size.  ``preflight(system, params)`` may return a reason to
     exclude an available system (e.g. its data generator disagrees).
     """
 
     def __init__(self, name, title, systems, workloads, ours, modes, targets=(),
-                 default_targets=(), settings=None, preflight=None, docs_intro=""):
+                 default_targets=(), settings=None, preflight=None, docs_intro="",
+                 mode_workloads=None, extra_report=None, records_label=None):
         self.name = name
         self.title = title
         self.systems = list(systems)
@@ -220,6 +224,16 @@ class Suite:
         self.settings = settings or {}
         self.preflight = preflight
         self.docs_intro = docs_intro
+        # {mode: [workload names]}: what that mode runs when --workloads is not
+        # given (default: every default workload in every mode).
+        self.mode_workloads = mode_workloads or {}
+        # extra_report(doc, fmt) -> [lines], fmt "text" or "markdown": more
+        # tables under the main one (stdout and the docs section).
+        self.extra_report = extra_report
+        # records_label([workload names]) -> str: what the report shows as the
+        # record count when the size comes with each workload (default: the
+        # mode's ``records``).
+        self.records_label = records_label
 
     def system(self, name):
         for s in self.systems:

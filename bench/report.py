@@ -226,6 +226,9 @@ def render_table(suite, doc):
     out.append(line(head))
     out.append("  ".join("-" * w for w in widths))
     out.extend(line(r) for r in body)
+    extra = getattr(suite, "extra_report", None)
+    if extra is not None:
+        out.extend(extra(doc, "text"))
     notes = ["%s: n/a (%s)" % (s["label"], s["reason"]) for s in doc["systems"]
              if not s["available"]]
     crashes = ["%s/%s: %s %s" % (r["workload"], r["system"], r["status"], r.get("reason", ""))
@@ -356,7 +359,7 @@ def markers(suite_name):
             "<!-- END GENERATED: %s -->" % suite_name)
 
 
-def render_markdown(doc):
+def render_markdown(doc, suite=None):
     head, body = _columns(doc)
     m = doc["machine"]
     envs = {}
@@ -386,6 +389,9 @@ def render_markdown(doc):
                        + (["---", "---"] if doc["ours"] else [])) + "|",
     ]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in body]
+    extra = getattr(suite, "extra_report", None)
+    if extra is not None:
+        lines += extra(doc, "markdown")
     notes = ["%s: n/a (%s)" % (s["label"], s["reason"]) for s in doc["systems"]
              if not s["available"]] + system_notes(doc) + doc.get("warnings", [])
     if notes:
@@ -398,7 +404,7 @@ def render_markdown(doc):
 
 def update_docs(path, suite, doc):
     begin, end = markers(suite.name)
-    section = begin + "\n" + render_markdown(doc) + "\n" + end
+    section = begin + "\n" + render_markdown(doc, suite) + "\n" + end
     text = _read(path)
     if begin in text and end in text:
         pre, rest = text.split(begin, 1)

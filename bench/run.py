@@ -233,6 +233,12 @@ def main(argv=None):
             die("--ours %s is not among the selected systems" % args.ours)
         suite.ours = args.ours
     workloads = select("workloads", args.workloads, suite.workloads)
+    mode_names = getattr(suite, "mode_workloads", {}).get("quick" if args.quick else "full")
+    if not args.workloads and mode_names:
+        workloads = [w for w in workloads if w.name in mode_names]
+    records_label = getattr(suite, "records_label", None)
+    if records_label is not None and args.records is None:
+        params["records"] = records_label([w.name for w in workloads])
 
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.time()
