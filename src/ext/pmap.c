@@ -26,6 +26,7 @@ typedef struct {
     PyObject *enc[MAX_STAGES];   /**< value encoding chain */
     PyObject *dec[MAX_STAGES];   /**< value decoding chain */
     int nenc, ndec;
+    zpy_state *st;               /**< module state, found once at _c_setup() */
     PyObject *indexes;           /**< tuple of (index map, fkey, nullable, unique) */
     PyObject *null_error;        /**< zlmdb.NullValueConstraint */
 } zpy_PMap;
@@ -41,6 +42,14 @@ typedef struct {
 } zpy_PMapIter;
 
 /* ------------------------------------------------------------- helpers */
+
+/* The module state: cached by _c_setup(); before it, found along the MRO
+ * (the object is an instance of a Python subclass). */
+static zpy_state *pmap_state(PyObject *op)
+{
+    zpy_PMap *self = (zpy_PMap *)op;
+    return self->st ? self->st : zpy_state_of_sub(op);
+}
 
 static zpy_Txn *open_txn(zpy_state *st, PyObject *txn)
 {
@@ -153,7 +162,7 @@ static int lookup(zpy_Txn *t, const zlmdb_buf *k, MDB_val *out)
 static PyObject *pmap_subscript(PyObject *op, PyObject *arg)
 {
     zpy_PMap *self = (zpy_PMap *)op;
-    zpy_state *st = zpy_state_of_sub(op);
+    zpy_state *st = pmap_state(op);
     zlmdb_buf k = ZLMDB_BUF_INIT;
     PyObject *txn, *key, *res = NULL;
     zpy_Txn *t;
@@ -181,7 +190,7 @@ static PyObject *pmap_subscript(PyObject *op, PyObject *arg)
 static int pmap_contains(PyObject *op, PyObject *arg)
 {
     zpy_PMap *self = (zpy_PMap *)op;
-    zpy_state *st = zpy_state_of_sub(op);
+    zpy_state *st = pmap_state(op);
     zlmdb_buf k = ZLMDB_BUF_INIT;
     PyObject *txn, *key;
     zpy_Txn *t;
@@ -485,7 +494,7 @@ done:
 static int pmap_ass_subscript(PyObject *op, PyObject *arg, PyObject *value)
 {
     zpy_PMap *self = (zpy_PMap *)op;
-    zpy_state *st = zpy_state_of_sub(op);
+    zpy_state *st = pmap_state(op);
     zlmdb_buf k = ZLMDB_BUF_INIT;
     PyObject *txn, *key, *data = NULL, *r;
     zpy_Txn *t = NULL;
@@ -597,7 +606,7 @@ static int take_stages(PyObject *seq, PyObject **out, int *n)
 static PyObject *pmap_c_setup(PyObject *op, PyObject *args)
 {
     zpy_PMap *self = (zpy_PMap *)op;
-    zpy_state *st = zpy_state_of_sub(op);
+    zpy_state *st = zpy_state_of_sub(op);   /* the MRO walk, once */
     PyObject *keycodec, *enc, *dec;
     int slot, single;
 
@@ -620,6 +629,7 @@ static PyObject *pmap_c_setup(PyObject *op, PyObject *args)
     self->prefix[1] = (unsigned char)(slot & 0xff);
     self->single = single;
     self->fast_write = 1;
+    self->st = st;
     self->ready = 1;
     Py_RETURN_NONE;
 }
@@ -660,7 +670,7 @@ static PyObject *pmap_c_fast_write(PyObject *op, PyObject *flag)
 /* _c_count(txn, start): records whose key starts with the bytes `start`. */
 static PyObject *pmap_c_count(PyObject *op, PyObject *args)
 {
-    zpy_state *st = zpy_state_of_sub(op);
+    zpy_state *st = pmap_state(op);
     PyObject *txn, *start;
     zpy_Txn *t;
     MDB_cursor *c;
@@ -699,7 +709,7 @@ static PyObject *pmap_c_count(PyObject *op, PyObject *args)
 static PyObject *pmap_c_select(PyObject *op, PyObject *args)
 {
     zpy_PMap *self = (zpy_PMap *)op;
-    zpy_state *st = zpy_state_of_sub(op);
+    zpy_state *st = pmap_state(op);
     PyObject *txn, *lo, *hi, *curs;
     int keys, values, reverse;
     Py_ssize_t limit;
@@ -823,7 +833,7 @@ static PyObject *pmapiter_next(PyObject *op)
     zpy_PMapIter *it = (zpy_PMapIter *)op;
     zpy_PMap *pm = it->pmap;
     zpy_Cursor *c = it->curs;
-    zpy_state *st = zpy_state_of_sub((PyObject *)pm);
+    zpy_state *st = pm->st;
     PyObject *k = NULL, *v = NULL, *res;
     MDB_val key;
 
