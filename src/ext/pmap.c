@@ -277,6 +277,7 @@ static int put_raw(zpy_state *st, zpy_Txn *t, const void *k, size_t klen, const 
     return 0;
 }
 
+/* 1 when the key was there, 0 when not, -1 with an exception. */
 static int del_raw(zpy_state *st, zpy_Txn *t, const void *k, size_t klen)
 {
     MDB_val kv = {klen, (void *)k};
@@ -291,7 +292,19 @@ static int del_raw(zpy_state *st, zpy_Txn *t, const void *k, size_t klen)
         zpy_err_set(st, "mdb_del", rc);
         return -1;
     }
-    return 0;
+    return rc == 0;
+}
+
+/* The value run through the map's encoding chain: bytes, or NULL. */
+static PyObject *encode_value(zpy_PMap *self, PyObject *value)
+{
+    PyObject *data = chain(self->enc, self->nenc, value);
+    if (data != NULL && !PyBytes_Check(data)) {
+        PyErr_Format(PyExc_TypeError, "value encoder returned %.100s, not bytes",
+                     Py_TYPE(data)->tp_name);
+        Py_CLEAR(data);
+    }
+    return data;
 }
 
 /* What one index needs for one put. */
@@ -343,14 +356,8 @@ static int indexed_put(zpy_state *st, zpy_PMap *self, PyObject *txn, PyObject *k
     }
     if (physical_key(self, key, &pk) < 0)
         goto done;
-    data = chain(self->enc, self->nenc, value);
-    if (data == NULL)
+    if ((data = encode_value(self, value)) == NULL)
         goto done;
-    if (!PyBytes_Check(data)) {
-        PyErr_Format(PyExc_TypeError, "value encoder returned %.100s, not bytes",
-                     Py_TYPE(data)->tp_name);
-        goto done;
-    }
     rc = lookup(t, &pk, &old);
     if (rc == 0) {
         old_value = decode_value(self, t, &old);
@@ -526,42 +533,15 @@ static int pmap_ass_subscript(PyObject *op, PyObject *arg, PyObject *value)
     if (physical_key(self, key, &k) < 0)
         goto done;
     if (value) {
-        MDB_val kv = {k.size, k.ptr}, vv;
-        data = chain(self->enc, self->nenc, value);
-        if (data == NULL)
+        if ((data = encode_value(self, value)) == NULL ||
+            put_raw(st, t, k.ptr, k.size, PyBytes_AS_STRING(data),
+                    (size_t)PyBytes_GET_SIZE(data)) < 0)
             goto done;
-        if (!PyBytes_Check(data)) {
-            PyErr_Format(PyExc_TypeError, "value encoder returned %.100s, not bytes",
-                         Py_TYPE(data)->tp_name);
-            goto done;
-        }
-        vv.mv_size = (size_t)PyBytes_GET_SIZE(data);
-        vv.mv_data = PyBytes_AS_STRING(data);
-        zpy_txn_op_enter(t);
-        ZPY_BEGIN_LMDB
-        rc = mdb_put(t->txn, t->db->dbi, &kv, &vv, 0);
-        ZPY_END_LMDB
-        zpy_txn_op_leave(t);
-        t->mutations++;
-        if (rc) {
-            zpy_err_set(st, "mdb_put", rc);
-            goto done;
-        }
         res = count_write(st, txn, st->s_count_put);
     } else {
-        MDB_val kv = {k.size, k.ptr};
-        zpy_txn_op_enter(t);
-        ZPY_BEGIN_LMDB
-        rc = mdb_del(t->txn, t->db->dbi, &kv, NULL);
-        ZPY_END_LMDB
-        zpy_txn_op_leave(t);
-        t->mutations++;
-        if (rc == MDB_NOTFOUND)
-            res = 0;
-        else if (rc)
-            zpy_err_set(st, "mdb_del", rc);
-        else
-            res = count_write(st, txn, st->s_count_del);
+        rc = del_raw(st, t, k.ptr, k.size);
+        if (rc >= 0)
+            res = rc ? count_write(st, txn, st->s_count_del) : 0;
     }
 done:
     Py_XDECREF(data);
