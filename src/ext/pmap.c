@@ -638,15 +638,6 @@ static PyObject *pmap_c_set_indexes(PyObject *op, PyObject *args)
     Py_RETURN_NONE;
 }
 
-static PyObject *pmap_c_fast_write(PyObject *op, PyObject *flag)
-{
-    int f = PyObject_IsTrue(flag);
-    if (f < 0)
-        return NULL;
-    ((zpy_PMap *)op)->fast_write = f;
-    Py_RETURN_NONE;
-}
-
 /* _c_count(txn, start): records whose key starts with the bytes `start`. */
 static PyObject *pmap_c_count(PyObject *op, PyObject *args)
 {
@@ -772,7 +763,6 @@ static void pmap_dealloc(PyObject *op)
 
 static PyMethodDef pmap_methods[] = {
     {"_c_setup", pmap_c_setup, METH_VARARGS, NULL},
-    {"_c_fast_write", pmap_c_fast_write, METH_O, NULL},
     {"_c_set_indexes", pmap_c_set_indexes, METH_VARARGS, NULL},
     {"_c_count", pmap_c_count, METH_VARARGS, NULL},
     {"_c_select", pmap_c_select, METH_VARARGS, NULL},
