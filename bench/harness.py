@@ -21,11 +21,13 @@ Child protocol, the same for every kind of system:
 Standard library only, Python 3.8+: children in other virtualenvs import it.
 """
 
+import gc
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 
 EXIT_UNAVAILABLE = 3
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -309,3 +311,19 @@ def fresh_dir(base=None):
 
 def remove_dir(path):
     shutil.rmtree(path, ignore_errors=True)
+
+
+class Clock:
+    """Times a block (``with Clock() as c: ...; c.seconds``) with the cyclic
+    GC off, as timeit does; shared by the suites' child-side workloads."""
+
+    def __enter__(self):
+        gc.collect()
+        gc.disable()
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.t0
+        gc.enable()
+        return False

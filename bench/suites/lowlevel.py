@@ -10,13 +10,12 @@ report the final commit separately in ``extra.commit_seconds``.
 bench/raw_lmdb.c implements the same workloads for the C peer.
 """
 
-import gc
 import json
 import subprocess
 import time
 
 import datagen
-from harness import ExecSystem, PythonSystem, Suite, Target, Workload
+from harness import Clock, ExecSystem, PythonSystem, Suite, Target, Workload
 
 MAP_SIZE = 2 << 30
 
@@ -155,28 +154,13 @@ def _verify(env, ks, vs, step=97):
                 raise AssertionError("record %d reads back wrong: %r" % (i, got))
 
 
-class _Clock:
-    """Times a block with the cyclic GC off."""
-
-    def __enter__(self):
-        gc.collect()
-        gc.disable()
-        self.t0 = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.t0
-        gc.enable()
-        return False
-
-
 def _write_one_txn(lmdb, p, order_offset):
     ks, vs = _data(p, order_offset)
     t_setup = time.perf_counter()
     env = _open(lmdb, p)
     txn = env.begin(write=True)
     put = txn.put
-    with _Clock() as clock:
+    with Clock() as clock:
         for k, v in zip(ks, vs):
             put(k, v)
     t = time.perf_counter()
@@ -211,7 +195,7 @@ def putmulti(lmdb, p):
     items = list(zip(ks, vs))
     env = _open(lmdb, p)
     txn = env.begin(write=True)
-    with _Clock() as clock:
+    with Clock() as clock:
         consumed, added = txn.cursor().putmulti(items)
     t = time.perf_counter()
     txn.commit()
@@ -231,7 +215,7 @@ def _get(lmdb, p, order_offset):
         look = [ks[i] for i in datagen.permutation(len(ks), p["seed"] + order_offset)]
     txn = env.begin()
     get = txn.get
-    with _Clock() as clock:
+    with Clock() as clock:
         for k in look:
             get(k)
     txn.abort()
@@ -258,7 +242,7 @@ def getmulti(lmdb, p):
     cur = txn.cursor()
     getm = cur.getmulti
     found = 0
-    with _Clock() as clock:
+    with Clock() as clock:
         for batch in batches:
             found += len(getm(batch))
     first = getm(batches[0]) if batches else []
@@ -278,13 +262,13 @@ def _scan(lmdb, p, mode):
     n = 0
     if mode == "keys":
         it = txn.cursor().iternext(values=False)
-        with _Clock() as clock:
+        with Clock() as clock:
             for k in it:
                 n += 1
         first_ok = not ks or bytes(next(txn.cursor().iternext(values=False))) == ks[0]
     else:
         cur = txn.cursor()
-        with _Clock() as clock:
+        with Clock() as clock:
             for k, v in cur:
                 n += 1
         first_ok = True
@@ -316,7 +300,7 @@ def get_txn(lmdb, p):
     order = datagen.permutation(len(ks), p["seed"] + 2)
     look = [ks[i] for i in order[:min(p["lookups"], len(ks))]]
     begin = env.begin
-    with _Clock() as clock:
+    with Clock() as clock:
         for k in look:
             with begin() as txn:
                 txn.get(k)
@@ -331,7 +315,7 @@ def small_txns(lmdb, p):
     ks, vs = ks[:n], vs[:n]
     env = _open(lmdb, p)
     begin = env.begin
-    with _Clock() as clock:
+    with Clock() as clock:
         for k, v in zip(ks, vs):
             with begin(write=True) as txn:
                 txn.put(k, v)

@@ -26,7 +26,6 @@ it); numpy (timestamp keys) and FlatBuffers are imported inside workloads.
 """
 
 import datetime
-import gc
 import importlib
 import json
 import os
@@ -36,7 +35,7 @@ import time
 import uuid
 
 import datagen
-from harness import REPO_DIR, PythonSystem, Suite, Target, Workload
+from harness import REPO_DIR, Clock, PythonSystem, Suite, Target, Workload
 
 MAXSIZE = 4 << 30
 SIZES = [("10k", 10**4), ("100k", 10**5), ("1m", 10**6)]
@@ -427,18 +426,6 @@ def _make_fb_codec():
 
 # ---------------------------------------------------------------- helpers
 
-class _Clock:
-    def __enter__(self):
-        gc.collect()
-        gc.disable()
-        self.t0 = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.t0
-        gc.enable()
-        return False
-
 
 def _notes(zlmdb):
     return ["zlmdb %s from %s" % (getattr(zlmdb, "__version__", "?"),
@@ -528,7 +515,7 @@ def _insert(zlmdb, p, n, kind):
     us, keys, db, pmap, t0 = _prepare(zlmdb, p, n, kind)
     setup = time.perf_counter() - t0
     with db.begin(write=True) as txn:
-        with _Clock() as clock:
+        with Clock() as clock:
             for u, k in zip(us, keys):
                 pmap[txn, k] = u
         t = time.perf_counter()
@@ -553,7 +540,7 @@ def _get(zlmdb, p, n, kind):
     setup = time.perf_counter() - t0
     found = 0
     with db.begin() as txn:
-        with _Clock() as clock:
+        with Clock() as clock:
             for k in look:
                 if pmap[txn, k] is not None:
                     found += 1
@@ -572,7 +559,7 @@ def _indexed_insert(zlmdb, p, n):
     pmap.attach_index("by_realm", by_realm, lambda u: (u.realm, u.oid), unique=False)
     setup = time.perf_counter() - t0
     with db.begin(write=True) as txn:
-        with _Clock() as clock:
+        with Clock() as clock:
             for u, k in zip(us, keys):
                 pmap[txn, k] = u
         t = time.perf_counter()
@@ -611,7 +598,7 @@ def _select_all(zlmdb, p, n):
     seen = 0
     with db.begin() as txn:
         it = pmap.select(txn, return_keys=False, return_values=True)
-        with _Clock() as clock:
+        with Clock() as clock:
             for v in it:
                 seen += 1
         first = next(iter(pmap.select(txn, return_keys=False, limit=1)))
@@ -633,7 +620,7 @@ def _count_range(zlmdb, p, n):
     total = 0
     with db.begin() as txn:
         got = [pmap.count_range(txn, a, b) for a, b in ranges]
-        with _Clock() as clock:
+        with Clock() as clock:
             for _ in range(rounds):
                 for a, b in ranges:
                     total += pmap.count_range(txn, a, b)
@@ -649,7 +636,7 @@ def _count_range(zlmdb, p, n):
 def _truncate(zlmdb, p, n):
     us, db, pmap, setup = _populated_cbor(zlmdb, p, n)
     with db.begin(write=True) as txn:
-        with _Clock() as clock:
+        with Clock() as clock:
             deleted = pmap.truncate(txn)
         t = time.perf_counter()
     commit = time.perf_counter() - t
