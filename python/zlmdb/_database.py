@@ -113,15 +113,29 @@ class Transaction:
         return self
 
     def __exit__(self, exc_type, exc_value, tb):
-        txn, self._txn = self._txn, None
-        self._log = [] if self._log is not None else None
-        if txn is None:
-            return False
-        if exc_type is None:
-            txn.commit()
-        else:
-            txn.abort()
+        try:
+            if self._txn is not None:
+                if exc_type is None:
+                    self._commit()
+                else:
+                    self._txn.abort()
+        finally:
+            self._txn = None
+            self._log = [] if self._log is not None else None
         return False
+
+    def _commit(self):
+        # LMDB can also run out of map at commit (saving the free list takes
+        # pages); a growing database grows and redoes the log then too.
+        while True:
+            txn_id = self._txn.id()
+            try:
+                self._txn.commit()
+                return
+            except lmdb.MapFullError:
+                if self._log is None:
+                    raise
+                self._grow_and_replay(txn_id)
 
     def _count_put(self):
         if self._stats is not None:
@@ -169,10 +183,11 @@ class Transaction:
     def _clear_slot(self, slot):
         return self._do(("clear", slot))
 
-    def _grow_and_replay(self):
+    def _grow_and_replay(self, old_id=None):
         db = self._db
         env = db._env
-        old_id = self._txn.id()
+        if old_id is None:
+            old_id = self._txn.id()
         size = env.info()["map_size"]
         if size >= db._maxsize:
             raise lmdb.MapFullError("mdb_put: MDB_MAP_FULL: the map is at its ceiling "
