@@ -103,6 +103,10 @@ class Transaction:
         self._stats = stats
         self._txn = None
         self._log = [] if (write and db._growth) else None
+        # True while a group of writes is under way.  If an exception leaves
+        # it set (say a MemoryError between an index entry and its record),
+        # the LMDB transaction holds part of an ORM write: commit refuses.
+        self._half = False
 
     def __enter__(self):
         if self._txn is not None:
@@ -125,6 +129,10 @@ class Transaction:
         return False
 
     def _commit(self):
+        if self._half:
+            self._txn.abort()
+            raise lmdb.BadTxnError("a write of this transaction failed halfway through, "
+                                   "so it was aborted instead of committed")
         # LMDB can also run out of map at commit (saving the free list takes
         # pages); a growing database grows and redoes the log then too.
         while True:
@@ -162,6 +170,11 @@ class Transaction:
 
     def _do(self, op):
         self._open_txn()
+        # A put or delete is one LMDB call: it happens or not.  Clearing a
+        # slot is many, and so is redoing the log after growth.  (Nothing
+        # here allocates between a write and the flag being set.)
+        outer = self._half
+        self._half = outer or op[0] == "clear"
         while True:
             try:
                 result = self._apply(op)
@@ -169,9 +182,13 @@ class Transaction:
             except lmdb.MapFullError:
                 if self._log is None:
                     raise
+                self._half = True
                 self._grow_and_replay()
+                self._half = outer or op[0] == "clear"
         if self._log is not None:
+            self._half = True       # written, but not yet in the log
             self._log.append(op)
+        self._half = outer
         return result
 
     def _write_put(self, key, value, overwrite=True):

@@ -318,25 +318,34 @@ class PersistentMap(_native.PersistentMapBase):
                     old_pk = ipmap._physical_key(old_ik)
                     if old_pk != new_pk:
                         deletes.append(old_pk)
+        outer = txn._half
+        txn._half = True            # several writes: all of them or a failed txn
         for k in deletes:
             txn._write_delete(k)
         for k, v in writes:
             txn._write_put(k, v)
         txn._write_put(pkey, data)
+        txn._half = outer
         txn._count_put()
 
     def _delitem_py(self, txn_key):
         txn, key = self._split(txn_key)
         pkey = self._physical_key(key)
+        outer = txn._half
         if self._indexes:
             old = txn._txn.get(pkey)
             if old is not None:
                 old_value = self._decode_value(old)
-                for ipmap, fkey, _n, _u in self._indexes.values():
-                    old_ik = fkey(old_value)
-                    if not _is_null(old_ik):
-                        txn._write_delete(ipmap._physical_key(old_ik))
-        if txn._write_delete(pkey):
+                old_iks = [(ipmap, fkey(old_value)) for ipmap, fkey, _n, _u
+                           in self._indexes.values()]
+                old_pks = [ipmap._physical_key(ik) for ipmap, ik in old_iks
+                           if not _is_null(ik)]
+                txn._half = True    # several writes: all of them or a failed txn
+                for k in old_pks:
+                    txn._write_delete(k)
+        deleted = txn._write_delete(pkey)
+        txn._half = outer
+        if deleted:
             txn._count_del()
 
     # MutableMapping-style methods that make no sense without a txn.
@@ -392,10 +401,13 @@ class PersistentMap(_native.PersistentMapBase):
     def truncate(self, txn, rebuild_indexes=True):
         """Delete every record of this map (only this slot) and empty its
         indexes; returns the number of records deleted."""
+        outer = txn._half
+        txn._half = True
         n = txn._clear_slot(self._slot)
         if rebuild_indexes:
             for ipmap, _f, _n, _u in self._indexes.values():
                 txn._clear_slot(ipmap._slot)
+        txn._half = outer
         return n
 
     # -- indexes --------------------------------------------------------------
@@ -443,6 +455,8 @@ class PersistentMap(_native.PersistentMapBase):
     def rebuild_index(self, txn, name):
         """Empty the index and fill it from every record: (deleted, inserted)."""
         ipmap, fkey, nullable, unique = self._indexes[name]
+        outer = txn._half
+        txn._half = True    # a failure below leaves a partial index: no commit
         deleted = txn._clear_slot(ipmap._slot)
         inserted = 0
         # Collect first: writes may replace the LMDB transaction (map growth),
@@ -461,6 +475,7 @@ class PersistentMap(_native.PersistentMapBase):
                                % (type(self).__name__, name, ik))
             txn._write_put(pk, ipmap._encode_index_value(key))
             inserted += 1
+        txn._half = outer
         return deleted, inserted
 
     def rebuild_indexes(self, txn):

@@ -291,9 +291,41 @@ struct PyModuleDef zpy_native_module = {
     .m_free = module_free,
 };
 
+/* libzlmdb's own memory (key and codec buffers) comes from CPython's raw
+ * domain: tracemalloc accounts for it, and the tests' allocation-fault hooks
+ * (_testcapi.set_nomemory) reach it as they reach every other allocation of
+ * an ORM put.  The raw domain needs no GIL, like malloc(). */
+static void *raw_malloc(size_t size, void *payload)
+{
+    (void)payload;
+    return PyMem_RawMalloc(size);
+}
+
+static void *raw_realloc(void *ptr, size_t size, void *payload)
+{
+    (void)payload;
+    return PyMem_RawRealloc(ptr, size);
+}
+
+static void raw_free(void *ptr, void *payload)
+{
+    (void)payload;
+    PyMem_RawFree(ptr);
+}
+
 PyMODINIT_FUNC PyInit__native(void)
 {
-    static int atfork_done;
+    static int atfork_done, allocator_done;
+    static const zlmdb_allocator raw = {ZLMDB_ALLOCATOR_VERSION, raw_malloc, raw_realloc,
+                                        raw_free, NULL};
+    /* Once per process, before the first libzlmdb allocation. */
+    if (!allocator_done) {
+        if (zlmdb_set_allocator(&raw) != ZLMDB_OK) {
+            PyErr_SetString(PyExc_RuntimeError, "zlmdb: zlmdb_set_allocator() failed");
+            return NULL;
+        }
+        allocator_done = 1;
+    }
     /* Registered once per process; the handler only stores getpid(). */
     if (!atfork_done) {
         if (pthread_atfork(NULL, NULL, after_fork_child) != 0) {

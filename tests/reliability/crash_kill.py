@@ -121,16 +121,27 @@ def verify(path, sync, metasync, last_acked, strong):
 
 
 def campaign(workdir, kills, sync=True, metasync=True, seed=1, max_delay=0.6,
-             log=None):
-    """Run `kills` writer/kill/verify rounds on one environment; return stats."""
+             log=None, script=None, flags=None, strong=None):
+    """Run `kills` writer/kill/verify rounds on one environment; return stats.
+
+    `script` names another child script with the same protocol (orm_crash.py):
+    `writer PATH FLAGS... SEED` acknowledges commits on stdout after an
+    "R n" ready line; `verify PATH FLAGS... LAST_ACKED STRONG` emits
+    {"marker", "problems", "records"}.  `flags` are its mode arguments
+    (default: sync, metasync) and `strong` whether no acknowledged commit
+    may be lost (default: sync and metasync)."""
     rnd = random.Random(seed)
-    path = os.path.join(workdir, "env-sync%d-meta%d" % (sync, metasync))
-    strong = bool(sync and metasync)
+    script = script or os.path.basename(__file__)
+    flags = [int(sync), int(metasync)] if flags is None else list(flags)
+    path = os.path.join(workdir, "env-%s-%s" % (os.path.splitext(script)[0],
+                                                "-".join(str(f) for f in flags)))
+    strong = bool(sync and metasync) if strong is None else bool(strong)
     stats = {"kills": 0, "acked_total": 0, "verified_commits": 0, "lost_commits": 0,
              "failures": [], "sync": sync, "metasync": metasync, "final_marker": 0,
-             "kills_before_ready": 0}
+             "kills_before_ready": 0, "flags": flags}
     for rnd_i in range(kills):
-        argv = [H.PY, __file__, "writer", path, int(sync), int(metasync), rnd.randrange(1 << 30)]
+        argv = [H.PY, os.path.join(H.HERE, script), "writer", path] + flags + [
+            rnd.randrange(1 << 30)]
         errf = open(os.path.join(workdir, "writer.stderr"), "w+b")
         proc = subprocess.Popen([str(a) for a in argv], stdout=subprocess.PIPE, stderr=errf,
                                 env=H.child_env())
@@ -171,8 +182,7 @@ def campaign(workdir, kills, sync=True, metasync=True, seed=1, max_delay=0.6,
             continue
         last = acks[-1] if acks else 0
         stats["acked_total"] += len(acks)
-        res = H.run_script("crash_kill.py", ["verify", path, int(sync), int(metasync), last,
-                                             int(strong)], timeout=180)
+        res = H.run_script(script, ["verify", path] + flags + [last, int(strong)], timeout=180)
         info = res.json()
         if res.crash or res.returncode != 0 or info is None:
             stats["failures"].append("round %d verify: %s\n%s" % (rnd_i, res.crash, res.describe()))

@@ -22,10 +22,13 @@ import _harness as H  # noqa: E402
 import concurrency  # noqa: E402
 import corrupt  # noqa: E402
 import crash_kill  # noqa: E402
+import orm_faults  # noqa: E402
+import orm_hostile  # noqa: E402
 import hostile  # noqa: E402
 import leak  # noqa: E402
 
-SYSTEMS = ["kill", "kill_nosync", "bank", "readers", "fork", "fsm", "random", "corrupt", "leak"]
+SYSTEMS = ["kill", "kill_nosync", "bank", "readers", "fork", "fsm", "random", "corrupt", "leak",
+           "orm_kill", "orm_kill_growth", "orm_kill_nosync", "orm_hostile", "orm_faults"]
 
 
 def main():
@@ -49,6 +52,11 @@ def main():
                          "(to look for new ones)")
     ap.add_argument("--corrupt-per-kind", type=int, default=100)
     ap.add_argument("--leak-iterations", type=int, default=100000)
+    ap.add_argument("--orm-kills", type=int, default=300)
+    ap.add_argument("--orm-kills-growth", type=int, default=100)
+    ap.add_argument("--orm-kills-nosync", type=int, default=100)
+    ap.add_argument("--orm-hostile-seeds", type=int, default=200)
+    ap.add_argument("--orm-hostile-steps", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--json", default="build/reliability/long.json")
     ap.add_argument("--workdir", default=None)
@@ -57,6 +65,8 @@ def main():
         a.kills, a.kills_nosync, a.bank_seconds, a.fork_rounds = 20, 8, 6, 2
         a.fsm_seeds, a.fsm_examples, a.random_seeds, a.random_calls = 1, 50, 5, 3000
         a.corrupt_per_kind, a.leak_iterations = 3, 20000
+        a.orm_kills, a.orm_kills_growth, a.orm_kills_nosync = 12, 6, 4
+        a.orm_hostile_seeds, a.orm_hostile_steps = 4, 1500
     only = [s for s in a.only.split(",") if s]
     work = a.workdir or tempfile.mkdtemp(prefix="zlmdb-reliability-")
     summary = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
@@ -109,6 +119,16 @@ def main():
     run("corrupt", lambda d: corrupt.campaign(d, a.corrupt_per_kind, seed=a.seed))
     run("leak", lambda d: leak.rss_check(d, a.leak_iterations, timeout=3600))
 
+    def orm_kill(kills, sync, growth, seed):
+        return lambda d: crash_kill.campaign(d, kills, seed=seed, script="orm_crash.py",
+                                             flags=[int(sync), int(growth)], strong=sync)
+    run("orm_kill", orm_kill(a.orm_kills, True, False, a.seed + 2))
+    run("orm_kill_growth", orm_kill(a.orm_kills_growth, True, True, a.seed + 3))
+    run("orm_kill_nosync", orm_kill(a.orm_kills_nosync, False, False, a.seed + 4))
+    run("orm_hostile", lambda d: orm_hostile.campaign(
+        range(a.seed, a.seed + a.orm_hostile_seeds), a.orm_hostile_steps))
+    run("orm_faults", lambda d: orm_faults.campaign(d))
+
     summary["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
     with open(a.json, "w") as f:
@@ -119,7 +139,16 @@ def main():
 
 
 def figures(name, r):
-    if name.startswith("kill"):
+    if name == "orm_hostile":
+        return "sequences %d, steps %d, committed txns %d, model/index checks %d" % (
+            r["sequences"], r["steps"], r["commits"], r["checks"])
+    if name == "orm_faults":
+        return ("allocation faults injected %d (ops refused at commit %d, SystemError %d); "
+                "map full: %s; disk full: %d commits kept" % (
+                    r["alloc_failed_ops"], r["alloc_refused_commits"], r["alloc_system_errors"],
+                    ", ".join("%d commits kept" % n for n in r["mapfull_committed"]),
+                    r["diskfull_committed"]))
+    if name.startswith("kill") or name.startswith("orm_kill"):
         return "kills %d, acked commits %d, final txn %d verified, lost %d" % (
             r["kills"], r["acked_total"], r["final_marker"], r["lost_commits"])
     if name == "bank":
