@@ -61,13 +61,16 @@ test-python: build
 test: test-c test-python
 
 # A release wheel, built in isolation as a user would: its extension must
-# not depend on a shared liblmdb.
+# not depend on a shared liblmdb or libzlmdb, must export nothing but
+# PyInit__native, and the wheel must not carry the C library's install files.
 check-wheel: $(VPY)
 	rm -rf build/wheel-check && mkdir -p build/wheel-check
 	$(VPY) -m pip wheel -q --no-deps -w build/wheel-check .
 	cd build/wheel-check && $(CURDIR)/$(VPY) -m zipfile -e zlmdb-*.whl x && \
 	  ! ldd x/zlmdb/_native*.so | grep -i lmdb && test -f x/zlmdb/LICENSE.LMDB && \
-	  echo "wheel ok: $$(ls zlmdb-*.whl), no dynamic LMDB dependency"
+	  test "$$(nm -D --defined-only x/zlmdb/_native*.so | awk '{print $$3}')" = PyInit__native && \
+	  ! find x | grep -E 'libzlmdb|\.h$$|pkgconfig|\.cmake$$' && \
+	  echo "wheel ok: $$(ls zlmdb-*.whl), no dynamic LMDB dependency, exports only PyInit__native"
 
 # ASan + UBSan: the C tests, then the whole pytest suite against a
 # sanitized extension (its own venv, so the normal build stays untouched).
