@@ -3,6 +3,8 @@
 #   make test      build, then run the C tests and the Python tests
 #   make sanitize  ASan+UBSan build of library and extension; C tests + pytest
 #   make bench     the benchmark harness (BENCH_ARGS=--quick for a smoke run)
+#   make check-install  cmake --install libzlmdb, then build and run the C
+#                  examples against it (pkg-config shared/static, find_package)
 # Every target installs what is missing first: Debian build packages (as
 # root, or through sudo), a virtualenv in .venv/, and the package itself.
 
@@ -17,7 +19,7 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "cmake>=3.21" ninja
 export ZLMDB_DEPS_CACHE := $(CURDIR)/build/_deps
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps venv build demo test test-c test-python check-wheel sanitize valgrind bench bench-c fuzz reliability clean
+.PHONY: all deps venv build demo test test-c test-python check-wheel check-install sanitize valgrind bench bench-c fuzz reliability clean
 
 all: test
 
@@ -61,13 +63,32 @@ test-python: build
 test: test-c test-python
 
 # A release wheel, built in isolation as a user would: its extension must
-# not depend on a shared liblmdb.
+# not depend on a shared liblmdb or libzlmdb, must export nothing but
+# PyInit__native, and the wheel must not carry the C library's install files.
 check-wheel: $(VPY)
 	rm -rf build/wheel-check && mkdir -p build/wheel-check
 	$(VPY) -m pip wheel -q --no-deps -w build/wheel-check .
 	cd build/wheel-check && $(CURDIR)/$(VPY) -m zipfile -e zlmdb-*.whl x && \
 	  ! ldd x/zlmdb/_native*.so | grep -i lmdb && test -f x/zlmdb/LICENSE.LMDB && \
-	  echo "wheel ok: $$(ls zlmdb-*.whl), no dynamic LMDB dependency"
+	  test "$$(nm -D --defined-only x/zlmdb/_native*.so | awk '{print $$3}')" = PyInit__native && \
+	  ! find x | grep -E 'libzlmdb|\.h$$|pkgconfig|\.cmake$$' && \
+	  echo "wheel ok: $$(ls zlmdb-*.whl), no dynamic LMDB dependency, exports only PyInit__native"
+
+# libzlmdb as a C program uses it: a Release build installed with `cmake
+# --install` into a temporary prefix, the examples/c programs built out of
+# tree with pkg-config (shared, and --static) and with find_package(zlmdb),
+# and run (tests/install/check_install.sh).
+check-install: $(VPY)
+	@missing=""; \
+	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
+	test -f "$$(gcc -print-file-name=libc.a)" || missing="$$missing libc6-dev"; \
+	if [ -n "$$missing" ]; then \
+	  echo "zlmdb: installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	CMAKE=$(CURDIR)/$(VENV)/bin/cmake NINJA=$(CURDIR)/$(VENV)/bin/ninja \
+	  tests/install/check_install.sh $(CURDIR)/build/install-check
 
 # ASan + UBSan: the C tests, then the whole pytest suite against a
 # sanitized extension (its own venv, so the normal build stays untouched).

@@ -1,7 +1,10 @@
 # Provides the target `zlmdb_lmdb` and the variables
-#   ZLMDB_LMDB_PATCHED  1 when the LMDB in use carries the hardening patches
-#                       (detected by the mdb_env_copy3 declaration they add)
-#   ZLMDB_LMDB_LICENSE  the upstream license file to ship, when known
+#   ZLMDB_LMDB_PATCHED      1 when the LMDB in use carries the hardening patches
+#                           (detected by the mdb_env_copy3 declaration they add)
+#   ZLMDB_LMDB_LICENSE      the upstream license file to ship, when known
+#   ZLMDB_LMDB_EMBEDDED     1 when LMDB is compiled here: `zlmdb_lmdb` is then an
+#                           OBJECT library whose objects go into libzlmdb itself
+#   ZLMDB_LMDB_INCLUDE_DIR  the directory holding the lmdb.h in use
 #
 # Three modes, in order of precedence:
 #   ZLMDB_SYSTEM_LMDB=1       link the system's liblmdb (Debian: liblmdb-dev)
@@ -22,7 +25,8 @@ if(ZLMDB_SYSTEM_LMDB)
   add_library(zlmdb_lmdb INTERFACE)
   target_include_directories(zlmdb_lmdb INTERFACE "${ZLMDB_SYSTEM_LMDB_INCLUDE}")
   target_link_libraries(zlmdb_lmdb INTERFACE "${ZLMDB_SYSTEM_LMDB_LIBRARY}")
-  set(_lmdb_header "${ZLMDB_SYSTEM_LMDB_INCLUDE}/lmdb.h")
+  set(ZLMDB_LMDB_EMBEDDED 0)
+  set(ZLMDB_LMDB_INCLUDE_DIR "${ZLMDB_SYSTEM_LMDB_INCLUDE}")
   message(STATUS "zlmdb: linking system LMDB ${ZLMDB_SYSTEM_LMDB_LIBRARY}")
 else()
   if(ZLMDB_LMDB_SOURCE)
@@ -36,6 +40,10 @@ else()
       endif()
     endforeach()
     message(STATUS "zlmdb: building LMDB from ${_lmdb_dir}")
+    # LMDB's own tree (libraries/liblmdb) has its license beside the source.
+    if(EXISTS "${_lmdb_dir}/LICENSE")
+      set(ZLMDB_LMDB_LICENSE "${_lmdb_dir}/LICENSE")
+    endif()
   else()
     set(_lmdb_dir "${CMAKE_BINARY_DIR}/_deps/lmdb-src")
     set(_cache "${ZLMDB_DEPS_CACHE}")
@@ -61,7 +69,15 @@ else()
     set(ZLMDB_LMDB_LICENSE "${_lmdb_dir}/LICENSE")
   endif()
 
-  add_library(zlmdb_lmdb STATIC "${_lmdb_dir}/mdb.c" "${_lmdb_dir}/midl.c")
+  # An OBJECT library: its objects are linked into libzlmdb.a and libzlmdb.so
+  # (and straight into the C benchmark), so no build product needs a liblmdb.
+  add_library(zlmdb_lmdb OBJECT "${_lmdb_dir}/mdb.c" "${_lmdb_dir}/midl.c")
+  set_target_properties(zlmdb_lmdb PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  # mdb.c defines only the functions lmdb.h declares, and they stay visible:
+  # libzlmdb.so exports LMDB's API along with its own.  midl.c's ID-list
+  # helpers are LMDB internals that no library should export.
+  set_source_files_properties("${_lmdb_dir}/midl.c" PROPERTIES
+                              COMPILE_OPTIONS "-fvisibility=hidden")
   target_include_directories(zlmdb_lmdb SYSTEM PUBLIC "${_lmdb_dir}")
   # LMDB is third-party code: build it as its authors do, without our warnings.
   # Its internal assertions stay on (-UNDEBUG), as py-lmdb builds it.
@@ -74,10 +90,11 @@ else()
   endif()
   find_package(Threads REQUIRED)
   target_link_libraries(zlmdb_lmdb PUBLIC Threads::Threads)
-  set(_lmdb_header "${_lmdb_dir}/lmdb.h")
+  set(ZLMDB_LMDB_EMBEDDED 1)
+  set(ZLMDB_LMDB_INCLUDE_DIR "${_lmdb_dir}")
 endif()
 
-file(STRINGS "${_lmdb_header}" _copy3 REGEX "mdb_env_copy3")
+file(STRINGS "${ZLMDB_LMDB_INCLUDE_DIR}/lmdb.h" _copy3 REGEX "mdb_env_copy3")
 if(_copy3)
   set(ZLMDB_LMDB_PATCHED 1)
 else()

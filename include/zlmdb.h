@@ -34,9 +34,12 @@
 extern "C" {
 #endif
 
+/* libzlmdb is compiled with hidden visibility: the functions declared with
+ * ZLMDB_EXTERN are the ones libzlmdb.so exports.  The attribute changes
+ * nothing for a program that only calls them. */
 #if defined(_WIN32) && defined(ZLMDB_SHARED)
 #  define ZLMDB_EXTERN(type) __declspec(dllexport) type
-#elif defined(__GNUC__) && defined(ZLMDB_SHARED)
+#elif defined(__GNUC__)
 #  define ZLMDB_EXTERN(type) __attribute__((visibility("default"))) type
 #else
 #  define ZLMDB_EXTERN(type) type
