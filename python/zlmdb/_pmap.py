@@ -20,6 +20,7 @@ import zlib
 
 from zlmdb import _native
 from zlmdb import codec as _codec
+from zlmdb import lmdb
 
 __all__ = ("PersistentMap", "PersistentMapIterator", "NullValueConstraint")
 
@@ -318,6 +319,13 @@ class PersistentMap(_native.PersistentMapBase):
                     old_pk = ipmap._physical_key(old_ik)
                     if old_pk != new_pk:
                         deletes.append(old_pk)
+        # A key LMDB would refuse is refused before the first write.
+        max_key = txn._db._env.max_key_size()
+        for k in [pkey] + [w[0] for w in writes]:
+            if len(k) > max_key:
+                raise lmdb.BadValsizeError(
+                    "mdb_put: MDB_BAD_VALSIZE: a key of %d bytes (the limit is %d)"
+                    % (len(k), max_key))
         outer = txn._half
         txn._half = True            # several writes: all of them or a failed txn
         for k in deletes:

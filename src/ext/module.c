@@ -190,7 +190,8 @@ static int module_exec(PyObject *module)
         (st->s_count_put = PyUnicode_InternFromString("_count_put")) == NULL ||
         (st->s_count_del = PyUnicode_InternFromString("_count_del")) == NULL ||
         (st->s_setitem_py = PyUnicode_InternFromString("_setitem_py")) == NULL ||
-        (st->s_delitem_py = PyUnicode_InternFromString("_delitem_py")) == NULL)
+        (st->s_delitem_py = PyUnicode_InternFromString("_delitem_py")) == NULL ||
+        (st->s_half = PyUnicode_InternFromString("_half")) == NULL)
         return -1;
     if (PyModule_AddObjectRef(module, "open", (PyObject *)st->EnvType) < 0)
         return -1;
@@ -233,6 +234,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->s_count_del);
     Py_VISIT(st->s_setitem_py);
     Py_VISIT(st->s_delitem_py);
+    Py_VISIT(st->s_half);
     Py_VISIT(st->Error);
     for (i = 0; i < ZPY_EXC_COUNT; i++)
         Py_VISIT(st->exc[i]);
@@ -260,6 +262,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->s_count_del);
     Py_CLEAR(st->s_setitem_py);
     Py_CLEAR(st->s_delitem_py);
+    Py_CLEAR(st->s_half);
     Py_CLEAR(st->Error);
     for (i = 0; i < ZPY_EXC_COUNT; i++)
         Py_CLEAR(st->exc[i]);

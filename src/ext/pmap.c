@@ -295,6 +295,29 @@ static int del_raw(zpy_state *st, zpy_Txn *t, const void *k, size_t klen)
     return rc == 0;
 }
 
+/* A key LMDB would refuse (MDB_BAD_VALSIZE) raises here, before the first
+ * write of an indexed operation, so a refusal leaves nothing behind. */
+static int check_key_size(zpy_state *st, zpy_Txn *t, size_t size)
+{
+    if (size > (size_t)mdb_env_get_maxkeysize(mdb_txn_env(t->txn))) {
+        zpy_err_set(st, "mdb_put", MDB_BAD_VALSIZE);
+        return -1;
+    }
+    return 0;
+}
+
+/* A write failed after an earlier write of the same operation: mark the
+ * transaction (txn._half, as its Python write path does) so that commit
+ * refuses it.  The pending exception is kept. */
+static void mark_half_written(zpy_state *st, PyObject *txn)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (PyObject_SetAttr(txn, st->s_half, Py_True) < 0)
+        PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+}
+
 /* The value run through the map's encoding chain: bytes, or NULL. */
 static PyObject *encode_value(zpy_PMap *self, PyObject *value)
 {
@@ -334,8 +357,8 @@ static int index_key(zpy_PMap *imap, PyObject *fkey, PyObject *value, zlmdb_buf 
 /* A put on a map with indexes: every index key is computed and every
  * constraint checked before the first write, so a refused put changes
  * nothing; then the stale entries go, the new ones and the record are
- * written.  (An LMDB failure in the writes leaves the transaction failed,
- * as any failed LMDB write does.) */
+ * written.  (A failure in the writes after the first one marks the
+ * transaction half-written: its commit refuses, see mark_half_written.) */
 static int indexed_put(zpy_state *st, zpy_PMap *self, PyObject *txn, PyObject *key,
                        PyObject *value)
 {
@@ -345,7 +368,7 @@ static int indexed_put(zpy_state *st, zpy_PMap *self, PyObject *txn, PyObject *k
     PyObject *data = NULL, *old_value = NULL;
     zpy_Txn *t;
     MDB_val old;
-    int rc, res = -1;
+    int rc, res = -1, wrote = 0;
 
     if ((t = open_txn(st, txn)) == NULL)
         return -1;
@@ -412,21 +435,34 @@ static int indexed_put(zpy_state *st, zpy_PMap *self, PyObject *txn, PyObject *k
         if (old_value && index_key(w[i].imap, fkey, old_value, &w[i].oldk, &is_null) < 0)
             goto done;
     }
-    /* The writes. */
+    if (check_key_size(st, t, pk.size) < 0)
+        goto done;
+    for (i = 0; i < nix; i++)
+        if (check_key_size(st, t, w[i].newk.size) < 0)
+            goto done;
+    /* The writes: nothing below allocates, so only LMDB can fail here. */
     for (i = 0; i < nix; i++) {
         if (w[i].oldk.size && !(w[i].oldk.size == w[i].newk.size &&
-                                memcmp(w[i].oldk.ptr, w[i].newk.ptr, w[i].newk.size) == 0) &&
-            del_raw(st, t, w[i].oldk.ptr, w[i].oldk.size) < 0)
-            goto done;
-        if (w[i].newk.size &&
-            put_raw(st, t, w[i].newk.ptr, w[i].newk.size, PyBytes_AS_STRING(w[i].ival),
-                    (size_t)PyBytes_GET_SIZE(w[i].ival)) < 0)
-            goto done;
+                                memcmp(w[i].oldk.ptr, w[i].newk.ptr, w[i].newk.size) == 0)) {
+            if (del_raw(st, t, w[i].oldk.ptr, w[i].oldk.size) < 0)
+                goto half;
+            wrote = 1;
+        }
+        if (w[i].newk.size) {
+            if (put_raw(st, t, w[i].newk.ptr, w[i].newk.size, PyBytes_AS_STRING(w[i].ival),
+                        (size_t)PyBytes_GET_SIZE(w[i].ival)) < 0)
+                goto half;
+            wrote = 1;
+        }
     }
     if (put_raw(st, t, pk.ptr, pk.size, PyBytes_AS_STRING(data),
                 (size_t)PyBytes_GET_SIZE(data)) < 0)
-        goto done;
+        goto half;
     res = count_write(st, txn, st->s_count_put);
+    goto done;
+half:
+    if (wrote)
+        mark_half_written(st, txn);
 done:
     if (w) {
         for (i = 0; i < nix; i++) {
@@ -451,7 +487,7 @@ static int indexed_del(zpy_state *st, zpy_PMap *self, PyObject *txn, PyObject *k
     PyObject *old_value = NULL;
     zpy_Txn *t;
     MDB_val old;
-    int rc, res = -1, is_null;
+    int rc, res = -1, is_null, wrote = 0;
 
     if ((ik = PyMem_Calloc((size_t)nix, sizeof(*ik))) == NULL) {
         PyErr_NoMemory();
@@ -482,12 +518,20 @@ static int indexed_del(zpy_state *st, zpy_PMap *self, PyObject *txn, PyObject *k
         if (index_key(imap, PyTuple_GET_ITEM(spec, 1), old_value, &ik[i], &is_null) < 0)
             goto done;
     }
-    for (i = 0; i < nix; i++)
-        if (ik[i].size && del_raw(st, t, ik[i].ptr, ik[i].size) < 0)
-            goto done;
+    for (i = 0; i < nix; i++) {
+        if (ik[i].size) {
+            if (del_raw(st, t, ik[i].ptr, ik[i].size) < 0)
+                goto half;
+            wrote = 1;
+        }
+    }
     if (del_raw(st, t, pk.ptr, pk.size) < 0)
-        goto done;
+        goto half;
     res = count_write(st, txn, st->s_count_del);
+    goto done;
+half:
+    if (wrote)
+        mark_half_written(st, txn);
 done:
     Py_XDECREF(old_value);
     for (i = 0; i < nix; i++)

@@ -93,7 +93,7 @@ typedef struct {
     PyTypeObject *PMapType;            /**< zlmdb._native.PersistentMapBase */
     PyTypeObject *PMapIterType;
     PyObject *s_txn, *s_stats, *s_log;  /**< interned attribute names */
-    PyObject *s_count_put, *s_count_del, *s_setitem_py, *s_delitem_py;
+    PyObject *s_count_put, *s_count_del, *s_setitem_py, *s_delitem_py, *s_half;
     PyObject *Error;                   /**< zlmdb.lmdb.Error */
     PyObject *exc[ZPY_EXC_COUNT];      /**< its 25 subclasses */
     PyObject *open_paths;              /**< set of realpaths of open envs */

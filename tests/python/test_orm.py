@@ -461,6 +461,58 @@ def test_closed_database(tmp_path):
         db.stats()
 
 
+@pytest.mark.parametrize("growth", [None, 2])
+def test_an_index_key_lmdb_would_refuse_is_refused_before_any_write(tmp_path, growth):
+    """Renaming a user to a name too long for an LMDB key: the put raises,
+    nothing of it is written (the old index entries stay), and the
+    transaction goes on to commit."""
+    db = zlmdb.Database(str(tmp_path / "k"), maxsize=64 << 20, growth=growth)
+    users, by_name, by_email, _r = _indexed(db)
+    with db.begin(write=True) as txn:
+        users[txn, 1] = User(1, "ada", "ada@example.org")
+    with db.begin(write=True) as txn:
+        with pytest.raises(zlmdb.lmdb.BadValsizeError):
+            users[txn, 1] = User(1, "a" * 600, "ada2@example.org")
+        users[txn, 2] = User(2, "bob")
+    with db.begin() as txn:
+        assert users[txn, 1] == User(1, "ada", "ada@example.org")
+        assert dict(by_name.select(txn)) == {"ada": 1, "bob": 2}
+        assert dict(by_email.select(txn)) == {"ada@example.org": 1}
+    db.close()
+
+
+def test_a_write_that_fails_halfway_is_never_committed(db):
+    """rebuild_index empties the index, then fkey fails on a record: the
+    transaction holds half an index, so the with block aborts it and raises
+    BadTxnError instead of committing."""
+    users, by_name, _e, _r = _indexed(db)
+    with db.begin(write=True) as txn:
+        for i in range(1, 4):
+            users[txn, i] = User(i, "user-%d" % i)
+    calls = []
+
+    def flaky(u):
+        calls.append(u.oid)
+        if len(calls) == 2:
+            raise RuntimeError("fkey failed")
+        return u.name
+    users.detach_index("by_name")
+    users.attach_index("by_name", by_name, flaky)
+    with pytest.raises(zlmdb.lmdb.BadTxnError, match="halfway"):
+        with db.begin(write=True) as txn:
+            with pytest.raises(RuntimeError, match="fkey failed"):
+                users.rebuild_index(txn, "by_name")
+    with db.begin() as txn:                       # the old index is intact
+        assert dict(by_name.select(txn)) == {"user-1": 1, "user-2": 2, "user-3": 3}
+    # a refused put (nothing written) does not doom the transaction
+    with db.begin(write=True) as txn:
+        with pytest.raises(KeyError):
+            users[txn, 4] = User(4, "user-1")      # by_name is unique
+        users[txn, 5] = User(5, "user-5")
+    with db.begin() as txn:
+        assert users.count(txn) == 4
+
+
 # ------------------------------------------------------------- map growth
 
 def test_growth_grows_the_map_and_keeps_the_transactions_work(tmp_path):

@@ -3,8 +3,8 @@
 A seeded random driver (in a child process, so a crash is a signal exit)
 calls the ORM of orm_common's schema with random and often wrong
 arguments: puts of wrong value types, of values whose index keys are
-None, of the wrong type or owned by another record, of objects whose
-marshal raises; gets, deletes, `in`, select with random bounds (and
+None, of the wrong type, too long for an LMDB key or owned by another
+record, of objects whose marshal raises; gets, deletes, `in`, select with random bounds (and
 writes while a select is being iterated), count, count_range, truncate,
 rebuild_index, detach and re-attach of an index; transactions left open,
 committed, aborted by an exception, used after their end; the database
@@ -58,8 +58,8 @@ def run(seed, steps):
         if r < 0.55:
             oid = rnd.randrange(1, 40)
             email = rnd.choice(["e%d@x" % rnd.randrange(60), None, None, "dup@x",
-                                rnd.choice(junk)])
-            handle = rnd.choice(["h%d" % rnd.randrange(60), "h%d" % oid,
+                                "e" * rnd.choice([500, 509, 510, 600]), rnd.choice(junk)])
+            handle = rnd.choice(["h%d" % rnd.randrange(60), "h%d" % oid, "h" * 700,
                                  None, rnd.choice(junk)])
             return C.Account(oid, email, handle, rnd.randrange(1000), rnd.randrange(9))
         if r < 0.7:
