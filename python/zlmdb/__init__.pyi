@@ -42,7 +42,9 @@ from zlmdb._maps import MapUuidTimestampUuidFlatBuffers as MapUuidTimestampUuidF
 from zlmdb._maps import MapUint16UuidTimestampFlatBuffers as MapUint16UuidTimestampFlatBuffers
 from zlmdb._maps import MapUuidBytes20Uint8FlatBuffers as MapUuidBytes20Uint8FlatBuffers
 from zlmdb._maps import MapUuidBytes20Uint8UuidFlatBuffers as MapUuidBytes20Uint8UuidFlatBuffers
-from zlmdb._maps import MapUuidBytes20Bytes20Uint8UuidFlatBuffers as MapUuidBytes20Bytes20Uint8UuidFlatBuffers
+from zlmdb._maps import (
+    MapUuidBytes20Bytes20Uint8UuidFlatBuffers as MapUuidBytes20Bytes20Uint8UuidFlatBuffers,
+)
 from zlmdb._maps import MapTimestampUuidStringFlatBuffers as MapTimestampUuidStringFlatBuffers
 from zlmdb._maps import MapTimestampBytes32FlatBuffers as MapTimestampBytes32FlatBuffers
 from zlmdb._maps import MapTimestampStringFlatBuffers as MapTimestampStringFlatBuffers

@@ -116,7 +116,13 @@ __all__ = (
 )
 
 class MapSlotUuidUuid(
-    PersistentMap[tuple[int, UUID], UUID, tuple[int, UUID], tuple[int | None, UUID | None], int | tuple[int] | tuple[int, UUID]]
+    PersistentMap[
+        tuple[int, UUID],  # K
+        UUID,  # V
+        tuple[int, UUID],  # KIn
+        tuple[int | None, UUID | None],  # KBound
+        int | tuple[int] | tuple[int, UUID],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
@@ -130,7 +136,13 @@ class MapUuidUuid(PersistentMap[UUID, UUID, UUID, UUID, UUID]):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapUuidUuidCbor(
-    PersistentMap[tuple[UUID, UUID], _V, tuple[UUID, UUID], tuple[UUID | None, UUID | None], UUID | tuple[UUID] | tuple[UUID, UUID]]
+    PersistentMap[
+        tuple[UUID, UUID],  # K
+        _V,  # V
+        tuple[UUID, UUID],  # KIn
+        tuple[UUID | None, UUID | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, UUID],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -141,52 +153,112 @@ class MapUuidUuidCbor(
     ) -> None: ...
 
 class MapUuidTimestampBytes32(
-    PersistentMap[tuple[UUID, datetime64], bytes, tuple[UUID, _Timestamp], tuple[UUID | None, _Timestamp | None], UUID | tuple[UUID] | tuple[UUID, _Timestamp]]
+    PersistentMap[
+        tuple[UUID, datetime64],  # K
+        bytes,  # V
+        tuple[UUID, _Timestamp],  # KIn
+        tuple[UUID | None, _Timestamp | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, _Timestamp],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapUint64TimestampUuid(
-    PersistentMap[tuple[int, datetime64], UUID, tuple[int, _Timestamp], tuple[int | None, _Timestamp | None], int | tuple[int] | tuple[int, _Timestamp]]
+    PersistentMap[
+        tuple[int, datetime64],  # K
+        UUID,  # V
+        tuple[int, _Timestamp],  # KIn
+        tuple[int | None, _Timestamp | None],  # KBound
+        int | tuple[int] | tuple[int, _Timestamp],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapUuidUuidUuid(
-    PersistentMap[tuple[UUID, UUID], UUID, tuple[UUID, UUID], tuple[UUID | None, UUID | None], UUID | tuple[UUID] | tuple[UUID, UUID]]
+    PersistentMap[
+        tuple[UUID, UUID],  # K
+        UUID,  # V
+        tuple[UUID, UUID],  # KIn
+        tuple[UUID | None, UUID | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, UUID],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapUuidTimestampUuid(
-    PersistentMap[tuple[UUID, datetime64], UUID, tuple[UUID, _Timestamp], tuple[UUID | None, _Timestamp | None], UUID | tuple[UUID] | tuple[UUID, _Timestamp]]
+    PersistentMap[
+        tuple[UUID, datetime64],  # K
+        UUID,  # V
+        tuple[UUID, _Timestamp],  # KIn
+        tuple[UUID | None, _Timestamp | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, _Timestamp],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapUuidStringUuid(
-    PersistentMap[tuple[UUID, str], UUID, tuple[UUID, str], tuple[UUID | None, str | None], UUID | tuple[UUID] | tuple[UUID, str]]
+    PersistentMap[
+        tuple[UUID, str],  # K
+        UUID,  # V
+        tuple[UUID, str],  # KIn
+        tuple[UUID | None, str | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, str],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapUuidUuidStringUuid(
-    PersistentMap[tuple[UUID, UUID, str], UUID, tuple[UUID, UUID, str], tuple[UUID | None, UUID | None, str | None], UUID | tuple[UUID] | tuple[UUID, UUID] | tuple[UUID, UUID, str]]
+    PersistentMap[
+        tuple[UUID, UUID, str],  # K
+        UUID,  # V
+        tuple[UUID, UUID, str],  # KIn
+        tuple[UUID | None, UUID | None, str | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, UUID] | tuple[UUID, UUID, str],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapUuidUuidUuidStringUuid(
-    PersistentMap[tuple[UUID, UUID, UUID, str], UUID, tuple[UUID, UUID, UUID, str], tuple[UUID | None, UUID | None, UUID | None, str | None], UUID | tuple[UUID] | tuple[UUID, UUID] | tuple[UUID, UUID, UUID] | tuple[UUID, UUID, UUID, str]]
+    PersistentMap[
+        tuple[UUID, UUID, UUID, str],  # K
+        UUID,  # V
+        tuple[UUID, UUID, UUID, str],  # KIn
+        tuple[UUID | None, UUID | None, UUID | None, str | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, UUID] | tuple[UUID, UUID, UUID] | tuple[UUID, UUID, UUID, str],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapUuidUuidUuidUuid(
-    PersistentMap[tuple[UUID, UUID, UUID], UUID, tuple[UUID, UUID, UUID], tuple[UUID | None, UUID | None, UUID | None], UUID | tuple[UUID] | tuple[UUID, UUID] | tuple[UUID, UUID, UUID]]
+    PersistentMap[
+        tuple[UUID, UUID, UUID],  # K
+        UUID,  # V
+        tuple[UUID, UUID, UUID],  # KIn
+        tuple[UUID | None, UUID | None, UUID | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, UUID] | tuple[UUID, UUID, UUID],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapUuidUuidUuidUuidUuid(
-    PersistentMap[tuple[UUID, UUID, UUID, UUID], UUID, tuple[UUID, UUID, UUID, UUID], tuple[UUID | None, UUID | None, UUID | None, UUID | None], UUID | tuple[UUID] | tuple[UUID, UUID] | tuple[UUID, UUID, UUID] | tuple[UUID, UUID, UUID, UUID]]
+    PersistentMap[
+        tuple[UUID, UUID, UUID, UUID],  # K
+        UUID,  # V
+        tuple[UUID, UUID, UUID, UUID],  # KIn
+        tuple[UUID | None, UUID | None, UUID | None, UUID | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, UUID] | tuple[UUID, UUID, UUID] | tuple[UUID, UUID, UUID, UUID],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapUuidStringOid(
-    PersistentMap[tuple[UUID, str], int, tuple[UUID, str], tuple[UUID | None, str | None], UUID | tuple[UUID] | tuple[UUID, str]]
+    PersistentMap[
+        tuple[UUID, str],  # K
+        int,  # V
+        tuple[UUID, str],  # KIn
+        tuple[UUID | None, str | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, str],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
@@ -224,7 +296,13 @@ class MapUuidFlatBuffers(PersistentMap[UUID, _V, UUID, UUID, UUID]):
     ) -> None: ...
 
 class MapUuidTimestampFlatBuffers(
-    PersistentMap[tuple[UUID, datetime64], _V, tuple[UUID, _Timestamp], tuple[UUID | None, _Timestamp | None], UUID | tuple[UUID] | tuple[UUID, _Timestamp]]
+    PersistentMap[
+        tuple[UUID, datetime64],  # K
+        _V,  # V
+        tuple[UUID, _Timestamp],  # KIn
+        tuple[UUID | None, _Timestamp | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, _Timestamp],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -244,7 +322,13 @@ class MapTimestampFlatBuffers(PersistentMap[datetime64, _V, _Timestamp, _Timesta
     ) -> None: ...
 
 class MapTimestampUuidFlatBuffers(
-    PersistentMap[tuple[datetime64, UUID], _V, tuple[_Timestamp, UUID], tuple[_Timestamp | None, UUID | None], _Timestamp | tuple[_Timestamp] | tuple[_Timestamp, UUID]]
+    PersistentMap[
+        tuple[datetime64, UUID],  # K
+        _V,  # V
+        tuple[_Timestamp, UUID],  # KIn
+        tuple[_Timestamp | None, UUID | None],  # KBound
+        _Timestamp | tuple[_Timestamp] | tuple[_Timestamp, UUID],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -255,7 +339,13 @@ class MapTimestampUuidFlatBuffers(
     ) -> None: ...
 
 class MapUuidTimestampUuidFlatBuffers(
-    PersistentMap[tuple[UUID, datetime64, UUID], _V, tuple[UUID, _Timestamp, UUID], tuple[UUID | None, _Timestamp | None, UUID | None], UUID | tuple[UUID] | tuple[UUID, _Timestamp] | tuple[UUID, _Timestamp, UUID]]
+    PersistentMap[
+        tuple[UUID, datetime64, UUID],  # K
+        _V,  # V
+        tuple[UUID, _Timestamp, UUID],  # KIn
+        tuple[UUID | None, _Timestamp | None, UUID | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, _Timestamp] | tuple[UUID, _Timestamp, UUID],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -266,7 +356,13 @@ class MapUuidTimestampUuidFlatBuffers(
     ) -> None: ...
 
 class MapUint16UuidTimestampFlatBuffers(
-    PersistentMap[tuple[int, UUID, datetime64], _V, tuple[int, UUID, _Timestamp], tuple[int | None, UUID | None, _Timestamp | None], int | tuple[int] | tuple[int, UUID] | tuple[int, UUID, _Timestamp]]
+    PersistentMap[
+        tuple[int, UUID, datetime64],  # K
+        _V,  # V
+        tuple[int, UUID, _Timestamp],  # KIn
+        tuple[int | None, UUID | None, _Timestamp | None],  # KBound
+        int | tuple[int] | tuple[int, UUID] | tuple[int, UUID, _Timestamp],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -277,7 +373,13 @@ class MapUint16UuidTimestampFlatBuffers(
     ) -> None: ...
 
 class MapUuidBytes20Uint8FlatBuffers(
-    PersistentMap[tuple[UUID, bytes, int], _V, tuple[UUID, bytes, int], tuple[UUID | None, bytes | None, int | None], UUID | tuple[UUID] | tuple[UUID, bytes] | tuple[UUID, bytes, int]]
+    PersistentMap[
+        tuple[UUID, bytes, int],  # K
+        _V,  # V
+        tuple[UUID, bytes, int],  # KIn
+        tuple[UUID | None, bytes | None, int | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, bytes] | tuple[UUID, bytes, int],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -288,7 +390,13 @@ class MapUuidBytes20Uint8FlatBuffers(
     ) -> None: ...
 
 class MapUuidBytes20Uint8UuidFlatBuffers(
-    PersistentMap[tuple[UUID, bytes, int, UUID], _V, tuple[UUID, bytes, int, UUID], tuple[UUID | None, bytes | None, int | None, UUID | None], UUID | tuple[UUID] | tuple[UUID, bytes] | tuple[UUID, bytes, int] | tuple[UUID, bytes, int, UUID]]
+    PersistentMap[
+        tuple[UUID, bytes, int, UUID],  # K
+        _V,  # V
+        tuple[UUID, bytes, int, UUID],  # KIn
+        tuple[UUID | None, bytes | None, int | None, UUID | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, bytes] | tuple[UUID, bytes, int] | tuple[UUID, bytes, int, UUID],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -299,7 +407,13 @@ class MapUuidBytes20Uint8UuidFlatBuffers(
     ) -> None: ...
 
 class MapUuidBytes20Bytes20Uint8UuidFlatBuffers(
-    PersistentMap[tuple[UUID, bytes, bytes, int, UUID], _V, tuple[UUID, bytes, bytes, int, UUID], tuple[UUID | None, bytes | None, bytes | None, int | None, UUID | None], UUID | tuple[UUID] | tuple[UUID, bytes] | tuple[UUID, bytes, bytes] | tuple[UUID, bytes, bytes, int] | tuple[UUID, bytes, bytes, int, UUID]]
+    PersistentMap[
+        tuple[UUID, bytes, bytes, int, UUID],  # K
+        _V,  # V
+        tuple[UUID, bytes, bytes, int, UUID],  # KIn
+        tuple[UUID | None, bytes | None, bytes | None, int | None, UUID | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, bytes] | tuple[UUID, bytes, bytes] | tuple[UUID, bytes, bytes, int] | tuple[UUID, bytes, bytes, int, UUID],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -310,7 +424,13 @@ class MapUuidBytes20Bytes20Uint8UuidFlatBuffers(
     ) -> None: ...
 
 class MapTimestampUuidStringFlatBuffers(
-    PersistentMap[tuple[datetime64, UUID, str], _V, tuple[_Timestamp, UUID, str], tuple[_Timestamp | None, UUID | None, str | None], _Timestamp | tuple[_Timestamp] | tuple[_Timestamp, UUID] | tuple[_Timestamp, UUID, str]]
+    PersistentMap[
+        tuple[datetime64, UUID, str],  # K
+        _V,  # V
+        tuple[_Timestamp, UUID, str],  # KIn
+        tuple[_Timestamp | None, UUID | None, str | None],  # KBound
+        _Timestamp | tuple[_Timestamp] | tuple[_Timestamp, UUID] | tuple[_Timestamp, UUID, str],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -321,7 +441,13 @@ class MapTimestampUuidStringFlatBuffers(
     ) -> None: ...
 
 class MapTimestampBytes32FlatBuffers(
-    PersistentMap[tuple[datetime64, bytes], _V, tuple[_Timestamp, bytes], tuple[_Timestamp | None, bytes | None], _Timestamp | tuple[_Timestamp] | tuple[_Timestamp, bytes]]
+    PersistentMap[
+        tuple[datetime64, bytes],  # K
+        _V,  # V
+        tuple[_Timestamp, bytes],  # KIn
+        tuple[_Timestamp | None, bytes | None],  # KBound
+        _Timestamp | tuple[_Timestamp] | tuple[_Timestamp, bytes],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -332,7 +458,13 @@ class MapTimestampBytes32FlatBuffers(
     ) -> None: ...
 
 class MapTimestampStringFlatBuffers(
-    PersistentMap[tuple[datetime64, str], _V, tuple[_Timestamp, str], tuple[_Timestamp | None, str | None], _Timestamp | tuple[_Timestamp] | tuple[_Timestamp, str]]
+    PersistentMap[
+        tuple[datetime64, str],  # K
+        _V,  # V
+        tuple[_Timestamp, str],  # KIn
+        tuple[_Timestamp | None, str | None],  # KBound
+        _Timestamp | tuple[_Timestamp] | tuple[_Timestamp, str],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -343,7 +475,13 @@ class MapTimestampStringFlatBuffers(
     ) -> None: ...
 
 class MapUuidTimestampCbor(
-    PersistentMap[tuple[UUID, datetime64], _V, tuple[UUID, _Timestamp], tuple[UUID | None, _Timestamp | None], UUID | tuple[UUID] | tuple[UUID, _Timestamp]]
+    PersistentMap[
+        tuple[UUID, datetime64],  # K
+        _V,  # V
+        tuple[UUID, _Timestamp],  # KIn
+        tuple[UUID | None, _Timestamp | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, _Timestamp],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -354,7 +492,13 @@ class MapUuidTimestampCbor(
     ) -> None: ...
 
 class MapTimestampUuidCbor(
-    PersistentMap[tuple[datetime64, UUID], _V, tuple[_Timestamp, UUID], tuple[_Timestamp | None, UUID | None], _Timestamp | tuple[_Timestamp] | tuple[_Timestamp, UUID]]
+    PersistentMap[
+        tuple[datetime64, UUID],  # K
+        _V,  # V
+        tuple[_Timestamp, UUID],  # KIn
+        tuple[_Timestamp | None, UUID | None],  # KBound
+        _Timestamp | tuple[_Timestamp] | tuple[_Timestamp, UUID],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -365,7 +509,13 @@ class MapTimestampUuidCbor(
     ) -> None: ...
 
 class MapStringTimestampCbor(
-    PersistentMap[tuple[str, datetime64], _V, tuple[str, _Timestamp], tuple[str | None, _Timestamp | None], str | tuple[str] | tuple[str, _Timestamp]]
+    PersistentMap[
+        tuple[str, datetime64],  # K
+        _V,  # V
+        tuple[str, _Timestamp],  # KIn
+        tuple[str | None, _Timestamp | None],  # KBound
+        str | tuple[str] | tuple[str, _Timestamp],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -376,7 +526,13 @@ class MapStringTimestampCbor(
     ) -> None: ...
 
 class MapTimestampStringCbor(
-    PersistentMap[tuple[datetime64, str], _V, tuple[_Timestamp, str], tuple[_Timestamp | None, str | None], _Timestamp | tuple[_Timestamp] | tuple[_Timestamp, str]]
+    PersistentMap[
+        tuple[datetime64, str],  # K
+        _V,  # V
+        tuple[_Timestamp, str],  # KIn
+        tuple[_Timestamp | None, str | None],  # KBound
+        _Timestamp | tuple[_Timestamp] | tuple[_Timestamp, str],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -393,7 +549,13 @@ class MapStringOid(PersistentMap[str, int, str, str, str]):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapStringOidOid(
-    PersistentMap[tuple[str, int], int, tuple[str, int], tuple[str | None, int | None], str | tuple[str] | tuple[str, int]]
+    PersistentMap[
+        tuple[str, int],  # K
+        int,  # V
+        tuple[str, int],  # KIn
+        tuple[str | None, int | None],  # KBound
+        str | tuple[str] | tuple[str, int],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
@@ -401,12 +563,24 @@ class MapStringUuid(PersistentMap[str, UUID, str, str, str]):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapStringStringUuid(
-    PersistentMap[tuple[str, str], UUID, tuple[str, str], tuple[str | None, str | None], str | tuple[str] | tuple[str, str]]
+    PersistentMap[
+        tuple[str, str],  # K
+        UUID,  # V
+        tuple[str, str],  # KIn
+        tuple[str | None, str | None],  # KBound
+        str | tuple[str] | tuple[str, str],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapStringStringStringUuid(
-    PersistentMap[tuple[str, str, str], UUID, tuple[str, str, str], tuple[str | None, str | None, str | None], str | tuple[str] | tuple[str, str] | tuple[str, str, str]]
+    PersistentMap[
+        tuple[str, str, str],  # K
+        UUID,  # V
+        tuple[str, str, str],  # KIn
+        tuple[str | None, str | None, str | None],  # KBound
+        str | tuple[str] | tuple[str, str] | tuple[str, str, str],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
@@ -480,7 +654,13 @@ class MapOidFlatBuffers(PersistentMap[int, _V, int, int, int]):
     ) -> None: ...
 
 class MapOidOidFlatBuffers(
-    PersistentMap[tuple[int, int], _V, tuple[int, int], tuple[int | None, int | None], int | tuple[int] | tuple[int, int]]
+    PersistentMap[
+        tuple[int, int],  # K
+        _V,  # V
+        tuple[int, int],  # KIn
+        tuple[int | None, int | None],  # KBound
+        int | tuple[int] | tuple[int, int],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -491,7 +671,13 @@ class MapOidOidFlatBuffers(
     ) -> None: ...
 
 class MapOid3FlatBuffers(
-    PersistentMap[tuple[int, int, int], _V, tuple[int, int, int], tuple[int | None, int | None, int | None], int | tuple[int] | tuple[int, int] | tuple[int, int, int]]
+    PersistentMap[
+        tuple[int, int, int],  # K
+        _V,  # V
+        tuple[int, int, int],  # KIn
+        tuple[int | None, int | None, int | None],  # KBound
+        int | tuple[int] | tuple[int, int] | tuple[int, int, int],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -505,22 +691,46 @@ class MapOidOidSet(PersistentMap[int, set[int], int, int, int]):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapOidStringOid(
-    PersistentMap[tuple[int, str], int, tuple[int, str], tuple[int | None, str | None], int | tuple[int] | tuple[int, str]]
+    PersistentMap[
+        tuple[int, str],  # K
+        int,  # V
+        tuple[int, str],  # KIn
+        tuple[int | None, str | None],  # KBound
+        int | tuple[int] | tuple[int, str],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapOidOidOid(
-    PersistentMap[tuple[int, int], int, tuple[int, int], tuple[int | None, int | None], int | tuple[int] | tuple[int, int]]
+    PersistentMap[
+        tuple[int, int],  # K
+        int,  # V
+        tuple[int, int],  # KIn
+        tuple[int | None, int | None],  # KBound
+        int | tuple[int] | tuple[int, int],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapOidTimestampOid(
-    PersistentMap[tuple[int, datetime64], int, tuple[int, _Timestamp], tuple[int | None, _Timestamp | None], int | tuple[int] | tuple[int, _Timestamp]]
+    PersistentMap[
+        tuple[int, datetime64],  # K
+        int,  # V
+        tuple[int, _Timestamp],  # KIn
+        tuple[int | None, _Timestamp | None],  # KBound
+        int | tuple[int] | tuple[int, _Timestamp],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapOidTimestampFlatBuffers(
-    PersistentMap[tuple[int, datetime64], _V, tuple[int, _Timestamp], tuple[int | None, _Timestamp | None], int | tuple[int] | tuple[int, _Timestamp]]
+    PersistentMap[
+        tuple[int, datetime64],  # K
+        _V,  # V
+        tuple[int, _Timestamp],  # KIn
+        tuple[int | None, _Timestamp | None],  # KBound
+        int | tuple[int] | tuple[int, _Timestamp],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -531,7 +741,13 @@ class MapOidTimestampFlatBuffers(
     ) -> None: ...
 
 class MapOidTimestampStringOid(
-    PersistentMap[tuple[int, datetime64, str], int, tuple[int, _Timestamp, str], tuple[int | None, _Timestamp | None, str | None], int | tuple[int] | tuple[int, _Timestamp] | tuple[int, _Timestamp, str]]
+    PersistentMap[
+        tuple[int, datetime64, str],  # K
+        int,  # V
+        tuple[int, _Timestamp, str],  # KIn
+        tuple[int | None, _Timestamp | None, str | None],  # KBound
+        int | tuple[int] | tuple[int, _Timestamp] | tuple[int, _Timestamp, str],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
@@ -554,7 +770,13 @@ class MapBytes32FlatBuffers(PersistentMap[bytes, _V, bytes, bytes, bytes]):
     ) -> None: ...
 
 class MapBytes32UuidFlatBuffers(
-    PersistentMap[tuple[bytes, UUID], _V, tuple[bytes, UUID], tuple[bytes | None, UUID | None], bytes | tuple[bytes] | tuple[bytes, UUID]]
+    PersistentMap[
+        tuple[bytes, UUID],  # K
+        _V,  # V
+        tuple[bytes, UUID],  # KIn
+        tuple[bytes | None, UUID | None],  # KBound
+        bytes | tuple[bytes] | tuple[bytes, UUID],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -565,7 +787,13 @@ class MapBytes32UuidFlatBuffers(
     ) -> None: ...
 
 class MapUuidBytes32FlatBuffers(
-    PersistentMap[tuple[UUID, bytes], _V, tuple[UUID, bytes], tuple[UUID | None, bytes | None], UUID | tuple[UUID] | tuple[UUID, bytes]]
+    PersistentMap[
+        tuple[UUID, bytes],  # K
+        _V,  # V
+        tuple[UUID, bytes],  # KIn
+        tuple[UUID | None, bytes | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, bytes],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -576,7 +804,13 @@ class MapUuidBytes32FlatBuffers(
     ) -> None: ...
 
 class MapUuidUuidStringFlatBuffers(
-    PersistentMap[tuple[UUID, UUID, str], _V, tuple[UUID, UUID, str], tuple[UUID | None, UUID | None, str | None], UUID | tuple[UUID] | tuple[UUID, UUID] | tuple[UUID, UUID, str]]
+    PersistentMap[
+        tuple[UUID, UUID, str],  # K
+        _V,  # V
+        tuple[UUID, UUID, str],  # KIn
+        tuple[UUID | None, UUID | None, str | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, UUID] | tuple[UUID, UUID, str],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -587,7 +821,13 @@ class MapUuidUuidStringFlatBuffers(
     ) -> None: ...
 
 class MapUuidUuidFlatBuffers(
-    PersistentMap[tuple[UUID, UUID], _V, tuple[UUID, UUID], tuple[UUID | None, UUID | None], UUID | tuple[UUID] | tuple[UUID, UUID]]
+    PersistentMap[
+        tuple[UUID, UUID],  # K
+        _V,  # V
+        tuple[UUID, UUID],  # KIn
+        tuple[UUID | None, UUID | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, UUID],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -598,7 +838,13 @@ class MapUuidUuidFlatBuffers(
     ) -> None: ...
 
 class MapUuidStringFlatBuffers(
-    PersistentMap[tuple[UUID, str], _V, tuple[UUID, str], tuple[UUID | None, str | None], UUID | tuple[UUID] | tuple[UUID, str]]
+    PersistentMap[
+        tuple[UUID, str],  # K
+        _V,  # V
+        tuple[UUID, str],  # KIn
+        tuple[UUID | None, str | None],  # KBound
+        UUID | tuple[UUID] | tuple[UUID, str],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -609,7 +855,13 @@ class MapUuidStringFlatBuffers(
     ) -> None: ...
 
 class MapBytes32Bytes32FlatBuffers(
-    PersistentMap[tuple[bytes, bytes], _V, tuple[bytes, bytes], tuple[bytes | None, bytes | None], bytes | tuple[bytes] | tuple[bytes, bytes]]
+    PersistentMap[
+        tuple[bytes, bytes],  # K
+        _V,  # V
+        tuple[bytes, bytes],  # KIn
+        tuple[bytes | None, bytes | None],  # KBound
+        bytes | tuple[bytes] | tuple[bytes, bytes],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -620,7 +872,13 @@ class MapBytes32Bytes32FlatBuffers(
     ) -> None: ...
 
 class MapBytes32StringFlatBuffers(
-    PersistentMap[tuple[bytes, str], _V, tuple[bytes, str], tuple[bytes | None, str | None], bytes | tuple[bytes] | tuple[bytes, str]]
+    PersistentMap[
+        tuple[bytes, str],  # K
+        _V,  # V
+        tuple[bytes, str],  # KIn
+        tuple[bytes | None, str | None],  # KBound
+        bytes | tuple[bytes] | tuple[bytes, str],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -634,17 +892,35 @@ class MapBytes20Bytes20(PersistentMap[bytes, bytes, bytes, bytes, bytes]):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapBytes20Bytes20Timestamp(
-    PersistentMap[bytes, tuple[bytes, datetime64], bytes, bytes, bytes]
+    PersistentMap[
+        bytes,  # K
+        tuple[bytes, datetime64],  # V
+        bytes,  # KIn
+        bytes,  # KBound
+        bytes,  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapBytes20TimestampBytes20(
-    PersistentMap[tuple[bytes, datetime64], bytes, tuple[bytes, _Timestamp], tuple[bytes | None, _Timestamp | None], bytes | tuple[bytes] | tuple[bytes, _Timestamp]]
+    PersistentMap[
+        tuple[bytes, datetime64],  # K
+        bytes,  # V
+        tuple[bytes, _Timestamp],  # KIn
+        tuple[bytes | None, _Timestamp | None],  # KBound
+        bytes | tuple[bytes] | tuple[bytes, _Timestamp],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapBytes20TimestampUuid(
-    PersistentMap[tuple[bytes, datetime64], UUID, tuple[bytes, _Timestamp], tuple[bytes | None, _Timestamp | None], bytes | tuple[bytes] | tuple[bytes, _Timestamp]]
+    PersistentMap[
+        tuple[bytes, datetime64],  # K
+        UUID,  # V
+        tuple[bytes, _Timestamp],  # KIn
+        tuple[bytes | None, _Timestamp | None],  # KBound
+        bytes | tuple[bytes] | tuple[bytes, _Timestamp],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
@@ -673,12 +949,24 @@ class MapBytes16FlatBuffers(PersistentMap[bytes, _V, bytes, bytes, bytes]):
     ) -> None: ...
 
 class MapBytes16TimestampUuid(
-    PersistentMap[tuple[bytes, datetime64], UUID, tuple[bytes, _Timestamp], tuple[bytes | None, _Timestamp | None], bytes | tuple[bytes] | tuple[bytes, _Timestamp]]
+    PersistentMap[
+        tuple[bytes, datetime64],  # K
+        UUID,  # V
+        tuple[bytes, _Timestamp],  # KIn
+        tuple[bytes | None, _Timestamp | None],  # KBound
+        bytes | tuple[bytes] | tuple[bytes, _Timestamp],  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapBytes16TimestampUuidFlatBuffers(
-    PersistentMap[tuple[bytes, datetime64, UUID], _V, tuple[bytes, _Timestamp, UUID], tuple[bytes | None, _Timestamp | None, UUID | None], bytes | tuple[bytes] | tuple[bytes, _Timestamp] | tuple[bytes, _Timestamp, UUID]]
+    PersistentMap[
+        tuple[bytes, datetime64, UUID],  # K
+        _V,  # V
+        tuple[bytes, _Timestamp, UUID],  # KIn
+        tuple[bytes | None, _Timestamp | None, UUID | None],  # KBound
+        bytes | tuple[bytes] | tuple[bytes, _Timestamp] | tuple[bytes, _Timestamp, UUID],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -689,7 +977,13 @@ class MapBytes16TimestampUuidFlatBuffers(
     ) -> None: ...
 
 class MapBytes20Bytes20FlatBuffers(
-    PersistentMap[tuple[bytes, bytes], _V, tuple[bytes, bytes], tuple[bytes | None, bytes | None], bytes | tuple[bytes] | tuple[bytes, bytes]]
+    PersistentMap[
+        tuple[bytes, bytes],  # K
+        _V,  # V
+        tuple[bytes, bytes],  # KIn
+        tuple[bytes | None, bytes | None],  # KBound
+        bytes | tuple[bytes] | tuple[bytes, bytes],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -700,7 +994,13 @@ class MapBytes20Bytes20FlatBuffers(
     ) -> None: ...
 
 class MapBytes20StringFlatBuffers(
-    PersistentMap[tuple[bytes, str], _V, tuple[bytes, str], tuple[bytes | None, str | None], bytes | tuple[bytes] | tuple[bytes, str]]
+    PersistentMap[
+        tuple[bytes, str],  # K
+        _V,  # V
+        tuple[bytes, str],  # KIn
+        tuple[bytes | None, str | None],  # KBound
+        bytes | tuple[bytes] | tuple[bytes, str],  # KPrefix
+    ]
 ):
     def __init__(
         self,
@@ -723,6 +1023,12 @@ class MapOidNumpy(PersistentMap[int, NDArray[Any], int, int, int]):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
 
 class MapTimestampNumpy(
-    PersistentMap[datetime64, NDArray[Any], _Timestamp, _Timestamp, _Timestamp]
+    PersistentMap[
+        datetime64,  # K
+        NDArray[Any],  # V
+        _Timestamp,  # KIn
+        _Timestamp,  # KBound
+        _Timestamp,  # KPrefix
+    ]
 ):
     def __init__(self, slot: int | None = None, compress: int | None = None) -> None: ...
