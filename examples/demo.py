@@ -15,7 +15,7 @@ import zlmdb.lmdb as lmdb
 DB_PATH = os.environ.get("ZLMDB_DEMO_DB", os.path.join(os.getcwd(), "demo-db"))
 
 
-def main():
+def main() -> int:
     print("zlmdb %s, LMDB %s (hardening patches: %s)" % (
         zlmdb.__version__, ".".join(map(str, lmdb.version())),
         "yes" if lmdb.version(subpatch=True)[3] else "no"))

@@ -15,6 +15,7 @@ after every later one.
 import functools
 import pickle
 import struct
+import types
 import uuid
 import zlib
 
@@ -185,6 +186,10 @@ class PersistentMap(_native.PersistentMapBase):
 
     COMPRESS_ZLIB = COMPRESS_ZLIB
     COMPRESS_SNAPPY = COMPRESS_SNAPPY
+
+    # The stubs make the maps generic (zlmdb/_pmap.pyi): this lets
+    # `class Users(zlmdb.MapOidCbor[User])` and `MapOidPickle[User](1)` run too.
+    __class_getitem__ = classmethod(types.GenericAlias)
 
     def __init__(self, slot=None, compress=None, marshal=None, unmarshal=None, build=None,
                  cast=None):

@@ -1,0 +1,168 @@
+# Type stubs for zlmdb._database: Database, Transaction, @table.
+import uuid
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Literal, NotRequired, Protocol, TypedDict, TypeVar
+
+from typing_extensions import Buffer, Self
+
+from zlmdb._pmap import PersistentMap
+
+__all__ = ("Database", "Transaction", "TransactionStats", "table", "TABLES_BY_UUID")
+
+_M = TypeVar("_M", bound=PersistentMap[Any, Any, Any, Any, Any])
+_C = TypeVar("_C", bound=type[PersistentMap[Any, Any, Any, Any, Any]])
+
+#: tables declared with @table, by their oid
+TABLES_BY_UUID: dict[uuid.UUID, type[PersistentMap[Any, Any, Any, Any, Any]]]
+
+class _TableDecorator(Protocol):
+    def __call__(self, klass: _C, /) -> _C: ...
+
+# marshal/parse serve CBOR and JSON maps, build/cast FlatBuffers maps; the
+# class's own type parameters say what they handle.
+def table(
+    oid: uuid.UUID | str,
+    marshal: Callable[[Any], object] | None = None,
+    parse: Callable[[Any], object] | None = None,
+    build: Callable[[Any, Any], int] | None = None,
+    cast: Callable[[bytes | memoryview], object] | None = None,
+    compress: int | None = None,
+) -> _TableDecorator: ...
+
+class TransactionStats:
+    puts: int
+    dels: int
+    def __init__(self) -> None: ...
+    def reset(self) -> None: ...
+    @property
+    def started(self) -> int: ...
+    @property
+    def duration(self) -> int: ...
+
+class Transaction:
+    """Use as ``with db.begin(write=True) as txn:``: committed when the block
+    ends normally, aborted when it raises."""
+    def __init__(self, db: Database, write: bool = False, buffers: bool = False,
+                 stats: TransactionStats | None = None) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, exc_type: type[BaseException] | None, exc_value: BaseException | None,
+                 tb: TracebackType | None) -> Literal[False]: ...
+    def id(self) -> int: ...
+    # The raw API on physical keys (slot prefix included): memoryviews from
+    # a buffers=True transaction.
+    def get(self, key: Buffer) -> bytes | memoryview | None: ...
+    def put(self, key: Buffer, data: Buffer, overwrite: bool = True) -> bool: ...
+    def delete(self, key: Buffer) -> bool: ...
+
+class _Config(TypedDict):
+    is_temp: bool
+    dbpath: str
+    maxsize: int
+    readonly: bool
+    lock: bool
+    sync: bool
+    create: bool
+    open_now: bool
+    writemap: bool
+    context: str | None
+    growth: float | None
+
+class _SlotStats(TypedDict):
+    oid: str | None
+    slot: int
+    name: str | None
+    description: str | None
+    records: int
+
+class _Stats(TypedDict):
+    num_slots: int
+    current_size: int
+    max_size: int
+    page_size: int
+    pages: int
+    used: int
+    free: float
+    read_only: bool
+    sync_enabled: bool
+    # env.stat()
+    psize: int
+    depth: int
+    branch_pages: int
+    leaf_pages: int
+    overflow_pages: int
+    entries: int
+    # env.info()
+    map_addr: int
+    map_size: int
+    last_pgno: int
+    last_txnid: int
+    max_readers: int
+    num_readers: int
+    # with include_slots=True
+    slots: NotRequired[list[_SlotStats]]
+
+class Database:
+    """One LMDB environment (a directory); tables are slots of its main
+    database.  ``dbpath=None`` uses a temporary directory."""
+    #: a logger, kept for upstream compatibility (zlmdb does not use it)
+    log: object
+    def __init__(
+        self,
+        dbpath: str | None = None,
+        maxsize: int = 10485760,
+        readonly: bool = False,
+        lock: bool = True,
+        sync: bool = True,
+        create: bool = True,
+        open_now: bool = True,
+        writemap: bool = False,
+        context: object = None,
+        log: object = None,
+        growth: float | None = None,
+        initial_size: int | None = None,
+    ) -> None: ...
+    # The database already open at dbpath in this process, or a new one.
+    @staticmethod
+    def open(
+        dbpath: str | None = None,
+        *,
+        maxsize: int = 10485760,
+        readonly: bool = False,
+        lock: bool = True,
+        sync: bool = True,
+        create: bool = True,
+        open_now: bool = True,
+        writemap: bool = False,
+        context: object = None,
+        log: object = None,
+        growth: float | None = None,
+        initial_size: int | None = None,
+    ) -> Database: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, exc_type: type[BaseException] | None, exc_value: BaseException | None,
+                 tb: TracebackType | None) -> Literal[False]: ...
+    def close(self) -> None: ...
+    @property
+    def context(self) -> object: ...
+    @property
+    def dbpath(self) -> str: ...
+    @property
+    def maxsize(self) -> int: ...
+    @property
+    def is_sync(self) -> bool: ...
+    @property
+    def is_readonly(self) -> bool: ...
+    @property
+    def is_writemap(self) -> bool: ...
+    @property
+    def is_open(self) -> bool: ...
+    def begin(self, write: bool = False, buffers: bool = False,
+              stats: TransactionStats | None = None) -> Transaction: ...
+    def sync(self, force: bool = False) -> None: ...
+    def config(self) -> _Config: ...
+    @staticmethod
+    def scratch(dbpath: str) -> None: ...
+    def stats(self, include_slots: bool = False) -> _Stats: ...
+    # An instance of the @table class on its slot (found or allocated).
+    def attach_table(self, klass: type[_M]) -> _M: ...
