@@ -465,9 +465,9 @@ def cmd_export(args):
         else:
             targets = [(catalog.resolve_slot(args.slot), args.output)]
         for slot, path in targets:
+            # A guessed layout needs no note here: the header records its
+            # source, and the round-trip check keeps the export exact.
             layout = catalog.layout(slot)
-            if not args.all:
-                _say_guessed(catalog, layout)
             label = "export slot %d%s" % (slot, " (%s)" % catalog.name(slot)
                                           if catalog.name(slot) else "")
             progress = Progress(label, 0, "records", _progress_enabled(args))
