@@ -21,7 +21,7 @@ import sys
 import zlmdb
 from zlmdb import lmdb
 from zlmdb._cli_layout import (REGISTRY_SLOT, Catalog, CliError, b64, dumps_line,
-                               zlmdb_version)
+                               form_text, zlmdb_version)
 
 PROG = "zlmdb"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
@@ -142,24 +142,6 @@ def _value_display(layout, raw):
         return layout.display_value(raw), None
     except Exception as exc:      # decoders of every kind, user cast/marshal
         return {"$bytes": b64(raw)}, "value does not decode as %s: %s" % (layout.value, exc)
-
-
-def _text(form):
-    """A form for people: JSON, with raw bytes as hex:... and summaries as
-    <kind ...>."""
-    if isinstance(form, dict) and len(form) == 1 and "$bytes" in form:
-        import base64
-        return "hex:" + base64.b64decode(form["$bytes"]).hex()
-    if isinstance(form, dict) and "$summary" in form:
-        kind = form["$summary"]
-        if kind == "flatbuffers":
-            return "<flatbuffers: %d bytes, %d of %d fields set>" % (
-                form["bytes"], form["present"], form["fields"])
-        if kind == "numpy":
-            return "<numpy: dtype %s, shape %s, %d bytes>" % (
-                form["dtype"], tuple(form["shape"]), form["bytes"])
-        return "<pickle: protocol %d, %d bytes>" % (form["protocol"], form["bytes"])
-    return dumps_line(form)
 
 
 def _say_guessed(catalog, layout):
@@ -403,7 +385,7 @@ def cmd_get(args):
             rec["guessed"] = True
         _json_out(rec)
     else:
-        _out(_text(value))
+        _out(form_text(value))
         if err:
             _note(err)
     return EXIT_OK
@@ -440,8 +422,8 @@ def cmd_scan(args):
                     rec["guessed"] = True
                 _json_out(rec)
             else:
-                line = _text(kform) if args.keys_only else "%s\t%s" % (_text(kform),
-                                                                       _text(value))
+                line = form_text(kform) if args.keys_only else "%s\t%s" % (form_text(kform),
+                                                                       form_text(value))
                 _out(line + ("\t# " + err if err else ""))
     return EXIT_OK
 
@@ -594,14 +576,14 @@ def cmd_check(args):
                    "indexes": indexes, "problem_count": rep.problem_count,
                    "problems": rep.problems, "notes": rep.notes})
     else:
-        _out("checked %d slots, %d records, %d indexes: %s"
-             % (len(rep.slots), rep.records, indexes,
+        _out("checked %d slot%s, %d record%s, %d index%s: %s"
+             % (len(rep.slots), "" if len(rep.slots) == 1 else "s", rep.records,
+                "" if rep.records == 1 else "s", indexes, "" if indexes == 1 else "es",
                 "no problems" if rep.ok else "%d problem(s)" % rep.problem_count))
         for p in rep.problems:
             where = "slot %s" % p["slot"] if p["slot"] is not None else "database"
             if p["key"] is not None:
-                where += " key %s" % (p["key"] if isinstance(p["key"], str)
-                                      else dumps_line(p["key"]))
+                where += " key %s" % form_text(p["key"])
             _out("problem: %s: %s" % (where, p["problem"]))
         if rep.problem_count > len(rep.problems):
             _out("... and %d more problem(s) (--max-problems)"

@@ -18,7 +18,7 @@ at a time.
 import struct
 
 from zlmdb import lmdb
-from zlmdb._cli_layout import REGISTRY_SLOT, b64
+from zlmdb._cli_layout import REGISTRY_SLOT, b64, form_text
 
 _NULL = object()
 
@@ -49,13 +49,18 @@ class Report:
 
 
 def _key_text(layout, raw):
-    """A key for a report: its decoded form when possible, else hex."""
+    """A key for a report: its decoded form when possible, else
+    ``{"$bytes": base64}`` (as scan shows keys)."""
     if layout.key is not None:
         try:
             return layout.key_form(layout.decode_key(raw))
         except Exception:
             pass
-    return "hex:" + bytes(raw).hex()
+    return _raw(raw)
+
+
+def _raw(data):
+    return {"$bytes": b64(data)}
 
 
 def _null(ik):
@@ -69,7 +74,7 @@ def check(catalog, txn, max_problems=100):
     rep = Report(max_problems)
     ltxn = txn._txn
     for key, text in catalog.registry_problems:
-        rep.problem(REGISTRY_SLOT, "hex:" + bytes(key).hex(), text)
+        rep.problem(REGISTRY_SLOT, _raw(key), text)
     seen = {}
     for slot, rec in sorted(catalog.registry.items()):
         if rec["oid"] in seen:
@@ -96,7 +101,7 @@ def _check_tree(ltxn, rep):
     for b in range(256):
         k = bytes((b,))
         if cur.set_range(k) and cur.key() == k:
-            rep.problem(None, "hex:" + k.hex(), "key of 1 byte has no 2-byte slot prefix")
+            rep.problem(None, _raw(k), "key of 1 byte has no 2-byte slot prefix")
 
 
 def _check_slot(catalog, ltxn, slot, rep):
@@ -124,10 +129,10 @@ def _check_slot(catalog, ltxn, slot, rep):
             try:
                 key = layout.decode_key(raw)
                 if layout.encode_key(key) != raw:
-                    rep.problem(slot, "hex:" + raw.hex(), "key does not re-encode to its bytes")
+                    rep.problem(slot, _raw(raw), "key does not re-encode to its bytes")
                     _bad(rep, k)
             except (ValueError, TypeError) as exc:
-                rep.problem(slot, "hex:" + raw.hex(), "key does not decode: %s" % exc)
+                rep.problem(slot, _raw(raw), "key does not decode: %s" % exc)
                 _bad(rep, k)
         if check_values and v:
             try:
@@ -201,10 +206,10 @@ def _check_index(catalog, txn, layout, spec, rep):
             itext = _key_text(ilayout, ipk[2:])
             if got is None:
                 rep.problem(layout.slot, ktext, "%s has no entry %s for this record"
-                            % (label, _fmt(itext)))
+                            % (label, form_text(itext)))
             elif bytes(got) != want:
                 rep.problem(layout.slot, ktext, "%s entry %s points at another record (%s)%s"
-                            % (label, _fmt(itext), _fmt(_key_text(layout, bytes(got))),
+                            % (label, form_text(itext), form_text(_key_text(layout, bytes(got))),
                                " (duplicate key in a unique index)" if unique else ""))
     # Every entry points at a record that has this entry's key.
     cur = ltxn.cursor()
@@ -225,7 +230,7 @@ def _check_index(catalog, txn, layout, spec, rep):
             rtext = _key_text(layout, rkey[2:])
             if raw is None:
                 rep.problem(islot, itext, "%s entry points at a missing record %s"
-                            % (label, _fmt(rtext)))
+                            % (label, form_text(rtext)))
                 continue
             ipk = index_key_of(bytes(raw))
             if isinstance(ipk, Exception) or ipk is _NULL or ipk != k:
@@ -234,14 +239,6 @@ def _check_index(catalog, txn, layout, spec, rep):
                 elif ipk is _NULL:
                     why = "its index key is null"
                 else:
-                    why = "its index key is %s" % _fmt(_key_text(ilayout, ipk[2:]))
+                    why = "its index key is %s" % form_text(_key_text(ilayout, ipk[2:]))
                 rep.problem(islot, itext, "%s entry is stale: record %s exists but %s"
-                            % (label, _fmt(rtext), why))
-
-
-def _fmt(form):
-    if isinstance(form, str):
-        return form if form.startswith("hex:") else repr(form)
-    if isinstance(form, bytes):
-        return "b64:" + b64(form)
-    return str(form)
+                            % (label, form_text(rtext), why))

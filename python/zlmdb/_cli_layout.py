@@ -902,6 +902,23 @@ def zlmdb_version():
     return zlmdb.__version__
 
 
+def form_text(form):
+    """A form for people: JSON, except raw bytes as ``hex:...`` and
+    summaries as ``<kind ...>``."""
+    if isinstance(form, dict) and len(form) == 1 and "$bytes" in form:
+        return "hex:" + base64.b64decode(form["$bytes"]).hex()
+    if isinstance(form, dict) and "$summary" in form:
+        kind = form["$summary"]
+        if kind == "flatbuffers":
+            return "<flatbuffers: %d bytes, %d of %d fields set>" % (
+                form["bytes"], form["present"], form["fields"])
+        if kind == "numpy":
+            return "<numpy: dtype %s, shape %s, %d bytes>" % (
+                form["dtype"], tuple(form["shape"]), form["bytes"])
+        return "<pickle: protocol %d, %d bytes>" % (form["protocol"], form["bytes"])
+    return dumps_line(form)
+
+
 def dumps_line(obj):
     """One JSON line as the tool writes them (UTF-8, no NaN)."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)

@@ -584,6 +584,13 @@ def test_check_clean_database(db):
     assert any("slot 1 (Users): layout not declared" in n for n in report["notes"])
 
 
+def key_text(key):
+    """A key of a check report as the text output shows it."""
+    if isinstance(key, dict):
+        return "hex:" + base64.b64decode(key["$bytes"]).hex()
+    return json.dumps(key, separators=(",", ":"), ensure_ascii=False)
+
+
 def _corrupt(path, *puts, deletes=()):
     env = zl.open(path)
     with env.begin(write=True) as txn:
@@ -605,7 +612,7 @@ def test_check_finds_a_record_without_its_index_entry(db_copy):
     rep = _problems(db_copy)
     assert rep["problem_count"] == 1
     assert rep["problems"] == [{"slot": 1, "key": 2, "problem":
-                                "index by_name (slot 2) of slot 1 has no entry 'user2' "
+                                "index by_name (slot 2) of slot 1 has no entry \"user2\" "
                                 "for this record"}]
     res = run("check", db_copy, *SCHEMA)
     assert b"1 problem(s)" in res.stdout and res.returncode == 3
@@ -617,15 +624,15 @@ def test_check_finds_dangling_stale_and_misdirected_index_entries(db_copy):
              (b"\x00\x02user3", struct.pack(">Q", 4)),                   # record 4 is user4
              (b"\x00\x03" + struct.pack(">QQ", 0, 3), struct.pack(">Q", 3)))  # 3 is realm 1
     rep = _problems(db_copy)
-    got = {(p["slot"], json.dumps(p["key"]), p["problem"]) for p in rep["problems"]}
+    got = {(p["slot"], key_text(p["key"]), p["problem"]) for p in rep["problems"]}
     assert got == {
         (2, '"ghost"', "index by_name (slot 2) of slot 1 entry points at a missing record 99"),
-        (2, '"user3"', "index by_name (slot 2) of slot 1 entry is stale: record 4 exists "
-                       "but its index key is 'user4'"),
-        (1, "3", "index by_name (slot 2) of slot 1 entry 'user3' points at another record "
-                 "(4) (duplicate key in a unique index)"),
-        (3, "[0, 3]", "index by_realm (slot 3) of slot 1 entry is stale: record 3 exists "
-                      "but its index key is [1, 3]"),
+        (2, '"user3"', 'index by_name (slot 2) of slot 1 entry is stale: record 4 exists '
+                       'but its index key is "user4"'),
+        (1, "3", 'index by_name (slot 2) of slot 1 entry "user3" points at another record '
+                 '(4) (duplicate key in a unique index)'),
+        (3, "[0,3]", "index by_realm (slot 3) of slot 1 entry is stale: record 3 exists "
+                     "but its index key is [1,3]"),
     }
 
 
@@ -637,8 +644,8 @@ def test_check_finds_undecodable_keys_and_values(db_copy):
              (struct.pack(">HQ", 8, 2), b"\x80\x02garbage"),  # not a pickle
              (b"\x07", b"x"))                                # no slot prefix
     rep = _problems(db_copy)
-    got = {(p["slot"], p["key"] if isinstance(p["key"], str) else json.dumps(p["key"]),
-            p["problem"].split(":")[0]) for p in rep["problems"]}
+    got = {(p["slot"], key_text(p["key"]), p["problem"].split(":")[0])
+           for p in rep["problems"]}
     assert got == {
         (None, "hex:07", "key of 1 byte has no 2-byte slot prefix"),
         (1, "7", "value does not decode (cbor)"),
