@@ -88,7 +88,13 @@ def _catalog(db, txn, args, strict=True):
 # -------------------------------------------------------------------- output
 
 def _out(text=""):
-    sys.stdout.write(text + "\n")
+    try:
+        sys.stdout.write(text + "\n")
+    except UnicodeEncodeError:
+        # A JSON document may hold lone surrogates (json.loads makes them
+        # from "\\ud800"); written as backslash escapes they stay valid JSON.
+        enc = sys.stdout.encoding or "utf-8"
+        sys.stdout.write((text + "\n").encode(enc, "backslashreplace").decode(enc))
 
 
 def _note(text):
@@ -434,6 +440,12 @@ def cmd_export(args):
         raise CliError("give a SLOT or --all (not both)")
     if args.all and not args.output:
         raise CliError("--all writes one file per table: give a directory with -o")
+    if args.json and args.output in (None, "-"):
+        raise CliError("--json prints a summary, so the export needs -o")
+    if args.all and os.path.exists(args.output) and (
+            not os.path.isdir(args.output) or os.listdir(args.output)):
+        # Files left from another export would be imported with this one.
+        raise CliError("--all needs a new or empty directory; %s is not" % args.output)
     binary = args.format == "cbor"
     db = open_database(args.db)
     summary = []
@@ -462,7 +474,10 @@ def cmd_export(args):
                 with open(path, "wb") as out:
                     n, rk, rv = export_slot(catalog, txn, layout, out, binary, progress)
             summary.append((slot, path, n, rk, rv))
-    if _progress_enabled(args):
+    if args.json:
+        _json_out({"exported": [{"slot": slot, "file": path, "records": n, "raw_keys": rk,
+                                 "raw_values": rv} for slot, path, n, rk, rv in summary]})
+    elif _progress_enabled(args):
         for slot, path, n, rk, rv in summary:
             sys.stderr.write("exported %d records of slot %d to %s%s\n"
                              % (n, slot, path or "stdout",
@@ -664,7 +679,8 @@ def build_parser():
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument("db", metavar="DB", help="database directory")
     js = argparse.ArgumentParser(add_help=False)
-    js.add_argument("--json", action="store_true", help="print JSON (one object per line)")
+    js.add_argument("--json", action="store_true",
+                    help="print JSON (one object per line; export: a summary, needs -o)")
     types = argparse.ArgumentParser(add_help=False)
     types.add_argument("--schema", action="append", metavar="MODULE[:ATTR]",
                        help="import the application's schema to learn table layouts and "
@@ -722,7 +738,7 @@ def build_parser():
     p.add_argument("--limit", type=int, metavar="N", help="at most N records")
     p.add_argument("--reverse", action="store_true", help="from the last key down")
     p.add_argument("--keys-only", action="store_true", help="print keys only")
-    p = add("export", cmd_export, [db, types, progress],
+    p = add("export", cmd_export, [db, js, types, progress],
             "write a table as JSON lines or a CBOR sequence",
             "Write one table (or every table, with --all) as a header and one item per "
             "record, in one read transaction. Decoded keys and values are written where "

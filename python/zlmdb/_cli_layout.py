@@ -710,8 +710,14 @@ def _import_schema_module(name):
         path = os.path.abspath(name)
         if not os.path.isfile(path):
             raise CliError("schema file not found: %s" % name)
-        modname = "_zlmdb_schema_" + re.sub(r"\W", "_", os.path.splitext(
-            os.path.basename(path))[0])
+        # The file's own name, so that modules beside it importing it by
+        # name get this module, not a second copy declaring the same tables.
+        modname = os.path.splitext(os.path.basename(path))[0]
+        known = sys.modules.get(modname)
+        if known is not None:
+            if os.path.abspath(getattr(known, "__file__", "") or "") == path:
+                return known
+            modname = "_zlmdb_schema_" + re.sub(r"\W", "_", modname)
         directory = os.path.dirname(path)
         if directory not in sys.path:
             sys.path.insert(0, directory)

@@ -247,9 +247,10 @@ def _items(stream, fmt, where):
             if not line.strip():
                 continue
             try:
-                yield "line %d" % lineno, json.loads(line)
-            except ValueError as exc:
+                item = json.loads(line)
+            except (ValueError, RecursionError) as exc:
                 raise CliError("line %d: not JSON: %s" % (lineno, exc)) from None
+            yield "line %d" % lineno, item
     else:
         seq = CborSequence(stream)
         n = 0
@@ -392,7 +393,7 @@ def _import(db, registry, stream, name, fmt, slot, batch_size, use_registry, pro
     for pos, rec in items:
         try:
             k, v = _record_bytes(layout, rec, binary)
-        except (ValueError, TypeError, OverflowError) as exc:
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
             raise CliError("%s: %s" % (pos, exc)) from None
         batch.append((layout.prefix + k, v))
         n += 1

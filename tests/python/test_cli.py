@@ -421,6 +421,32 @@ def test_export_falls_back_to_raw_bytes_for_non_canonical_values(db_copy, tmp_pa
     assert [kv for kv in raw_dump(tmp_path / "fresh") if kv[0][:2] == b"\x00\x01"] == slot1
 
 
+def test_lone_surrogates_stay_valid_json_and_exact(db_copy, tmp_path):
+    # JSON text may escape a lone surrogate, which has no UTF-8 form.
+    _corrupt(db_copy, (b"\x00\x05odd", b'{"s":"\\ud800x"}'))
+    recs = json_lines(ok("scan", db_copy, "Docs", *SCHEMA, "--json"))
+    assert {"key": "odd", "value": {"s": "\ud800x"}} in recs
+    lines = json_lines(ok("export", db_copy, "Docs", *SCHEMA))
+    assert {"key": "odd", "raw_value": base64.b64encode(b'{"s":"\\ud800x"}').decode()} in lines
+    ok("export", db_copy, "Docs", *SCHEMA, "-o", tmp_path / "d.jsonl")
+    ok("import", tmp_path / "fresh", tmp_path / "d.jsonl")
+    assert [kv for kv in raw_dump(tmp_path / "fresh") if kv[0][:2] == b"\x00\x05"] == \
+        [kv for kv in raw_dump(db_copy) if kv[0][:2] == b"\x00\x05"]
+
+
+def test_export_summary_and_output_checks(db, tmp_path):
+    out = ok_json("export", db, "--all", "-o", tmp_path / "all", *SCHEMA)["exported"]
+    assert [e["slot"] for e in out] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 40]
+    assert out[0] == {"slot": 1, "file": str(tmp_path / "all" / "slot-00001.jsonl"),
+                      "records": 6, "raw_keys": 0, "raw_values": 0}
+    assert next(e for e in out if e["slot"] == 6)["raw_values"] == 3   # FlatBuffers
+    assert user_error("export", db, "--all", "-o", tmp_path / "all") == \
+        "--all needs a new or empty directory; %s is not" % (tmp_path / "all")
+    assert user_error("export", db, "1", "--json") == \
+        "--json prints a summary, so the export needs -o"
+    assert user_error("export", db) == "give a SLOT or --all (not both)"
+
+
 def test_import_into_another_slot_and_registry_conflicts(db, tmp_path):
     exp = tmp_path / "users.cbor"
     ok("export", db, "Users", "--format", "cbor", "-o", exp)
