@@ -154,7 +154,8 @@ def _say_guessed(catalog, layout):
     if layout.guessed:
         _note("slot %d (%s): its layout is not recorded in the database; decoding as "
               "guessed: %s (use --schema or --map for exact decoding)"
-              % (layout.slot, catalog.name(layout.slot) or "unregistered", layout.describe(source=False)))
+              % (layout.slot, catalog.name(layout.slot) or "unregistered",
+                 layout.describe(source=False)))
     elif layout.key is None and layout.value is None:
         _note("slot %d (%s): layout unknown; keys and values are shown as bytes "
               "(use --schema or --map)" % (layout.slot,
