@@ -1,0 +1,842 @@
+"""The ``zlmdb`` command (also ``python -m zlmdb``): inspect, check, export,
+import, back up and grow zlmdb databases.
+
+Every command takes the database directory first.  Commands that only read
+open it read-only (and never create it); ``import`` and ``grow`` write.
+Expected failures (a missing directory, something that is not a zlmdb
+database, an unknown slot, a bad key) print one ``zlmdb: error: ...`` line
+and exit with status 1; usage errors exit with 2; ``check`` exits with 3
+when it finds problems.  docs/cli.md is the reference.
+
+:func:`build_parser` returns the argparse parser (the CLI reference is
+rendered from it); :func:`main` runs a command line and returns the exit
+status.
+"""
+import argparse
+import os
+import re
+import struct
+import sys
+
+import zlmdb
+from zlmdb import lmdb
+from zlmdb._cli_layout import (REGISTRY_SLOT, Catalog, CliError, b64, dumps_line,
+                               form_text, zlmdb_version)
+
+PROG = "zlmdb"
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
+_CREATE_SIZE = 64 << 20        # map size of a database that import creates
+
+_OPEN = []                     # databases the running command opened
+
+
+# ------------------------------------------------------------------- opening
+
+def _lmdb_detail(exc, path):
+    text = str(exc)
+    return text[len(path) + 2:] if text.startswith(path + ": ") else text
+
+
+def open_database(path, write=False, create=False, map_size=None):
+    """A zlmdb.Database on ``path``, read-only unless ``write``.  Its map
+    size is the one the file records (never less: opening LMDB with a
+    smaller size would shrink the map for this process), or ``map_size``
+    when that is larger."""
+    if not os.path.exists(path):
+        if not create:
+            raise CliError("no such database directory: %s" % path)
+        os.makedirs(path)
+    elif not os.path.isdir(path):
+        raise CliError("not a database directory: %s (a zlmdb database is a directory "
+                       "holding data.mdb)" % path)
+    data = os.path.join(path, "data.mdb")
+    recorded = 0
+    if os.path.exists(data):
+        try:
+            probe = lmdb.open(path, map_size=0, readonly=True, lock=False, create=False)
+        except lmdb.InvalidError:
+            raise CliError("not a zlmdb database: %s is not an LMDB file" % data) from None
+        except lmdb.Error as exc:
+            raise CliError("cannot open %s: %s" % (path, _lmdb_detail(exc, path))) from None
+        try:
+            recorded = probe.info()["map_size"]
+        finally:
+            probe.close()
+    elif not create:
+        raise CliError("not a zlmdb database: %s holds no data.mdb" % path)
+    size = max(recorded, map_size or 0) or _CREATE_SIZE
+    try:
+        db = zlmdb.Database(path, maxsize=size, readonly=not write, create=create)
+    except lmdb.Error as exc:
+        raise CliError("cannot open %s: %s" % (path, _lmdb_detail(exc, path))) from None
+    _OPEN.append(db)
+    return db
+
+
+def _catalog(db, txn, args, strict=True):
+    catalog = Catalog(db, txn._txn, schemas=getattr(args, "schema", None) or (),
+                      maps=getattr(args, "map", None) or ())
+    if strict and catalog.registry_problems:
+        key, text = catalog.registry_problems[0]
+        raise CliError("not a zlmdb database (or a damaged registry): slot 0 key %s: %s "
+                       "(zlmdb check reports every problem)" % (bytes(key).hex(), text))
+    for note in catalog.notes:
+        _note(note)
+    return catalog
+
+
+# -------------------------------------------------------------------- output
+
+def _out(text=""):
+    try:
+        sys.stdout.write(text + "\n")
+    except UnicodeEncodeError:
+        # A JSON document may hold lone surrogates (json.loads makes them
+        # from "\\ud800"); written as backslash escapes they stay valid JSON.
+        enc = sys.stdout.encoding or "utf-8"
+        sys.stdout.write((text + "\n").encode(enc, "backslashreplace").decode(enc))
+
+
+def _note(text):
+    sys.stderr.write("zlmdb: note: %s\n" % text)
+
+
+def _json_out(obj):
+    _out(dumps_line(obj))
+
+
+def _progress_enabled(args):
+    return not getattr(args, "no_progress", False) and sys.stderr.isatty()
+
+
+def _size_text(n):
+    if n < 1024:
+        return "%d B" % n
+    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
+        n /= 1024.0
+        if n < 1024 or unit == "PiB":
+            return "%.1f %s" % (n, unit)
+
+
+def _table(rows, headers, align_right=()):
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    lines = []
+    for row in [headers] + rows:
+        cells = []
+        for i, cell in enumerate(row):
+            cell = "" if cell is None else str(cell)
+            cells.append(cell.rjust(widths[i]) if i in align_right else cell.ljust(widths[i]))
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _key_display(layout, raw):
+    """(form, error): a key's decoded form, or {"$bytes": ...} with the
+    reason it did not decode."""
+    if layout.key is None:
+        return {"$bytes": b64(raw)}, None
+    try:
+        return layout.key_form(layout.decode_key(raw)), None
+    except (ValueError, TypeError) as exc:
+        return {"$bytes": b64(raw)}, "key does not decode as %s: %s" % (
+            ", ".join(layout.key), exc)
+
+
+def _value_display(layout, raw):
+    try:
+        return layout.display_value(raw), None
+    except Exception as exc:      # decoders of every kind, user cast/marshal
+        return {"$bytes": b64(raw)}, "value does not decode as %s: %s" % (layout.value, exc)
+
+
+def _say_guessed(catalog, layout):
+    if layout.guessed:
+        _note("slot %d (%s): its layout is not recorded in the database; decoding as "
+              "guessed: %s (use --schema or --map for exact decoding)"
+              % (layout.slot, catalog.name(layout.slot) or "unregistered",
+                 layout.describe(source=False)))
+    elif layout.key is None and layout.value is None:
+        _note("slot %d (%s): layout unknown; keys and values are shown as bytes "
+              "(use --schema or --map)" % (layout.slot,
+                                            catalog.name(layout.slot) or "unregistered"))
+
+
+# ---------------------------------------------------------------- key ranges
+
+def _range(layout, args):
+    """(lo, hi) physical key bounds, lo inclusive, hi exclusive or None."""
+    prefix = getattr(args, "prefix", None)
+    lo_args, hi_args = getattr(args, "from_key", None), getattr(args, "to_key", None)
+    if prefix and (lo_args or hi_args):
+        raise CliError("--prefix cannot be combined with --from/--to")
+    slot_end = struct.pack(">H", layout.slot + 1) if layout.slot < 0xFFFF else None
+    if prefix:
+        lo = layout.prefix + layout.key_from_args(prefix, partial=True)
+        return lo, _prefix_end(lo)
+    lo = layout.prefix + (layout.key_from_args(lo_args, partial=True) if lo_args else b"")
+    hi = layout.prefix + layout.key_from_args(hi_args, partial=True) if hi_args else slot_end
+    return lo, hi
+
+
+def _prefix_end(prefix):
+    """The first key after every key that starts with ``prefix``."""
+    p = bytearray(prefix)
+    while p and p[-1] == 0xFF:
+        p.pop()
+    if not p:
+        return None
+    p[-1] += 1
+    return bytes(p)
+
+
+def _walk(ltxn, lo, hi, reverse=False):
+    cur = ltxn.cursor()
+    if not reverse:
+        if not cur.set_range(lo):
+            return
+        for k, v in cur.iternext():
+            if hi is not None and k >= hi:
+                return
+            yield k, v
+        return
+    if hi is not None and cur.set_range(hi):
+        found = cur.prev()
+    else:
+        found = cur.last()
+    if not found:
+        return
+    for k, v in cur.iterprev():
+        if k < lo:
+            return
+        yield k, v
+
+
+# ------------------------------------------------------------------ commands
+
+def cmd_info(args):
+    db = open_database(args.db)
+    env = db._env
+    info, st = env.info(), env.stat()
+    psize = st["psize"]
+    pages_used = info["last_pgno"] + 1
+    tree = st["branch_pages"] + st["leaf_pages"] + st["overflow_pages"]
+    map_size = info["map_size"]
+    file_size = os.path.getsize(os.path.join(args.db, "data.mdb"))
+    used = pages_used * psize
+    version = lmdb.version(subpatch=True)
+    res = {
+        "path": os.path.abspath(args.db),
+        "zlmdb_version": zlmdb_version(),
+        "lmdb_version": "%d.%d.%d" % version[:3],
+        "lmdb_patched": bool(version[3]),
+        "map_size": map_size,
+        "file_size": file_size,
+        "page_size": psize,
+        "map_pages": map_size // psize,
+        "pages_used": pages_used,
+        "pages_in_tree": tree,
+        "pages_free_in_file": max(0, pages_used - 2 - tree),
+        "pages_free_in_map": max(0, map_size // psize - pages_used),
+        "used_bytes": used,
+        "free_bytes": max(0, map_size - used),
+        "used_percent": round(100.0 * used / map_size, 2) if map_size else 0.0,
+        "file_preallocated": file_size >= map_size > used,
+        "entries": st["entries"],
+        "depth": st["depth"],
+        "branch_pages": st["branch_pages"],
+        "leaf_pages": st["leaf_pages"],
+        "overflow_pages": st["overflow_pages"],
+        "last_txnid": info["last_txnid"],
+        "readers": _readers(env),
+        "reader_slots_used": info["num_readers"],
+        "max_readers": info["max_readers"],
+    }
+    if args.json:
+        _json_out(res)
+        return EXIT_OK
+    rows = [
+        ("path", res["path"]),
+        ("zlmdb", res["zlmdb_version"]),
+        ("LMDB", res["lmdb_version"] + (" (patched)" if res["lmdb_patched"] else "")),
+        ("map size", "%d (%s)" % (map_size, _size_text(map_size))),
+        ("file size", "%d (%s)%s" % (file_size, _size_text(file_size),
+                                     ", preallocated to the map size (writemap)"
+                                     if res["file_preallocated"] else "")),
+        ("page size", psize),
+        ("pages used", "%d of %d (%s%% of the map; last page + 1)"
+         % (pages_used, res["map_pages"], res["used_percent"])),
+        ("  in the tree", "%d (%d branch, %d leaf, %d overflow)"
+         % (tree, st["branch_pages"], st["leaf_pages"], st["overflow_pages"])),
+        ("  free in file", "%d (free list and meta pages, reused by later writes)"
+         % res["pages_free_in_file"]),
+        ("free in map", "%d pages (%s)" % (res["pages_free_in_map"],
+                                            _size_text(res["free_bytes"]))),
+        ("entries", st["entries"]),
+        ("tree depth", st["depth"]),
+        ("last txn id", info["last_txnid"]),
+        ("readers", "%d active%s (%d of %d reader slots ever used)"
+         % (len(res["readers"]), "".join(
+             ", pid %d txn %d" % (r["pid"], r["txnid"]) for r in res["readers"]),
+            info["num_readers"], info["max_readers"])),
+    ]
+    width = max(len(r[0]) for r in rows)
+    for name, value in rows:
+        _out("%s  %s" % (name.ljust(width), value))
+    return EXIT_OK
+
+
+def _readers(env):
+    """The active readers from LMDB's reader table (this command has no
+    transaction open while it asks)."""
+    out = []
+    for line in env.readers().splitlines()[1:]:
+        parts = line.split()
+        if len(parts) == 3 and parts[0].isdigit():
+            out.append({"pid": int(parts[0]), "thread": parts[1],
+                        "txnid": int(parts[2]) if parts[2].isdigit() else None})
+    return out
+
+
+def _node_bytes(klen, vlen, psize):
+    """Bytes a record takes in LMDB's leaf pages: node header, key and value
+    (or the overflow pages of a large value), plus its 2-byte slot pointer."""
+    nodemax = (((psize - 16) // 2) & ~1) - 2
+    size = 8 + klen + vlen
+    if size > nodemax:
+        return ((8 + klen + 8 + 1) & ~1) + 2 + ((16 - 1 + vlen) // psize + 1) * psize
+    return ((size + 1) & ~1) + 2
+
+
+def cmd_tables(args):
+    db = open_database(args.db)
+    with db.begin(buffers=True) as txn:
+        catalog = _catalog(db, txn, args)
+        psize = db._env.stat()["psize"]
+        stats = {}
+        cur = txn._txn.cursor()
+        if cur.first():
+            for k, v in cur.iternext():
+                if len(k) < 2:
+                    continue
+                slot = (k[0] << 8) | k[1]
+                s = stats.get(slot)
+                if s is None:
+                    s = stats[slot] = [0, 0, 0]
+                s[0] += 1
+                s[1] += len(k) + len(v)
+                s[2] += _node_bytes(len(k), len(v), psize)
+        rows = []
+        for slot in catalog.slots():
+            layout = catalog.layout(slot)
+            rec = catalog.registry.get(slot) or {}
+            count, payload, space = stats.get(slot, (0, 0, 0))
+            rows.append({"slot": slot, "oid": rec.get("oid"), "name": catalog.name(slot),
+                         "registered": slot in catalog.registry or slot == REGISTRY_SLOT,
+                         "description": rec.get("description"), "records": count,
+                         "bytes": space, "payload_bytes": payload,
+                         "type": layout.describe(), "layout": layout.as_dict(),
+                         "indexes": [{"name": n, "slot": ip._slot, "unique": u, "nullable": nl}
+                                     for n, ip, _f, nl, u in layout.indexes]})
+    if args.json:
+        _json_out({"tables": rows})
+        return EXIT_OK
+    table = [[r["slot"], r["oid"] or "-", r["name"] or "(unregistered)", r["records"],
+              r["bytes"], r["type"]] for r in rows]
+    _out(_table(table, ["slot", "oid", "name", "records", "bytes", "type"],
+                align_right=(0, 3, 4)))
+    return EXIT_OK
+
+
+def cmd_count(args):
+    db = open_database(args.db)
+    with db.begin() as txn:
+        catalog = _catalog(db, txn, args)
+        slot = catalog.resolve_slot(args.slot)
+        layout = catalog.layout(slot)
+        lo, hi = _range(layout, args)
+        if hi == _prefix_end(lo):
+            from zlmdb._cli_transfer import _count
+            n = _count(txn, lo)
+        else:
+            n = sum(1 for _ in _walk(txn._txn, lo, hi))
+    if args.json:
+        _json_out({"slot": slot, "count": n})
+    else:
+        _out(str(n))
+    return EXIT_OK
+
+
+def cmd_get(args):
+    db = open_database(args.db)
+    with db.begin() as txn:
+        catalog = _catalog(db, txn, args)
+        slot = catalog.resolve_slot(args.slot)
+        layout = catalog.layout(slot)
+        key = layout.key_from_args(args.key)
+        raw = txn._txn.get(layout.prefix + key)
+        if raw is None:
+            raise CliError("no record in slot %d with key %s" % (slot, " ".join(args.key)))
+        if args.raw:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(raw)
+            return EXIT_OK
+        _say_guessed(catalog, layout)
+        value, err = _value_display(layout, raw)
+        kform, _ = _key_display(layout, key)
+    if args.json:
+        rec = {"slot": slot, "key": kform, "value": value}
+        if err:
+            rec["error"] = err
+        if layout.guessed:
+            rec["guessed"] = True
+        _json_out(rec)
+    else:
+        _out(form_text(value))
+        if err:
+            _note(err)
+    return EXIT_OK
+
+
+def cmd_scan(args):
+    if args.limit is not None and args.limit < 1:
+        raise CliError("--limit must be at least 1")
+    db = open_database(args.db)
+    with db.begin() as txn:
+        catalog = _catalog(db, txn, args)
+        slot = catalog.resolve_slot(args.slot)
+        layout = catalog.layout(slot)
+        lo, hi = _range(layout, args)
+        _say_guessed(catalog, layout)
+        n = 0
+        for k, v in _walk(txn._txn, lo, hi, args.reverse):
+            if args.limit is not None and n >= args.limit:
+                break
+            n += 1
+            kform, kerr = _key_display(layout, k[2:])
+            if args.keys_only:
+                value = verr = None
+            else:
+                value, verr = _value_display(layout, v)
+            err = "; ".join(e for e in (kerr, verr) if e)
+            if args.json:
+                rec = {"key": kform}
+                if not args.keys_only:
+                    rec["value"] = value
+                if err:
+                    rec["error"] = err
+                if layout.guessed:
+                    rec["guessed"] = True
+                _json_out(rec)
+            else:
+                line = form_text(kform) if args.keys_only else "%s\t%s" % (form_text(kform),
+                                                                       form_text(value))
+                _out(line + ("\t# " + err if err else ""))
+    return EXIT_OK
+
+
+def cmd_export(args):
+    from zlmdb._cli_transfer import Progress, export_slot
+    if args.all == (args.slot is not None):
+        raise CliError("give a SLOT or --all (not both)")
+    if args.all and not args.output:
+        raise CliError("--all writes one file per table: give a directory with -o")
+    if args.json and args.output in (None, "-"):
+        raise CliError("--json prints a summary, so the export needs -o")
+    if args.all and os.path.exists(args.output) and (
+            not os.path.isdir(args.output) or os.listdir(args.output)):
+        # Files left from another export would be imported with this one.
+        raise CliError("--all needs a new or empty directory; %s is not" % args.output)
+    binary = args.format == "cbor"
+    db = open_database(args.db)
+    summary = []
+    with db.begin() as txn:
+        catalog = _catalog(db, txn, args)
+        if args.all:
+            slots = [s for s in catalog.slots() if s != REGISTRY_SLOT]
+            os.makedirs(args.output, exist_ok=True)
+            targets = [(s, os.path.join(args.output, "slot-%05d.%s" % (s, args.format)))
+                       for s in slots]
+        else:
+            targets = [(catalog.resolve_slot(args.slot), args.output)]
+        for slot, path in targets:
+            # A guessed layout needs no note here: the header records its
+            # source, and the round-trip check keeps the export exact.
+            layout = catalog.layout(slot)
+            label = "export slot %d%s" % (slot, " (%s)" % catalog.name(slot)
+                                          if catalog.name(slot) else "")
+            progress = Progress(label, 0, "records", _progress_enabled(args))
+            if path in (None, "-"):
+                sys.stdout.flush()
+                out = sys.stdout.buffer
+                n, rk, rv = export_slot(catalog, txn, layout, out, binary, progress)
+                out.flush()
+            else:
+                with open(path, "wb") as out:
+                    n, rk, rv = export_slot(catalog, txn, layout, out, binary, progress)
+            summary.append((slot, path, n, rk, rv))
+    if args.json:
+        _json_out({"exported": [{"slot": slot, "file": path, "records": n, "raw_keys": rk,
+                                 "raw_values": rv} for slot, path, n, rk, rv in summary]})
+    elif _progress_enabled(args):
+        for slot, path, n, rk, rv in summary:
+            sys.stderr.write("exported %d records of slot %d to %s%s\n"
+                             % (n, slot, path or "stdout",
+                                " (%d keys and %d values as raw bytes)" % (rk, rv)
+                                if rk or rv else ""))
+    return EXIT_OK
+
+
+def _import_files(paths):
+    files = []
+    for path in paths:
+        if path != "-" and os.path.isdir(path):
+            found = sorted(os.path.join(path, f) for f in os.listdir(path)
+                           if f.endswith((".jsonl", ".cbor")))
+            if not found:
+                raise CliError("directory %s holds no .jsonl or .cbor files" % path)
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
+
+
+def cmd_import(args):
+    from zlmdb._cli_transfer import Progress, import_stream, stream_size
+    from zlmdb._cli_layout import read_registry
+    if args.batch_size < 1:
+        raise CliError("--batch-size must be at least 1")
+    files = _import_files(args.file)
+    if args.slot is not None and len(files) > 1:
+        raise CliError("--slot needs exactly one input file (got %d)" % len(files))
+    for path in files:
+        if path != "-" and not os.path.isfile(path):
+            raise CliError("no such file: %s" % path)
+    db = open_database(args.db, write=True, create=True, map_size=args.map_size)
+    slot = None
+    if args.slot is not None:
+        with db.begin() as txn:
+            slot = Catalog(db, txn._txn).resolve_slot(args.slot, must_exist=False)
+    results = []
+    for path in files:
+        with db.begin() as txn:
+            registry, problems = read_registry(txn._txn)
+        if problems:
+            raise CliError("not a zlmdb database (or a damaged registry): slot 0 key %s: %s"
+                           % (bytes(problems[0][0]).hex(), problems[0][1]))
+        name = "stdin" if path == "-" else path
+        stream = sys.stdin.buffer if path == "-" else open(path, "rb")
+        try:
+            progress = Progress("import %s" % name, stream_size(stream), "bytes",
+                                _progress_enabled(args))
+            target, n = import_stream(db, registry, stream, name, args.format, slot,
+                                      args.batch_size, not args.no_registry, progress)
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+        results.append({"file": name, "slot": target, "records": n})
+    if args.json:
+        _json_out({"imported": results})
+    else:
+        for r in results:
+            _out("imported %d records from %s into slot %d" % (r["records"], r["file"],
+                                                                r["slot"]))
+    return EXIT_OK
+
+
+def cmd_backup(args):
+    dest = args.dest
+    created = False
+    if os.path.exists(dest):
+        if not os.path.isdir(dest) or os.listdir(dest):
+            raise CliError("backup target %s exists and is not an empty directory" % dest)
+    db = open_database(args.db)
+    if not os.path.exists(dest):
+        os.makedirs(dest)
+        created = True
+    try:
+        db._env.copy(dest, compact=not args.no_compact)
+    except (lmdb.Error, OSError) as exc:
+        for name in ("data.mdb", "lock.mdb"):
+            try:
+                os.unlink(os.path.join(dest, name))
+            except OSError:
+                pass
+        if created:
+            os.rmdir(dest)
+        raise CliError("backup to %s failed: %s" % (dest, exc)) from None
+    size = os.path.getsize(os.path.join(dest, "data.mdb"))
+    src = os.path.getsize(os.path.join(args.db, "data.mdb"))
+    res = {"source": os.path.abspath(args.db), "backup": os.path.abspath(dest),
+           "compact": not args.no_compact, "bytes": size, "source_file_bytes": src}
+    if args.json:
+        _json_out(res)
+    else:
+        _out("backed up %s to %s: %d bytes (%s)%s"
+             % (args.db, dest, size, _size_text(size),
+                ", compacted" if res["compact"] else ""))
+    return EXIT_OK
+
+
+def cmd_check(args):
+    from zlmdb._cli_check import check
+    if args.max_problems < 1:
+        raise CliError("--max-problems must be at least 1")
+    db = open_database(args.db)
+    with db.begin() as txn:
+        catalog = _catalog(db, txn, args, strict=False)
+        rep = check(catalog, txn, args.max_problems)
+        indexes = sum(len(catalog.layout(s).indexes) for s in rep.slots)
+    if args.json:
+        _json_out({"ok": rep.ok, "slots": len(rep.slots), "records": rep.records,
+                   "indexes": indexes, "problem_count": rep.problem_count,
+                   "problems": rep.problems, "notes": rep.notes})
+    else:
+        _out("checked %d slot%s, %d record%s, %d index%s: %s"
+             % (len(rep.slots), "" if len(rep.slots) == 1 else "s", rep.records,
+                "" if rep.records == 1 else "s", indexes, "" if indexes == 1 else "es",
+                "no problems" if rep.ok else "%d problem(s)" % rep.problem_count))
+        for p in rep.problems:
+            where = "slot %s" % p["slot"] if p["slot"] is not None else "database"
+            if p["key"] is not None:
+                where += " key %s" % form_text(p["key"])
+            _out("problem: %s: %s" % (where, p["problem"]))
+        if rep.problem_count > len(rep.problems):
+            _out("... and %d more problem(s) (--max-problems)"
+                 % (rep.problem_count - len(rep.problems)))
+        for note in rep.notes:
+            _out("note: %s" % note)
+    return EXIT_OK if rep.ok else EXIT_PROBLEMS
+
+
+_SIZE = re.compile(r"^(\+)?(\d+(?:\.\d+)?)\s*(?:([kmgtp])(?:i?b)?|b)?$", re.I)
+
+
+def parse_size(text):
+    """(bytes, relative): '64MiB', '1G', '+512m', '1048576' (binary units)."""
+    m = _SIZE.match(text.strip())
+    if not m:
+        raise argparse.ArgumentTypeError("bad size %r (e.g. 1073741824, 512MiB, 2G, +1G)"
+                                         % text)
+    rel, num, unit = m.groups()
+    mult = 1024 ** ("kmgtp".index(unit.lower()) + 1) if unit else 1
+    return int(float(num) * mult), bool(rel)
+
+
+def _absolute_size(text):
+    size, rel = parse_size(text)
+    if rel:
+        raise argparse.ArgumentTypeError("--map-size takes an absolute size")
+    return size
+
+
+def cmd_grow(args):
+    amount, relative = args.size
+    db = open_database(args.db)
+    before = db._env.info()["map_size"]
+    psize = db._env.stat()["psize"]
+    db.close()
+    _OPEN.remove(db)
+    new = before + amount if relative else amount
+    new = (new + psize - 1) // psize * psize
+    if new <= before:
+        raise CliError("the map is already %d bytes (%s); grow only raises it"
+                       % (before, _size_text(before)))
+    db = open_database(args.db, write=True, map_size=new)
+    env = db._env
+    # LMDB records a larger map size in the meta page of the next commit
+    # that changes something: put and delete a scratch key in slot 0.
+    scratch = b"\x00\x00\xff\xffzlmdb-grow"
+    with env.begin(write=True) as txn:
+        old = txn.get(scratch)
+        txn.put(scratch, old if old is not None else b"")
+        if old is None:
+            txn.delete(scratch)
+    after = env.info()["map_size"]
+    res = {"path": os.path.abspath(args.db), "old_map_size": before, "map_size": after}
+    if args.json:
+        _json_out(res)
+    else:
+        _out("map size of %s raised from %d (%s) to %d (%s)"
+             % (args.db, before, _size_text(before), after, _size_text(after)))
+    return EXIT_OK
+
+
+# -------------------------------------------------------------------- parser
+
+def build_parser():
+    """The argparse parser of the ``zlmdb`` command."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Inspect, check, export, import, back up and grow zlmdb databases. "
+                    "DB is the database directory (it holds data.mdb and lock.mdb). "
+                    "Commands that only read open it read-only.",
+        epilog="Exit status: 0 success, 1 error, 2 usage error, 3 check found problems.")
+    parser.add_argument("--version", action="version",
+                        version="zlmdb %s (LMDB %s)" % (zlmdb_version(), ".".join(
+                            str(v) for v in lmdb.version())))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument("db", metavar="DB", help="database directory")
+    js = argparse.ArgumentParser(add_help=False)
+    js.add_argument("--json", action="store_true",
+                    help="print JSON (one object per line; export: a summary, needs -o)")
+    types = argparse.ArgumentParser(add_help=False)
+    types.add_argument("--schema", action="append", metavar="MODULE[:ATTR]",
+                       help="import the application's schema to learn table layouts and "
+                            "indexes: a module name or .py file; with :ATTR, ATTR.attach(db), "
+                            "ATTR(db), ATTR() or ATTR itself gives the persistent maps "
+                            "(repeatable)")
+    types.add_argument("--map", action="append", metavar="SLOT=MAP[:zlib|:snappy]",
+                       help="declare a slot's layout by its Map class, e.g. 1=MapOidCbor "
+                            "(repeatable; wins over --schema)")
+    slot = argparse.ArgumentParser(add_help=False)
+    slot.add_argument("slot", metavar="SLOT",
+                      help="slot number, or a registered table's name or oid")
+    rng = argparse.ArgumentParser(add_help=False)
+    rng.add_argument("--prefix", nargs="+", metavar="K",
+                     help="only keys starting with these leading key components")
+    rng.add_argument("--from", dest="from_key", nargs="+", metavar="K",
+                     help="first key (inclusive; leading components)")
+    rng.add_argument("--to", dest="to_key", nargs="+", metavar="K",
+                     help="end key (exclusive; leading components)")
+    progress = argparse.ArgumentParser(add_help=False)
+    progress.add_argument("--no-progress", action="store_true",
+                          help="no progress bar (it is shown only when stderr is a terminal)")
+
+    def add(name, func, parents, help_text, description=None):
+        p = sub.add_parser(name, parents=parents, help=help_text,
+                           description=description or help_text)
+        p.set_defaults(func=func)
+        return p
+
+    add("info", cmd_info, [db, js], "environment facts: versions, map and file size, pages "
+        "used and free, entries, readers",
+        "Print the LMDB environment's facts. Usage comes from the last used page, not "
+        "the file size: a database opened with writemap has its file preallocated to the "
+        "map size.")
+    add("tables", cmd_tables, [db, js, types], "list the slots: registry entry, records, "
+        "bytes, layout",
+        "List every slot that is registered or holds records: its oid and name from the "
+        "registry, its record count, the bytes its records take in leaf and overflow "
+        "pages, and its layout (declared with --schema/--map, or guessed).")
+    key_help = ("key components, one word each (uuid, int, string, ISO-8601 or int-ns "
+                "timestamp, hex bytes), or one hex:... word with the key's bytes")
+    p = add("count", cmd_count, [db, slot, rng, js, types],
+            "count the records of a slot, or of a key prefix or range")
+    p = add("get", cmd_get, [db, slot, js, types], "print the value of one key",
+            "Print the value stored under one key of a slot, decoded when the layout is "
+            "known.")
+    p.add_argument("key", nargs="+", metavar="KEY", help=key_help)
+    p.add_argument("--raw", action="store_true", help="write the stored value bytes as they "
+                   "are to stdout")
+    p = add("scan", cmd_scan, [db, slot, rng, js, types], "print the records of a slot or "
+            "a key range",
+            "Print records, one per line: key and value (tab-separated JSON; hex:... for "
+            "raw bytes; <...> summaries for FlatBuffers, NumPy and pickle). With --json, "
+            "JSON lines {\"key\", \"value\"}.")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N records")
+    p.add_argument("--reverse", action="store_true", help="from the last key down")
+    p.add_argument("--keys-only", action="store_true", help="print keys only")
+    p = add("export", cmd_export, [db, js, types, progress],
+            "write a table as JSON lines or a CBOR sequence",
+            "Write one table (or every table, with --all) as a header and one item per "
+            "record, in one read transaction. Decoded keys and values are written where "
+            "they provably re-import to the same bytes, raw bytes otherwise, so "
+            "export/import round-trips exactly.")
+    p.add_argument("slot", metavar="SLOT", nargs="?",
+                   help="slot number, or a registered table's name or oid")
+    p.add_argument("--all", action="store_true",
+                   help="every table, one file each (slot-NNNNN.jsonl|cbor) in the -o "
+                        "directory")
+    p.add_argument("-o", "--output", metavar="PATH",
+                   help="output file (default: stdout), or directory with --all")
+    p.add_argument("--format", choices=("jsonl", "cbor"), default="jsonl",
+                   help="JSON lines (default) or CBOR sequence (RFC 8742)")
+    p = add("import", cmd_import, [db, js, progress],
+            "load files written by export (creates the database if needed)",
+            "Load export files (or directories of them) into DB, creating it if needed, in "
+            "write transactions of --batch-size records; the map grows when it is full. "
+            "Records are put as they are (existing keys are overwritten) and the table's "
+            "registry entry is added when missing. Indexes are tables of their own: "
+            "import their exports too.")
+    p.add_argument("file", nargs="+", metavar="FILE",
+                   help="export file, directory of them, or - for stdin")
+    p.add_argument("--slot", metavar="SLOT", help="load into this slot instead of the one "
+                   "in the file's header")
+    p.add_argument("--format", choices=("auto", "jsonl", "cbor"), default="auto",
+                   help="input format (default: detected from the first byte)")
+    p.add_argument("--batch-size", type=int, default=10000, metavar="N",
+                   help="records per write transaction (default 10000)")
+    p.add_argument("--map-size", type=_absolute_size, metavar="SIZE",
+                   help="map size when creating the database, or at least this (e.g. 1GiB)")
+    p.add_argument("--no-registry", action="store_true",
+                   help="do not add registry entries from the file headers")
+    p = add("backup", cmd_backup, [db, js], "hot copy of the database, compacted",
+            "Copy the database into the directory DEST while writers may keep writing: "
+            "the copy is one consistent snapshot. Compacted unless --no-compact.")
+    p.add_argument("dest", metavar="DEST", help="new (or empty) directory for the copy")
+    p.add_argument("--no-compact", action="store_true",
+                   help="copy pages as they are (keeps free pages)")
+    p = add("check", cmd_check, [db, js, types],
+            "verify keys, values and indexes; exit status 3 when problems are found",
+            "Walk every record: registry records, keys and values in their declared "
+            "layouts, and for indexes known from --schema both directions (every entry "
+            "points at a record with that index key; every record has its entry).")
+    p.add_argument("--max-problems", type=int, default=100, metavar="N",
+                   help="problems to list (all are counted; default 100)")
+    p = add("grow", cmd_grow, [db, js], "raise the map size (writes)",
+            "Raise the map size recorded in the database. Other processes that have it "
+            "open see the new size at their next transaction.")
+    p.add_argument("size", type=parse_size, metavar="SIZE",
+                   help="new map size (e.g. 2GiB, 1073741824), or +SIZE to add to it")
+    return parser
+
+
+# ---------------------------------------------------------------------- main
+
+def _error(text):
+    sys.stderr.write("%s: error: %s\n" % (PROG, text))
+
+
+def main(argv=None):
+    """Run the ``zlmdb`` command line ``argv`` (default: sys.argv[1:]);
+    returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if not getattr(args, "func", None):
+        parser.print_usage(sys.stderr)
+        _error("a command is required (see zlmdb --help)")
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except CliError as exc:
+        _error(str(exc))
+        return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader went away (zlmdb scan ... | head): stop quietly.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_ERROR
+    except lmdb.Error as exc:
+        _error("LMDB: %s" % exc)
+        return EXIT_ERROR
+    except OSError as exc:
+        _error(str(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        while _OPEN:
+            _OPEN.pop().close()
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass

@@ -1,0 +1,244 @@
+"""``zlmdb check``: walk every record of a database and report what does not
+hold together.
+
+Checked, for every slot:
+* the LMDB tree can be walked (a damaged page stops the walk with a problem);
+* slot 0 holds only well-formed registry records (one per slot, unique oids);
+* keys decode in the slot's key layout and values in its value codec, when
+  the layout is declared (``--schema``/``--map``; guessed layouts are not
+  checked, and a note says so);
+* for indexes known from ``--schema`` (``attach_index`` in the
+  application's schema), both directions: every index entry points at an
+  existing record whose index key is that entry's key, and every record
+  with a non-null index key has its entry.
+
+Memory stays constant: records are visited with cursors and looked up one
+at a time.
+"""
+import struct
+
+from zlmdb import lmdb
+from zlmdb._cli_layout import REGISTRY_SLOT, b64, form_text
+
+_NULL = object()
+
+
+class Report:
+    """Problems and notes found by a check, capped for printing."""
+
+    def __init__(self, max_problems):
+        self.max_problems = max_problems
+        self.problems = []
+        self.problem_count = 0
+        self.notes = []
+        self.records = 0
+        self.slots = []
+        self.bad = set()          # physical keys already reported as undecodable
+
+    def problem(self, slot, key, text):
+        self.problem_count += 1
+        if len(self.problems) < self.max_problems:
+            self.problems.append({"slot": slot, "key": key, "problem": text})
+
+    def note(self, text):
+        self.notes.append(text)
+
+    @property
+    def ok(self):
+        return self.problem_count == 0
+
+
+def _key_text(layout, raw):
+    """A key for a report: its decoded form when possible, else
+    ``{"$bytes": base64}`` (as scan shows keys)."""
+    if layout.key is not None:
+        try:
+            return layout.key_form(layout.decode_key(raw))
+        except Exception:
+            pass
+    return _raw(raw)
+
+
+def _raw(data):
+    return {"$bytes": b64(data)}
+
+
+def _null(ik):
+    if ik is None:
+        return True
+    return isinstance(ik, (tuple, list)) and any(k is None for k in ik)
+
+
+def check(catalog, txn, max_problems=100):
+    """Run every check in one read transaction; returns a Report."""
+    rep = Report(max_problems)
+    ltxn = txn._txn
+    for key, text in catalog.registry_problems:
+        rep.problem(REGISTRY_SLOT, _raw(key), text)
+    seen = {}
+    for slot, rec in sorted(catalog.registry.items()):
+        if rec["oid"] in seen:
+            rep.problem(REGISTRY_SLOT, slot, "oid %s is registered twice (slots %d and %d)"
+                        % (rec["oid"], seen[rec["oid"]], slot))
+        seen.setdefault(rec["oid"], slot)
+    try:
+        _check_tree(ltxn, rep)
+        for slot in catalog.slots():
+            _check_slot(catalog, ltxn, slot, rep)
+        for slot in catalog.slots():
+            layout = catalog.layout(slot)
+            for spec in layout.indexes:
+                _check_index(catalog, txn, layout, spec, rep)
+    except lmdb.Error as exc:
+        rep.problem(None, None, "the LMDB tree cannot be read: %s" % exc)
+    return rep
+
+
+def _check_tree(ltxn, rep):
+    """One-byte keys cannot belong to any table.  Each sorts just before the
+    slots it would prefix, so 256 seeks find them all."""
+    cur = ltxn.cursor()
+    for b in range(256):
+        k = bytes((b,))
+        if cur.set_range(k) and cur.key() == k:
+            rep.problem(None, _raw(k), "key of 1 byte has no 2-byte slot prefix")
+
+
+def _check_slot(catalog, ltxn, slot, rep):
+    layout = catalog.layout(slot, ltxn)
+    rep.slots.append(slot)
+    check_keys = layout.key is not None and not layout.guessed
+    check_values = layout.can_decode_values and not layout.guessed
+    if layout.guessed or (layout.key is None and layout.value is None):
+        rep.note("slot %d (%s): layout not declared (use --schema or --map): keys and values "
+                 "not checked" % (slot, catalog.name(slot) or "unregistered"))
+    elif layout.value is not None and not layout.can_decode_values:
+        rep.note("slot %d: values are compressed with a codec that is not installed: "
+                 "not checked" % slot)
+    if slot != REGISTRY_SLOT and slot not in catalog.registry and layout.source != "schema":
+        rep.note("slot %d holds records but has no registry entry" % slot)
+    cur = ltxn.cursor()
+    if not cur.set_range(layout.prefix):
+        return
+    for k, v in cur.iternext():
+        if k[:2] != layout.prefix:
+            break
+        rep.records += 1
+        raw = k[2:]
+        if check_keys:
+            try:
+                key = layout.decode_key(raw)
+                if layout.encode_key(key) != raw:
+                    rep.problem(slot, _raw(raw), "key does not re-encode to its bytes")
+                    _bad(rep, k)
+            except (ValueError, TypeError) as exc:
+                rep.problem(slot, _raw(raw), "key does not decode: %s" % exc)
+                _bad(rep, k)
+        if check_values and v:
+            try:
+                layout.decode_value(v)
+            except Exception as exc:      # decoders of every kind
+                rep.problem(slot, _key_text(layout, raw), "value does not decode (%s): %s"
+                            % (layout.value, exc))
+                _bad(rep, k)
+
+
+def _bad(rep, key):
+    # Index checks skip records already reported (bounded: past the cap they
+    # are reported again, which costs output, not memory).
+    if len(rep.bad) < 100000:
+        rep.bad.add(bytes(key))
+
+
+def _user_value(pmap, data):
+    """The record as the application sees it (its unmarshal/cast run)."""
+    return pmap._decode_value(data)
+
+
+def _check_index(catalog, txn, layout, spec, rep):
+    """Both directions of one index, with the ORM's own key and value
+    encoders and the application's fkey."""
+    name, ipmap, fkey, nullable, unique = spec
+    ltxn = txn._txn
+    owner = layout.pmap
+    islot = ipmap._slot
+    label = "index %s (slot %d) of slot %d" % (name, islot, layout.slot)
+    ilayout = catalog.layout(islot, ltxn)
+
+    def index_key_of(raw_value):
+        try:
+            ik = fkey(_user_value(owner, raw_value))
+        except Exception as exc:     # the application's fkey/unmarshal
+            return RuntimeError("%s: %s" % (type(exc).__name__, exc))
+        if _null(ik):
+            return _NULL
+        try:
+            return ipmap._physical_key(ik)
+        except Exception as exc:
+            return exc
+
+    # Every record has its entry.
+    cur = ltxn.cursor()
+    if cur.set_range(layout.prefix):
+        for k, v in cur.iternext():
+            if k[:2] != layout.prefix:
+                break
+            if not v or k in rep.bad:
+                continue
+            ktext = _key_text(layout, k[2:])
+            ipk = index_key_of(v)
+            if ipk is _NULL:
+                if not nullable:
+                    rep.problem(layout.slot, ktext, "%s: the record's index key is null, "
+                                "and the index is not nullable" % label)
+                continue
+            if isinstance(ipk, Exception):
+                rep.problem(layout.slot, ktext, "%s: cannot compute the index key: %s"
+                            % (label, ipk))
+                continue
+            try:
+                want = ipmap._encode_index_value(owner._decode_key(k[2:]))
+            except Exception as exc:
+                rep.problem(layout.slot, ktext, "%s: cannot encode the record key for the "
+                            "index: %s" % (label, exc))
+                continue
+            got = ltxn.get(ipk)
+            itext = _key_text(ilayout, ipk[2:])
+            if got is None:
+                rep.problem(layout.slot, ktext, "%s has no entry %s for this record"
+                            % (label, form_text(itext)))
+            elif bytes(got) != want:
+                rep.problem(layout.slot, ktext, "%s entry %s points at another record (%s)%s"
+                            % (label, form_text(itext), form_text(_key_text(layout, bytes(got))),
+                               " (duplicate key in a unique index)" if unique else ""))
+    # Every entry points at a record that has this entry's key.
+    cur = ltxn.cursor()
+    prefix = struct.pack(">H", islot)
+    if cur.set_range(prefix):
+        for k, v in cur.iternext():
+            if k[:2] != prefix:
+                break
+            itext = _key_text(ilayout, k[2:])
+            try:
+                pk = ipmap._decode_value(v)
+                rkey = owner._physical_key(pk)
+            except Exception as exc:
+                rep.problem(islot, itext, "%s entry's value does not decode to a record key: "
+                            "%s" % (label, exc))
+                continue
+            raw = ltxn.get(rkey)
+            rtext = _key_text(layout, rkey[2:])
+            if raw is None:
+                rep.problem(islot, itext, "%s entry points at a missing record %s"
+                            % (label, form_text(rtext)))
+                continue
+            ipk = index_key_of(bytes(raw))
+            if isinstance(ipk, Exception) or ipk is _NULL or ipk != k:
+                if isinstance(ipk, Exception):
+                    why = "its index key cannot be computed: %s" % ipk
+                elif ipk is _NULL:
+                    why = "its index key is null"
+                else:
+                    why = "its index key is %s" % form_text(_key_text(ilayout, ipk[2:]))
+                rep.problem(islot, itext, "%s entry is stale: record %s exists but %s"
+                            % (label, form_text(rtext), why))
