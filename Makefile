@@ -6,6 +6,7 @@
 #   make check-install  cmake --install libzlmdb, then build and run the C
 #                  examples against it (pkg-config shared/static, find_package)
 #   make typecheck the type stubs against the runtime; mypy and pyright, strict
+#   make docs      the documentation site, HTML in build/docs/html
 # Every target installs what is missing first: Debian build packages (as
 # root, or through sudo), a virtualenv in .venv/, and the package itself.
 
@@ -20,7 +21,7 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "cmake>=3.21" ninja
 export ZLMDB_DEPS_CACHE := $(CURDIR)/build/_deps
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps venv build demo test test-c test-python typecheck check-wheel check-install sanitize valgrind bench bench-c fuzz reliability clean
+.PHONY: all deps venv build demo test test-c test-python typecheck check-wheel check-install sanitize valgrind bench bench-c fuzz reliability docs clean
 
 all: test
 
@@ -184,6 +185,18 @@ fuzz: $(VPY)
 reliability: build
 	mkdir -p build/reliability
 	nice $(VPY) tests/reliability/run_long.py --json build/reliability/long.json $(RELIABILITY_ARGS)
+
+# The documentation site: docs/*.md (MyST) built by Sphinx, the Python API
+# reference by autodoc from the installed package, the C API reference from
+# include/zlmdb.h by doxygen + breathe.  Any warning fails the build (-W);
+# -E rereads every page, since autodoc's sources are not tracked.
+docs: $(VPY)
+	@command -v doxygen >/dev/null || { echo "zlmdb: installing doxygen for the C API reference"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq doxygen; }
+	$(VPY) -m pip install -q --no-build-isolation -e ".[test,docs]"
+	$(VPY) -m sphinx -E -W --keep-going -q -b html -d build/docs/doctrees docs build/docs/html
+	@echo "zlmdb: documentation in build/docs/html/index.html"
 
 clean:
 	rm -rf build demo-db $(ASAN_VENV)

@@ -34,9 +34,9 @@
 extern "C" {
 #endif
 
-/* libzlmdb is compiled with hidden visibility: the functions declared with
- * ZLMDB_EXTERN are the ones libzlmdb.so exports.  The attribute changes
- * nothing for a program that only calls them. */
+/** Declares a public function returning `type`.  libzlmdb is compiled with
+ *  hidden visibility: the functions declared with it are the ones
+ *  libzlmdb.so exports (a program that only calls them is unaffected). */
 #if defined(_WIN32) && defined(ZLMDB_SHARED)
 #  define ZLMDB_EXTERN(type) __declspec(dllexport) type
 #elif defined(__GNUC__)
@@ -49,9 +49,9 @@ extern "C" {
  *  The version of this header.  Compare with zlmdb_version() to detect a
  *  header used with a different library build.
  *  @{ */
-#define ZLMDB_VERSION_MAJOR 0
-#define ZLMDB_VERSION_MINOR 1
-#define ZLMDB_VERSION_PATCH 0
+#define ZLMDB_VERSION_MAJOR 0 /**< Incremented for incompatible API changes. */
+#define ZLMDB_VERSION_MINOR 1 /**< Incremented for compatible additions. */
+#define ZLMDB_VERSION_PATCH 0 /**< Incremented for fixes. */
 /** A single comparable number: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define ZLMDB_VERSION_NUMBER \
     (ZLMDB_VERSION_MAJOR * 10000 + ZLMDB_VERSION_MINOR * 100 + ZLMDB_VERSION_PATCH)
@@ -147,6 +147,11 @@ ZLMDB_EXTERN(const char *) zlmdb_error_last(void);
  */
 ZLMDB_EXTERN(void) zlmdb_error_clear(void);
 
+/** @name Buffers and allocation
+ *  Output of variable size is appended to a #zlmdb_buf.  The library's own
+ *  memory comes from one allocator, which an application may replace.
+ *  @{ */
+
 /**
  * @brief A growable byte buffer owned by the library's allocator.
  *
@@ -230,6 +235,7 @@ typedef struct zlmdb_allocator {
  * @since 0.1.0
  */
 ZLMDB_EXTERN(int) zlmdb_set_allocator(const zlmdb_allocator *alloc);
+/** @} */
 
 /* ================================================================ keys */
 
@@ -924,7 +930,7 @@ ZLMDB_EXTERN(int) zlmdb_json_validate(const void *data, size_t len, size_t max_d
  *  record's CBOR value, to the record's encoded primary key.  The table
  *  keeps its indexes in step: a put either writes the record and every
  *  index entry, or fails before writing anything (null and uniqueness
- *  checks run first).  If LMDB itself fails part way (e.g. #MDB_MAP_FULL),
+ *  checks run first).  If LMDB itself fails part way (e.g. `MDB_MAP_FULL`),
  *  LMDB marks the transaction failed, and only abort is possible: a
  *  half-written record can never be committed.
  *
@@ -974,7 +980,7 @@ typedef struct zlmdb_index_options {
 #define ZLMDB_INDEX_OPTIONS_INIT { ZLMDB_INDEX_OPTIONS_VERSION, NULL, 0, \
     { 0, { (zlmdb_key_type)0 } }, { NULL }, 0, 0 }
 
-/** zlmdb_table_put() flag: fail with #MDB_KEYEXIST if the record exists. */
+/** zlmdb_table_put() flag: fail with `MDB_KEYEXIST` if the record exists. */
 #define ZLMDB_PUT_NOOVERWRITE 0x1u
 
 /**
@@ -1016,7 +1022,7 @@ ZLMDB_EXTERN(int) zlmdb_table_add_index(zlmdb_table *table, const zlmdb_index_op
  * @param[in] value the record's bytes (a CBOR map when indexes are declared)
  * @param[in] len their length
  * @param[in] flags 0 or #ZLMDB_PUT_NOOVERWRITE
- * @return #ZLMDB_OK; #MDB_KEYEXIST (with #ZLMDB_PUT_NOOVERWRITE);
+ * @return #ZLMDB_OK; `MDB_KEYEXIST` (with #ZLMDB_PUT_NOOVERWRITE);
  *         #ZLMDB_UNIQUE or #ZLMDB_NULL_KEY (nothing was written); key
  *         errors as zlmdb_key_encode(); #ZLMDB_DECODE when an indexed record
  *         is not valid CBOR; or an LMDB error (then the transaction must be
@@ -1043,6 +1049,9 @@ ZLMDB_EXTERN(int) zlmdb_table_get(zlmdb_table *table, MDB_txn *txn,
 
 /**
  * @brief Delete a record and its index entries.
+ * @param[in] table the table
+ * @param[in] txn a write transaction
+ * @param[in] key the primary key's component values
  * @return #ZLMDB_OK, #ZLMDB_NOTFOUND, key errors, #ZLMDB_DECODE or an LMDB
  *         error (then the transaction must be aborted).
  * @since 0.1.0
@@ -1053,6 +1062,10 @@ ZLMDB_EXTERN(int) zlmdb_table_delete(zlmdb_table *table, MDB_txn *txn,
 /**
  * @brief Count records whose first `nprefix` key components equal `prefix`
  *        (all records when `nprefix` is 0).
+ * @param[in] table the table
+ * @param[in] txn a transaction
+ * @param[in] prefix `nprefix` component values (may be NULL when `nprefix` is 0)
+ * @param[in] nprefix 0 .. the number of key components
  * @param[out] count_out the number of records.
  * @return #ZLMDB_OK, key errors or an LMDB error.
  * @note O(n) in the records counted: LMDB keeps no counts per range.
@@ -1064,6 +1077,8 @@ ZLMDB_EXTERN(int) zlmdb_table_count(zlmdb_table *table, MDB_txn *txn,
 
 /**
  * @brief Count records with `from` <= key < `to`.
+ * @param[in] table the table
+ * @param[in] txn a transaction
  * @param[in] from full key (null components count as zero), or NULL for
  *            the first record.
  * @param[in] to full key, or NULL for past the last record.
@@ -1077,6 +1092,8 @@ ZLMDB_EXTERN(int) zlmdb_table_count_range(zlmdb_table *table, MDB_txn *txn,
 
 /**
  * @brief Delete every record of the table and every entry of its indexes.
+ * @param[in] table the table
+ * @param[in] txn a write transaction
  * @param[out] deleted_out number of records deleted; may be NULL.
  * @return #ZLMDB_OK or an LMDB error (then the transaction must be aborted).
  * @note Only this table's slots are touched.
@@ -1087,6 +1104,8 @@ ZLMDB_EXTERN(int) zlmdb_table_truncate(zlmdb_table *table, MDB_txn *txn,
 
 /**
  * @brief Empty an index and index every record again.
+ * @param[in] table the table
+ * @param[in] txn a write transaction
  * @param[in] name the index
  * @param[out] deleted_out entries removed; may be NULL.
  * @param[out] inserted_out entries written; may be NULL.
@@ -1101,6 +1120,8 @@ ZLMDB_EXTERN(int) zlmdb_table_rebuild_index(zlmdb_table *table, MDB_txn *txn,
 
 /**
  * @brief Find the primary key an index key points at.
+ * @param[in] table the table
+ * @param[in] txn a transaction
  * @param[in] name the index
  * @param[in] ikey the index key's component values
  * @param[out] pk_out the record's encoded primary key (borrowed, as for
@@ -1119,8 +1140,11 @@ typedef struct zlmdb_table_iter zlmdb_table_iter;
  *        with `reverse`, from the last one below `to` down to `from`.
  * @param[out] out the iterator; free with zlmdb_table_iter_free() before
  *             the transaction ends.
+ * @param[in] table the table
+ * @param[in] txn a transaction
  * @param[in] from full key (null components count as zero) or NULL.
  * @param[in] to full key or NULL.
+ * @param[in] reverse nonzero to walk in descending key order
  * @return #ZLMDB_OK, key errors, #ZLMDB_ENOMEM or an LMDB error.
  * @since 0.1.0
  */
@@ -1130,6 +1154,7 @@ ZLMDB_EXTERN(int) zlmdb_table_iter_open(zlmdb_table_iter **out, zlmdb_table *tab
 
 /**
  * @brief The next record.
+ * @param[in] iter the iterator
  * @param[out] key_out the encoded primary key, without the slot prefix.
  * @param[out] value_out the record's bytes.
  * @return #ZLMDB_OK, #ZLMDB_NOTFOUND at the end, or an LMDB error.

@@ -67,6 +67,7 @@ class TransactionStats:
         self.reset()
 
     def reset(self):
+        """Set the counts to zero and start timing anew."""
         self.puts = 0
         self.dels = 0
         self._started = time.time_ns()
@@ -359,30 +360,37 @@ class Database:
 
     @property
     def context(self):
+        """The ``context`` object given to the constructor."""
         return self._context
 
     @property
     def dbpath(self):
+        """The absolute path of the database directory."""
         return self._dbpath
 
     @property
     def maxsize(self):
+        """The largest size of the map in bytes (with ``growth``: the ceiling)."""
         return self._maxsize
 
     @property
     def is_sync(self):
+        """True when commits are flushed to disk (``sync=True``)."""
         return self._sync
 
     @property
     def is_readonly(self):
+        """True when the database was opened read-only."""
         return self._readonly
 
     @property
     def is_writemap(self):
+        """True when LMDB writes through a writable memory map."""
         return self._writemap
 
     @property
     def is_open(self):
+        """True until :meth:`close`."""
         return self._env is not None
 
     # -- transactions and maintenance -------------------------------------------

@@ -1171,6 +1171,9 @@ static PyObject *iter_self(PyObject *op)
 
 static PyType_Slot iter_slots[] = {
     {Py_tp_dealloc, iter_dealloc},
+    {Py_tp_doc, (void *)"The iterator of Cursor.iternext() and its variants: the first\n"
+                        "step yields the cursor's current record, each later one moves\n"
+                        "the cursor first."},
     {Py_tp_iter, iter_self},
     {Py_tp_iternext, iter_next},
     {0, NULL}
@@ -1230,49 +1233,160 @@ static PyObject *cursor_tp_new(PyTypeObject *type, PyObject *args, PyObject *kwd
     return zpy_cursor_new(st, (zpy_Db *)a.db, (zpy_Txn *)a.txn);
 }
 
+/* Docstrings: the first line is the signature (__text_signature__). */
+PyDoc_STRVAR(cursor_doc,
+"Cursor(db, txn)\n--\n\n"
+"A position in database db, inside transaction txn; txn.cursor() makes one.\n\n"
+"A new cursor is unpositioned: key() and value() return empty bytes and\n"
+"item() a pair of them until a positioning method succeeds, and again after\n"
+"one fails.  Iterating over a cursor is iterating over cursor.iternext().\n"
+"The cursor ends with its transaction.");
+
+PyDoc_STRVAR(cursor_enter_doc, "__enter__($self, /)\n--\n\nReturn the cursor.");
+PyDoc_STRVAR(cursor_exit_doc, "__exit__($self, /, *exc_info)\n--\n\nClose the cursor.");
+PyDoc_STRVAR(cursor_iter_from_doc,
+"_iter_from($self, key, reverse, /)\n--\n\n"
+"An iterator over (key, value) pairs from the first key >= key, backwards\n"
+"when reverse is true (a private helper that py-lmdb has too).");
+PyDoc_STRVAR(cursor_close_doc,
+"close($self, /)\n--\n\nClose the cursor.  Closing a closed cursor does nothing.");
+PyDoc_STRVAR(cursor_count_doc,
+"count($self, /)\n--\n\nThe number of values of the current key (dupsort databases).");
+PyDoc_STRVAR(cursor_delete_doc,
+"delete($self, /, dupdata=False)\n--\n\n"
+"Delete the current record, or with dupdata=True every value of the current\n"
+"key, and move to the record after it.  Return False when unpositioned.");
+PyDoc_STRVAR(cursor_first_doc,
+"first($self, /)\n--\n\nMove to the first record; return False when the database is empty.");
+PyDoc_STRVAR(cursor_first_dup_doc,
+"first_dup($self, /)\n--\n\nMove to the first value of the current key.");
+PyDoc_STRVAR(cursor_get_doc,
+"get($self, /, key, default=None)\n--\n\n"
+"Move to key and return its value, or default when key is missing.");
+PyDoc_STRVAR(cursor_getmulti_doc,
+"getmulti($self, /, keys, dupdata=False, dupfixed_bytes=0, keyfixed=False, values=True)\n"
+"--\n\n"
+"Look up every key of the iterable keys and return a list of (key, value)\n"
+"pairs for those found, or of keys with values=False.  dupdata=True returns\n"
+"every value of each key; dupfixed_bytes, the value size of a dupfixed\n"
+"database, reads them a page at a time; keyfixed=True (with dupfixed_bytes)\n"
+"returns one memoryview of packed key + value records instead of a list.");
+PyDoc_STRVAR(cursor_item_doc,
+"item($self, /)\n--\n\nThe current (key, value) pair.");
+PyDoc_STRVAR(cursor_iternext_doc,
+"iternext($self, /, keys=True, values=True)\n--\n\n"
+"An iterator forwards from the current record (from the first one when\n"
+"unpositioned), yielding (key, value) pairs, or only keys or values.");
+PyDoc_STRVAR(cursor_iternext_dup_doc,
+"iternext_dup($self, /, keys=False, values=True)\n--\n\n"
+"An iterator forwards over the values of the current key.");
+PyDoc_STRVAR(cursor_iternext_nodup_doc,
+"iternext_nodup($self, /, keys=True, values=False)\n--\n\n"
+"An iterator forwards over the keys (one step per key, not per value),\n"
+"from the current record or the first one.");
+PyDoc_STRVAR(cursor_iterprev_doc,
+"iterprev($self, /, keys=True, values=True)\n--\n\n"
+"Like iternext(), backwards (from the last record when unpositioned).");
+PyDoc_STRVAR(cursor_iterprev_dup_doc,
+"iterprev_dup($self, /, keys=False, values=True)\n--\n\n"
+"An iterator backwards over the values of the current key.");
+PyDoc_STRVAR(cursor_iterprev_nodup_doc,
+"iterprev_nodup($self, /, keys=True, values=False)\n--\n\n"
+"Like iternext_nodup(), backwards (from the last record when unpositioned).");
+PyDoc_STRVAR(cursor_key_doc,
+"key($self, /)\n--\n\nThe current key.");
+PyDoc_STRVAR(cursor_last_doc,
+"last($self, /)\n--\n\nMove to the last record; return False when the database is empty.");
+PyDoc_STRVAR(cursor_last_dup_doc,
+"last_dup($self, /)\n--\n\nMove to the last value of the current key.");
+PyDoc_STRVAR(cursor_next_doc,
+"next($self, /)\n--\n\nMove to the next record; return False past the last one.");
+PyDoc_STRVAR(cursor_next_dup_doc,
+"next_dup($self, /)\n--\n\nMove to the next value of the current key; False after its last.");
+PyDoc_STRVAR(cursor_next_nodup_doc,
+"next_nodup($self, /)\n--\n\nMove to the first value of the next key.");
+PyDoc_STRVAR(cursor_pop_doc,
+"pop($self, /, key)\n--\n\n"
+"Delete key (in a dupsort database its first value) and return the value,\n"
+"or None when key is missing.");
+PyDoc_STRVAR(cursor_prev_doc,
+"prev($self, /)\n--\n\nMove to the previous record; return False before the first one.");
+PyDoc_STRVAR(cursor_prev_dup_doc,
+"prev_dup($self, /)\n--\n\nMove to the previous value of the current key.");
+PyDoc_STRVAR(cursor_prev_nodup_doc,
+"prev_nodup($self, /)\n--\n\nMove to the last value of the previous key.");
+PyDoc_STRVAR(cursor_put_doc,
+"put($self, /, key, value, dupdata=True, overwrite=True, append=False)\n--\n\n"
+"Store a record, with the arguments and result of Transaction.put().\n"
+"append=True uses MDB_APPENDDUP when the transaction's default database is\n"
+"a dupsort one, else MDB_APPEND.");
+PyDoc_STRVAR(cursor_putmulti_doc,
+"putmulti($self, /, items, dupdata=True, overwrite=True, append=False)\n--\n\n"
+"Store every (key, value) 2-tuple of the iterable items, as put() would;\n"
+"return (consumed, added): the pairs read, and those written.");
+PyDoc_STRVAR(cursor_replace_doc,
+"replace($self, /, key, value)\n--\n\n"
+"Store value under key and return the value it replaced, or None, as\n"
+"Transaction.replace().");
+PyDoc_STRVAR(cursor_set_key_doc,
+"set_key($self, key, /)\n--\n\nMove to key; return False when it is missing.");
+PyDoc_STRVAR(cursor_set_key_dup_doc,
+"set_key_dup($self, /, key, value)\n--\n\n"
+"Move to the (key, value) pair; return False when it is missing.");
+PyDoc_STRVAR(cursor_set_range_doc,
+"set_range($self, key, /)\n--\n\n"
+"Move to the first key >= key (an empty key: the first record); return\n"
+"False when there is none.");
+PyDoc_STRVAR(cursor_set_range_dup_doc,
+"set_range_dup($self, /, key, value)\n--\n\n"
+"Move to the first value >= value of key; return False when there is none.");
+PyDoc_STRVAR(cursor_value_doc,
+"value($self, /)\n--\n\nThe current value.");
+
 #define FASTKW(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL | METH_KEYWORDS
 
 static PyMethodDef cursor_methods[] = {
-    {"__enter__", cursor_enter, METH_NOARGS, NULL},
-    {"__exit__", cursor_exit, METH_VARARGS, NULL},
-    {"_iter_from", cursor_iter_from, METH_VARARGS, NULL},
-    {"close", cursor_close, METH_NOARGS, NULL},
-    {"count", cursor_count, METH_NOARGS, NULL},
-    {"delete", FASTKW(cursor_delete), NULL},
-    {"first", cursor_first, METH_NOARGS, NULL},
-    {"first_dup", cursor_first_dup, METH_NOARGS, NULL},
-    {"get", FASTKW(cursor_get), NULL},
-    {"getmulti", FASTKW(cursor_getmulti), NULL},
-    {"item", cursor_item, METH_NOARGS, NULL},
-    {"iternext", FASTKW(cursor_iternext), NULL},
-    {"iternext_dup", FASTKW(cursor_iternext_dup), NULL},
-    {"iternext_nodup", FASTKW(cursor_iternext_nodup), NULL},
-    {"iterprev", FASTKW(cursor_iterprev), NULL},
-    {"iterprev_dup", FASTKW(cursor_iterprev_dup), NULL},
-    {"iterprev_nodup", FASTKW(cursor_iterprev_nodup), NULL},
-    {"key", cursor_key, METH_NOARGS, NULL},
-    {"last", cursor_last, METH_NOARGS, NULL},
-    {"last_dup", cursor_last_dup, METH_NOARGS, NULL},
-    {"next", cursor_next, METH_NOARGS, NULL},
-    {"next_dup", cursor_next_dup, METH_NOARGS, NULL},
-    {"next_nodup", cursor_next_nodup, METH_NOARGS, NULL},
-    {"pop", FASTKW(cursor_pop), NULL},
-    {"prev", cursor_prev, METH_NOARGS, NULL},
-    {"prev_dup", cursor_prev_dup, METH_NOARGS, NULL},
-    {"prev_nodup", cursor_prev_nodup, METH_NOARGS, NULL},
-    {"put", FASTKW(cursor_put), NULL},
-    {"putmulti", FASTKW(cursor_putmulti), NULL},
-    {"replace", FASTKW(cursor_replace), NULL},
-    {"set_key", cursor_set_key, METH_O, NULL},
-    {"set_key_dup", FASTKW(cursor_set_key_dup), NULL},
-    {"set_range", cursor_set_range, METH_O, NULL},
-    {"set_range_dup", FASTKW(cursor_set_range_dup), NULL},
-    {"value", cursor_value, METH_NOARGS, NULL},
+    {"__enter__", cursor_enter, METH_NOARGS, cursor_enter_doc},
+    {"__exit__", cursor_exit, METH_VARARGS, cursor_exit_doc},
+    {"_iter_from", cursor_iter_from, METH_VARARGS, cursor_iter_from_doc},
+    {"close", cursor_close, METH_NOARGS, cursor_close_doc},
+    {"count", cursor_count, METH_NOARGS, cursor_count_doc},
+    {"delete", FASTKW(cursor_delete), cursor_delete_doc},
+    {"first", cursor_first, METH_NOARGS, cursor_first_doc},
+    {"first_dup", cursor_first_dup, METH_NOARGS, cursor_first_dup_doc},
+    {"get", FASTKW(cursor_get), cursor_get_doc},
+    {"getmulti", FASTKW(cursor_getmulti), cursor_getmulti_doc},
+    {"item", cursor_item, METH_NOARGS, cursor_item_doc},
+    {"iternext", FASTKW(cursor_iternext), cursor_iternext_doc},
+    {"iternext_dup", FASTKW(cursor_iternext_dup), cursor_iternext_dup_doc},
+    {"iternext_nodup", FASTKW(cursor_iternext_nodup), cursor_iternext_nodup_doc},
+    {"iterprev", FASTKW(cursor_iterprev), cursor_iterprev_doc},
+    {"iterprev_dup", FASTKW(cursor_iterprev_dup), cursor_iterprev_dup_doc},
+    {"iterprev_nodup", FASTKW(cursor_iterprev_nodup), cursor_iterprev_nodup_doc},
+    {"key", cursor_key, METH_NOARGS, cursor_key_doc},
+    {"last", cursor_last, METH_NOARGS, cursor_last_doc},
+    {"last_dup", cursor_last_dup, METH_NOARGS, cursor_last_dup_doc},
+    {"next", cursor_next, METH_NOARGS, cursor_next_doc},
+    {"next_dup", cursor_next_dup, METH_NOARGS, cursor_next_dup_doc},
+    {"next_nodup", cursor_next_nodup, METH_NOARGS, cursor_next_nodup_doc},
+    {"pop", FASTKW(cursor_pop), cursor_pop_doc},
+    {"prev", cursor_prev, METH_NOARGS, cursor_prev_doc},
+    {"prev_dup", cursor_prev_dup, METH_NOARGS, cursor_prev_dup_doc},
+    {"prev_nodup", cursor_prev_nodup, METH_NOARGS, cursor_prev_nodup_doc},
+    {"put", FASTKW(cursor_put), cursor_put_doc},
+    {"putmulti", FASTKW(cursor_putmulti), cursor_putmulti_doc},
+    {"replace", FASTKW(cursor_replace), cursor_replace_doc},
+    {"set_key", cursor_set_key, METH_O, cursor_set_key_doc},
+    {"set_key_dup", FASTKW(cursor_set_key_dup), cursor_set_key_dup_doc},
+    {"set_range", cursor_set_range, METH_O, cursor_set_range_doc},
+    {"set_range_dup", FASTKW(cursor_set_range_dup), cursor_set_range_dup_doc},
+    {"value", cursor_value, METH_NOARGS, cursor_value_doc},
     {NULL, NULL, 0, NULL}
 };
 
 static PyType_Slot cursor_slots[] = {
     {Py_tp_new, cursor_tp_new},
+    {Py_tp_doc, (void *)cursor_doc},
     {Py_tp_dealloc, cursor_dealloc},
     {Py_tp_iter, cursor_iter},
     {Py_tp_methods, cursor_methods},

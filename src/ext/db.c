@@ -88,14 +88,23 @@ static PyObject *db_flags(PyObject *self, PyObject *args, PyObject *kwds)
     return d;
 }
 
+PyDoc_STRVAR(db_flags_doc,
+"flags($self, /, *args, **kwargs)\n--\n\n"
+"The database's flags as a dict of bools: reverse_key, dupsort, integerkey,\n"
+"integerdup, dupfixed.  Like py-lmdb it takes, and ignores, at most one\n"
+"positional argument and any keywords.");
+
 static PyMethodDef db_methods[] = {
-    {"flags", (PyCFunction)(void (*)(void))db_flags, METH_VARARGS | METH_KEYWORDS, NULL},
+    {"flags", (PyCFunction)(void (*)(void))db_flags, METH_VARARGS | METH_KEYWORDS,
+     db_flags_doc},
     {NULL, NULL, 0, NULL}
 };
 
 static PyType_Slot db_slots[] = {
     {Py_tp_dealloc, db_dealloc},
     {Py_tp_methods, db_methods},
+    {Py_tp_doc, (void *)"The handle of one database of an Environment, as returned by\n"
+                        "Environment.open_db(); it cannot be created directly."},
     {0, NULL}
 };
 

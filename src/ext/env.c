@@ -1054,27 +1054,103 @@ static PyObject *env_exit(PyObject *op, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* Docstrings: the first line is the signature (__text_signature__), which
+ * help(), inspect.signature() and the documentation's API reference read. */
+PyDoc_STRVAR(env_doc,
+"Environment(path, map_size=10485760, subdir=True, readonly=False, metasync=True, "
+"sync=True, map_async=False, mode=0o755, create=True, readahead=True, writemap=False, "
+"meminit=True, max_readers=126, max_dbs=0, max_spare_txns=0, lock=True)\n--\n\n"
+"An LMDB environment: one memory-mapped data file and its lock file.\n\n"
+"path (str or bytes) names a directory holding data.mdb and lock.mdb, or\n"
+"with subdir=False the data file itself.  map_size is the largest size the\n"
+"data file may reach, in bytes; max_dbs is how many named databases\n"
+"open_db() may open.  A path can be open once per process.  lmdb.open is\n"
+"this type.");
+
+PyDoc_STRVAR(env_enter_doc, "__enter__($self, /)\n--\n\nReturn the environment.");
+PyDoc_STRVAR(env_exit_doc, "__exit__($self, /, *exc_info)\n--\n\nClose the environment.");
+PyDoc_STRVAR(env_begin_doc,
+"begin($self, /, db=None, parent=None, write=False, buffers=False)\n--\n\n"
+"Begin a transaction: the same as Transaction(self, db, parent, write, buffers).");
+PyDoc_STRVAR(env_close_doc,
+"close($self, /)\n--\n\n"
+"Close the environment after ending its transactions, cursors and database\n"
+"handles.  Closing a closed environment does nothing.");
+PyDoc_STRVAR(env_copy_doc,
+"copy($self, /, path, compact=False, txn=None)\n--\n\n"
+"Write a consistent copy of the environment, which stays in use, into path:\n"
+"an existing directory without a data.mdb.  compact=True leaves out free\n"
+"pages.  txn (with compact=True, on the patched LMDB: see version()) copies\n"
+"the state that transaction sees.");
+PyDoc_STRVAR(env_copyfd_doc,
+"copyfd($self, /, fd, compact=False, txn=None)\n--\n\n"
+"Like copy(), but write the data file to the open file descriptor fd.");
+PyDoc_STRVAR(env_dbs_doc,
+"dbs($self, /, txn=None)\n--\n\n"
+"The names of the named databases, as a list of bytes.");
+PyDoc_STRVAR(env_flags_doc,
+"flags($self, /)\n--\n\n"
+"The options the environment was opened with, as a dict of bools: subdir,\n"
+"readonly, metasync, sync, map_async, readahead, writemap, meminit, lock.");
+PyDoc_STRVAR(env_info_doc,
+"info($self, /)\n--\n\n"
+"A dict with map_addr, map_size, last_pgno, last_txnid, max_readers and\n"
+"num_readers.");
+PyDoc_STRVAR(env_max_key_size_doc,
+"max_key_size($self, /)\n--\n\nThe longest key LMDB accepts, in bytes.");
+PyDoc_STRVAR(env_max_readers_doc,
+"max_readers($self, /)\n--\n\nThe number of slots in the reader lock table.");
+PyDoc_STRVAR(env_open_db_doc,
+"open_db($self, /, key=None, txn=None, reverse_key=False, dupsort=False, create=True, "
+"integerkey=False, integerdup=False, dupfixed=False)\n--\n\n"
+"Return a handle for the named database key (bytes), creating it when\n"
+"create is true; key=None is the main database.  Without txn a transaction\n"
+"of its own is used and committed.  dupsort allows several values per key,\n"
+"kept sorted; dupfixed (which implies dupsort) says they all have one size;\n"
+"integerkey and integerdup (which implies dupsort and dupfixed) compare keys\n"
+"or values as native unsigned integers; reverse_key compares keys from their\n"
+"last byte.  The flags apply when the database is created.");
+PyDoc_STRVAR(env_path_doc,
+"path($self, /)\n--\n\nThe path the environment was opened with, as a str.");
+PyDoc_STRVAR(env_readers_doc,
+"readers($self, /)\n--\n\nThe reader lock table as text, one line per slot in use.");
+PyDoc_STRVAR(env_reader_check_doc,
+"reader_check($self, /)\n--\n\n"
+"Free the reader slots of processes that died; return how many were freed.");
+PyDoc_STRVAR(env_set_mapsize_doc,
+"set_mapsize($self, /, map_size)\n--\n\n"
+"Change the map size.  Not allowed while a write transaction is open; the\n"
+"environment's other transactions and cursors end, database handles stay.");
+PyDoc_STRVAR(env_stat_doc,
+"stat($self, /)\n--\n\n"
+"Statistics of the main database: psize, depth, branch_pages, leaf_pages,\n"
+"overflow_pages and entries.");
+PyDoc_STRVAR(env_sync_doc,
+"sync($self, force=False, /)\n--\n\n"
+"Flush written data to disk.  With sync=False or map_async=True commits do\n"
+"not flush; force=True flushes synchronously in those modes too.");
+
 #define FASTKW(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL | METH_KEYWORDS
 
 static PyMethodDef env_methods[] = {
-    {"__enter__", env_enter, METH_NOARGS, NULL},
-    {"__exit__", env_exit, METH_VARARGS, NULL},
-    {"begin", FASTKW(env_begin), NULL},
-    {"close", env_close, METH_NOARGS, NULL},
-    {"copy", FASTKW(env_copy), NULL},
-    {"copyfd", FASTKW(env_copyfd), NULL},
-    {"dbs", FASTKW(env_dbs), NULL},
-    {"flags", env_flags, METH_NOARGS, NULL},
-    {"info", env_info, METH_NOARGS, NULL},
-    {"max_key_size", env_max_key_size, METH_NOARGS, NULL},
-    {"max_readers", env_max_readers, METH_NOARGS, NULL},
-    {"open_db", FASTKW(env_open_db), NULL},
-    {"path", env_path, METH_NOARGS, NULL},
-    {"readers", env_readers, METH_NOARGS, NULL},
-    {"reader_check", env_reader_check, METH_NOARGS, NULL},
-    {"set_mapsize", FASTKW(env_set_mapsize), NULL},
-    {"stat", env_stat, METH_NOARGS, NULL},
-    {"sync", env_sync, METH_VARARGS, NULL},
+    {"__enter__", env_enter, METH_NOARGS, env_enter_doc},
+    {"__exit__", env_exit, METH_VARARGS, env_exit_doc},
+    {"begin", FASTKW(env_begin), env_begin_doc},
+    {"close", env_close, METH_NOARGS, env_close_doc},
+    {"copy", FASTKW(env_copy), env_copy_doc},
+    {"copyfd", FASTKW(env_copyfd), env_copyfd_doc},
+    {"dbs", FASTKW(env_dbs), env_dbs_doc},
+    {"flags", env_flags, METH_NOARGS, env_flags_doc},
+    {"info", env_info, METH_NOARGS, env_info_doc},
+    {"max_key_size", env_max_key_size, METH_NOARGS, env_max_key_size_doc},
+    {"max_readers", env_max_readers, METH_NOARGS, env_max_readers_doc},
+    {"open_db", FASTKW(env_open_db), env_open_db_doc},
+    {"path", env_path, METH_NOARGS, env_path_doc},
+    {"readers", env_readers, METH_NOARGS, env_readers_doc},
+    {"reader_check", env_reader_check, METH_NOARGS, env_reader_check_doc},
+    {"set_mapsize", FASTKW(env_set_mapsize), env_set_mapsize_doc},
+    {"stat", env_stat, METH_NOARGS, env_stat_doc},
+    {"sync", env_sync, METH_VARARGS, env_sync_doc},
     {NULL, NULL, 0, NULL}
 };
 
@@ -1085,6 +1161,7 @@ static PyMemberDef env_members[] = {
 
 static PyType_Slot env_slots[] = {
     {Py_tp_new, env_new},
+    {Py_tp_doc, (void *)env_doc},
     {Py_tp_dealloc, env_dealloc},
     {Py_tp_methods, env_methods},
     {Py_tp_members, env_members},

@@ -136,9 +136,21 @@ static PyObject *mod_lib_version(PyObject *module, PyObject *unused)
     return Py_BuildValue("iii", major, minor, patch);
 }
 
+PyDoc_STRVAR(mod_version_doc,
+"version(subpatch=False)\n--\n\n"
+"The version of the LMDB compiled in, as (major, minor, patch).  With\n"
+"subpatch=True a fourth item follows: 1 when that LMDB carries the\n"
+"hardening patches of the default build (Environment.copy(txn=...) needs\n"
+"them), else 0.");
+
+PyDoc_STRVAR(mod_enable_drop_gil_doc,
+"enable_drop_gil()\n--\n\n"
+"Does nothing; kept because py-lmdb keeps it.");
+
 static PyMethodDef module_methods[] = {
-    {"version", (PyCFunction)(void (*)(void))mod_version, METH_FASTCALL | METH_KEYWORDS, NULL},
-    {"enable_drop_gil", mod_enable_drop_gil, METH_NOARGS, NULL},
+    {"version", (PyCFunction)(void (*)(void))mod_version, METH_FASTCALL | METH_KEYWORDS,
+     mod_version_doc},
+    {"enable_drop_gil", mod_enable_drop_gil, METH_NOARGS, mod_enable_drop_gil_doc},
     {"lib_version", mod_lib_version, METH_NOARGS,
      "lib_version() -> (major, minor, patch) of the libzlmdb compiled in."},
     {NULL, NULL, 0, NULL}

@@ -536,18 +536,18 @@ static PyObject *kc_repr(KeyCodec *self)
 
 static PyMethodDef kc_methods[] = {
     {"encode", (PyCFunction)(void (*)(void))kc_encode, METH_FASTCALL | METH_KEYWORDS,
-     "encode(key, *, null_as_zero=False, lenient=False) -> bytes\n\n"
-     "Encode a full key: a tuple with one value per component, or the bare value\n"
-     "for a one-component codec.  None components are refused unless null_as_zero\n"
-     "(then they encode as the type's zero value, for range bounds).  lenient\n"
-     "accepts what decode() accepts (oids above 2**53, negative timestamps)."},
+     "encode($self, key, /, *, null_as_zero=False, lenient=False)\n--\n\n"
+     "Encode a full key to bytes: a tuple with one value per component, or the\n"
+     "bare value for a one-component codec.  None components are refused unless\n"
+     "null_as_zero (then they encode as the type's zero value, for range bounds).\n"
+     "lenient accepts what decode() accepts (oids above 2**53, negative timestamps)."},
     {"encode_prefix", (PyCFunction)(void (*)(void))kc_encode_prefix,
      METH_FASTCALL | METH_KEYWORDS,
-     "encode_prefix(values, *, null_as_zero=False, lenient=False) -> bytes\n\n"
+     "encode_prefix($self, values, /, *, null_as_zero=False, lenient=False)\n--\n\n"
      "Encode the first len(values) components (a tuple): every full key whose\n"
      "first components equal these starts with the result."},
     {"decode", (PyCFunction)kc_decode, METH_O,
-     "decode(data) -> tuple | value\n\n"
+     "decode($self, data, /)\n--\n\n"
      "Decode a key (without slot prefix): a tuple, or the bare value for a\n"
      "one-component codec."},
     {NULL, NULL, 0, NULL}
@@ -568,7 +568,7 @@ static PyType_Slot kc_slots[] = {
     {Py_tp_methods, kc_methods},
     {Py_tp_getset, kc_getset},
     {Py_tp_repr, kc_repr},
-    {Py_tp_doc, "KeyCodec(components, *, timestamp='auto')\n\n"
+    {Py_tp_doc, "KeyCodec(components, *, timestamp='auto')\n--\n\n"
                 "Order-preserving key encoder/decoder for a key layout given as a tuple of\n"
                 "component type names: uint8 uint16 uint16le uint32 uint64 oid uuid\n"
                 "timestamp bytes16 bytes20 bytes32 string (see docs/codecs.md)."},

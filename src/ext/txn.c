@@ -640,22 +640,79 @@ static PyObject *txn_exit(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
     return txn_abort(op, NULL);
 }
 
+/* Docstrings: the first line is the signature (__text_signature__). */
+PyDoc_STRVAR(txn_doc,
+"Transaction(env, db=None, parent=None, write=False, buffers=False)\n--\n\n"
+"A read transaction, or with write=True a write transaction, in env.\n\n"
+"db is the database the methods use when they are given none (default:\n"
+"the main database).  parent, a write transaction, makes this a nested\n"
+"transaction.  With buffers=True reads return read-only memoryviews into\n"
+"the map instead of bytes; they are valid until the next write in this\n"
+"transaction or its end.  As a context manager the transaction commits at\n"
+"the end of the block, or aborts when the block raises.");
+
+PyDoc_STRVAR(txn_enter_doc, "__enter__($self, /)\n--\n\nReturn the transaction.");
+PyDoc_STRVAR(txn_exit_doc,
+"__exit__($self, exc_type, exc_value, traceback, /)\n--\n\n"
+"Commit when exc_type is None, else abort.");
+PyDoc_STRVAR(txn_abort_doc,
+"abort($self, /)\n--\n\n"
+"End the transaction and discard its writes.  Aborting an ended transaction\n"
+"does nothing.");
+PyDoc_STRVAR(txn_commit_doc,
+"commit($self, /)\n--\n\n"
+"End the transaction, writing its changes (a read transaction just ends).");
+PyDoc_STRVAR(txn_cursor_doc,
+"cursor($self, /, db=None)\n--\n\n"
+"A new Cursor on db (default: the transaction's database).");
+PyDoc_STRVAR(txn_delete_doc,
+"delete($self, /, key, value=b'', db=None)\n--\n\n"
+"Delete key and return True, or False when it is missing.  In a dupsort\n"
+"database a non-empty value deletes only that (key, value) pair; an empty\n"
+"one deletes every value of key.");
+PyDoc_STRVAR(txn_drop_doc,
+"drop($self, /, db, delete=True)\n--\n\n"
+"Delete every record of db; with delete=True also the database itself,\n"
+"whose handle may not be used afterwards.");
+PyDoc_STRVAR(txn_get_doc,
+"get($self, /, key, default=None, db=None)\n--\n\n"
+"The value stored under key, or default when key is missing.");
+PyDoc_STRVAR(txn_id_doc,
+"id($self, /)\n--\n\nThe transaction's LMDB id.");
+PyDoc_STRVAR(txn_pop_doc,
+"pop($self, /, key, db=None)\n--\n\n"
+"Delete key and return the value it had, or None when it is missing.");
+PyDoc_STRVAR(txn_put_doc,
+"put($self, /, key, value, dupdata=True, overwrite=True, append=False, db=None)\n--\n\n"
+"Store value under key; return True, or False when nothing was written\n"
+"because overwrite=False and key exists, or dupdata=False and the same\n"
+"(key, value) pair exists in a dupsort database.  append=True adds at the\n"
+"end of the database (LMDB's MDB_APPEND), for loading keys in sorted order.");
+PyDoc_STRVAR(txn_replace_doc,
+"replace($self, /, key, value, db=None)\n--\n\n"
+"Store value under key and return the value it replaced, or None.  In a\n"
+"dupsort database every value of key is replaced (the first is returned).");
+PyDoc_STRVAR(txn_stat_doc,
+"stat($self, /, db=None)\n--\n\n"
+"Statistics of db (default: the transaction's database), as for\n"
+"Environment.stat().");
+
 #define FASTKW(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL | METH_KEYWORDS
 
 static PyMethodDef txn_methods[] = {
-    {"__enter__", txn_enter, METH_NOARGS, NULL},
-    {"__exit__", (PyCFunction)(void (*)(void))txn_exit, METH_FASTCALL, NULL},
-    {"abort", txn_abort, METH_NOARGS, NULL},
-    {"commit", txn_commit, METH_NOARGS, NULL},
-    {"cursor", FASTKW(txn_cursor), NULL},
-    {"delete", FASTKW(txn_delete), NULL},
-    {"drop", FASTKW(txn_drop), NULL},
-    {"get", FASTKW(txn_get), NULL},
-    {"id", txn_id, METH_NOARGS, NULL},
-    {"pop", FASTKW(txn_pop), NULL},
-    {"put", FASTKW(txn_put), NULL},
-    {"replace", FASTKW(txn_replace), NULL},
-    {"stat", FASTKW(txn_stat), NULL},
+    {"__enter__", txn_enter, METH_NOARGS, txn_enter_doc},
+    {"__exit__", (PyCFunction)(void (*)(void))txn_exit, METH_FASTCALL, txn_exit_doc},
+    {"abort", txn_abort, METH_NOARGS, txn_abort_doc},
+    {"commit", txn_commit, METH_NOARGS, txn_commit_doc},
+    {"cursor", FASTKW(txn_cursor), txn_cursor_doc},
+    {"delete", FASTKW(txn_delete), txn_delete_doc},
+    {"drop", FASTKW(txn_drop), txn_drop_doc},
+    {"get", FASTKW(txn_get), txn_get_doc},
+    {"id", txn_id, METH_NOARGS, txn_id_doc},
+    {"pop", FASTKW(txn_pop), txn_pop_doc},
+    {"put", FASTKW(txn_put), txn_put_doc},
+    {"replace", FASTKW(txn_replace), txn_replace_doc},
+    {"stat", FASTKW(txn_stat), txn_stat_doc},
     {NULL, NULL, 0, NULL}
 };
 
@@ -692,6 +749,7 @@ static PyObject *txn_tp_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 
 static PyType_Slot txn_slots[] = {
     {Py_tp_new, txn_tp_new},
+    {Py_tp_doc, (void *)txn_doc},
     {Py_tp_dealloc, txn_dealloc},
     {Py_tp_methods, txn_methods},
     {Py_tp_members, txn_members},

@@ -84,3 +84,39 @@ def test_no_system_lmdb_is_linked():
     so = zlmdb._native.__file__
     out = subprocess.run(["ldd", so], capture_output=True, text=True).stdout
     assert "liblmdb" not in out
+
+
+def _public_callables():
+    yield "version", zl.version
+    yield "enable_drop_gil", zl.enable_drop_gil
+    for cls in (zl.Environment, zl.Transaction, zl.Cursor, zl._Database):
+        yield cls.__name__, cls
+        for name, member in vars(cls).items():
+            if callable(member) and (not name.startswith("_") or
+                                     name in ("__enter__", "__exit__")):
+                yield "%s.%s" % (cls.__name__, name), getattr(cls, name)
+
+
+@pytest.mark.parametrize("name,obj", list(_public_callables()),
+                         ids=[n for n, _ in _public_callables()])
+def test_every_class_and_method_has_a_docstring_and_signature(name, obj):
+    # help(), inspect.signature() and the documentation site's API
+    # reference read these (py-lmdb's C extension has neither).
+    import inspect
+    assert obj.__doc__ and obj.__doc__.strip(), name
+    inspect.signature(obj)
+
+
+def test_signatures_name_the_keyword_arguments():
+    import inspect
+    assert list(inspect.signature(zl.Environment).parameters)[:3] == [
+        "path", "map_size", "subdir"]
+    params = inspect.signature(zl.Transaction.put).parameters
+    assert list(params) == ["self", "key", "value", "dupdata", "overwrite", "append", "db"]
+    assert params["overwrite"].default is True
+
+
+@pytest.mark.parametrize("name", EXCEPTIONS)
+def test_exception_docstrings_name_the_lmdb_code(name):
+    doc = getattr(zl, name).__doc__
+    assert doc and doc.rstrip().endswith(")."), doc
