@@ -120,7 +120,8 @@ def main():
     run("leak", lambda d: leak.rss_check(d, a.leak_iterations, timeout=3600))
 
     def orm_kill(kills, sync, growth, seed):
-        return lambda d: crash_kill.campaign(d, kills, seed=seed, script="orm_crash.py",
+        return lambda d: crash_kill.campaign(d, kills, sync=sync, metasync=sync, seed=seed,
+                                             script="orm_crash.py",
                                              flags=[int(sync), int(growth)], strong=sync)
     run("orm_kill", orm_kill(a.orm_kills, True, False, a.seed + 2))
     run("orm_kill_growth", orm_kill(a.orm_kills_growth, True, True, a.seed + 3))

@@ -9,7 +9,8 @@ import orm_hostile
 
 
 def _campaign(tmp_path, kills, sync, growth, seed):
-    stats = crash_kill.campaign(str(tmp_path), kills=kills, seed=seed, script="orm_crash.py",
+    stats = crash_kill.campaign(str(tmp_path), kills=kills, sync=sync, metasync=sync,
+                                seed=seed, script="orm_crash.py",
                                 flags=[int(sync), int(growth)], strong=sync)
     assert not stats["failures"], "\n".join(stats["failures"])
     assert stats["kills"] == kills and stats["final_marker"] >= 1
