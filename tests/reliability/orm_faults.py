@@ -115,7 +115,8 @@ def alloc(growth):
             streak, k = 0, 0
             while streak < SUCCESS_RUN and k < MAX_K:
                 k += 1
-                H.watchdog() if k % 200 == 0 else None
+                if k % 200 == 0:
+                    H.watchdog()
                 stats["attempts"] += 1
                 outcome = None
                 try:
