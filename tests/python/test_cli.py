@@ -1011,3 +1011,20 @@ def test_backup_and_grow_keep_named_databases(named_db, tmp_path):
     assert ok_json("grow", copy, "+1MiB")["map_size"] == (33 << 20)
     assert named_dump(copy) == named_dump(named_db)
     assert run("check", copy).returncode == 0
+
+
+def test_a_key_with_a_nul_byte_is_never_a_named_database(tmp_path):
+    from zlmdb._cli_layout import DB_RECORD_SIZE
+    # LMDB takes names as C strings: open_db(b"users\0x") would open
+    # "users".  So this ordinary record of slot 30067, with a value the
+    # size of a named database's, must stay a record.
+    path = str(tmp_path / "nul")
+    env = zl.open(path, max_dbs=1)
+    env.open_db(b"users")
+    with env.begin(write=True) as txn:
+        txn.put(b"users\0x", bytes(DB_RECORD_SIZE))
+    env.close()
+    listing = ok_json("tables", path)
+    assert [d["name"] for d in listing["named_databases"]] == ["users"]
+    assert [(r["slot"], r["records"]) for r in listing["tables"]] == [(30067, 1)]
+    assert ok("count", path, "30067").strip() == "1"
