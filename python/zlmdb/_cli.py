@@ -3,6 +3,8 @@ import, back up and grow zlmdb databases.
 
 Every command takes the database directory first.  Commands that only read
 open it read-only (and never create it); ``import`` and ``grow`` write.
+Named LMDB databases (low-level ``env.open_db``) that share the environment
+are listed apart from the slots, and ``--db`` addresses one.
 Expected failures (a missing directory, something that is not a zlmdb
 database, an unknown slot, a bad key) print one ``zlmdb: error: ...`` line
 and exit with status 1; usage errors exit with 2; ``check`` exits with 3
@@ -20,8 +22,10 @@ import sys
 
 import zlmdb
 from zlmdb import lmdb
-from zlmdb._cli_layout import (REGISTRY_SLOT, Catalog, CliError, b64, dumps_line,
-                               form_text, zlmdb_version)
+from zlmdb._cli_layout import (MAX_NAMED_DBS, REGISTRY_SLOT, Catalog, CliError,
+                               NamedDatabases, b64, dumps_line, form_text, name_form,
+                               name_from_form, name_from_text, name_text, prefix_end,
+                               zlmdb_version)
 
 PROG = "zlmdb"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
@@ -66,7 +70,11 @@ def open_database(path, write=False, create=False, map_size=None):
         raise CliError("not a zlmdb database: %s holds no data.mdb" % path)
     size = max(recorded, map_size or 0) or _CREATE_SIZE
     try:
-        db = zlmdb.Database(path, maxsize=size, readonly=not write, create=create)
+        db = zlmdb.Database(path, maxsize=size, readonly=not write, create=create,
+                            open_now=False)
+        # Low-level code may keep named databases beside the ORM's slots.
+        db._max_dbs = MAX_NAMED_DBS
+        db.__enter__()
     except lmdb.Error as exc:
         raise CliError("cannot open %s: %s" % (path, _lmdb_detail(exc, path))) from None
     _OPEN.append(db)
@@ -173,25 +181,14 @@ def _range(layout, args):
     slot_end = struct.pack(">H", layout.slot + 1) if layout.slot < 0xFFFF else None
     if prefix:
         lo = layout.prefix + layout.key_from_args(prefix, partial=True)
-        return lo, _prefix_end(lo)
+        return lo, prefix_end(lo)
     lo = layout.prefix + (layout.key_from_args(lo_args, partial=True) if lo_args else b"")
     hi = layout.prefix + layout.key_from_args(hi_args, partial=True) if hi_args else slot_end
     return lo, hi
 
 
-def _prefix_end(prefix):
-    """The first key after every key that starts with ``prefix``."""
-    p = bytearray(prefix)
-    while p and p[-1] == 0xFF:
-        p.pop()
-    if not p:
-        return None
-    p[-1] += 1
-    return bytes(p)
-
-
-def _walk(ltxn, lo, hi, reverse=False):
-    cur = ltxn.cursor()
+def _walk(ltxn, lo, hi, reverse=False, db=None):
+    cur = ltxn.cursor(db=db) if db is not None else ltxn.cursor()
     if not reverse:
         if not cur.set_range(lo):
             return
@@ -212,11 +209,78 @@ def _walk(ltxn, lo, hi, reverse=False):
         yield k, v
 
 
+# ----------------------------------------------------------- named databases
+
+def _named_target(catalog, args):
+    """The NamedDb that SLOT names with ``--db``, or None without it."""
+    if not args.named_db:
+        return None
+    name = args.slot
+    ndb = catalog.named.get(name_from_text(name))
+    if ndb is None:
+        known = [name_text(n.name) for n in catalog.named.all()]
+        listed = ", ".join(known[:10]) + (" and %d more" % (len(known) - 10)
+                                          if len(known) > 10 else "")
+        raise CliError("no named database %s in %s (%s)"
+                       % (name_text(name_from_text(name)), args.db,
+                          "it has: " + listed if known else "it has none"))
+    return ndb
+
+
+def _raw_key(ndb, ltxn, words):
+    """A named database's key from the command line: one word, its UTF-8
+    text or hex:... bytes."""
+    if len(words) != 1:
+        raise CliError("keys of named database %s are raw bytes: give one word (the key's "
+                       "text, or hex:...), not %d" % (name_text(ndb.name), len(words)))
+    word = words[0]
+    if word.startswith("hex:"):
+        try:
+            key = bytes.fromhex(word[4:])
+        except ValueError:
+            raise CliError("bad hex key: %r" % word) from None
+    else:
+        key = os.fsencode(word)
+    if not key:
+        raise CliError("LMDB keys are never empty")
+    if ndb.flags.get("integerkey"):
+        # LMDB compares integer keys as the stored key's size: a key of
+        # another size would be read past its end.
+        cur = ltxn.cursor(db=ndb.handle)
+        if cur.first() and len(cur.key()) != len(key):
+            raise CliError("keys of named database %s are %d-byte integers in native byte "
+                           "order: give hex: and %d bytes"
+                           % (name_text(ndb.name), len(cur.key()), len(cur.key())))
+    return key
+
+
+def _named_range(ndb, ltxn, args):
+    """(lo, hi) key bounds in a named database, as _range does for slots."""
+    prefix = getattr(args, "prefix", None)
+    lo_args, hi_args = getattr(args, "from_key", None), getattr(args, "to_key", None)
+    if prefix and (lo_args or hi_args):
+        raise CliError("--prefix cannot be combined with --from/--to")
+    if (prefix or lo_args or hi_args) and not ndb.bytewise:
+        raise CliError("keys of named database %s do not sort as bytes (%s): --prefix, "
+                       "--from and --to do not apply" % (name_text(ndb.name), ndb.flags_text()))
+    if prefix:
+        lo = _raw_key(ndb, ltxn, prefix)
+        return lo, prefix_end(lo)
+    return (_raw_key(ndb, ltxn, lo_args) if lo_args else b"",
+            _raw_key(ndb, ltxn, hi_args) if hi_args else None)
+
+
+def _bytes_form(data):
+    return {"$bytes": b64(data)}
+
+
 # ------------------------------------------------------------------ commands
 
 def cmd_info(args):
     db = open_database(args.db)
     env = db._env
+    with db.begin() as txn:
+        named = NamedDatabases(env, txn._txn).all()
     info, st = env.info(), env.stat()
     psize = st["psize"]
     pages_used = info["last_pgno"] + 1
@@ -243,6 +307,7 @@ def cmd_info(args):
         "used_percent": round(100.0 * used / map_size, 2) if map_size else 0.0,
         "file_preallocated": file_size >= map_size > used,
         "entries": st["entries"],
+        "named_databases": [n.as_dict() for n in named],
         "depth": st["depth"],
         "branch_pages": st["branch_pages"],
         "leaf_pages": st["leaf_pages"],
@@ -272,7 +337,8 @@ def cmd_info(args):
          % res["pages_free_in_file"]),
         ("free in map", "%d pages (%s)" % (res["pages_free_in_map"],
                                             _size_text(res["free_bytes"]))),
-        ("entries", st["entries"]),
+        ("entries", "%d%s" % (st["entries"], " (main database; %d of them named databases)"
+                                % len(named) if named else "")),
         ("tree depth", st["depth"]),
         ("last txn id", info["last_txnid"]),
         ("readers", "%d active%s (%d of %d reader slots ever used)"
@@ -280,6 +346,15 @@ def cmd_info(args):
              ", pid %d txn %d" % (r["pid"], r["txnid"]) for r in res["readers"]),
             info["num_readers"], info["max_readers"])),
     ]
+    if named:
+        rows.append(("named databases", len(named)))
+        for n in named:
+            d = n.as_dict()
+            pages = d["branch_pages"] + d["leaf_pages"] + d["overflow_pages"]
+            rows.append(("  " + name_text(n.name), "%d entr%s, depth %d, %d page%s%s"
+                         % (d["entries"], "y" if d["entries"] == 1 else "ies", d["depth"],
+                            pages, "" if pages == 1 else "s",
+                            ", " + n.flags_text() if n.flags_text() != "-" else "")))
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         _out("%s  %s" % (name.ljust(width), value))
@@ -314,10 +389,11 @@ def cmd_tables(args):
         catalog = _catalog(db, txn, args)
         psize = db._env.stat()["psize"]
         stats = {}
+        named = catalog.named
         cur = txn._txn.cursor()
         if cur.first():
             for k, v in cur.iternext():
-                if len(k) < 2:
+                if len(k) < 2 or named.is_named(k, v):
                     continue
                 slot = (k[0] << 8) | k[1]
                 s = stats.get(slot)
@@ -338,13 +414,24 @@ def cmd_tables(args):
                          "type": layout.describe(), "layout": layout.as_dict(),
                          "indexes": [{"name": n, "slot": ip._slot, "unique": u, "nullable": nl}
                                      for n, ip, _f, nl, u in layout.indexes]})
+        dbs = [(name_text(n.name), n.as_dict()) for n in named.all()]
     if args.json:
-        _json_out({"tables": rows})
+        _json_out({"tables": rows, "named_databases": [d for _t, d in dbs]})
         return EXIT_OK
-    table = [[r["slot"], r["oid"] or "-", r["name"] or "(unregistered)", r["records"],
-              r["bytes"], r["type"]] for r in rows]
-    _out(_table(table, ["slot", "oid", "name", "records", "bytes", "type"],
-                align_right=(0, 3, 4)))
+    if rows or not dbs:
+        table = [[r["slot"], r["oid"] or "-", r["name"] or "(unregistered)", r["records"],
+                  r["bytes"], r["type"]] for r in rows]
+        _out(_table(table, ["slot", "oid", "name", "records", "bytes", "type"],
+                    align_right=(0, 3, 4)))
+    if dbs:
+        if rows:
+            _out()
+        table = [[text, d["entries"], d["depth"],
+                  d["branch_pages"] + d["leaf_pages"] + d["overflow_pages"], d["bytes"],
+                  ",".join(f for f, on in d["flags"].items() if on) or "-"]
+                 for text, d in dbs]
+        _out(_table(table, ["named database", "entries", "depth", "pages", "bytes", "flags"],
+                    align_right=(1, 2, 3, 4)))
     return EXIT_OK
 
 
@@ -352,16 +439,26 @@ def cmd_count(args):
     db = open_database(args.db)
     with db.begin() as txn:
         catalog = _catalog(db, txn, args)
-        slot = catalog.resolve_slot(args.slot)
-        layout = catalog.layout(slot)
-        lo, hi = _range(layout, args)
-        if hi == _prefix_end(lo):
-            from zlmdb._cli_transfer import _count
-            n = _count(txn, lo)
+        ndb = _named_target(catalog, args)
+        if ndb is not None:
+            lo, hi = _named_range(ndb, txn._txn, args)
+            if not lo and hi is None:
+                n = ndb.stat["entries"]
+            else:
+                n = sum(1 for _ in _walk(txn._txn, lo, hi, db=ndb.handle))
         else:
-            n = sum(1 for _ in _walk(txn._txn, lo, hi))
+            slot = catalog.resolve_slot(args.slot)
+            layout = catalog.layout(slot)
+            lo, hi = _range(layout, args)
+            named = catalog.named
+            if hi == prefix_end(lo):
+                from zlmdb._cli_transfer import _count
+                n = _count(txn, lo) - len(named.in_range(lo, hi))
+            else:
+                n = sum(1 for k, v in _walk(txn._txn, lo, hi) if not named.is_named(k, v))
     if args.json:
-        _json_out({"slot": slot, "count": n})
+        _json_out({"db": name_form(ndb.name), "count": n} if ndb is not None
+                  else {"slot": slot, "count": n})
     else:
         _out(str(n))
     return EXIT_OK
@@ -371,10 +468,15 @@ def cmd_get(args):
     db = open_database(args.db)
     with db.begin() as txn:
         catalog = _catalog(db, txn, args)
+        ndb = _named_target(catalog, args)
+        if ndb is not None:
+            return _get_named(ndb, txn._txn, args)
         slot = catalog.resolve_slot(args.slot)
         layout = catalog.layout(slot)
         key = layout.key_from_args(args.key)
         raw = txn._txn.get(layout.prefix + key)
+        if raw is not None and catalog.named.is_named(layout.prefix + key, raw):
+            raw = None          # a named database's record, no slot's
         if raw is None:
             raise CliError("no record in slot %d with key %s" % (slot, " ".join(args.key)))
         if args.raw:
@@ -398,24 +500,70 @@ def cmd_get(args):
     return EXIT_OK
 
 
+def _get_named(ndb, ltxn, args):
+    key = _raw_key(ndb, ltxn, args.key)
+    if ndb.dupsort:
+        cur = ltxn.cursor(db=ndb.handle)
+        values = [bytes(v) for v in cur.iternext_dup()] if cur.set_key(key) else []
+    else:
+        value = ltxn.get(key, db=ndb.handle)
+        values = [] if value is None else [bytes(value)]
+    if not values:
+        raise CliError("no record in named database %s with key %s"
+                       % (name_text(ndb.name), args.key[0]))
+    if args.raw:
+        if len(values) > 1:
+            raise CliError("key %s has %d values in dupsort database %s; --raw writes one "
+                           "(scan --db shows them all)"
+                           % (args.key[0], len(values), name_text(ndb.name)))
+        sys.stdout.flush()
+        sys.stdout.buffer.write(values[0])
+        return EXIT_OK
+    if args.json:
+        rec = {"db": name_form(ndb.name), "key": _bytes_form(key),
+               "value": _bytes_form(values[0])}
+        if ndb.dupsort:
+            rec["values"] = [_bytes_form(v) for v in values]
+        _json_out(rec)
+    else:
+        for value in values:
+            _out(form_text(_bytes_form(value)))
+    return EXIT_OK
+
+
 def cmd_scan(args):
     if args.limit is not None and args.limit < 1:
         raise CliError("--limit must be at least 1")
     db = open_database(args.db)
     with db.begin() as txn:
         catalog = _catalog(db, txn, args)
-        slot = catalog.resolve_slot(args.slot)
-        layout = catalog.layout(slot)
-        lo, hi = _range(layout, args)
-        _say_guessed(catalog, layout)
+        ndb = _named_target(catalog, args)
+        if ndb is not None:
+            # A named database's keys and values are shown as bytes, as a
+            # slot's of unknown layout: nothing records what they hold.
+            layout = None
+            lo, hi = _named_range(ndb, txn._txn, args)
+            records = _walk(txn._txn, lo, hi, args.reverse, db=ndb.handle)
+        else:
+            slot = catalog.resolve_slot(args.slot)
+            layout = catalog.layout(slot)
+            lo, hi = _range(layout, args)
+            _say_guessed(catalog, layout)
+            records = ((k, v) for k, v in _walk(txn._txn, lo, hi, args.reverse)
+                       if not catalog.named.is_named(k, v))
         n = 0
-        for k, v in _walk(txn._txn, lo, hi, args.reverse):
+        for k, v in records:
             if args.limit is not None and n >= args.limit:
                 break
             n += 1
-            kform, kerr = _key_display(layout, k[2:])
+            if layout is None:
+                kform, kerr = _bytes_form(k), None
+            else:
+                kform, kerr = _key_display(layout, k[2:])
             if args.keys_only:
                 value = verr = None
+            elif layout is None:
+                value, verr = _bytes_form(v), None
             else:
                 value, verr = _value_display(layout, v)
             err = "; ".join(e for e in (kerr, verr) if e)
@@ -425,7 +573,7 @@ def cmd_scan(args):
                     rec["value"] = value
                 if err:
                     rec["error"] = err
-                if layout.guessed:
+                if layout is not None and layout.guessed:
                     rec["guessed"] = True
                 _json_out(rec)
             else:
@@ -436,9 +584,11 @@ def cmd_scan(args):
 
 
 def cmd_export(args):
-    from zlmdb._cli_transfer import Progress, export_slot
+    from zlmdb._cli_transfer import Progress, export_named, export_slot, named_file
     if args.all == (args.slot is not None):
         raise CliError("give a SLOT or --all (not both)")
+    if args.all and args.named_db:
+        raise CliError("--db names one database; --all exports every named database too")
     if args.all and not args.output:
         raise CliError("--all writes one file per table: give a directory with -o")
     if args.json and args.output in (None, "-"):
@@ -457,33 +607,49 @@ def cmd_export(args):
             os.makedirs(args.output, exist_ok=True)
             targets = [(s, os.path.join(args.output, "slot-%05d.%s" % (s, args.format)))
                        for s in slots]
+            targets += [(n, os.path.join(args.output, named_file(n.name, args.format)))
+                        for n in catalog.named.all()]
+        elif args.named_db:
+            targets = [(_named_target(catalog, args), args.output)]
         else:
             targets = [(catalog.resolve_slot(args.slot), args.output)]
-        for slot, path in targets:
-            # A guessed layout needs no note here: the header records its
-            # source, and the round-trip check keeps the export exact.
-            layout = catalog.layout(slot)
-            label = "export slot %d%s" % (slot, " (%s)" % catalog.name(slot)
-                                          if catalog.name(slot) else "")
-            progress = Progress(label, 0, "records", _progress_enabled(args))
+        for target, path in targets:
+            if isinstance(target, int):
+                # A guessed layout needs no note here: the header records its
+                # source, and the round-trip check keeps the export exact.
+                layout = catalog.layout(target)
+                what = "slot %d" % target
+                label = what + (" (%s)" % catalog.name(target) if catalog.name(target) else "")
+
+                def write(out, progress, layout=layout):
+                    return export_slot(catalog, txn, layout, out, binary, progress)
+            else:
+                what = label = "named database %s" % name_text(target.name)
+
+                def write(out, progress, ndb=target):
+                    return export_named(ndb, txn._txn, out, binary, progress)
+            progress = Progress("export " + label, 0, "records", _progress_enabled(args))
             if path in (None, "-"):
                 sys.stdout.flush()
                 out = sys.stdout.buffer
-                n, rk, rv = export_slot(catalog, txn, layout, out, binary, progress)
+                n, rk, rv = write(out, progress)
                 out.flush()
             else:
                 with open(path, "wb") as out:
-                    n, rk, rv = export_slot(catalog, txn, layout, out, binary, progress)
-            summary.append((slot, path, n, rk, rv))
+                    n, rk, rv = write(out, progress)
+            entry = ({"slot": target} if isinstance(target, int)
+                     else {"slot": None, "db": name_form(target.name)})
+            entry.update({"file": path, "records": n, "raw_keys": rk, "raw_values": rv})
+            summary.append((what, entry))
     if args.json:
-        _json_out({"exported": [{"slot": slot, "file": path, "records": n, "raw_keys": rk,
-                                 "raw_values": rv} for slot, path, n, rk, rv in summary]})
+        _json_out({"exported": [entry for _w, entry in summary]})
     elif _progress_enabled(args):
-        for slot, path, n, rk, rv in summary:
-            sys.stderr.write("exported %d records of slot %d to %s%s\n"
-                             % (n, slot, path or "stdout",
-                                " (%d keys and %d values as raw bytes)" % (rk, rv)
-                                if rk or rv else ""))
+        for what, e in summary:
+            sys.stderr.write("exported %d records of %s to %s%s\n"
+                             % (e["records"], what, e["file"] or "stdout",
+                                " (%d keys and %d values as raw bytes)"
+                                % (e["raw_keys"], e["raw_values"])
+                                if e["raw_keys"] or e["raw_values"] else ""))
     return EXIT_OK
 
 
@@ -534,13 +700,18 @@ def cmd_import(args):
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
-        results.append({"file": name, "slot": target, "records": n})
+        if isinstance(target, int):
+            results.append({"file": name, "slot": target, "records": n})
+        else:
+            results.append({"file": name, "slot": None, "db": name_form(target),
+                            "records": n})
     if args.json:
         _json_out({"imported": results})
     else:
         for r in results:
-            _out("imported %d records from %s into slot %d" % (r["records"], r["file"],
-                                                                r["slot"]))
+            _out("imported %d records from %s into %s"
+                 % (r["records"], r["file"], "slot %d" % r["slot"] if r["slot"] is not None
+                    else "named database %s" % name_text(name_from_form(r["db"]))))
     return EXIT_OK
 
 
@@ -589,12 +760,17 @@ def cmd_check(args):
         indexes = sum(len(catalog.layout(s).indexes) for s in rep.slots)
     if args.json:
         _json_out({"ok": rep.ok, "slots": len(rep.slots), "records": rep.records,
-                   "indexes": indexes, "problem_count": rep.problem_count,
-                   "problems": rep.problems, "notes": rep.notes})
+                   "indexes": indexes, "named_databases": rep.named,
+                   "problem_count": rep.problem_count, "problems": rep.problems,
+                   "notes": rep.notes})
     else:
-        _out("checked %d slot%s, %d record%s, %d index%s: %s"
+        entries = sum(n["entries"] for n in rep.named)
+        _out("checked %d slot%s, %d record%s, %d index%s%s: %s"
              % (len(rep.slots), "" if len(rep.slots) == 1 else "s", rep.records,
                 "" if rep.records == 1 else "s", indexes, "" if indexes == 1 else "es",
+                ", %d named database%s (%d entr%s)"
+                % (len(rep.named), "" if len(rep.named) == 1 else "s", entries,
+                   "y" if entries == 1 else "ies") if rep.named else "",
                 "no problems" if rep.ok else "%d problem(s)" % rep.problem_count))
         for p in rep.problems:
             where = "slot %s" % p["slot"] if p["slot"] is not None else "database"
@@ -693,7 +869,15 @@ def build_parser():
                             "(repeatable; wins over --schema)")
     slot = argparse.ArgumentParser(add_help=False)
     slot.add_argument("slot", metavar="SLOT",
-                      help="slot number, or a registered table's name or oid")
+                      help="slot number, or a registered table's name or oid (with --db: "
+                           "a named database's name)")
+    named = argparse.ArgumentParser(add_help=False)
+    # A flag, not an option with a value, so that SLOT stays a required
+    # positional: "--db users" reads the same and options may still come
+    # between DB and SLOT.
+    named.add_argument("--db", dest="named_db", action="store_true",
+                       help="SLOT names a named LMDB database (low-level env.open_db): "
+                            "raw keys and values; write the name as text or hex:...")
     rng = argparse.ArgumentParser(add_help=False)
     rng.add_argument("--prefix", nargs="+", metavar="K",
                      help="only keys starting with these leading key components")
@@ -717,39 +901,42 @@ def build_parser():
         "the file size: a database opened with writemap has its file preallocated to the "
         "map size.")
     add("tables", cmd_tables, [db, js, types], "list the slots: registry entry, records, "
-        "bytes, layout",
+        "bytes, layout; and the named databases",
         "List every slot that is registered or holds records: its oid and name from the "
         "registry, its record count, the bytes its records take in leaf and overflow "
-        "pages, and its layout (declared with --schema/--map, or guessed).")
+        "pages, and its layout (declared with --schema/--map, or guessed). Then the "
+        "named LMDB databases, if any: entries, depth, pages, bytes, flags.")
     key_help = ("key components, one word each (uuid, int, string, ISO-8601 or int-ns "
                 "timestamp, hex bytes), or one hex:... word with the key's bytes")
-    p = add("count", cmd_count, [db, slot, rng, js, types],
-            "count the records of a slot, or of a key prefix or range")
-    p = add("get", cmd_get, [db, slot, js, types], "print the value of one key",
+    p = add("count", cmd_count, [db, slot, named, rng, js, types],
+            "count the records of a slot or named database, or of a key prefix or range")
+    p = add("get", cmd_get, [db, slot, named, js, types], "print the value of one key",
             "Print the value stored under one key of a slot, decoded when the layout is "
-            "known.")
+            "known; with --db, under a key of a named database (every value of a dupsort "
+            "database).")
     p.add_argument("key", nargs="+", metavar="KEY", help=key_help)
     p.add_argument("--raw", action="store_true", help="write the stored value bytes as they "
                    "are to stdout")
-    p = add("scan", cmd_scan, [db, slot, rng, js, types], "print the records of a slot or "
-            "a key range",
+    p = add("scan", cmd_scan, [db, slot, named, rng, js, types], "print the records of a "
+            "slot, a named database or a key range",
             "Print records, one per line: key and value (tab-separated JSON; hex:... for "
             "raw bytes; <...> summaries for FlatBuffers, NumPy and pickle). With --json, "
             "JSON lines {\"key\", \"value\"}.")
     p.add_argument("--limit", type=int, metavar="N", help="at most N records")
     p.add_argument("--reverse", action="store_true", help="from the last key down")
     p.add_argument("--keys-only", action="store_true", help="print keys only")
-    p = add("export", cmd_export, [db, js, types, progress],
+    p = add("export", cmd_export, [db, named, js, types, progress],
             "write a table as JSON lines or a CBOR sequence",
-            "Write one table (or every table, with --all) as a header and one item per "
-            "record, in one read transaction. Decoded keys and values are written where "
-            "they provably re-import to the same bytes, raw bytes otherwise, so "
-            "export/import round-trips exactly.")
+            "Write one table or named database (or all of them, with --all) as a header "
+            "and one item per record, in one read transaction. Decoded keys and values are "
+            "written where they provably re-import to the same bytes, raw bytes otherwise, "
+            "so export/import round-trips exactly.")
     p.add_argument("slot", metavar="SLOT", nargs="?",
-                   help="slot number, or a registered table's name or oid")
+                   help="slot number, or a registered table's name or oid (with --db: a "
+                        "named database's name)")
     p.add_argument("--all", action="store_true",
-                   help="every table, one file each (slot-NNNNN.jsonl|cbor) in the -o "
-                        "directory")
+                   help="every table and named database, one file each (slot-NNNNN and "
+                        "db-NAME .jsonl|.cbor) in the -o directory")
     p.add_argument("-o", "--output", metavar="PATH",
                    help="output file (default: stdout), or directory with --all")
     p.add_argument("--format", choices=("jsonl", "cbor"), default="jsonl",
@@ -760,7 +947,8 @@ def build_parser():
             "write transactions of --batch-size records; the map grows when it is full. "
             "Records are put as they are (existing keys are overwritten) and the table's "
             "registry entry is added when missing. Indexes are tables of their own: "
-            "import their exports too.")
+            "import their exports too. A named database's export creates it (with its "
+            "flags) when missing.")
     p.add_argument("file", nargs="+", metavar="FILE",
                    help="export file, directory of them, or - for stdin")
     p.add_argument("--slot", metavar="SLOT", help="load into this slot instead of the one "
@@ -805,7 +993,14 @@ def main(argv=None):
     returns the exit status."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if args.command == "export" and args.slot is None and len(extra) == 1 \
+                and not extra[0].startswith("-"):
+            # argparse fills an optional positional (export's SLOT) only
+            # from words before the first option: "export DB --db users".
+            args.slot, extra = extra[0], []
+        if extra:
+            parser.error("unrecognized arguments: %s" % " ".join(extra))
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if not getattr(args, "func", None):

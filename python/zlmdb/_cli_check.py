@@ -12,13 +12,17 @@ Checked, for every slot:
   existing record whose index key is that entry's key, and every record
   with a non-null index key has its entry.
 
+Named LMDB databases (low-level ``env.open_db``) are no slots: their records
+in the main database are skipped, and each one's tree is walked to the end
+(its keys and values have no layout to check).
+
 Memory stays constant: records are visited with cursors and looked up one
 at a time.
 """
 import struct
 
 from zlmdb import lmdb
-from zlmdb._cli_layout import REGISTRY_SLOT, b64, form_text
+from zlmdb._cli_layout import REGISTRY_SLOT, b64, form_text, name_form, name_text
 
 _NULL = object()
 
@@ -33,6 +37,7 @@ class Report:
         self.notes = []
         self.records = 0
         self.slots = []
+        self.named = []           # {"name", "entries"} of each named database
         self.bad = set()          # physical keys already reported as undecodable
 
     def problem(self, slot, key, text):
@@ -82,7 +87,8 @@ def check(catalog, txn, max_problems=100):
                         % (rec["oid"], seen[rec["oid"]], slot))
         seen.setdefault(rec["oid"], slot)
     try:
-        _check_tree(ltxn, rep)
+        _check_tree(ltxn, rep, catalog.named)
+        _check_named(catalog, ltxn, rep)
         for slot in catalog.slots():
             _check_slot(catalog, ltxn, slot, rep)
         for slot in catalog.slots():
@@ -94,14 +100,38 @@ def check(catalog, txn, max_problems=100):
     return rep
 
 
-def _check_tree(ltxn, rep):
-    """One-byte keys cannot belong to any table.  Each sorts just before the
-    slots it would prefix, so 256 seeks find them all."""
+def _check_tree(ltxn, rep, named):
+    """One-byte keys cannot belong to any table (a named database may have
+    a 1-byte name).  Each sorts just before the slots it would prefix, so
+    256 seeks find them all."""
     cur = ltxn.cursor()
     for b in range(256):
         k = bytes((b,))
-        if cur.set_range(k) and cur.key() == k:
+        if cur.set_range(k) and cur.key() == k and not named.is_named(k, cur.value()):
             rep.problem(None, _raw(k), "key of 1 byte has no 2-byte slot prefix")
+
+
+def _check_named(catalog, ltxn, rep):
+    """Walk each named database's tree: a damaged page stops the walk with
+    an lmdb error, a count that disagrees with LMDB's is a problem."""
+    dbs = catalog.named.all()
+    for ndb in dbs:
+        n = 0
+        cur = ltxn.cursor(db=ndb.handle)
+        if cur.first():
+            for _ in cur.iternext(values=False):
+                n += 1
+        rep.named.append({"name": name_form(ndb.name), "entries": n})
+        if n != ndb.stat["entries"]:
+            rep.problem(None, None, "named database %s: its tree holds %d entries, LMDB "
+                        "counts %d" % (name_text(ndb.name), n, ndb.stat["entries"]))
+    if dbs:
+        names = ", ".join(name_text(n.name) for n in dbs[:10])
+        if len(dbs) > 10:
+            names += " and %d more" % (len(dbs) - 10)
+        rep.note("named database%s %s: tree%s walked; keys and values are raw bytes, "
+                 "not checked" % ("" if len(dbs) == 1 else "s", names,
+                                  "" if len(dbs) == 1 else "s"))
 
 
 def _check_slot(catalog, ltxn, slot, rep):
@@ -117,12 +147,15 @@ def _check_slot(catalog, ltxn, slot, rep):
                  "not checked" % slot)
     if slot != REGISTRY_SLOT and slot not in catalog.registry and layout.source != "schema":
         rep.note("slot %d holds records but has no registry entry" % slot)
+    named = catalog.named
     cur = ltxn.cursor()
     if not cur.set_range(layout.prefix):
         return
     for k, v in cur.iternext():
         if k[:2] != layout.prefix:
             break
+        if named.is_named(k, v):
+            continue
         rep.records += 1
         raw = k[2:]
         if check_keys:
@@ -183,7 +216,7 @@ def _check_index(catalog, txn, layout, spec, rep):
         for k, v in cur.iternext():
             if k[:2] != layout.prefix:
                 break
-            if not v or k in rep.bad:
+            if not v or k in rep.bad or catalog.named.is_named(k, v):
                 continue
             ktext = _key_text(layout, k[2:])
             ipk = index_key_of(v)
@@ -218,6 +251,8 @@ def _check_index(catalog, txn, layout, spec, rep):
         for k, v in cur.iternext():
             if k[:2] != prefix:
                 break
+            if catalog.named.is_named(k, v):
+                continue
             itext = _key_text(ilayout, k[2:])
             try:
                 pk = ipmap._decode_value(v)

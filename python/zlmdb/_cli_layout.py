@@ -18,6 +18,11 @@ A :class:`Layout` converts keys and values between their stored bytes and
 ``scan``, ``get`` and ``export``/``import``.  Exactness is never assumed:
 export checks every record's forms re-encode to the stored bytes, and falls
 back to the raw bytes where they do not.
+
+The main database may also hold LMDB *named databases* (``env.open_db(b"name")``
+of the low-level API): each is one main-database record whose key is the
+name.  :class:`NamedDatabases` finds them, so that their records are not
+taken for slots.
 """
 import base64
 import binascii
@@ -37,6 +42,7 @@ import zlib
 
 import zlmdb
 from zlmdb import _database
+from zlmdb import lmdb
 from zlmdb import codec as _codec
 from zlmdb._maps import MAP_CLASSES
 from zlmdb._pmap import PersistentMap
@@ -576,9 +582,10 @@ def _is_container_doc(data, loads):
         return False
 
 
-def guess_layout(ltxn, slot):
-    """A layout guessed from the slot's first records, or one with nothing
-    known when no guess fits every sampled record."""
+def guess_layout(ltxn, slot, named=None):
+    """A layout guessed from the slot's first records (not counting
+    ``named`` databases), or one with nothing known when no guess fits
+    every sampled record."""
     prefix = struct.pack(">H", slot)
     keys, values = [], []
     cur = ltxn.cursor()
@@ -586,6 +593,8 @@ def guess_layout(ltxn, slot):
         for k, v in cur.iternext():
             if k[:2] != prefix or len(keys) >= _SAMPLE:
                 break
+            if named is not None and named.is_named(k, v):
+                continue
             keys.append(k[2:])
             values.append(v)
     if not keys:
@@ -684,15 +693,16 @@ def read_registry(ltxn):
     return records, problems
 
 
-def data_slots(ltxn):
+def data_slots(ltxn, named=None):
     """The slots that hold at least one record, found by jumping from slot
-    to slot (one cursor seek each)."""
+    to slot (one cursor seek each).  Records that are ``named`` databases
+    are stepped over: they belong to no slot."""
     slots = []
     cur = ltxn.cursor()
     found = cur.first()
     while found:
         k = cur.key()
-        if len(k) < 2:
+        if len(k) < 2 or (named is not None and named.is_named(k, cur.value())):
             found = cur.next()
             continue
         slot = struct.unpack(">H", k[:2])[0]
@@ -701,6 +711,167 @@ def data_slots(ltxn):
             break
         found = cur.set_range(struct.pack(">H", slot + 1))
     return slots
+
+
+# ----------------------------------------------------------- named databases
+
+#: sizeof(MDB_db): the record LMDB keeps in the main database for each named
+#: database (flags, depth, page counts, entries, root page).
+DB_RECORD_SIZE = 8 + 5 * struct.calcsize("N")
+#: named databases the command can open at once (LMDB's max_dbs); each costs
+#: about 50 bytes per transaction.
+MAX_NAMED_DBS = 4096
+DB_FLAGS = ("reverse_key", "dupsort", "integerkey", "integerdup", "dupfixed")
+
+
+def name_form(name):
+    """A named database's name in JSON: the text, or ``{"$bytes": ...}``
+    when it is not UTF-8."""
+    try:
+        return bytes(name).decode("utf-8")
+    except UnicodeDecodeError:
+        return {"$bytes": b64(name)}
+
+
+def name_from_form(form):
+    """The inverse of :func:`name_form` (CBOR may also give bytes)."""
+    if isinstance(form, str):
+        return form.encode("utf-8", "surrogatepass")
+    if isinstance(form, (bytes, bytearray)):
+        return bytes(form)
+    if isinstance(form, dict) and len(form) == 1 and "$bytes" in form:
+        return unb64(form["$bytes"])
+    raise ValueError("a database name is a string or {\"$bytes\": base64}, not %r" % (form,))
+
+
+def name_text(name):
+    """A name for people: the text when printable, else ``hex:...``."""
+    try:
+        text = bytes(name).decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text and text.isprintable() and not text.startswith("hex:"):
+        return text
+    return "hex:" + bytes(name).hex()
+
+
+def name_from_text(text):
+    """The inverse of :func:`name_text`: ``hex:...`` or UTF-8 text."""
+    if text.startswith("hex:"):
+        try:
+            return bytes.fromhex(text[4:])
+        except ValueError:
+            raise CliError("bad hex name: %r" % text) from None
+    return os.fsencode(text)
+
+
+class NamedDb:
+    """One named database: its name, handle (valid in the transaction it
+    was found in), flags and LMDB statistics."""
+
+    def __init__(self, name, handle, ltxn):
+        self.name = name
+        self.handle = handle
+        self.flags = {f: bool(v) for f, v in handle.flags(ltxn).items() if f in DB_FLAGS}
+        self.stat = ltxn.stat(handle)
+
+    @property
+    def dupsort(self):
+        return self.flags.get("dupsort", False)
+
+    @property
+    def bytewise(self):
+        """Whether its keys sort as byte strings (so key ranges mean something)."""
+        return not (self.flags.get("integerkey") or self.flags.get("reverse_key"))
+
+    def flags_text(self):
+        return ",".join(f for f in DB_FLAGS if self.flags.get(f)) or "-"
+
+    def as_dict(self):
+        st = self.stat
+        pages = st["branch_pages"] + st["leaf_pages"] + st["overflow_pages"]
+        return {"name": name_form(self.name), "entries": st["entries"], "depth": st["depth"],
+                "branch_pages": st["branch_pages"], "leaf_pages": st["leaf_pages"],
+                "overflow_pages": st["overflow_pages"], "bytes": pages * st["psize"],
+                "flags": dict(self.flags)}
+
+
+class NamedDatabases:
+    """The named databases of one read transaction's main database.
+
+    A named database is a main-database record with LMDB's F_SUBDATA node
+    flag, which the Python API does not show; ``open_db(key,
+    create=False)`` is the test: it succeeds for such a key and raises
+    IncompatibleError for an ordinary record.  It needs no flags: LMDB
+    takes a named database's flags (dupsort, integerkey, ...) from its
+    record, so opening with the default flags works for all of them.
+
+    Two facts keep the test cheap: the record's value is always an MDB_db
+    (DB_RECORD_SIZE bytes), and LMDB takes names as C strings, so a key
+    holding a NUL byte never names a database.  Every key of slots 0..256
+    holds a NUL byte, so ORM databases cost one seek.
+    """
+
+    def __init__(self, env, ltxn):
+        self.env = env
+        self.ltxn = ltxn
+        self._handles = {}       # name -> handle, or None for an ordinary record
+        self._all = None
+
+    def _handle(self, name):
+        if name in self._handles:
+            return self._handles[name]
+        try:
+            handle = self.env.open_db(name, txn=self.ltxn, create=False)
+        except (lmdb.IncompatibleError, lmdb.NotFoundError):
+            # An ordinary record, or no such key (NotFound also when the
+            # main database is dupsort or integerkey: it has no named ones).
+            handle = None
+        except lmdb.DbsFullError:
+            raise CliError("the database has more than %d named databases, the most the "
+                           "zlmdb command opens" % MAX_NAMED_DBS) from None
+        self._handles[name] = handle
+        return handle
+
+    def is_named(self, key, value):
+        """Whether the main-database record (key, value) is a named database."""
+        if len(value) != DB_RECORD_SIZE or not len(key):
+            return False
+        key = bytes(key)
+        return b"\0" not in key and self._handle(key) is not None
+
+    def get(self, name):
+        """The NamedDb called ``name`` (bytes), or None."""
+        name = bytes(name)
+        if not name or b"\0" in name:
+            return None
+        handle = self._handle(name)
+        return NamedDb(name, handle, self.ltxn) if handle is not None else None
+
+    def in_range(self, lo=b"", hi=None):
+        """Names of the named databases with lo <= name < hi, ascending."""
+        out = []
+        cur = self.ltxn.cursor()
+        found = cur.set_range(lo)
+        while found:
+            k = bytes(cur.key())
+            if hi is not None and k >= hi:
+                break
+            nul = k.find(b"\0")
+            if nul >= 0:
+                # Every key that starts with k[:nul + 1] holds a NUL too.
+                found = cur.set_range(k[:nul] + b"\x01")
+                continue
+            if self.is_named(k, cur.value()):
+                out.append(k)
+            found = cur.next()
+        return out
+
+    def all(self):
+        """Every named database, by name."""
+        if self._all is None:
+            self._all = [self.get(name) for name in self.in_range()]
+        return self._all
 
 
 # -------------------------------------------------------------------- schema
@@ -802,6 +973,7 @@ class Catalog:
         self.layouts = {REGISTRY_SLOT: registry_layout()}
         self.notes = []
         self._ltxn = ltxn
+        self.named = NamedDatabases(db._env, ltxn)
         for spec in schemas:
             self._add_schema(spec)
         for spec in maps:
@@ -870,19 +1042,33 @@ class Catalog:
                 raise CliError("table name %r is ambiguous: slots %s"
                                % (text, ", ".join(map(str, sorted(hits)))))
             slot = hits[0]
-        if must_exist and slot not in self.registry and slot != REGISTRY_SLOT:
-            cur = self._ltxn.cursor()
+        if must_exist and slot not in self.registry and slot != REGISTRY_SLOT \
+                and not self.holds_records(slot):
             prefix = struct.pack(">H", slot)
-            if not cur.set_range(prefix) or cur.key()[:2] != prefix:
-                raise CliError("unknown slot %d: not in the registry and holds no records"
-                               % slot)
+            names = self.named.in_range(prefix, prefix_end(prefix))
+            raise CliError("unknown slot %d: not in the registry and holds no records%s"
+                           % (slot, "; its key range holds the named database%s %s (use "
+                              "--db NAME)" % ("" if len(names) == 1 else "s",
+                                              ", ".join(map(name_text, names)))
+                              if names else ""))
         return slot
+
+    def holds_records(self, slot):
+        """Whether the slot holds a record (named databases do not count)."""
+        prefix = struct.pack(">H", slot)
+        cur = self._ltxn.cursor()
+        found = cur.set_range(prefix)
+        while found and cur.key()[:2] == prefix:
+            if not self.named.is_named(cur.key(), cur.value()):
+                return True
+            found = cur.next()
+        return False
 
     def layout(self, slot, ltxn=None):
         """The slot's layout (guessed on first use when nothing declares it)."""
         layout = self.layouts.get(slot)
         if layout is None:
-            layout = guess_layout(ltxn or self._ltxn, slot)
+            layout = guess_layout(ltxn or self._ltxn, slot, self.named)
             self.layouts[slot] = layout
         if layout.registry is None:
             layout.registry = self.registry.get(slot)
@@ -890,7 +1076,7 @@ class Catalog:
 
     def slots(self):
         """Every slot that is registered or holds data, ascending."""
-        return sorted(set(self.registry) | set(data_slots(self._ltxn)))
+        return sorted(set(self.registry) | set(data_slots(self._ltxn, self.named)))
 
     def name(self, slot):
         if slot == REGISTRY_SLOT:
@@ -902,6 +1088,18 @@ class Catalog:
                 return "(%s)" % layout.map_name
             return None
         return rec.get("name")
+
+
+def prefix_end(prefix):
+    """The first key after every key that starts with ``prefix`` (None:
+    there is none)."""
+    p = bytearray(prefix)
+    while p and p[-1] == 0xFF:
+        p.pop()
+    if not p:
+        return None
+    p[-1] += 1
+    return bytes(p)
 
 
 def zlmdb_version():

@@ -14,17 +14,24 @@ CBOR).  Export writes a decoded form only after checking that importing it
 gives back the stored bytes exactly; otherwise it writes the raw bytes.  So
 export -> import -> export reproduces the database byte for byte whatever
 the layout is known to be.
+
+A named LMDB database travels the same way, its header naming it instead of
+a slot (``"slot": null, "db": "users", "flags": {"dupsort": true, ...}``)
+and its records always as raw bytes (every value of a dupsort key is one
+record).
 """
 import json
 import os
+import re
 import struct
 import sys
 import time
 
 from zlmdb import codec as _codec
 from zlmdb import lmdb
-from zlmdb._cli_layout import (COMPRESSION, VALUE_CODECS, CliError, Layout, b64, dumps_line,
-                               from_json, to_json, unb64, zlmdb_version)
+from zlmdb._cli_layout import (COMPRESSION, DB_FLAGS, VALUE_CODECS, CliError, Layout, b64,
+                               dumps_line, from_json, name_form, name_from_form, name_text,
+                               prefix_end, to_json, unb64, zlmdb_version)
 
 FORMAT_VERSION = 1
 _MAX_MAP = 1 << 44          # import stops growing the map here (16 TiB)
@@ -131,7 +138,8 @@ def export_slot(catalog, txn, layout, out, binary, progress):
     (records, raw keys, raw values)."""
     ltxn = txn._txn
     prefix = layout.prefix
-    total = _count(txn, prefix)
+    named = catalog.named
+    total = _count(txn, prefix) - len(named.in_range(prefix, prefix_end(prefix)))
     head = header(catalog, layout, total)
     if binary:
         out.write(_codec.cbor_dumps(head))
@@ -146,6 +154,8 @@ def export_slot(catalog, txn, layout, out, binary, progress):
         for k, v in cur.iternext():
             if k[:2] != prefix:
                 break
+            if named.is_named(k, v):
+                continue
             kname, kenc = _part(layout, k[2:], True, binary)
             vname, venc = _part(layout, v, False, binary)
             raw_keys += kname == "raw_key"
@@ -158,6 +168,43 @@ def export_slot(catalog, txn, layout, out, binary, progress):
             progress.update(n)
     progress.close()
     return n, raw_keys, raw_values
+
+
+def named_file(name, fmt):
+    """The file name ``export --all`` gives a named database: db-NAME for
+    names that are safe as file names everywhere, db-hex-HEX otherwise."""
+    if re.fullmatch(rb"[a-z0-9_-]{1,100}", name) and not name.startswith(b"hex-"):
+        return "db-%s.%s" % (name.decode("ascii"), fmt)
+    return "db-hex-%s.%s" % (name.hex(), fmt)
+
+
+def export_named(ndb, ltxn, out, binary, progress):
+    """Write one named database (raw keys and values) to ``out``; returns
+    (records, raw keys, raw values)."""
+    total = ndb.stat["entries"]
+    head = {"zlmdb_export": FORMAT_VERSION, "zlmdb": zlmdb_version(), "slot": None,
+            "db": name_form(ndb.name), "flags": dict(ndb.flags), "records": total}
+    if binary:
+        if not isinstance(head["db"], str):
+            head["db"] = ndb.name
+        out.write(_codec.cbor_dumps(head))
+    else:
+        out.write(dumps_line(head).encode("utf-8") + b"\n")
+    progress.total = total
+    n = 0
+    cur = ltxn.cursor(db=ndb.handle)
+    if cur.first():
+        for k, v in cur.iternext():
+            if binary:
+                out.write(b"\xa2" + _codec.cbor_dumps("raw_key") + _codec.cbor_dumps(bytes(k))
+                          + _codec.cbor_dumps("raw_value") + _codec.cbor_dumps(bytes(v)))
+            else:
+                out.write(b'{"raw_key":"%s","raw_value":"%s"}\n'
+                          % (b64(k).encode("ascii"), b64(v).encode("ascii")))
+            n += 1
+            progress.update(n)
+    progress.close()
+    return n, n, n
 
 
 def _count(txn, prefix):
@@ -311,19 +358,59 @@ def _raw(field, binary):
     return unb64(field)
 
 
-def _write_batch(db, batch):
+def _write_batch(db, batch, named=None):
+    """Put the batch in one write transaction, into the main database or
+    the ``named`` (name, flags) one, growing the map when it is full."""
     env = db._env
     while True:
         try:
             with env.begin(write=True) as txn:
+                # Opened in every transaction: an aborted one closes the
+                # handles it opened.
+                handle = _open_named(env, txn, *named) if named else None
                 for k, v in batch:
-                    txn.put(k, v)
+                    txn.put(k, v, db=handle)
             return
         except lmdb.MapFullError:
             size = env.info()["map_size"]
             if size >= _MAX_MAP:
                 raise
             env.set_mapsize(min(_MAX_MAP, size * 2))
+
+
+def _named_header(head, slot):
+    """(name, flags to open it with) from a named database's header."""
+    if slot is not None:
+        raise CliError("this export holds a named database, not a table: --slot does "
+                       "not apply")
+    try:
+        name = name_from_form(head["db"])
+    except ValueError as exc:
+        raise CliError("header: bad db name: %s" % exc) from None
+    if not name or b"\0" in name:
+        raise CliError("header: a database name is neither empty nor holds a NUL byte")
+    flags = head.get("flags") or {}
+    if not isinstance(flags, dict) or any(f not in DB_FLAGS or not isinstance(v, bool)
+                                          for f, v in flags.items()):
+        raise CliError("header: flags must map some of %s to true or false"
+                       % ", ".join(DB_FLAGS))
+    return name, {f: True for f, v in flags.items() if v}
+
+
+def _open_named(env, txn, name, flags):
+    """The named database's handle in write transaction ``txn``, created
+    with ``flags`` when missing; refuses one that exists with other flags."""
+    try:
+        handle = env.open_db(name, txn=txn, create=True, **flags)
+    except lmdb.IncompatibleError:
+        raise CliError("key %s of the target's main database is an ordinary record, not a "
+                       "named database" % name_text(name)) from None
+    have = {f for f, v in handle.flags(txn).items() if v and f in DB_FLAGS}
+    if have != set(flags):
+        raise CliError("named database %s of the target has flags %s, the export %s"
+                       % (name_text(name), ",".join(sorted(have)) or "none",
+                          ",".join(sorted(flags)) or "none"))
+    return handle
 
 
 def _registry_write(registry, head, target, binary):
@@ -357,8 +444,8 @@ def _registry_write(registry, head, target, binary):
 
 def import_stream(db, registry, stream, name, fmt, slot, batch_size, use_registry,
                   progress):
-    """Load one export stream; returns (slot, records).  Errors name the
-    stream and the line or item."""
+    """Load one export stream; returns (slot, records), or (name, records)
+    for a named database.  Errors name the stream and the line or item."""
     try:
         return _import(db, registry, stream, name, fmt, slot, batch_size, use_registry,
                        progress)
@@ -379,6 +466,8 @@ def _import(db, registry, stream, name, fmt, slot, batch_size, use_registry, pro
     if not isinstance(head, dict) or head.get("zlmdb_export") != FORMAT_VERSION:
         raise CliError("not a zlmdb export (its first item has no \"zlmdb_export\": %d)"
                        % FORMAT_VERSION)
+    if head.get("db") is not None:
+        return _import_named(db, head, items, where, binary, slot, batch_size, progress)
     if slot is None:
         slot = head.get("slot")
         if isinstance(slot, bool) or not isinstance(slot, int) or not 0 <= slot <= 0xFFFF:
@@ -408,9 +497,34 @@ def _import(db, registry, stream, name, fmt, slot, batch_size, use_registry, pro
     return slot, n
 
 
-def _flush(db, batch, pos):
+def _import_named(db, head, items, where, binary, slot, batch_size, progress):
+    named = _named_header(head, slot)
+    layout = Layout(0)          # no key or value layout: raw_key/raw_value only
+    pos = "the header"
+    _flush(db, [], pos, named)  # creates it (an export may be empty), checks its flags
+    batch = []
+    n = 0
+    for pos, rec in items:
+        try:
+            k, v = _record_bytes(layout, rec, binary)
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            raise CliError("%s: %s" % (pos, exc)) from None
+        batch.append((k, v))
+        n += 1
+        if len(batch) >= batch_size:
+            _flush(db, batch, pos, named)
+            batch = []
+            progress.update(where[0])
+    if batch:
+        _flush(db, batch, pos, named)
+    progress.update(where[0])
+    progress.close()
+    return named[0], n
+
+
+def _flush(db, batch, pos, named=None):
     try:
-        _write_batch(db, batch)
+        _write_batch(db, batch, named)
     except lmdb.Error as exc:
         raise CliError("writing the records up to %s: %s" % (pos, exc)) from None
 

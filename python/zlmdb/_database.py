@@ -263,6 +263,11 @@ class Database:
     ``MapResizedError`` once and must reopen.
     """
 
+    #: Named LMDB databases the environment can open.  The ORM uses none;
+    #: the ``zlmdb`` command raises it (before opening) to look into the
+    #: low-level databases that share an environment with the ORM's tables.
+    _max_dbs = 0
+
     def __init__(self, dbpath=None, maxsize=10485760, readonly=False, lock=True, sync=True,
                  create=True, open_now=True, writemap=False, context=None, log=None,
                  growth=None, initial_size=None):
@@ -321,7 +326,7 @@ class Database:
                 self._env = lmdb.open(self._dbpath, map_size=self._map_size_at_open(),
                                       create=self._create, readonly=self._readonly,
                                       sync=self._sync, subdir=True, lock=self._lock,
-                                      writemap=self._writemap)
+                                      writemap=self._writemap, max_dbs=self._max_dbs)
                 break
             except lmdb.LockError as exc:
                 if attempt == len(delays) - 1:

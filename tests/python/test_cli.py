@@ -715,3 +715,316 @@ def test_grow_raises_the_map_size_for_good(db_copy):
     assert user_error("grow", db_copy, "32MiB").startswith("the map is already 1140850688")
     res = run("check", db_copy, *SCHEMA)
     assert res.returncode == 0
+
+
+# -- named databases ------------------------------------------------------------------
+#
+# Low-level code keeps LMDB named databases (env.open_db(b"users")) in the
+# same environment; each is one main-database record whose key is its name.
+# They are listed and addressed (--db) apart from the ORM's slots, whose
+# record counts must not include them.
+
+ROOT = DATA.parents[2]
+NAMED = [b"ids", b"q", b"runs", b"tags", b"users"]
+
+
+def build_named(path, orm=False):
+    """A database like examples/demo.py's (named databases users and runs)
+    plus tags (dupsort), ids (integerkey) and q (a 1-byte name).  With
+    ``orm``, ORM tables share it: slot 1, and slot 30067 whose keys start
+    with b"us", like the named database users."""
+    path = str(path)
+    if orm:
+        import zlmdb
+        db = zlmdb.Database(path, maxsize=32 << 20)
+        oids = zlmdb.MapOidCbor(1, marshal=dict, unmarshal=dict)
+        near = zlmdb.MapStringCbor(30067, marshal=dict, unmarshal=dict)
+        with db.begin(write=True) as txn:
+            oids[txn, 1] = {"x": 1}
+            near[txn, "abc"] = {"a": 1}
+            near[txn, "zzz"] = {"z": 2}
+        db.close()
+    env = zl.open(path, map_size=32 << 20, max_dbs=8)
+    users, runs = env.open_db(b"users"), env.open_db(b"runs")
+    tags = env.open_db(b"tags", dupsort=True)
+    ids = env.open_db(b"ids", integerkey=True)
+    q = env.open_db(b"q")
+    with env.begin(write=True) as txn:
+        txn.put(b"count", b"1", db=runs)
+        txn.put(b"run-000001", b"2024-01-01T00:00:00", db=runs)
+        txn.cursor(db=users).putmulti([(b"user:%04d" % i, b"name-%d;run-1" % i)
+                                       for i in range(1000)])
+        for v in (b"red", b"blue", b"green"):
+            txn.put(b"apple", v, db=tags)
+        txn.put(b"sky", b"blue", db=tags)
+        for i in (3, 1, 300):
+            txn.put(i.to_bytes(8, sys.byteorder), b"id-%d" % i, db=ids)
+        txn.put(b"x", b"y", db=q)
+    env.close()
+    return path
+
+
+def named_dump(path):
+    """{name: (flags, [(key, value), ...])} of the named databases."""
+    env = zl.open(str(path), readonly=True, lock=False, max_dbs=16)
+    out = {}
+    try:
+        with env.begin() as txn:
+            for name in NAMED:
+                handle = env.open_db(name, txn=txn, create=False)
+                out[name] = (handle.flags(txn),
+                             [(bytes(k), bytes(v)) for k, v in txn.cursor(db=handle)])
+    finally:
+        env.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def named_db(tmp_path_factory):
+    return build_named(tmp_path_factory.mktemp("named") / "db")
+
+
+@pytest.fixture(scope="module")
+def mixed_db(tmp_path_factory):
+    return build_named(tmp_path_factory.mktemp("mixed") / "db", orm=True)
+
+
+def test_the_demo_database_has_named_databases_not_slots(tmp_path):
+    path = tmp_path / "demo-db"
+    subprocess.run([sys.executable, str(ROOT / "examples" / "demo.py")], check=True,
+                   capture_output=True, timeout=120,
+                   env=dict(os.environ, ZLMDB_DEMO_DB=str(path)))
+    # Its records "runs" and "users" were listed as slots 29301 and 30067.
+    assert ok("tables", path).splitlines() == [
+        "named database  entries  depth  pages  bytes  flags",
+        "runs                  2      1      1   4096  -",
+        "users              1000      2     10  40960  -"]
+    listing = ok_json("tables", path)
+    assert listing["tables"] == []
+    assert [(d["name"], d["entries"]) for d in listing["named_databases"]] == \
+        [("runs", 2), ("users", 1000)]
+    assert ok("check", path).splitlines()[0] == \
+        "checked 0 slots, 0 records, 0 indexes, 2 named databases (1002 entries): no problems"
+    assert ok("count", path, "--db", "users").strip() == "1000"
+    assert user_error("scan", path, "30067") == \
+        "unknown slot 30067: not in the registry and holds no records; its key range " \
+        "holds the named database users (use --db NAME)"
+
+
+def test_named_databases_in_tables_and_info(named_db):
+    before = file_state(named_db)
+    listing = ok_json("tables", named_db)
+    assert listing["tables"] == []
+    dbs = {d["name"]: d for d in listing["named_databases"]}
+    assert sorted(dbs) == [n.decode() for n in NAMED]
+    assert dbs["users"]["entries"] == 1000 and dbs["users"]["depth"] == 2
+    assert dbs["users"]["bytes"] == 4096 * (dbs["users"]["branch_pages"] +
+                                            dbs["users"]["leaf_pages"])
+    assert dbs["tags"]["entries"] == 4          # every value of a dupsort key
+    assert dbs["tags"]["flags"] == {"reverse_key": False, "dupsort": True,
+                                    "integerkey": False, "integerdup": False,
+                                    "dupfixed": False}
+    assert dbs["ids"]["flags"]["integerkey"] and not dbs["users"]["flags"]["dupsort"]
+    text = ok("tables", named_db).splitlines()
+    assert text[0].split() == ["named", "database", "entries", "depth", "pages", "bytes",
+                               "flags"]
+    assert text[4].split() == ["tags", "4", "1", "1", "4096", "dupsort"]
+    assert "slot" not in "\n".join(text)
+    info = ok_json("info", named_db)
+    assert info["named_databases"] == listing["named_databases"]
+    assert info["entries"] == 5
+    text = ok("info", named_db)
+    assert "entries          5 (main database; 5 of them named databases)" in text
+    assert "named databases  5\n" in text
+    assert "  tags           4 entries, depth 1, 1 page, dupsort\n" in text
+    assert "  users          1000 entries, depth 2, 10 pages\n" in text
+    assert file_state(named_db) == before, "reading named databases must not write"
+
+
+def test_count_scan_get_in_a_named_database(named_db):
+    assert ok("count", named_db, "--db", "users").strip() == "1000"
+    assert ok_json("count", named_db, "--db", "tags") == {"db": "tags", "count": 4}
+    assert ok("count", named_db, "--db", "users", "--prefix", "user:09").strip() == "100"
+    assert ok("count", named_db, "--db", "users", "--from", "user:0100",
+              "--to", "hex:" + b"user:0200".hex()).strip() == "100"
+    # options may stand between DB and the name, as between DB and SLOT
+    assert ok("scan", named_db, "--json", "runs", "--db") == \
+        '{"key":{"$bytes":"Y291bnQ="},"value":{"$bytes":"MQ=="}}\n' \
+        '{"key":{"$bytes":"cnVuLTAwMDAwMQ=="},"value":{"$bytes":"MjAyNC0wMS0wMVQwMDowMDowMA=="}}\n'
+    assert ok("scan", named_db, "--db", "runs", "--keys-only").splitlines() == \
+        ["hex:" + b"count".hex(), "hex:" + b"run-000001".hex()]
+    # a dupsort database: every value of a key is a record
+    lines = ok("scan", named_db, "--db", "tags").splitlines()
+    assert lines == ["hex:%s\thex:%s" % (k.hex(), v.hex()) for k, v in
+                     [(b"apple", b"blue"), (b"apple", b"green"), (b"apple", b"red"),
+                      (b"sky", b"blue")]]
+    assert [base64.b64decode(r["value"]["$bytes"]) for r in json_lines(
+        ok("scan", named_db, "--db", "tags", "--reverse", "--limit", "2", "--json"))] == \
+        [b"blue", b"red"]
+    assert ok("get", named_db, "--db", "users", "user:0007").strip() == \
+        "hex:" + b"name-7;run-1".hex()
+    assert ok_json("get", named_db, "--db", "hex:" + b"users".hex(), "user:0007") == {
+        "db": "users", "key": {"$bytes": base64.b64encode(b"user:0007").decode()},
+        "value": {"$bytes": base64.b64encode(b"name-7;run-1").decode()}}
+    res = run("get", named_db, "--db", "users", "user:0007", "--raw")
+    assert res.returncode == 0 and res.stdout == b"name-7;run-1" and res.stderr == b""
+    assert ok("get", named_db, "--db", "tags", "apple").splitlines() == \
+        ["hex:" + v.hex() for v in (b"blue", b"green", b"red")]
+    rec = ok_json("get", named_db, "--db", "tags", "sky")
+    assert rec["value"] == {"$bytes": base64.b64encode(b"blue").decode()}
+    assert rec["values"] == [rec["value"]]
+    one = (1).to_bytes(8, sys.byteorder)
+    assert ok("get", named_db, "--db", "ids", "hex:" + one.hex()).strip() == \
+        "hex:" + b"id-1".hex()
+    # in LMDB's order: integers, not bytes
+    assert [base64.b64decode(r["key"]["$bytes"]) for r in json_lines(
+        ok("scan", named_db, "--db", "ids", "--json"))] == \
+        [i.to_bytes(8, sys.byteorder) for i in (1, 3, 300)]
+
+
+def test_named_database_errors_are_one_line(named_db):
+    assert user_error("scan", named_db, "--db", "nope") == \
+        "no named database nope in %s (it has: ids, q, runs, tags, users)" % named_db
+    assert user_error("get", named_db, "--db", "users", "user:9999") == \
+        "no record in named database users with key user:9999"
+    assert "give one word" in user_error("get", named_db, "--db", "users", "a", "b")
+    assert user_error("get", named_db, "--db", "tags", "apple", "--raw") == \
+        "key apple has 3 values in dupsort database tags; --raw writes one " \
+        "(scan --db shows them all)"
+    assert user_error("count", named_db, "--db", "ids", "--from", "hex:01") == \
+        "keys of named database ids do not sort as bytes (integerkey): --prefix, --from " \
+        "and --to do not apply"
+    assert user_error("get", named_db, "--db", "ids", "hex:01") == \
+        "keys of named database ids are 8-byte integers in native byte order: give hex: " \
+        "and 8 bytes"
+    assert user_error("export", named_db, "--all", "--db", "-o", "x") == \
+        "--db names one database; --all exports every named database too"
+    # a record of the main database is no named database
+    assert user_error("count", named_db, "--db", "nothing\u00e9") == \
+        "no named database nothing\u00e9 in %s (it has: ids, q, runs, tags, users)" % named_db
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "cbor"])
+def test_named_databases_export_and_import_exactly(named_db, tmp_path, fmt):
+    out = ok_json("export", named_db, "--all", "-o", tmp_path / "e1", "--format", fmt)
+    assert sorted(os.listdir(tmp_path / "e1")) == \
+        ["db-%s.%s" % (n.decode(), fmt) for n in NAMED]
+    assert {e["db"]: e["records"] for e in out["exported"]} == \
+        {"ids": 3, "q": 1, "runs": 2, "tags": 4, "users": 1000}
+    assert all(e["slot"] is None for e in out["exported"])
+    res = ok_json("import", tmp_path / "copy", tmp_path / "e1")
+    assert {r["db"]: r["records"] for r in res["imported"]} == \
+        {"ids": 3, "q": 1, "runs": 2, "tags": 4, "users": 1000}
+    assert named_dump(tmp_path / "copy") == named_dump(named_db)
+    assert raw_dump(tmp_path / "copy") != [], "named databases are main-database records"
+    ok("export", tmp_path / "copy", "--all", "-o", tmp_path / "e2", "--format", fmt)
+    for name in os.listdir(tmp_path / "e1"):
+        assert (tmp_path / "e1" / name).read_bytes() == (tmp_path / "e2" / name).read_bytes()
+    # importing twice changes nothing, dupsort values included
+    ok("import", tmp_path / "copy", tmp_path / "e1")
+    assert named_dump(tmp_path / "copy") == named_dump(named_db)
+
+
+def test_named_database_export_format_and_import_checks(named_db, tmp_path):
+    text = ok("export", named_db, "--db", "tags").splitlines()
+    assert json.loads(text[0]) == {
+        "zlmdb_export": 1, "zlmdb": json.loads(text[0])["zlmdb"], "slot": None, "db": "tags",
+        "flags": {"reverse_key": False, "dupsort": True, "integerkey": False,
+                  "integerdup": False, "dupfixed": False}, "records": 4}
+    assert json.loads(text[1]) == {"raw_key": base64.b64encode(b"apple").decode(),
+                                   "raw_value": base64.b64encode(b"blue").decode()}
+    tags = tmp_path / "tags.jsonl"
+    tags.write_text("\n".join(text) + "\n")
+    assert user_error("import", tmp_path / "t1", tags, "--slot", "3") == \
+        "%s: this export holds a named database, not a table: --slot does not apply" % tags
+    # an existing database with other flags is not mixed into
+    env = zl.open(str(tmp_path / "t2"), max_dbs=2)
+    env.open_db(b"tags")
+    env.close()
+    assert user_error("import", tmp_path / "t2", tags) == \
+        "%s: named database tags of the target has flags none, the export dupsort" % tags
+    # nor is an ordinary record of the same name
+    env = zl.open(str(tmp_path / "t3"))
+    with env.begin(write=True) as txn:
+        txn.put(b"tags", b"x")
+    env.close()
+    assert user_error("import", tmp_path / "t3", tags) == \
+        "%s: key tags of the target's main database is an ordinary record, not a named " \
+        "database" % tags
+    decoded = tmp_path / "decoded.jsonl"
+    decoded.write_text(text[0] + '\n{"key": "apple", "raw_value": "eA=="}\n')
+    assert "line 2: \"key\" given but the header has no key layout" in \
+        user_error("import", tmp_path / "t4", decoded)
+
+
+def test_orm_tables_beside_named_databases(mixed_db, tmp_path):
+    rows = {r["slot"]: r for r in ok_json("tables", mixed_db)["tables"]}
+    assert sorted(rows) == [1, 30067]
+    # b"users" lies in slot 30067's key range, but is no record of it
+    assert rows[30067]["records"] == 2 and rows[1]["records"] == 1
+    named = ok_json("tables", mixed_db)["named_databases"]
+    assert sum(r["records"] for r in rows.values()) + len(named) == len(raw_dump(mixed_db))
+    text = ok("tables", mixed_db)
+    assert "\n\nnamed database  entries" in text and "(unregistered)" in text
+    assert ok("count", mixed_db, "30067").strip() == "2"
+    assert ok("count", mixed_db, "30067", "--from", "a").strip() == "2"
+    assert [r["key"] for r in json_lines(ok("scan", mixed_db, "30067", "--json"))] == \
+        ["abc", "zzz"]
+    assert user_error("get", mixed_db, "30067", "ers") == \
+        "no record in slot 30067 with key ers"
+    # check: no undecodable 48-byte value in slot 30067, no 1-byte key q
+    res = run("check", mixed_db, "--map", "30067=MapStringCbor", "--map", "1=MapOidCbor",
+              "--json")
+    assert res.returncode == 0, res.stdout
+    rep = json.loads(res.stdout)
+    assert rep["ok"] and rep["records"] == 3 and rep["slots"] == 2
+    assert rep["named_databases"] == [{"name": n.decode(), "entries": e} for n, e in
+                                      zip(NAMED, (3, 1, 2, 4, 1000))]
+    out = ok_json("export", mixed_db, "--all", "-o", tmp_path / "e")
+    assert sorted(os.listdir(tmp_path / "e")) == \
+        ["db-%s.jsonl" % n.decode() for n in NAMED] + ["slot-00001.jsonl", "slot-30067.jsonl"]
+    assert {e["slot"]: e["records"] for e in out["exported"] if e["slot"]} == \
+        {1: 1, 30067: 2}
+    ok("import", tmp_path / "copy", tmp_path / "e")
+
+    def orm_records(path):      # named databases' records hold their page numbers
+        return [(k, v) for k, v in raw_dump(path) if k not in NAMED]
+    assert orm_records(tmp_path / "copy") == orm_records(mixed_db)
+    assert named_dump(tmp_path / "copy") == named_dump(mixed_db)
+
+
+def test_orm_database_has_no_named_databases(db):
+    assert ok_json("tables", db)["named_databases"] == []
+    assert ok_json("info", db)["named_databases"] == []
+    assert "named" not in ok("info", db) + ok("tables", db)
+    rep = ok_json("check", db, *SCHEMA)
+    assert rep["named_databases"] == [] and rep["ok"]
+    assert user_error("scan", db, "--db", "users") == \
+        "no named database users in %s (it has none)" % db
+
+
+def test_backup_and_grow_keep_named_databases(named_db, tmp_path):
+    ok("backup", named_db, tmp_path / "b")
+    assert named_dump(tmp_path / "b") == named_dump(named_db)
+    copy = tmp_path / "copy"
+    shutil.copytree(named_db, copy)
+    assert ok_json("grow", copy, "+1MiB")["map_size"] == (33 << 20)
+    assert named_dump(copy) == named_dump(named_db)
+    assert run("check", copy).returncode == 0
+
+
+def test_a_key_with_a_nul_byte_is_never_a_named_database(tmp_path):
+    from zlmdb._cli_layout import DB_RECORD_SIZE
+    # LMDB takes names as C strings: open_db(b"users\0x") would open
+    # "users".  So this ordinary record of slot 30067, with a value the
+    # size of a named database's, must stay a record.
+    path = str(tmp_path / "nul")
+    env = zl.open(path, max_dbs=1)
+    env.open_db(b"users")
+    with env.begin(write=True) as txn:
+        txn.put(b"users\0x", bytes(DB_RECORD_SIZE))
+    env.close()
+    listing = ok_json("tables", path)
+    assert [d["name"] for d in listing["named_databases"]] == ["users"]
+    assert [(r["slot"], r["records"]) for r in listing["tables"]] == [(30067, 1)]
+    assert ok("count", path, "30067").strip() == "1"
