@@ -31,7 +31,7 @@ PROG = "zlmdb"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
 _CREATE_SIZE = 64 << 20        # map size of a database that import creates
 
-_OPEN = []                     # databases the running command opened
+_OPEN: "list[zlmdb.Database]" = []   # databases the running command opened
 
 
 # ------------------------------------------------------------------- opening

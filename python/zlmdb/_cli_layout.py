@@ -324,8 +324,8 @@ class Layout:
             if compress == 1:
                 self._compress, self._decompress = zlib.compress, zlib.decompress
             elif compress == 2:
-                try:
-                    import snappy
+                try:   # optional, as for the maps themselves
+                    snappy = importlib.import_module("snappy")
                 except ImportError:
                     snappy = None
                 if snappy is not None:
