@@ -1209,9 +1209,9 @@ def peers_report(doc, fmt):
         ours = by.get(OURS, {})
         for s in systems:
             d = by.get(s)
-            if not d:
+            if not d or not any("ops_per_sec" in e for e in d.values()):
                 if (op, s) in na:
-                    body.append([labels[s]] + ["n/a"] + ["-"] * (3 * len(sizes) - 1))
+                    body.append([labels[s]] + ["n/a"] * (3 * len(sizes)))
                 continue
             line = [labels[s]]
             for n in sizes:
@@ -1290,7 +1290,9 @@ def peers_report(doc, fmt):
             machine.get("disk_device", "?"),
             " (%s)" % machine["disk_model"] if machine.get("disk_model") else "",
             machine.get("disk_gib", "?"),
-            {0: "non-rotational", 1: "rotational"}.get(machine.get("rotational"), "?"),
+            {0: "non-rotational", 1: "reported rotational by the kernel (a virtual disk; "
+                "the backing storage is not known from inside)"}.get(machine.get("rotational"),
+                                                                     "?"),
             machine.get("kernel")))
     return lines
 
