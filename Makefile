@@ -7,6 +7,8 @@
 #                  examples against it (pkg-config shared/static, find_package)
 #   make typecheck the type stubs against the runtime; mypy and pyright, strict
 #   make docs      the documentation site, HTML in build/docs/html
+#   make bench-peers  zlmdb against SQLite, Redis, RocksDB, LevelDB, diskcache
+#                  (BENCH_ARGS=--quick: CI smoke; --long: up to 10^7 records)
 # Every target installs what is missing first: Debian build packages (as
 # root, or through sudo), a virtualenv in .venv/, and the package itself.
 
@@ -21,7 +23,7 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "cmake>=3.21" ninja
 export ZLMDB_DEPS_CACHE := $(CURDIR)/build/_deps
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps venv build demo test test-c test-python typecheck check-wheel check-install sanitize valgrind bench bench-c fuzz reliability docs clean
+.PHONY: all deps venv build demo test test-c test-python typecheck check-wheel check-install sanitize valgrind bench bench-c bench-peers fuzz reliability docs clean
 
 all: test
 
@@ -150,6 +152,19 @@ bench: build
 	    echo "== bench suite $$s"; $(VPY) bench/run.py --suite $$s $(BENCH_ARGS) || exit 1; \
 	  fi; \
 	done
+
+# The peers suite (docs/benchmarks.md, "Peers"): Debian's redis-server (as
+# root, or through sudo) and the pinned PyPI peers of the [peers] extra, then
+# the runner.  BENCH_ARGS=--quick is the CI smoke run (well under 5 minutes),
+# --long adds 10^7 records (about 50 minutes on the 2-core VM).  The runner
+# starts and stops its own redis-server per run; nothing is left running.
+bench-peers: build
+	@command -v redis-server >/dev/null || { echo "zlmdb: installing Debian's redis-server"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  $$SUDO apt-get install -y -qq redis-server; }
+	$(VPY) -m pip install -q --no-build-isolation -e ".[test,bench,peers]"
+	$(VPY) bench/run.py --suite peers $(BENCH_ARGS)
 
 bench-c: $(VPY)
 	$(VENV)/bin/cmake -S . -B build/bench -G Ninja -DZLMDB_BUILD_BENCH=ON \

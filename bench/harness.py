@@ -209,12 +209,15 @@ class Suite:
     by default; ``extra_report(doc, fmt)`` (optional) adds tables under the
     main one; ``records_label(names)`` (optional) names the record count in
     the report when each workload carries its own size.  ``preflight(system, params)`` may return a reason to
-    exclude an available system (e.g. its data generator disagrees).
+    exclude an available system (e.g. its data generator disagrees).  A mode
+    may set ``timeout`` (seconds per child run, default 900; ``--timeout``
+    overrides it).
     """
 
     def __init__(self, name, title, systems, workloads, ours, modes, targets=(),
                  default_targets=(), settings=None, preflight=None, docs_intro="",
-                 mode_workloads=None, extra_report=None, records_label=None):
+                 mode_workloads=None, extra_report=None, records_label=None,
+                 main_table=True, chart=None):
         self.name = name
         self.title = title
         self.systems = list(systems)
@@ -236,6 +239,12 @@ class Suite:
         # record count when the size comes with each workload (default: the
         # mode's ``records``).
         self.records_label = records_label
+        # False: the report has no workload x system table (a suite whose
+        # children return several workloads each tabulates them in extra_report).
+        self.main_table = main_table
+        # chart(path, suite, doc) -> None or why not: replaces the default
+        # bar chart written to ``path``.
+        self.chart = chart
 
     def system(self, name):
         for s in self.systems:

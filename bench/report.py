@@ -217,15 +217,18 @@ def render_table(suite, doc):
     widths = [max(len(str(r[i])) for r in [head] + body) for i in range(len(head))]
     out = ["%s  (%s mode, %s records, best of %d)" % (
         doc["title"], doc["kind"], _records(doc), doc["repeat"])]
+    if not getattr(suite, "main_table", True):
+        head, body = None, []
 
     def line(cells):
         return "  ".join(str(c).ljust(widths[i]) if i == 0 else str(c).rjust(widths[i])
                          if i < len(cells) - 2 or not doc["ours"] else str(c).ljust(widths[i])
                          for i, c in enumerate(cells)).rstrip()
 
-    out.append(line(head))
-    out.append("  ".join("-" * w for w in widths))
-    out.extend(line(r) for r in body)
+    if head is not None:
+        out.append(line(head))
+        out.append("  ".join("-" * w for w in widths))
+        out.extend(line(r) for r in body)
     extra = getattr(suite, "extra_report", None)
     if extra is not None:
         out.extend(extra(doc, "text"))
@@ -259,6 +262,9 @@ def write_chart(path, suite, doc):
     """Left: ops/s per workload and system (log scale).  Right, when ours ran:
     ours / peer per workload, with the target marked.  Returns None or why
     the chart was skipped."""
+    custom = getattr(suite, "chart", None)
+    if custom is not None:
+        return custom(path, suite, doc)
     try:
         import matplotlib
 
@@ -384,11 +390,16 @@ def render_markdown(doc, suite=None):
            (m.get("git_commit") or "none")[:12],
             " (with uncommitted changes)" if m.get("git_dirty") else ""),
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "|".join(["---"] + ["---:"] * (len(head) - 1 - (2 if doc["ours"] else 0))
-                       + (["---", "---"] if doc["ours"] else [])) + "|",
     ]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in body]
+    if suite is None or getattr(suite, "main_table", True):
+        lines += [
+            "| " + " | ".join(head) + " |",
+            "|" + "|".join(["---"] + ["---:"] * (len(head) - 1 - (2 if doc["ours"] else 0))
+                           + (["---", "---"] if doc["ours"] else [])) + "|",
+        ]
+        lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in body]
+    else:
+        lines.pop()      # no table: drop the blank line meant to precede it
     extra = getattr(suite, "extra_report", None)
     if extra is not None:
         lines += extra(doc, "markdown")
@@ -396,14 +407,15 @@ def render_markdown(doc, suite=None):
              if not s["available"]] + system_notes(doc) + doc.get("warnings", [])
     if notes:
         lines += [""] + ["- " + n for n in notes]
-    if os.path.exists(os.path.join(harness.BENCH_DIR, "results",
-                                   "latest-%s.png" % doc["suite"])):
-        lines += ["", "![ops/s per workload](../bench/results/latest-%s.png)" % doc["suite"]]
+    png = "latest-%s%s.png" % (doc["suite"], "" if doc["kind"] == "full" else "-" + doc["kind"])
+    if os.path.exists(os.path.join(harness.BENCH_DIR, "results", png)):
+        lines += ["", "![ops/s per workload](../bench/results/%s)" % png]
     return "\n".join(lines)
 
 
-def update_docs(path, suite, doc):
-    begin, end = markers(suite.name)
+def update_docs(path, suite, doc, section=None):
+    """Rewrite the generated section ``section`` (default: the suite's name)."""
+    begin, end = markers(section or suite.name)
     section = begin + "\n" + render_markdown(doc, suite) + "\n" + end
     text = _read(path)
     if begin in text and end in text:

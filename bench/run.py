@@ -37,6 +37,9 @@ def parse_args(argv):
                          % ", ".join(harness.available_suites()))
     ap.add_argument("--quick", action="store_true",
                     help="CI smoke mode: the suite's quick parameters; never touches the docs")
+    ap.add_argument("--long", action="store_true",
+                    help="the suite's long mode (peers: up to 10^7 records); rewrites its own "
+                         "docs section, <suite>-long")
     ap.add_argument("--systems",
                     help="comma-separated system names (default: the suite's default systems)")
     ap.add_argument("--ours", help="treat this system as ours for ratios and targets "
@@ -46,8 +49,9 @@ def parse_args(argv):
     ap.add_argument("--repeat", type=int, help="override N in best-of-N")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="override any other suite parameter (repeatable)")
-    ap.add_argument("--timeout", type=float, default=900.0,
-                    help="seconds before one child run counts as crashed (default 900)")
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="seconds before one child run counts as crashed (default: the "
+                         "mode's `timeout`, else 900)")
     ap.add_argument("--tmpdir", help="where the fresh database directories go")
     ap.add_argument("--no-docs", action="store_true",
                     help="do not rewrite docs/benchmarks.md after a full run")
@@ -82,18 +86,75 @@ def coerce(value):
         return value
 
 
+def mode_of(args):
+    return "quick" if args.quick else "long" if args.long else "full"
+
+
 def run_kind(args):
-    """'quick', 'full' (the suite's full mode, untouched) or 'custom'."""
+    """'quick', 'full' or 'long' (that mode of the suite, untouched) or 'custom'."""
     if args.quick:
         return "quick"
     if any([args.systems, args.workloads, args.records, args.repeat, args.param, args.ours]):
         return "custom"
-    return "full"
+    return mode_of(args)
+
+
+class Progress:
+    """A one-line progress bar on stderr, redrawn by a thread every half
+    second (a child run can take minutes) -- only when stderr is a terminal;
+    otherwise, and for the per-pair result lines, plain lines."""
+
+    def __init__(self):
+        self.tty = sys.stderr.isatty()
+        self.total = 0
+        self.done = 0
+        self.current = ""
+        self.t0 = time.time()
+        self._stop = None
+
+    def start(self, total):
+        self.total, self.t0 = total, time.time()
+        if self.tty:
+            import threading
+
+            self._stop = threading.Event()
+            threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        while not self._stop.wait(0.5):
+            self._draw()
+
+    def _draw(self):
+        width = 30
+        frac = self.done / self.total if self.total else 1.0
+        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+        el = int(time.time() - self.t0)
+        line = "[%s] %d/%d  %d:%02d  %s" % (bar, self.done, self.total, el // 60, el % 60,
+                                           self.current)
+        sys.stderr.write("\r\033[K" + line[:150])
+        sys.stderr.flush()
+
+    def line(self, msg):
+        if self.tty:
+            sys.stderr.write("\r\033[K")
+        sys.stderr.write(msg + "\n")
+        if self.tty and self._stop is not None and not self._stop.is_set():
+            self._draw()
+        sys.stderr.flush()
+
+    def stop(self):
+        if self._stop is not None:
+            self._stop.set()
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+            self._stop = None
+
+
+PROGRESS = Progress()
 
 
 def progress(msg):
-    sys.stderr.write(msg + "\n")
-    sys.stderr.flush()
+    PROGRESS.line(msg)
 
 
 def measure(suite, systems, workloads, params, repeat, args):
@@ -110,6 +171,7 @@ def measure(suite, systems, workloads, params, repeat, args):
     results = []
     crashed = False
     total = sum(1 for w in workloads for s in systems if w.applies(s.name))
+    PROGRESS.start(total * repeat)
     wide = max([13] + [len(w.name) for w in workloads])
     k = 0
     for w in workloads:
@@ -123,12 +185,14 @@ def measure(suite, systems, workloads, params, repeat, args):
                     continue
                 dbdir = harness.fresh_dir(args.tmpdir)
                 t0 = time.time()
+                PROGRESS.current = "%s / %s" % (w.name, s.name)
                 try:
                     outcome, detail = harness.run_child(
                         s.command(suite, w, params, dbdir), args.timeout)
                 finally:
                     harness.remove_dir(dbdir)
                     wall[s.name] += time.time() - t0
+                    PROGRESS.done += 1
                 if outcome == "ok":
                     runs[s.name].append(detail)
                 else:
@@ -165,6 +229,7 @@ def measure(suite, systems, workloads, params, repeat, args):
                                     "native": r.get("env", {}).get("native")} for r in rs])
                 progress("%s %10s ops/s  best of %d  (%.1f s)"
                          % (head, report.fmt_rate(best["ops_per_sec"]), len(rs), wall[s.name]))
+    PROGRESS.stop()
     return results, status, crashed
 
 
@@ -200,23 +265,29 @@ def main(argv=None):
             print("workload %-13s %s%s" % (w.name, w.description, "" if w.systems is None
                                            else " [%s]" % ", ".join(w.systems)))
         return 0
+    if args.quick and args.long:
+        die("--quick and --long exclude each other")
+    mode = mode_of(args)
+    if mode not in suite.modes:
+        die("suite %s has no %s mode" % (suite.name, mode))
+    suffix = "" if mode == "full" else "-" + mode
     if args.docs_only:
-        latest = os.path.join(RESULTS_DIR, "latest-%s.json" % suite.name)
+        latest = os.path.join(RESULTS_DIR, "latest-%s%s.json" % (suite.name, suffix))
         if not os.path.exists(latest):
             die("no %s yet: run the full mode first" % latest)
         with open(latest) as f:
             doc = json.load(f)
         doc["warnings"] = build_changes(doc["results"])
-        err = report.write_chart(os.path.join(RESULTS_DIR, "latest-%s.png" % suite.name),
-                                 suite, doc)
+        err = report.write_chart(os.path.join(RESULTS_DIR, "latest-%s%s.png"
+                                              % (suite.name, suffix)), suite, doc)
         if err is not None:
             progress("chart skipped (%s)" % err)
-        report.update_docs(DOCS_PATH, suite, doc)
-        print("rewrote the %s section of %s" % (suite.name, DOCS_PATH))
+        report.update_docs(DOCS_PATH, suite, doc, suite.name + suffix)
+        print("rewrote the %s section of %s" % (suite.name + suffix, DOCS_PATH))
         return 0
 
     kind = run_kind(args)
-    params = dict(suite.modes["quick" if args.quick else "full"])
+    params = dict(suite.modes[mode])
     if args.records is not None:
         params["records"] = args.records
     if args.repeat is not None:
@@ -227,15 +298,19 @@ def main(argv=None):
             die("--param wants NAME=VALUE, got %r" % item)
         params[name] = coerce(value)
     repeat = max(1, int(params.pop("repeat")))
+    mode_timeout = params.pop("timeout", None)
+    if args.timeout is None:
+        args.timeout = float(mode_timeout or 900.0)
     systems = select("systems", args.systems, suite.systems)
     if args.ours:
         if args.ours not in [s.name for s in systems]:
             die("--ours %s is not among the selected systems" % args.ours)
         suite.ours = args.ours
     workloads = select("workloads", args.workloads, suite.workloads)
-    mode_names = getattr(suite, "mode_workloads", {}).get("quick" if args.quick else "full")
+    mode_names = getattr(suite, "mode_workloads", {}).get(mode)
     if not args.workloads and mode_names:
-        workloads = [w for w in workloads if w.name in mode_names]
+        # The mode's list may name workloads that are off by default.
+        workloads = [w for w in suite.workloads if w.name in mode_names]
     records_label = getattr(suite, "records_label", None)
     if records_label is not None and args.records is None:
         params["records"] = records_label([w.name for w in workloads])
@@ -268,9 +343,9 @@ def main(argv=None):
         err = report.write_chart(png, suite, doc)
         progress("chart: %s" % (os.path.relpath(png, harness.REPO_DIR) if err is None
                                 else "skipped (%s)" % err))
-    if kind == "full" and not args.no_docs:
-        report.update_docs(DOCS_PATH, suite, doc)
-        progress("rewrote the %s section of %s" % (suite.name,
+    if kind in ("full", "long") and not args.no_docs:
+        report.update_docs(DOCS_PATH, suite, doc, suite.name + suffix)
+        progress("rewrote the %s section of %s" % (suite.name + suffix,
                                                    os.path.relpath(DOCS_PATH, harness.REPO_DIR)))
     progress("total wall time %.1f s" % wall)
     return 1 if crashed else 0
