@@ -124,8 +124,9 @@ static PyObject *mod_version(PyObject *module, PyObject *const *args, Py_ssize_t
 
 static PyObject *mod_enable_drop_gil(PyObject *module, PyObject *unused)
 {
-    /* Kept for py-lmdb compatibility: the GIL is always dropped around
-     * blocking LMDB calls, so there is nothing to enable. */
+    /* Kept for py-lmdb compatibility: blocking LMDB calls already release
+     * the GIL whenever another thread could run (ZPY_BEGIN_LMDB in zpy.h),
+     * so there is nothing to enable. */
     Py_RETURN_NONE;
 }
 
