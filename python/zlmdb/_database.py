@@ -144,7 +144,12 @@ class Transaction:
             except lmdb.MapFullError:
                 if self._log is None:
                     raise
-                self._grow_and_replay(txn_id)
+                try:
+                    self._grow_and_replay(txn_id)
+                except BaseException:
+                    if self._txn is not None:   # a partly redone transaction
+                        self._txn.abort()
+                    raise
 
     def _count_put(self):
         if self._stats is not None:
