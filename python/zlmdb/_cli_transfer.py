@@ -478,38 +478,32 @@ def _import(db, registry, stream, name, fmt, slot, batch_size, use_registry, pro
         reg = _registry_write(registry, head, slot, binary)
         if reg is not None:
             batch.append(reg)
-    n = 0
-    for pos, rec in items:
-        try:
-            k, v = _record_bytes(layout, rec, binary)
-        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-            raise CliError("%s: %s" % (pos, exc)) from None
-        batch.append((layout.prefix + k, v))
-        n += 1
-        if len(batch) >= batch_size:
-            _flush(db, batch, pos)
-            batch = []
-            progress.update(where[0])
-    if batch:
-        _flush(db, batch, pos)
-    progress.update(where[0])
-    progress.close()
+    n = _load(db, items, where, layout, layout.prefix, binary, batch, batch_size, progress,
+              pos)
     return slot, n
 
 
 def _import_named(db, head, items, where, binary, slot, batch_size, progress):
     named = _named_header(head, slot)
-    layout = Layout(0)          # no key or value layout: raw_key/raw_value only
     pos = "the header"
     _flush(db, [], pos, named)  # creates it (an export may be empty), checks its flags
-    batch = []
+    # no key or value layout (raw_key/raw_value only) and no slot prefix
+    n = _load(db, items, where, Layout(0), b"", binary, [], batch_size, progress, pos,
+              named)
+    return named[0], n
+
+
+def _load(db, items, where, layout, prefix, binary, batch, batch_size, progress, pos,
+          named=None):
+    """Write the records of `items` after those already in `batch`, in
+    transactions of `batch_size`; returns how many records there were."""
     n = 0
     for pos, rec in items:
         try:
             k, v = _record_bytes(layout, rec, binary)
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:
             raise CliError("%s: %s" % (pos, exc)) from None
-        batch.append((k, v))
+        batch.append((prefix + k, v))
         n += 1
         if len(batch) >= batch_size:
             _flush(db, batch, pos, named)
@@ -519,7 +513,7 @@ def _import_named(db, head, items, where, binary, slot, batch_size, progress):
         _flush(db, batch, pos, named)
     progress.update(where[0])
     progress.close()
-    return named[0], n
+    return n
 
 
 def _flush(db, batch, pos, named=None):
