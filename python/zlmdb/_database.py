@@ -180,7 +180,8 @@ class Transaction:
         # slot is many, and so is redoing the log after growth.  (Nothing
         # here allocates between a write and the flag being set.)
         outer = self._half
-        self._half = outer or op[0] == "clear"
+        group = outer or op[0] == "clear"
+        self._half = group
         while True:
             try:
                 result = self._apply(op)
@@ -190,7 +191,7 @@ class Transaction:
                     raise
                 self._half = True
                 self._grow_and_replay()
-                self._half = outer or op[0] == "clear"
+                self._half = group
         if self._log is not None:
             self._half = True       # written, but not yet in the log
             self._log.append(op)
