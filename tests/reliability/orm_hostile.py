@@ -160,6 +160,7 @@ def run(seed, steps):
                 for _ in range(rnd.randrange(1, 4)):
                     next(it)
                 continue
+            model = state["pending"] if t._write else None   # what t's commit will show
             table = rnd.choice([h.accounts, h.accounts, h.accounts, h.by_email, h.journal])
             op = rnd.choice(["put", "put", "put", "get", "del", "in", "select", "count",
                              "count_range", "truncate", "rebuild", "reattach"])
@@ -176,15 +177,15 @@ def run(seed, steps):
                         step, type(table).__name__, k, getattr(v, "as_tuple", lambda: v)(),
                         t._write))
                 table[t, k] = v
-                if table is h.accounts and t._write and state["pending"] is not None:
-                    state["pending"][k] = v.as_tuple()
+                if table is h.accounts and model is not None:
+                    model[k] = v.as_tuple()
             elif op == "get":
                 table[t, any_key()]
             elif op == "del":
                 k = any_key()
                 del table[t, k]
-                if table is h.accounts and t._write and state["pending"] is not None:
-                    state["pending"].pop(k, None)
+                if table is h.accounts and model is not None:
+                    model.pop(k, None)
             elif op == "in":
                 (t, any_key()) in table
             elif op == "select":
@@ -200,8 +201,8 @@ def run(seed, steps):
                         if i == 2 and t._write and rnd.random() < 0.5:
                             k, v = rnd.randrange(1, 40), any_value()
                             h.accounts[t, k] = v
-                            if state["pending"] is not None:
-                                state["pending"][k] = v.as_tuple()
+                            if model is not None:
+                                model[k] = v.as_tuple()
                         if i > 20:
                             break
             elif op == "count":
@@ -210,8 +211,8 @@ def run(seed, steps):
                 table.count_range(t, any_key(), any_key())
             elif op == "truncate":
                 table.truncate(t)
-                if table is h.accounts and t._write and state["pending"] is not None:
-                    state["pending"].clear()
+                if table is h.accounts and model is not None:
+                    model.clear()
             elif op == "rebuild":
                 h.accounts.rebuild_index(t, rnd.choice(["by_email", "by_handle", "nope"]))
             elif op == "reattach":
@@ -224,17 +225,15 @@ def run(seed, steps):
                 h.accounts.attach_index(name, imap, f, nullable=nullable)
             stats["ok"] += 1
             if trace:
-                sys.stderr.write("#%d %s ok (%s, write txn %s, model %s)\n" % (
-                    step, op, type(table).__name__ if op else "", op and t._write,
-                    "open" if state["pending"] is not None else "-"))
+                sys.stderr.write("#%d %s ok (%s, write txn %s)\n" % (
+                    step, op, type(table).__name__, t._write))
         except StopIteration:
             pass
         except Exception as e:  # any Python exception is an acceptable outcome
             n = type(e).__name__
             stats["exc"][n] = stats["exc"].get(n, 0) + 1
             if trace:
-                sys.stderr.write("#%d %s !! %s: %s\n" % (step, locals().get("op", "?"), n,
-                                                        str(e)[:100]))
+                sys.stderr.write("#%d %s !! %s: %s\n" % (step, op, n, str(e)[:100]))
     for t in state["txns"]:
         if t._txn is not None:
             try:
