@@ -35,10 +35,11 @@ def _build(tmp_path, m):
     import orm_common as C
     path = str(tmp_path / "forged")
     h = C.open_db(path)
+    state = orm_crash.expected_state(m)
     with h.db.begin(write=True) as txn:
-        for oid, a in orm_crash.expected_state(m)["accounts"].items():
+        for oid, a in state["accounts"].items():
             h.accounts[txn, oid] = C.Account(*a)
-        for n, rec in orm_crash.expected_state(m)["journal"].items():
+        for n, rec in state["journal"].items():
             h.journal[txn, n] = rec
         h.meta[txn, "marker"] = m
     return h, path
