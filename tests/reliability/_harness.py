@@ -137,6 +137,15 @@ def import_impl(name):
     return importlib.import_module("lmdb")
 
 
+def dict_difference(got, want, n=3):
+    """How `got` differs from `want`, for a problem message: up to n keys
+    that are extra, missing, or present with a wrong value."""
+    extra = sorted(set(got) - set(want), key=repr)[:n]
+    missing = sorted(set(want) - set(got), key=repr)[:n]
+    wrong = [k for k in want if k in got and got[k] != want[k]][:n]
+    return "extra=%r missing=%r wrong=%r" % (extra, missing, wrong)
+
+
 def emit(obj):
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()

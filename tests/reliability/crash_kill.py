@@ -106,11 +106,8 @@ def verify(path, sync, metasync, last_acked, strong):
                 problems.append("get(%r) mismatch" % k)
                 break
         if seen != exp:
-            extra = sorted(set(seen) - set(exp))[:3]
-            missing = sorted(set(exp) - set(seen))[:3]
-            bad = [k for k in exp if k in seen and seen[k] != exp[k]][:3]
-            problems.append("state is not the state after txn %d: extra=%r missing=%r "
-                            "wrong=%r" % (m, extra, missing, bad))
+            problems.append("state is not the state after txn %d: %s"
+                            % (m, H.dict_difference(seen, exp)))
     st = env.stat()
     if st["entries"] != len(seen):
         problems.append("stat entries %d != scanned %d" % (st["entries"], len(seen)))

@@ -112,12 +112,8 @@ def verify(path, sync, growth, last_acked, strong):
         exp = expected_state(m)
         for part in exp:
             if seen[part] != exp[part]:
-                got, want = seen[part], exp[part]
-                extra = sorted(set(got) - set(want), key=repr)[:3]
-                missing = sorted(set(want) - set(got), key=repr)[:3]
-                wrong = [k for k in want if k in got and got[k] != want[k]][:3]
-                problems.append("%s is not its state after txn %d: extra=%r missing=%r "
-                                "wrong=%r" % (part, m, extra, missing, wrong))
+                problems.append("%s is not its state after txn %d: %s"
+                                % (part, m, H.dict_difference(seen[part], exp[part])))
         records = sum(len(v) for v in seen.values())
         # Below the ORM: every LMDB record belongs to the registry (slot 0) or
         # to one of the schema's slots, with as many records as the ORM saw.
