@@ -84,6 +84,13 @@ class ChildResult:
             return "hang: the child's watchdog fired (no progress for %ds)" % WATCHDOG_SECONDS
         return crash_reason(self.returncode, self.stderr)
 
+    def failure(self):
+        """None when the child ran clean: no crash, exit status 0 and a JSON
+        result line; else what went wrong, with its output."""
+        if self.crash is None and self.returncode == 0 and self.json() is not None:
+            return None
+        return "%s\n%s" % (self.crash, self.describe())
+
     def json(self):
         """The last stdout line that parses as a JSON object."""
         for line in reversed(self.stdout.splitlines()):

@@ -174,8 +174,9 @@ def bank(workdir, seconds=8, writers=2, readers=2, threads=3, k=50, seed=1, marg
         info = r.json()
         if info and info.get("errors"):
             out["failures"].append("reader saw: %r" % info["errors"])
-        if r.crash or r.returncode != 0 or info is None:
-            out["failures"].append("%s: %s\n%s" % (role, r.crash, r.describe()))
+        why = r.failure()
+        if why:
+            out["failures"].append("%s: %s" % (role, why))
             continue
         if role == "writer":
             out["writer_commits"].append(info["commits"])
@@ -372,10 +373,10 @@ def fork_child(path):
 def fork_mid_txn(workdir, variant):
     path = os.path.join(workdir, "fork-" + variant)
     res = H.run_script("concurrency.py", ["fork", path, variant], timeout=180)
-    info = res.json()
     failures = []
-    if res.crash or res.returncode != 0 or info is None:
-        failures.append("%s: %s\n%s" % (variant, res.crash, res.describe()))
+    why = res.failure()
+    if why:
+        failures.append("%s: %s" % (variant, why))
     return {"variant": variant, "failures": failures}
 
 

@@ -181,8 +181,9 @@ def campaign(workdir, kills, sync=True, metasync=True, seed=1, max_delay=0.6,
         stats["acked_total"] += len(acks)
         res = H.run_script(script, ["verify", path] + flags + [last, int(strong)], timeout=180)
         info = res.json()
-        if res.crash or res.returncode != 0 or info is None:
-            stats["failures"].append("round %d verify: %s\n%s" % (rnd_i, res.crash, res.describe()))
+        why = res.failure()
+        if why:
+            stats["failures"].append("round %d verify: %s" % (rnd_i, why))
             continue
         if info["problems"]:
             stats["failures"].append("round %d: %s" % (rnd_i, info["problems"]))

@@ -261,8 +261,9 @@ def random_campaign(seeds, calls, impl="zlmdb", timeout=300, avoid_known=False):
         if res.crash:
             (out["hang_seeds"] if res.timed_out else out["crash_seeds"]).append(seed)
         info = res.json()
-        if res.crash or res.returncode != 0 or info is None:
-            out["failures"].append("seed %d: %s\n%s" % (seed, res.crash, res.describe()))
+        why = res.failure()
+        if why:
+            out["failures"].append("seed %d: %s" % (seed, why))
             continue
         out["sequences"] += 1
         out["calls"] += info["calls"]
@@ -554,8 +555,9 @@ def fsm_campaign(seeds, examples, steps, timeout=600):
     for seed in seeds:
         res = H.run_script("hostile.py", ["fsm", seed, examples, steps], timeout=timeout)
         info = res.json()
-        if res.crash or res.returncode != 0 or info is None:
-            out["failures"].append("seed %d: %s\n%s" % (seed, res.crash, res.describe()))
+        why = res.failure()
+        if why:
+            out["failures"].append("seed %d: %s" % (seed, why))
             continue
         out["sequences"] += info["sequences"]
     return out

@@ -277,8 +277,9 @@ def campaign(workdir):
     def child(args, timeout=900):
         res = H.run_script("orm_faults.py", args, timeout=timeout)
         info = res.json()
-        if res.crash or res.returncode != 0 or info is None:
-            out["failures"].append("%s: %s\n%s" % (args[0], res.crash, res.describe()))
+        why = res.failure()
+        if why:
+            out["failures"].append("%s: %s" % (args[0], why))
             return None
         if info["problems"]:
             out["failures"].append("%s: %s" % (args[:2], info["problems"][:3]))

@@ -44,7 +44,6 @@ class Weird:
 
 def run(seed, steps):
     import orm_common as C
-    import zlmdb
     rnd = random.Random(seed)
     tmp = tempfile.mkdtemp(prefix="zl-ormhostile-")
     path = os.path.join(tmp, "db")
@@ -245,7 +244,7 @@ def run(seed, steps):
     except Exception as e:  # the env may be closed by a reopen that failed
         stats["problems"].append("final check: %r" % e)
     state["h"].db.close()
-    del state
+    state.clear()   # drop every handle before the collection
     gc.collect()
     shutil.rmtree(tmp, ignore_errors=True)
     H.emit(stats)
@@ -257,8 +256,9 @@ def campaign(seeds, steps, timeout=300):
     for seed in seeds:
         res = H.run_script("orm_hostile.py", [seed, steps], timeout=timeout)
         info = res.json()
-        if res.crash or res.returncode != 0 or info is None:
-            out["failures"].append("seed %d: %s\n%s" % (seed, res.crash, res.describe()))
+        why = res.failure()
+        if why:
+            out["failures"].append("seed %d: %s" % (seed, why))
             continue
         if info["problems"]:
             out["failures"].append("seed %d: %s" % (seed, info["problems"][:3]))
