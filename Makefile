@@ -9,6 +9,7 @@
 #   make docs      the documentation site, HTML in build/docs/html
 #   make bench-peers  zlmdb against SQLite, Redis, RocksDB, LevelDB, diskcache
 #                  (BENCH_ARGS=--quick: CI smoke; --long: up to 10^7 records)
+#   make compat    the peers' own test suites against zlmdb (tests/peers/)
 # Every target installs what is missing first: Debian build packages (as
 # root, or through sudo), a virtualenv in .venv/, and the package itself.
 
@@ -23,7 +24,7 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "cmake>=3.21" ninja
 export ZLMDB_DEPS_CACHE := $(CURDIR)/build/_deps
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps venv build demo test test-c test-python typecheck check-wheel check-install sanitize valgrind bench bench-c bench-peers fuzz reliability docs clean
+.PHONY: all deps venv build demo test test-c test-python compat compat-pylmdb typecheck check-wheel check-install sanitize valgrind bench bench-c bench-peers fuzz reliability docs clean
 
 all: test
 
@@ -65,6 +66,15 @@ test-python: build
 	$(VPY) -m pytest -q -p no:cacheprovider tests/python tests/compat tests/reliability
 
 test: test-c test-python
+
+# The peers' own test suites, run against zlmdb (tests/peers/README.md):
+# py-lmdb's on zlmdb.lmdb, once per LMDB engine setting, compared test by
+# test with py-lmdb on itself.  Ends "N passed, N failed"; fails on any
+# regression.  COMPAT_ARGS passes options on (files, --engine, -v).
+compat: compat-pylmdb
+
+compat-pylmdb: build
+	nice $(VPY) tests/peers/run_pylmdb.py $(COMPAT_ARGS)
 
 # The stubs (python/zlmdb/**/*.pyi) against the runtime with mypy's stubtest
 # (tests/typing/stubtest-allowlist.txt says why each entry is there), the
