@@ -207,6 +207,18 @@ def test_dump_errors(src, tmp_path):
         "no such database: 'nosuch'"
 
 
+def test_dump_all(src, tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    ok("-e", src, "dump", "--all", cwd=str(out_dir))
+    assert sorted(p.name for p in out_dir.iterdir()) == \
+        ["dups.cdbmake", "main.cdbmake", "sub.cdbmake"]
+    assert (out_dir / "sub.cdbmake").read_bytes() == b"+1,1:k->v\n\n"
+    assert user_error("-e", src, "dump", "--all", "sub=x") == \
+        "--all cannot be combined with a list of databases"
+    assert user_error("-e", src, "dump", "sub=a", "sub=b") == "DB specified twice: 'sub=b'"
+
+
 def test_restore(src, tmp_path):
     dump = tmp_path / "d.cdb"
     dump.write_bytes(b"+1,1:k->v\n+3,0:abc->\n+2,5:\n\n->a\nb\xff\x00\n\n")
@@ -333,6 +345,58 @@ def test_drop(src):
         env.close()
 
 
+def test_read_is_a_flag_and_the_older_spelling_works(src):
+    readonly = "cannot edit: environment opened read-only (--read)"
+    for flag in (["-r"], ["--read"], ["-r", "READ"], ["-r", "1"]):
+        assert user_error("-e", src, *flag, "edit", "--set", "a=9") == readonly
+    ok("-e", src, "-r", "0", "edit", "--set", "a=9")     # the old "writable" value
+    assert dict(read_all(src))[b"a"] == b"9"
+
+
+def test_drop_main_is_refused(src):
+    assert user_error("-e", src, "drop", ":main:") == "Cannot drop main DB"
+    assert read_all(src)[0] == (b"a", b"1")
+
+
+def test_in_process_names(src, tmp_path, capsys):
+    """The module-level API py-lmdb's tool has: ENV/DB after main(), die()
+    and the helpers a program may call."""
+    from zlmdb.lmdb import tool
+    try:
+        assert tool.main(["-e", src, "-r", "-d", "sub", "get", "k"]) == 0
+        assert tool.ENV.flags()["readonly"] and tool.DB is not None
+    finally:
+        tool.ENV.close()
+        tool.ENV = tool.DB = None
+    assert capsys.readouterr().out == "b'v'\n"
+    with pytest.raises(SystemExit) as exc:
+        tool.main(["stat"])
+    assert exc.value.code == 1
+    assert "Please specify environment" in capsys.readouterr().err
+    assert tool.xxd(b"") == "\n" and tool.xxd(b"AB").endswith("AB\n")
+    assert tool.delta([1, 3, 6]) == [2, 3] and tool.delta([4]) == []
+    assert tool.isprint("~") and not tool.isprint("\t")
+    assert tool._to_bytes(42) == b"42" and tool._to_bytes("\u00e9") == b"\xc3\xa9"
+    env = zl.open(str(tmp_path / "e"))
+    try:
+        with env.begin(write=True) as txn:
+            stream = io.BytesIO(b"+1,1:k->v\n+1,0:e->\n\n")
+            assert tool.restore_cursor_from_fp(txn, stream, None) == 3
+            with pytest.raises(SystemExit):
+                tool.restore_cursor_from_fp(txn, io.BytesIO(b"+1,1:k=>v\n\n"), None)
+        out = io.BytesIO()
+        with env.begin() as txn:
+            assert tool.dump_cursor_to_fp(txn.cursor(), out) == 2
+        assert out.getvalue() == b"+1,0:e->\n+1,1:k->v\n\n"
+        tool.ENV = env
+        assert tool.db_map_from_args([])[":main:"][1] == "main.cdbmake"
+        with pytest.raises(SystemExit):
+            tool.db_map_from_args(["nosep"])
+    finally:
+        tool.ENV = None
+        env.close()
+
+
 def test_drop_errors(src):
     assert user_error("-e", src, "drop") == \
         "Must specify at least one sub-database (see --help)"
@@ -448,8 +512,13 @@ def test_watch(src):
     lines = out.splitlines()
     assert len(lines) == 4
     assert lines[0].split() == ["time", "txnid", "txn/s", "readers", "last_pgno",
-                                "used_mb", "map_mb", "used%", "entries", "depth"]
+                                "used_mb", "map_mb", "used%", "entries", "depth",
+                                "rd_kb/s", "wr_kb/s"]
     assert all(line.split()[8] == "5" for line in lines[1:])
+    # disk throughput: a rate where /sys/block knows the device, else "-"
+    for line in lines[1:]:
+        for field in line.split()[10:]:
+            assert field == "-" or float(field) >= 0
     rows = list(csv.reader(io.StringIO(ok("-e", src, "watch", "--csv",
                                           "--count=2", "--interval=0"))))
     assert len(rows) == 3 and rows[0][1] == "txnid"

@@ -7,6 +7,16 @@ Dump files use the ``cdbmake`` text format: one record per key/value pair,
 ``+<len(key)>,<len(value)>:<key>-><value>`` followed by a newline, and one
 empty line after the last record.  Lengths are decimal byte counts; keys and
 values are raw bytes.
+
+The module-level names py-lmdb's tool module has are here too, with the
+same meaning, for programs and tests that drive the tool in-process:
+``ENV`` and ``DB`` (the environment and database the last command opened;
+``main()`` leaves ``ENV`` open for its caller to inspect and close),
+``main(argv)``, ``make_parser()``, ``die()``, ``dump_cursor_to_fp()``,
+``restore_cursor_from_fp()``, ``db_map_from_args()``, ``all_dbs_map()``,
+``xxd()``, ``isprint()``, ``delta()``, ``_to_bytes()`` and
+``_find_diskstat()``.  A command-line error raises ``SystemExit(1)`` after
+printing one line on stderr.
 """
 import code
 import csv
@@ -33,7 +43,8 @@ Commands:
   copyfd               the same, written to a file descriptor (--out-fd)
   drop DB [DB ...]     delete named databases
   dump [DB=FILE ...]   write databases as cdbmake text (no arguments: the
-                       main database to main.cdbmake)
+                       main database to main.cdbmake; --all: the main
+                       database and every named one, each to NAME.cdbmake)
   edit                 change records: --set k=v, --set-file k=path,
                        --add k=v (only if absent), --add-file k=path,
                        --delete k (each option may repeat)
@@ -50,15 +61,32 @@ Commands:
 """
 
 
+ENV = None          # the environment the running (or last) command opened
+DB = None           # the database chosen with -d, once a command opened it
+ENCODING = "utf-8"  # how command-line text becomes keys and database names
+
+
 class UserError(Exception):
     """A problem with the command line or its inputs: reported in one line."""
 
 
+def die(fmt, *args):
+    """Print ``zlmdb.lmdb.tool: <message>`` on stderr and exit with status 1."""
+    message = fmt % args if args else fmt
+    sys.stderr.write("%s: %s\n" % (_NAME, message))
+    raise SystemExit(1)
+
+
 # -- helpers ---------------------------------------------------------------------
 
-def _b(text):
-    """Command-line text to bytes (the file-system encoding, like argv)."""
-    return os.fsencode(text)
+def _to_bytes(text):
+    """Command-line text (or any object, through ``str()``) to bytes.
+
+    UTF-8; bytes of argv that did not decode come back unchanged."""
+    return str(text).encode(ENCODING, "surrogateescape")
+
+
+_b = _to_bytes
 
 
 def _split_pair(spec, what):
@@ -68,22 +96,31 @@ def _split_pair(spec, what):
     return left, right
 
 
-def _is_printable(byte):
-    return 0x20 <= byte < 0x7F
+def isprint(char):
+    """True for a character that prints visibly in one column (ASCII 0x20-0x7e)."""
+    return " " <= char <= "~"
 
 
 def xxd(data):
-    """Hex dump in the layout of the reference tool's ``-x`` output."""
+    """Hex dump in the layout of py-lmdb's ``-x`` output, ending in a newline.
+
+    A line that holds a single byte shows no text column, as py-lmdb's does."""
+    data = bytes(data)
     lines = []
     for offset in range(0, len(data), 16):
         chunk = data[offset:offset + 16]
         groups = [chunk[i:i + 2].hex() for i in range(0, len(chunk), 2)]
         line = "%07x: %s" % (offset, " ".join(groups))
         if len(chunk) > 1:
-            text = "".join(chr(c) if _is_printable(c) else "." for c in chunk)
+            text = "".join(chr(c) if isprint(chr(c)) else "." for c in chunk)
             line = "%-49s %s" % (line, text)
-        lines.append(line)
-    return "\n".join(lines)
+        lines.append(line + "\n")
+    return "".join(lines) or "\n"
+
+
+def delta(samples):
+    """Differences between consecutive samples: ``[b - a, c - b, ...]``."""
+    return [after - before for before, after in zip(samples, samples[1:])]
 
 
 def _out(text=""):
@@ -92,24 +129,26 @@ def _out(text=""):
 
 # -- opening environments and databases ----------------------------------------------
 
-def _truthy(value):
-    if value is None:
-        return False
-    return str(value).strip().lower() not in ("", "0", "no", "false", "off", "n")
-
-
-_OPENED = []     # environments opened by the running command, closed by main()
+_FALSE_WORDS = ("0", "no", "false", "off", "n")
+_OPENED = []     # other environments opened by the running command, closed by main()
 
 
 def open_env(opts, path=None, create=False, readonly=None):
-    path = opts.env if path is None else path
+    """Open ``-e`` (it becomes ``ENV``), or another environment ``path``
+    (closed when the command ends)."""
+    global ENV
+    main_env = path is None
+    path = opts.env if main_env else path
     if readonly is None:
-        readonly = _truthy(opts.read)
+        readonly = bool(opts.read)
     try:
         env = lmdb.open(path, map_size=int(opts.map_size * 1048576),
                         subdir=not opts.use_single_file, readonly=readonly,
                         max_dbs=opts.max_dbs, create=create)
-        _OPENED.append(env)
+        if main_env:
+            ENV = env
+        else:
+            _OPENED.append(env)
         return env
     except lmdb.Error as exc:
         detail = str(exc)
@@ -149,14 +188,21 @@ def _open_db(env, name, create, txn=None):
                         "(raise --max-dbs)" % name)
 
 
+def _selected_db(env, opts, create):
+    """The ``-d`` database (None: the main one); it becomes ``DB``."""
+    global DB
+    DB = _open_db(env, opts.db, create=create) if opts.db else None
+    return DB
+
+
 def _named_dbs(env):
     return set(env.dbs())
 
 
 # -- dump and restore -----------------------------------------------------------------
 
-def dump_cursor(cursor, fp):
-    """Write every record under *cursor* to *fp*; return the record count."""
+def dump_cursor_to_fp(cursor, fp):
+    """Write every record from *cursor* on to *fp*; return the record count."""
     count = 0
     write = fp.write
     for key, value in cursor.iternext():
@@ -211,14 +257,55 @@ def read_records(fp):
         yield key, value
 
 
+def restore_cursor_from_fp(txn, fp, db):
+    """Put every record of the cdbmake stream *fp* into *db* (None: the
+    transaction's database).  Returns the records read plus one for the end
+    marker, as py-lmdb counts; exits through die() on a malformed stream."""
+    count = 1
+    try:
+        for key, value in read_records(fp):
+            txn.put(key, value, db=db)
+            count += 1
+    except UserError as exc:
+        die(str(exc))
+    return count
+
+
 def _db_file_pairs(args):
-    pairs = []
+    pairs = {}
     for spec in args:
         name, path = _split_pair(spec, "DB specification")
         if not name or not path:
             raise UserError("bad DB specification: %r" % spec)
-        pairs.append((name, path))
-    return pairs
+        if name in pairs:
+            raise UserError("DB specified twice: %r" % spec)
+        pairs[name] = path
+    return list(pairs.items())
+
+
+def db_map_from_args(args, create=True):
+    """``{name: (database, file)}`` for ``DB=FILE`` arguments, opened in
+    ``ENV`` (``:main:`` is the main database); no arguments map the main
+    database to ``main.cdbmake``.  Exits through die() on a bad argument."""
+    try:
+        pairs = _db_file_pairs(args) or [(MAIN_DB, "main.cdbmake")]
+        return {name: (_open_db(ENV, name, create=create), path) for name, path in pairs}
+    except UserError as exc:
+        die(str(exc))
+
+
+def _dump_file_name(name):
+    return name.replace(os.sep, "_").replace("/", "_") + ".cdbmake"
+
+
+def all_dbs_map():
+    """``{name: (database, file)}`` for the main database (``main.cdbmake``)
+    and every named database of ``ENV`` (``NAME.cdbmake``)."""
+    dbs = {MAIN_DB: (ENV.open_db(), "main.cdbmake")}
+    for raw in ENV.dbs():
+        name = raw.decode(ENCODING, "backslashreplace")
+        dbs[name] = (ENV.open_db(raw, create=False), _dump_file_name(name))
+    return dbs
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -253,6 +340,8 @@ def cmd_copyfd(opts, args):
 def cmd_drop(opts, args):
     if not args:
         raise UserError("Must specify at least one sub-database (see --help)")
+    if MAIN_DB in args:
+        raise UserError("Cannot drop main DB")
     env = open_env(opts)
     dbs = [(name, _open_db(env, name, create=False)) for name in args]
     for name, db in dbs:
@@ -262,14 +351,20 @@ def cmd_drop(opts, args):
 
 
 def cmd_dump(opts, args):
-    pairs = _db_file_pairs(args) if args else [(MAIN_DB, "main.cdbmake")]
+    if opts.all and args:
+        raise UserError("--all cannot be combined with a list of databases")
+    pairs = _db_file_pairs(args)
     env = open_env(opts)
-    dbs = [(_open_db(env, name, create=False), path) for name, path in pairs]
+    if opts.all:
+        dbs = list(all_dbs_map().values())
+    else:
+        dbs = [(_open_db(env, name, create=False), path)
+               for name, path in pairs or [(MAIN_DB, "main.cdbmake")]]
     with env.begin(buffers=True) as txn:
         for db, path in dbs:
             _out("Dumping to %r..." % path)
             with open(path, "wb") as fp:
-                dump_cursor(txn.cursor(db), fp)
+                dump_cursor_to_fp(txn.cursor(db), fp)
 
 
 def _edit_value(path):
@@ -301,8 +396,8 @@ def cmd_edit(opts, args):
     if any(not op[1] for op in ops):
         raise UserError("keys must not be empty")
     env = open_env(opts)
-    db = _open_db(env, opts.db, create=True)
-    if _truthy(opts.read) and ops:
+    db = _selected_db(env, opts, create=True)
+    if opts.read and ops:
         raise UserError("cannot edit: environment opened read-only (--read)")
     with env.begin(write=True, db=db) as txn:
         for kind, key, value, overwrite in ops:
@@ -314,7 +409,7 @@ def cmd_edit(opts, args):
 
 def cmd_get(opts, args):
     env = open_env(opts)
-    db = _open_db(env, opts.db, create=False)
+    db = _selected_db(env, opts, create=False)
     with env.begin(db=db) as txn:
         for arg in args:
             value = txn.get(_b(arg))
@@ -325,7 +420,6 @@ def cmd_get(opts, args):
                 _out("%r:" % (arg,))
             if opts.xxd:
                 _out(xxd(value))
-                _out()
             else:
                 _out(repr(value))
 
@@ -344,7 +438,7 @@ def cmd_restore(opts, args):
         raise UserError("Must specify at least one db=file pair (see --help)")
     pairs = _db_file_pairs(args)
     env = open_env(opts)
-    if _truthy(opts.read):
+    if opts.read:
         raise UserError("cannot restore: environment opened read-only (--read)")
     for name, path in pairs:
         _out("Restoring from %r..." % path)
@@ -355,10 +449,7 @@ def cmd_restore(opts, args):
             raise UserError("cannot read %r: %s" % (path, exc.strerror or exc))
         with fp, env.begin(write=True) as txn:
             db = _open_db(env, name, create=True, txn=txn)
-            count = 0
-            for key, value in read_records(fp):
-                txn.put(key, value, db=db)
-                count += 1
+            count = restore_cursor_from_fp(txn, fp, db) - 1
         _out("Loaded %d keys from %r" % (count, path))
 
 
@@ -371,7 +462,7 @@ def cmd_rewrite(opts, args):
     if MAIN_DB in names:
         names.remove(MAIN_DB)
         names.insert(0, MAIN_DB)
-    src = open_env(opts, readonly=True if _truthy(opts.read) else None)
+    src = open_env(opts)
     dst = open_env(opts, path=opts.target_env, create=True, readonly=False)
     sources = [(name, _open_db(src, name, create=False)) for name in names]
     subdbs = _named_dbs(src)
@@ -399,7 +490,7 @@ def cmd_rewrite(opts, args):
 
 def cmd_shell(opts, args):
     env = open_env(opts)
-    db = _open_db(env, opts.db, create=False) if opts.db else None
+    db = _selected_db(env, opts, create=False)
     names = {"ENV": env, "env": env, "DB": db, "db": db, "lmdb": lmdb}
     banner = ("zlmdb.lmdb shell: ENV/env is the open environment, DB/db the "
               "selected database, lmdb the module.")
@@ -411,7 +502,7 @@ def cmd_stat(opts, args):
         raise UserError("stat takes no arguments")
     env = open_env(opts)
     if opts.db:
-        db = _open_db(env, opts.db, create=False)
+        db = _selected_db(env, opts, create=False)
         with env.begin() as txn:
             pprint.pprint(txn.stat(db))
     else:
@@ -443,7 +534,40 @@ def cmd_warm(opts, args):
 
 
 WATCH_FIELDS = ("time", "txnid", "txn/s", "readers", "last_pgno", "used_mb",
-                "map_mb", "used%", "entries", "depth")
+                "map_mb", "used%", "entries", "depth", "rd_kb/s", "wr_kb/s")
+SYS_BLOCK = "/sys/block"
+
+
+def _find_diskstat(path):
+    """The ``/sys/block/.../stat`` file of the disk or partition holding
+    *path*, or None where there is none (tmpfs, overlay, not Linux)."""
+    try:
+        st = os.stat(path)
+        want = "%d:%d" % (os.major(st.st_dev), os.minor(st.st_dev))
+        for disk in os.listdir(SYS_BLOCK):
+            base = os.path.join(SYS_BLOCK, disk)
+            for cand in [base] + [os.path.join(base, p) for p in os.listdir(base)
+                                  if p.startswith(disk)]:
+                try:
+                    with open(os.path.join(cand, "dev")) as fp:
+                        if fp.read().strip() == want:
+                            return os.path.join(cand, "stat")
+                except OSError:
+                    continue
+    except OSError:
+        pass
+    return None
+
+
+def _disk_sectors(statpath):
+    """(sectors read, sectors written) so far, or None if unreadable.  Only
+    the first fields are read: kernels keep appending new ones."""
+    try:
+        with open(statpath) as fp:
+            fields = fp.read().split()
+        return int(fields[2]), int(fields[6])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _watch_sample(env):
@@ -459,9 +583,10 @@ def cmd_watch(opts, args):
     if opts.interval < 0 or opts.window < 1 or opts.count < 0:
         raise UserError("--interval must be >= 0, --window >= 1, --count >= 0")
     env = open_env(opts)
-    history = []            # (monotonic time, txnid) for the rate window
+    diskstat = _find_diskstat(opts.env)
+    history = []            # (monotonic time, txnid, disk sectors) for the rate window
     writer = csv.writer(sys.stdout) if opts.csv else None
-    row_format = "%-8s %10s %8s %7s %10s %9s %9s %6s %10s %5s"
+    row_format = "%-8s %10s %8s %7s %10s %9s %9s %6s %10s %5s %9s %9s"
     if writer:
         writer.writerow(WATCH_FIELDS)
     else:
@@ -471,16 +596,22 @@ def cmd_watch(opts, args):
         while True:
             info, stat, used = _watch_sample(env)
             now = time.monotonic()
-            history.append((now, info["last_txnid"]))
+            history.append((now, info["last_txnid"],
+                            _disk_sectors(diskstat) if diskstat else None))
             del history[:-(opts.window + 1)]
             elapsed = now - history[0][0]
             rate = (history[-1][1] - history[0][1]) / elapsed if elapsed else 0.0
+            disk = ("-", "-")
+            if history[0][2] and history[-1][2]:
+                # 512-byte sectors -> KiB per second over the window
+                disk = tuple("%.1f" % ((last - first) / 2.0 / elapsed if elapsed else 0.0)
+                             for first, last in zip(history[0][2], history[-1][2]))
             row = (time.strftime("%H:%M:%S"), info["last_txnid"],
                    "%.1f" % rate, info["num_readers"], info["last_pgno"],
                    "%.2f" % (used / 1048576.0),
                    "%.2f" % (info["map_size"] / 1048576.0),
                    "%.1f" % (100.0 * used / info["map_size"]),
-                   stat["entries"], stat["depth"])
+                   stat["entries"], stat["depth"]) + disk
             if writer:
                 writer.writerow(row)
             else:
@@ -508,11 +639,15 @@ def make_parser():
     add = parser.add_option
     add("-e", "--env", help="path of the environment (directory, or file with -s)")
     add("-d", "--db", help="named database to use (default: the main database)")
-    add("-r", "--read", help="open read-only when given any value except 0/no/false")
+    add("-r", "--read", action="store_true", default=False,
+        help="open the environment read-only (the older '-r VALUE' is still "
+             "accepted: any VALUE except 0/no/false/off)")
     add("-S", "--map_size", type="float", default=10.0,
         help="map size in MiB when opening (default: 10)")
     add("-s", "--use-single-file", action="store_true", default=False,
         help="the environment is a single file, not a directory")
+    add("-a", "--all", action="store_true", default=False,
+        help='"dump": the main database and every named one')
     add("-E", "--target_env",
         help='destination environment of "rewrite"')
     add("-x", "--xxd", action="store_true", default=False,
@@ -550,26 +685,37 @@ def make_parser():
     return parser
 
 
-def _fail(message):
-    sys.stderr.write("%s: %s\n" % (_NAME, message))
-    return 1
+def _legacy_read_value(opts, args):
+    """Drop the value of the older ``-r VALUE`` spelling from *args*.
+
+    ``-r`` is a flag now; a word after it that is not a command but is
+    followed by one is the old value: ``0``, ``no``, ``false`` or ``off``
+    mean writable, anything else (py-lmdb's ``READ``) read-only."""
+    if opts.read and len(args) >= 2 and args[0] not in COMMANDS and args[1] in COMMANDS:
+        opts.read = args[0].strip().lower() not in _FALSE_WORDS
+        return args[1:]
+    return args
 
 
 def main(argv=None):
-    """Run the tool; returns the process exit status."""
+    """Run the tool.  Returns 0; a user error raises ``SystemExit(1)`` after
+    one line on stderr.  ``ENV`` stays open for the caller."""
+    global DB
+    DB = None
     parser = make_parser()
     opts, args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = _legacy_read_value(opts, args)
     if not args:
-        return _fail("Please specify a command (see --help)")
+        die("Please specify a command (see --help)")
     func = COMMANDS.get(args[0])
     if func is None:
-        return _fail("No such command: %r" % args[0])
+        die("No such command: %r", args[0])
     if not opts.env:
-        return _fail("Please specify environment (--env)")
+        die("Please specify environment (--env)")
     try:
         func(opts, args[1:])
     except (UserError, lmdb.Error, OSError) as exc:
-        return _fail(str(exc))
+        die(str(exc))
     except KeyboardInterrupt:
         return 130
     finally:
