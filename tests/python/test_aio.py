@@ -377,3 +377,25 @@ def test_nested_write_runs_on_parent_thread(env):
     assert len(threads) == 1 and begins == threads
     with env.begin() as txn:
         assert txn.get(b"b") == b"2"
+
+
+def test_forwarders_look_like_the_methods_they_wrap():
+    """Every public method of the wrapped types is a real class attribute of
+    its wrapper, carrying the wrapped method's name, doc and __wrapped__, so
+    that dir(), inspect and help() describe the async API."""
+    for wrapped, wrapper in ((zl.Environment, zaio.AsyncEnvironment),
+                             (zl.Transaction, zaio.AsyncTransaction),
+                             (zl.Cursor, zaio.AsyncCursor)):
+        public = {n for n in dir(wrapped) if not n.startswith("_")
+                  and callable(getattr(wrapped, n))}
+        assert public <= set(vars(wrapper)), sorted(public - set(vars(wrapper)))
+    get = vars(zaio.AsyncTransaction)["get"]
+    assert inspect.iscoroutinefunction(get)
+    assert get.__wrapped__ is zl.Transaction.get
+    assert get.__doc__ == zl.Transaction.get.__doc__
+    assert get.__qualname__ == "AsyncTransaction.get"
+    path = vars(zaio.AsyncEnvironment)["path"]
+    assert not inspect.iscoroutinefunction(path)
+    assert path.__wrapped__ is zl.Environment.path
+    iternext = vars(zaio.AsyncCursor)["iternext"]
+    assert iternext.__wrapped__ is zl.Cursor.iternext

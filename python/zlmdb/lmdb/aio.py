@@ -98,13 +98,14 @@ class _Pending:
 
 # -- method factories ---------------------------------------------------------
 # Each public method is a thin forwarder built from a name; the attribute that
-# holds the wrapped object is given by the class' _WRAPS.
+# holds the wrapped object is given by the class' _WRAPS, its type by _TYPE.
+# _install() makes each forwarder a real class attribute that looks like the
+# method it wraps (__wrapped__, __doc__, __name__), so dir(), inspect,
+# help() and stubtest see the API of the wrapped type.
 
 def _direct(name):
     def method(self, *args, **kwargs):
         return getattr(getattr(self, self._WRAPS), name)(*args, **kwargs)
-    method.__name__ = name
-    method.__doc__ = "Call ``%s()`` of the wrapped object directly." % name
     return method
 
 
@@ -113,17 +114,12 @@ def _in_executor(name):
         target = getattr(getattr(self, self._WRAPS), name)
         call = functools.partial(target, *args, **kwargs)
         return await _loop().run_in_executor(self._executor, call)
-    method.__name__ = name
-    method.__doc__ = "Run ``%s()`` of the wrapped object in the executor." % name
     return method
 
 
 def _serialized(name):
     async def method(self, *args, **kwargs):
         return await self._call(name, args, kwargs)
-    method.__name__ = name
-    method.__doc__ = ("Run ``%s()`` of the wrapped object in the executor, "
-                      "holding the transaction lock." % name)
     return method
 
 
@@ -138,7 +134,15 @@ def _forward_getattr(self, name):
 
 def _install(cls, factory, names):
     for name in names:
-        setattr(cls, name, factory(name))
+        target = getattr(cls._TYPE, name, None)
+        if target is None:          # a method this build does not have
+            continue
+        method = factory(name)
+        method.__name__ = name
+        method.__qualname__ = "%s.%s" % (cls.__name__, name)
+        method.__doc__ = target.__doc__
+        method.__wrapped__ = target
+        setattr(cls, name, method)
 
 
 # -- environment ----------------------------------------------------------------
@@ -146,14 +150,16 @@ def _install(cls, factory, names):
 class AsyncEnvironment:
     """Async view of a :class:`zlmdb.lmdb.Environment` (made by :func:`wrap`).
 
-    ``path()``, ``max_key_size()``, ``max_readers()`` and ``flags()`` are
-    cheap and called directly; every other method runs in the executor.
+    ``path()``, ``lib_version()`` (where the build has it),
+    ``max_key_size()``, ``max_readers()`` and ``flags()`` are cheap and
+    called directly; every other method runs in the executor.
     ``async with aenv:`` closes the environment on exit.  Attributes not
     defined here are looked up on the wrapped environment.
     """
 
     __slots__ = ("_env", "_executor")
     _WRAPS = "_env"
+    _TYPE = Environment
 
     def __init__(self, env, executor=None):
         self._env = env
@@ -203,7 +209,8 @@ class AsyncEnvironment:
         return "<AsyncEnvironment %r>" % (self._env,)
 
 
-_install(AsyncEnvironment, _direct, ("path", "max_key_size", "max_readers", "flags"))
+_install(AsyncEnvironment, _direct, ("path", "lib_version", "max_key_size", "max_readers",
+                                     "flags"))
 _install(AsyncEnvironment, _in_executor, (
     "stat", "info", "close", "copy", "copyfd", "sync", "readers",
     "reader_check", "set_mapsize", "open_db", "dbs"))
@@ -223,6 +230,7 @@ class AsyncTransaction:
     __slots__ = ("_txn", "_executor", "_lock", "_owns_executor", "_done",
                  "_parent_executor", "__weakref__")
     _WRAPS = "_txn"
+    _TYPE = Transaction
 
     def __init__(self, txn, executor=None, owns_executor=False):
         self._txn = txn
@@ -383,9 +391,6 @@ class _IterResult:
 def _iter_method(name):
     def method(self, *args, **kwargs):
         return _IterResult(self, name, args, kwargs)
-    method.__name__ = name
-    method.__doc__ = ("``%s()`` of the wrapped cursor: await for a list, or "
-                      "``async for`` to stream it in batches." % name)
     return method
 
 
@@ -400,6 +405,7 @@ class AsyncCursor:
 
     __slots__ = ("_cursor", "_executor", "_lock", "_txn")
     _WRAPS = "_cursor"
+    _TYPE = Cursor
 
     def __init__(self, cursor, executor=None, lock=None, txn=None):
         self._cursor = cursor
