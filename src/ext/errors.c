@@ -1,8 +1,29 @@
-/* The one table that maps LMDB return codes to exception classes. */
+/* The one table that maps LMDB return codes to exception classes, and the
+ * one function that raises them. */
 #include <errno.h>
 #include <stdarg.h>
 
 #include "zpy.h"
+
+/* LMDB 1.0's error codes, for an lmdb.h from the 0.9 line that lacks them.
+ * The numbers are LMDB's own; 0.9 never returns them. */
+#ifndef MDB_PROBLEM
+#define MDB_PROBLEM (-30779)
+#endif
+#ifndef MDB_BAD_CHECKSUM
+#define MDB_BAD_CHECKSUM (-30778)
+#endif
+#ifndef MDB_CRYPTO_FAIL
+#define MDB_CRYPTO_FAIL (-30777)
+#endif
+#ifndef MDB_ENV_ENCRYPTION
+#define MDB_ENV_ENCRYPTION (-30776)
+#endif
+#ifndef MDB_IS_READONLY
+#define MDB_IS_READONLY (-30770)
+#endif
+/* LMDB 1.0's codes run from MDB_PROBLEM up to this one. */
+#define LMDB10_LAST_ERRCODE (-30769)
 
 static const struct {
     int code;
@@ -50,8 +71,18 @@ static const struct {
      "The transaction cannot be used: it failed, or a child is open (MDB_BAD_TXN)."},
     {MDB_BAD_VALSIZE, ZPY_EXC_BAD_VALSIZE, "BadValsizeError",
      "A key or value of a size LMDB refuses, such as an empty key (MDB_BAD_VALSIZE)."},
+    {MDB_PROBLEM, ZPY_EXC_PROBLEM, "ProblemError",
+     "An unexpected problem: the transaction must be aborted (LMDB 1.0, MDB_PROBLEM)."},
+    {MDB_BAD_CHECKSUM, ZPY_EXC_BAD_CHECKSUM, "BadChecksumError",
+     "A page's checksum does not match its contents (LMDB 1.0, MDB_BAD_CHECKSUM)."},
+    {MDB_CRYPTO_FAIL, ZPY_EXC_CRYPTO_FAIL, "CryptoFailError",
+     "A page could not be encrypted or decrypted (LMDB 1.0, MDB_CRYPTO_FAIL)."},
+    {MDB_ENV_ENCRYPTION, ZPY_EXC_ENV_ENCRYPTION, "EnvEncryptionError",
+     "The environment's encryption does not match the one configured "
+     "(LMDB 1.0, MDB_ENV_ENCRYPTION)."},
     {EACCES, ZPY_EXC_READONLY, "ReadonlyError",
-     "A write in a read-only environment or transaction (EACCES)."},
+     "A write in a read-only environment or transaction (EACCES, or LMDB 1.0's "
+     "MDB_IS_READONLY)."},
     {EINVAL, ZPY_EXC_INVALID_PARAMETER, "InvalidParameterError",
      "An argument LMDB refuses (EINVAL)."},
     {EAGAIN, ZPY_EXC_LOCK, "LockError",
@@ -89,33 +120,134 @@ int zpy_errors_init(PyObject *module, zpy_state *st)
 static PyObject *class_for(zpy_state *st, int rc)
 {
     int i;
+
+    if (rc == 0)
+        return st->Error;
+    /* 1.0 reports a write in a read-only transaction as MDB_IS_READONLY where
+     * 0.9 said EACCES: one class for both, as py-lmdb 3.0 has it. */
+    if (rc == MDB_IS_READONLY)
+        rc = EACCES;
     for (i = 0; i < EXC_TABLE_SIZE; i++)
         if (exc_table[i].code == rc)
             return st->exc[exc_table[i].exc];
     return st->Error;
 }
 
+#if MDB_LAST_ERRCODE > MDB_PROBLEM
+/* LMDB 1.0's descriptions of its new codes, MDB_PROBLEM onwards, for when
+ * the mdb_strerror() linked is 0.9's (which knows only its own codes). */
+static const char *const lmdb10_errstr[] = {
+    "MDB_PROBLEM: Unexpected problem - txn should abort",
+    "MDB_BAD_CHECKSUM: Page checksum mismatch",
+    "MDB_CRYPTO_FAIL: Page encryption or decryption failed",
+    "MDB_ENV_ENCRYPTION: Environment encryption mismatch",
+    "MDB_TXN_PENDING: Transaction already prepared, must abort or commit",
+    "MDB_CANT_ROLLBACK: Environment can't rollback last transaction",
+    "MDB_DBIS_BUSY: Can't drop main DBI while other DBIs are open",
+    "MDB_SHORT_WRITE: Fewer bytes were written than requested",
+    "MDB_ENV_BUSY: Environment is busy, can't use previous snapshot",
+    "MDB_IS_READONLY: Can't write in readonly txn or environment",
+    "MDB_ADDR_BUSY: Requested map address is unavailable",
+};
+#endif
+
+const char *zpy_strerror(int rc)
+{
+#if MDB_LAST_ERRCODE > MDB_PROBLEM
+    if (rc > MDB_LAST_ERRCODE && rc <= LMDB10_LAST_ERRCODE)
+        return lmdb10_errstr[rc - MDB_PROBLEM];
+#endif
+    return zlmdb_strerror(rc);
+}
+
+/* Advice for the codes a caller fixes by configuration, appended to the
+ * message in parentheses (the hints py-lmdb 3.0 gives, word for word). */
+static const char *err_hint(int rc)
+{
+    switch (rc) {
+    case MDB_MAP_FULL:
+        return "Please use a larger Environment(map_size=) parameter";
+    case MDB_DBS_FULL:
+        return "Please use a larger Environment(max_dbs=) parameter";
+    case MDB_READERS_FULL:
+        return "Please use a larger Environment(max_readers=) parameter";
+    case MDB_TXN_FULL:
+        return "Please do less work within your transaction";
+    }
+    return NULL;
+}
+
+/* Set attribute `name` of `exc` to `value`, stealing the reference. */
+static int set_attr(PyObject *exc, const char *name, PyObject *value)
+{
+    int rc;
+
+    if (value == NULL)
+        return -1;
+    rc = PyObject_SetAttrString(exc, name, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+static PyObject *raise_with(PyObject *klass, PyObject *what, int rc)
+{
+    const char *reason = zpy_strerror(rc);
+    const char *hint = err_hint(rc);
+    PyObject *msg, *exc;
+
+    if (rc == 0)
+        msg = Py_NewRef(what);
+    else if (hint != NULL)
+        msg = PyUnicode_FromFormat("%U: %s (%s)", what, reason, hint);
+    else
+        msg = PyUnicode_FromFormat("%U: %s", what, reason);
+    if (msg == NULL)
+        return NULL;
+    exc = PyObject_CallOneArg(klass, msg);
+    Py_DECREF(msg);
+    if (exc == NULL)
+        return NULL;
+    if (set_attr(exc, "what", Py_NewRef(what)) < 0 ||
+        set_attr(exc, "code", PyLong_FromLong(rc)) < 0 ||
+        set_attr(exc, "reason", PyUnicode_DecodeUTF8(reason, (Py_ssize_t)strlen(reason),
+                                                     "replace")) < 0) {
+        Py_DECREF(exc);
+        return NULL;
+    }
+    PyErr_SetObject(klass, exc);
+    Py_DECREF(exc);
+    return NULL;
+}
+
 PyObject *zpy_err_set(zpy_state *st, const char *what, int rc)
 {
-    PyErr_Format(class_for(st, rc), "%s: %s", what, mdb_strerror(rc));
+    PyObject *text = PyUnicode_DecodeUTF8(what, (Py_ssize_t)strlen(what), "replace");
+
+    if (text == NULL)
+        return NULL;
+    raise_with(class_for(st, rc), text, rc);
+    Py_DECREF(text);
     return NULL;
 }
 
 PyObject *zpy_err_format(zpy_state *st, int rc, const char *fmt, ...)
 {
-    char what[256];
+    PyObject *what;
     va_list ap;
 
     va_start(ap, fmt);
-    PyOS_vsnprintf(what, sizeof(what), fmt, ap);
+    what = PyUnicode_FromFormatV(fmt, ap);
     va_end(ap);
-    return zpy_err_set(st, what, rc);
+    if (what == NULL)
+        return NULL;
+    raise_with(class_for(st, rc), what, rc);
+    Py_DECREF(what);
+    return NULL;
 }
 
 PyObject *zpy_err_invalid(zpy_state *st)
 {
-    PyErr_SetString(st->Error, "Attempt to operate on closed/deleted/dropped object.");
-    return NULL;
+    return zpy_err_set(st, "Attempt to operate on closed/deleted/dropped object.", 0);
 }
 
 PyObject *zpy_type_error(const char *msg)

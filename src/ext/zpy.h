@@ -70,14 +70,16 @@ ZPY_INLINE void zpy_gil_acquire(PyThreadState *ts)
 
 /* ------------------------------------------------------------ exceptions */
 
-/* The py-lmdb exception classes, in the order of its table. */
+/* The py-lmdb exception classes, in the order of its table (py-lmdb 3.0
+ * added the four for LMDB 1.0's codes after BadValsizeError). */
 enum zpy_exc {
     ZPY_EXC_KEYEXIST, ZPY_EXC_NOTFOUND, ZPY_EXC_PAGE_NOTFOUND, ZPY_EXC_CORRUPTED,
     ZPY_EXC_PANIC, ZPY_EXC_VERSION_MISMATCH, ZPY_EXC_INVALID, ZPY_EXC_MAP_FULL,
     ZPY_EXC_DBS_FULL, ZPY_EXC_READERS_FULL, ZPY_EXC_TLS_FULL, ZPY_EXC_TXN_FULL,
     ZPY_EXC_CURSOR_FULL, ZPY_EXC_PAGE_FULL, ZPY_EXC_MAP_RESIZED,
     ZPY_EXC_INCOMPATIBLE, ZPY_EXC_BAD_RSLOT, ZPY_EXC_BAD_DBI, ZPY_EXC_BAD_TXN,
-    ZPY_EXC_BAD_VALSIZE, ZPY_EXC_READONLY, ZPY_EXC_INVALID_PARAMETER,
+    ZPY_EXC_BAD_VALSIZE, ZPY_EXC_PROBLEM, ZPY_EXC_BAD_CHECKSUM, ZPY_EXC_CRYPTO_FAIL,
+    ZPY_EXC_ENV_ENCRYPTION, ZPY_EXC_READONLY, ZPY_EXC_INVALID_PARAMETER,
     ZPY_EXC_LOCK, ZPY_EXC_MEMORY, ZPY_EXC_DISK,
     ZPY_EXC_COUNT
 };
@@ -95,7 +97,7 @@ typedef struct {
     PyObject *s_txn, *s_stats, *s_log;  /**< interned attribute names */
     PyObject *s_count_put, *s_count_del, *s_setitem_py, *s_delitem_py, *s_half;
     PyObject *Error;                   /**< zlmdb.lmdb.Error */
-    PyObject *exc[ZPY_EXC_COUNT];      /**< its 25 subclasses */
+    PyObject *exc[ZPY_EXC_COUNT];      /**< its 29 subclasses */
     PyObject *open_paths;              /**< set of realpaths of open envs */
     PyObject *realpath;                /**< os.path.realpath */
     zpy_codec_state codec;             /**< the codec bridge's cache */
@@ -222,9 +224,17 @@ pid_t zpy_current_pid(void);
 /* -------------------------------------------------------------- errors.c */
 
 int zpy_errors_init(PyObject *module, zpy_state *st);
-/* Raise the exception for `rc` with message "<what>: <mdb_strerror(rc)>". */
+/* Raise the exception class for `rc` (lmdb.Error when none fits) as py-lmdb
+ * 3.0 does: message "<what>: <reason>", "<what>: <reason> (<hint>)" for a
+ * code the caller can fix by configuration, or just "<what>" when rc is 0;
+ * attributes `what` (str), `code` (int) and `reason` (str). */
 ZPY_NOINLINE PyObject *zpy_err_set(zpy_state *st, const char *what, int rc);
+/* The same, with `what` from a printf-style format (PyUnicode_FromFormat's
+ * conversions; never truncated). */
 ZPY_NOINLINE PyObject *zpy_err_format(zpy_state *st, int rc, const char *fmt, ...);
+/* The description of an LMDB code, an errno value or a zlmdb code; also
+ * LMDB 1.0's codes when the lmdb.h in use predates them. */
+const char *zpy_strerror(int rc);
 /* Raise the "Attempt to operate on closed/deleted/dropped object." error. */
 ZPY_NOINLINE PyObject *zpy_err_invalid(zpy_state *st);
 ZPY_NOINLINE PyObject *zpy_type_error(const char *msg);

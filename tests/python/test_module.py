@@ -1,4 +1,6 @@
 """Module surface of zlmdb.lmdb compared with py-lmdb's."""
+import errno
+
 import lmdb as pylmdb
 import pytest
 
@@ -12,12 +14,17 @@ EXCEPTIONS = [
     "MapResizedError", "IncompatibleError", "BadRslotError", "BadDbiError", "BadTxnError",
     "BadValsizeError", "ReadonlyError", "InvalidParameterError", "LockError",
     "MemoryError", "DiskError",
+    "ProblemError", "BadChecksumError", "CryptoFailError", "EnvEncryptionError",
 ]
+# py-lmdb 3.0 added the classes for LMDB 1.0's codes; the installed
+# differential reference may be an older py-lmdb.
+NEW_IN_PYLMDB_3 = {"ProblemError", "BadChecksumError", "CryptoFailError",
+                   "EnvEncryptionError"}
 
 
 def test_all_has_exactly_the_py_lmdb_names():
-    assert len(zl.__all__) == 32
-    assert sorted(zl.__all__) == sorted(pylmdb.__all__)
+    assert len(zl.__all__) == 36
+    assert sorted(zl.__all__) == sorted(set(pylmdb.__all__) | NEW_IN_PYLMDB_3)
     for name in zl.__all__:
         assert hasattr(zl, name), name
 
@@ -42,13 +49,54 @@ def test_version_rejects_bad_arguments_like_py_lmdb():
 
 def test_exception_hierarchy():
     assert issubclass(zl.Error, Exception)
-    assert len(EXCEPTIONS) == 25
+    assert len(EXCEPTIONS) == 29
     for name in EXCEPTIONS:
         cls = getattr(zl, name)
         assert cls.__bases__ == (zl.Error,), name
         assert cls.__name__ == name
     # lmdb.MemoryError shadows the builtin but is an lmdb.Error.
     assert zl.MemoryError is not MemoryError
+
+
+def test_exceptions_carry_what_code_reason_and_the_hint(tmp_path):
+    env = zl.open(str(tmp_path), map_size=1 << 16, max_dbs=1)
+    try:
+        with pytest.raises(zl.MapFullError) as info:
+            with env.begin(write=True) as txn:
+                for i in range(10000):
+                    txn.put(b"%d" % i, b"x" * 100)
+        exc = info.value
+        assert (exc.what, exc.code) == ("mdb_put", -30792)
+        assert exc.reason == "MDB_MAP_FULL: Environment mapsize limit reached"
+        assert str(exc) == ("mdb_put: %s (Please use a larger Environment(map_size=) "
+                            "parameter)" % exc.reason)
+        assert exc.args == (str(exc),)
+        env.open_db(b"one")
+        with pytest.raises(zl.DbsFullError) as info:
+            env.open_db(b"two")
+        assert str(info.value).endswith("(Please use a larger Environment(max_dbs=) parameter)")
+        with env.begin() as txn:
+            with pytest.raises(zl.ReadonlyError) as info:
+                txn.put(b"k", b"v")
+        assert info.value.code == errno.EACCES and "(" not in str(info.value)
+    finally:
+        env.close()
+    with pytest.raises(zl.Error) as info:
+        env.stat()
+    exc = info.value
+    assert type(exc) is zl.Error and exc.code == 0
+    assert str(exc) == exc.what == "Attempt to operate on closed/deleted/dropped object."
+    assert isinstance(exc.reason, str)
+
+
+def test_lmdb_1_0_codes_have_their_classes():
+    # The classes exist on every build; only the 1.0 engine returns the codes.
+    for name, code in (("ProblemError", "MDB_PROBLEM"), ("BadChecksumError", "MDB_BAD_CHECKSUM"),
+                       ("CryptoFailError", "MDB_CRYPTO_FAIL"),
+                       ("EnvEncryptionError", "MDB_ENV_ENCRYPTION")):
+        cls = getattr(zl, name)
+        assert cls.__bases__ == (zl.Error,)
+        assert cls.__doc__.endswith("(LMDB 1.0, %s)." % code)
 
 
 def test_types_look_like_py_lmdb_static_types():

@@ -33,6 +33,10 @@ from zlmdb._native import (  # noqa: F401  (re-exported API)
     BadDbiError,
     BadTxnError,
     BadValsizeError,
+    ProblemError,
+    BadChecksumError,
+    CryptoFailError,
+    EnvEncryptionError,
     ReadonlyError,
     InvalidParameterError,
     LockError,
@@ -50,6 +54,7 @@ __all__ = [
     "MapResizedError", "IncompatibleError", "BadRslotError", "BadDbiError", "BadTxnError",
     "BadValsizeError", "ReadonlyError", "InvalidParameterError", "LockError",
     "MemoryError", "DiskError",
+    "ProblemError", "BadChecksumError", "CryptoFailError", "EnvEncryptionError",
 ]
 
 
