@@ -121,6 +121,21 @@ def _read_events(path: Path) -> list[dict]:
     return events
 
 
+def _crash_summary(returncode: int, log_path: Path) -> str:
+    """How the process ended, and the innermost frame faulthandler printed
+    (the line the test was on when it died)."""
+    try:
+        how = "killed by " + signal.Signals(-returncode).name
+    except ValueError:
+        how = f"ended with status {returncode}"
+    try:
+        lines = log_path.read_text(errors="replace").splitlines()
+    except OSError:
+        lines = []
+    frames = [line.strip() for line in lines if line.strip().startswith('File "')]
+    return f"{how} in {frames[0]}" if frames else how
+
+
 def _tail(path: Path, lines: int = 6) -> str:
     try:
         text = path.read_text(errors="replace").strip().splitlines()
@@ -204,11 +219,13 @@ def run_file(python: str, tests_dir: Path, name: str, env: dict[str, str],
         fault_path = work / f"{name}.{result.runs}.fault"
         for p in (events_path, fault_path):
             p.unlink(missing_ok=True)
-        run_env = dict(env, PEERS_OUTCOMES=str(events_path), PEERS_FAULT=str(fault_path))
+        deselect_path = work / f"{name}.deselect"
+        deselect_path.write_text("".join(d + "\n" for d in deselect))
+        run_env = dict(env, PEERS_OUTCOMES=str(events_path), PEERS_FAULT=str(fault_path),
+                       PEERS_DESELECT=str(deselect_path))
         cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "peers_outcomes",
                "-c", str(tests_dir / "pytest.ini"), "--rootdir", str(tests_dir),
                *pytest_args, str(tests_dir / name)]
-        cmd += [a for d in deselect for a in ("--deselect", d)]
         with open(log_path, "wb") as log:
             # A session of its own, so that children a test left behind
             # (forked without exiting) end with the run.
@@ -229,8 +246,7 @@ def run_file(python: str, tests_dir: Path, name: str, env: dict[str, str],
                 result.tests[running] = Outcome(
                     TIMEOUT, f"still running after {test_timeout} s")
             else:
-                result.tests[running] = Outcome(
-                    CRASHED, f"process ended with status {proc.returncode}: {_tail(log_path)}")
+                result.tests[running] = Outcome(CRASHED, _crash_summary(proc.returncode, log_path))
             deselect.append(running)
             if len(deselect) < max_crashes:
                 continue
@@ -238,7 +254,7 @@ def run_file(python: str, tests_dir: Path, name: str, env: dict[str, str],
             result.collect_errors.append(
                 f"pytest ended with status {proc.returncode} before collecting: "
                 f"{_tail(log_path)}")
-        elif proc.returncode not in (0, 1, 5):
+        elif not result.collect_errors and proc.returncode not in (0, 1, 5):
             result.exit_problem = (f"process ended with status {proc.returncode} after "
                                    f"its tests: {_tail(log_path)}")
         for nodeid in collected:

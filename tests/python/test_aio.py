@@ -351,7 +351,9 @@ def test_each_write_transaction_gets_its_own_thread_and_releases_it(aenv):
         for _ in range(3):
             async with aenv.begin(write=True) as txn:
                 await txn.put(b"k", b"v")
+                assert txn._owns_executor
                 idents.append(txn._executor)
+            assert not txn._owns_executor     # released with the transaction
         assert len({id(e) for e in idents}) == 3
         return idents
 

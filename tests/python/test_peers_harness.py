@@ -28,6 +28,8 @@ class T(unittest.TestCase):
         self.skipTest("not here")
     def test_d_crashes(self):
         os.abort()
+    def test_d_crashes_not(self):
+        pass                    # its id starts with the crashing one's
     def test_e_hangs(self):
         time.sleep(60)
     def test_f_forks_and_keeps_the_child(self):
@@ -53,7 +55,7 @@ def test_every_test_gets_its_outcome(sample_result):
     got = {nodeid.split("::")[-1]: o.outcome for nodeid, o in sample_result.tests.items()}
     assert got == {
         "test_a_passes": "passed", "test_b_fails": "failed", "test_c_skips": "skipped",
-        "test_d_crashes": "crashed", "test_e_hangs": "timeout",
+        "test_d_crashes": "crashed", "test_d_crashes_not": "passed", "test_e_hangs": "timeout",
         "test_f_forks_and_keeps_the_child": "passed", "test_g_after_all_that": "passed"}
     assert sample_result.runs == 3           # one rerun per killed process
     assert not sample_result.collect_errors and not sample_result.exit_problem
@@ -64,6 +66,8 @@ def test_messages_say_what_happened(sample_result):
     assert "1 != 2" in by_name["test_b_fails"].message
     assert by_name["test_c_skips"].message == "not here"
     assert "still running after 3 s" in by_name["test_e_hangs"].message
+    crash = by_name["test_d_crashes"].message
+    assert crash.startswith("killed by SIGABRT in File ") and "sample_test.py" in crash
 
 
 def test_a_regression_is_what_the_peer_passes_and_we_do_not():

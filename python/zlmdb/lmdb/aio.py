@@ -260,6 +260,7 @@ class AsyncTransaction:
     def _release_executor(self):
         if self._owns_executor and self._executor is not None:
             self._executor.shutdown(wait=False)
+        self._owns_executor = False     # it holds no thread any more
 
     async def _finish(self, name):
         async with self._lock:
