@@ -146,8 +146,8 @@ def _install(cls, factory, names):
 class AsyncEnvironment:
     """Async view of a :class:`zlmdb.lmdb.Environment` (made by :func:`wrap`).
 
-    ``path()``, ``max_key_size()``, ``max_readers()`` and ``flags()`` are
-    cheap and called directly; every other method runs in the executor.
+    ``path()``, ``lib_version()``, ``max_key_size()``, ``max_readers()`` and
+    ``flags()`` are cheap and called directly; every other method runs in the executor.
     ``async with aenv:`` closes the environment on exit.  Attributes not
     defined here are looked up on the wrapped environment.
     """
@@ -203,7 +203,8 @@ class AsyncEnvironment:
         return "<AsyncEnvironment %r>" % (self._env,)
 
 
-_install(AsyncEnvironment, _direct, ("path", "max_key_size", "max_readers", "flags"))
+_install(AsyncEnvironment, _direct,
+         ("path", "lib_version", "max_key_size", "max_readers", "flags"))
 _install(AsyncEnvironment, _in_executor, (
     "stat", "info", "close", "copy", "copyfd", "sync", "readers",
     "reader_check", "set_mapsize", "open_db", "dbs"))
