@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""Fetch, verify and patch the pinned LMDB source for the zlmdb build.
+"""Fetch, verify and patch the pinned LMDB sources for the zlmdb build.
 
 LMDB is not committed to this repository.  The pinned, reachable copy of
-LMDB 0.9.35 together with its hardening patches is the `lib/` folder of
-py-lmdb's source distribution on PyPI, so this script obtains that archive
-through the package client (never a hard-coded URL), checks its SHA-256
-against the value pinned in `cmake/lmdb.lock`, unpacks the LMDB files and
-applies the patches in the order given by `cmake/lmdb-patches.txt`.
+both LMDB release lines together with their hardening patches is py-lmdb's
+source distribution on PyPI (`lib/` holds LMDB 0.9, `lib1/` LMDB 1.0), so
+this script obtains that archive through the package client (never a
+hard-coded URL), checks its SHA-256 against the value pinned in
+`cmake/lmdb.lock`, unpacks each engine's LMDB files and applies its patches
+in the order given by `cmake/lmdb-patches-<engine>.txt`, then zlmdb's own
+from `cmake/patches/<engine>/`.
 
-The result is a directory holding mdb.c, midl.c, midl.h, lmdb.h (patched)
-plus the upstream license text.  Every step is skipped when a stamp file
-shows it was already done for the same pin, so rebuilds are offline.
+The result is one directory per engine (`<out>/v09`, `<out>/v10`) holding
+mdb.c, midl.c, midl.h, lmdb.h (patched) and, where the archive has one, the
+symbol-renaming header `rename.h`, plus the upstream license text in
+`<out>/LICENSE`.  Every step is skipped when a stamp file shows it was
+already done for the same pin, so rebuilds are offline.
 
 Exit status is 0 on success; on failure a message says what went wrong and
 what to do about it.
@@ -25,6 +29,7 @@ import tarfile
 import tempfile
 
 LMDB_FILES = ("mdb.c", "midl.c", "midl.h", "lmdb.h")
+RENAME_HEADER = "rename.h"
 
 
 def fail(msg):
@@ -43,7 +48,22 @@ def read_lock(path):
     for need in ("package", "version", "sha256"):
         if need not in pins:
             fail("%s lacks the '%s = ...' line" % (path, need))
+    if not engines_of(pins):
+        fail("%s names no engine ('engine.<name> = <folder> <LMDB version>')" % path)
     return pins
+
+
+def engines_of(pins):
+    """{name: (folder in the archive, LMDB version)} from the engine.* lines."""
+    engines = {}
+    for key, value in pins.items():
+        if key.startswith("engine."):
+            parts = value.split()
+            if len(parts) != 2:
+                fail("cmake/lmdb.lock: '%s = %s' must be '<folder> <LMDB version>'"
+                     % (key, value))
+            engines[key[len("engine."):]] = (parts[0], parts[1])
+    return engines
 
 
 def read_patch_list(path):
@@ -141,33 +161,43 @@ def download(pins, cache_dir):
 
 
 def extract(archive, pins, work):
+    """Each engine's LMDB files into <work>/<engine>/ (its patches into
+    <work>/<engine>/patches/), the license into <work>/LICENSE."""
     prefix = "%s-%s/" % (pins["package"], pins["version"])
-    wanted = {prefix + "lib/" + f: f for f in LMDB_FILES}
-    wanted[prefix + "LICENSE"] = "LICENSE"
-    patch_prefix = prefix + "lib/py-lmdb/"
-    os.makedirs(os.path.join(work, "patches"), exist_ok=True)
+    wanted = {prefix + "LICENSE": os.path.join(work, "LICENSE")}
+    patch_dirs = {}
+    optional = set()
+    for name, (folder, _) in engines_of(pins).items():
+        dest = os.path.join(work, name)
+        os.makedirs(os.path.join(dest, "patches"), exist_ok=True)
+        for f in LMDB_FILES:
+            wanted[prefix + folder + "/" + f] = os.path.join(dest, f)
+        rename = prefix + folder + "/py-lmdb/" + RENAME_HEADER
+        wanted[rename] = os.path.join(dest, RENAME_HEADER)
+        optional.add(rename)
+        patch_dirs[prefix + folder + "/py-lmdb/"] = os.path.join(dest, "patches")
     found = set()
     with tarfile.open(archive, "r:gz") as tar:
         for member in tar.getmembers():
             if not member.isfile():
                 continue
-            if member.name in wanted:
-                dest = os.path.join(work, wanted[member.name])
-            elif member.name.startswith(patch_prefix) and member.name.endswith(".patch") \
-                    and "/" not in member.name[len(patch_prefix):]:
-                dest = os.path.join(work, "patches", os.path.basename(member.name))
-            else:
-                continue
+            dest = wanted.get(member.name)
+            if dest is None:
+                head, _, base = member.name.rpartition("/")
+                pdir = patch_dirs.get(head + "/")
+                if pdir is None or not base.endswith(".patch"):
+                    continue
+                dest = os.path.join(pdir, base)
             with tar.extractfile(member) as src, open(dest, "wb") as out:
                 shutil.copyfileobj(src, out)
             found.add(member.name)
-    missing = [m for m in wanted if m not in found]
+    missing = [m for m in wanted if m not in found and m not in optional]
     if missing:
         fail("%s does not contain %s; the pin in cmake/lmdb.lock does not point "
              "at an sdist that carries LMDB." % (archive, ", ".join(missing)))
 
 
-def apply_patches(work, patch_names, local_patches=()):
+def apply_patches(work, list_file, patch_names, local_patches=()):
     """The archive's patches in the pinned order, then zlmdb's own."""
     patch_exe = shutil.which("patch")
     if not patch_exe:
@@ -177,7 +207,7 @@ def apply_patches(work, patch_names, local_patches=()):
     for name in patch_names:
         pfile = os.path.join(work, "patches", name + ".patch")
         if not os.path.exists(pfile):
-            fail("patch %s listed in cmake/lmdb-patches.txt is not in the archive." % name)
+            fail("patch %s listed in %s is not in the archive." % (name, list_file))
         files.append((name, pfile))
     files += [(os.path.basename(p), p) for p in local_patches]
     for name, pfile in files:
@@ -187,8 +217,10 @@ def apply_patches(work, patch_names, local_patches=()):
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if res.returncode != 0:
             fail("patch %s did not apply:\n%s\nWhat to do: the patch list in "
-                 "cmake/lmdb-patches.txt must match the pinned archive; remove the "
-                 "build directory and build again, or fix the list." % (name, res.stdout))
+                 "%s must match the pinned archive; remove the "
+                 "build directory and build again, or fix the list." % (name, res.stdout,
+                                                                        list_file))
+    shutil.rmtree(os.path.join(work, "patches"))
 
 
 def check_version(work, want):
@@ -205,34 +237,55 @@ def check_version(work, want):
                     patch = parts[2]
     got = "%s.%s.%s" % (major, minor, patch)
     if got != want:
-        fail("the archive carries LMDB %s but this project needs %s (0.9.x on-disk "
-             "format)." % (got, want))
+        fail("the archive's %s carries LMDB %s but cmake/lmdb.lock pins %s."
+             % (os.path.basename(work), got, want))
+
+
+def local_patch_files(root, engine):
+    if not root:
+        return []
+    d = os.path.abspath(os.path.join(root, engine))
+    if not os.path.isdir(d):
+        return []
+    return sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".patch"))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lock", required=True)
-    ap.add_argument("--patches", required=True)
+    ap.add_argument("--patches", required=True, action="append", metavar="ENGINE=FILE",
+                    help="the patch list of one engine (give one per engine)")
     ap.add_argument("--cache", required=True, help="where the archive is kept")
     ap.add_argument("--out", required=True, help="where patched sources go")
     ap.add_argument("--local-patches", default=None,
-                    help="directory of zlmdb's own LMDB patches, applied last in name order")
+                    help="directory of zlmdb's own LMDB patches, one folder per engine, "
+                         "applied last in name order")
     args = ap.parse_args()
 
     pins = read_lock(args.lock)
-    patch_names = read_patch_list(args.patches)
-    local = []
-    if args.local_patches and os.path.isdir(args.local_patches):
-        local = sorted(os.path.join(args.local_patches, f)
-                       for f in os.listdir(args.local_patches) if f.endswith(".patch"))
-    stamp_text = "%s %s %s\n%s\n%s\n" % (
-        pins["package"], pins["version"], pins["sha256"], " ".join(patch_names),
-        " ".join("%s:%s" % (os.path.basename(p), sha256_of(p)) for p in local))
+    engines = engines_of(pins)
+    lists = {}
+    for spec in args.patches:
+        name, sep, path = spec.partition("=")
+        if not sep or name not in engines:
+            fail("--patches %s: expected ENGINE=FILE with ENGINE one of %s"
+                 % (spec, ", ".join(sorted(engines))))
+        lists[name] = (path, read_patch_list(path))
+    for name in engines:
+        if name not in lists:
+            fail("no --patches list for engine %s" % name)
+    local = {name: local_patch_files(args.local_patches, name) for name in engines}
+    stamp_text = "%s %s %s\n" % (pins["package"], pins["version"], pins["sha256"])
+    for name in sorted(engines):
+        stamp_text += "%s %s %s\n%s\n%s\n" % (
+            name, engines[name][0], engines[name][1], " ".join(lists[name][1]),
+            " ".join("%s:%s" % (os.path.basename(p), sha256_of(p)) for p in local[name]))
     stamp = os.path.join(args.out, ".zlmdb-stamp")
     if os.path.exists(stamp):
         with open(stamp, encoding="utf-8") as fp:
             if fp.read() == stamp_text and all(
-                    os.path.exists(os.path.join(args.out, f)) for f in LMDB_FILES):
+                    os.path.exists(os.path.join(args.out, name, f))
+                    for name in engines for f in LMDB_FILES):
                 return 0
 
     archive = download(pins, args.cache)
@@ -243,14 +296,17 @@ def main():
         shutil.rmtree(tmp_out)
     os.makedirs(tmp_out)
     extract(archive, pins, tmp_out)
-    apply_patches(tmp_out, patch_names, local)
-    check_version(tmp_out, pins["lmdb_version"])
+    for name in sorted(engines):
+        work = os.path.join(tmp_out, name)
+        apply_patches(work, lists[name][0], lists[name][1], local[name])
+        check_version(work, engines[name][1])
     with open(os.path.join(tmp_out, ".zlmdb-stamp"), "w", encoding="utf-8") as fp:
         fp.write(stamp_text)
     os.replace(tmp_out, args.out)
-    print("zlmdb: LMDB %s from %s==%s (sha256 verified, %d + %d patches applied) in %s"
-          % (pins["lmdb_version"], pins["package"], pins["version"], len(patch_names),
-             len(local), args.out))
+    for name in sorted(engines):
+        print("zlmdb: LMDB %s from %s==%s (sha256 verified, %d + %d patches applied) in %s"
+              % (engines[name][1], pins["package"], pins["version"], len(lists[name][1]),
+                 len(local[name]), os.path.join(args.out, name)))
     return 0
 
 

@@ -50,13 +50,13 @@ extern "C" {
  *  header used with a different library build.
  *  @{ */
 #define ZLMDB_VERSION_MAJOR 0 /**< Incremented for incompatible API changes. */
-#define ZLMDB_VERSION_MINOR 1 /**< Incremented for compatible additions. */
+#define ZLMDB_VERSION_MINOR 2 /**< Incremented for compatible additions. */
 #define ZLMDB_VERSION_PATCH 0 /**< Incremented for fixes. */
 /** A single comparable number: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define ZLMDB_VERSION_NUMBER \
     (ZLMDB_VERSION_MAJOR * 10000 + ZLMDB_VERSION_MINOR * 100 + ZLMDB_VERSION_PATCH)
 /** The version as a string, "MAJOR.MINOR.PATCH". */
-#define ZLMDB_VERSION_STRING "0.1.0"
+#define ZLMDB_VERSION_STRING "0.2.0"
 /** @} */
 
 /**
@@ -71,7 +71,9 @@ extern "C" {
 ZLMDB_EXTERN(int) zlmdb_version(int *major, int *minor, int *patch);
 
 /**
- * @brief Report the LMDB the library was built with.
+ * @brief Report the LMDB behind `lmdb.h`'s `mdb_*` functions: the LMDB 0.9
+ *        engine, or the only engine of a single-engine build.  See
+ *        zlmdb_engine_get() for the others.
  *
  * @param[out] major may be NULL
  * @param[out] minor may be NULL
@@ -117,6 +119,10 @@ ZLMDB_EXTERN(const char *) zlmdb_lmdb_version(int *major, int *minor, int *patch
 /* Implementation limits (-30660 .. -30679) */
 #define ZLMDB_TOO_DEEP      (-30660) /**< Nesting exceeds the configured depth limit. */
 #define ZLMDB_TOO_LARGE     (-30661) /**< A size exceeds the configured limit. */
+
+/* Files and formats (-30680 .. -30689) */
+#define ZLMDB_BAD_FORMAT    (-30680) /**< A file holds data of no LMDB format this build reads. */
+#define ZLMDB_FORMAT_MISMATCH (-30681) /**< An environment's format is not the one asked for. */
 /** @} */
 
 /**
@@ -235,6 +241,197 @@ typedef struct zlmdb_allocator {
  * @since 0.1.0
  */
 ZLMDB_EXTERN(int) zlmdb_set_allocator(const zlmdb_allocator *alloc);
+/** @} */
+
+/* ============================================================== engines */
+
+/** @name LMDB engines
+ *  LMDB has two release lines whose files cannot read each other: LMDB 0.9
+ *  writes data format v1, LMDB 1.0 writes data format v3.  libzlmdb
+ *  carries one engine for each (a build with `ZLMDB_SYSTEM_LMDB=1` carries
+ *  only the system's), and every environment is bound to one engine for
+ *  its whole life: an existing file opens with the engine its format
+ *  needs, a new one with the engine the program asks for.
+ *
+ *  The `mdb_*` functions of the installed `lmdb.h` are the LMDB 0.9
+ *  engine.  Every engine, that one included, is also reachable through a
+ *  #zlmdb_engine: a table of LMDB's entry points with the signatures of
+ *  `lmdb.h`, so a program written once against the table works on either
+ *  format.  Handles never cross engines: an `MDB_txn` begun through one
+ *  engine is only ever passed to that engine's functions.
+ *
+ *  The types are shared.  On every platform libzlmdb is built for
+ *  (`MDB_VL32` is never defined), LMDB 1.0's `mdb_size_t` is `size_t` and
+ *  `MDB_val`, `MDB_stat` and `MDB_envinfo` have the same layout in both
+ *  lines, so the 0.9 header describes both engines.
+ *  @{ */
+
+/** `lib_version` value: choose by the file (existing environments) or the
+ *  default (new ones, LMDB 0.9 as in py-lmdb). */
+#define ZLMDB_LIB_VERSION_AUTO (-1)
+/** `lib_version` value: the LMDB 0.9 engine, data format v1. */
+#define ZLMDB_LIB_VERSION_0_9 0
+/** `lib_version` value: the LMDB 1.0 engine, data format v3. */
+#define ZLMDB_LIB_VERSION_1_0 1
+
+/* LMDB 1.0's own return codes, for programs that include the 0.9 lmdb.h.
+ * A 1.0 engine returns them; zlmdb_strerror() describes them. */
+#ifndef MDB_PROBLEM
+#  define MDB_PROBLEM       (-30779) /**< LMDB 1.0: unexpected problem, the txn should abort. */
+#  define MDB_BAD_CHECKSUM  (-30778) /**< LMDB 1.0: page checksum incorrect. */
+#  define MDB_CRYPTO_FAIL   (-30777) /**< LMDB 1.0: encryption or decryption failed. */
+#  define MDB_ENV_ENCRYPTION (-30776) /**< LMDB 1.0: environment encryption mismatch. */
+#  define MDB_TXN_PENDING   (-30775) /**< LMDB 1.0: transaction was already prepared. */
+#  define MDB_CANT_ROLLBACK (-30774) /**< LMDB 1.0: cannot roll back the last transaction. */
+#  define MDB_DBIS_BUSY     (-30773) /**< LMDB 1.0: cannot drop the main DB while others are open. */
+#  define MDB_SHORT_WRITE   (-30772) /**< LMDB 1.0: a write was incomplete. */
+#  define MDB_ENV_BUSY      (-30771) /**< LMDB 1.0: environment busy, no previous snapshot. */
+#  define MDB_IS_READONLY   (-30770) /**< LMDB 1.0: environment or txn is read-only. */
+#  define MDB_ADDR_BUSY     (-30769) /**< LMDB 1.0: requested map address unavailable. */
+#endif
+
+/** The current version of #zlmdb_engine's layout. */
+#define ZLMDB_ENGINE_VERSION 1u
+
+/**
+ * @brief One LMDB engine: its identity and its entry points.
+ *
+ * Each function pointer has the signature and meaning of the `lmdb.h`
+ * function of the same name without the `mdb_` prefix.  Engines are
+ * static: a pointer obtained from zlmdb_engine_get() or
+ * zlmdb_engine_for_path() stays valid for the life of the process.
+ * @since 0.2.0
+ */
+typedef struct zlmdb_engine {
+    unsigned version;       /**< #ZLMDB_ENGINE_VERSION of the library that made it. */
+    int lib_version;        /**< 0 for LMDB 0.9.x, 1 for LMDB 1.0.x. */
+    int major;              /**< LMDB's major version, */
+    int minor;              /**< minor version */
+    int patch;              /**< and patch level. */
+    unsigned data_version;  /**< The on-disk format it reads and writes: 1 or 3. */
+    int patched;            /**< 1 when it carries the hardening patches. */
+    char *(*version_fn)(int *major, int *minor, int *patch); /**< mdb_version() */
+    char *(*strerror)(int err);                               /**< mdb_strerror() */
+    int (*env_create)(MDB_env **env);                         /**< mdb_env_create() */
+    int (*env_open)(MDB_env *env, const char *path, unsigned int flags,
+                    mdb_mode_t mode);                          /**< mdb_env_open() */
+    int (*env_copy)(MDB_env *env, const char *path);          /**< mdb_env_copy() */
+    int (*env_copyfd)(MDB_env *env, mdb_filehandle_t fd);     /**< mdb_env_copyfd() */
+    int (*env_copy2)(MDB_env *env, const char *path, unsigned int flags); /**< mdb_env_copy2() */
+    int (*env_copyfd2)(MDB_env *env, mdb_filehandle_t fd,
+                       unsigned int flags);                    /**< mdb_env_copyfd2() */
+    /** The hardening patches' copy of a given read transaction's snapshot;
+     *  NULL when #patched is 0. */
+    int (*env_copy3)(MDB_env *env, const char *path, unsigned int flags, MDB_txn *txn);
+    /** As #env_copy3, to a file descriptor; NULL when #patched is 0. */
+    int (*env_copyfd3)(MDB_env *env, mdb_filehandle_t fd, unsigned int flags, MDB_txn *txn);
+    int (*env_stat)(MDB_env *env, MDB_stat *stat);            /**< mdb_env_stat() */
+    int (*env_info)(MDB_env *env, MDB_envinfo *stat);         /**< mdb_env_info() */
+    int (*env_sync)(MDB_env *env, int force);                 /**< mdb_env_sync() */
+    void (*env_close)(MDB_env *env);                          /**< mdb_env_close() */
+    int (*env_set_flags)(MDB_env *env, unsigned int flags, int onoff); /**< mdb_env_set_flags() */
+    int (*env_get_flags)(MDB_env *env, unsigned int *flags);  /**< mdb_env_get_flags() */
+    int (*env_get_path)(MDB_env *env, const char **path);     /**< mdb_env_get_path() */
+    int (*env_get_fd)(MDB_env *env, mdb_filehandle_t *fd);    /**< mdb_env_get_fd() */
+    int (*env_set_mapsize)(MDB_env *env, size_t size);        /**< mdb_env_set_mapsize() */
+    int (*env_set_maxreaders)(MDB_env *env, unsigned int readers); /**< mdb_env_set_maxreaders() */
+    int (*env_get_maxreaders)(MDB_env *env, unsigned int *readers); /**< mdb_env_get_maxreaders() */
+    int (*env_set_maxdbs)(MDB_env *env, MDB_dbi dbs);         /**< mdb_env_set_maxdbs() */
+    int (*env_get_maxkeysize)(MDB_env *env);                  /**< mdb_env_get_maxkeysize() */
+    int (*env_set_userctx)(MDB_env *env, void *ctx);          /**< mdb_env_set_userctx() */
+    void *(*env_get_userctx)(MDB_env *env);                   /**< mdb_env_get_userctx() */
+    int (*env_set_assert)(MDB_env *env, MDB_assert_func *func); /**< mdb_env_set_assert() */
+    int (*txn_begin)(MDB_env *env, MDB_txn *parent, unsigned int flags,
+                     MDB_txn **txn);                           /**< mdb_txn_begin() */
+    MDB_env *(*txn_env)(MDB_txn *txn);                        /**< mdb_txn_env() */
+    size_t (*txn_id)(MDB_txn *txn);                           /**< mdb_txn_id() */
+    int (*txn_commit)(MDB_txn *txn);                          /**< mdb_txn_commit() */
+    void (*txn_abort)(MDB_txn *txn);                          /**< mdb_txn_abort() */
+    void (*txn_reset)(MDB_txn *txn);                          /**< mdb_txn_reset() */
+    int (*txn_renew)(MDB_txn *txn);                           /**< mdb_txn_renew() */
+    int (*dbi_open)(MDB_txn *txn, const char *name, unsigned int flags,
+                    MDB_dbi *dbi);                             /**< mdb_dbi_open() */
+    int (*stat)(MDB_txn *txn, MDB_dbi dbi, MDB_stat *stat);   /**< mdb_stat() */
+    int (*dbi_flags)(MDB_txn *txn, MDB_dbi dbi, unsigned int *flags); /**< mdb_dbi_flags() */
+    void (*dbi_close)(MDB_env *env, MDB_dbi dbi);             /**< mdb_dbi_close() */
+    int (*drop)(MDB_txn *txn, MDB_dbi dbi, int del);          /**< mdb_drop() */
+    int (*set_compare)(MDB_txn *txn, MDB_dbi dbi, MDB_cmp_func *cmp); /**< mdb_set_compare() */
+    int (*set_dupsort)(MDB_txn *txn, MDB_dbi dbi, MDB_cmp_func *cmp); /**< mdb_set_dupsort() */
+    int (*get)(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data); /**< mdb_get() */
+    int (*put)(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data,
+               unsigned int flags);                            /**< mdb_put() */
+    int (*del)(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data); /**< mdb_del() */
+    int (*cursor_open)(MDB_txn *txn, MDB_dbi dbi, MDB_cursor **cursor); /**< mdb_cursor_open() */
+    void (*cursor_close)(MDB_cursor *cursor);                 /**< mdb_cursor_close() */
+    int (*cursor_renew)(MDB_txn *txn, MDB_cursor *cursor);    /**< mdb_cursor_renew() */
+    MDB_txn *(*cursor_txn)(MDB_cursor *cursor);               /**< mdb_cursor_txn() */
+    MDB_dbi (*cursor_dbi)(MDB_cursor *cursor);                /**< mdb_cursor_dbi() */
+    int (*cursor_get)(MDB_cursor *cursor, MDB_val *key, MDB_val *data,
+                      MDB_cursor_op op);                       /**< mdb_cursor_get() */
+    int (*cursor_put)(MDB_cursor *cursor, MDB_val *key, MDB_val *data,
+                      unsigned int flags);                     /**< mdb_cursor_put() */
+    int (*cursor_del)(MDB_cursor *cursor, unsigned int flags); /**< mdb_cursor_del() */
+    int (*cursor_count)(MDB_cursor *cursor, size_t *countp);  /**< mdb_cursor_count() */
+    int (*cmp)(MDB_txn *txn, MDB_dbi dbi, const MDB_val *a, const MDB_val *b); /**< mdb_cmp() */
+    int (*dcmp)(MDB_txn *txn, MDB_dbi dbi, const MDB_val *a, const MDB_val *b); /**< mdb_dcmp() */
+    int (*reader_list)(MDB_env *env, MDB_msg_func *func, void *ctx); /**< mdb_reader_list() */
+    int (*reader_check)(MDB_env *env, int *dead);             /**< mdb_reader_check() */
+} zlmdb_engine;
+
+/**
+ * @brief The engine for an LMDB release line.
+ *
+ * @param[in] lib_version #ZLMDB_LIB_VERSION_0_9, #ZLMDB_LIB_VERSION_1_0, or
+ *            #ZLMDB_LIB_VERSION_AUTO for the default engine of new
+ *            environments (LMDB 0.9 when the build has it).
+ * @param[out] out the engine, static.
+ * @return #ZLMDB_OK, or #ZLMDB_NOTFOUND when this build has no such engine
+ *         (zlmdb_error_last() names the engines it has).
+ * @since 0.2.0
+ */
+ZLMDB_EXTERN(int) zlmdb_engine_get(int lib_version, const zlmdb_engine **out);
+
+/**
+ * @brief Read the format of an existing environment's data file, without
+ *        handing the file to LMDB.
+ *
+ * @param[in] path the environment's directory, or with `MDB_NOSUBDIR` in
+ *            `env_flags` its data file (as given to mdb_env_open()).
+ * @param[in] env_flags the flags the environment will be opened with; only
+ *            `MDB_NOSUBDIR` matters.
+ * @param[out] lib_version_out 0 (LMDB 0.9, data format v1), 1 (LMDB 1.0,
+ *             data format v3), or #ZLMDB_LIB_VERSION_AUTO when there is no
+ *             data yet (no file, or an empty one): a new environment.
+ * @return #ZLMDB_OK; #ZLMDB_BAD_FORMAT when the file holds data of no LMDB
+ *         format this library reads (zlmdb_error_last() says what was
+ *         found: another data format version, another byte order or word
+ *         size, or no LMDB meta page at all); an `errno` value when the file
+ *         exists but cannot be read.
+ * @since 0.2.0
+ */
+ZLMDB_EXTERN(int) zlmdb_engine_detect(const char *path, unsigned int env_flags,
+                                      int *lib_version_out);
+
+/**
+ * @brief The engine to open an environment with.
+ *
+ * An existing environment opens with the engine of its file's format; a
+ * new one with `lib_version`, or LMDB 0.9 for #ZLMDB_LIB_VERSION_AUTO.
+ *
+ * @param[in] path as for zlmdb_engine_detect()
+ * @param[in] env_flags as for zlmdb_engine_detect()
+ * @param[in] lib_version #ZLMDB_LIB_VERSION_AUTO, or the release line the
+ *            caller requires.
+ * @param[out] out the engine, static.
+ * @return #ZLMDB_OK; #ZLMDB_FORMAT_MISMATCH when the file exists in the
+ *         other format than `lib_version` asks for (the message names both);
+ *         #ZLMDB_NOTFOUND when the build lacks the engine needed;
+ *         the codes of zlmdb_engine_detect().
+ * @since 0.2.0
+ */
+ZLMDB_EXTERN(int) zlmdb_engine_for_path(const char *path, unsigned int env_flags,
+                                        int lib_version, const zlmdb_engine **out);
+
 /** @} */
 
 /* ================================================================ keys */
@@ -942,17 +1139,23 @@ ZLMDB_EXTERN(int) zlmdb_json_validate(const void *data, size_t len, size_t max_d
 typedef struct zlmdb_table zlmdb_table;
 
 /** The current version of #zlmdb_table_options. */
-#define ZLMDB_TABLE_OPTIONS_VERSION 1u
+#define ZLMDB_TABLE_OPTIONS_VERSION 2u
 
 /** How to create a table.  @since 0.1.0 */
 typedef struct zlmdb_table_options {
-    unsigned version;      /**< #ZLMDB_TABLE_OPTIONS_VERSION */
+    unsigned version;      /**< #ZLMDB_TABLE_OPTIONS_VERSION (1 has no `engine`). */
     uint16_t slot;         /**< 1 .. 65535 (slot 0 holds zlmdb's registry). */
     zlmdb_key_desc key;    /**< Layout of the primary key. */
+    /** The engine whose transactions the table's functions are given: the
+     *  one the environment was opened with.  NULL (and version 1 options)
+     *  mean the LMDB 0.9 engine of `lmdb.h`'s `mdb_*` functions.
+     *  @since 0.2.0 */
+    const zlmdb_engine *engine;
 } zlmdb_table_options;
 
 /** Initializer for #zlmdb_table_options. */
-#define ZLMDB_TABLE_OPTIONS_INIT { ZLMDB_TABLE_OPTIONS_VERSION, 0, { 0, { (zlmdb_key_type)0 } } }
+#define ZLMDB_TABLE_OPTIONS_INIT { ZLMDB_TABLE_OPTIONS_VERSION, 0, \
+    { 0, { (zlmdb_key_type)0 } }, NULL }
 
 /** The current version of #zlmdb_index_options. */
 #define ZLMDB_INDEX_OPTIONS_VERSION 1u

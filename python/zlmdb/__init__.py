@@ -20,7 +20,7 @@ from zlmdb._maps import MAP_CLASSES, MAPS
 from zlmdb._pmap import NullValueConstraint, PersistentMap, PersistentMapIterator
 from zlmdb._schema import Schema
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 globals().update(MAP_CLASSES)
 
@@ -41,7 +41,7 @@ def __getattr__(name):
 
 def _check_native_version():
     # The Python files and the compiled core must come from the same build.
-    major, minor, patch = _native.lib_version()
+    major, minor, patch = _native.libzlmdb_version()
     if "%d.%d.%d" % (major, minor, patch) != __version__:
         raise ImportError(
             "zlmdb %s found a C core of version %d.%d.%d: reinstall zlmdb"

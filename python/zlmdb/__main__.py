@@ -1,6 +1,4 @@
-"""``python -m zlmdb``: the zlmdb command (see zlmdb._cli and docs/cli.md)."""
-import sys
+"""``python -m zlmdb``: the zlmdb command (see zlmdb.cli and docs/cli.md)."""
+from zlmdb.cli import main
 
-from zlmdb._cli import main
-
-sys.exit(main())
+main(prog_name="zlmdb")

@@ -24,7 +24,7 @@ static void cursor_close_handle(zpy_Cursor *self)
      * copy of the txn must stay untouched. */
     if (curs && self->txn && zpy_current_pid() == self->txn->pid &&
         self->txn->env->env != NULL)
-        mdb_cursor_close(curs);
+        self->eng->cursor_close(curs);
 }
 
 static void cursor_release(zpy_Node *node)
@@ -60,15 +60,16 @@ PyObject *zpy_cursor_new(zpy_state *st, zpy_Db *db, zpy_Txn *txn)
         return zpy_err_invalid(st);
     if (!zpy_db_owner_check(st, db, txn->env))
         return NULL;
-    if ((rc = mdb_cursor_open(txn->txn, db->dbi, &curs)))
+    if ((rc = txn->eng->cursor_open(txn->txn, db->dbi, &curs)))
         return zpy_err_set(st, "mdb_cursor_open", rc);
     self = PyObject_New(zpy_Cursor, st->CursorType);
     if (self == NULL) {
-        mdb_cursor_close(curs);
+        txn->eng->cursor_close(curs);
         return NULL;
     }
     zpy_node_init(&self->node, cursor_release);
     zpy_node_link(&txn->node, &self->node);
+    self->eng = txn->eng;
     self->txn = (zpy_Txn *)Py_NewRef(txn);
     self->curs = curs;
     self->dbi_flags = db->flags;
@@ -91,7 +92,7 @@ static int cursor_move(zpy_Cursor *self, MDB_cursor_op op, int preload)
 
     zpy_txn_op_enter(t);
     ZPY_BEGIN_LMDB
-    rc = mdb_cursor_get(self->curs, &self->key, &self->val, op);
+    rc = self->eng->cursor_get(self->curs, &self->key, &self->val, op);
     if (rc == 0 && preload)
         zpy_preload(&self->val);
     ZPY_END_LMDB
@@ -234,7 +235,7 @@ static PyObject *cursor_count(PyObject *op, PyObject *unused)
     CURSOR_GUARD(self, st);
     zpy_txn_op_enter(self->txn);
     ZPY_BEGIN_LMDB
-    rc = mdb_cursor_count(self->curs, &n);
+    rc = self->eng->cursor_count(self->curs, &n);
     ZPY_END_LMDB
     zpy_txn_op_leave(self->txn);
     if (rc)
@@ -395,7 +396,7 @@ static int cursor_put_raw(zpy_Cursor *self, MDB_val *key, MDB_val *val, unsigned
 
     zpy_txn_op_enter(t);
     ZPY_BEGIN_LMDB
-    rc = mdb_cursor_put(self->curs, key, val, flags);
+    rc = self->eng->cursor_put(self->curs, key, val, flags);
     ZPY_END_LMDB
     zpy_txn_op_leave(t);
     if (count)
@@ -410,7 +411,7 @@ static int cursor_del_raw(zpy_Cursor *self, unsigned int flags)
 
     zpy_txn_op_enter(t);
     ZPY_BEGIN_LMDB
-    rc = mdb_cursor_del(self->curs, flags);
+    rc = self->eng->cursor_del(self->curs, flags);
     ZPY_END_LMDB
     zpy_txn_op_leave(t);
     t->mutations++;
@@ -607,7 +608,7 @@ static PyObject *cursor_putmulti(PyObject *op, PyObject *const *args, Py_ssize_t
                 zpy_txn_op_enter(t);
                 ZPY_BEGIN_LMDB
                 for (i = 0; i < put_n; i++) {
-                    rc = mdb_cursor_put(self->curs, &b.keys[i], &b.vals[i], flags);
+                    rc = self->eng->cursor_put(self->curs, &b.keys[i], &b.vals[i], flags);
                     if (rc != 0 && rc != MDB_KEYEXIST)
                         break;
                     if (rc == 0)
@@ -856,7 +857,7 @@ static int getmulti_plain(zpy_Cursor *self, PyObject *iter, int values, PyObject
             ZPY_BEGIN_LMDB
             for (i = 0; i < get_n; i++) {
                 MDB_val k = b.keys[i];
-                int rc = mdb_cursor_get(self->curs, &k, &b.vals[i], MDB_SET_KEY);
+                int rc = self->eng->cursor_get(self->curs, &k, &b.vals[i], MDB_SET_KEY);
                 found[i] = rc == 0;
                 if (rc == 0) {
                     b.keys[i] = k;

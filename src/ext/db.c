@@ -41,14 +41,14 @@ zpy_Db *zpy_db_open(zpy_Env *env, MDB_txn *txn, const char *name, unsigned int f
     if (zpy_env_op_enter(env) < 0)
         return NULL;
     ZPY_BEGIN_LMDB
-    rc = mdb_dbi_open(txn, name, flags, &dbi);
+    rc = env->eng->dbi_open(txn, name, flags, &dbi);
     ZPY_END_LMDB
     zpy_env_op_leave(env);
     if (rc) {
         zpy_err_set(st, "mdb_dbi_open", rc);
         return NULL;
     }
-    rc = mdb_dbi_flags(txn, dbi, &got);
+    rc = env->eng->dbi_flags(txn, dbi, &got);
     if (rc) {
         zpy_err_set(st, "mdb_dbi_flags", rc);
         return NULL;

@@ -129,7 +129,7 @@ static void env_close_internal(zpy_Env *self, int in_dealloc)
     if (self->spare_txn) {
         /* Aborting a reset read txn only frees memory and its reader slot. */
         if (zpy_current_pid() == self->pid)
-            mdb_txn_abort(self->spare_txn);
+            self->eng->txn_abort(self->spare_txn);
         self->spare_txn = NULL;
     }
     env = self->env;
@@ -139,7 +139,7 @@ static void env_close_internal(zpy_Env *self, int in_dealloc)
     if (!in_dealloc)
         Py_INCREF(self);
     ZPY_BEGIN_LMDB
-    mdb_env_close(env);
+    self->eng->env_close(env);
     ZPY_END_LMDB
     if (self->open_path) {
         if (st && st->open_paths)
@@ -182,7 +182,7 @@ struct env_new_args {
     PyObject *path;
     size_t map_size;
     int subdir, readonly, metasync, sync, map_async, mode, create, readahead;
-    int writemap, meminit, max_readers, max_dbs, max_spare_txns, lock;
+    int writemap, meminit, max_readers, max_dbs, max_spare_txns, lock, lib_version;
 };
 
 static const zpy_argspec env_new_spec[] = {
@@ -202,13 +202,47 @@ static const zpy_argspec env_new_spec[] = {
     {"max_dbs", ZPY_ARG_INT, OFF(env_new_args, max_dbs)},
     {"max_spare_txns", ZPY_ARG_INT, OFF(env_new_args, max_spare_txns)},
     {"lock", ZPY_ARG_BOOL, OFF(env_new_args, lock)},
+    {"lib_version", ZPY_ARG_INT, OFF(env_new_args, lib_version)},
 };
+
+/* The engine for this environment, chosen before LMDB sees the file: an
+ * existing file's format decides (an explicit lib_version= must agree with
+ * it); a new environment gets lib_version=, else the default.  NULL with
+ * an exception set. */
+static const zlmdb_engine *env_engine(zpy_state *st, const char *cpath, int subdir,
+                                      int lib_version)
+{
+    const zlmdb_engine *eng;
+    unsigned int flags = subdir ? 0 : MDB_NOSUBDIR;
+    int rc;
+
+    if (lib_version >= 0) {
+        if (zpy_engine_get(st, lib_version) == NULL)
+            return NULL;
+        rc = zlmdb_engine_for_path(cpath, flags, lib_version, &eng);
+    } else {
+        int found;
+        rc = zlmdb_engine_detect(cpath, flags, &found);
+        if (rc == ZLMDB_OK && found != ZLMDB_LIB_VERSION_AUTO)
+            rc = zlmdb_engine_get(found, &eng);
+        else if (rc != ZLMDB_BAD_FORMAT)
+            /* New, or unreadable: LMDB reports the latter itself. */
+            return st->default_engine;
+    }
+    if (rc == ZLMDB_OK)
+        return eng;
+    /* The classes py-lmdb raises when LMDB itself meets such a file. */
+    PyErr_SetString(st->exc[rc == ZLMDB_FORMAT_MISMATCH ? ZPY_EXC_VERSION_MISMATCH
+                                                        : ZPY_EXC_INVALID],
+                    zlmdb_error_last());
+    return NULL;
+}
 
 static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     zpy_state *st = zpy_state_of_type(type);
     struct env_new_args a = {
-        NULL, 10485760, 1, 0, 1, 1, 0, 0755, 1, 1, 0, 1, 126, 0, 0, 1
+        NULL, 10485760, 1, 0, 1, 1, 0, 0755, 1, 1, 0, 1, 126, 0, 0, 1, -1
     };
     zpy_Env *self = NULL;
     PyObject *fspath = NULL, *resolved = NULL;
@@ -217,7 +251,7 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     MDB_txn *txn;
     int rc;
 
-    if (zpy_parse_tuple(st, env_new_spec, 16, args, kwds, &a, NULL) < 0)
+    if (zpy_parse_tuple(st, env_new_spec, 17, args, kwds, &a, NULL) < 0)
         return NULL;
     if (a.path == NULL)
         return zpy_type_error("'path' argument required");
@@ -257,19 +291,21 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
     self->sync_objects_ready = 1;
 
-    if ((rc = mdb_env_create(&self->env))) {
+    if ((self->eng = env_engine(st, cpath, a.subdir, a.lib_version)) == NULL)
+        goto fail;
+    if ((rc = self->eng->env_create(&self->env))) {
         zpy_err_set(st, "mdb_env_create", rc);
         goto fail;
     }
-    if ((rc = mdb_env_set_mapsize(self->env, a.map_size))) {
+    if ((rc = self->eng->env_set_mapsize(self->env, a.map_size))) {
         zpy_err_set(st, "mdb_env_set_mapsize", rc);
         goto fail;
     }
-    if ((rc = mdb_env_set_maxreaders(self->env, (unsigned int)a.max_readers))) {
+    if ((rc = self->eng->env_set_maxreaders(self->env, (unsigned int)a.max_readers))) {
         zpy_err_set(st, "mdb_env_set_maxreaders", rc);
         goto fail;
     }
-    if ((rc = mdb_env_set_maxdbs(self->env, (MDB_dbi)a.max_dbs))) {
+    if ((rc = self->eng->env_set_maxdbs(self->env, (MDB_dbi)a.max_dbs))) {
         zpy_err_set(st, "mdb_env_set_maxdbs", rc);
         goto fail;
     }
@@ -323,7 +359,7 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         flags |= MDB_NOLOCK;
 
     ZPY_BEGIN_LMDB
-    rc = mdb_env_open(self->env, cpath, flags, (mdb_mode_t)(a.mode & ~0111));
+    rc = self->eng->env_open(self->env, cpath, flags, (mdb_mode_t)(a.mode & ~0111));
     ZPY_END_LMDB
     if (rc) {
         zpy_err_set(st, cpath, rc);
@@ -339,7 +375,7 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         struct stat sb;
         char *dpath = NULL;
         int have = 0;
-        if (mdb_env_info(self->env, &info) == 0 && mdb_env_stat(self->env, &est) == 0) {
+        if (self->eng->env_info(self->env, &info) == 0 && self->eng->env_stat(self->env, &est) == 0) {
             size_t n = strlen(cpath);
             dpath = PyMem_Malloc(n + 16);
             if (dpath == NULL) {
@@ -360,13 +396,13 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
 
     /* The main database handle, read in a short read-only transaction. */
-    if ((rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn))) {
+    if ((rc = self->eng->txn_begin(self->env, NULL, MDB_RDONLY, &txn))) {
         zpy_err_set(st, "mdb_txn_begin", rc);
         goto fail;
     }
     self->node.valid = 1;
     self->main_db = zpy_db_open(self, txn, NULL, 0);
-    mdb_txn_abort(txn);
+    self->eng->txn_abort(txn);
     if (self->main_db == NULL) {
         self->node.valid = 0;
         goto fail;
@@ -385,7 +421,7 @@ fail:
             /* Never opened (or half opened): nothing else refers to it. */
             zpy_node_invalidate_children(&self->node);
             Py_CLEAR(self->main_db);
-            mdb_env_close(self->env);
+            self->eng->env_close(self->env);
             self->env = NULL;
         }
         Py_DECREF(self);
@@ -521,17 +557,17 @@ static PyObject *env_open_db(PyObject *op, PyObject *const *args, Py_ssize_t nar
                 return NULL;
             }
             Py_BEGIN_ALLOW_THREADS
-            rc = mdb_txn_begin(self->env, NULL, tflags, &txn);
+            rc = self->eng->txn_begin(self->env, NULL, tflags, &txn);
             Py_END_ALLOW_THREADS
             zpy_env_op_leave(self);
             if (rc == 0 && (!self->node.valid || self->resizing)) {
-                mdb_txn_abort(txn);
+                self->eng->txn_abort(txn);
                 PyMem_Free(name);
                 return self->node.valid ? zpy_err_set(st, "mdb_txn_begin", EINVAL)
                                         : zpy_err_invalid(st);
             }
         } else {
-            rc = mdb_txn_begin(self->env, NULL, tflags, &txn);
+            rc = self->eng->txn_begin(self->env, NULL, tflags, &txn);
         }
         if (rc) {
             PyMem_Free(name);
@@ -539,10 +575,10 @@ static PyObject *env_open_db(PyObject *op, PyObject *const *args, Py_ssize_t nar
         }
         db = zpy_db_open(self, txn, name, flags);
         if (db == NULL) {
-            mdb_txn_abort(txn);
+            self->eng->txn_abort(txn);
         } else {
             ZPY_BEGIN_LMDB
-            rc = mdb_txn_commit(txn);
+            rc = self->eng->txn_commit(txn);
             ZPY_END_LMDB
             if (rc) {
                 Py_CLEAR(db);
@@ -565,15 +601,15 @@ static int env_borrow_read_txn(zpy_Env *self, MDB_txn **out)
     if (self->spare_txn) {
         MDB_txn *txn = self->spare_txn;
         self->spare_txn = NULL;
-        if ((rc = mdb_txn_renew(txn))) {
-            mdb_txn_abort(txn);
+        if ((rc = self->eng->txn_renew(txn))) {
+            self->eng->txn_abort(txn);
             zpy_err_set(st, "mdb_txn_renew", rc);
             return -1;
         }
         *out = txn;
         return 0;
     }
-    if ((rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, out))) {
+    if ((rc = self->eng->txn_begin(self->env, NULL, MDB_RDONLY, out))) {
         zpy_err_set(st, "mdb_txn_begin", rc);
         return -1;
     }
@@ -584,11 +620,11 @@ static void env_return_read_txn(zpy_Env *self, MDB_txn *txn)
 {
     /* Kept as the spare even when max_spare_txns is 0, as py-lmdb does for
      * dbs(); it is renewed or aborted, never leaked. */
-    mdb_txn_reset(txn);
+    self->eng->txn_reset(txn);
     if (self->spare_txn == NULL && self->env)
         self->spare_txn = txn;
     else
-        mdb_txn_abort(txn);
+        self->eng->txn_abort(txn);
 }
 
 struct env_txn_args {
@@ -624,14 +660,14 @@ static PyObject *env_dbs(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
             return NULL;
         own = 1;
     }
-    if ((rc = mdb_cursor_open(txn, self->main_db->dbi, &curs))) {
+    if ((rc = self->eng->cursor_open(txn, self->main_db->dbi, &curs))) {
         zpy_err_set(st, "mdb_cursor_open", rc);
         goto done;
     }
     list = PyList_New(0);
     if (list == NULL)
         goto close;
-    while ((rc = mdb_cursor_get(curs, &key, &data, MDB_NEXT)) == 0) {
+    while ((rc = self->eng->cursor_get(curs, &key, &data, MDB_NEXT)) == 0) {
         char *name;
         /* A name read from disk: check the size before adding the NUL. */
         if (key.mv_size >= (size_t)PY_SSIZE_T_MAX) {
@@ -648,7 +684,7 @@ static PyObject *env_dbs(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
         }
         memcpy(name, key.mv_data, key.mv_size);
         name[key.mv_size] = 0;
-        rc = mdb_dbi_open(txn, name, 0, &dbi);
+        rc = self->eng->dbi_open(txn, name, 0, &dbi);
         PyMem_Free(name);
         if (rc == 0) {
             /* Only keys that are names of databases; plain records give
@@ -667,7 +703,7 @@ static PyObject *env_dbs(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
         zpy_err_set(st, "mdb_cursor_get", rc);
     }
 close:
-    mdb_cursor_close(curs);
+    self->eng->cursor_close(curs);
 done:
     if (own)
         env_return_read_txn(self, txn);
@@ -700,7 +736,7 @@ static PyObject *env_stat(PyObject *op, PyObject *unused)
     if (zpy_env_op_enter(self) < 0)
         return NULL;
     ZPY_BEGIN_LMDB
-    rc = mdb_env_stat(self->env, &s);
+    rc = self->eng->env_stat(self->env, &s);
     ZPY_END_LMDB
     zpy_env_op_leave(self);
     if (rc)
@@ -719,7 +755,7 @@ static PyObject *env_info(PyObject *op, PyObject *unused)
     if (zpy_env_op_enter(self) < 0)
         return NULL;
     ZPY_BEGIN_LMDB
-    rc = mdb_env_info(self->env, &info);
+    rc = self->eng->env_info(self->env, &info);
     ZPY_END_LMDB
     zpy_env_op_leave(self);
     if (rc)
@@ -741,7 +777,7 @@ static PyObject *env_flags(PyObject *op, PyObject *unused)
     int rc;
 
     ENV_GUARD(self, st);
-    if ((rc = mdb_env_get_flags(self->env, &f)))
+    if ((rc = self->eng->env_get_flags(self->env, &f)))
         return zpy_err_set(st, "mdb_env_get_flags", rc);
     return Py_BuildValue("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O}",
                          "subdir", (f & MDB_NOSUBDIR) ? Py_False : Py_True,
@@ -786,15 +822,16 @@ static PyObject *env_copy_common(zpy_Env *self, struct env_copy_args *a, const c
     if (a->txn) {
         if (!a->compact)
             return zpy_type_error("txn argument only compatible with compact=True");
-#if ZLMDB_LMDB_PATCHED
+        if (self->eng->env_copy3 == NULL) {
+            if (cpath)
+                return zpy_type_error("Non-patched LMDB doesn't support transaction with "
+                                      "env.copy");
+            return zpy_type_error("Non-patched LMDB doesn't support transaction with "
+                                  "env.copyfd");
+        }
         if (!((zpy_Txn *)a->txn)->node.valid)
             return zpy_err_invalid(st);
         txn = ((zpy_Txn *)a->txn)->txn;
-#else
-        if (cpath)
-            return zpy_type_error("Non-patched LMDB doesn't support transaction with env.copy");
-        return zpy_type_error("Non-patched LMDB doesn't support transaction with env.copyfd");
-#endif
     }
     if (!a->compact && self->have_writer && self->write_tid == PyThread_get_thread_ident())
         /* A plain copy takes LMDB's writer lock, which this thread holds. */
@@ -804,18 +841,14 @@ static PyObject *env_copy_common(zpy_Env *self, struct env_copy_args *a, const c
     if (zpy_env_op_enter(self) < 0)
         return NULL;
     ZPY_BEGIN_LMDB
-#if ZLMDB_LMDB_PATCHED
-    if (cpath)
-        rc = mdb_env_copy3(self->env, cpath, flags, txn);
+    if (self->eng->env_copy3 && cpath)
+        rc = self->eng->env_copy3(self->env, cpath, flags, txn);
+    else if (self->eng->env_copyfd3)
+        rc = self->eng->env_copyfd3(self->env, a->fd, flags, txn);
+    else if (cpath)
+        rc = self->eng->env_copy2(self->env, cpath, flags);
     else
-        rc = mdb_env_copyfd3(self->env, a->fd, flags, txn);
-#else
-    (void)txn;
-    if (cpath)
-        rc = mdb_env_copy2(self->env, cpath, flags);
-    else
-        rc = mdb_env_copyfd2(self->env, a->fd, flags);
-#endif
+        rc = self->eng->env_copyfd2(self->env, a->fd, flags);
     ZPY_END_LMDB
     zpy_env_op_leave(self);
     if (rc)
@@ -845,7 +878,7 @@ static PyObject *env_copy(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
     if (fspath == NULL)
         return NULL;
     res = env_copy_common(self, &a, PyBytes_AS_STRING(fspath),
-                          ZLMDB_LMDB_PATCHED ? "mdb_env_copy3" : "mdb_env_copy2");
+                          self->eng->env_copy3 ? "mdb_env_copy3" : "mdb_env_copy2");
     Py_DECREF(fspath);
     return res;
 }
@@ -863,7 +896,7 @@ static PyObject *env_copyfd(PyObject *op, PyObject *const *args, Py_ssize_t narg
     if (a.fd == -1)
         return zpy_type_error("fd argument required");
     return env_copy_common(self, &a, NULL,
-                           ZLMDB_LMDB_PATCHED ? "mdb_env_copyfd3" : "mdb_env_copyfd2");
+                           self->eng->env_copyfd3 ? "mdb_env_copyfd3" : "mdb_env_copyfd2");
 }
 
 struct env_sync_args {
@@ -889,7 +922,7 @@ static PyObject *env_sync(PyObject *op, PyObject *args)
     if (zpy_env_op_enter(self) < 0)
         return NULL;
     ZPY_BEGIN_LMDB
-    rc = mdb_env_sync(self->env, force);
+    rc = self->eng->env_sync(self->env, force);
     ZPY_END_LMDB
     zpy_env_op_leave(self);
     if (rc)
@@ -911,16 +944,23 @@ static PyObject *env_path(PyObject *op, PyObject *unused)
     int rc;
 
     ENV_GUARD(self, st);
-    if ((rc = mdb_env_get_path(self->env, &path)))
+    if ((rc = self->eng->env_get_path(self->env, &path)))
         return zpy_err_set(st, "mdb_env_get_path", rc);
     return PyUnicode_FromString(path);
+}
+
+static PyObject *env_lib_version(PyObject *op, PyObject *unused)
+{
+    /* Fixed at construction, so it answers on a closed env too. */
+    const zlmdb_engine *eng = ((zpy_Env *)op)->eng;
+    return Py_BuildValue("iii", eng->major, eng->minor, eng->patch);
 }
 
 static PyObject *env_max_key_size(PyObject *op, PyObject *unused)
 {
     zpy_Env *self = (zpy_Env *)op;
     ENV_GUARD(self, zpy_state_of(op));
-    return PyLong_FromLong(mdb_env_get_maxkeysize(self->env));
+    return PyLong_FromLong(self->eng->env_get_maxkeysize(self->env));
 }
 
 static PyObject *env_max_readers(PyObject *op, PyObject *unused)
@@ -931,7 +971,7 @@ static PyObject *env_max_readers(PyObject *op, PyObject *unused)
     int rc;
 
     ENV_GUARD(self, st);
-    if ((rc = mdb_env_get_maxreaders(self->env, &n)))
+    if ((rc = self->eng->env_get_maxreaders(self->env, &n)))
         return zpy_err_set(st, "mdb_env_get_maxreaders", rc);
     return PyLong_FromUnsignedLong(n);
 }
@@ -958,7 +998,7 @@ static PyObject *env_readers(PyObject *op, PyObject *unused)
     acc = PyUnicode_FromString("");
     if (acc == NULL)
         return NULL;
-    if (mdb_reader_list(self->env, readers_cb, &acc) < 0)
+    if (self->eng->reader_list(self->env, readers_cb, &acc) < 0)
         Py_CLEAR(acc);
     return acc;
 }
@@ -970,7 +1010,7 @@ static PyObject *env_reader_check(PyObject *op, PyObject *unused)
     int dead = 0, rc;
 
     ENV_GUARD(self, st);
-    if ((rc = mdb_reader_check(self->env, &dead)))
+    if ((rc = self->eng->reader_check(self->env, &dead)))
         return zpy_err_set(st, "mdb_reader_check", rc);
     return PyLong_FromLong(dead);
 }
@@ -1023,7 +1063,7 @@ static PyObject *env_set_mapsize(PyObject *op, PyObject *const *args, Py_ssize_t
     }
     if (self->spare_txn) {
         if (self->pid == zpy_current_pid())
-            mdb_txn_abort(self->spare_txn);
+            self->eng->txn_abort(self->spare_txn);
         self->spare_txn = NULL;
     }
     if (!self->node.valid || self->env == NULL) {
@@ -1031,7 +1071,7 @@ static PyObject *env_set_mapsize(PyObject *op, PyObject *const *args, Py_ssize_t
         return zpy_err_invalid(st);
     }
     /* Held GIL, as py-lmdb: nothing else of this env can run meanwhile. */
-    rc = mdb_env_set_mapsize(self->env, a.map_size);
+    rc = self->eng->env_set_mapsize(self->env, a.map_size);
     self->resizing = 0;
     if (rc) {
         /* A failed remap can leave the env with nothing mapped: any later
@@ -1059,13 +1099,18 @@ static PyObject *env_exit(PyObject *op, PyObject *args)
 PyDoc_STRVAR(env_doc,
 "Environment(path, map_size=10485760, subdir=True, readonly=False, metasync=True, "
 "sync=True, map_async=False, mode=0o755, create=True, readahead=True, writemap=False, "
-"meminit=True, max_readers=126, max_dbs=0, max_spare_txns=0, lock=True)\n--\n\n"
+"meminit=True, max_readers=126, max_dbs=0, max_spare_txns=0, lock=True, "
+"lib_version=None)\n--\n\n"
 "An LMDB environment: one memory-mapped data file and its lock file.\n\n"
 "path (str or bytes) names a directory holding data.mdb and lock.mdb, or\n"
 "with subdir=False the data file itself.  map_size is the largest size the\n"
 "data file may reach, in bytes; max_dbs is how many named databases\n"
 "open_db() may open.  A path can be open once per process.  lmdb.open is\n"
-"this type.");
+"this type.\n\n"
+"An existing file opens with the LMDB engine its format needs (0.9 for data\n"
+"format v1, 1.0 for v3); lib_version=0 or 1 requires that format and picks\n"
+"the engine of a new environment, which otherwise gets LMDB 0.9 (or the one\n"
+"LMDB_DEFAULT_LIB_VERSION names).");
 
 PyDoc_STRVAR(env_enter_doc, "__enter__($self, /)\n--\n\nReturn the environment.");
 PyDoc_STRVAR(env_exit_doc, "__exit__($self, /, *exc_info)\n--\n\nClose the environment.");
@@ -1096,6 +1141,10 @@ PyDoc_STRVAR(env_info_doc,
 "info($self, /)\n--\n\n"
 "A dict with map_addr, map_size, last_pgno, last_txnid, max_readers and\n"
 "num_readers.");
+PyDoc_STRVAR(env_lib_version_doc,
+"lib_version()\n--\n\n"
+"The version of the LMDB engine behind this environment, as (major, minor,\n"
+"patch): (0, 9, x) for a data format v1 file, (1, 0, x) for format v3.");
 PyDoc_STRVAR(env_max_key_size_doc,
 "max_key_size($self, /)\n--\n\nThe longest key LMDB accepts, in bytes.");
 PyDoc_STRVAR(env_max_readers_doc,
@@ -1142,6 +1191,7 @@ static PyMethodDef env_methods[] = {
     {"dbs", FASTKW(env_dbs), env_dbs_doc},
     {"flags", env_flags, METH_NOARGS, env_flags_doc},
     {"info", env_info, METH_NOARGS, env_info_doc},
+    {"lib_version", env_lib_version, METH_NOARGS, env_lib_version_doc},
     {"max_key_size", env_max_key_size, METH_NOARGS, env_max_key_size_doc},
     {"max_readers", env_max_readers, METH_NOARGS, env_max_readers_doc},
     {"open_db", FASTKW(env_open_db), env_open_db_doc},

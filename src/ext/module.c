@@ -94,32 +94,44 @@ zpy_state *zpy_state_of_type(PyTypeObject *tp)
 }
 
 
+struct version_args {
+    int subpatch;
+    int lib_version;
+};
+
+static const zpy_argspec version_spec[] = {
+    {"subpatch", ZPY_ARG_BOOL, offsetof(struct version_args, subpatch)},
+    {"lib_version", ZPY_ARG_INT, offsetof(struct version_args, lib_version)},
+};
+
+const zlmdb_engine *zpy_engine_get(zpy_state *st, int lib_version)
+{
+    const zlmdb_engine *eng;
+
+    if (lib_version < 0)
+        return st->default_engine;
+    if (zlmdb_engine_get(lib_version, &eng) != ZLMDB_OK) {
+        /* py-lmdb's message, naming the engines this build does have. */
+        PyErr_Format(st->Error, "%s.", zlmdb_error_last());
+        return NULL;
+    }
+    return eng;
+}
+
 static PyObject *mod_version(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                              PyObject *kwnames)
 {
-    static const char *const kwlist[] = {"subpatch", NULL};
-    int subpatch = 0, major, minor, patch, patched;
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    PyObject *arg = NULL;
+    zpy_state *st = PyModule_GetState(module);
+    struct version_args a = {0, -1};
+    const zlmdb_engine *eng;
 
-    if (nargs + nkw > 1)
-        return zpy_type_error("too many positional arguments.");
-    if (nargs == 1)
-        arg = args[0];
-    else if (nkw == 1) {
-        if (PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), kwlist[0]) != 0)
-            return zpy_type_error("unrecognized keyword argument");
-        arg = args[0];
-    }
-    if (arg && arg != Py_None) {
-        subpatch = PyObject_IsTrue(arg);
-        if (subpatch < 0)
-            return NULL;
-    }
-    zlmdb_lmdb_version(&major, &minor, &patch, &patched);
-    if (subpatch)
-        return Py_BuildValue("iiii", major, minor, patch, patched ? 1 : 0);
-    return Py_BuildValue("iii", major, minor, patch);
+    if (zpy_parse_args(st, version_spec, 2, args, nargs, kwnames, &a, NULL) < 0)
+        return NULL;
+    if ((eng = zpy_engine_get(st, a.lib_version)) == NULL)
+        return NULL;
+    if (a.subpatch)
+        return Py_BuildValue("iiii", eng->major, eng->minor, eng->patch, eng->patched ? 1 : 0);
+    return Py_BuildValue("iii", eng->major, eng->minor, eng->patch);
 }
 
 static PyObject *mod_enable_drop_gil(PyObject *module, PyObject *unused)
@@ -130,7 +142,7 @@ static PyObject *mod_enable_drop_gil(PyObject *module, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-static PyObject *mod_lib_version(PyObject *module, PyObject *unused)
+static PyObject *mod_libzlmdb_version(PyObject *module, PyObject *unused)
 {
     int major, minor, patch;
     zlmdb_version(&major, &minor, &patch);
@@ -138,11 +150,12 @@ static PyObject *mod_lib_version(PyObject *module, PyObject *unused)
 }
 
 PyDoc_STRVAR(mod_version_doc,
-"version(subpatch=False)\n--\n\n"
-"The version of the LMDB compiled in, as (major, minor, patch).  With\n"
-"subpatch=True a fourth item follows: 1 when that LMDB carries the\n"
-"hardening patches of the default build (Environment.copy(txn=...) needs\n"
-"them), else 0.");
+"version(subpatch=False, lib_version=None)\n--\n\n"
+"The version of an LMDB engine compiled in, as (major, minor, patch): the\n"
+"engine new environments get by default, or with lib_version=0 or 1 the\n"
+"LMDB 0.9 or 1.0 engine.  With subpatch=True a fourth item follows: 1 when\n"
+"that LMDB carries the hardening patches of the default build\n"
+"(Environment.copy(txn=...) needs them), else 0.");
 
 PyDoc_STRVAR(mod_enable_drop_gil_doc,
 "enable_drop_gil()\n--\n\n"
@@ -152,8 +165,8 @@ static PyMethodDef module_methods[] = {
     {"version", (PyCFunction)(void (*)(void))mod_version, METH_FASTCALL | METH_KEYWORDS,
      mod_version_doc},
     {"enable_drop_gil", mod_enable_drop_gil, METH_NOARGS, mod_enable_drop_gil_doc},
-    {"lib_version", mod_lib_version, METH_NOARGS,
-     "lib_version() -> (major, minor, patch) of the libzlmdb compiled in."},
+    {"libzlmdb_version", mod_libzlmdb_version, METH_NOARGS,
+     "libzlmdb_version() -> (major, minor, patch) of the libzlmdb compiled in."},
     {NULL, NULL, 0, NULL}
 };
 
@@ -171,6 +184,31 @@ static int add_type(PyObject *module, PyType_Spec *spec, PyTypeObject **out)
     *out = (PyTypeObject *)tp;
     (*out)->tp_name = bare;
     return PyModule_AddObjectRef(module, bare, tp);
+}
+
+/* The engine of new environments opened without lib_version=: LMDB 0.9,
+ * or the release line LMDB_DEFAULT_LIB_VERSION names (0 or 1), read once
+ * at import as py-lmdb does, so a whole program (a test suite, say) can
+ * run on the other engine unchanged. */
+static int init_default_engine(zpy_state *st)
+{
+    const char *want = getenv("LMDB_DEFAULT_LIB_VERSION");
+    char *end;
+    long v;
+
+    if (zlmdb_engine_get(ZLMDB_LIB_VERSION_AUTO, &st->default_engine) != ZLMDB_OK) {
+        PyErr_SetString(PyExc_ImportError, zlmdb_error_last());
+        return -1;
+    }
+    if (want == NULL || *want == 0)
+        return 0;
+    v = strtol(want, &end, 10);
+    if (*end == 0 && v >= 0 && v <= 1 &&
+        zlmdb_engine_get((int)v, &st->default_engine) == ZLMDB_OK)
+        return 0;
+    PySys_WriteStderr("lmdb: ignoring LMDB_DEFAULT_LIB_VERSION=%.100s: "
+                      "no such engine in this build\n", want);
+    return 0;
 }
 
 static int module_exec(PyObject *module)
@@ -220,7 +258,9 @@ static int module_exec(PyObject *module)
     Py_DECREF(ospath);
     if (st->realpath == NULL)
         return -1;
-    if (PyModule_AddIntConstant(module, "LMDB_PATCHED", ZLMDB_LMDB_PATCHED) < 0)
+    if (init_default_engine(st) < 0)
+        return -1;
+    if (PyModule_AddIntConstant(module, "LMDB_PATCHED", st->default_engine->patched) < 0)
         return -1;
     if (PyModule_AddFunctions(module, zpy_codec_methods) < 0 ||
         zpy_codec_init(module, &st->codec) < 0)

@@ -149,7 +149,7 @@ static int lookup(zpy_Txn *t, const zlmdb_buf *k, MDB_val *out)
 
     zpy_txn_op_enter(t);
     ZPY_BEGIN_LMDB
-    rc = mdb_get(t->txn, t->db->dbi, &key, out);
+    rc = t->eng->get(t->txn, t->db->dbi, &key, out);
     if (rc == 0)
         zpy_preload(out);
     ZPY_END_LMDB
@@ -266,7 +266,7 @@ static int put_raw(zpy_state *st, zpy_Txn *t, const void *k, size_t klen, const 
     int rc;
     zpy_txn_op_enter(t);
     ZPY_BEGIN_LMDB
-    rc = mdb_put(t->txn, t->db->dbi, &kv, &vv, 0);
+    rc = t->eng->put(t->txn, t->db->dbi, &kv, &vv, 0);
     ZPY_END_LMDB
     zpy_txn_op_leave(t);
     t->mutations++;
@@ -284,7 +284,7 @@ static int del_raw(zpy_state *st, zpy_Txn *t, const void *k, size_t klen)
     int rc;
     zpy_txn_op_enter(t);
     ZPY_BEGIN_LMDB
-    rc = mdb_del(t->txn, t->db->dbi, &kv, NULL);
+    rc = t->eng->del(t->txn, t->db->dbi, &kv, NULL);
     ZPY_END_LMDB
     zpy_txn_op_leave(t);
     t->mutations++;
@@ -299,7 +299,7 @@ static int del_raw(zpy_state *st, zpy_Txn *t, const void *k, size_t klen)
  * write of an indexed operation, so a refusal leaves nothing behind. */
 static int check_key_size(zpy_state *st, zpy_Txn *t, size_t size)
 {
-    if (size > (size_t)mdb_env_get_maxkeysize(mdb_txn_env(t->txn))) {
+    if (size > (size_t)t->eng->env_get_maxkeysize(t->env->env)) {
         zpy_err_set(st, "mdb_put", MDB_BAD_VALSIZE);
         return -1;
     }
@@ -698,7 +698,7 @@ static PyObject *pmap_c_count(PyObject *op, PyObject *args)
     if ((t = open_txn(st, txn)) == NULL)
         return NULL;
     plen = (size_t)PyBytes_GET_SIZE(start);
-    if ((rc = mdb_cursor_open(t->txn, t->db->dbi, &c))) {
+    if ((rc = t->eng->cursor_open(t->txn, t->db->dbi, &c))) {
         Py_DECREF(t);
         return zpy_err_set(st, "mdb_cursor_open", rc);
     }
@@ -706,13 +706,13 @@ static PyObject *pmap_c_count(PyObject *op, PyObject *args)
     k.mv_data = PyBytes_AS_STRING(start);
     zpy_txn_op_enter(t);
     ZPY_BEGIN_LMDB
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    for (rc = t->eng->cursor_get(c, &k, &v, MDB_SET_RANGE);
          rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, PyBytes_AS_STRING(start), plen) == 0;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+         rc = t->eng->cursor_get(c, &k, &v, MDB_NEXT))
         n++;
     ZPY_END_LMDB
     zpy_txn_op_leave(t);
-    mdb_cursor_close(c);
+    t->eng->cursor_close(c);
     Py_DECREF(t);
     if (rc && rc != MDB_NOTFOUND)
         return zpy_err_set(st, "mdb_cursor_get", rc);

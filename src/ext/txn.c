@@ -60,10 +60,10 @@ static void txn_drop_handle(zpy_Txn *self, int gil_free)
     }
     if (gil_free && !(self->flags & ZPY_TXN_RDONLY)) {
         ZPY_BEGIN_LMDB
-        mdb_txn_abort(txn);
+        self->eng->txn_abort(txn);
         ZPY_END_LMDB
     } else {
-        mdb_txn_abort(txn);
+        self->eng->txn_abort(txn);
     }
     clear_writer(self);
 }
@@ -98,7 +98,7 @@ static void txn_dealloc(PyObject *op)
             !env->resizing) {
             /* Keep the reader slot for the next read begin(). */
             if (!(self->flags & ZPY_TXN_SPARE))
-                mdb_txn_reset(self->txn);
+                self->eng->txn_reset(self->txn);
             env->spare_txn = self->txn;
             self->txn = NULL;
         } else {
@@ -155,8 +155,8 @@ PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
     if (!write && env->spare_txn) {
         txn = env->spare_txn;
         env->spare_txn = NULL;
-        if ((rc = mdb_txn_renew(txn))) {
-            mdb_txn_abort(txn);
+        if ((rc = env->eng->txn_renew(txn))) {
+            env->eng->txn_abort(txn);
             return zpy_err_set(st, "mdb_txn_renew", rc);
         }
     } else if (write && !parent) {
@@ -165,7 +165,7 @@ PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
         if (zpy_env_op_enter(env) < 0)
             return NULL;
         ZPY_BEGIN_LMDB
-        rc = mdb_txn_begin(env->env, NULL, 0, &txn);
+        rc = env->eng->txn_begin(env->env, NULL, 0, &txn);
         ZPY_END_LMDB
         zpy_env_op_leave(env);
         if (rc)
@@ -175,7 +175,7 @@ PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
              * it back at once, from this (the owning) thread.  Left to
              * close()/set_mapsize() it would be aborted from theirs, which
              * cannot release LMDB's writer mutex. */
-            mdb_txn_abort(txn);
+            env->eng->txn_abort(txn);
             return env->node.valid ? zpy_err_set(st, "mdb_txn_begin", EINVAL)
                                    : zpy_err_invalid(st);
         }
@@ -185,14 +185,14 @@ PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
         pthread_mutex_unlock(&env->ops_mutex);
         top_writer = 1;
     } else {
-        rc = mdb_txn_begin(env->env, parent_txn, write ? 0 : MDB_RDONLY, &txn);
+        rc = env->eng->txn_begin(env->env, parent_txn, write ? 0 : MDB_RDONLY, &txn);
         if (rc)
             return zpy_err_set(st, "mdb_txn_begin", rc);
     }
 
     self = PyObject_New(zpy_Txn, st->TxnType);
     if (self == NULL) {
-        mdb_txn_abort(txn);
+        env->eng->txn_abort(txn);
         if (top_writer) {
             pthread_mutex_lock(&env->ops_mutex);
             env->have_writer = 0;
@@ -204,6 +204,7 @@ PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
     }
     zpy_node_init(&self->node, txn_release);
     zpy_node_link(parent ? &parent->node : &env->node, &self->node);
+    self->eng = env->eng;
     self->env = (zpy_Env *)Py_NewRef(env);
     self->db = (zpy_Db *)Py_NewRef(db);
     self->parent = parent ? (zpy_Txn *)Py_NewRef(parent) : NULL;
@@ -281,7 +282,7 @@ static PyObject *txn_get(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
     }
     zpy_txn_op_enter(self);
     ZPY_BEGIN_LMDB
-    rc = mdb_get(self->txn, db->dbi, &a.key, &val);
+    rc = self->eng->get(self->txn, db->dbi, &a.key, &val);
     if (rc == 0)
         zpy_preload(&val);
     ZPY_END_LMDB
@@ -345,7 +346,7 @@ static PyObject *txn_put(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
     }
     zpy_txn_op_enter(self);
     ZPY_BEGIN_LMDB
-    rc = mdb_put(self->txn, db->dbi, &a.key, &a.val, flags);
+    rc = self->eng->put(self->txn, db->dbi, &a.key, &a.val, flags);
     ZPY_END_LMDB
     zpy_txn_op_leave(self);
     zpy_views_release(&views);
@@ -389,7 +390,7 @@ static PyObject *txn_delete(PyObject *op, PyObject *const *args, Py_ssize_t narg
     zpy_txn_op_enter(self);
     ZPY_BEGIN_LMDB
     /* An empty (or absent) value deletes every duplicate of the key. */
-    rc = mdb_del(self->txn, db->dbi, &a.key, a.val.mv_size ? &a.val : NULL);
+    rc = self->eng->del(self->txn, db->dbi, &a.key, a.val.mv_size ? &a.val : NULL);
     ZPY_END_LMDB
     zpy_txn_op_leave(self);
     zpy_views_release(&views);
@@ -508,7 +509,7 @@ static PyObject *txn_stat(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
         return NULL;
     zpy_txn_op_enter(self);
     ZPY_BEGIN_LMDB
-    rc = mdb_stat(self->txn, db->dbi, &s);
+    rc = self->eng->stat(self->txn, db->dbi, &s);
     ZPY_END_LMDB
     zpy_txn_op_leave(self);
     if (rc)
@@ -542,7 +543,7 @@ static PyObject *txn_drop(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
     self->mutations++;
     zpy_txn_op_enter(self);
     ZPY_BEGIN_LMDB
-    rc = mdb_drop(self->txn, db->dbi, a.del);
+    rc = self->eng->drop(self->txn, db->dbi, a.del);
     ZPY_END_LMDB
     zpy_txn_op_leave(self);
     if (rc)
@@ -554,7 +555,7 @@ static PyObject *txn_id(PyObject *op, PyObject *unused)
 {
     zpy_Txn *self = (zpy_Txn *)op;
     TXN_GUARD(self, zpy_state_of(op));
-    return PyLong_FromSize_t(mdb_txn_id(self->txn));
+    return PyLong_FromSize_t(self->eng->txn_id(self->txn));
 }
 
 /* End the txn's children and wait for other threads' calls on it. */
@@ -577,14 +578,14 @@ static PyObject *txn_commit(PyObject *op, PyObject *unused)
     txn_end_prepare(self);
     if (self->flags & ZPY_TXN_RDONLY) {
         /* Nothing to write: keep the handle, reset, for reuse as the spare. */
-        mdb_txn_reset(self->txn);
+        self->eng->txn_reset(self->txn);
         self->flags |= ZPY_TXN_SPARE;
         return Py_NewRef(Py_None);
     }
     txn = self->txn;
     self->txn = NULL;
     ZPY_BEGIN_LMDB
-    rc = mdb_txn_commit(txn);   /* frees txn whatever the outcome */
+    rc = self->eng->txn_commit(txn);   /* frees txn whatever the outcome */
     ZPY_END_LMDB
     clear_writer(self);
     zpy_node_unlink(&self->node);
@@ -611,7 +612,7 @@ static PyObject *txn_abort(PyObject *op, PyObject *unused)
     if (self->flags & ZPY_TXN_RDONLY) {
         /* The reader slot is freed (or kept as the spare) at dealloc. */
         if (!(self->flags & ZPY_TXN_SPARE)) {
-            mdb_txn_reset(self->txn);
+            self->eng->txn_reset(self->txn);
             self->flags |= ZPY_TXN_SPARE;
         }
         Py_RETURN_NONE;

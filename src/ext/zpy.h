@@ -99,6 +99,7 @@ typedef struct {
     PyObject *Error;                   /**< zlmdb.lmdb.Error */
     PyObject *exc[ZPY_EXC_COUNT];      /**< its 29 subclasses */
     PyObject *open_paths;              /**< set of realpaths of open envs */
+    const zlmdb_engine *default_engine; /**< for new envs without lib_version= */
     PyObject *realpath;                /**< os.path.realpath */
     zpy_codec_state codec;             /**< the codec bridge's cache */
 } zpy_state;
@@ -145,6 +146,7 @@ struct zpy_Db {
 
 struct zpy_Env {
     zpy_Node node;
+    const zlmdb_engine *eng;       /**< the LMDB engine of this env's file */
     MDB_env *env;
     zpy_Db *main_db;               /**< strong reference */
     PyObject *open_path;           /**< realpath key in state->open_paths */
@@ -170,6 +172,7 @@ struct zpy_Env {
 
 struct zpy_Txn {
     zpy_Node node;
+    const zlmdb_engine *eng; /**< env->eng, one load closer on hot paths */
     zpy_Env *env;          /**< strong reference */
     zpy_Db *db;            /**< default database, strong reference */
     zpy_Txn *parent;       /**< parent transaction, strong reference */
@@ -185,6 +188,7 @@ struct zpy_Txn {
 
 typedef struct {
     zpy_Node node;
+    const zlmdb_engine *eng; /**< txn->eng */
     zpy_Txn *txn;          /**< strong reference */
     MDB_cursor *curs;
     unsigned int dbi_flags;
@@ -220,6 +224,9 @@ ZPY_INLINE zpy_state *zpy_state_of(void *obj)
 /* The current process id, refreshed after fork(): a child never touches
  * LMDB handles inherited from its parent. */
 pid_t zpy_current_pid(void);
+/* The engine for lib_version= (negative: the default for new environments),
+ * or NULL with py-lmdb's "this build has no LMDB N.x engine" Error set. */
+const zlmdb_engine *zpy_engine_get(zpy_state *st, int lib_version);
 
 /* -------------------------------------------------------------- errors.c */
 

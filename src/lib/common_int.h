@@ -8,18 +8,6 @@
 #  define ZLMDB__PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #  define ZLMDB__PRINTF(f, a)
-/* The value of a hexadecimal digit, or -1. */
-static inline int zlmdb__hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 #endif
 
 /* alloc.c: every allocation of libzlmdb goes through these three, so an
@@ -36,6 +24,12 @@ int zlmdb__error_set(int rc, const char *fmt, ...) ZLMDB__PRINTF(2, 3);
  * shared by the key, CBOR and JSON codecs.  Returns 1 when valid; else 0
  * and the offset of the first bad byte in *bad_off (when not NULL). */
 int zlmdb__utf8_check(const unsigned char *s, size_t len, size_t *bad_off);
+
+/* engine.c: the engine behind lmdb.h's mdb_* names (LMDB 0.9, or the one
+ * engine of a single-engine build): what a NULL engine argument means. */
+const zlmdb_engine *zlmdb__engine_default(void);
+/* The newest engine: its mdb_strerror() knows every LMDB code. */
+const zlmdb_engine *zlmdb__engine_newest(void);
 
 /* The value of a hexadecimal digit, or -1. */
 static inline int zlmdb__hexval(unsigned char c)

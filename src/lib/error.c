@@ -26,6 +26,8 @@ static const struct {
     {ZLMDB_NULL_KEY, "ZLMDB_NULL_KEY: null key for a non-nullable index"},
     {ZLMDB_TOO_DEEP, "ZLMDB_TOO_DEEP: nesting too deep"},
     {ZLMDB_TOO_LARGE, "ZLMDB_TOO_LARGE: size limit exceeded"},
+    {ZLMDB_BAD_FORMAT, "ZLMDB_BAD_FORMAT: not a file of an LMDB format this build reads"},
+    {ZLMDB_FORMAT_MISMATCH, "ZLMDB_FORMAT_MISMATCH: the environment has another LMDB format"},
 };
 
 const char *zlmdb_strerror(int rc)
@@ -38,8 +40,9 @@ const char *zlmdb_strerror(int rc)
                 return own_codes[i].text;
         return "ZLMDB: unknown error code";
     }
-    /* LMDB describes its own codes and falls back to strerror() for errno. */
-    return mdb_strerror(rc);
+    /* LMDB describes its own codes and falls back to strerror() for errno;
+     * the newest engine knows the codes of both release lines. */
+    return zlmdb__engine_newest()->strerror(rc);
 }
 
 /* One message per thread; a fixed array, so recording never allocates and

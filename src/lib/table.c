@@ -33,7 +33,8 @@ int zlmdb_table_new(zlmdb_table **out, MDB_dbi dbi, const zlmdb_table_options *o
     if (out == NULL || opts == NULL)
         return zlmdb__error_set(ZLMDB_EINVAL, "table: out and opts are required");
     *out = NULL;
-    if (opts->version != ZLMDB_TABLE_OPTIONS_VERSION)
+    /* Version 1 options end before `engine`: never read it from them. */
+    if (opts->version != 1 && opts->version != ZLMDB_TABLE_OPTIONS_VERSION)
         return zlmdb__error_set(ZLMDB_EINVAL, "table: options version %u is not supported",
                                 opts->version);
     if (opts->slot == 0)
@@ -44,6 +45,7 @@ int zlmdb_table_new(zlmdb_table **out, MDB_dbi dbi, const zlmdb_table_options *o
     if (t == NULL)
         return zlmdb__error_set(ZLMDB_ENOMEM, "table: out of memory");
     memset(t, 0, sizeof(*t));
+    t->eng = opts->version >= 2 && opts->engine ? opts->engine : zlmdb__engine_default();
     t->dbi = dbi;
     t->slot = opts->slot;
     t->key = opts->key;
@@ -146,7 +148,7 @@ static MDB_val as_val(const zlmdb_buf *b)
 
 static int lmdb_error(int rc, const char *what)
 {
-    return zlmdb__error_set(rc, "%s: %s", what, mdb_strerror(rc));
+    return zlmdb__error_set(rc, "%s: %s", what, zlmdb_strerror(rc));
 }
 
 /* Compute the index keys of the record `pk` for its new value (or none,
@@ -201,13 +203,13 @@ int zlmdb_table_put(zlmdb_table *t, MDB_txn *txn, const zlmdb_key_value *key,
     v.mv_size = len;
     v.mv_data = (void *)(value ? value : "");
     if (t->nindexes == 0) {
-        rc = mdb_put(txn, t->dbi, &k, &v, (flags & ZLMDB_PUT_NOOVERWRITE) ? MDB_NOOVERWRITE : 0);
+        rc = t->eng->put(txn, t->dbi, &k, &v, (flags & ZLMDB_PUT_NOOVERWRITE) ? MDB_NOOVERWRITE : 0);
         return rc ? (rc == MDB_KEYEXIST ? rc : lmdb_error(rc, "mdb_put")) : ZLMDB_OK;
     }
 
     /* Everything that can refuse the put is checked before the first write,
      * so a refused put changes nothing. */
-    rc = mdb_get(txn, t->dbi, &k, &old);
+    rc = t->eng->get(txn, t->dbi, &k, &old);
     if (rc == 0)
         have_old = 1;
     else if (rc != MDB_NOTFOUND)
@@ -229,7 +231,7 @@ int zlmdb_table_put(zlmdb_table *t, MDB_txn *txn, const zlmdb_key_value *key,
         if (!ix->unique)
             continue;
         ik = as_val(&ix->newk);
-        rc = mdb_get(txn, t->dbi, &ik, &owner);
+        rc = t->eng->get(txn, t->dbi, &ik, &owner);
         if (rc == 0 && (owner.mv_size != pk.mv_size ||
                         memcmp(owner.mv_data, pk.mv_data, pk.mv_size) != 0))
             return zlmdb__error_set(ZLMDB_UNIQUE, "index '%s': duplicate key", ix->name);
@@ -243,17 +245,17 @@ int zlmdb_table_put(zlmdb_table *t, MDB_txn *txn, const zlmdb_key_value *key,
         struct zlmdb__index *ix = &t->indexes[i];
         if (!ix->old_null && (ix->new_null || !same(&ix->oldk, &ix->newk))) {
             MDB_val ok = as_val(&ix->oldk);
-            rc = mdb_del(txn, t->dbi, &ok, NULL);
+            rc = t->eng->del(txn, t->dbi, &ok, NULL);
             if (rc && rc != MDB_NOTFOUND)
                 return lmdb_error(rc, "mdb_del");
         }
         if (!ix->new_null) {
             MDB_val nk = as_val(&ix->newk);
-            if ((rc = mdb_put(txn, t->dbi, &nk, &pk, 0)))
+            if ((rc = t->eng->put(txn, t->dbi, &nk, &pk, 0)))
                 return lmdb_error(rc, "mdb_put");
         }
     }
-    if ((rc = mdb_put(txn, t->dbi, &k, &v, 0)))
+    if ((rc = t->eng->put(txn, t->dbi, &k, &v, 0)))
         return lmdb_error(rc, "mdb_put");
     return ZLMDB_OK;
 }
@@ -269,7 +271,7 @@ int zlmdb_table_get(zlmdb_table *t, MDB_txn *txn, const zlmdb_key_value *key,
     if ((rc = encode_key(t, key, 0)))
         return rc;
     k = as_val(&t->kbuf);
-    rc = mdb_get(txn, t->dbi, &k, value_out);
+    rc = t->eng->get(txn, t->dbi, &k, value_out);
     if (rc == MDB_NOTFOUND)
         return ZLMDB_NOTFOUND;
     return rc ? lmdb_error(rc, "mdb_get") : ZLMDB_OK;
@@ -286,7 +288,7 @@ int zlmdb_table_delete(zlmdb_table *t, MDB_txn *txn, const zlmdb_key_value *key)
     if ((rc = encode_key(t, key, 0)))
         return rc;
     k = as_val(&t->kbuf);
-    rc = mdb_get(txn, t->dbi, &k, &old);
+    rc = t->eng->get(txn, t->dbi, &k, &old);
     if (rc == MDB_NOTFOUND)
         return ZLMDB_NOTFOUND;
     if (rc)
@@ -299,12 +301,12 @@ int zlmdb_table_delete(zlmdb_table *t, MDB_txn *txn, const zlmdb_key_value *key)
         struct zlmdb__index *ix = &t->indexes[i];
         if (!ix->old_null) {
             MDB_val ok = as_val(&ix->oldk);
-            rc = mdb_del(txn, t->dbi, &ok, NULL);
+            rc = t->eng->del(txn, t->dbi, &ok, NULL);
             if (rc && rc != MDB_NOTFOUND)
                 return lmdb_error(rc, "mdb_del");
         }
     }
-    if ((rc = mdb_del(txn, t->dbi, &k, NULL)))
+    if ((rc = t->eng->del(txn, t->dbi, &k, NULL)))
         return lmdb_error(rc, "mdb_del");
     return ZLMDB_OK;
 }
@@ -312,6 +314,7 @@ int zlmdb_table_delete(zlmdb_table *t, MDB_txn *txn, const zlmdb_key_value *key)
 /* ------------------------------------------------------------- ranges */
 
 struct zlmdb_table_iter {
+    const zlmdb_engine *eng;
     MDB_cursor *curs;
     zlmdb_buf lo;      /* inclusive lower bound (slot + key) */
     zlmdb_buf hi;      /* exclusive upper bound; empty: end of the slot */
@@ -371,7 +374,7 @@ void zlmdb_table_iter_free(zlmdb_table_iter *it)
     if (it == NULL)
         return;
     if (it->curs)
-        mdb_cursor_close(it->curs);
+        it->eng->cursor_close(it->curs);
     zlmdb_buf_dispose(&it->lo);
     zlmdb_buf_dispose(&it->hi);
     zlmdb__free(it);
@@ -390,11 +393,12 @@ int zlmdb_table_iter_open(zlmdb_table_iter **out, zlmdb_table *t, MDB_txn *txn,
     if (it == NULL)
         return zlmdb__error_set(ZLMDB_ENOMEM, "table_iter_open: out of memory");
     memset(it, 0, sizeof(*it));
+    it->eng = t->eng;
     it->reverse = reverse;
     it->slot[0] = (unsigned char)(t->slot >> 8);
     it->slot[1] = (unsigned char)(t->slot & 0xff);
     if ((rc = set_bounds(t, from, to, &it->lo, &it->hi)) == ZLMDB_OK &&
-        (rc = mdb_cursor_open(txn, t->dbi, &it->curs)) != 0) {
+        (rc = t->eng->cursor_open(txn, t->dbi, &it->curs)) != 0) {
         it->curs = NULL;
         rc = lmdb_error(rc, "mdb_cursor_open");
     }
@@ -413,13 +417,13 @@ static int iter_start(zlmdb_table_iter *it, MDB_val *k, MDB_val *v)
 
     if (!it->reverse) {
         *k = as_val(&it->lo);
-        return mdb_cursor_get(it->curs, k, v, MDB_SET_RANGE);
+        return it->eng->cursor_get(it->curs, k, v, MDB_SET_RANGE);
     }
     /* Reverse: the last key below the upper bound (the end of the slot
      * when there is none). */
     if (it->hi.size) {
         *k = as_val(&it->hi);
-        rc = mdb_cursor_get(it->curs, k, v, MDB_SET_RANGE);
+        rc = it->eng->cursor_get(it->curs, k, v, MDB_SET_RANGE);
     } else if (it->slot[0] == 0xff && it->slot[1] == 0xff) {
         rc = MDB_NOTFOUND;
     } else {
@@ -429,13 +433,13 @@ static int iter_start(zlmdb_table_iter *it, MDB_val *k, MDB_val *v)
         next[1] = (unsigned char)(s & 0xff);
         k->mv_data = next;
         k->mv_size = 2;
-        rc = mdb_cursor_get(it->curs, k, v, MDB_SET_RANGE);
+        rc = it->eng->cursor_get(it->curs, k, v, MDB_SET_RANGE);
     }
     if (rc == MDB_NOTFOUND)
-        return mdb_cursor_get(it->curs, k, v, MDB_LAST);
+        return it->eng->cursor_get(it->curs, k, v, MDB_LAST);
     if (rc)
         return rc;
-    return mdb_cursor_get(it->curs, k, v, MDB_PREV);
+    return it->eng->cursor_get(it->curs, k, v, MDB_PREV);
 }
 
 int zlmdb_table_iter_next(zlmdb_table_iter *it, MDB_val *key_out, MDB_val *value_out)
@@ -451,7 +455,7 @@ int zlmdb_table_iter_next(zlmdb_table_iter *it, MDB_val *key_out, MDB_val *value
         it->started = 1;
         rc = iter_start(it, &k, &v);
     } else {
-        rc = mdb_cursor_get(it->curs, &k, &v, it->reverse ? MDB_PREV : MDB_NEXT);
+        rc = it->eng->cursor_get(it->curs, &k, &v, it->reverse ? MDB_PREV : MDB_NEXT);
     }
     if (rc == 0 && !(it->reverse ? at_least_lo(it, &k) && below_hi(it, &k)
                                  : below_hi(it, &k)))
@@ -502,22 +506,23 @@ int zlmdb_table_count(zlmdb_table *t, MDB_txn *txn, const zlmdb_key_value *prefi
         (rc = zlmdb_key_encode_prefix(&t->key, prefix, nprefix, 0, &t->kbuf)))
         return rc;
     plen = t->kbuf.size;
-    if ((rc = mdb_cursor_open(txn, t->dbi, &curs)))
+    if ((rc = t->eng->cursor_open(txn, t->dbi, &curs)))
         return lmdb_error(rc, "mdb_cursor_open");
     k = as_val(&t->kbuf);
-    rc = mdb_cursor_get(curs, &k, &v, MDB_SET_RANGE);
+    rc = t->eng->cursor_get(curs, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, t->kbuf.ptr, plen) == 0) {
         n++;
-        rc = mdb_cursor_get(curs, &k, &v, MDB_NEXT);
+        rc = t->eng->cursor_get(curs, &k, &v, MDB_NEXT);
     }
-    mdb_cursor_close(curs);
+    t->eng->cursor_close(curs);
     if (rc && rc != MDB_NOTFOUND)
         return lmdb_error(rc, "mdb_cursor_get");
     *count_out = n;
     return ZLMDB_OK;
 }
 
-int zlmdb__slot_clear(MDB_txn *txn, MDB_dbi dbi, uint16_t slot, size_t *deleted_out)
+int zlmdb__slot_clear(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi, uint16_t slot,
+                      size_t *deleted_out)
 {
     unsigned char prefix[2];
     MDB_cursor *curs;
@@ -527,25 +532,25 @@ int zlmdb__slot_clear(MDB_txn *txn, MDB_dbi dbi, uint16_t slot, size_t *deleted_
 
     prefix[0] = (unsigned char)(slot >> 8);
     prefix[1] = (unsigned char)(slot & 0xff);
-    if ((rc = mdb_cursor_open(txn, dbi, &curs)))
+    if ((rc = eng->cursor_open(txn, dbi, &curs)))
         return lmdb_error(rc, "mdb_cursor_open");
     k.mv_data = prefix;
     k.mv_size = 2;
-    rc = mdb_cursor_get(curs, &k, &v, MDB_SET_RANGE);
+    rc = eng->cursor_get(curs, &k, &v, MDB_SET_RANGE);
     /* Re-read the key each step: the range ends where the slot does (a
      * truncate must never run on into the next slot). */
     while (rc == 0 && k.mv_size >= 2 && memcmp(k.mv_data, prefix, 2) == 0) {
-        if ((rc = mdb_cursor_del(curs, 0)))
+        if ((rc = eng->cursor_del(curs, 0)))
             break;
         n++;
-        rc = mdb_cursor_get(curs, &k, &v, MDB_GET_CURRENT);
+        rc = eng->cursor_get(curs, &k, &v, MDB_GET_CURRENT);
         if (rc == EINVAL || rc == MDB_NOTFOUND) {
             /* Deleting the last record leaves no current record. */
             rc = MDB_NOTFOUND;
             break;
         }
     }
-    mdb_cursor_close(curs);
+    eng->cursor_close(curs);
     if (rc && rc != MDB_NOTFOUND)
         return lmdb_error(rc, "mdb_cursor_del");
     if (deleted_out)
@@ -561,9 +566,9 @@ int zlmdb_table_truncate(zlmdb_table *t, MDB_txn *txn, size_t *deleted_out)
     if (t == NULL || txn == NULL)
         return zlmdb__error_set(ZLMDB_EINVAL, "table_truncate: missing argument");
     for (i = 0; i < t->nindexes; i++)
-        if ((rc = zlmdb__slot_clear(txn, t->dbi, t->indexes[i].slot, NULL)))
+        if ((rc = zlmdb__slot_clear(t->eng, txn, t->dbi, t->indexes[i].slot, NULL)))
             return rc;
-    return zlmdb__slot_clear(txn, t->dbi, t->slot, deleted_out);
+    return zlmdb__slot_clear(t->eng, txn, t->dbi, t->slot, deleted_out);
 }
 
 int zlmdb_table_rebuild_index(zlmdb_table *t, MDB_txn *txn, const char *name,
@@ -579,7 +584,7 @@ int zlmdb_table_rebuild_index(zlmdb_table *t, MDB_txn *txn, const char *name,
         return zlmdb__error_set(ZLMDB_EINVAL, "table_rebuild_index: missing argument");
     if ((ix = find_index(t, name)) == NULL)
         return zlmdb__error_set(ZLMDB_NOTFOUND, "no index '%s'", name);
-    if ((rc = zlmdb__slot_clear(txn, t->dbi, ix->slot, deleted_out)))
+    if ((rc = zlmdb__slot_clear(t->eng, txn, t->dbi, ix->slot, deleted_out)))
         return rc;
     if ((rc = zlmdb_table_iter_open(&it, t, txn, NULL, NULL, 0)))
         return rc;
@@ -596,13 +601,13 @@ int zlmdb_table_rebuild_index(zlmdb_table *t, MDB_txn *txn, const char *name,
             continue;
         }
         ik = as_val(&ix->newk);
-        if (ix->unique && mdb_get(txn, t->dbi, &ik, &owner) == 0) {
+        if (ix->unique && t->eng->get(txn, t->dbi, &ik, &owner) == 0) {
             rc = zlmdb__error_set(ZLMDB_UNIQUE, "index '%s': duplicate key", ix->name);
             break;
         }
         /* Writing into another slot does not disturb the iterator's cursor
          * position in this one. */
-        if ((rc = mdb_put(txn, t->dbi, &ik, &pk, 0))) {
+        if ((rc = t->eng->put(txn, t->dbi, &ik, &pk, 0))) {
             rc = lmdb_error(rc, "mdb_put");
             break;
         }
@@ -632,7 +637,7 @@ int zlmdb_table_index_get(zlmdb_table *t, MDB_txn *txn, const char *name,
         (rc = zlmdb_key_encode(&ix->key, ikey, 0, &ix->newk)))
         return rc;
     k = as_val(&ix->newk);
-    rc = mdb_get(txn, t->dbi, &k, &v);
+    rc = t->eng->get(txn, t->dbi, &k, &v);
     if (rc == MDB_NOTFOUND)
         return ZLMDB_NOTFOUND;
     if (rc)

@@ -18,6 +18,7 @@ struct zlmdb__index {
 };
 
 struct zlmdb_table {
+    const zlmdb_engine *eng;   /* whose transactions the table is given */
     MDB_dbi dbi;
     uint16_t slot;
     zlmdb_key_desc key;
@@ -35,6 +36,7 @@ int zlmdb__index_key(const struct zlmdb_table *t, const struct zlmdb__index *ix,
                      int *is_null);
 
 /* Delete every key of `slot` in `dbi`; *deleted_out (may be NULL) counts. */
-int zlmdb__slot_clear(MDB_txn *txn, MDB_dbi dbi, uint16_t slot, size_t *deleted_out);
+int zlmdb__slot_clear(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi, uint16_t slot,
+                      size_t *deleted_out);
 
 #endif

@@ -3,10 +3,6 @@
 
 #include "common_int.h"
 
-#ifndef ZLMDB_LMDB_PATCHED
-#  define ZLMDB_LMDB_PATCHED 0
-#endif
-
 int zlmdb_version(int *major, int *minor, int *patch)
 {
     if (major)
@@ -22,8 +18,9 @@ const char *zlmdb_lmdb_version(int *major, int *minor, int *patch, int *patched)
 {
     /* Ask the library rather than the header: with ZLMDB_SYSTEM_LMDB the
      * two could differ after a system upgrade. */
-    const char *text = mdb_version(major, minor, patch);
+    const zlmdb_engine *eng = zlmdb__engine_default();
+    const char *text = eng->version_fn(major, minor, patch);
     if (patched)
-        *patched = ZLMDB_LMDB_PATCHED;
+        *patched = eng->patched;
     return text;
 }

@@ -11,7 +11,7 @@ void test_lmdb__is_the_pinned_version(void)
     zlmdb_lmdb_version(&major, &minor, &patch, &patched);
     CHECK(major == 0 && minor == 9);
 #if ZLMDB_LMDB_PATCHED
-    CHECK(patch == 35);
+    CHECK(patch == 36);
     CHECK(patched == 1);
 #endif
 }

@@ -318,7 +318,7 @@ void test_table__indexes_follow_puts_and_deletes(void)
     CHECK(slot_entries(txn, 2) == 1 && slot_entries(txn, 3) == 2);
 
     /* rebuild_index restores what was lost. */
-    CHECK_OK(zlmdb__slot_clear(txn, dbi, 3, NULL));
+    CHECK_OK(zlmdb__slot_clear(zlmdb__engine_default(), txn, dbi, 3, NULL));
     CHECK(slot_entries(txn, 3) == 0);
     CHECK_OK(zlmdb_table_rebuild_index(t, txn, "by_realm", &n, NULL));
     CHECK(slot_entries(txn, 3) == 2);

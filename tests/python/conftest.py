@@ -7,6 +7,10 @@ import pytest
 
 import zlmdb.lmdb as zl
 
+# The engine new environments get in this run (CI runs the suite on each):
+# LMDB 0.9 unless LMDB_DEFAULT_LIB_VERSION=1.
+DEFAULT_LIB_VERSION = zl.version()[0]
+
 
 @pytest.fixture
 def path(tmp_path):
@@ -22,7 +26,8 @@ def env(path):
     e.close()
 
 
-def run_python(code, *args, timeout=60):
-    """Run `code` in a fresh interpreter; return the CompletedProcess."""
+def run_python(code, *args, timeout=60, env=None):
+    """Run `code` in a fresh interpreter, with `env` added to the
+    environment; return the CompletedProcess."""
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
-                          text=True, timeout=timeout, env=dict(os.environ))
+                          text=True, timeout=timeout, env=dict(os.environ, **(env or {})))

@@ -1,5 +1,6 @@
-"""The LMDB fetch step of the build stops with a useful message when the
-pinned archive is wrong, missing or does not patch."""
+"""The LMDB fetch step of the build prepares both engines from the pinned
+archive, and stops with a useful message when the archive is wrong,
+missing or does not patch."""
 import pathlib
 import shutil
 import subprocess
@@ -8,7 +9,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "cmake" / "fetch_lmdb.py"
 LOCK = ROOT / "cmake" / "lmdb.lock"
-PATCHES = ROOT / "cmake" / "lmdb-patches.txt"
+PATCHES = {e: ROOT / "cmake" / ("lmdb-patches-%s.txt" % e) for e in ("v09", "v10")}
 
 
 def pins():
@@ -34,23 +35,41 @@ def seeded_cache(tmp_path):
     return cache
 
 
-def run(tmp_path, lock=LOCK, patches=PATCHES, cache=None):
+def run(tmp_path, lock=LOCK, patches=None, cache=None):
     cache = cache or seeded_cache(tmp_path)
+    lists = dict(PATCHES, **(patches or {}))
+    args = []
+    for engine, path in lists.items():
+        args += ["--patches", "%s=%s" % (engine, path)]
     return subprocess.run(
-        [sys.executable, str(SCRIPT), "--lock", str(lock), "--patches", str(patches),
-         "--cache", str(cache), "--out", str(tmp_path / "out")],
+        [sys.executable, str(SCRIPT), "--lock", str(lock)] + args +
+        ["--cache", str(cache), "--out", str(tmp_path / "out"),
+         "--local-patches", str(ROOT / "cmake" / "patches")],
         capture_output=True, text=True, timeout=300)
 
 
-def test_pinned_archive_prepares_patched_lmdb(tmp_path):
+def test_pinned_archive_prepares_both_patched_engines(tmp_path):
     res = run(tmp_path)
     assert res.returncode == 0, res.stderr
     out = tmp_path / "out"
-    for f in ("mdb.c", "midl.c", "midl.h", "lmdb.h", "LICENSE"):
-        assert (out / f).exists(), f
-    header = (out / "lmdb.h").read_text(encoding="latin-1")
-    assert "mdb_env_copy3" in header          # the patches were applied
-    assert "#define MDB_VERSION_PATCH\t35" in header
+    assert (out / "LICENSE").exists()
+    for engine, patch_level in (("v09", "0.9.36"), ("v10", "1.0.2")):
+        for f in ("mdb.c", "midl.c", "midl.h", "lmdb.h"):
+            assert (out / engine / f).exists(), (engine, f)
+        header = (out / engine / "lmdb.h").read_text(encoding="latin-1")
+        assert "mdb_env_copy3" in header          # the hardening patches were applied
+        major, minor, patch = patch_level.split(".")
+        assert "#define MDB_VERSION_MAJOR\t%s" % major in header
+        assert "#define MDB_VERSION_MINOR\t%s" % minor in header
+        assert "#define MDB_VERSION_PATCH\t%s" % patch in header
+        # zlmdb's own patch is in as well: a leaf-page check, not an assert.
+        source = (out / engine / "mdb.c").read_text(encoding="latin-1")
+        assert "mdb_cassert(mc, IS_LEAF(mp))" not in source
+        assert not (out / engine / "patches").exists()
+    # The 1.0 engine comes with the header that renames its symbols.
+    assert "mdb10_get" in (out / "v10" / "rename.h").read_text()
+    assert "LMDB 0.9.36 from lmdb==3.0.0" in res.stdout
+    assert "LMDB 1.0.2 from lmdb==3.0.0" in res.stdout
     # A second run is a no-op (stamp file): it prints nothing.
     again = run(tmp_path)
     assert again.returncode == 0 and again.stdout == ""
@@ -76,14 +95,28 @@ def test_missing_archive_says_what_to_do(tmp_path):
 
 
 def test_failed_patch_stops_the_build(tmp_path):
-    names = [n for n in PATCHES.read_text().splitlines() if n and not n.startswith("#")]
+    names = [n for n in PATCHES["v10"].read_text().splitlines()
+             if n and not n.startswith("#")]
     # Applying a later patch first breaks its context: the step must fail.
     swapped = tmp_path / "patches.txt"
     swapped.write_text("\n".join([names[-1]] + names[:-1] + [names[-1]]) + "\n")
-    res = run(tmp_path, patches=swapped)
+    res = run(tmp_path, patches={"v10": swapped})
     assert res.returncode != 0
-    assert "did not apply" in res.stderr
+    assert "did not apply" in res.stderr and str(swapped) in res.stderr
     missing = tmp_path / "missing.txt"
     missing.write_text("no-such-patch\n")
-    res = run(tmp_path, patches=missing)
+    res = run(tmp_path, patches={"v09": missing})
     assert res.returncode != 0 and "not in the archive" in res.stderr
+
+
+def test_every_engine_needs_its_patch_list(tmp_path):
+    res = subprocess.run(
+        [sys.executable, str(SCRIPT), "--lock", str(LOCK),
+         "--patches", "v09=%s" % PATCHES["v09"], "--cache", str(tmp_path / "c"),
+         "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=60)
+    assert res.returncode != 0 and "no --patches list for engine v10" in res.stderr
+    res = subprocess.run(
+        [sys.executable, str(SCRIPT), "--lock", str(LOCK),
+         "--patches", "v11=%s" % PATCHES["v09"], "--cache", str(tmp_path / "c"),
+         "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=60)
+    assert res.returncode != 0 and "ENGINE one of v09, v10" in res.stderr

@@ -1,13 +1,16 @@
-"""The ``zlmdb`` command, end to end in subprocesses (``python -m zlmdb`` and
-the ``zlmdb`` console script).
+"""The ``zlmdb`` command, end to end.
 
-The database comes from cli_data/make_db.py (ORM tables of several map
-types, two indexes, composite keys, an unregistered slot); the schema the
-commands get with ``--schema`` is cli_data/cli_schema.py.  Every command is
-run for its text and --json output; errors must be one ``zlmdb: error:``
-line with status 1 and no traceback.
+Most commands run in this process through click's CliRunner; the entry
+points (``python -m zlmdb``, the ``zlmdb`` console script), the progress
+bar on a terminal and a reader held by another process run in
+subprocesses.  The database comes from cli_data/make_db.py (ORM tables of
+several map types, two indexes, composite keys, an unregistered slot); the
+schema the commands get with ``--schema`` is cli_data/cli_schema.py.  Every
+command is run for its text and --json output; errors must be one
+``zlmdb: error:`` line with status 1 and no traceback.
 """
 import base64
+import collections
 import json
 import os
 import pathlib
@@ -19,19 +22,44 @@ import subprocess
 import sys
 import time
 
+import click
 import pytest
+from click.testing import CliRunner
 
+import zlmdb
 import zlmdb.lmdb as zl
+from zlmdb.cli import main
 
 DATA = pathlib.Path(__file__).resolve().parent / "cli_data"
 SCHEMA = ["--schema", "%s:Schema" % (DATA / "cli_schema.py")]
 SCRIPT = pathlib.Path(sys.executable).parent / "zlmdb"
+COMMANDS = {"info", "env", "tables", "count", "get", "scan", "export", "import", "backup",
+            "check", "grow"}
+
+Ran = collections.namedtuple("Ran", "returncode stdout stderr")
 
 
-def run(*args, script=False, stdin=None, timeout=120, cwd=None):
-    cmd = [str(SCRIPT)] if script else [sys.executable, "-m", "zlmdb"]
-    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, input=stdin,
-                          timeout=timeout, cwd=cwd)
+def _runner():
+    try:
+        return CliRunner(mix_stderr=False)      # click 8.1 mixes stderr in by default
+    except TypeError:                           # click 8.2 and later keep it apart
+        return CliRunner()
+
+
+def run(*args, proc=False, script=False, stdin=None, timeout=120):
+    """Run a command line; returns its status, stdout and stderr (bytes).
+    In this process through CliRunner, where an exception that escapes the
+    command (a crash, which would print a traceback) is raised; with
+    ``proc`` as ``python -m zlmdb``, with ``script`` as the console script."""
+    args = [str(a) for a in args]
+    if proc or script:
+        cmd = [str(SCRIPT)] if script else [sys.executable, "-m", "zlmdb"]
+        res = subprocess.run(cmd + args, capture_output=True, input=stdin, timeout=timeout)
+        return Ran(res.returncode, res.stdout, res.stderr)
+    res = _runner().invoke(main, args, input=stdin, prog_name="zlmdb")
+    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return Ran(res.exit_code, res.stdout_bytes, res.stderr_bytes)
 
 
 def ok(*args, **kw):
@@ -100,37 +128,176 @@ def test_console_script_and_module_agree(db):
     assert SCRIPT.exists(), "pip install -e . must install the zlmdb console script"
     res = run("--version", script=True)
     assert res.returncode == 0 and res.stdout.decode().startswith("zlmdb 0.")
-    assert ok("tables", db, script=True) == ok("tables", db)
-    assert "usage: zlmdb" in ok("--help")
-    for command in ("info", "tables", "count", "get", "scan", "export", "import",
-                    "backup", "check", "grow"):
-        assert command in ok("--help")
-        assert "usage: zlmdb %s" % command in ok(command, "--help")
+    assert ok("tables", db, script=True) == ok("tables", db, proc=True) == ok("tables", db)
+    assert "num_slots: 11\n" in ok("info", db, script=True)
+    text = ok("--help", proc=True)
+    assert text.startswith("Usage: zlmdb [OPTIONS] COMMAND [ARGS]...")
+    for command in COMMANDS:
+        assert "\n  %s " % command in text
+        assert ok(command, "--help").startswith("Usage: zlmdb %s [OPTIONS]" % command)
+    assert ok("scan", "-h") == ok("scan", "--help")
 
 
-def test_usage_errors_exit_2():
-    res = run()
-    assert res.returncode == 2 and b"command is required" in res.stderr
-    res = run("frobnicate", "x")
-    assert res.returncode == 2 and b"invalid choice" in res.stderr
-    res = run("grow", "x", "lots")
-    assert res.returncode == 2 and b"bad size" in res.stderr
+def test_main_is_a_click_group():
+    assert isinstance(main, click.Group)
+    assert set(main.commands) == COMMANDS
+    # From Python, without exiting: the status of the command line.
+    assert main.main(["--version"], standalone_mode=False) == 0
 
 
-def test_build_parser_is_the_reference():
-    from zlmdb._cli import build_parser, main
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")
-    assert set(sub.choices) == {"info", "tables", "count", "get", "scan", "export",
-                                "import", "backup", "check", "grow"}
-    assert main(["--version"]) == 0
+def usage_error(*args, **kw):
+    """Run a command line that misuses the command; return click's error
+    line (status 2, the usage above it)."""
+    res = run(*args, **kw)
+    err = res.stderr.decode()
+    assert res.returncode == 2, (res.returncode, err, res.stdout)
+    assert "Traceback" not in err and err.startswith("Usage: zlmdb")
+    return err.strip().splitlines()[-1]
 
 
-# -- info -----------------------------------------------------------------------------
+def test_usage_errors_exit_2(db, tmp_path):
+    # click's own wording changes between its releases: each message must
+    # name the option or argument, the bad value and what is expected.
+    def says(line, *parts):
+        assert line.startswith("Error: ") and all(p in line for p in parts), line
 
-def test_info_text_and_json(db):
+    says(usage_error(proc=True), "Missing command")
+    says(usage_error("frobnicate", "x"), "No such command", "frobnicate")
+    assert usage_error("grow", "x", "lots") == \
+        "Error: Invalid value for 'SIZE': bad size 'lots' (e.g. 1073741824, 512MiB, 2G, +1G)"
+    assert usage_error("import", tmp_path / "t", "x.jsonl", "--map-size", "+1G") == \
+        "Error: Invalid value for '--map-size': an absolute size is expected, not '+1G'"
+    says(usage_error("scan", db, "1", "--limit", "many"), "'--limit'", "'many'",
+         "not a valid integer")
+    says(usage_error("export", db, "1", "--format", "xml"), "'--format'", "'xml'",
+         "'jsonl', 'cbor'")
+    says(usage_error("count", db), "Missing argument", "SLOT")
+    says(usage_error("get", db, "1"), "Missing argument", "KEY...")
+    says(usage_error("scan", db, "1", "--bogus"), "No such option", "--bogus")
+    assert usage_error("count", db, "1", "--from", "--json") == \
+        "Error: Option '--from' requires one or more key components, one word each."
+
+
+def test_key_options_and_words_that_start_with_a_dash(db, tmp_path):
+    # --from/--to/--prefix take every word up to the next option; a later
+    # occurrence replaces an earlier one, as for any option with a value.
+    assert ok("count", db, "1", *SCHEMA, "--from", "5", "--from", "2", "--to", "5").strip() \
+        == "3"
+    assert ok("count", db, "UsersByRealm", "--to=1", "--from", "0", "4", *SCHEMA).strip() \
+        == "2"
+    # --from=WORD is that one word
+    assert usage_error("count", db, "UsersByRealm", "--from=0", "4").endswith(
+        "unexpected extra argument (4)")
+    # A negative word is a value (int nanoseconds before 1970), for an option
+    # and for a positional alike; "--" ends the options.
+    event = "00000000-0000-0000-0000-00000000e001"
+    # (-1 ns is stored as a big-endian int64, 0xff...ff: after every record
+    # of the event, where 0 is before them.)
+    assert ok("count", db, "Events", *SCHEMA, "--from", event, "-1").strip() == "0"
+    assert ok("count", db, "Events", *SCHEMA, "--from", event, "0").strip() == "2"
+    assert user_error("get", db, "Events", event, "-5", *SCHEMA) == \
+        "no record in slot 4 with key %s -5" % event
+    assert user_error("get", db, "UsersByName", *SCHEMA, "--", "-x") == \
+        "no record in slot 2 with key -x"
+    # a short option and its value in one word
+    ok("export", db, "Users", "-o%s" % (tmp_path / "u.jsonl"))
+    assert len((tmp_path / "u.jsonl").read_text().splitlines()) == 7
+
+
+def test_shell_completion(db):
+    def complete(*words):
+        env = dict(os.environ, _ZLMDB_COMPLETE="bash_complete",
+                   COMP_WORDS=" ".join(("zlmdb",) + words), COMP_CWORD=str(len(words)))
+        res = subprocess.run([str(SCRIPT)], env=env, capture_output=True, timeout=60)
+        assert res.returncode == 0 and res.stderr == b"", res
+        return [line.split(",", 1)[1] for line in res.stdout.decode().splitlines() if line]
+
+    assert complete("sc") == ["scan"]
+    assert complete("export", db, "--for") == ["--format"]
+    assert complete("export", db, "--format", "") == ["jsonl", "cbor"]
+    # in the middle of a key option's words
+    assert complete("count", db, "1", "--from", "") == []
+    assert complete("count", db, "1", "--from", "2", "--js") == ["--json"]
+    res = subprocess.run([str(SCRIPT)], env=dict(os.environ, _ZLMDB_COMPLETE="bash_source"),
+                         capture_output=True, timeout=60)
+    assert res.returncode == 0 and b"_zlmdb_completion()" in res.stdout
+
+
+# -- info: upstream zlmdb's command ----------------------------------------------------
+
+def info_lines(*args):
+    res = run("info", *args)
+    assert res.returncode == 0 and res.stderr == b"", res
+    lines = res.stdout.decode().splitlines()
+    pairs = [line.split(": ", 1) for line in lines]
+    assert all(len(p) == 2 for p in pairs), lines
+    return pairs
+
+
+def test_info_prints_the_sorted_stats(db):
     before = file_state(db)
-    info = ok_json("info", db)
+    pairs = info_lines(db)
+    keys = [k for k, _v in pairs]
+    assert keys == sorted(keys)
+    with zlmdb.Database(db, readonly=True, create=False) as opened:
+        stats = opened.stats()
+    assert set(keys) == set(stats)
+    got = dict(pairs)
+    for key in ("num_slots", "entries", "page_size", "psize", "depth", "last_txnid",
+                "current_size", "pages", "used", "read_only"):
+        assert got[key] == str(stats[key]), key
+    assert got["num_slots"] == "11" and got["read_only"] == "True"
+    assert file_state(db) == before, "info must not write"
+
+
+def test_info_on_a_low_level_environment(tmp_path):
+    env = zl.open(str(tmp_path / "plain"))
+    with env.begin(write=True) as txn:
+        txn.put(b"key", b"value")
+    env.close()
+    got = dict(info_lines(tmp_path / "plain"))
+    assert got["num_slots"] == "0" and got["entries"] == "1"
+
+
+def test_info_without_a_database_exits_1_and_creates_nothing(tmp_path):
+    missing = tmp_path / "nope"
+    res = run("info", missing)
+    assert (res.returncode, res.stdout) == (1, b"")
+    assert res.stderr.decode() == 'error: no database at "%s"\n' % missing
+    assert not missing.exists()
+    (tmp_path / "empty").mkdir()
+    res = run("info", tmp_path / "empty", proc=True)
+    assert res.returncode == 1 and res.stderr.decode() == \
+        'error: no database at "%s"\n' % (tmp_path / "empty")
+    assert os.listdir(tmp_path / "empty") == []
+
+
+def test_info_reports_what_does_not_open_in_one_line(tmp_path):
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "data.mdb").write_bytes(os.urandom(3 * 4096))
+    res = run("info", tmp_path / "junk", proc=True)
+    err = res.stderr.decode()
+    assert res.returncode == 1 and res.stdout == b"", err
+    assert err.startswith("error: ") and len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+
+
+def test_info_usage_errors_exit_2(db, tmp_path):
+    line = usage_error("info", db, "--lib-version", "2.0")
+    assert "Invalid value for '--lib-version'" in line and "'1.0', '0.9'" in line, line
+    line = usage_error("info")
+    assert "Missing argument" in line and "DBPATH" in line, line
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    line = usage_error("info", afile)
+    assert "Invalid value for 'DBPATH'" in line and "is a file" in line, line
+
+
+# -- env: the environment's facts ----------------------------------------------------
+
+def test_env_text_and_json(db):
+    before = file_state(db)
+    info = ok_json("env", db)
     assert info["map_size"] == 32 << 20
     assert info["lmdb_version"].startswith("0.9.")
     assert info["page_size"] == 4096
@@ -141,29 +308,30 @@ def test_info_text_and_json(db):
     assert info["pages_in_tree"] == info["branch_pages"] + info["leaf_pages"] + \
         info["overflow_pages"]
     assert info["readers"] == []
-    text = ok("info", db)
+    text = ok("env", db)
     assert "map size        33554432 (32.0 MiB)" in text
     assert "entries         %d" % info["entries"] in text
-    assert file_state(db) == before, "info must not write"
+    assert file_state(db) == before, "env must not write"
 
 
-def test_info_under_writemap_counts_pages_not_the_file(tmp_path):
+def test_env_under_writemap_counts_pages_not_the_file(tmp_path):
     path = build(tmp_path / "wm", "--writemap")
-    info = ok_json("info", path)
+    info = ok_json("env", path)
     # With writemap LMDB sizes the file to the whole map: the file size says
     # nothing about usage, the last page does.
     assert info["file_size"] == info["map_size"] == 32 << 20
     assert info["file_preallocated"] is True
     assert info["used_bytes"] == info["pages_used"] * 4096 < info["file_size"] // 100
     assert info["used_percent"] < 1
-    assert "preallocated to the map size (writemap)" in ok("info", path)
+    assert "preallocated to the map size (writemap)" in ok("env", path)
 
 
-def test_info_lists_an_active_reader(db):
+def test_env_lists_an_active_reader(db):
+    # The reader is this process, so the command runs in another one.
     env = zl.open(db, readonly=True)
     txn = env.begin()
     try:
-        readers = ok_json("info", db)["readers"]
+        readers = ok_json("env", db, proc=True)["readers"]
         assert [r["pid"] for r in readers] == [os.getpid()]
         assert readers[0]["txnid"] == txn.id()
     finally:
@@ -320,7 +488,7 @@ def test_read_commands_do_not_write_or_create(db, tmp_path):
 # -- errors ---------------------------------------------------------------------------
 
 def test_expected_errors_are_one_line(db, tmp_path):
-    assert user_error("info", tmp_path / "nope") == "no such database directory: %s" % (
+    assert user_error("env", tmp_path / "nope") == "no such database directory: %s" % (
         tmp_path / "nope")
     afile = tmp_path / "afile"
     afile.write_text("x")
@@ -506,7 +674,7 @@ def test_import_from_stdin_in_small_batches_grows_the_map(tmp_path):
     assert res.returncode == 0, res.stderr
     assert res.stdout.decode() == "imported 3000 records from stdin into slot 5\n"
     assert raw_dump(tmp_path / "dst") == raw_dump(src)
-    assert ok_json("info", tmp_path / "dst")["map_size"] > 1 << 20
+    assert ok_json("env", tmp_path / "dst")["map_size"] > 1 << 20
 
 
 def _run_on_a_terminal(args):
@@ -542,9 +710,9 @@ def test_progress_bar_only_on_a_terminal(db, tmp_path):
                                       "--no-progress"])
     assert status == 0 and err == ""
     # piped: no bar, nothing on stderr at all
-    res = run("export", db, "Users", "-o", tmp_path / "w.jsonl")
+    res = run("export", db, "Users", "-o", tmp_path / "w.jsonl", proc=True)
     assert res.returncode == 0 and res.stderr == b"" and res.stdout == b""
-    res = run("import", tmp_path / "fresh2", tmp_path / "w.jsonl")
+    res = run("import", tmp_path / "fresh2", tmp_path / "w.jsonl", proc=True)
     assert res.returncode == 0 and res.stderr == b""
 
 
@@ -705,7 +873,7 @@ def test_grow_raises_the_map_size_for_good(db_copy):
     assert ok_json("grow", db_copy, "64MiB") == {"path": os.path.abspath(db_copy),
                                                  "old_map_size": 32 << 20,
                                                  "map_size": 64 << 20}
-    assert ok_json("info", db_copy)["map_size"] == 64 << 20
+    assert ok_json("env", db_copy)["map_size"] == 64 << 20
     out = ok("grow", db_copy, "+1G")
     assert "raised from 67108864 (64.0 MiB) to 1140850688 (1.1 GiB)" in out
     env = zl.open(db_copy, map_size=0, readonly=True, lock=False)
@@ -811,7 +979,7 @@ def test_the_demo_database_has_named_databases_not_slots(tmp_path):
         "holds the named database users (use --db NAME)"
 
 
-def test_named_databases_in_tables_and_info(named_db):
+def test_named_databases_in_tables_and_env(named_db):
     before = file_state(named_db)
     listing = ok_json("tables", named_db)
     assert listing["tables"] == []
@@ -830,10 +998,10 @@ def test_named_databases_in_tables_and_info(named_db):
                                "flags"]
     assert text[4].split() == ["tags", "4", "1", "1", "4096", "dupsort"]
     assert "slot" not in "\n".join(text)
-    info = ok_json("info", named_db)
+    info = ok_json("env", named_db)
     assert info["named_databases"] == listing["named_databases"]
     assert info["entries"] == 5
-    text = ok("info", named_db)
+    text = ok("env", named_db)
     assert "entries          5 (main database; 5 of them named databases)" in text
     assert "named databases  5\n" in text
     assert "  tags           4 entries, depth 1, 1 page, dupsort\n" in text
@@ -995,8 +1163,8 @@ def test_orm_tables_beside_named_databases(mixed_db, tmp_path):
 
 def test_orm_database_has_no_named_databases(db):
     assert ok_json("tables", db)["named_databases"] == []
-    assert ok_json("info", db)["named_databases"] == []
-    assert "named" not in ok("info", db) + ok("tables", db)
+    assert ok_json("env", db)["named_databases"] == []
+    assert "named" not in ok("env", db) + ok("tables", db)
     rep = ok_json("check", db, *SCHEMA)
     assert rep["named_databases"] == [] and rep["ok"]
     assert user_error("scan", db, "--db", "users") == \

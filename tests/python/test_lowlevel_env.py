@@ -64,7 +64,7 @@ def test_all_arguments_by_keyword_and_too_many(tmp_path):
             env.close()
     ours, theirs = each(tmp_path, fn)
     assert ours == theirs and ours[0] == "ok"
-    ours, theirs = each(tmp_path, lambda mod, p: mod.Environment(p, *([None] * 16)))
+    ours, theirs = each(tmp_path, lambda mod, p: mod.Environment(p, *([None] * 17)))
     assert ours == theirs and ours[0] == "raise"
     ours, theirs = each(tmp_path, lambda mod, p: mod.Environment(p, nosuch=1))
     assert ours == theirs == ("raise", "TypeError", "unrecognized keyword argument")
@@ -141,8 +141,12 @@ def test_open_junk_file_raises_invalid_error_naming_the_path(tmp_path):
             f.write(b"junk" * 2000)
         mod.open(p, subdir=False)
     ours, theirs = each(tmp_path, fn)
-    assert ours == theirs and ours[1] == "InvalidError"
-    assert ours[2].startswith("<PATH>:")
+    assert ours[:2] == theirs[:2] == ("raise", "InvalidError")
+    # A deliberate departure: py-lmdb hands the file to LMDB, whose message
+    # is "MDB_INVALID: File is not an LMDB file"; ours says what was found,
+    # before LMDB sees the file.
+    assert ours[2] == ("<PATH>: not an LMDB data file (no LMDB meta page: it begins "
+                       "6a 75 6e 6b 6a 75 6e 6b)")
 
 
 def test_file_mode(tmp_path):

@@ -6,6 +6,7 @@ import pytest
 
 import zlmdb
 import zlmdb.lmdb as zl
+from conftest import DEFAULT_LIB_VERSION, run_python
 
 EXCEPTIONS = [
     "KeyExistsError", "NotFoundError", "PageNotFoundError", "CorruptedError", "PanicError",
@@ -33,18 +34,41 @@ def test_open_is_environment():
     assert zl.open is zl.Environment
 
 
-def test_version_reports_the_pinned_patched_lmdb():
-    assert zl.version() == (0, 9, 35)
-    assert zl.version(subpatch=True) == (0, 9, 35, 1)
-    assert zl.version(True) == (0, 9, 35, 1)
-    assert zl.version(None) == (0, 9, 35)
+PINNED = {0: (0, 9, 36), 1: (1, 0, 2)}
+
+
+def test_version_reports_the_pinned_patched_engines():
+    default = PINNED[DEFAULT_LIB_VERSION]
+    assert zl.version() == default
+    assert zl.version(subpatch=True) == default + (1,)
+    assert zl.version(True) == default + (1,)
+    assert zl.version(None) == default
+    for lib_version, pinned in PINNED.items():
+        assert zl.version(lib_version=lib_version) == pinned
+        assert zl.version(True, lib_version) == pinned + (1,)
+        assert zl.version(lib_version=lib_version) == pylmdb.version(lib_version=lib_version)
+
+
+def test_the_default_engine_follows_lmdb_default_lib_version():
+    for value, want in (("", PINNED[0]), ("0", PINNED[0]), ("1", PINNED[1])):
+        res = run_python("import zlmdb.lmdb as l; print(l.version())",
+                         env={"LMDB_DEFAULT_LIB_VERSION": value})
+        assert res.returncode == 0 and res.stdout.strip() == str(want), res.stderr
+    res = run_python("import zlmdb.lmdb as l; print(l.version())",
+                     env={"LMDB_DEFAULT_LIB_VERSION": "7"})
+    assert res.stdout.strip() == str(PINNED[0])
+    assert "ignoring LMDB_DEFAULT_LIB_VERSION=7: no such engine" in res.stderr
 
 
 def test_version_rejects_bad_arguments_like_py_lmdb():
     with pytest.raises(TypeError):
-        zl.version(1, 2)
+        zl.version(1, 2, 3)
     with pytest.raises(TypeError):
         zl.version(nosuch=1)
+    with pytest.raises(zl.Error, match="no LMDB 2.x engine"):
+        zl.version(1, 2)
+    with pytest.raises(OverflowError):
+        zl.version(lib_version=-1)
 
 
 def test_exception_hierarchy():
@@ -121,7 +145,7 @@ def test_enable_drop_gil_is_a_no_op():
 def test_package_exposes_low_level_api_and_version():
     assert zlmdb.lmdb is zl
     assert isinstance(zlmdb.__version__, str)
-    major, minor, patch = zlmdb._native.lib_version()
+    major, minor, patch = zlmdb._native.libzlmdb_version()
     assert zlmdb.__version__ == "%d.%d.%d" % (major, minor, patch)
 
 

@@ -134,9 +134,7 @@ def _forward_getattr(self, name):
 
 def _install(cls, factory, names):
     for name in names:
-        target = getattr(cls._TYPE, name, None)
-        if target is None:          # a method this build does not have
-            continue
+        target = getattr(cls._TYPE, name)
         method = factory(name)
         method.__name__ = name
         method.__qualname__ = "%s.%s" % (cls.__name__, name)
@@ -150,9 +148,8 @@ def _install(cls, factory, names):
 class AsyncEnvironment:
     """Async view of a :class:`zlmdb.lmdb.Environment` (made by :func:`wrap`).
 
-    ``path()``, ``lib_version()`` (where the build has it),
-    ``max_key_size()``, ``max_readers()`` and ``flags()`` are cheap and
-    called directly; every other method runs in the executor.
+    ``path()``, ``lib_version()``, ``max_key_size()``, ``max_readers()`` and
+    ``flags()`` are cheap and called directly; every other method runs in the executor.
     ``async with aenv:`` closes the environment on exit.  Attributes not
     defined here are looked up on the wrapped environment.
     """
@@ -209,8 +206,8 @@ class AsyncEnvironment:
         return "<AsyncEnvironment %r>" % (self._env,)
 
 
-_install(AsyncEnvironment, _direct, ("path", "lib_version", "max_key_size", "max_readers",
-                                     "flags"))
+_install(AsyncEnvironment, _direct,
+         ("path", "lib_version", "max_key_size", "max_readers", "flags"))
 _install(AsyncEnvironment, _in_executor, (
     "stat", "info", "close", "copy", "copyfd", "sync", "readers",
     "reader_check", "set_mapsize", "open_db", "dbs"))

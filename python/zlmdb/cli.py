@@ -1,24 +1,27 @@
 """The ``zlmdb`` command (also ``python -m zlmdb``): inspect, check, export,
 import, back up and grow zlmdb databases.
 
-Every command takes the database directory first.  Commands that only read
-open it read-only (and never create it); ``import`` and ``grow`` write.
-Named LMDB databases (low-level ``env.open_db``) that share the environment
-are listed apart from the slots, and ``--db`` addresses one.
+:data:`main` is a click group with one command per subcommand; the console
+script and ``python -m zlmdb`` run it.  ``info`` is upstream zlmdb's
+command: the database's ``stats()``.  Every other command takes the
+database directory first.  Commands that only read open it read-only (and
+never create it); ``import`` and ``grow`` write.  Named LMDB databases
+(low-level ``env.open_db``) that share the environment are listed apart
+from the slots, and ``--db`` addresses one.
 Expected failures (a missing directory, something that is not a zlmdb
 database, an unknown slot, a bad key) print one ``zlmdb: error: ...`` line
-and exit with status 1; usage errors exit with 2; ``check`` exits with 3
-when it finds problems.  docs/cli.md is the reference.
-
-:func:`build_parser` returns the argparse parser (the CLI reference is
-rendered from it); :func:`main` runs a command line and returns the exit
-status.
+and exit with status 1; usage errors exit with 2 (click prints the usage);
+``check`` exits with 3 when it finds problems.  docs/cli.md is the
+reference.
 """
-import argparse
+import io
 import os
 import re
 import struct
 import sys
+import types
+
+import click
 
 import zlmdb
 from zlmdb import lmdb
@@ -28,7 +31,7 @@ from zlmdb._cli_layout import (MAX_NAMED_DBS, REGISTRY_SLOT, Catalog, CliError,
                                zlmdb_version)
 
 PROG = "zlmdb"
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_PROBLEMS = 0, 1, 3     # usage errors: click exits with 2
 _CREATE_SIZE = 64 << 20        # map size of a database that import creates
 
 _OPEN: "list[zlmdb.Database]" = []   # databases the running command opened
@@ -106,7 +109,7 @@ def _out(text=""):
 
 
 def _note(text):
-    sys.stderr.write("zlmdb: note: %s\n" % text)
+    click.echo("zlmdb: note: %s" % text, err=True)
 
 
 def _json_out(obj):
@@ -276,7 +279,7 @@ def _bytes_form(data):
 
 # ------------------------------------------------------------------ commands
 
-def cmd_info(args):
+def cmd_env(args):
     db = open_database(args.db)
     env = db._env
     with db.begin() as txn:
@@ -645,11 +648,11 @@ def cmd_export(args):
         _json_out({"exported": [entry for _w, entry in summary]})
     elif _progress_enabled(args):
         for what, e in summary:
-            sys.stderr.write("exported %d records of %s to %s%s\n"
-                             % (e["records"], what, e["file"] or "stdout",
-                                " (%d keys and %d values as raw bytes)"
-                                % (e["raw_keys"], e["raw_values"])
-                                if e["raw_keys"] or e["raw_values"] else ""))
+            click.echo("exported %d records of %s to %s%s"
+                       % (e["records"], what, e["file"] or "stdout",
+                          " (%d keys and %d values as raw bytes)"
+                          % (e["raw_keys"], e["raw_values"])
+                          if e["raw_keys"] or e["raw_values"] else ""), err=True)
     return EXIT_OK
 
 
@@ -692,13 +695,18 @@ def cmd_import(args):
                            % (bytes(problems[0][0]).hex(), problems[0][1]))
         name = "stdin" if path == "-" else path
         stream = sys.stdin.buffer if path == "-" else open(path, "rb")
+        if not hasattr(stream, "peek"):
+            # The format is told from the first byte, which needs a stream
+            # that can peek: a stdin that is an in-memory stream (click's
+            # CliRunner gives one) cannot.
+            stream = io.BufferedReader(stream)
         try:
             progress = Progress("import %s" % name, stream_size(stream), "bytes",
                                 _progress_enabled(args))
             target, n = import_stream(db, registry, stream, name, args.format, slot,
                                       args.batch_size, not args.no_registry, progress)
         finally:
-            if stream is not sys.stdin.buffer:
+            if path != "-":
                 stream.close()
         if isinstance(target, int):
             results.append({"file": name, "slot": target, "records": n})
@@ -789,21 +797,14 @@ _SIZE = re.compile(r"^(\+)?(\d+(?:\.\d+)?)\s*(?:([kmgtp])(?:i?b)?|b)?$", re.I)
 
 
 def parse_size(text):
-    """(bytes, relative): '64MiB', '1G', '+512m', '1048576' (binary units)."""
+    """(bytes, relative): '64MiB', '1G', '+512m', '1048576' (binary units).
+    Raises ValueError for anything else."""
     m = _SIZE.match(text.strip())
     if not m:
-        raise argparse.ArgumentTypeError("bad size %r (e.g. 1073741824, 512MiB, 2G, +1G)"
-                                         % text)
+        raise ValueError("bad size %r (e.g. 1073741824, 512MiB, 2G, +1G)" % text)
     rel, num, unit = m.groups()
     mult = 1024 ** ("kmgtp".index(unit.lower()) + 1) if unit else 1
     return int(float(num) * mult), bool(rel)
-
-
-def _absolute_size(text):
-    size, rel = parse_size(text)
-    if rel:
-        raise argparse.ArgumentTypeError("--map-size takes an absolute size")
-    return size
 
 
 def cmd_grow(args):
@@ -838,180 +839,118 @@ def cmd_grow(args):
     return EXIT_OK
 
 
-# -------------------------------------------------------------------- parser
+# -------------------------------------------------------------- command line
+#
+# Each command below is a click.Command whose callback hands its options, as
+# a namespace of the same names, to one cmd_* function.  _Command.parse_args
+# prepares the words for click with two things click does not do itself: an
+# option followed by several key components (--from 0 4), and a positional
+# word that starts with "-" (a negative timestamp key).
 
-def build_parser():
-    """The argparse parser of the ``zlmdb`` command."""
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Inspect, check, export, import, back up and grow zlmdb databases. "
-                    "DB is the database directory (it holds data.mdb and lock.mdb). "
-                    "Commands that only read open it read-only.",
-        epilog="Exit status: 0 success, 1 error, 2 usage error, 3 check found problems.")
-    parser.add_argument("--version", action="version",
-                        version="zlmdb %s (LMDB %s)" % (zlmdb_version(), ".".join(
-                            str(v) for v in lmdb.version())))
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    db = argparse.ArgumentParser(add_help=False)
-    db.add_argument("db", metavar="DB", help="database directory")
-    js = argparse.ArgumentParser(add_help=False)
-    js.add_argument("--json", action="store_true",
-                    help="print JSON (one object per line; export: a summary, needs -o)")
-    types = argparse.ArgumentParser(add_help=False)
-    types.add_argument("--schema", action="append", metavar="MODULE[:ATTR]",
-                       help="import the application's schema to learn table layouts and "
-                            "indexes: a module name or .py file; with :ATTR, ATTR.attach(db), "
-                            "ATTR(db), ATTR() or ATTR itself gives the persistent maps "
-                            "(repeatable)")
-    types.add_argument("--map", action="append", metavar="SLOT=MAP[:zlib|:snappy]",
-                       help="declare a slot's layout by its Map class, e.g. 1=MapOidCbor "
-                            "(repeatable; wins over --schema)")
-    slot = argparse.ArgumentParser(add_help=False)
-    slot.add_argument("slot", metavar="SLOT",
-                      help="slot number, or a registered table's name or oid (with --db: "
-                           "a named database's name)")
-    named = argparse.ArgumentParser(add_help=False)
-    # A flag, not an option with a value, so that SLOT stays a required
-    # positional: "--db users" reads the same and options may still come
-    # between DB and SLOT.
-    named.add_argument("--db", dest="named_db", action="store_true",
-                       help="SLOT names a named LMDB database (low-level env.open_db): "
-                            "raw keys and values; write the name as text or hex:...")
-    rng = argparse.ArgumentParser(add_help=False)
-    rng.add_argument("--prefix", nargs="+", metavar="K",
-                     help="only keys starting with these leading key components")
-    rng.add_argument("--from", dest="from_key", nargs="+", metavar="K",
-                     help="first key (inclusive; leading components)")
-    rng.add_argument("--to", dest="to_key", nargs="+", metavar="K",
-                     help="end key (exclusive; leading components)")
-    progress = argparse.ArgumentParser(add_help=False)
-    progress.add_argument("--no-progress", action="store_true",
-                          help="no progress bar (it is shown only when stderr is a terminal)")
-
-    def add(name, func, parents, help_text, description=None):
-        p = sub.add_parser(name, parents=parents, help=help_text,
-                           description=description or help_text)
-        p.set_defaults(func=func)
-        return p
-
-    add("info", cmd_info, [db, js], "environment facts: versions, map and file size, pages "
-        "used and free, entries, readers",
-        "Print the LMDB environment's facts. Usage comes from the last used page, not "
-        "the file size: a database opened with writemap has its file preallocated to the "
-        "map size.")
-    add("tables", cmd_tables, [db, js, types], "list the slots: registry entry, records, "
-        "bytes, layout; and the named databases",
-        "List every slot that is registered or holds records: its oid and name from the "
-        "registry, its record count, the bytes its records take in leaf and overflow "
-        "pages, and its layout (declared with --schema/--map, or guessed). Then the "
-        "named LMDB databases, if any: entries, depth, pages, bytes, flags.")
-    key_help = ("key components, one word each (uuid, int, string, ISO-8601 or int-ns "
-                "timestamp, hex bytes), or one hex:... word with the key's bytes")
-    p = add("count", cmd_count, [db, slot, named, rng, js, types],
-            "count the records of a slot or named database, or of a key prefix or range")
-    p = add("get", cmd_get, [db, slot, named, js, types], "print the value of one key",
-            "Print the value stored under one key of a slot, decoded when the layout is "
-            "known; with --db, under a key of a named database (every value of a dupsort "
-            "database).")
-    p.add_argument("key", nargs="+", metavar="KEY", help=key_help)
-    p.add_argument("--raw", action="store_true", help="write the stored value bytes as they "
-                   "are to stdout")
-    p = add("scan", cmd_scan, [db, slot, named, rng, js, types], "print the records of a "
-            "slot, a named database or a key range",
-            "Print records, one per line: key and value (tab-separated JSON; hex:... for "
-            "raw bytes; <...> summaries for FlatBuffers, NumPy and pickle). With --json, "
-            "JSON lines {\"key\", \"value\"}.")
-    p.add_argument("--limit", type=int, metavar="N", help="at most N records")
-    p.add_argument("--reverse", action="store_true", help="from the last key down")
-    p.add_argument("--keys-only", action="store_true", help="print keys only")
-    p = add("export", cmd_export, [db, named, js, types, progress],
-            "write a table as JSON lines or a CBOR sequence",
-            "Write one table or named database (or all of them, with --all) as a header "
-            "and one item per record, in one read transaction. Decoded keys and values are "
-            "written where they provably re-import to the same bytes, raw bytes otherwise, "
-            "so export/import round-trips exactly.")
-    p.add_argument("slot", metavar="SLOT", nargs="?",
-                   help="slot number, or a registered table's name or oid (with --db: a "
-                        "named database's name)")
-    p.add_argument("--all", action="store_true",
-                   help="every table and named database, one file each (slot-NNNNN and "
-                        "db-NAME .jsonl|.cbor) in the -o directory")
-    p.add_argument("-o", "--output", metavar="PATH",
-                   help="output file (default: stdout), or directory with --all")
-    p.add_argument("--format", choices=("jsonl", "cbor"), default="jsonl",
-                   help="JSON lines (default) or CBOR sequence (RFC 8742)")
-    p = add("import", cmd_import, [db, js, progress],
-            "load files written by export (creates the database if needed)",
-            "Load export files (or directories of them) into DB, creating it if needed, in "
-            "write transactions of --batch-size records; the map grows when it is full. "
-            "Records are put as they are (existing keys are overwritten) and the table's "
-            "registry entry is added when missing. Indexes are tables of their own: "
-            "import their exports too. A named database's export creates it (with its "
-            "flags) when missing.")
-    p.add_argument("file", nargs="+", metavar="FILE",
-                   help="export file, directory of them, or - for stdin")
-    p.add_argument("--slot", metavar="SLOT", help="load into this slot instead of the one "
-                   "in the file's header")
-    p.add_argument("--format", choices=("auto", "jsonl", "cbor"), default="auto",
-                   help="input format (default: detected from the first byte)")
-    p.add_argument("--batch-size", type=int, default=10000, metavar="N",
-                   help="records per write transaction (default 10000)")
-    p.add_argument("--map-size", type=_absolute_size, metavar="SIZE",
-                   help="map size when creating the database, or at least this (e.g. 1GiB)")
-    p.add_argument("--no-registry", action="store_true",
-                   help="do not add registry entries from the file headers")
-    p = add("backup", cmd_backup, [db, js], "hot copy of the database, compacted",
-            "Copy the database into the directory DEST while writers may keep writing: "
-            "the copy is one consistent snapshot. Compacted unless --no-compact.")
-    p.add_argument("dest", metavar="DEST", help="new (or empty) directory for the copy")
-    p.add_argument("--no-compact", action="store_true",
-                   help="copy pages as they are (keeps free pages)")
-    p = add("check", cmd_check, [db, js, types],
-            "verify keys, values and indexes; exit status 3 when problems are found",
-            "Walk every record: registry records, keys and values in their declared "
-            "layouts, and for indexes known from --schema both directions (every entry "
-            "points at a record with that index key; every record has its entry).")
-    p.add_argument("--max-problems", type=int, default=100, metavar="N",
-                   help="problems to list (all are counted; default 100)")
-    p = add("grow", cmd_grow, [db, js], "raise the map size (writes)",
-            "Raise the map size recorded in the database. Other processes that have it "
-            "open see the new size at their next transaction.")
-    p.add_argument("size", type=parse_size, metavar="SIZE",
-                   help="new map size (e.g. 2GiB, 1073741824), or +SIZE to add to it")
-    return parser
+_NEGATIVE = re.compile(r"^-\d+$|^-\d*\.\d+$")
 
 
-# ---------------------------------------------------------------------- main
+def _is_option(word):
+    return word.startswith("-") and word != "-" and not _NEGATIVE.match(word)
+
+
+class _KeyOption(click.Option):
+    """An option followed by one or more key components, one word each; its
+    value is the tuple of the words."""
+
+    def __init__(self, decls, **attrs):
+        super().__init__(decls, multiple=True, metavar="K...", **attrs)
+
+
+class _Command(click.Command):
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, self._arrange(ctx, list(args)))
+
+    def _arrange(self, ctx, args):
+        """``args`` as click can parse them: every word of a key option as
+        one ``--opt=word`` (when an option is repeated, its last occurrence
+        wins, as for any option with a value), then the other options, then
+        ``--`` and the positional words, which may then start with "-"."""
+        takes_value, key_opts = set(), {}
+        for param in self.get_params(ctx):
+            if not isinstance(param, click.Option):
+                continue
+            for opt in param.opts + param.secondary_opts:
+                if isinstance(param, _KeyOption):
+                    key_opts[opt] = param.name
+                elif not param.is_flag and not param.count:
+                    takes_value.add(opt)
+        options, keys, words = [], {}, []
+        i = 0
+        while i < len(args):
+            word = args[i]
+            i += 1
+            if word == "--":
+                words.extend(args[i:])
+                break
+            if not _is_option(word):
+                words.append(word)
+                continue
+            if word.startswith("--"):
+                name, eq, value = word.partition("=")
+            else:                           # -oFILE: a short option and its value
+                name, value = word[:2], word[2:]
+                eq = value
+            if name in key_opts:
+                values = [value] if eq else []
+                while not eq and i < len(args) and args[i] != "--" and not _is_option(args[i]):
+                    values.append(args[i])
+                    i += 1
+                if not values:
+                    if ctx.resilient_parsing:       # shell completion: words to come
+                        continue
+                    raise click.BadOptionUsage(
+                        name, "Option '%s' requires one or more key components, one word "
+                        "each." % name, ctx=ctx)
+                keys[key_opts[name]] = [name + "=" + v for v in values]
+                continue
+            options.append(word)
+            if not eq and name in takes_value and i < len(args):
+                options.append(args[i])
+                i += 1
+        for key_words in keys.values():
+            options.extend(key_words)
+        return options + (["--"] + words if words else [])
+
+
+class _Size(click.ParamType):
+    """A map size: bytes, or a number with a binary unit.  With ``relative``
+    also +SIZE, and the value is (bytes, relative); else the value is bytes."""
+    name = "size"
+
+    def __init__(self, relative):
+        self.relative = relative
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (tuple, int)):
+            return value
+        try:
+            size, rel = parse_size(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if rel and not self.relative:
+            self.fail("an absolute size is expected, not %r" % value, param, ctx)
+        return (size, rel) if self.relative else size
+
 
 def _error(text):
-    sys.stderr.write("%s: error: %s\n" % (PROG, text))
+    click.echo("%s: error: %s" % (PROG, text), err=True)
 
 
-def main(argv=None):
-    """Run the ``zlmdb`` command line ``argv`` (default: sys.argv[1:]);
-    returns the exit status."""
-    parser = build_parser()
+def _run(func, params):
+    """Run one cmd_* function; an expected failure becomes one error line
+    and status 1.  Exits with the function's status unless it is 0."""
+    ctx = click.get_current_context()
+    status = EXIT_ERROR
     try:
-        args, extra = parser.parse_known_args(argv)
-        if args.command == "export" and args.slot is None and len(extra) == 1 \
-                and not extra[0].startswith("-"):
-            # argparse fills an optional positional (export's SLOT) only
-            # from words before the first option: "export DB --db users".
-            args.slot, extra = extra[0], []
-        if extra:
-            parser.error("unrecognized arguments: %s" % " ".join(extra))
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    if not getattr(args, "func", None):
-        parser.print_usage(sys.stderr)
-        _error("a command is required (see zlmdb --help)")
-        return EXIT_USAGE
-    try:
-        return args.func(args)
+        status = func(types.SimpleNamespace(**params))
     except CliError as exc:
         _error(str(exc))
-        return EXIT_ERROR
     except BrokenPipeError:
         # The reader went away (zlmdb scan ... | head): stop quietly.
         try:
@@ -1019,15 +958,12 @@ def main(argv=None):
             os.dup2(devnull, sys.stdout.fileno())
         except (OSError, ValueError):
             pass
-        return EXIT_ERROR
     except lmdb.Error as exc:
         _error("LMDB: %s" % exc)
-        return EXIT_ERROR
     except OSError as exc:
         _error(str(exc))
-        return EXIT_ERROR
     except KeyboardInterrupt:
-        return 130
+        status = 130
     finally:
         while _OPEN:
             _OPEN.pop().close()
@@ -1035,3 +971,215 @@ def main(argv=None):
             sys.stdout.flush()
         except (OSError, ValueError):
             pass
+    if status != EXIT_OK:
+        ctx.exit(status)
+    return status
+
+
+def _version():
+    return "%s (LMDB %s)" % (zlmdb_version(), ".".join(str(v) for v in lmdb.version()))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, no_args_is_help=False,
+             epilog="Exit status: 0 success, 1 error, 2 usage error, 3 check found problems.")
+@click.version_option(_version(), "--version", prog_name=PROG,
+                      message="%(prog)s %(version)s")
+def main():
+    """Inspect, check, export, import, back up and grow zlmdb databases.
+
+    DB is the database directory (it holds data.mdb and lock.mdb).  Commands
+    that only read open it read-only.
+    """
+
+
+# ------------------------------------------------------------------ info
+
+@main.command("info", short_help="the database's statistics (Database.stats()), sorted")
+@click.argument("dbpath", type=click.Path(file_okay=False))
+@click.option("--lib-version", type=click.Choice(["1.0", "0.9"]), default=None,
+              help="The LMDB format the database must have: exit with status 1 when it "
+                   "has the other one.")
+@click.pass_context
+def info(ctx, dbpath, lib_version):
+    """Print the statistics of the database in DBPATH (zlmdb.Database.stats()),
+    one "key: value" line per statistic, sorted by key.
+
+    The database is opened read-only, and nothing is created.  Exit status: 0
+    when the database opened, 1 when DBPATH holds none or its format is not
+    --lib-version (the reason on stderr), 2 on a usage error.
+    """
+    if not os.path.exists(os.path.join(dbpath, "data.mdb")):
+        click.echo('error: no database at "%s"' % dbpath, err=True)
+        ctx.exit(EXIT_ERROR)
+    # lib_version= is passed only when asked for, so that a Database that
+    # predates the option opens as before.
+    format_kw = {} if lib_version is None else {"lib_version": lib_version}
+    try:
+        with zlmdb.Database(dbpath, readonly=True, create=False, **format_kw) as db:
+            stats = db.stats()
+    # ValueError: the format differs from --lib-version (or the registry does
+    # not decode); RuntimeError: the lock (already open here, PID clash).
+    except (ValueError, RuntimeError, OSError, lmdb.Error) as exc:
+        click.echo("error: %s" % exc, err=True)
+        ctx.exit(EXIT_ERROR)
+    for key in sorted(stats):
+        click.echo("%s: %s" % (key, stats[key]))
+
+
+# ------------------------------------------------------ the other commands
+
+def _db():
+    return [click.Argument(["db"], metavar="DB")]
+
+
+def _json():
+    return [click.Option(["--json"], is_flag=True,
+                         help="Print JSON (one object per line; export: a summary, needs "
+                              "-o).")]
+
+
+def _types():
+    return [
+        click.Option(["--schema"], multiple=True, metavar="MODULE[:ATTR]",
+                     help="Import the application's schema to learn table layouts and "
+                          "indexes: a module name or .py file; with :ATTR, ATTR.attach(db), "
+                          "ATTR(db), ATTR() or ATTR itself gives the persistent maps "
+                          "(repeatable)."),
+        click.Option(["--map"], multiple=True, metavar="SLOT=MAP[:zlib|:snappy]",
+                     help="Declare a slot's layout by its Map class, e.g. 1=MapOidCbor "
+                          "(repeatable; wins over --schema)."),
+    ]
+
+
+def _slot(required=True):
+    return [click.Argument(["slot"], metavar="SLOT", required=required)]
+
+
+def _named():
+    # A switch, not an option with a value, so that the name stays in SLOT's
+    # place: "--db users" and "users --db" read the same.
+    return [click.Option(["--db", "named_db"], is_flag=True,
+                         help="SLOT names a named LMDB database (low-level env.open_db): "
+                              "raw keys and values; write the name as text or hex:...")]
+
+
+def _key_range():
+    return [
+        _KeyOption(["--prefix"], help="Only keys starting with these leading key "
+                                      "components."),
+        _KeyOption(["--from", "from_key"], help="First key (inclusive; leading components)."),
+        _KeyOption(["--to", "to_key"], help="End key (exclusive; leading components)."),
+    ]
+
+
+def _progress():
+    return [click.Option(["--no-progress"], is_flag=True,
+                         help="No progress bar (it is shown only when stderr is a "
+                              "terminal).")]
+
+
+def _option(decls, help_text, **attrs):
+    return click.Option(decls, help=help_text, **attrs)
+
+
+def _flag(decls, help_text):
+    return click.Option(decls, is_flag=True, help=help_text)
+
+
+def _command(name, func, params, short_help, help_text=None):
+    def callback(**params):
+        return _run(func, params)
+    main.add_command(_Command(name, callback=callback, params=params, short_help=short_help,
+                              help=help_text or short_help[0].upper() + short_help[1:] + "."))
+
+
+_KEY_WORDS = ("KEY... is the key: its components, one word each (uuid, int, string, "
+              "ISO-8601 or int-ns timestamp, hex bytes), or one hex:... word with the "
+              "key's bytes.")
+
+_command("env", cmd_env, _db() + _json(),
+         "the LMDB environment: versions, map and file size, pages used and free, "
+         "entries, readers",
+         "Print the LMDB environment's facts.  Usage comes from the last used page, not "
+         "the file size: a database opened with writemap has its file preallocated to the "
+         "map size.")
+_command("tables", cmd_tables, _db() + _json() + _types(),
+         "list the slots: registry entry, records, bytes, layout; and the named databases",
+         "List every slot that is registered or holds records: its oid and name from the "
+         "registry, its record count, the bytes its records take in leaf and overflow "
+         "pages, and its layout (declared with --schema/--map, or guessed).  Then the "
+         "named LMDB databases, if any: entries, depth, pages, bytes, flags.")
+_command("count", cmd_count, _db() + _slot() + _named() + _key_range() + _json() + _types(),
+         "count the records of a slot or named database, or of a key prefix or range")
+_command("get", cmd_get,
+         _db() + _slot() + [click.Argument(["key"], nargs=-1, required=True, metavar="KEY...")]
+         + _named() + _json() + _types()
+         + [_flag(["--raw"], "Write the stored value bytes as they are to stdout.")],
+         "print the value of one key",
+         "Print the value stored under one key of a slot, decoded when the layout is "
+         "known; with --db, under a key of a named database (every value of a dupsort "
+         "database).  " + _KEY_WORDS)
+_command("scan", cmd_scan,
+         _db() + _slot() + _named() + _key_range() + _json() + _types()
+         + [_option(["--limit"], "At most N records.", type=int, metavar="N"),
+            _flag(["--reverse"], "From the last key down."),
+            _flag(["--keys-only"], "Print keys only.")],
+         "print the records of a slot, a named database or a key range",
+         "Print records, one per line: key and value (tab-separated JSON; hex:... for "
+         "raw bytes; <...> summaries for FlatBuffers, NumPy and pickle).  With --json, "
+         "JSON lines {\"key\", \"value\"}.")
+_command("export", cmd_export,
+         _db() + _slot(required=False) + _named() + _json() + _types() + _progress()
+         + [_flag(["--all"], "Every table and named database, one file each (slot-NNNNN "
+                             "and db-NAME .jsonl|.cbor) in the -o directory."),
+            _option(["-o", "--output"], "Output file (default: stdout), or directory with "
+                                        "--all.", metavar="PATH"),
+            _option(["--format"], "JSON lines (default) or CBOR sequence (RFC 8742).",
+                    type=click.Choice(["jsonl", "cbor"]), default="jsonl")],
+         "write a table as JSON lines or a CBOR sequence",
+         "Write one table or named database (or all of them, with --all) as a header "
+         "and one item per record, in one read transaction.  Decoded keys and values are "
+         "written where they provably re-import to the same bytes, raw bytes otherwise, "
+         "so export/import round-trips exactly.")
+_command("import", cmd_import,
+         _db() + [click.Argument(["file"], nargs=-1, required=True, metavar="FILE...")]
+         + _json() + _progress()
+         + [_option(["--slot"], "Load into this slot instead of the one in the file's "
+                                "header.", metavar="SLOT"),
+            _option(["--format"], "Input format (default: detected from the first byte).",
+                    type=click.Choice(["auto", "jsonl", "cbor"]), default="auto"),
+            _option(["--batch-size"], "Records per write transaction (default 10000).",
+                    type=int, default=10000, metavar="N"),
+            _option(["--map-size"], "Map size when creating the database, or at least this "
+                                    "(e.g. 1GiB).", type=_Size(relative=False),
+                    metavar="SIZE"),
+            _flag(["--no-registry"], "Do not add registry entries from the file headers.")],
+         "load files written by export (creates the database if needed)",
+         "Load export files (or directories of them; - is stdin) into DB, creating it if "
+         "needed, in write transactions of --batch-size records; the map grows when it is "
+         "full.  Records are put as they are (existing keys are overwritten) and the "
+         "table's registry entry is added when missing.  Indexes are tables of their own: "
+         "import their exports too.  A named database's export creates it (with its "
+         "flags) when missing.")
+_command("backup", cmd_backup,
+         _db() + [click.Argument(["dest"], metavar="DEST")] + _json()
+         + [_flag(["--no-compact"], "Copy pages as they are (keeps free pages).")],
+         "hot copy of the database, compacted",
+         "Copy the database into the directory DEST (new or empty) while writers may keep "
+         "writing: the copy is one consistent snapshot.  Compacted unless --no-compact.")
+_command("check", cmd_check,
+         _db() + _json() + _types()
+         + [_option(["--max-problems"], "Problems to list (all are counted; default 100).",
+                    type=int, default=100, metavar="N")],
+         "verify keys, values and indexes; exit status 3 when problems are found",
+         "Walk every record: registry records, keys and values in their declared "
+         "layouts, and for indexes known from --schema both directions (every entry "
+         "points at a record with that index key; every record has its entry).  Exit "
+         "status 3 when problems are found.")
+_command("grow", cmd_grow,
+         _db() + [click.Argument(["size"], type=_Size(relative=True), metavar="SIZE")]
+         + _json(),
+         "raise the map size (writes)",
+         "Raise the map size recorded in the database to SIZE (e.g. 2GiB, 1073741824), or "
+         "by SIZE with +SIZE.  Other processes that have it open see the new size at their "
+         "next transaction.")
