@@ -5,8 +5,8 @@
 
 #include "zpy.h"
 
-/* LMDB 1.0's error codes, for an lmdb.h from the 0.9 line that lacks them.
- * The numbers are LMDB's own; 0.9 never returns them. */
+/* LMDB 1.0's error codes, for an lmdb.h from the 0.9 line that lacks them
+ * (ZLMDB_SYSTEM_LMDB=1).  The numbers are LMDB's own; 0.9 never returns them. */
 #ifndef MDB_PROBLEM
 #define MDB_PROBLEM (-30779)
 #endif
@@ -22,8 +22,6 @@
 #ifndef MDB_IS_READONLY
 #define MDB_IS_READONLY (-30770)
 #endif
-/* LMDB 1.0's codes run from MDB_PROBLEM up to this one. */
-#define LMDB10_LAST_ERRCODE (-30769)
 
 static const struct {
     int code;
@@ -133,33 +131,6 @@ static PyObject *class_for(zpy_state *st, int rc)
     return st->Error;
 }
 
-#if MDB_LAST_ERRCODE > MDB_PROBLEM
-/* LMDB 1.0's descriptions of its new codes, MDB_PROBLEM onwards, for when
- * the mdb_strerror() linked is 0.9's (which knows only its own codes). */
-static const char *const lmdb10_errstr[] = {
-    "MDB_PROBLEM: Unexpected problem - txn should abort",
-    "MDB_BAD_CHECKSUM: Page checksum mismatch",
-    "MDB_CRYPTO_FAIL: Page encryption or decryption failed",
-    "MDB_ENV_ENCRYPTION: Environment encryption mismatch",
-    "MDB_TXN_PENDING: Transaction already prepared, must abort or commit",
-    "MDB_CANT_ROLLBACK: Environment can't rollback last transaction",
-    "MDB_DBIS_BUSY: Can't drop main DBI while other DBIs are open",
-    "MDB_SHORT_WRITE: Fewer bytes were written than requested",
-    "MDB_ENV_BUSY: Environment is busy, can't use previous snapshot",
-    "MDB_IS_READONLY: Can't write in readonly txn or environment",
-    "MDB_ADDR_BUSY: Requested map address is unavailable",
-};
-#endif
-
-const char *zpy_strerror(int rc)
-{
-#if MDB_LAST_ERRCODE > MDB_PROBLEM
-    if (rc > MDB_LAST_ERRCODE && rc <= LMDB10_LAST_ERRCODE)
-        return lmdb10_errstr[rc - MDB_PROBLEM];
-#endif
-    return zlmdb_strerror(rc);
-}
-
 /* Advice for the codes a caller fixes by configuration, appended to the
  * message in parentheses (the hints py-lmdb 3.0 gives, word for word). */
 static const char *err_hint(int rc)
@@ -191,7 +162,8 @@ static int set_attr(PyObject *exc, const char *name, PyObject *value)
 
 static PyObject *raise_with(PyObject *klass, PyObject *what, int rc)
 {
-    const char *reason = zpy_strerror(rc);
+    /* zlmdb_strerror() knows both LMDB lines' codes, errno and our own. */
+    const char *reason = zlmdb_strerror(rc);
     const char *hint = err_hint(rc);
     PyObject *msg, *exc;
 

@@ -239,9 +239,6 @@ ZPY_NOINLINE PyObject *zpy_err_set(zpy_state *st, const char *what, int rc);
 /* The same, with `what` from a printf-style format (PyUnicode_FromFormat's
  * conversions; never truncated). */
 ZPY_NOINLINE PyObject *zpy_err_format(zpy_state *st, int rc, const char *fmt, ...);
-/* The description of an LMDB code, an errno value or a zlmdb code; also
- * LMDB 1.0's codes when the lmdb.h in use predates them. */
-const char *zpy_strerror(int rc);
 /* Raise the "Attempt to operate on closed/deleted/dropped object." error. */
 ZPY_NOINLINE PyObject *zpy_err_invalid(zpy_state *st);
 ZPY_NOINLINE PyObject *zpy_type_error(const char *msg);
