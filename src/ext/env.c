@@ -141,10 +141,11 @@ static void env_close_internal(zpy_Env *self, int in_dealloc)
     ZPY_BEGIN_LMDB
     self->eng->env_close(env);
     ZPY_END_LMDB
-    if (self->open_path) {
-        if (st && st->open_paths)
-            PySet_Discard(st->open_paths, self->open_path);
-        Py_CLEAR(self->open_path);
+    if (self->open_keys) {
+        Py_ssize_t i;
+        for (i = 0; st && st->open_files && i < PyTuple_GET_SIZE(self->open_keys); i++)
+            PySet_Discard(st->open_files, PyTuple_GET_ITEM(self->open_keys, i));
+        Py_CLEAR(self->open_keys);
     }
     if (!in_dealloc)
         Py_DECREF(self);
@@ -167,7 +168,7 @@ static void env_dealloc(PyObject *op)
      * database handles (which hold none) are left to invalidate. */
     env_close_internal(self, 1);
     Py_CLEAR(self->main_db);
-    Py_CLEAR(self->open_path);
+    Py_CLEAR(self->open_keys);
     if (self->sync_objects_ready) {
         pthread_cond_destroy(&self->ops_cond);
         pthread_mutex_destroy(&self->ops_mutex);
@@ -238,6 +239,53 @@ static const zlmdb_engine *env_engine(zpy_state *st, const char *cpath, int subd
     return NULL;
 }
 
+/* The identities of an environment's data and lock files, as a tuple of
+ * keys for state->open_files: (st_dev, st_ino), or the resolved path where
+ * the filesystem reports no inode number.  Both files count: an
+ * environment re-created at the path of one still open shares nothing with
+ * it, while the same files reached through a hard link are the same
+ * environment, and a new data file beside the old lock file would share its
+ * reader table and locks (py-lmdb 3.0, its issue #491).  A file that does not
+ * exist yet gives no key. */
+static PyObject *file_keys(zpy_state *st, const char *cpath, int subdir)
+{
+    static const char *const suffix[2][2] = {{"", "-lock"}, {"/data.mdb", "/lock.mdb"}};
+    size_t n = strlen(cpath);
+    PyObject *keys = PyList_New(0), *key, *tuple;
+    struct stat sb;
+    char *name;
+    int i, rc;
+
+    if (keys == NULL)
+        return NULL;
+    if ((name = PyMem_Malloc(n + 16)) == NULL) {
+        Py_DECREF(keys);
+        return PyErr_NoMemory();
+    }
+    for (i = 0; i < 2; i++) {
+        memcpy(name, cpath, n);
+        strcpy(name + n, suffix[subdir ? 1 : 0][i]);
+        if (stat(name, &sb) != 0)
+            continue;           /* missing: no open environment uses it */
+        if (sb.st_ino)
+            key = Py_BuildValue("(KK)", (unsigned long long)sb.st_dev,
+                                (unsigned long long)sb.st_ino);
+        else
+            key = PyObject_CallFunction(st->realpath, "y", name);
+        rc = key ? PyList_Append(keys, key) : -1;
+        Py_XDECREF(key);
+        if (rc < 0) {
+            PyMem_Free(name);
+            Py_DECREF(keys);
+            return NULL;
+        }
+    }
+    PyMem_Free(name);
+    tuple = PyList_AsTuple(keys);
+    Py_DECREF(keys);
+    return tuple;
+}
+
 static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     zpy_state *st = zpy_state_of_type(type);
@@ -245,10 +293,11 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         NULL, 10485760, 1, 0, 1, 1, 0, 0755, 1, 1, 0, 1, 126, 0, 0, 1, -1
     };
     zpy_Env *self = NULL;
-    PyObject *fspath = NULL, *resolved = NULL;
+    PyObject *fspath = NULL, *keys = NULL;
     const char *cpath;
     unsigned int flags;
     MDB_txn *txn;
+    Py_ssize_t i;
     int rc;
 
     if (zpy_parse_tuple(st, env_new_spec, 17, args, kwds, &a, NULL) < 0)
@@ -317,26 +366,22 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         }
     }
 
-    /* One open handle per file per process: LMDB's locks are per process,
-     * so a second handle would silently break them (py-lmdb #230). */
-    resolved = PyObject_CallOneArg(st->realpath, a.path);
-    if (resolved == NULL)
+    /* One open handle per file per process: LMDB's locks are fcntl() locks,
+     * owned per (process, file), so a second handle would silently share and
+     * then release them (py-lmdb #230).  Files, not paths: see file_keys(). */
+    if ((keys = file_keys(st, cpath, a.subdir)) == NULL)
         goto fail;
-    if (PyBytes_Check(resolved)) {
-        PyObject *tmp = PyUnicode_DecodeFSDefault(PyBytes_AS_STRING(resolved));
-        Py_DECREF(resolved);
-        resolved = tmp;
-        if (resolved == NULL)
+    for (i = 0; i < PyTuple_GET_SIZE(keys); i++) {
+        rc = PySet_Contains(st->open_files, PyTuple_GET_ITEM(keys, i));
+        if (rc < 0)
             goto fail;
+        if (rc) {
+            zpy_err_format(st, 0, "The environment '%s' is already open in this process.",
+                           cpath);
+            goto fail;
+        }
     }
-    rc = PySet_Contains(st->open_paths, resolved);
-    if (rc < 0)
-        goto fail;
-    if (rc) {
-        PyErr_Format(st->Error, "The environment '%s' is already open in this process.",
-                     cpath);
-        goto fail;
-    }
+    Py_CLEAR(keys);
 
     flags = MDB_NOTLS;
     if (!a.subdir)
@@ -407,14 +452,17 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         self->node.valid = 0;
         goto fail;
     }
-    if (PySet_Add(st->open_paths, resolved) < 0)
+    /* Taken again now that the files exist: a new environment had none. */
+    if ((self->open_keys = file_keys(st, cpath, a.subdir)) == NULL)
         goto fail;
-    self->open_path = resolved;
+    for (i = 0; i < PyTuple_GET_SIZE(self->open_keys); i++)
+        if (PySet_Add(st->open_files, PyTuple_GET_ITEM(self->open_keys, i)) < 0)
+            goto fail;
     Py_DECREF(fspath);
     return (PyObject *)self;
 
 fail:
-    Py_XDECREF(resolved);
+    Py_XDECREF(keys);
     Py_XDECREF(fspath);
     if (self) {
         if (self->env && !self->node.valid) {
@@ -688,8 +736,14 @@ static PyObject *env_dbs(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
         PyMem_Free(name);
         if (rc == 0) {
             /* Only keys that are names of databases; plain records give
-             * MDB_INCOMPATIBLE and are skipped. */
-            PyObject *k = PyBytes_FromStringAndSize(key.mv_data, (Py_ssize_t)key.mv_size);
+             * MDB_INCOMPATIBLE and are skipped.  LMDB 1.0 stores a name
+             * with its trailing NUL: strip it, so that both engines list
+             * the same names (py-lmdb 3.0). */
+            Py_ssize_t len = (Py_ssize_t)key.mv_size;
+            PyObject *k;
+            if (self->eng->major >= 1 && len > 0 && ((const char *)key.mv_data)[len - 1] == 0)
+                len--;
+            k = PyBytes_FromStringAndSize(key.mv_data, len);
             if (k == NULL || PyList_Append(list, k) < 0) {
                 Py_XDECREF(k);
                 Py_CLEAR(list);
@@ -907,7 +961,7 @@ static const zpy_argspec env_sync_spec[] = {
     {"force", ZPY_ARG_BOOL, OFF(env_sync_args, force)},
 };
 
-static PyObject *env_sync(PyObject *op, PyObject *args)
+static PyObject *env_sync(PyObject *op, PyObject *args, PyObject *kwds)
 {
     zpy_Env *self = (zpy_Env *)op;
     zpy_state *st = zpy_state_of(op);
@@ -915,8 +969,8 @@ static PyObject *env_sync(PyObject *op, PyObject *args)
     int force, rc;
 
     ENV_GUARD(self, st);
-    /* Positional only (METH_VARARGS), with py-lmdb's argument rules. */
-    if (zpy_parse_tuple(st, env_sync_spec, 1, args, NULL, &a, NULL) < 0)
+    /* By position or, since py-lmdb 3.0, as force= (its issue #499). */
+    if (zpy_parse_tuple(st, env_sync_spec, 1, args, kwds, &a, NULL) < 0)
         return NULL;
     force = a.force;
     if (zpy_env_op_enter(self) < 0)
@@ -1175,7 +1229,7 @@ PyDoc_STRVAR(env_stat_doc,
 "Statistics of the main database: psize, depth, branch_pages, leaf_pages,\n"
 "overflow_pages and entries.");
 PyDoc_STRVAR(env_sync_doc,
-"sync($self, force=False, /)\n--\n\n"
+"sync($self, /, force=False)\n--\n\n"
 "Flush written data to disk.  With sync=False or map_async=True commits do\n"
 "not flush; force=True flushes synchronously in those modes too.");
 
@@ -1200,7 +1254,7 @@ static PyMethodDef env_methods[] = {
     {"reader_check", env_reader_check, METH_NOARGS, env_reader_check_doc},
     {"set_mapsize", FASTKW(env_set_mapsize), env_set_mapsize_doc},
     {"stat", env_stat, METH_NOARGS, env_stat_doc},
-    {"sync", env_sync, METH_VARARGS, env_sync_doc},
+    {"sync", (PyCFunction)(void (*)(void))env_sync, METH_VARARGS | METH_KEYWORDS, env_sync_doc},
     {NULL, NULL, 0, NULL}
 };
 

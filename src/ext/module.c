@@ -248,8 +248,8 @@ static int module_exec(PyObject *module)
         return -1;
     if (zpy_errors_init(module, st) < 0)
         return -1;
-    st->open_paths = PySet_New(NULL);
-    if (st->open_paths == NULL)
+    st->open_files = PySet_New(NULL);
+    if (st->open_files == NULL)
         return -1;
     ospath = PyImport_ImportModule("os.path");
     if (ospath == NULL)
@@ -291,7 +291,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->Error);
     for (i = 0; i < ZPY_EXC_COUNT; i++)
         Py_VISIT(st->exc[i]);
-    Py_VISIT(st->open_paths);
+    Py_VISIT(st->open_files);
     Py_VISIT(st->realpath);
     return zpy_codec_traverse(&st->codec, visit, arg);
 }
@@ -319,7 +319,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->Error);
     for (i = 0; i < ZPY_EXC_COUNT; i++)
         Py_CLEAR(st->exc[i]);
-    Py_CLEAR(st->open_paths);
+    Py_CLEAR(st->open_files);
     Py_CLEAR(st->realpath);
     zpy_codec_clear(&st->codec);
     return 0;

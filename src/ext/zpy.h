@@ -98,7 +98,7 @@ typedef struct {
     PyObject *s_count_put, *s_count_del, *s_setitem_py, *s_delitem_py, *s_half;
     PyObject *Error;                   /**< zlmdb.lmdb.Error */
     PyObject *exc[ZPY_EXC_COUNT];      /**< its 29 subclasses */
-    PyObject *open_paths;              /**< set of realpaths of open envs */
+    PyObject *open_files;              /**< identities of open envs' files */
     const zlmdb_engine *default_engine; /**< for new envs without lib_version= */
     PyObject *realpath;                /**< os.path.realpath */
     zpy_codec_state codec;             /**< the codec bridge's cache */
@@ -149,7 +149,7 @@ struct zpy_Env {
     const zlmdb_engine *eng;       /**< the LMDB engine of this env's file */
     MDB_env *env;
     zpy_Db *main_db;               /**< strong reference */
-    PyObject *open_path;           /**< realpath key in state->open_paths */
+    PyObject *open_keys;           /**< its files' keys in state->open_files */
     PyObject *weakreflist;
     int readonly;
     int max_spare_txns;
