@@ -300,24 +300,13 @@ static PyObject *cursor_set_dup_common(PyObject *op, PyObject *const *args, Py_s
     rc = cursor_move(self, range ? MDB_GET_BOTH_RANGE : MDB_GET_BOTH, 0);
     zpy_views_release(&views);
     found = self->positioned;
-    if (range) {
-        /* GET_BOTH_RANGE does not update key/value as documented: re-read
-         * the position so they never point at the caller's buffers.  As in
-         * py-lmdb this happens whatever the outcome, so a miss or an error
-         * leaves the cursor where LMDB left it; the first outcome is what
-         * the call reports. */
-        PyObject *et, *ev, *tb;
-        PyErr_Fetch(&et, &ev, &tb);
-        if (cursor_move(self, MDB_GET_CURRENT, 0) < 0) {
-            if (rc < 0)
-                PyErr_Clear();
-            else
-                rc = -1;
-        }
-        if (et)
-            PyErr_Restore(et, ev, tb);
-    }
     if (rc < 0)
+        return NULL;
+    /* GET_BOTH_RANGE does not update the key as documented: re-read the
+     * position so key and value never point at the caller's buffers.  Only
+     * after a hit: a miss leaves the cursor unpositioned, as documented
+     * (py-lmdb 3.0, its issue #505; before, it stayed on the next key). */
+    if (range && found && cursor_move(self, MDB_GET_CURRENT, 0) < 0)
         return NULL;
     return PyBool_FromLong(found);
 }
@@ -380,8 +369,9 @@ static int put_flags(zpy_Cursor *self, int dupdata, int overwrite, int append)
     if (!overwrite)
         flags |= MDB_NOOVERWRITE;
     if (append)
-        /* py-lmdb looks at the txn's default db here, not the cursor's. */
-        flags |= (self->txn->db->flags & MDB_DUPSORT) ? MDB_APPENDDUP : MDB_APPEND;
+        /* The flags of the database written, the cursor's (py-lmdb 3.0, its
+         * issue #504; before, the transaction's default database's). */
+        flags |= (self->dbi_flags & MDB_DUPSORT) ? MDB_APPENDDUP : MDB_APPEND;
     return flags;
 }
 
@@ -1319,8 +1309,8 @@ PyDoc_STRVAR(cursor_prev_nodup_doc,
 PyDoc_STRVAR(cursor_put_doc,
 "put($self, /, key, value, dupdata=True, overwrite=True, append=False)\n--\n\n"
 "Store a record, with the arguments and result of Transaction.put().\n"
-"append=True uses MDB_APPENDDUP when the transaction's default database is\n"
-"a dupsort one, else MDB_APPEND.");
+"append=True uses MDB_APPENDDUP when the cursor's database is a dupsort\n"
+"one, else MDB_APPEND.");
 PyDoc_STRVAR(cursor_putmulti_doc,
 "putmulti($self, /, items, dupdata=True, overwrite=True, append=False)\n--\n\n"
 "Store every (key, value) 2-tuple of the iterable items, as put() would;\n"

@@ -59,9 +59,16 @@ static void txn_drop_handle(zpy_Txn *self, int gil_free)
         return;
     }
     if (gil_free && !(self->flags & ZPY_TXN_RDONLY)) {
+        /* A child's abort works on its parent's LMDB transaction: count it
+         * as an operation on the parent, whose end (abort() on another
+         * thread) then waits for it instead of freeing the parent under it. */
+        if (self->parent)
+            zpy_txn_op_enter(self->parent);
         ZPY_BEGIN_LMDB
         self->eng->txn_abort(txn);
         ZPY_END_LMDB
+        if (self->parent)
+            zpy_txn_op_leave(self->parent);
     } else {
         self->eng->txn_abort(txn);
     }
@@ -93,7 +100,7 @@ static void txn_dealloc(PyObject *op)
         PyObject_ClearWeakRefs(op);
     /* No cursor or child txn is alive: each holds a reference to us. */
     if (self->txn && env) {
-        if ((self->flags & ZPY_TXN_RDONLY) && zpy_current_pid() == self->pid &&
+        if ((self->flags & ZPY_TXN_RDONLY) && !self->parent && zpy_current_pid() == self->pid &&
             env->node.valid && env->env && env->max_spare_txns && !env->spare_txn &&
             !env->resizing) {
             /* Keep the reader slot for the next read begin(). */
@@ -133,6 +140,9 @@ PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
             return zpy_err_invalid(st);
         if (parent->env != env)
             return zpy_err_set(st, "Transaction belongs to another environment.", EINVAL);
+        if (!write && env->eng->major < 1)   /* py-lmdb 3.0, its issue #496 */
+            return zpy_err_set(st, "Read-only child transactions require the LMDB 1.0 engine.",
+                               EINVAL);
         parent_txn = parent->txn;
     }
     if (write && env->readonly)
@@ -152,7 +162,9 @@ PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
          * process.  Forget it without touching it. */
         env->spare_txn = NULL;
     }
-    if (!write && env->spare_txn) {
+    /* A child is begun under its parent, never taken from the spare (a
+     * top-level snapshot). */
+    if (!write && !parent && env->spare_txn) {
         txn = env->spare_txn;
         env->spare_txn = NULL;
         if ((rc = env->eng->txn_renew(txn))) {
@@ -341,8 +353,8 @@ static PyObject *txn_put(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
             flags |= MDB_NODUPDATA;
         if (!a.overwrite)
             flags |= MDB_NOOVERWRITE;
-        if (a.append)
-            flags |= MDB_APPEND;
+        if (a.append)   /* a duplicate at the end, in a dupsort database */
+            flags |= (db->flags & MDB_DUPSORT) ? MDB_APPENDDUP : MDB_APPEND;
     }
     zpy_txn_op_enter(self);
     ZPY_BEGIN_LMDB
@@ -522,6 +534,40 @@ static const zpy_argspec txn_drop_spec[] = {
     {"delete", ZPY_ARG_BOOL, OFF(txn_db_args, del)},
 };
 
+/* Close the transaction's cursors on `dbi`, a database about to be deleted:
+ * afterwards they raise the closed-object error instead of LMDB's
+ * MDB_BAD_DBI (py-lmdb 3.0, its issue #503).  Marked first with the GIL
+ * held, then released once no other thread is inside a call on this txn. */
+static void close_db_cursors(zpy_state *st, zpy_Txn *self, MDB_dbi dbi)
+{
+    zpy_Node *c;
+    int marked = 0;
+
+    for (c = self->node.children; c; c = c->next) {
+        zpy_Cursor *cur = (zpy_Cursor *)c;
+        if (c->valid && PyObject_TypeCheck((PyObject *)c, st->CursorType) &&
+            cur->curs && self->eng->cursor_dbi(cur->curs) == dbi) {
+            c->valid = 0;
+            zpy_node_mark_children(c);
+            marked = 1;
+        }
+    }
+    if (!marked)
+        return;
+    zpy_env_wait_idle(self->env, &self->active);
+restart:
+    /* A release may drop the GIL and so change the list: start again. */
+    for (c = self->node.children; c; c = c->next) {
+        if (!c->valid && PyObject_TypeCheck((PyObject *)c, st->CursorType) &&
+            ((zpy_Cursor *)c)->curs) {
+            Py_INCREF(c);
+            c->release(c);
+            Py_DECREF(c);
+            goto restart;
+        }
+    }
+}
+
 static PyObject *txn_drop(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
                           PyObject *kwnames)
 {
@@ -538,6 +584,8 @@ static PyObject *txn_drop(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
         return zpy_type_error("'db' argument required.");
     if (pick_db(st, self, a.db, &db) < 0)
         return NULL;
+    if (a.del)
+        close_db_cursors(st, self, db->dbi);
     /* Cursors on this txn may point into the pages being freed: they
      * re-fetch through the mutation counter. */
     self->mutations++;
@@ -576,6 +624,12 @@ static PyObject *txn_commit(PyObject *op, PyObject *unused)
 
     TXN_GUARD(self, st);
     txn_end_prepare(self);
+    if ((self->flags & ZPY_TXN_RDONLY) && self->parent) {
+        /* A read-only child (LMDB 1.0) is no snapshot to keep: free it. */
+        txn_drop_handle(self, 0);
+        zpy_node_unlink(&self->node);
+        Py_RETURN_NONE;
+    }
     if (self->flags & ZPY_TXN_RDONLY) {
         /* Nothing to write: keep the handle, reset, for reuse as the spare. */
         self->eng->txn_reset(self->txn);
@@ -584,9 +638,13 @@ static PyObject *txn_commit(PyObject *op, PyObject *unused)
     }
     txn = self->txn;
     self->txn = NULL;
+    if (self->parent)       /* as in txn_drop_handle: the parent waits for us */
+        zpy_txn_op_enter(self->parent);
     ZPY_BEGIN_LMDB
     rc = self->eng->txn_commit(txn);   /* frees txn whatever the outcome */
     ZPY_END_LMDB
+    if (self->parent)
+        zpy_txn_op_leave(self->parent);
     clear_writer(self);
     zpy_node_unlink(&self->node);
     if (rc)
@@ -609,7 +667,7 @@ static PyObject *txn_abort(PyObject *op, PyObject *unused)
         Py_RETURN_NONE;
     }
     txn_end_prepare(self);
-    if (self->flags & ZPY_TXN_RDONLY) {
+    if ((self->flags & ZPY_TXN_RDONLY) && !self->parent) {
         /* The reader slot is freed (or kept as the spare) at dealloc. */
         if (!(self->flags & ZPY_TXN_SPARE)) {
             self->eng->txn_reset(self->txn);
@@ -635,7 +693,12 @@ static PyObject *txn_exit(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
     /* __exit__(exc_type, exc_value, traceback): only the type matters. */
     PyObject *exc_type = nargs > 0 ? args[0] : Py_None;
 
-    TXN_GUARD(self, zpy_state_of(op));
+    /* Already finished, by commit()/abort() inside the block, its parent
+     * or the environment's close(): nothing left to do, and returning None
+     * lets an exception from the block propagate (py-lmdb 3.0).  abort()
+     * still releases a write lock that close() could not. */
+    if (!self->node.valid)
+        return txn_abort(op, NULL);
     if (exc_type == Py_None)
         return txn_commit(op, NULL);
     return txn_abort(op, NULL);
@@ -688,7 +751,8 @@ PyDoc_STRVAR(txn_put_doc,
 "Store value under key; return True, or False when nothing was written\n"
 "because overwrite=False and key exists, or dupdata=False and the same\n"
 "(key, value) pair exists in a dupsort database.  append=True adds at the\n"
-"end of the database (LMDB's MDB_APPEND), for loading keys in sorted order.");
+"end of the database (LMDB's MDB_APPEND; MDB_APPENDDUP in a dupsort\n"
+"database), for loading keys in sorted order.");
 PyDoc_STRVAR(txn_replace_doc,
 "replace($self, /, key, value, db=None)\n--\n\n"
 "Store value under key and return the value it replaced, or None.  In a\n"
