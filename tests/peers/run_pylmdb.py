@@ -163,10 +163,10 @@ def report_engine(engine: str, ours: list[peerlib.FileResult],
                       v.theirs.outcome == peerlib.PASSED and v.ours.outcome == peerlib.PASSED)
         regressions += len(regr) + file_fail
         for err in res.collect_errors:
-            detail.append(f"  {res.name}: collection error: {err}")
+            detail.append(f"  {res.name}: collection error, {len(regr)} tests lost: {err}")
         if res.exit_problem:
             detail.append(f"  {res.name}: {res.exit_problem}")
-        for v in regr:
+        for v in regr if not res.collect_errors else ():
             detail.append(f"  {v.nodeid}: {v.ours.outcome}: {v.ours.message}")
         if verbose:
             for v in verdicts:

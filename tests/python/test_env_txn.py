@@ -232,12 +232,27 @@ def test_commit_then_use_raises(env):
     txn.abort()  # always allowed
 
 
-def test_exit_after_commit_inside_with_raises_like_py_lmdb(tmp_path):
-    def action(m, e):
+@pytest.mark.parametrize("finish", ["commit", "abort"])
+def test_finishing_inside_with_makes_the_exit_a_no_op(path, finish):
+    """py-lmdb 3.0 (issue #497): commit() or abort() inside the block ends
+    the transaction, leaving the block does nothing more, and an exception
+    from the block still propagates."""
+    e = zl.open(path)
+    try:
         with e.begin(write=True) as txn:
-            txn.commit()
-    ours, theirs = both(tmp_path, action)
-    assert ours == theirs and ours[0] == "raise"
+            txn.put(b"k", b"v")
+            getattr(txn, finish)()
+        with e.begin() as txn:
+            assert txn.get(b"k") == (b"v" if finish == "commit" else None)
+        with pytest.raises(ValueError, match="from the block"):
+            with e.begin(write=True) as txn:
+                txn.put(b"k", b"w")
+                getattr(txn, finish)()
+                raise ValueError("from the block")
+        with e.begin(write=True) as txn:       # the write lock was released
+            assert txn.get(b"k") == (b"w" if finish == "commit" else None)
+    finally:
+        e.close()
 
 
 def test_use_after_env_close_raises_and_never_crashes(path):
