@@ -216,3 +216,43 @@ def test_drop_with_delete_closes_that_databases_cursors(tmp_path, lib_version):
             assert main.first() and main.item() == (b"m", b"main")   # untouched
     finally:
         env.close()
+
+
+def test_zero_length_dupsort_value_is_refused(tmp_path, lib_version):
+    """LMDB 0.9.36 (ITS#10522) refuses it as 1.0 does; other databases keep
+    taking empty values."""
+    env = zl.open(str(tmp_path), max_dbs=1, lib_version=lib_version)
+    try:
+        dup = env.open_db(b"dup", dupsort=True)
+        with env.begin(write=True) as txn:
+            with pytest.raises(zl.BadValsizeError):
+                txn.put(b"k", b"", db=dup)
+            assert txn.put(b"k", b"")
+            assert txn.get(b"k") == b""
+    finally:
+        env.close()
+
+
+def test_abort_does_not_wait_for_a_writer_waiting_on_it(tmp_path, lib_version):
+    """abort() of a write transaction while another thread waits in
+    begin(write=True) for it (py-lmdb #495 hung there)."""
+    env = zl.open(str(tmp_path), lib_version=lib_version)
+    try:
+        for leave in ("abort", "raise"):
+            began = []
+            first = env.begin(write=True)
+            waiter = threading.Thread(target=lambda: began.append(env.begin(write=True)))
+            waiter.start()
+            waiter.join(0.2)
+            assert waiter.is_alive()                # it waits for `first`
+            if leave == "abort":
+                first.abort()
+            else:
+                with pytest.raises(ValueError):
+                    with first:
+                        raise ValueError("leave the block")
+            waiter.join(30)
+            assert not waiter.is_alive() and len(began) == 1
+            began[0].abort()
+    finally:
+        env.close()
