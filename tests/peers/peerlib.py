@@ -193,6 +193,8 @@ def _wait_watching(proc: subprocess.Popen, events_path: Path, test_timeout: int)
         if running != current:
             current, since = running, time.monotonic()
         elif running is not None and time.monotonic() - since > test_timeout:
+            if _progress(events_path).running != running:
+                continue            # it finished meanwhile: keep waiting
             proc.send_signal(signal.SIGUSR1)
             time.sleep(1)
             os.killpg(proc.pid, signal.SIGKILL)

@@ -1,8 +1,8 @@
 """zlmdb.lmdb: a drop-in replacement for py-lmdb, implemented in C.
 
 ``import zlmdb.lmdb as lmdb`` gives the names, signatures, defaults,
-exceptions and behaviour of the ``lmdb`` package (py-lmdb 2.3, its C
-extension), backed by LMDB 0.9.35 compiled into zlmdb.
+exceptions and behaviour of the ``lmdb`` package (py-lmdb 3.0, its C
+extension), backed by LMDB 0.9.36 and 1.0.2 compiled into zlmdb.
 """
 from zlmdb._native import (  # noqa: F401  (re-exported API)
     Cursor,
@@ -44,7 +44,7 @@ from zlmdb._native import (  # noqa: F401  (re-exported API)
     DiskError,
 )
 
-__version__ = "2.3.0"
+__version__ = "3.0.0"
 
 __all__ = [
     "Cursor", "Environment", "Transaction", "_Database", "enable_drop_gil", "version",
