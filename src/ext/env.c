@@ -1196,7 +1196,7 @@ PyDoc_STRVAR(env_info_doc,
 "A dict with map_addr, map_size, last_pgno, last_txnid, max_readers and\n"
 "num_readers.");
 PyDoc_STRVAR(env_lib_version_doc,
-"lib_version()\n--\n\n"
+"lib_version($self, /)\n--\n\n"
 "The version of the LMDB engine behind this environment, as (major, minor,\n"
 "patch): (0, 9, x) for a data format v1 file, (1, 0, x) for format v3.");
 PyDoc_STRVAR(env_max_key_size_doc,

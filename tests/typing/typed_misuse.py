@@ -28,7 +28,7 @@ def lowlevel() -> None:
     lmdb.open(pathlib.Path("/tmp/db"))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     env = lmdb.open("/tmp/db")
     env.begin(wirte=True)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
-    env.sync(force=True)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    env.sync(flush=True)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
     with env.begin(write=True) as txn:
         txn.put("key", b"value")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
         txn.get(42)  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
