@@ -26,6 +26,9 @@ static const struct {
     {ZLMDB_NULL_KEY, "ZLMDB_NULL_KEY: null key for a non-nullable index"},
     {ZLMDB_TOO_DEEP, "ZLMDB_TOO_DEEP: nesting too deep"},
     {ZLMDB_TOO_LARGE, "ZLMDB_TOO_LARGE: size limit exceeded"},
+    {ZLMDB_VERIFY_FAILED, "ZLMDB_VERIFY_FAILED: the data file failed verification"},
+    {ZLMDB_VERIFY_UNSUPPORTED,
+     "ZLMDB_VERIFY_UNSUPPORTED: not an LMDB data file of a layout the verifier handles"},
 };
 
 const char *zlmdb_strerror(int rc)
