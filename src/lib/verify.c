@@ -203,11 +203,31 @@ typedef struct {
     int have_sep;
 } frame;
 
+/* Consecutive pages read at once: a tree's leaves lie in runs of
+ * consecutive pages (LMDB allocates them in order as a transaction writes),
+ * often two or three runs interleaved after later transactions rewrote
+ * parts of it.  Each run follows one of them; its window doubles while the
+ * walk keeps asking for the pages right after it. */
+typedef struct {
+    uint8_t *buf;
+    uint64_t first, count;     /* the pages in buf */
+    unsigned window;           /* pages to read when it is next refilled */
+    unsigned long used;        /* when it was last used, for replacement */
+} page_run;
+
+#define RUNS 4
+/* The most one read takes.  Small enough that the buffers, fresh memory
+ * for every verification, cost few page faults. */
+#define RUN_BYTES (64u * 1024u)
+
 /* Page buffers of one nesting level (0: a database's tree, 1: a duplicate
- * sub-tree inside it), used when reading from a descriptor. */
+ * sub-tree inside it), used when reading from a descriptor.  A branch page
+ * is copied to page[] for as long as its frame lives. */
 typedef struct {
     uint8_t *page[CURSOR_STACK];
     uint8_t *last_key;
+    page_run runs[RUNS];
+    unsigned long clock;
 } level_buffers;
 
 typedef struct {
@@ -354,6 +374,63 @@ static const uint8_t *read_pages(verifier *v, uint64_t pgno, uint64_t npages, si
     if (npages > v->file_pages || pgno > v->file_pages - npages)
         return NULL;
     return file_bytes(v, pgno * v->psize, len, slot, v->psize);
+}
+
+/* Page `pgno` for a tree walk at `level`, from the level's runs; valid
+ * until the next call for the same level.  NULL when the page is not all
+ * inside the file (or with v->rc set). */
+static const uint8_t *walk_page(verifier *v, int level, uint64_t pgno)
+{
+    level_buffers *lb = &v->levels[level];
+    uint64_t max_run = RUN_BYTES / v->psize, n;
+    page_run *run = NULL;
+    unsigned k;
+    ssize_t got;
+
+    if (v->mem || pgno >= v->file_pages)      /* no read (or none inside the file) */
+        return read_pages(v, pgno, 1, v->psize, NULL);
+    lb->clock++;
+    for (k = 0; k < RUNS; k++) {
+        page_run *r = &lb->runs[k];
+        if (r->count && pgno >= r->first && pgno - r->first < r->count) {
+            r->used = lb->clock;
+            return r->buf + (pgno - r->first) * v->psize;
+        }
+    }
+    /* A miss: continue the run that ends just before pgno, or start over
+     * in the one used longest ago. */
+    for (k = 0; k < RUNS; k++) {
+        page_run *r = &lb->runs[k];
+        if (r->count && pgno >= r->first + r->count && pgno - (r->first + r->count) < 16) {
+            run = r;
+            run->window = run->window * 2 > max_run ? (unsigned)max_run : run->window * 2;
+            break;
+        }
+        if (run == NULL || r->used < run->used)
+            run = r;
+    }
+    if (k == RUNS)
+        run->window = 1;
+    if (run->buf == NULL && (run->buf = zlmdb__malloc(RUN_BYTES)) == NULL) {
+        fail_nomem(v);
+        return NULL;
+    }
+    n = v->file_pages - pgno < run->window ? v->file_pages - pgno : run->window;
+    run->count = 0;
+    do
+        got = pread(v->fd, run->buf, n * v->psize, (off_t)(pgno * v->psize));
+    while (got < 0 && errno == EINTR);
+    if (got < 0) {
+        int err = errno;
+        v->rc = zlmdb__error_set(err, "verify: reading %llu bytes at offset %llu: %s",
+                                 (unsigned long long)(n * v->psize),
+                                 (unsigned long long)(pgno * v->psize), strerror(err));
+        return NULL;
+    }
+    run->first = pgno;
+    run->count = (uint64_t)got / v->psize;     /* short: the file shrank */
+    run->used = lb->clock;
+    return run->count ? run->buf : NULL;
 }
 
 /* Page header fields, at `p` (a page or a sub-page). */
@@ -948,7 +1025,7 @@ static void visit(verifier *v, tree *t, uint64_t pgno, unsigned depth)
 
     if (stopped(v) || !mark_live(v, pgno, name, 0))
         return;
-    page = read_pages(v, pgno, 1, v->psize, &v->levels[t->level].page[depth - 1]);
+    page = walk_page(v, t->level, pgno);
     if (page == NULL) {
         if (!v->rc)
             problem(v, "%s DB: reachable page %llu is beyond EOF or truncated", name, pg);
@@ -998,6 +1075,14 @@ static void visit(verifier *v, tree *t, uint64_t pgno, unsigned depth)
     if (depth >= CURSOR_STACK) {
         problem(v, "%s DB: tree deeper than %u levels", name, CURSOR_STACK);
         return;
+    }
+    if (!v->mem) {             /* the frame outlives the run: keep a copy */
+        uint8_t **copy = &v->levels[t->level].page[depth - 1];
+        if (*copy == NULL && (*copy = zlmdb__malloc(v->psize)) == NULL) {
+            fail_nomem(v);
+            return;
+        }
+        page = memcpy(*copy, page, v->psize);
     }
     t->frames[depth - 1] = (frame){page, pgno, upper, numkeys, 0, NULL, 0, 0};
     t->nframes = depth;
@@ -1470,6 +1555,8 @@ static void verifier_dispose(verifier *v)
         for (d = 0; d < CURSOR_STACK; d++)
             zlmdb__free(v->levels[l].page[d]);
         zlmdb__free(v->levels[l].last_key);
+        for (d = 0; d < RUNS; d++)
+            zlmdb__free(v->levels[l].runs[d].buf);
     }
     zlmdb__free(v->scratch);
     while (v->npending > 0)
