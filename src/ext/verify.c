@@ -11,22 +11,35 @@
 
 #include "zpy.h"
 
-/* The page states as bytes, one per page up to the last in use. */
+/* The page states as two bitmaps (reachable, free) of one bit per page up
+ * to the last in use, page p at bit p % 8 of byte p / 8. */
 static PyObject *page_states(const zlmdb_verify_report *report, uint64_t npages)
 {
-    PyObject *out;
-    char *p;
-    uint64_t pg;
+    PyObject *live, *freed;
+    uint64_t pg, nbytes = (npages + 7) / 8;
+    char *l, *f;
 
-    if (npages > (uint64_t)PY_SSIZE_T_MAX)
+    if (nbytes > (uint64_t)PY_SSIZE_T_MAX)
         return PyErr_NoMemory();
-    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)npages);
-    if (out == NULL)
+    live = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)nbytes);
+    freed = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)nbytes);
+    if (live == NULL || freed == NULL) {
+        Py_XDECREF(live);
+        Py_XDECREF(freed);
         return NULL;
-    p = PyBytes_AS_STRING(out);
-    for (pg = 0; pg < npages; pg++)
-        p[pg] = (char)zlmdb_verify_report_page_state(report, pg);
-    return out;
+    }
+    l = PyBytes_AS_STRING(live);
+    f = PyBytes_AS_STRING(freed);
+    memset(l, 0, (size_t)nbytes);
+    memset(f, 0, (size_t)nbytes);
+    for (pg = 0; pg < npages; pg++) {
+        unsigned state = zlmdb_verify_report_page_state(report, pg);
+        if (state & ZLMDB_VERIFY_PAGE_REACHABLE)
+            l[pg >> 3] |= (char)(1 << (pg & 7));
+        if (state & ZLMDB_VERIFY_PAGE_FREE)
+            f[pg >> 3] |= (char)(1 << (pg & 7));
+    }
+    return Py_BuildValue("(NN)", live, freed);
 }
 
 static PyObject *summary_dict(const zlmdb_verify_summary *s)
@@ -95,8 +108,8 @@ PyDoc_STRVAR(verify_doc,
 "(message, problems, info, pages): message is None, or says why nothing\n"
 "could be verified (then the rest are None); problems is a list of str;\n"
 "info a dict of what was found (format, page size, counts); pages, with\n"
-"pages=True, bytes with one state per page (1 reachable, 2 free).  Raises\n"
-"OSError when the file cannot be read.");
+"pages=True, two bitmaps (reachable, free) as bytes, page p at bit p % 8\n"
+"of byte p // 8.  Raises OSError when the file cannot be read.");
 
 static PyObject *verify_call(PyObject *module, PyObject *args, PyObject *kwds)
 {

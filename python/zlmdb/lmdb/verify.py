@@ -61,10 +61,25 @@ MDB_VALID = 0x8000
 PERSISTENT_FLAGS = 0xFFFF & ~MDB_VALID
 DUPSORT_ONLY_FLAGS = MDB_DUPFIXED | MDB_INTEGERDUP | MDB_REVERSEDUP
 
-_PAGE_REACHABLE = 1
-_PAGE_FREE = 2
-_ONLY = {state: bytes(1 if b & state else 0 for b in range(256))
-         for state in (_PAGE_REACHABLE, _PAGE_FREE)}
+class _PageSet:
+    """Which pages, from 0 to the last in use, belong to a set: ``s[pg]``
+    is 1 or 0 (a view of a bitmap the verifier returned)."""
+
+    __slots__ = ("_bits", "_n")
+
+    def __init__(self, bits, n):
+        self._bits = bits
+        self._n = n
+
+    def __len__(self):
+        return self._n
+
+    def __getitem__(self, pg):
+        if pg < 0:
+            pg += self._n
+        if not 0 <= pg < self._n:
+            raise IndexError("page %d is beyond the last page in use" % pg)
+        return (self._bits[pg >> 3] >> (pg & 7)) & 1
 
 
 class _Verifier:
@@ -106,8 +121,8 @@ class _Verifier:
         self.hdrsz = info["page_header_size"]
         self.pagebase = 0 if info["lib_version"] == "0.9" else self.hdrsz
         self.next_pgno = info["last_pgno"] + 1
-        self.live = pages.translate(_ONLY[_PAGE_REACHABLE])
-        self.free = pages.translate(_ONLY[_PAGE_FREE])
+        self.live = _PageSet(pages[0], self.next_pgno)
+        self.free = _PageSet(pages[1], self.next_pgno)
         return self.errors
 
 

@@ -30,6 +30,11 @@ MDB_VALID: Final[int]
 PERSISTENT_FLAGS: Final[int]
 DUPSORT_ONLY_FLAGS: Final[int]
 
+class _PageSet:
+    def __init__(self, bits: bytes, n: int) -> None: ...
+    def __len__(self) -> int: ...
+    def __getitem__(self, pg: int) -> int: ...
+
 class _Verifier:
     MAX_ERRORS: ClassVar[int]
     f: IO[bytes]
@@ -40,8 +45,8 @@ class _Verifier:
     hdrsz: int
     pagebase: int
     next_pgno: int
-    live: bytes
-    free: bytes
+    live: _PageSet
+    free: _PageSet
     def __init__(self, f: IO[bytes], filesize: int) -> None: ...
     def verify(self) -> list[str]: ...
 
