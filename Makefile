@@ -143,7 +143,7 @@ valgrind: test-c
 # Every suite, side by side with its peers (BENCH_ARGS=--quick for a smoke
 # run; BENCH_SUITES to choose).  The ORM suite runs upstream zlmdb in its
 # own virtualenv, created on first use.
-BENCH_SUITES ?= lowlevel codec orm
+BENCH_SUITES ?= lowlevel codec orm verify
 bench: build
 	$(VPY) -m pip install -q --no-build-isolation -e ".[test,bench]"
 	$(MAKE) --no-print-directory bench-c
