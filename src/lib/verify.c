@@ -282,6 +282,25 @@ static void fail_nomem(verifier *v)
         v->rc = zlmdb__error_set(ZLMDB_ENOMEM, "verify: out of memory");
 }
 
+/* A growing array with room for one more element than `count`: `array`
+ * itself or its reallocation, or NULL with v->rc set (`array` is then
+ * unchanged and still owned by the caller). */
+static void *make_room(verifier *v, void *array, size_t *capacity, size_t count,
+                       size_t elem_size)
+{
+    size_t cap = *capacity ? 2 * *capacity : 16;
+    void *grown;
+
+    if (count < *capacity)
+        return array;
+    if (cap > SIZE_MAX / elem_size || (grown = zlmdb__realloc(array, cap * elem_size)) == NULL) {
+        fail_nomem(v);
+        return NULL;
+    }
+    *capacity = cap;
+    return grown;
+}
+
 static void problem(verifier *v, const char *fmt, ...) ZLMDB__PRINTF(2, 3);
 
 /* Record a problem.  Past the cap, one line says so and the walk ends: the
@@ -290,21 +309,15 @@ static void problem(verifier *v, const char *fmt, ...)
 {
     zlmdb_verify_report *r = v->r;
     static const char suppressed[] = "... (further errors suppressed)";
+    size_t *grown;
     va_list ap;
     int n;
 
     if (stopped(v))
         return;
-    if (r->count == r->capacity) {
-        size_t cap = r->capacity ? 2 * r->capacity : 16;
-        size_t *grown = zlmdb__realloc(r->offsets, cap * sizeof(*grown));
-        if (grown == NULL) {
-            fail_nomem(v);
-            return;
-        }
-        r->offsets = grown;
-        r->capacity = cap;
-    }
+    if ((grown = make_room(v, r->offsets, &r->capacity, r->count, sizeof(size_t))) == NULL)
+        return;
+    r->offsets = grown;
     if (r->count == v->max_problems) {
         if (zlmdb_buf_append(&r->text, suppressed, sizeof(suppressed)) != ZLMDB_OK) {
             fail_nomem(v);
@@ -683,19 +696,12 @@ static char *child_name(verifier *v, const char *parent, const uint8_t *key, siz
 static void queue_named_db(verifier *v, const tree *t, const uint8_t *key, size_t klen,
                            const dbrec *db)
 {
-    pending_tree *p;
+    pending_tree *p, *grown;
     char *name;
 
-    if (v->npending == v->cap_pending) {
-        size_t cap = v->cap_pending ? 2 * v->cap_pending : 16;
-        pending_tree *grown = zlmdb__realloc(v->pending, cap * sizeof(*grown));
-        if (grown == NULL) {
-            fail_nomem(v);
-            return;
-        }
-        v->pending = grown;
-        v->cap_pending = cap;
-    }
+    if ((grown = make_room(v, v->pending, &v->cap_pending, v->npending, sizeof(*grown))) == NULL)
+        return;
+    v->pending = grown;
     if ((name = child_name(v, t->name, key, klen, 0, 0)) == NULL)
         return;
     p = &v->pending[v->npending++];
@@ -710,6 +716,7 @@ static void queue_named_db(verifier *v, const tree *t, const uint8_t *key, size_
 static void note_free_record(verifier *v, uint64_t pgno, unsigned i, const uint8_t *key,
                              size_t klen, int has_value, uint64_t offset, uint32_t size)
 {
+    free_record *grown;
     uint64_t txnid;
 
     if (klen != 8) {
@@ -726,16 +733,9 @@ static void note_free_record(verifier *v, uint64_t pgno, unsigned i, const uint8
                 (unsigned long long)pgno, i);
         return;
     }
-    if (v->nfrees == v->cap_frees) {
-        size_t cap = v->cap_frees ? 2 * v->cap_frees : 64;
-        free_record *grown = zlmdb__realloc(v->frees, cap * sizeof(*grown));
-        if (grown == NULL) {
-            fail_nomem(v);
-            return;
-        }
-        v->frees = grown;
-        v->cap_frees = cap;
-    }
+    if ((grown = make_room(v, v->frees, &v->cap_frees, v->nfrees, sizeof(*grown))) == NULL)
+        return;
+    v->frees = grown;
     v->frees[v->nfrees].txnid = txnid;
     v->frees[v->nfrees].offset = offset;
     v->frees[v->nfrees].size = size;
