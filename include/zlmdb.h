@@ -118,9 +118,9 @@ ZLMDB_EXTERN(const char *) zlmdb_lmdb_version(int *major, int *minor, int *patch
 #define ZLMDB_TOO_DEEP      (-30660) /**< Nesting exceeds the configured depth limit. */
 #define ZLMDB_TOO_LARGE     (-30661) /**< A size exceeds the configured limit. */
 
-/* Offline verification (-30680 .. -30689) */
-#define ZLMDB_VERIFY_FAILED      (-30680) /**< The file was walked and has problems; the report lists them. */
-#define ZLMDB_VERIFY_UNSUPPORTED (-30681) /**< Not an LMDB data file of a supported layout: nothing was verified. */
+/* Offline verification (-30690 .. -30699) */
+#define ZLMDB_VERIFY_FAILED      (-30690) /**< The file was walked and has problems; the report lists them. */
+#define ZLMDB_VERIFY_UNSUPPORTED (-30691) /**< Not an LMDB data file of a supported layout: nothing was verified. */
 /** @} */
 
 /**
