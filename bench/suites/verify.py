@@ -3,8 +3,7 @@
 Both systems verify the very same data file with the same call,
 ``module.verify(path)``: ``module`` is ``zlmdb.lmdb.verify`` (libzlmdb's walk
 in C, from the project's .venv) or py-lmdb 3.0.0's pure-Python
-``lmdb.verify`` (from ``build/pylmdb3-venv/``, made on first use by
-tests/python/pylmdb3_env.py; never installed into .venv).
+``lmdb.verify`` (the ``lmdb`` package the test and bench extras pin).
 
 Two workloads, one per format: ``verify_v09`` on a file written by LMDB
 0.9.36 (data format 1) and ``verify_v10`` on one written by LMDB 1.0.2 (data
@@ -21,8 +20,8 @@ verified per second and the ratio ours/peer is the speed-up.  Only the
 found no problem, so a verifier that fails a sound file shows WRONG.
 
 Standard library only at import time: the py-lmdb child imports this module
-in its own virtualenv, and the builder runs there as ``python verify.py
---build``.
+in an interpreter isolated from ours (``-E -s``), and the builder runs as
+``python verify.py --build``.
 """
 
 import json
@@ -41,7 +40,6 @@ FORMATS = {"verify_v09": ("0.9", 0), "verify_v10": ("1.0", 1)}
 #: Bump when the file's contents change, so cached files are rebuilt.
 RECIPE = 1
 DEFAULT_DBDIR = os.path.join(REPO_DIR, "build", "bench-verify")
-PYLMDB3_PYTHON = os.path.join(REPO_DIR, "build", "pylmdb3-venv", "bin", "python")
 
 
 def _pylmdb3_env():
@@ -54,15 +52,15 @@ def _pylmdb3_env():
 
 
 class PyLmdb3System(PythonSystem):
-    """py-lmdb 3.0.0 in its own virtualenv (created here when missing unless
-    $ZLMDB_BENCH_PYLMDB3_PYTHON names another interpreter)."""
+    """py-lmdb 3.0.0, the runner's own (the test and bench extras pin it),
+    unless $ZLMDB_BENCH_PYLMDB3_PYTHON names another interpreter."""
 
     def probe(self):
         if not os.environ.get(self.python_env or ""):
             try:
-                _pylmdb3_env().ensure_pylmdb3_venv()
-            except Exception as exc:  # no network, pip failure, ...
-                return "cannot create the py-lmdb 3.0 venv: %s" % exc
+                _pylmdb3_env().pylmdb3_python()
+            except Exception as exc:
+                return str(exc)
         return PythonSystem.probe(self)
 
 
@@ -70,10 +68,9 @@ SYSTEMS = [
     PythonSystem(OURS, OURS, module=OURS, python_env="ZLMDB_BENCH_ZLMDB_PYTHON",
                  description="ours: zlmdb.lmdb.verify.verify(path), the walk in C "
                              "(zlmdb_verify_fd), GIL released"),
-    PyLmdb3System(PEER, "py-lmdb 3.0.0", module="lmdb.verify", python=PYLMDB3_PYTHON,
+    PyLmdb3System(PEER, "py-lmdb 3.0.0", module="lmdb.verify",
                   python_env="ZLMDB_BENCH_PYLMDB3_PYTHON",
-                  description="lmdb.verify.verify(path) of py-lmdb 3.0.0 (pure Python), "
-                              "in build/pylmdb3-venv"),
+                  description="lmdb.verify.verify(path) of py-lmdb 3.0.0 (pure Python)"),
 ]
 
 WORKLOADS = [
@@ -109,7 +106,7 @@ def preflight(system, params):
             continue
         try:
             py = os.environ.get("ZLMDB_BENCH_PYLMDB3_PYTHON") or \
-                str(_pylmdb3_env().ensure_pylmdb3_venv())
+                _pylmdb3_env().pylmdb3_python()
             subprocess.run([py, "-E", "-s", os.path.abspath(__file__), "--build", path,
                             str(lib), str(params["size_mb"]), str(params["seed"])],
                            check=True, stdin=subprocess.DEVNULL, timeout=3600)

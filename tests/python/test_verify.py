@@ -1,9 +1,9 @@
 """zlmdb.lmdb.verify and ``python -m zlmdb.lmdb verify``: py-lmdb 3.0's offline
 verifier, done in C.
 
-The reference is py-lmdb 3.0.0 itself, in its own virtualenv
-(pylmdb3_env.py, created on first use): it writes the files of both formats
-(LMDB 0.9.36 and 1.0.2; our extension writes 0.9 only), and its pure-Python
+The reference is py-lmdb 3.0.0 itself, run in a child interpreter
+(pylmdb3_env.py): it writes the files of both formats (LMDB 0.9.36 and
+1.0.2), and its pure-Python
 ``lmdb.verify`` and ``python -m lmdb verify`` are run on the same files,
 sound and forged, and must answer exactly as ours do.
 """
@@ -22,7 +22,7 @@ import pytest
 import zlmdb.lmdb as lmdb
 from zlmdb import _native
 from zlmdb.lmdb import verify as V
-from pylmdb3_env import clean_env, ensure_pylmdb3_venv, run_pylmdb3
+from pylmdb3_env import clean_env, pylmdb3_python, run_pylmdb3
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "verify_data"
@@ -277,7 +277,7 @@ def _tool(argv, cwd):
 
 
 def _their_tool(argv, cwd):
-    return subprocess.run([str(ensure_pylmdb3_venv()), "-E", "-s", "-m", "lmdb", *argv],
+    return subprocess.run([pylmdb3_python(), "-E", "-s", "-m", "lmdb", *argv],
                           cwd=cwd, capture_output=True, text=True, timeout=120, env=clean_env())
 
 

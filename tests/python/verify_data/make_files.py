@@ -3,8 +3,7 @@
     python make_files.py OUTDIR [SCENARIO ...]          # py-lmdb 3.0
     python make_files.py --zlmdb OUTDIR [SCENARIO ...]  # zlmdb.lmdb
 
-With py-lmdb 3.0 (in build/pylmdb3-venv, see tests/python/pylmdb3_env.py;
-never in the project's venv) each scenario is written twice, by LMDB 0.9.36
+With py-lmdb 3.0 (run by tests/python/pylmdb3_env.py) each scenario is written twice, by LMDB 0.9.36
 and by LMDB 1.0.2, as OUTDIR/<scenario>-0.9/ and OUTDIR/<scenario>-1.0/;
 with --zlmdb once, by zlmdb.lmdb's LMDB, as OUTDIR/<scenario>-zlmdb/.  They
 are directory environments, except "single", a file OUTDIR/single-<v>.mdb.

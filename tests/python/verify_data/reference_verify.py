@@ -4,8 +4,8 @@
 
 LISTFILE holds one path per line (directories are environments, files are
 single-file data files).  Prints one JSON object: path -> {"errors": [...]}
-or {"verify_error": "..."} or {"os_error": "..."}.  Runs in
-build/pylmdb3-venv (tests/python/pylmdb3_env.py).
+or {"verify_error": "..."} or {"os_error": "..."}.  Run by
+tests/python/pylmdb3_env.py.
 """
 import json
 import sys
