@@ -6,28 +6,6 @@ import zlmdb.lmdb as zl
 
 MODULES = (("ours", zl), ("theirs", pylmdb))
 
-# py-lmdb 3.0 (our contract) changed how errors read (its ChangeLog, issue
-# #503): a configuration hint follows LMDB's message, and an error that has
-# no LMDB code is just its text.  An older reference's messages are brought
-# to that form before they are compared.
-_REFERENCE_BEFORE_3 = int(pylmdb.__version__.split(".")[0]) < 3
-_HINTS = {
-    "MapFullError": "Please use a larger Environment(map_size=) parameter",
-    "DbsFullError": "Please use a larger Environment(max_dbs=) parameter",
-    "ReadersFullError": "Please use a larger Environment(max_readers=) parameter",
-    "TxnFullError": "Please do less work within your transaction",
-}
-
-
-def as_pylmdb3(out):
-    """An outcome of an older py-lmdb, with py-lmdb 3.0's error messages."""
-    if not _REFERENCE_BEFORE_3 or out[0] != "raise":
-        return out
-    name, msg = out[1], out[2].removesuffix(": Successful return: 0")
-    if name in _HINTS:
-        msg = "%s (%s)" % (msg, _HINTS[name])
-    return ("raise", name, msg)
-
 _OBJ_TYPES = ("Environment", "Transaction", "Cursor", "_Database", "_Iterator")
 
 
@@ -95,10 +73,8 @@ def both(tmp_path, action, env_kwargs=None, tag=""):
         paths = (p,)
         log = []
 
-        def rec(fn, _log=log, _paths=paths, _mod=mod):
+        def rec(fn, _log=log, _paths=paths):
             out = outcome(fn, _paths)
-            if _mod is pylmdb:
-                out = as_pylmdb3(out)
             _log.append(out)
             return out
         try:
