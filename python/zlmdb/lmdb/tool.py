@@ -160,6 +160,9 @@ def open_env(opts, path=None, create=False, readonly=None):
         raise UserError("cannot open environment %r: %s" % (path, detail))
 
 
+_NOT_A_DB = "%r is a key of the main database, not a database"
+
+
 def _open_db(env, name, create, txn=None):
     """The named database, or the main one for None/':main:'.
 
@@ -179,10 +182,13 @@ def _open_db(env, name, create, txn=None):
             return env.open_db(key, create=False)
         return env.open_db(key)
     except lmdb.NotFoundError:
-        raise UserError("no such database: %r" % name)
+        # LMDB 1.0 looks a name up with its trailing NUL, so a plain record
+        # of that key is not found rather than incompatible: say the same.
+        with env.begin() as rtxn:
+            plain = rtxn.get(key) is not None
+        raise UserError((_NOT_A_DB if plain else "no such database: %r") % name)
     except lmdb.IncompatibleError:
-        raise UserError("%r is a key of the main database, not a database"
-                        % name)
+        raise UserError(_NOT_A_DB % name)
     except lmdb.ReadonlyError:
         raise UserError("cannot create database %r: environment is read-only"
                         % name)
@@ -199,7 +205,12 @@ def _selected_db(env, opts, create):
 
 
 def _named_dbs(env):
-    return set(env.dbs())
+    """The keys of the main database that name databases: the names, and
+    with LMDB 1.0, which stores a name with its trailing NUL, those keys."""
+    names = set(env.dbs())
+    if env.lib_version()[0] >= 1:
+        names |= {name + b"\0" for name in names}
+    return names
 
 
 # -- dump and restore -----------------------------------------------------------------
