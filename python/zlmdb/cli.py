@@ -26,9 +26,9 @@ import click
 import zlmdb
 from zlmdb import lmdb
 from zlmdb._cli_layout import (MAX_NAMED_DBS, REGISTRY_SLOT, Catalog, CliError,
-                               NamedDatabases, b64, dumps_line, form_text, name_form,
-                               name_from_form, name_from_text, name_text, prefix_end,
-                               zlmdb_version)
+                               NamedDatabases, b64, describe_format, dumps_line, form_text,
+                               format_of, name_form, name_from_form, name_from_text,
+                               name_text, prefix_end, zlmdb_version)
 
 PROG = "zlmdb"
 EXIT_OK, EXIT_ERROR, EXIT_PROBLEMS = 0, 1, 3     # usage errors: click exits with 2
@@ -291,12 +291,16 @@ def cmd_env(args):
     map_size = info["map_size"]
     file_size = os.path.getsize(os.path.join(args.db, "data.mdb"))
     used = pages_used * psize
-    version = lmdb.version(subpatch=True)
+    # The engine of this environment, which its file's format chose (not
+    # the one a new environment would get).
+    version = env.lib_version()
+    fmt = format_of(env)
     res = {
         "path": os.path.abspath(args.db),
         "zlmdb_version": zlmdb_version(),
         "lmdb_version": "%d.%d.%d" % version[:3],
-        "lmdb_patched": bool(version[3]),
+        "lmdb_patched": bool(lmdb.version(subpatch=True, lib_version=version[0])[3]),
+        "lib_version": fmt,
         "map_size": map_size,
         "file_size": file_size,
         "page_size": psize,
@@ -327,6 +331,7 @@ def cmd_env(args):
         ("path", res["path"]),
         ("zlmdb", res["zlmdb_version"]),
         ("LMDB", res["lmdb_version"] + (" (patched)" if res["lmdb_patched"] else "")),
+        ("format", describe_format(fmt)),
         ("map size", "%d (%s)" % (map_size, _size_text(map_size))),
         ("file size", "%d (%s)%s" % (file_size, _size_text(file_size),
                                      ", preallocated to the map size (writemap)"

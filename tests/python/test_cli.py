@@ -896,12 +896,14 @@ ROOT = DATA.parents[2]
 NAMED = [b"ids", b"q", b"runs", b"tags", b"users"]
 
 
-def build_named(path, orm=False):
+def build_named(path, orm=False, lib_version=None):
     """A database like examples/demo.py's (named databases users and runs)
     plus tags (dupsort), ids (integerkey) and q (a 1-byte name).  With
     ``orm``, ORM tables share it: slot 1, and slot 30067 whose keys start
-    with b"us", like the named database users."""
+    with b"us", like the named database users.  ``lib_version`` (0 or 1)
+    chooses the format of a low-level one."""
     path = str(path)
+    fmt = {} if lib_version is None else {"lib_version": lib_version}
     if orm:
         import zlmdb
         db = zlmdb.Database(path, maxsize=32 << 20)
@@ -912,7 +914,7 @@ def build_named(path, orm=False):
             near[txn, "abc"] = {"a": 1}
             near[txn, "zzz"] = {"z": 2}
         db.close()
-    env = zl.open(path, map_size=32 << 20, max_dbs=8)
+    env = zl.open(path, map_size=32 << 20, max_dbs=8, **fmt)
     users, runs = env.open_db(b"users"), env.open_db(b"runs")
     tags = env.open_db(b"tags", dupsort=True)
     ids = env.open_db(b"ids", integerkey=True)
@@ -1196,3 +1198,32 @@ def test_a_key_with_a_nul_byte_is_never_a_named_database(tmp_path):
     assert [d["name"] for d in listing["named_databases"]] == ["users"]
     assert [(r["slot"], r["records"]) for r in listing["tables"]] == [(30067, 1)]
     assert ok("count", path, "30067").strip() == "1"
+
+
+def test_named_databases_of_an_lmdb_1_0_file(named_db, tmp_path):
+    from zlmdb._cli_layout import DB_RECORD_SIZE
+    # LMDB 1.0 stores a named database's name with its NUL: b"users\0".
+    path = build_named(tmp_path / "v1", lib_version=1)
+    env = zl.open(path, readonly=True, lock=False, max_dbs=8)
+    with env.begin() as txn:
+        assert b"users\0" in [bytes(k) for k, _v in txn.cursor()]
+    env.close()
+    assert named_dump(path) == named_dump(named_db)
+    listing = ok_json("tables", path)
+    assert listing == ok_json("tables", named_db)
+    info = ok_json("env", path)
+    assert info["lib_version"] == "1.0" and info["lmdb_version"].startswith("1.0.")
+    assert "format           LMDB 1.0 format (data format v3)\n" in ok("env", path)
+    assert ok_json("env", named_db)["lib_version"] == "0.9"
+    assert ok("count", path, "--db", "users", "--prefix", "user:09").strip() == "100"
+    assert ok("scan", path, "--db", "tags") == ok("scan", named_db, "--db", "tags")
+    assert run("check", path).returncode == 0
+    # A key that ends with a NUL is a record unless it names a database.
+    env = zl.open(path, max_dbs=8)
+    with env.begin(write=True) as txn:
+        txn.put(b"zz\0", bytes(DB_RECORD_SIZE))
+        txn.put(b"users\0x", bytes(DB_RECORD_SIZE))
+    env.close()
+    listing = ok_json("tables", path)
+    assert [d["name"] for d in listing["named_databases"]] == [n.decode() for n in NAMED]
+    assert [(r["slot"], r["records"]) for r in listing["tables"]] == [(30067, 1), (31354, 1)]
