@@ -1,11 +1,12 @@
 """The ``zlmdb`` command (also ``python -m zlmdb``): inspect, check, export,
-import, back up and grow zlmdb databases.
+import, back up, grow and migrate zlmdb databases.
 
 :data:`main` is a click group with one command per subcommand; the console
 script and ``python -m zlmdb`` run it.  ``info`` is upstream zlmdb's
 command: the database's ``stats()``.  Every other command takes the
 database directory first.  Commands that only read open it read-only (and
-never create it); ``import`` and ``grow`` write.  Named LMDB databases
+never create it); ``import`` and ``grow`` write, and ``migrate`` writes a
+new database from one it reads.  Named LMDB databases
 (low-level ``env.open_db``) that share the environment are listed apart
 from the slots, and ``--db`` addresses one.
 Expected failures (a missing directory, something that is not a zlmdb
@@ -762,6 +763,38 @@ def cmd_backup(args):
     return EXIT_OK
 
 
+def cmd_migrate(args):
+    from zlmdb._cli_migrate import migrate
+    from zlmdb._cli_transfer import Progress
+    if args.batch_size < 1:
+        raise CliError("--batch-size must be at least 1")
+
+    def progress_for(total):
+        return Progress("migrate %s" % args.src, total, "records", _progress_enabled(args))
+
+    res = migrate(args.src, args.dst, args.lib_version, args.batch_size, progress_for)
+    if args.json:
+        _json_out(res)
+        return EXIT_OK
+    src_fmt, fmt = res["source_lib_version"], res["lib_version"]
+    if res["same_format"]:
+        _out("copied %s to %s in the %s it already has: a compacted copy"
+             % (args.src, args.dst, describe_format(fmt)))
+    else:
+        _out("migrated %s to %s: %s -> %s" % (args.src, args.dst, describe_format(src_fmt),
+                                              describe_format(fmt)))
+    rows = [["(main)" if d["name"] is None else name_text(name_from_form(d["name"])),
+             d["records"], ",".join(f for f, on in d["flags"].items() if on) or "-",
+             d["sha256"]] for d in res["databases"]]
+    _out(_table(rows, ["database", "records", "flags", "sha256"], align_right=(1,)))
+    _out("verified: %s is in %s's format; each database has the same records, in count "
+         "and SHA-256, as in %s" % (args.dst, "LMDB " + res["lmdb_version"], args.src))
+    _out("%s: %d bytes (%s); %s: %d bytes (%s)"
+         % (args.dst, res["bytes"], _size_text(res["bytes"]), args.src, res["source_bytes"],
+            _size_text(res["source_bytes"])))
+    return EXIT_OK
+
+
 def cmd_check(args):
     from zlmdb._cli_check import check
     if args.max_problems < 1:
@@ -990,7 +1023,7 @@ def _version():
 @click.version_option(_version(), "--version", prog_name=PROG,
                       message="%(prog)s %(version)s")
 def main():
-    """Inspect, check, export, import, back up and grow zlmdb databases.
+    """Inspect, check, export, import, back up, grow and migrate zlmdb databases.
 
     DB is the database directory (it holds data.mdb and lock.mdb).  Commands
     that only read open it read-only.
@@ -1181,6 +1214,22 @@ _command("check", cmd_check,
          "layouts, and for indexes known from --schema both directions (every entry "
          "points at a record with that index key; every record has its entry).  Exit "
          "status 3 when problems are found.")
+_command("migrate", cmd_migrate,
+         [click.Argument(["src"], metavar="SRC"), click.Argument(["dst"], metavar="DST"),
+          click.Option(["--lib-version"], type=click.Choice(["1.0", "0.9"]), required=True,
+                       help="The LMDB data format of the copy: 1.0 (LMDB 1.0, data format "
+                            "v3) or 0.9 (LMDB 0.9, data format v1).")]
+         + _json() + _progress()
+         + [_option(["--batch-size"], "Records per write transaction (default 10000).",
+                    type=int, default=10000, metavar="N")],
+         "copy a database into LMDB 1.0's or 0.9's data format, and verify the copy",
+         "Copy the LMDB environment SRC (a zlmdb database or any other) into the new or "
+         "empty directory DST in the data format --lib-version names: the main database "
+         "and every named database with its flags, read in one read-only transaction and "
+         "written in transactions of --batch-size records.  The copy is then verified "
+         "(databases, flags, record counts and SHA-256 digests equal SRC's, and the "
+         "format is the one asked for) before it becomes DST; on any failure nothing is "
+         "left at DST.  Migrating to the format SRC has makes a compacted copy.")
 _command("grow", cmd_grow,
          _db() + [click.Argument(["size"], type=_Size(relative=True), metavar="SIZE")]
          + _json(),

@@ -34,7 +34,7 @@ DATA = pathlib.Path(__file__).resolve().parent / "cli_data"
 SCHEMA = ["--schema", "%s:Schema" % (DATA / "cli_schema.py")]
 SCRIPT = pathlib.Path(sys.executable).parent / "zlmdb"
 COMMANDS = {"info", "env", "tables", "count", "get", "scan", "export", "import", "backup",
-            "check", "grow"}
+            "check", "grow", "migrate"}
 
 Ran = collections.namedtuple("Ran", "returncode stdout stderr")
 
