@@ -75,8 +75,16 @@ RECIPE_VERSION = 1
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-DEFAULT_VENV = REPO / "build" / ("upstream-venv" if UPSTREAM_PIN == DEFAULT_PIN
-                                 else "upstream-venv-" + UPSTREAM_VERSION)
+
+
+def venv_for(pin: str) -> Path:
+    """The venv directory of a pin: build/upstream-venv for the default,
+    build/upstream-venv-X.Y.Z for another release."""
+    return REPO / "build" / ("upstream-venv" if pin == DEFAULT_PIN
+                             else "upstream-venv-" + pin.split("==", 1)[1])
+
+
+DEFAULT_VENV = venv_for(UPSTREAM_PIN)
 MARKER_NAME = "zlmdb-compat.json"
 
 # Executed inside the upstream venv to prove it is usable and that it really
@@ -138,7 +146,7 @@ def _read_marker(venv: Path) -> dict | None:
         return None
 
 
-def _probe(venv: Path, timeout: float = 120) -> dict:
+def _probe(venv: Path, version: str, timeout: float = 120) -> dict:
     proc = subprocess.run(
         [str(venv_python(venv)), "-E", "-s", "-c", _PROBE],
         stdin=subprocess.DEVNULL, capture_output=True, text=True,
@@ -150,9 +158,9 @@ def _probe(venv: Path, timeout: float = 120) -> dict:
     zfile = Path(info["zlmdb_file"]).resolve()
     if Path(info["prefix"]).resolve() not in zfile.parents:
         raise RuntimeError("upstream venv imports zlmdb from outside the venv: %s" % zfile)
-    if info["zlmdb_version"] != UPSTREAM_VERSION:
+    if info["zlmdb_version"] != version:
         raise RuntimeError("upstream venv has zlmdb %s, want %s"
-                           % (info["zlmdb_version"], UPSTREAM_VERSION))
+                           % (info["zlmdb_version"], version))
     return info
 
 
@@ -164,11 +172,11 @@ def venv_info() -> dict:
     return info
 
 
-def _is_valid(venv: Path) -> bool:
+def _is_valid(venv: Path, pin: str = UPSTREAM_PIN) -> bool:
     m = _read_marker(venv)
     return bool(
         m
-        and m.get("pin") == UPSTREAM_PIN
+        and m.get("pin") == pin
         and m.get("recipe") == RECIPE_VERSION
         and venv_python(venv).exists()
     )
@@ -205,18 +213,22 @@ def _run_step(cmd: list, timeout: float) -> None:
         raise RuntimeError("command failed (%d): %s" % (proc.returncode, " ".join(cmd)))
 
 
-def ensure_upstream_venv(recreate: bool = False, timeout: float = 1200) -> Path:
+def ensure_upstream_venv(recreate: bool = False, timeout: float = 1200,
+                         pin: str | None = None) -> Path:
     """Create the upstream venv if missing or invalid; return its python path.
 
     Reuses ``build/upstream-venv`` when its marker matches the pin and the
     recipe version.  Progress goes to stderr.  Raises RuntimeError on failure
     (tests turn that into a failure, not a skip: the fixtures are the proof).
+    ``pin`` asks for another release in its own venv (``venv_for(pin)``), as
+    the benchmarks do.
     """
-    venv = venv_dir()
-    if not recreate and _is_valid(venv):
+    venv = venv_dir() if pin is None else venv_for(pin)
+    pin = pin or UPSTREAM_PIN
+    if not recreate and _is_valid(venv, pin):
         return venv_python(venv)
     with _FileLock(venv.parent / (venv.name + ".lock")):
-        if not recreate and _is_valid(venv):  # built by someone else meanwhile
+        if not recreate and _is_valid(venv, pin):  # built by someone else meanwhile
             return venv_python(venv)
         t0 = time.monotonic()
         if venv.exists():
@@ -227,12 +239,12 @@ def ensure_upstream_venv(recreate: bool = False, timeout: float = 1200) -> Path:
         _log("creating venv %s (base interpreter %s)" % (venv, base))
         _run_step([base, "-m", "venv", str(venv)], timeout=300)
         py = str(venv_python(venv))
-        _log("installing %s (pip resolves numpy, cbor2, cffi, ...)" % UPSTREAM_PIN)
+        _log("installing %s (pip resolves numpy, cbor2, cffi, ...)" % pin)
         _run_step([py, "-m", "pip", "install", "--no-input", "--progress-bar", "off",
-                   UPSTREAM_PIN], timeout=timeout)
+                   pin], timeout=timeout)
         _log("probing the new venv")
-        info = _probe(venv)
-        info.update(pin=UPSTREAM_PIN, recipe=RECIPE_VERSION,
+        info = _probe(venv, pin.split("==", 1)[1])
+        info.update(pin=pin, recipe=RECIPE_VERSION,
                     created_seconds=round(time.monotonic() - t0, 1),
                     created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         (venv / MARKER_NAME).write_text(json.dumps(info, indent=1) + "\n")
