@@ -17,28 +17,21 @@ Runnable as a script (creates/validates the venv and prints its python)::
 
 Pin
 ---
-``zlmdb==26.7.1``.  ``pip download zlmdb`` / ``pip index versions zlmdb``
-offered 26.10.1 (newest), 26.7.1, 26.6.1, 25.12.x, ...  The contract in
-``shared/spec/zlmdb-orm.md`` describes 26.x with LMDB 0.9.35 and
-``Database(dbpath, maxsize, readonly, lock, sync, create, open_now, writemap,
-context, log)``.  Checked on this machine:
+``zlmdb==26.10.1``, the release our ORM is compatible with
+(``shared/spec/changes-2026-10.md``).  It ships two LMDB engines (0.9.36
+and 1.0.2, through its vendored py-lmdb 3.0.0 CFFI binding) and
+``Database(lib_version=None|"0.9"|"1.0")``: new databases are LMDB 1.0,
+data format v3, unless ``lib_version="0.9"`` asks for data format v1; an
+existing one opens in its own format.  The fixtures write both formats.  Its
+``_types.py`` / ``_pmap.py`` (key/value encodings, Map* classes, bugs) are
+byte-identical to 26.7.1's, the release pinned before our LMDB layer read
+the 1.0 format.
 
-* 26.6.1 and 26.7.1: LMDB 0.9.35, ``Database`` signature exactly as in the
-  spec, new databases in the classic LMDB data format v1 (which this
-  project's own LMDB layer opens);
-* 26.10.1: ships two LMDB engines (0.9.36 and 1.0.x) and ``Database`` gained
-  ``lib_version=``; **new databases default to LMDB 1.0, data format v3**,
-  which an LMDB 0.9 build rejects ("MDB_INVALID: File is not an LMDB
-  file").  Its ``_types.py`` / ``_pmap.py`` (key/value encodings, Map*
-  classes, bugs) are byte-identical to 26.7.1's.
-
-So 26.7.1 is the newest release matching the contract; it ships a binary
-``cp311 manylinux_2_28_x86_64`` wheel (no compiler needed; if pip ever falls
-back to the sdist, gcc and python3-dev are there).  To run the fixtures
-against another release set ``ZLMDB_UPSTREAM_PIN=zlmdb==26.10.1`` (its venv
-goes to ``build/upstream-venv-26.10.1``; the writer then passes
-``lib_version="0.9"`` so the file stays format v1, unless
-``ZLMDB_COMPAT_LIB_VERSION`` says otherwise).
+It ships a binary ``cp311 manylinux_2_28_x86_64`` wheel (no compiler needed;
+if pip ever falls back to the sdist, gcc and python3-dev are there).  To run
+the fixtures against another release set ``ZLMDB_UPSTREAM_PIN=zlmdb==X.Y.Z``
+(its venv goes to ``build/upstream-venv-X.Y.Z``); releases before 26.10 have
+no ``lib_version`` and fail the writer.
 
 Its dependencies (cffi, cbor2>=6.1, numpy>=1.24, txaio, click, pynacl,
 pyyaml, ...) are left to pip to resolve (FlatBuffers is vendored as
@@ -48,7 +41,7 @@ versions actually installed are written to
 
 Environment knobs
 -----------------
-``ZLMDB_UPSTREAM_PIN``    another upstream release, e.g. ``zlmdb==26.10.1``.
+``ZLMDB_UPSTREAM_PIN``    another upstream release, e.g. ``zlmdb==26.10.2``.
 ``ZLMDB_UPSTREAM_VENV``   use another venv directory.
 ``ZLMDB_UPSTREAM_PYTHON`` base interpreter used to create the venv
                           (default: the interpreter running this module).
@@ -64,7 +57,7 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_PIN = "zlmdb==26.7.1"
+DEFAULT_PIN = "zlmdb==26.10.1"
 UPSTREAM_PIN = os.environ.get("ZLMDB_UPSTREAM_PIN") or DEFAULT_PIN
 if not UPSTREAM_PIN.startswith("zlmdb==") or UPSTREAM_PIN.count("==") != 1:
     raise RuntimeError("ZLMDB_UPSTREAM_PIN must look like zlmdb==X.Y.Z, got %r" % UPSTREAM_PIN)
