@@ -787,8 +787,8 @@ def cmd_migrate(args):
              d["records"], ",".join(f for f, on in d["flags"].items() if on) or "-",
              d["sha256"]] for d in res["databases"]]
     _out(_table(rows, ["database", "records", "flags", "sha256"], align_right=(1,)))
-    _out("verified: %s is in %s's format; each database has the same records, in count "
-         "and SHA-256, as in %s" % (args.dst, "LMDB " + res["lmdb_version"], args.src))
+    _out("verified: %s opens with LMDB %s, and each database has the same records "
+         "(count and SHA-256) as in %s" % (args.dst, res["lmdb_version"], args.src))
     _out("%s: %d bytes (%s); %s: %d bytes (%s)"
          % (args.dst, res["bytes"], _size_text(res["bytes"]), args.src, res["source_bytes"],
             _size_text(res["source_bytes"])))

@@ -124,7 +124,7 @@ def test_migrate_text_output(tmp_path):
     assert rows["(main)"][:2] == ["0", "-"]
     assert rows["users"][:2] == ["1000", "-"] and rows["tags"][:2] == ["4", "dupsort"]
     assert len(rows["users"][2]) == 64
-    assert text[8].startswith("verified: %s is in LMDB 1.0." % (tmp_path / "dst"))
+    assert text[8].startswith("verified: %s opens with LMDB 1.0." % (tmp_path / "dst"))
     assert named_dump(tmp_path / "dst") == named_dump(src)
 
 
