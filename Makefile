@@ -5,6 +5,7 @@
 #   make bench     the benchmark harness (BENCH_ARGS=--quick for a smoke run)
 #   make check-install  cmake --install libzlmdb, then build and run the C
 #                  examples against it (pkg-config shared/static, find_package)
+#   make check-system-lmdb  the one-engine build on Debian's liblmdb
 #   make typecheck the type stubs against the runtime; mypy and pyright, strict
 #   make docs      the documentation site, HTML in build/docs/html
 #   make bench-peers  zlmdb against SQLite, Redis, RocksDB, LevelDB, diskcache
@@ -23,7 +24,7 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "cmake>=3.21" ninja
 export ZLMDB_DEPS_CACHE := $(CURDIR)/build/_deps
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps venv build demo test test-c test-python typecheck check-wheel check-install sanitize valgrind bench bench-c bench-peers fuzz reliability docs clean
+.PHONY: all deps venv build demo test test-c test-python typecheck check-wheel check-install check-system-lmdb sanitize valgrind bench bench-c bench-peers fuzz reliability docs clean
 
 all: test
 
@@ -61,8 +62,13 @@ test-c: $(VPY)
 	build/c/tests/c/zlmdb_tests
 	cd build/c && $(CURDIR)/$(VENV)/bin/ctest --output-on-failure -E zlmdb_c_tests
 
+# The Python suites run once per LMDB engine: as shipped (new low-level
+# environments in LMDB 0.9, new ORM databases in 1.0), then with both
+# defaults swapped, so every layer is tested on both data formats.
+ENGINE_SWAP := LMDB_DEFAULT_LIB_VERSION=1 ZLMDB_TEST_LIB_VERSION=0.9
 test-python: build
 	$(VPY) -m pytest -q -p no:cacheprovider tests/python tests/compat tests/reliability
+	$(ENGINE_SWAP) $(VPY) -m pytest -q -p no:cacheprovider tests/python tests/reliability
 
 test: test-c test-python
 
@@ -113,6 +119,18 @@ check-install: $(VPY)
 	CMAKE=$(CURDIR)/$(VENV)/bin/cmake NINJA=$(CURDIR)/$(VENV)/bin/ninja \
 	  tests/install/check_install.sh $(CURDIR)/build/install-check
 
+# The single-engine build against Debian's liblmdb (ZLMDB_SYSTEM_LMDB=1):
+# libzlmdb and the C tests, which then see one engine, the system's.
+check-system-lmdb: $(VPY)
+	@test -f /usr/include/lmdb.h || { echo "zlmdb: installing Debian's liblmdb-dev"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  $$SUDO apt-get install -y -qq liblmdb-dev; }
+	ZLMDB_SYSTEM_LMDB=1 $(VENV)/bin/cmake -S . -B build/system-lmdb -G Ninja -DZLMDB_WERROR=ON \
+	  -DCMAKE_MAKE_PROGRAM=$(CURDIR)/$(VENV)/bin/ninja >/dev/null
+	$(VENV)/bin/cmake --build build/system-lmdb
+	build/system-lmdb/tests/c/zlmdb_tests
+
 # ASan + UBSan: the C tests, then the whole pytest suite against a
 # sanitized extension (its own venv, so the normal build stays untouched).
 LIBASAN = $(shell gcc -print-file-name=libasan.so)
@@ -131,6 +149,8 @@ sanitize: $(VPY)
 	  -C build-dir=build/asan-py -C cmake.build-type=Debug ".[test]"
 	cd tests/python && $(SAN_ENV) PYTHONMALLOC=malloc LD_PRELOAD=$(LIBASAN) \
 	  $(CURDIR)/$(ASAN_PY) -m pytest -q -p no:cacheprovider . $(CURDIR)/tests/reliability
+	cd tests/python && $(SAN_ENV) $(ENGINE_SWAP) PYTHONMALLOC=malloc LD_PRELOAD=$(LIBASAN) \
+	  $(CURDIR)/$(ASAN_PY) -m pytest -q -p no:cacheprovider . $(CURDIR)/tests/reliability
 
 # The C tests under valgrind's memcheck (each forked case is traced too):
 # any invalid access or definite leak fails the case.
@@ -143,7 +163,7 @@ valgrind: test-c
 # Every suite, side by side with its peers (BENCH_ARGS=--quick for a smoke
 # run; BENCH_SUITES to choose).  The ORM suite runs upstream zlmdb in its
 # own virtualenv, created on first use.
-BENCH_SUITES ?= lowlevel codec orm
+BENCH_SUITES ?= lowlevel lowlevel10 codec orm
 bench: build
 	$(VPY) -m pip install -q --no-build-isolation -e ".[test,bench]"
 	$(MAKE) --no-print-directory bench-c

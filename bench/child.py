@@ -48,7 +48,7 @@ def native_files(package):
     return out
 
 
-def describe(mod):
+def describe(mod, params):
     env = {"impl": "python", "python": platform.python_version(),
            "python_impl": platform.python_implementation(), "module": mod.__name__}
     version = getattr(mod, "__version__", None)
@@ -60,7 +60,9 @@ def describe(mod):
     lmdb_version = getattr(mod, "version", None)
     if callable(lmdb_version):
         try:
-            env["lmdb_version"] = ".".join(str(x) for x in lmdb_version())
+            # The engine the workload used, where the suite chooses one.
+            kw = {"lib_version": params["lib_version"]} if "lib_version" in params else {}
+            env["lmdb_version"] = ".".join(str(x) for x in lmdb_version(**kw))
         except Exception:  # a module whose version() means something else
             pass
     return env
@@ -86,7 +88,7 @@ def main():
     ops, seconds = result["ops"], result["seconds"]
     out = {"ops": ops, "seconds": seconds,
            "ops_per_sec": ops / seconds if seconds > 0 else 0.0,
-           "extra": result.get("extra", {}), "env": describe(mod)}
+           "extra": result.get("extra", {}), "env": describe(mod, params)}
     print(json.dumps(out))
     return 0
 

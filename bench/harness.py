@@ -55,17 +55,22 @@ class Workload:
 
 
 class Target:
-    """``ours / peer >= min_ratio`` on one workload (ops/s ratio)."""
+    """``ours / peer >= min_ratio`` on one workload (ops/s ratio).
 
-    def __init__(self, workload, peer, min_ratio, label):
+    Targets of one workload that share a ``group`` are alternatives: the
+    group is met when any of them is (e.g. ">=1.3x py-lmdb or within 1.15x
+    of raw C")."""
+
+    def __init__(self, workload, peer, min_ratio, label, group=None):
         self.workload = workload
         self.peer = peer
         self.min_ratio = min_ratio
         self.label = label
+        self.group = group
 
     def to_json(self):
         return {"workload": self.workload, "peer": self.peer,
-                "min_ratio": self.min_ratio, "label": self.label}
+                "min_ratio": self.min_ratio, "label": self.label, "group": self.group}
 
 
 class System:

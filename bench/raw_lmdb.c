@@ -6,8 +6,10 @@
  * zlmdb.lmdb.  It is the physical floor: the same keys, values, orders and
  * environment settings, with no interpreter in the way.
  *
- *   bench_raw_lmdb --workload put_seq --dir /tmp/x --records 1000000
+ *   bench_raw_lmdb_v09 --workload put_seq --dir /tmp/x --records 1000000
  *                  [--seed 42] [--lookups 100000] [--txns 10000] [--batch 1000]
+ *                  [--lib_version 0]
+ * (bench_raw_lmdb_v10 is the same program built on the LMDB 1.0 engine.)
  *
  * Exit status: 0 = result printed; 3 = workload unknown to this binary (the
  * runner reports the pair as n/a); 1 = failure (the runner reports a crash).
@@ -166,6 +168,7 @@ struct params {
     uint64_t txns;
     uint64_t batch;
     int digest; /**< print the data digest instead of running a workload */
+    uint64_t lib_version; /**< the engine the suite asks for; must be ours */
 };
 
 struct result {
@@ -465,6 +468,8 @@ static int parse_args(int argc, char **argv, struct params *p)
             num = &p->txns;
         else if (strcmp(a, "--batch") == 0)
             num = &p->batch;
+        else if (strcmp(a, "--lib_version") == 0)
+            num = &p->lib_version;
         /* Parameters meant for other systems are ignored, not rejected, so the
          * runner can pass every suite parameter to every system. */
         if (num && parse_u64(val, num) != 0) {
@@ -484,7 +489,7 @@ static int parse_args(int argc, char **argv, struct params *p)
 
 int main(int argc, char **argv)
 {
-    struct params p = {NULL, NULL, 1000000, 42, 100000, 10000, 1000, 0};
+    struct params p = {NULL, NULL, 1000000, 42, 100000, 10000, 1000, 0, MDB_VERSION_MAJOR};
     struct result r = {0, 0.0, -1.0, 0.0};
     struct dataset d;
     uint64_t *order = NULL;
@@ -500,6 +505,12 @@ int main(int argc, char **argv)
     if (p.digest)
         return print_digest(p.records, p.seed);
     w = p.workload;
+    if (p.lib_version != MDB_VERSION_MAJOR) {
+        /* One program per engine (bench/CMakeLists.txt): this is not the one. */
+        printf("{\"unavailable\": \"built on LMDB %d.%d, not lib_version=%d\"}\n",
+               MDB_VERSION_MAJOR, MDB_VERSION_MINOR, (int)p.lib_version);
+        return EXIT_UNAVAILABLE;
+    }
     if (!known_workload(w)) {
         printf("{\"unavailable\": \"workload not implemented in bench_raw_lmdb\"}\n");
         return EXIT_UNAVAILABLE;

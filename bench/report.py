@@ -96,6 +96,23 @@ def machine_info(tmpdir):
 
 # ---------------------------------------------------------------- document
 
+def _verdicts(checks):
+    """One verdict per target, or per group of alternative targets (met when
+    any member is); None entries (a peer was n/a) are left out."""
+    out, groups = [], {}
+    for c in checks:
+        if c.get("group"):
+            groups.setdefault(c["group"], []).append(c["pass"])
+        elif c["pass"] is not None:
+            out.append(c["pass"])
+    for members in groups.values():
+        if any(members):
+            out.append(True)
+        elif any(m is False for m in members):
+            out.append(False)
+    return out
+
+
 def _summarise(suite, systems, workloads, results):
     by_pair = {(r["workload"], r["system"]): r for r in results}
     names = [s.name for s in systems]
@@ -121,13 +138,16 @@ def _summarise(suite, systems, workloads, results):
                 continue
             r = ratios.get(t.peer)
             checks.append({"label": t.label, "peer": t.peer, "min_ratio": t.min_ratio,
+                           "group": getattr(t, "group", None),
                            "ratio": r, "pass": False if ours_crashed
                            else None if r is None else r >= t.min_ratio})
-        verdicts = [c["pass"] for c in checks if c["pass"] is not None]
+        verdicts = _verdicts(checks)
         if not verdicts:
             status = "-"
         elif all(verdicts):
-            status = "PASS" if len(verdicts) == len(checks) else "PASS*"
+            wanted = len([c for c in checks if not c.get("group")]) + \
+                len({c["group"] for c in checks if c.get("group")})
+            status = "PASS" if len(verdicts) == wanted else "PASS*"
         else:
             status = "FAIL"
         rows.append({"workload": w.name, "ops_per_sec": rates, "ratios": ratios,

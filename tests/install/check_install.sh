@@ -122,6 +122,14 @@ table_ok() {   # table_ok COMMAND...: the table example in a fresh directory
     grep -q "^putting a duplicate e-mail: ZLMDB_UNIQUE" <<<"$out" &&
         grep -q "^users: 3$" <<<"$out" && grep -q "^grace@example.org is user 3$" <<<"$out"
 }
+engines_ok() {    # both formats, each reopened with its own engine
+    local dir out
+    dir=$(mktemp -d "$work/db.XXXXXX")
+    out=$("$@" "$dir/db") || { echo "   exit status $?"; return 1; }
+    grep -q "old: LMDB 0.9.36, data format v1: hello = from LMDB 0.9$" <<<"$out" &&
+        grep -q "new: LMDB 1.0.2, data format v3: hello = from LMDB 1.0$" <<<"$out" &&
+        grep -q "^opening it as LMDB 0.9: ZLMDB_FORMAT_MISMATCH" <<<"$out"
+}
 links_shared() {   # the program loads libzlmdb.so.<soversion> from the prefix
     grep -q "NEEDED.*\[libzlmdb.so.$soversion\]" <(dynamic_tags "$1") &&
         grep -q "libzlmdb.so.$soversion => $libdir/" <(LD_LIBRARY_PATH=${2:-} ldd "$1")
@@ -132,7 +140,7 @@ cd "$work"
 cflags=(-Wall -Wextra -Werror)
 
 echo "== pkg-config, shared: $(pkg-config --cflags --libs zlmdb)"
-for ex in hello_zlmdb table_demo; do
+for ex in hello_zlmdb table_demo engines_demo; do
     # shellcheck disable=SC2046  # pkg-config output is a list of words
     check "$ex compiles and links with pkg-config" \
         "$CC" "${cflags[@]}" -o "pc_$ex" "$root/examples/c/$ex.c" $(pkg-config --cflags --libs zlmdb)
@@ -144,10 +152,11 @@ check "the installed headers compile alone as strict C99" \
 check "pc_hello_zlmdb uses the installed libzlmdb.so" links_shared pc_hello_zlmdb "$libdir"
 check "pc_hello_zlmdb runs" hello_ok env LD_LIBRARY_PATH="$libdir" ./pc_hello_zlmdb
 check "pc_table_demo runs" table_ok env LD_LIBRARY_PATH="$libdir" ./pc_table_demo
+check "pc_engines_demo runs" engines_ok env LD_LIBRARY_PATH="$libdir" ./pc_engines_demo
 check "pc_headertest runs" env LD_LIBRARY_PATH="$libdir" ./pc_headertest
 
 echo "== pkg-config, static: -static $(pkg-config --static --cflags --libs zlmdb)"
-for ex in hello_zlmdb table_demo; do
+for ex in hello_zlmdb table_demo engines_demo; do
     # shellcheck disable=SC2046
     check "$ex links statically with pkg-config --static" \
         "$CC" "${cflags[@]}" -static -o "pcs_$ex" "$root/examples/c/$ex.c" \
@@ -157,6 +166,7 @@ for ex in hello_zlmdb table_demo; do
 done
 check "pcs_hello_zlmdb runs" hello_ok ./pcs_hello_zlmdb
 check "pcs_table_demo runs" table_ok ./pcs_table_demo
+check "pcs_engines_demo runs" engines_ok ./pcs_engines_demo
 
 echo "== CMake: find_package(zlmdb CONFIG REQUIRED) in tests/install/consumer"
 cmake_consumer() {
@@ -178,6 +188,8 @@ check "hello_zlmdb_static does not load libzlmdb.so" links_no_zlmdb_so "$bin/hel
 check "table_demo_static does not load libzlmdb.so" links_no_zlmdb_so "$bin/table_demo_static"
 check "hello_zlmdb_static runs" hello_ok "$bin/hello_zlmdb_static"
 check "table_demo_static runs" table_ok "$bin/table_demo_static"
+check "engines_demo_shared runs" engines_ok "$bin/engines_demo_shared"
+check "engines_demo_static runs" engines_ok "$bin/engines_demo_static"
 
 echo "check-install: $passed passed, $failed failed"
 [ "$failed" = 0 ]
