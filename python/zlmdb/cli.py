@@ -1116,6 +1116,11 @@ def _progress():
                               "terminal).")]
 
 
+def _batch_size():
+    return click.Option(["--batch-size"], type=int, default=10000, metavar="N",
+                        help="Records per write transaction (default 10000).")
+
+
 def _option(decls, help_text, **attrs):
     return click.Option(decls, help=help_text, **attrs)
 
@@ -1186,8 +1191,7 @@ _command("import", cmd_import,
                                 "header.", metavar="SLOT"),
             _option(["--format"], "Input format (default: detected from the first byte).",
                     type=click.Choice(["auto", "jsonl", "cbor"]), default="auto"),
-            _option(["--batch-size"], "Records per write transaction (default 10000).",
-                    type=int, default=10000, metavar="N"),
+            _batch_size(),
             _option(["--map-size"], "Map size when creating the database, or at least this "
                                     "(e.g. 1GiB).", type=_Size(relative=False),
                     metavar="SIZE"),
@@ -1220,8 +1224,7 @@ _command("migrate", cmd_migrate,
                        help="The LMDB data format of the copy: 1.0 (LMDB 1.0, data format "
                             "v3) or 0.9 (LMDB 0.9, data format v1).")]
          + _json() + _progress()
-         + [_option(["--batch-size"], "Records per write transaction (default 10000).",
-                    type=int, default=10000, metavar="N")],
+         + [_batch_size()],
          "copy a database into LMDB 1.0's or 0.9's data format, and verify the copy",
          "Copy the LMDB environment SRC (a zlmdb database or any other) into the new or "
          "empty directory DST in the data format --lib-version names: the main database "

@@ -728,10 +728,15 @@ def test_backup_is_compact_and_complete(db, tmp_path):
     assert "exists and is not an empty directory" in user_error("backup", db, tmp_path / "b1")
 
 
-def test_backup_while_a_writer_runs_is_consistent(db_copy, tmp_path):
+def copies_while_a_writer_runs(db, tmp_path, command, copies):
+    """Run ``command(dest)`` (a copying command line) ``copies`` times while
+    cli_data/writer.py adds users to ``db``, and check that each copy is one
+    committed state: whole transactions of 10 users, every index entry in
+    step with its record.  Returns the number of users the writer added."""
     stop = tmp_path / "stop"
-    writer = subprocess.Popen([sys.executable, str(DATA / "writer.py"), db_copy, str(stop)],
+    writer = subprocess.Popen([sys.executable, str(DATA / "writer.py"), db, str(stop)],
                               cwd=str(DATA), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    dests = [tmp_path / ("copy%d" % i) for i in range(copies)]
     try:
         deadline = time.time() + 60
         while not os.path.exists(str(stop) + ".ready"):
@@ -739,9 +744,8 @@ def test_backup_while_a_writer_runs_is_consistent(db_copy, tmp_path):
             assert time.time() < deadline
             time.sleep(0.01)
         counts = []
-        for i in range(4):
-            dest = tmp_path / ("backup%d" % i)
-            ok("backup", db_copy, dest)
+        for dest in dests:
+            ok(*command(dest))
             counts.append(int(ok("count", dest, "Users").strip()))
             time.sleep(0.05)
     finally:
@@ -750,15 +754,19 @@ def test_backup_while_a_writer_runs_is_consistent(db_copy, tmp_path):
     assert writer.returncode == 0, err
     written = int(out)
     assert written >= 10
-    # Each copy is one committed state: whole transactions of 10 users, and
-    # every index entry in step with its record.
     assert all((c - 6) % 10 == 0 for c in counts), counts
     assert counts == sorted(counts) and counts[-1] > 6
-    for i in range(4):
-        res = run("check", tmp_path / ("backup%d" % i), *SCHEMA, "--json")
+    for dest in dests:
+        res = run("check", dest, *SCHEMA, "--json")
         assert res.returncode == 0, res.stdout
         report = json.loads(res.stdout)
         assert report["ok"] and report["indexes"] == 2
+    return written
+
+
+def test_backup_while_a_writer_runs_is_consistent(db_copy, tmp_path):
+    written = copies_while_a_writer_runs(db_copy, tmp_path,
+                                         lambda dest: ("backup", db_copy, dest), 4)
     assert int(ok("count", db_copy, "Users").strip()) == 6 + written
 
 

@@ -18,8 +18,9 @@ import pytest
 
 import zlmdb.lmdb as zl
 from zlmdb import _cli_migrate
-from test_cli import (DATA, SCHEMA, _run_on_a_terminal, build, build_named, file_state,
-                      named_dump, ok, ok_json, raw_dump, run, usage_error, user_error)
+from test_cli import (DATA, SCHEMA, _run_on_a_terminal, build, build_named,
+                      copies_while_a_writer_runs, file_state, named_dump, ok, ok_json, raw_dump,
+                      run, usage_error, user_error)
 
 FORMATS = {0: "0.9", 1: "1.0"}
 OTHER = {0: 1, 1: 0}
@@ -208,29 +209,9 @@ def test_the_source_is_only_read(tmp_path):
 
 def test_migrate_while_a_writer_runs_copies_one_snapshot(tmp_path):
     src = build(tmp_path / "orm")
-    stop = tmp_path / "stop"
-    writer = subprocess.Popen([sys.executable, str(DATA / "writer.py"), src, str(stop)],
-                              cwd=str(DATA), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.time() + 60
-        while not os.path.exists(str(stop) + ".ready"):
-            assert writer.poll() is None, writer.stderr.read()
-            assert time.time() < deadline
-            time.sleep(0.01)
-        counts = []
-        for i in range(3):
-            dest = tmp_path / ("v1-%d" % i)
-            ok("migrate", src, dest, "--lib-version", "1.0", "--batch-size", "7")
-            counts.append(int(ok("count", dest, "Users").strip()))
-    finally:
-        stop.write_text("")
-        _out, err = writer.communicate(timeout=60)
-    assert writer.returncode == 0, err
-    # whole transactions of 10 users, each with its index entries
-    assert all((c - 6) % 10 == 0 for c in counts), counts
-    for i in range(3):
-        report = json.loads(run("check", tmp_path / ("v1-%d" % i), *SCHEMA, "--json").stdout)
-        assert report["ok"] and report["indexes"] == 2, report
+    copies_while_a_writer_runs(src, tmp_path, lambda dest: (
+        "migrate", src, dest, "--lib-version", "1.0", "--batch-size", "7"), 3)
+    assert lib_version_of(tmp_path / "copy0") == "1.0"
 
 
 # -- what it refuses ------------------------------------------------------------------
