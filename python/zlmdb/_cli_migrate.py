@@ -82,15 +82,21 @@ def _databases(env, txn):
     return dbs, named
 
 
+def _records(txn, db, named):
+    """The records of ``db`` in its order; in the main database, not the
+    named databases' own records (LMDB writes those when it creates them)."""
+    for k, v in txn.cursor(db=db.handle).iternext():
+        if db.name is not None or not named.is_named(k, v):
+            yield k, v
+
+
 def _digests(txn, dbs, named):
     """{name: Digest} of every database, read back independently of the copy."""
     out = {}
     for db in dbs:
         digest = out[db.name] = Digest()
-        skip = named.is_named if db.name is None else None
-        for k, v in txn.cursor(db=db.handle).iternext():
-            if skip is None or not skip(k, v):
-                digest.add(k, v)
+        for k, v in _records(txn, db, named):
+            digest.add(k, v)
     return out
 
 
@@ -104,13 +110,12 @@ class _Writer:
         self.progress = progress
         self.done = 0
 
-    def copy(self, src_txn, src, dst_handle, digest, skip=None):
-        """Every record of ``src`` (a _Db of the source) into ``dst_handle``,
-        adding each to ``digest``."""
+    def copy(self, src_txn, src, named, dst_handle, digest):
+        """Every record of ``src`` (a _Db of the source, whose named
+        databases are ``named``) into ``dst_handle``, adding each to
+        ``digest``."""
         batch, size = [], 0
-        for k, v in src_txn.cursor(db=src.handle).iternext():
-            if skip is not None and skip(k, v):
-                continue
+        for k, v in _records(src_txn, src, named):
             digest.add(k, v)
             batch.append((k, v))
             size += len(k) + len(v)
@@ -120,19 +125,31 @@ class _Writer:
         if batch:
             self.put(src, dst_handle, batch)
 
+    def write(self, work, db=None):
+        """``work(txn)`` in one write transaction (whose default database is
+        ``db``), done again after the map grows when it finds it full; the
+        result of ``work``."""
+        while True:
+            try:
+                with self.env.begin(write=True, db=db) as txn:
+                    return work(txn)
+            except lmdb.MapFullError:
+                grow_map(self.env)
+
+    def create(self, src):
+        """The new environment's handle of the named database ``src``."""
+        return self.write(lambda txn: self.env.open_db(src.name, txn=txn, create=True,
+                                                       **src.flags))
+
     def put(self, src, handle, items):
         """One batch, in one write transaction.  The records come in the
         database's own order, so LMDB appends them (MDB_APPEND, or
         MDB_APPENDDUP in a dupsort database) and fills every page."""
-        while True:
-            try:
-                with self.env.begin(write=True, db=handle) as txn:
-                    _consumed, added = txn.cursor(db=handle).putmulti(items, append=True)
-                break
-            except lmdb.MapFullError:
-                grow_map(self.env)
-            except lmdb.BadValsizeError:
-                raise CliError(_too_large(self.env, src, items)) from None
+        try:
+            _consumed, added = self.write(
+                lambda txn: txn.cursor(db=handle).putmulti(items, append=True), db=handle)
+        except lmdb.BadValsizeError:
+            raise CliError(_too_large(self.env, src, items)) from None
         if added != len(items):
             raise CliError("%s: %d of %d records of a batch were written"
                            % (src.label, added, len(items)))
@@ -264,14 +281,9 @@ def _migrate(env, txn, src, dst, dst_existed, fmt, batch_size, progress_for):
         # The main database first: its records are appended, which needs
         # them to come before the named databases' records join it.
         for db in dbs:
-            if db.name is None:
-                handle = out.open_db(None)
-            else:
-                with out.begin(write=True) as wtxn:
-                    handle = out.open_db(db.name, txn=wtxn, create=True, **db.flags)
+            handle = out.open_db(None) if db.name is None else writer.create(db)
             copied[db.name] = Digest()
-            writer.copy(txn, db, handle, copied[db.name],
-                        skip=named.is_named if db.name is None else None)
+            writer.copy(txn, db, named, handle, copied[db.name])
         progress.close()
         progress = None
         out.sync(True)
