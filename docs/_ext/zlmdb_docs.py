@@ -8,9 +8,9 @@
   same rows (zlmdb._maps.MAPS) the classes are made from.
 * After reading, checks that every public name has an entry: each function,
   type, enumerator and macro of include/zlmdb.h in the C domain, and each
-  name of zlmdb.lmdb, zlmdb.codec and zlmdb (with the methods of their
-  classes) in the Python domain.  A name added to the API without an entry
-  fails the build.
+  name of zlmdb.lmdb, zlmdb.lmdb.verify, zlmdb.codec and zlmdb (with the
+  methods of their classes) in the Python domain.  A name added to the API
+  without an entry fails the build.
 """
 import importlib
 import inspect
@@ -197,6 +197,7 @@ def python_names():
     """Fully qualified public names the Python API reference must cover."""
     wanted = set()
     lmdb = importlib.import_module("zlmdb.lmdb")
+    verify = importlib.import_module("zlmdb.lmdb.verify")
     codec = importlib.import_module("zlmdb.codec")
     zlmdb = importlib.import_module("zlmdb")
     maps = set(importlib.import_module("zlmdb._maps").MAP_CLASSES)
@@ -204,7 +205,8 @@ def python_names():
     # the Map* classes are rows of zlmdb-map-table.
     skip = {"__version__", "flatbuffers", "codec", "lmdb"} | maps
     for module, names in ((lmdb, list(lmdb.__all__) + ["open"]), (codec, codec.__all__),
-                          (zlmdb, zlmdb.__all__)):
+                          (zlmdb, zlmdb.__all__),
+                          (verify, ["verify", "resolve_data_path", "VerifyError"])):
         for name in names:
             if module is zlmdb and name in skip:
                 continue

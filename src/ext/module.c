@@ -265,6 +265,8 @@ static int module_exec(PyObject *module)
     if (PyModule_AddFunctions(module, zpy_codec_methods) < 0 ||
         zpy_codec_init(module, &st->codec) < 0)
         return -1;
+    if (zpy_verify_add(module) < 0)
+        return -1;
     return 0;
 }
 

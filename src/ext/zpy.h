@@ -353,6 +353,11 @@ PyObject *zpy_cursor_do_pop(zpy_Cursor *self, MDB_val *key);
  * miss leaves it unpositioned, an error raises: 0 or -1. */
 int zpy_cursor_move(zpy_Cursor *self, MDB_cursor_op op, int preload);
 
+/* ----------------------------------------------------------- verify.c */
+
+/* Add verify(), the offline verifier, to the module. */
+int zpy_verify_add(PyObject *module);
+
 /* ------------------------------------------------------------- pmap.c */
 
 extern PyType_Spec zpy_pmap_spec;

@@ -28,6 +28,9 @@ static const struct {
     {ZLMDB_TOO_LARGE, "ZLMDB_TOO_LARGE: size limit exceeded"},
     {ZLMDB_BAD_FORMAT, "ZLMDB_BAD_FORMAT: not a file of an LMDB format this build reads"},
     {ZLMDB_FORMAT_MISMATCH, "ZLMDB_FORMAT_MISMATCH: the environment has another LMDB format"},
+    {ZLMDB_VERIFY_FAILED, "ZLMDB_VERIFY_FAILED: the data file failed verification"},
+    {ZLMDB_VERIFY_UNSUPPORTED,
+     "ZLMDB_VERIFY_UNSUPPORTED: not an LMDB data file of a layout the verifier handles"},
 };
 
 const char *zlmdb_strerror(int rc)

@@ -24,7 +24,8 @@ MAIN_DB = ":main:"
 
 USAGE = """%prog [options] <command> [arguments]
 
-Inspect and maintain an LMDB environment (-e/--env PATH is always needed).
+Inspect and maintain an LMDB environment (-e/--env PATH is needed; verify
+also takes the path as its argument).
 Named databases are chosen with -d/--db; the main database is the default.
 
 Commands:
@@ -44,6 +45,8 @@ Commands:
                        appending in key order
   shell                interactive Python with ENV/env, DB/db and lmdb bound
   stat                 environment and database statistics
+  verify [PATH]        check a data file offline, from its bytes, without
+                       opening it (PATH or -e; -s for a single file)
   warm                 read the data file once so its pages are cached
   watch                live statistics (--csv, --interval S, --window N,
                        --count N)
@@ -494,12 +497,32 @@ def cmd_watch(opts, args):
         return
 
 
+def cmd_verify(opts, args):
+    """Check a data file from its bytes, never opening it through LMDB
+    (zlmdb.lmdb.verify): prints each problem and fails, or "verify: OK"."""
+    from zlmdb.lmdb import verify as _verify
+
+    path = args[0] if args else opts.env
+    if not path:
+        raise UserError("verify: specify a path (positional or with --env)")
+    try:
+        problems = _verify.verify(path, subdir=False if opts.use_single_file else None)
+    except (_verify.VerifyError, OSError) as exc:
+        raise UserError("verify: %s" % exc)
+    for line in problems:
+        _out(line)
+    if problems:
+        raise UserError("verify: FAILED (%d problem%s)"
+                        % (len(problems), "" if len(problems) == 1 else "s"))
+    _out("verify: OK")
+
+
 COMMANDS = {
     "copy": cmd_copy, "copyfd": cmd_copyfd, "drop": cmd_drop,
     "dump": cmd_dump, "edit": cmd_edit, "get": cmd_get,
     "readers": cmd_readers, "restore": cmd_restore, "rewrite": cmd_rewrite,
     "shell": cmd_shell, "stat": cmd_stat, "warm": cmd_warm,
-    "watch": cmd_watch,
+    "watch": cmd_watch, "verify": cmd_verify,
 }
 
 
@@ -564,7 +587,7 @@ def main(argv=None):
     func = COMMANDS.get(args[0])
     if func is None:
         return _fail("No such command: %r" % args[0])
-    if not opts.env:
+    if not opts.env and func is not cmd_verify:   # verify takes a path instead
         return _fail("Please specify environment (--env)")
     try:
         func(opts, args[1:])
