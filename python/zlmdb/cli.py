@@ -795,23 +795,64 @@ def cmd_migrate(args):
     return EXIT_OK
 
 
+def _verify_file(path):
+    """The offline verifier over DB's data file, before LMDB opens it: its
+    problems (sentences), or a CliError when it is no LMDB file."""
+    from zlmdb.lmdb import verify as lmdb_verify
+    data = os.path.join(path, "data.mdb")
+    if not os.path.isdir(path):
+        raise CliError("no such database directory: %s" % path)
+    if not os.path.exists(data):
+        raise CliError("no database at %s: it has no data.mdb" % path)
+    try:
+        return lmdb_verify.verify(data, subdir=False)
+    except lmdb_verify.VerifyError as exc:
+        raise CliError("not a zlmdb database: %s" % exc) from None
+    except OSError as exc:
+        raise CliError("cannot read %s: %s" % (data, exc.strerror or exc)) from None
+
+
 def cmd_check(args):
     from zlmdb._cli_check import check
     if args.max_problems < 1:
         raise CliError("--max-problems must be at least 1")
+    # The file first, byte by byte and without LMDB: a damaged page must
+    # not reach LMDB, and the record walk below would only see what LMDB
+    # can read.  A file that fails is not opened at all.
+    file_problems = _verify_file(args.db)
+    if file_problems:
+        shown = file_problems[:args.max_problems]
+        if args.json:
+            _json_out({"ok": False, "file_ok": False, "slots": 0, "records": 0,
+                       "indexes": 0, "named_databases": [],
+                       "problem_count": len(file_problems),
+                       "problems": [{"slot": None, "key": None, "problem": "file: " + p}
+                                    for p in shown],
+                       "notes": ["the data file failed the offline verifier, so no "
+                                 "record was read"]})
+        else:
+            _out("checked the data file: %d problem(s); no record was read"
+                 % len(file_problems))
+            for p in shown:
+                _out("problem: file: %s" % p)
+            if len(file_problems) > len(shown):
+                _out("... and %d more problem(s) (--max-problems)"
+                     % (len(file_problems) - len(shown)))
+        return EXIT_PROBLEMS
     db = open_database(args.db)
     with db.begin() as txn:
         catalog = _catalog(db, txn, args, strict=False)
         rep = check(catalog, txn, args.max_problems)
         indexes = sum(len(catalog.layout(s).indexes) for s in rep.slots)
     if args.json:
-        _json_out({"ok": rep.ok, "slots": len(rep.slots), "records": rep.records,
+        _json_out({"ok": rep.ok, "file_ok": True, "slots": len(rep.slots),
+                   "records": rep.records,
                    "indexes": indexes, "named_databases": rep.named,
                    "problem_count": rep.problem_count, "problems": rep.problems,
                    "notes": rep.notes})
     else:
         entries = sum(n["entries"] for n in rep.named)
-        _out("checked %d slot%s, %d record%s, %d index%s%s: %s"
+        _out("checked the data file and %d slot%s, %d record%s, %d index%s%s: %s"
              % (len(rep.slots), "" if len(rep.slots) == 1 else "s", rep.records,
                 "" if rep.records == 1 else "s", indexes, "" if indexes == 1 else "es",
                 ", %d named database%s (%d entr%s)"

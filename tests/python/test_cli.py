@@ -780,7 +780,7 @@ def test_check_clean_database(db):
     res = run("check", db, *SCHEMA)
     assert res.returncode == 0, res.stdout
     text = res.stdout.decode()
-    assert text.startswith("checked 13 slots, 42 records, 2 indexes: no problems")
+    assert text.startswith("checked the data file and 13 slots, 42 records, 2 indexes: no problems")
     report = ok_json("check", db, *SCHEMA)
     assert report["ok"] and report["problem_count"] == 0 and report["problems"] == []
     assert report["records"] == len(raw_dump(db))
@@ -811,6 +811,51 @@ def _problems(path, *extra):
     res = run("check", path, *SCHEMA, "--json", *extra)
     assert res.returncode == 3, (res.returncode, res.stderr)
     return json.loads(res.stdout)
+
+
+def _forge_a_counter(path):
+    """Raise the main database's entry count in both meta pages (a forged
+    file LMDB would trust); returns the data file's bytes before."""
+    data = os.path.join(path, "data.mdb")
+    with open(data, "rb") as f:
+        raw = bytearray(f.read())
+    before = bytes(raw)
+    fmt = zl.open(path, readonly=True, lock=False)
+    hdr = 16 if fmt.lib_version()[0] == 0 else 24
+    psize = fmt.stat()["psize"]
+    fmt.close()
+    # MDB_meta: magic, version, address, mapsize, then the free and main
+    # DB records (48 bytes each); md_entries is at offset 32 of a record.
+    for page in (0, 1):
+        off = page * psize + hdr + 4 + 4 + 8 + 8 + 48 + 32
+        (n,) = struct.unpack_from("<Q", raw, off)
+        struct.pack_into("<Q", raw, off, n + 5)
+    with open(data, "wb") as f:
+        f.write(raw)
+    return before
+
+
+def test_check_verifies_the_file_first_and_reads_no_record_of_a_bad_one(db_copy):
+    _forge_a_counter(db_copy)
+    res = run("check", db_copy, *SCHEMA)
+    assert res.returncode == 3, res.stderr
+    lines = res.stdout.decode().splitlines()
+    assert lines[0] == "checked the data file: 1 problem(s); no record was read"
+    assert lines[1].startswith("problem: file: main DB: walked ") and \
+        "entries, record says" in lines[1]
+    rep = _problems(db_copy)
+    assert rep["ok"] is False and rep["file_ok"] is False and rep["records"] == 0
+    assert rep["problem_count"] == 1 and rep["problems"][0]["problem"].startswith("file: ")
+    assert "no record was read" in rep["notes"][0]
+
+
+def test_check_says_when_the_path_is_no_database(tmp_path):
+    assert user_error("check", tmp_path / "none").startswith("no such database directory")
+    (tmp_path / "empty").mkdir()
+    assert "has no data.mdb" in user_error("check", tmp_path / "empty")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "data.mdb").write_bytes(b"junk" * 2000)
+    assert user_error("check", tmp_path / "junk").startswith("not a zlmdb database: ")
 
 
 def test_check_finds_a_record_without_its_index_entry(db_copy):
@@ -985,8 +1030,9 @@ def test_the_demo_database_has_named_databases_not_slots(tmp_path):
     assert listing["tables"] == []
     assert [(d["name"], d["entries"]) for d in listing["named_databases"]] == \
         [("runs", 2), ("users", 1000)]
-    assert ok("check", path).splitlines()[0] == \
-        "checked 0 slots, 0 records, 0 indexes, 2 named databases (1002 entries): no problems"
+    assert ok("check", path).splitlines()[0] == (
+        "checked the data file and 0 slots, 0 records, 0 indexes, 2 named databases (1002 "
+        "entries): no problems")
     assert ok("count", path, "--db", "users").strip() == "1000"
     assert user_error("scan", path, "30067") == \
         "unknown slot 30067: not in the registry and holds no records; its key range " \
