@@ -2,8 +2,8 @@
 
 Both systems run the very same workload code below: ``module`` is whichever
 ``zlmdb`` the child imported, ours from the project's .venv (installed
-editable there) or upstream's from ``build/upstream-venv/`` (created by
-tests/compat/upstream_env.py, never in .venv).  The upstream child runs with
+editable there) or upstream's from ``build/upstream-venv-26.7.1/`` (created
+by tests/compat/upstream_env.py with that pin, never in .venv).  The upstream child runs with
 ``python -E -s`` from bench/, so neither PYTHONPATH nor the repository's
 ``python/`` directory can slip our package in; the runner checks the version
 and the location of the ``zlmdb`` it imports before timing anything.
@@ -40,7 +40,10 @@ from harness import REPO_DIR, Clock, PythonSystem, Suite, Target, Workload
 MAXSIZE = 4 << 30
 SIZES = [("10k", 10**4), ("100k", 10**5), ("1m", 10**6)]
 UPSTREAM_VERSION = "26.7.1"
-UPSTREAM_VENV_PYTHON = os.path.join(REPO_DIR, "build", "upstream-venv", "bin", "python")
+# Its own venv, apart from the compatibility tests' (which follow the newest
+# release): the figures in docs/benchmarks.md are for this one.
+UPSTREAM_VENV_PYTHON = os.path.join(REPO_DIR, "build", "upstream-venv-" + UPSTREAM_VERSION,
+                                    "bin", "python")
 
 # (base name, title, description, min ratio ours/upstream or None)
 BASES = [
@@ -112,7 +115,7 @@ class UpstreamSystem(PythonSystem):
                 sys.path.insert(0, os.path.join(REPO_DIR, "tests", "compat"))
                 import upstream_env
 
-                upstream_env.ensure_upstream_venv()
+                upstream_env.ensure_upstream_venv(pin="zlmdb==" + UPSTREAM_VERSION)
             except Exception as exc:  # no network, pip failure, ...
                 return "cannot create the upstream venv: %s" % exc
             finally:
@@ -153,9 +156,9 @@ SYSTEMS = [
                  description="ours: `import zlmdb` in the runner's interpreter (.venv)"),
     UpstreamSystem(UPSTREAM, "upstream %s" % UPSTREAM_VERSION, module="zlmdb",
                    python=UPSTREAM_VENV_PYTHON, python_env="ZLMDB_BENCH_UPSTREAM_PYTHON",
-                   description="upstream zlmdb==%s from PyPI in build/upstream-venv "
+                   description="upstream zlmdb==%s from PyPI in build/upstream-venv-%s "
                                "(tests/compat/upstream_env.py), run with -E -s"
-                               % UPSTREAM_VERSION),
+                               % (UPSTREAM_VERSION, UPSTREAM_VERSION)),
 ]
 
 

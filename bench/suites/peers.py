@@ -92,7 +92,7 @@ SETTINGS = {
     "zlmdb": "zlmdb.Database(dir, maxsize=64 GiB), defaults otherwise (fsync on commit); "
              "MapOidCbor(1) with a unique MapStringOid(2) index on email (attach_index)",
     "py-lmdb": "as zlmdb.lmdb (the same code, `import lmdb`)",
-    "upstream": "as zlmdb (the same code), upstream zlmdb 26.7.1 in build/upstream-venv",
+    "upstream": "as zlmdb (the same code), upstream zlmdb 26.7.1 in build/upstream-venv-26.7.1",
     "sqlite": "journal_mode=WAL, synchronous=FULL (the WAL is fsynced at every commit: "
               "NORMAL would fsync only at checkpoints, so a power loss could drop committed "
               "transactions, which LMDB's default does not); table rec(id INTEGER PRIMARY "
@@ -152,8 +152,8 @@ def _upstream_system():
 
     return UpstreamPeer("upstream", "upstream zlmdb %s" % UPSTREAM_VERSION, module="zlmdb",
                         python=UPSTREAM_VENV_PYTHON, python_env="ZLMDB_BENCH_UPSTREAM_PYTHON",
-                        description="upstream zlmdb==%s in build/upstream-venv, run with -E -s"
-                                    % UPSTREAM_VERSION)
+                        description="upstream zlmdb==%s in build/upstream-venv-%s, run with "
+                                    "-E -s" % (UPSTREAM_VERSION, UPSTREAM_VERSION))
 
 
 SYSTEMS = [

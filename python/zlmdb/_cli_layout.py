@@ -723,6 +723,19 @@ DB_RECORD_SIZE = 8 + 5 * struct.calcsize("N")
 MAX_NAMED_DBS = 4096
 DB_FLAGS = ("reverse_key", "dupsort", "integerkey", "integerdup", "dupfixed")
 
+#: LMDB's two data formats, by the LMDB version that names them: (engine
+#: major for ``lmdb.open(lib_version=)``, LMDB's data format version)
+FORMATS = {"0.9": (0, 1), "1.0": (1, 3)}
+
+
+def format_of(env):
+    """The data format of an open environment's file: "0.9" or "1.0"."""
+    return "%d.%d" % tuple(env.lib_version()[:2])
+
+
+def describe_format(fmt):
+    return "LMDB %s format (data format v%d)" % (fmt, FORMATS[fmt][1])
+
 
 def name_form(name):
     """A named database's name in JSON: the text, or ``{"$bytes": ...}``
@@ -807,16 +820,31 @@ class NamedDatabases:
     record, so opening with the default flags works for all of them.
 
     Two facts keep the test cheap: the record's value is always an MDB_db
-    (DB_RECORD_SIZE bytes), and LMDB takes names as C strings, so a key
-    holding a NUL byte never names a database.  Every key of slots 0..256
-    holds a NUL byte, so ORM databases cost one seek.
+    (DB_RECORD_SIZE bytes), and LMDB takes names as C strings, so a name
+    never holds a NUL byte.  LMDB 0.9 stores the name as the key; LMDB 1.0
+    stores it with its terminating NUL, so there the key ends with the one
+    NUL it holds.  Every key of slots 0..256 holds a NUL byte that is not
+    its last, so ORM databases cost one seek.
     """
 
     def __init__(self, env, ltxn):
         self.env = env
         self.ltxn = ltxn
+        self._nul = env.lib_version()[0] >= 1     # names stored with their NUL
         self._handles = {}       # name -> handle, or None for an ordinary record
         self._all = None
+
+    def name_of(self, key):
+        """The name a main-database key holds if it is a named database's
+        record, or None when it cannot be one."""
+        key = bytes(key)
+        if self._nul:
+            if not key.endswith(b"\0"):
+                return None
+            key = key[:-1]
+        if not key or b"\0" in key:
+            return None
+        return key
 
     def _handle(self, name):
         if name in self._handles:
@@ -835,10 +863,10 @@ class NamedDatabases:
 
     def is_named(self, key, value):
         """Whether the main-database record (key, value) is a named database."""
-        if len(value) != DB_RECORD_SIZE or not len(key):
+        if len(value) != DB_RECORD_SIZE:
             return False
-        key = bytes(key)
-        return b"\0" not in key and self._handle(key) is not None
+        name = self.name_of(key)
+        return name is not None and self._handle(name) is not None
 
     def get(self, name):
         """The NamedDb called ``name`` (bytes), or None."""
@@ -849,7 +877,8 @@ class NamedDatabases:
         return NamedDb(name, handle, self.ltxn) if handle is not None else None
 
     def in_range(self, lo=b"", hi=None):
-        """Names of the named databases with lo <= name < hi, ascending."""
+        """Names of the named databases whose records' keys lie in
+        lo <= key < hi, ascending."""
         out = []
         cur = self.ltxn.cursor()
         found = cur.set_range(lo)
@@ -858,12 +887,13 @@ class NamedDatabases:
             if hi is not None and k >= hi:
                 break
             nul = k.find(b"\0")
-            if nul >= 0:
-                # Every key that starts with k[:nul + 1] holds a NUL too.
+            if nul >= 0 and not (self._nul and nul == len(k) - 1):
+                # Every later key that starts with k[:nul + 1] holds a NUL
+                # before its last byte too.
                 found = cur.set_range(k[:nul] + b"\x01")
                 continue
             if self.is_named(k, cur.value()):
-                out.append(k)
+                out.append(self.name_of(k))
             found = cur.next()
         return out
 

@@ -372,10 +372,16 @@ def _write_batch(db, batch, named=None):
                     txn.put(k, v, db=handle)
             return
         except lmdb.MapFullError:
-            size = env.info()["map_size"]
-            if size >= _MAX_MAP:
-                raise
-            env.set_mapsize(min(_MAX_MAP, size * 2))
+            grow_map(env)
+
+
+def grow_map(env):
+    """Double the map of ``env``, which a write found full (no transaction
+    of this process may be open); re-raises the MapFullError at 16 TiB."""
+    size = env.info()["map_size"]
+    if size >= _MAX_MAP:
+        raise
+    env.set_mapsize(min(_MAX_MAP, size * 2))
 
 
 def _named_header(head, slot):

@@ -1,11 +1,12 @@
 """The ``zlmdb`` command (also ``python -m zlmdb``): inspect, check, export,
-import, back up and grow zlmdb databases.
+import, back up, grow and migrate zlmdb databases.
 
 :data:`main` is a click group with one command per subcommand; the console
 script and ``python -m zlmdb`` run it.  ``info`` is upstream zlmdb's
 command: the database's ``stats()``.  Every other command takes the
 database directory first.  Commands that only read open it read-only (and
-never create it); ``import`` and ``grow`` write.  Named LMDB databases
+never create it); ``import`` and ``grow`` write, and ``migrate`` writes a
+new database from one it reads.  Named LMDB databases
 (low-level ``env.open_db``) that share the environment are listed apart
 from the slots, and ``--db`` addresses one.
 Expected failures (a missing directory, something that is not a zlmdb
@@ -26,9 +27,9 @@ import click
 import zlmdb
 from zlmdb import lmdb
 from zlmdb._cli_layout import (MAX_NAMED_DBS, REGISTRY_SLOT, Catalog, CliError,
-                               NamedDatabases, b64, dumps_line, form_text, name_form,
-                               name_from_form, name_from_text, name_text, prefix_end,
-                               zlmdb_version)
+                               NamedDatabases, b64, describe_format, dumps_line, form_text,
+                               format_of, name_form, name_from_form, name_from_text,
+                               name_text, prefix_end, zlmdb_version)
 
 PROG = "zlmdb"
 EXIT_OK, EXIT_ERROR, EXIT_PROBLEMS = 0, 1, 3     # usage errors: click exits with 2
@@ -291,12 +292,16 @@ def cmd_env(args):
     map_size = info["map_size"]
     file_size = os.path.getsize(os.path.join(args.db, "data.mdb"))
     used = pages_used * psize
-    version = lmdb.version(subpatch=True)
+    # The engine of this environment, which its file's format chose (not
+    # the one a new environment would get).
+    version = env.lib_version()
+    fmt = format_of(env)
     res = {
         "path": os.path.abspath(args.db),
         "zlmdb_version": zlmdb_version(),
         "lmdb_version": "%d.%d.%d" % version[:3],
-        "lmdb_patched": bool(version[3]),
+        "lmdb_patched": bool(lmdb.version(subpatch=True, lib_version=version[0])[3]),
+        "lib_version": fmt,
         "map_size": map_size,
         "file_size": file_size,
         "page_size": psize,
@@ -327,6 +332,7 @@ def cmd_env(args):
         ("path", res["path"]),
         ("zlmdb", res["zlmdb_version"]),
         ("LMDB", res["lmdb_version"] + (" (patched)" if res["lmdb_patched"] else "")),
+        ("format", describe_format(fmt)),
         ("map size", "%d (%s)" % (map_size, _size_text(map_size))),
         ("file size", "%d (%s)%s" % (file_size, _size_text(file_size),
                                      ", preallocated to the map size (writemap)"
@@ -757,23 +763,96 @@ def cmd_backup(args):
     return EXIT_OK
 
 
+def cmd_migrate(args):
+    from zlmdb._cli_migrate import migrate
+    from zlmdb._cli_transfer import Progress
+    if args.batch_size < 1:
+        raise CliError("--batch-size must be at least 1")
+
+    def progress_for(total):
+        return Progress("migrate %s" % args.src, total, "records", _progress_enabled(args))
+
+    res = migrate(args.src, args.dst, args.lib_version, args.batch_size, progress_for)
+    if args.json:
+        _json_out(res)
+        return EXIT_OK
+    src_fmt, fmt = res["source_lib_version"], res["lib_version"]
+    if res["same_format"]:
+        _out("copied %s to %s in the %s it already has: a compacted copy"
+             % (args.src, args.dst, describe_format(fmt)))
+    else:
+        _out("migrated %s to %s: %s -> %s" % (args.src, args.dst, describe_format(src_fmt),
+                                              describe_format(fmt)))
+    rows = [["(main)" if d["name"] is None else name_text(name_from_form(d["name"])),
+             d["records"], ",".join(f for f, on in d["flags"].items() if on) or "-",
+             d["sha256"]] for d in res["databases"]]
+    _out(_table(rows, ["database", "records", "flags", "sha256"], align_right=(1,)))
+    _out("verified: %s opens with LMDB %s, and each database has the same records "
+         "(count and SHA-256) as in %s" % (args.dst, res["lmdb_version"], args.src))
+    _out("%s: %d bytes (%s); %s: %d bytes (%s)"
+         % (args.dst, res["bytes"], _size_text(res["bytes"]), args.src, res["source_bytes"],
+            _size_text(res["source_bytes"])))
+    return EXIT_OK
+
+
+def _verify_file(path):
+    """The offline verifier over DB's data file, before LMDB opens it: its
+    problems (sentences), or a CliError when it is no LMDB file."""
+    from zlmdb.lmdb import verify as lmdb_verify
+    data = os.path.join(path, "data.mdb")
+    if not os.path.isdir(path):
+        raise CliError("no such database directory: %s" % path)
+    if not os.path.exists(data):
+        raise CliError("no database at %s: it has no data.mdb" % path)
+    try:
+        return lmdb_verify.verify(data, subdir=False)
+    except lmdb_verify.VerifyError as exc:
+        raise CliError("not a zlmdb database: %s" % exc) from None
+    except OSError as exc:
+        raise CliError("cannot read %s: %s" % (data, exc.strerror or exc)) from None
+
+
 def cmd_check(args):
     from zlmdb._cli_check import check
     if args.max_problems < 1:
         raise CliError("--max-problems must be at least 1")
+    # The file first, byte by byte and without LMDB: a damaged page must
+    # not reach LMDB, and the record walk below would only see what LMDB
+    # can read.  A file that fails is not opened at all.
+    file_problems = _verify_file(args.db)
+    if file_problems:
+        shown = file_problems[:args.max_problems]
+        if args.json:
+            _json_out({"ok": False, "file_ok": False, "slots": 0, "records": 0,
+                       "indexes": 0, "named_databases": [],
+                       "problem_count": len(file_problems),
+                       "problems": [{"slot": None, "key": None, "problem": "file: " + p}
+                                    for p in shown],
+                       "notes": ["the data file failed the offline verifier, so no "
+                                 "record was read"]})
+        else:
+            _out("checked the data file: %d problem(s); no record was read"
+                 % len(file_problems))
+            for p in shown:
+                _out("problem: file: %s" % p)
+            if len(file_problems) > len(shown):
+                _out("... and %d more problem(s) (--max-problems)"
+                     % (len(file_problems) - len(shown)))
+        return EXIT_PROBLEMS
     db = open_database(args.db)
     with db.begin() as txn:
         catalog = _catalog(db, txn, args, strict=False)
         rep = check(catalog, txn, args.max_problems)
         indexes = sum(len(catalog.layout(s).indexes) for s in rep.slots)
     if args.json:
-        _json_out({"ok": rep.ok, "slots": len(rep.slots), "records": rep.records,
+        _json_out({"ok": rep.ok, "file_ok": True, "slots": len(rep.slots),
+                   "records": rep.records,
                    "indexes": indexes, "named_databases": rep.named,
                    "problem_count": rep.problem_count, "problems": rep.problems,
                    "notes": rep.notes})
     else:
         entries = sum(n["entries"] for n in rep.named)
-        _out("checked %d slot%s, %d record%s, %d index%s%s: %s"
+        _out("checked the data file and %d slot%s, %d record%s, %d index%s%s: %s"
              % (len(rep.slots), "" if len(rep.slots) == 1 else "s", rep.records,
                 "" if rep.records == 1 else "s", indexes, "" if indexes == 1 else "es",
                 ", %d named database%s (%d entr%s)"
@@ -985,7 +1064,7 @@ def _version():
 @click.version_option(_version(), "--version", prog_name=PROG,
                       message="%(prog)s %(version)s")
 def main():
-    """Inspect, check, export, import, back up and grow zlmdb databases.
+    """Inspect, check, export, import, back up, grow and migrate zlmdb databases.
 
     DB is the database directory (it holds data.mdb and lock.mdb).  Commands
     that only read open it read-only.
@@ -1078,6 +1157,11 @@ def _progress():
                               "terminal).")]
 
 
+def _batch_size():
+    return click.Option(["--batch-size"], type=int, default=10000, metavar="N",
+                        help="Records per write transaction (default 10000).")
+
+
 def _option(decls, help_text, **attrs):
     return click.Option(decls, help=help_text, **attrs)
 
@@ -1148,8 +1232,7 @@ _command("import", cmd_import,
                                 "header.", metavar="SLOT"),
             _option(["--format"], "Input format (default: detected from the first byte).",
                     type=click.Choice(["auto", "jsonl", "cbor"]), default="auto"),
-            _option(["--batch-size"], "Records per write transaction (default 10000).",
-                    type=int, default=10000, metavar="N"),
+            _batch_size(),
             _option(["--map-size"], "Map size when creating the database, or at least this "
                                     "(e.g. 1GiB).", type=_Size(relative=False),
                     metavar="SIZE"),
@@ -1176,6 +1259,21 @@ _command("check", cmd_check,
          "layouts, and for indexes known from --schema both directions (every entry "
          "points at a record with that index key; every record has its entry).  Exit "
          "status 3 when problems are found.")
+_command("migrate", cmd_migrate,
+         [click.Argument(["src"], metavar="SRC"), click.Argument(["dst"], metavar="DST"),
+          click.Option(["--lib-version"], type=click.Choice(["1.0", "0.9"]), required=True,
+                       help="The LMDB data format of the copy: 1.0 (LMDB 1.0, data format "
+                            "v3) or 0.9 (LMDB 0.9, data format v1).")]
+         + _json() + _progress()
+         + [_batch_size()],
+         "copy a database into LMDB 1.0's or 0.9's data format, and verify the copy",
+         "Copy the LMDB environment SRC (a zlmdb database or any other) into the new or "
+         "empty directory DST in the data format --lib-version names: the main database "
+         "and every named database with its flags, read in one read-only transaction and "
+         "written in transactions of --batch-size records.  The copy is then verified "
+         "(databases, flags, record counts and SHA-256 digests equal SRC's, and the "
+         "format is the one asked for) before it becomes DST; on any failure nothing is "
+         "left at DST.  Migrating to the format SRC has makes a compacted copy.")
 _command("grow", cmd_grow,
          _db() + [click.Argument(["size"], type=_Size(relative=True), metavar="SIZE")]
          + _json(),

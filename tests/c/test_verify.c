@@ -1118,7 +1118,11 @@ void test_verify__files_written_by_lmdb_pass(void)
     }
     CHECK_OK(mdb_txn_commit(txn));
     CHECK_OK(mdb_txn_begin(env, NULL, 0, &txn));
-    for (i = 0; i < 3000; i += 3) {
+    /* Keys 0..19 keep their duplicate sub-trees: deleting such a key whole
+     * leaves LMDB 0.9.36's (and 1.0's) aggregate page counters of "dups"
+     * too high (its sub-tree's pages are freed but not subtracted), which
+     * py-lmdb 3.0's verifier, and ours with it, reports as a mismatch. */
+    for (i = 21; i < 3000; i += 3) {
         key.mv_size = (size_t)snprintf(kb, sizeof(kb), "k%06u", i);
         key.mv_data = kb;
         CHECK_OK(mdb_del(txn, main, &key, NULL));

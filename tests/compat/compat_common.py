@@ -41,6 +41,29 @@ MANIFEST_FORMAT = 1
 MAP_SLOT_BASE = 100
 RECORDS_PER_MAP = 3
 
+#: The LMDB formats the fixtures are written in, as (the ``lib_version``
+#: the writer passes, the format that must result): upstream's default
+#: (nothing passed; 26.10.1 creates LMDB 1.0 files) and an explicit 0.9.
+WRITE_FORMATS = [(None, "1.0"), ("0.9", "0.9")]
+WRITE_FORMAT_IDS = ["default-1.0", "0.9"]
+#: LMDB's data format version in the meta page, by format
+DATA_VERSION = {"0.9": 1, "1.0": 3}
+#: the ``lib_version=`` of the low-level ``lmdb.open()`` that gives a format
+FORMAT_MAJOR = {"0.9": 0, "1.0": 1}
+LMDB_MAGIC = 0xBEEFC0DE
+
+
+def lmdb_data_version(data_path) -> int | None:
+    """The data format version in a data.mdb's first meta page (1: LMDB
+    0.9, 3: LMDB 1.0), read from the bytes: it follows the magic, which
+    sits at offset 16 (0.9) or 24 (1.0) on 64-bit."""
+    with open(data_path, "rb") as f:
+        head = f.read(64)
+    for off in range(0, len(head) - 7, 4):
+        if struct.unpack("<I", head[off:off + 4])[0] == LMDB_MAGIC:
+            return struct.unpack("<I", head[off + 4:off + 8])[0]
+    return None
+
 # Key component kinds:
 #   u16be   struct '>H'                  u16ne  struct 'H' (native, LE on x86)
 #   uuid    UUID.bytes (16)             u64/oid struct '>Q'

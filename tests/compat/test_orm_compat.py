@@ -1,10 +1,11 @@
-"""Our ORM against upstream zlmdb, both directions.
+"""Our ORM against upstream zlmdb, both directions, in both LMDB formats.
 
-Upstream writes a database (upstream_writer.py) and our Map* classes must
-read every record exactly as the manifest says it was written, including
-the maps where upstream's own reader is broken.  Then our ORM replays the
-manifest into a fresh database and upstream's reader must see the same as
-it sees on its own database.
+Upstream writes a database (upstream_writer.py), with its default format
+(LMDB 1.0) and with lib_version="0.9", and our Map* classes must read every
+record exactly as the manifest says it was written, including the maps where
+upstream's own reader is broken.  Then our ORM replays the manifest into a
+fresh database of the same format and upstream's reader must see the same
+as it sees on its own database.
 """
 import json
 import pickle
@@ -40,13 +41,26 @@ def _our_map(entry):
     return klass(entry["slot"])
 
 
-@pytest.fixture(scope="module")
-def written(tmp_path_factory):
+@pytest.fixture(scope="module", params=cc.WRITE_FORMATS, ids=cc.WRITE_FORMAT_IDS)
+def written(request, tmp_path_factory):
+    """(directory, manifest) of upstream's database in one format."""
     upstream_env.ensure_upstream_venv()
+    lib_version, fmt = request.param
     out = tmp_path_factory.mktemp("orm-compat")
-    proc = upstream_env.run_upstream(HERE / "upstream_writer.py", out, timeout=120)
+    proc = upstream_env.run_upstream(HERE / "upstream_writer.py", out,
+                                     *([lib_version] if lib_version else []), timeout=120)
     assert proc.returncode == 0, proc.stderr
-    return out, json.loads((out / "manifest.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert cc.lmdb_data_version(out / "db" / "data.mdb") == cc.DATA_VERSION[fmt]
+    return out, manifest
+
+
+def _our_database(path, fmt):
+    """Our ORM's new database at ``path`` in the LMDB format ``fmt``.  The
+    environment is created through the low level, whose lib_version= picks
+    the format; the ORM then opens the file in the format it has."""
+    zlmdb.lmdb.open(str(path), lib_version=cc.FORMAT_MAJOR[fmt]).close()
+    return zlmdb.Database(str(path), maxsize=64 << 20)
 
 
 def _map_entries(manifest):
@@ -131,7 +145,7 @@ def test_upstream_reads_what_our_orm_wrote(written, tmp_path):
     out, manifest = written
     ours = tmp_path / "ours"
     ours.mkdir()
-    db = zlmdb.Database(str(ours / "db"), maxsize=64 << 20)
+    db = _our_database(ours / "db", manifest["lib_version"])
     try:
         with db.begin(write=True) as txn:
             # The registry records, byte for byte (our attach_table writes the
@@ -163,6 +177,7 @@ def test_upstream_reads_what_our_orm_wrote(written, tmp_path):
         db.close()
     want = {k: v for k, v in manifest["raw_dump"]}
     skipped_slots = {e["slot"] for e in manifest["slots"] if e["class"] in NATIVE_TS_KEYS}
+    assert cc.lmdb_data_version(ours / "db" / "data.mdb") == manifest["lmdb_data_version"]
     differ = []
     for k, v in want.items():
         slot = int(k[:4], 16)
@@ -191,6 +206,7 @@ def test_upstream_reads_what_our_orm_wrote(written, tmp_path):
 
     theirs = upstream_reads(out / "db")
     mine = upstream_reads(ours / "db")
+    assert mine["lib_version"] == theirs["lib_version"] == manifest["lib_version"]
     # Upstream reads only the first element of a set value (its bug), and
     # which element is first is Python's set iteration order, which differs
     # between the two writers; the set bytes were compared as sets above.

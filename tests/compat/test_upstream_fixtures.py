@@ -1,7 +1,8 @@
 """Compatibility fixtures against upstream zlmdb (its own cached venv).
 
-Upstream writes a database + manifest (upstream_writer.py), upstream reads
-it back (upstream_reader.py), and these tests check:
+Upstream writes a database + manifest (upstream_writer.py), in each LMDB
+format (its default, LMDB 1.0, and lib_version="0.9"), upstream reads it
+back (upstream_reader.py), and these tests check, for each format:
 
 * the reader's output equals the manifest for every slot, with upstream's
   documented bugs applied (compat_common.KNOWN_BROKEN), and that those bugs
@@ -9,7 +10,8 @@ it back (upstream_reader.py), and these tests check:
 * the raw LMDB dump: 2-byte big-endian slot prefixes, one entry per manifest
   record and nothing else, key bytes equal to an independent encoder of the
   spec, value bytes decodable with plain cbor2/json/pickle/FlatBuffers here;
-* the slot-0 registry records (CBOR dicts with the fields of spec §2.1).
+* the slot-0 registry records (CBOR dicts with the fields of spec §2.1);
+* that the format changes the file, never the records.
 
 Only upstream is needed; our ORM is not imported.  First run creates
 build/upstream-venv (cached, ~10 s to minutes); afterwards the module runs in
@@ -48,14 +50,21 @@ def _strip_messages(x):
     return x
 
 
-@pytest.fixture(scope="module")
-def written(tmp_path_factory):
-    upstream_env.ensure_upstream_venv()
-    out = tmp_path_factory.mktemp("upstream-fixture")
-    proc = upstream_env.run_upstream(HERE / "upstream_writer.py", out, timeout=120)
+def write_upstream(out, lib_version):
+    """Run the upstream writer into ``out``; the manifest."""
+    proc = upstream_env.run_upstream(HERE / "upstream_writer.py", out,
+                                     *([lib_version] if lib_version else []), timeout=120)
     assert proc.returncode == 0, proc.stderr
-    manifest = json.loads((out / "manifest.json").read_text())
-    return out, manifest
+    return json.loads((out / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module", params=cc.WRITE_FORMATS, ids=cc.WRITE_FORMAT_IDS)
+def written(request, tmp_path_factory):
+    """(directory, manifest, format): upstream's database in one format."""
+    upstream_env.ensure_upstream_venv()
+    lib_version, fmt = request.param
+    out = tmp_path_factory.mktemp("upstream-fixture")
+    return out, write_upstream(out, lib_version), fmt
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +74,7 @@ def manifest(written):
 
 @pytest.fixture(scope="module")
 def read_back(written):
-    out, _ = written
+    out = written[0]
     proc = upstream_env.run_upstream(HERE / "upstream_reader.py", out / "db",
                                      out / "manifest.json", timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -98,13 +107,16 @@ def test_upstream_venv_is_pinned_and_isolated():
         assert venv not in Path(spec.origin).resolve().parents
 
 
-def test_writer_identifies_upstream(manifest):
+def test_writer_identifies_upstream(written):
+    _out, manifest, fmt = written
     w = manifest["writer"]
     assert w["impl"] == "upstream-zlmdb"
     assert w["zlmdb_version"] == upstream_env.UPSTREAM_VERSION
     assert manifest["format"] == cc.MANIFEST_FORMAT
-    # classic LMDB 0.9 file format (v1): what 26.6/26.7 write and our LMDB reads
-    assert manifest["lmdb_data_version"] == 1
+    # the format asked for (or upstream's default, LMDB 1.0), in the file's bytes
+    assert manifest["lib_version"] == fmt
+    assert manifest["lmdb_data_version"] == cc.DATA_VERSION[fmt]
+    assert manifest["lmdb_version"].startswith(fmt + ".")
 
 
 # ---------------------------------------------------------------- manifest / dump
@@ -255,6 +267,7 @@ def test_upstream_reads_back(manifest, read_back, name):
 
 
 def test_registry_read_by_upstream(read_back, manifest):
+    assert read_back["lib_version"] == manifest["lib_version"]
     assert read_back["registry"]["attached_slots"] == {n: i + 1 for i, n in enumerate(REGISTERED)}
     assert [r["record"] for r in read_back["registry"]["raw"]] == \
         [r["record"] for r in manifest["registry"]]
@@ -336,13 +349,18 @@ def test_known_broken_are_still_broken(manifest, read_back):
     assert e["write_error"] and rs[str(e["slot"])]["count"] == 0
 
 
-def test_writer_is_deterministic(written, tmp_path):
-    proc = upstream_env.run_upstream(HERE / "upstream_writer.py", tmp_path / "again",
-                                     timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    again = json.loads((tmp_path / "again" / "manifest.json").read_text())
-    assert again["raw_dump"] == written[1]["raw_dump"]
-    assert again["slots"] == written[1]["slots"]
+def test_the_format_changes_the_file_not_the_records(written, tmp_path):
+    # Written again in the other format: the same records, byte for byte
+    # (so the writer is deterministic too), in another file format.
+    _out, manifest, fmt = written
+    other = next((arg, f) for arg, f in cc.WRITE_FORMATS if f != fmt)
+    # (Upstream's default is written again as an explicit lib_version="1.0".)
+    again = write_upstream(tmp_path / "again", other[0] or "1.0")
+    assert again["lib_version"] == other[1]
+    assert again["lmdb_data_version"] != manifest["lmdb_data_version"]
+    assert again["raw_dump"] == manifest["raw_dump"]
+    assert again["slots"] == manifest["slots"]
+    assert again["registry"] == manifest["registry"]
 
 
 # ---------------------------------------------------------------- our low-level layer, both ways
@@ -358,9 +376,11 @@ def _our_lmdb():
 
 def test_our_lowlevel_reads_upstream_db(written):
     lmdb = _our_lmdb()
-    out, manifest = written
+    out, manifest, fmt = written
     env = lmdb.open(str(out / "db"), readonly=True, subdir=True)
     try:
+        # the file's format chose the engine
+        assert "%d.%d" % env.lib_version()[:2] == fmt
         with env.begin() as txn:
             got = [[bytes(k).hex(), bytes(v).hex()] for k, v in txn.cursor()]
     finally:
@@ -370,15 +390,17 @@ def test_our_lowlevel_reads_upstream_db(written):
 
 def test_upstream_reads_db_written_by_our_lowlevel(written, read_back, tmp_path):
     lmdb = _our_lmdb()
-    out, manifest = written
-    env = lmdb.open(str(tmp_path / "db"), map_size=manifest["maxsize"], subdir=True)
+    out, manifest, fmt = written
+    env = lmdb.open(str(tmp_path / "db"), map_size=manifest["maxsize"], subdir=True,
+                    lib_version=cc.FORMAT_MAJOR[fmt])
     try:
         with env.begin(write=True) as txn:
             for k, v in reversed(manifest["raw_dump"]):  # insertion order must not matter
                 txn.put(bytes.fromhex(k), bytes.fromhex(v))
     finally:
         env.close()
+    assert cc.lmdb_data_version(tmp_path / "db" / "data.mdb") == cc.DATA_VERSION[fmt]
     proc = upstream_env.run_upstream(HERE / "upstream_reader.py", tmp_path / "db",
                                      out / "manifest.json", timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == read_back
+    assert json.loads(proc.stdout) == read_back      # its lib_version included

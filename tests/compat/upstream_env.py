@@ -17,28 +17,21 @@ Runnable as a script (creates/validates the venv and prints its python)::
 
 Pin
 ---
-``zlmdb==26.7.1``.  ``pip download zlmdb`` / ``pip index versions zlmdb``
-offered 26.10.1 (newest), 26.7.1, 26.6.1, 25.12.x, ...  The contract in
-``shared/spec/zlmdb-orm.md`` describes 26.x with LMDB 0.9.35 and
-``Database(dbpath, maxsize, readonly, lock, sync, create, open_now, writemap,
-context, log)``.  Checked on this machine:
+``zlmdb==26.10.1``, the release our ORM is compatible with
+(``shared/spec/changes-2026-10.md``).  It ships two LMDB engines (0.9.36
+and 1.0.2, through its vendored py-lmdb 3.0.0 CFFI binding) and
+``Database(lib_version=None|"0.9"|"1.0")``: new databases are LMDB 1.0,
+data format v3, unless ``lib_version="0.9"`` asks for data format v1; an
+existing one opens in its own format.  The fixtures write both formats.  Its
+``_types.py`` / ``_pmap.py`` (key/value encodings, Map* classes, bugs) are
+byte-identical to 26.7.1's, the release pinned before our LMDB layer read
+the 1.0 format.
 
-* 26.6.1 and 26.7.1: LMDB 0.9.35, ``Database`` signature exactly as in the
-  spec, new databases in the classic LMDB data format v1 (which this
-  project's own LMDB layer opens);
-* 26.10.1: ships two LMDB engines (0.9.36 and 1.0.x) and ``Database`` gained
-  ``lib_version=``; **new databases default to LMDB 1.0, data format v3**,
-  which an LMDB 0.9 build rejects ("MDB_INVALID: File is not an LMDB
-  file").  Its ``_types.py`` / ``_pmap.py`` (key/value encodings, Map*
-  classes, bugs) are byte-identical to 26.7.1's.
-
-So 26.7.1 is the newest release matching the contract; it ships a binary
-``cp311 manylinux_2_28_x86_64`` wheel (no compiler needed; if pip ever falls
-back to the sdist, gcc and python3-dev are there).  To run the fixtures
-against another release set ``ZLMDB_UPSTREAM_PIN=zlmdb==26.10.1`` (its venv
-goes to ``build/upstream-venv-26.10.1``; the writer then passes
-``lib_version="0.9"`` so the file stays format v1, unless
-``ZLMDB_COMPAT_LIB_VERSION`` says otherwise).
+It ships a binary ``cp311 manylinux_2_28_x86_64`` wheel (no compiler needed;
+if pip ever falls back to the sdist, gcc and python3-dev are there).  To run
+the fixtures against another release set ``ZLMDB_UPSTREAM_PIN=zlmdb==X.Y.Z``
+(its venv goes to ``build/upstream-venv-X.Y.Z``); releases before 26.10 have
+no ``lib_version`` and fail the writer.
 
 Its dependencies (cffi, cbor2>=6.1, numpy>=1.24, txaio, click, pynacl,
 pyyaml, ...) are left to pip to resolve (FlatBuffers is vendored as
@@ -48,7 +41,7 @@ versions actually installed are written to
 
 Environment knobs
 -----------------
-``ZLMDB_UPSTREAM_PIN``    another upstream release, e.g. ``zlmdb==26.10.1``.
+``ZLMDB_UPSTREAM_PIN``    another upstream release, e.g. ``zlmdb==26.10.2``.
 ``ZLMDB_UPSTREAM_VENV``   use another venv directory.
 ``ZLMDB_UPSTREAM_PYTHON`` base interpreter used to create the venv
                           (default: the interpreter running this module).
@@ -64,7 +57,7 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_PIN = "zlmdb==26.7.1"
+DEFAULT_PIN = "zlmdb==26.10.1"
 UPSTREAM_PIN = os.environ.get("ZLMDB_UPSTREAM_PIN") or DEFAULT_PIN
 if not UPSTREAM_PIN.startswith("zlmdb==") or UPSTREAM_PIN.count("==") != 1:
     raise RuntimeError("ZLMDB_UPSTREAM_PIN must look like zlmdb==X.Y.Z, got %r" % UPSTREAM_PIN)
@@ -75,8 +68,16 @@ RECIPE_VERSION = 1
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-DEFAULT_VENV = REPO / "build" / ("upstream-venv" if UPSTREAM_PIN == DEFAULT_PIN
-                                 else "upstream-venv-" + UPSTREAM_VERSION)
+
+
+def venv_for(pin: str) -> Path:
+    """The venv directory of a pin: build/upstream-venv for the default,
+    build/upstream-venv-X.Y.Z for another release."""
+    return REPO / "build" / ("upstream-venv" if pin == DEFAULT_PIN
+                             else "upstream-venv-" + pin.split("==", 1)[1])
+
+
+DEFAULT_VENV = venv_for(UPSTREAM_PIN)
 MARKER_NAME = "zlmdb-compat.json"
 
 # Executed inside the upstream venv to prove it is usable and that it really
@@ -138,7 +139,7 @@ def _read_marker(venv: Path) -> dict | None:
         return None
 
 
-def _probe(venv: Path, timeout: float = 120) -> dict:
+def _probe(venv: Path, version: str, timeout: float = 120) -> dict:
     proc = subprocess.run(
         [str(venv_python(venv)), "-E", "-s", "-c", _PROBE],
         stdin=subprocess.DEVNULL, capture_output=True, text=True,
@@ -150,9 +151,9 @@ def _probe(venv: Path, timeout: float = 120) -> dict:
     zfile = Path(info["zlmdb_file"]).resolve()
     if Path(info["prefix"]).resolve() not in zfile.parents:
         raise RuntimeError("upstream venv imports zlmdb from outside the venv: %s" % zfile)
-    if info["zlmdb_version"] != UPSTREAM_VERSION:
+    if info["zlmdb_version"] != version:
         raise RuntimeError("upstream venv has zlmdb %s, want %s"
-                           % (info["zlmdb_version"], UPSTREAM_VERSION))
+                           % (info["zlmdb_version"], version))
     return info
 
 
@@ -164,11 +165,11 @@ def venv_info() -> dict:
     return info
 
 
-def _is_valid(venv: Path) -> bool:
+def _is_valid(venv: Path, pin: str = UPSTREAM_PIN) -> bool:
     m = _read_marker(venv)
     return bool(
         m
-        and m.get("pin") == UPSTREAM_PIN
+        and m.get("pin") == pin
         and m.get("recipe") == RECIPE_VERSION
         and venv_python(venv).exists()
     )
@@ -205,18 +206,22 @@ def _run_step(cmd: list, timeout: float) -> None:
         raise RuntimeError("command failed (%d): %s" % (proc.returncode, " ".join(cmd)))
 
 
-def ensure_upstream_venv(recreate: bool = False, timeout: float = 1200) -> Path:
+def ensure_upstream_venv(recreate: bool = False, timeout: float = 1200,
+                         pin: str | None = None) -> Path:
     """Create the upstream venv if missing or invalid; return its python path.
 
     Reuses ``build/upstream-venv`` when its marker matches the pin and the
     recipe version.  Progress goes to stderr.  Raises RuntimeError on failure
     (tests turn that into a failure, not a skip: the fixtures are the proof).
+    ``pin`` asks for another release in its own venv (``venv_for(pin)``), as
+    the benchmarks do.
     """
-    venv = venv_dir()
-    if not recreate and _is_valid(venv):
+    venv = venv_dir() if pin is None else venv_for(pin)
+    pin = pin or UPSTREAM_PIN
+    if not recreate and _is_valid(venv, pin):
         return venv_python(venv)
     with _FileLock(venv.parent / (venv.name + ".lock")):
-        if not recreate and _is_valid(venv):  # built by someone else meanwhile
+        if not recreate and _is_valid(venv, pin):  # built by someone else meanwhile
             return venv_python(venv)
         t0 = time.monotonic()
         if venv.exists():
@@ -227,12 +232,12 @@ def ensure_upstream_venv(recreate: bool = False, timeout: float = 1200) -> Path:
         _log("creating venv %s (base interpreter %s)" % (venv, base))
         _run_step([base, "-m", "venv", str(venv)], timeout=300)
         py = str(venv_python(venv))
-        _log("installing %s (pip resolves numpy, cbor2, cffi, ...)" % UPSTREAM_PIN)
+        _log("installing %s (pip resolves numpy, cbor2, cffi, ...)" % pin)
         _run_step([py, "-m", "pip", "install", "--no-input", "--progress-bar", "off",
-                   UPSTREAM_PIN], timeout=timeout)
+                   pin], timeout=timeout)
         _log("probing the new venv")
-        info = _probe(venv)
-        info.update(pin=UPSTREAM_PIN, recipe=RECIPE_VERSION,
+        info = _probe(venv, pin.split("==", 1)[1])
+        info.update(pin=pin, recipe=RECIPE_VERSION,
                     created_seconds=round(time.monotonic() - t0, 1),
                     created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         (venv / MARKER_NAME).write_text(json.dumps(info, indent=1) + "\n")

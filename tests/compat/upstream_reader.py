@@ -9,7 +9,7 @@ MANIFEST lists the slots (class, slot number, records) in the format of
 README.md.  For every slot the reader uses upstream's own Map* class and
 prints (JSON, to stdout or FILE) what upstream returns:
 
-    {"zlmdb_version": ..., "registry": {...}, "queries": [...],
+    {"zlmdb_version": ..., "lib_version": "1.0"|"0.9", "registry": {...}, "queries": [...],
      "slots": {"<slot>": {"class", "count", "get", "contains", "select",
                           "select_reverse", "select_keys", "select_values",
                           "select_range"}}}
@@ -135,7 +135,8 @@ def main(argv):
     # read-only open: no write txn, so upstream's attach_table cannot allocate
     db = zlmdb.Database(dbpath=dbdir, maxsize=manifest.get("maxsize", 64 * 2**20),
                         readonly=True, create=False)
-    result = {"zlmdb_version": zlmdb.__version__}
+    # the format upstream found the file in (it opens a file in its own)
+    result = {"zlmdb_version": zlmdb.__version__, "lib_version": db.lib_version}
 
     # registered tables: let upstream resolve oid -> slot from the slot-0 registry
     attached = {}

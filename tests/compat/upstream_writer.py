@@ -2,15 +2,16 @@
 
 Run with the upstream venv's python (see upstream_env.run_upstream)::
 
-    upstream_writer.py OUTDIR
+    upstream_writer.py OUTDIR [LIB_VERSION]
 
 creates ``OUTDIR/db`` (a zlmdb Database: data.mdb + lock.mdb) and
-``OUTDIR/manifest.json`` (format in README.md).  Everything is
-deterministic: the same upstream version writes the same logical content and
-the same key/value bytes.
+``OUTDIR/manifest.json`` (format in README.md).  With LIB_VERSION (1.0 or
+0.9) the database is created with ``Database(lib_version=LIB_VERSION)``,
+without it in upstream's default format.  Everything is deterministic: the
+same upstream version writes the same logical content and the same key/value
+bytes, in either format.
 """
 
-import inspect
 import json
 import os
 import struct
@@ -107,18 +108,8 @@ def raw_dump(db):
         return [(bytes(k), bytes(v)) for k, v in cur]
 
 
-def lmdb_data_version(data_path):
-    """MDB_DATA_VERSION next to the meta-page magic (1: LMDB 0.9, 3: LMDB 1.0)."""
-    with open(data_path, "rb") as f:
-        head = f.read(64)
-    for off in range(0, len(head) - 7, 4):
-        if struct.unpack("<I", head[off:off + 4])[0] == 0xBEEFC0DE:
-            return struct.unpack("<I", head[off + 4:off + 8])[0]
-    return None
-
-
 def main(argv):
-    if len(argv) != 2:
+    if len(argv) not in (2, 3):
         print(__doc__, file=sys.stderr)
         return 2
     out = os.path.abspath(argv[1])
@@ -127,11 +118,7 @@ def main(argv):
     if os.path.exists(dbdir):
         raise SystemExit("refusing to overwrite existing %s" % dbdir)
 
-    kw = {}
-    if "lib_version" in inspect.signature(zlmdb.Database.__init__).parameters:
-        # 26.10+ creates LMDB 1.0 (data format v3) files by default; keep the
-        # classic format v1 that 26.6/26.7 write and our LMDB layer reads
-        kw["lib_version"] = os.environ.get("ZLMDB_COMPAT_LIB_VERSION") or "0.9"
+    kw = {"lib_version": argv[2]} if len(argv) == 3 else {}
     db = zlmdb.Database(dbpath=dbdir, maxsize=MAXSIZE, **kw)
     pmaps = us.attach_all(db)
     users, log = write_registered(db, pmaps)
@@ -191,7 +178,9 @@ def main(argv):
                    "python": sys.version.split()[0]},
         "maxsize": MAXSIZE,
         "database_kwargs": kw,
-        "lmdb_data_version": lmdb_data_version(os.path.join(dbdir, "data.mdb")),
+        "lib_version": db.lib_version,
+        "lmdb_version": db.stats()["lmdb_version"],
+        "lmdb_data_version": cc.lmdb_data_version(os.path.join(dbdir, "data.mdb")),
         "records_per_map": cc.RECORDS_PER_MAP,
         "fb_item_schema": cc.FB_ITEM_SCHEMA,
         "registry": registry,

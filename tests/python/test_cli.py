@@ -34,7 +34,7 @@ DATA = pathlib.Path(__file__).resolve().parent / "cli_data"
 SCHEMA = ["--schema", "%s:Schema" % (DATA / "cli_schema.py")]
 SCRIPT = pathlib.Path(sys.executable).parent / "zlmdb"
 COMMANDS = {"info", "env", "tables", "count", "get", "scan", "export", "import", "backup",
-            "check", "grow"}
+            "check", "grow", "migrate"}
 
 Ran = collections.namedtuple("Ran", "returncode stdout stderr")
 
@@ -299,7 +299,11 @@ def test_env_text_and_json(db):
     before = file_state(db)
     info = ok_json("env", db)
     assert info["map_size"] == 32 << 20
-    assert info["lmdb_version"].startswith("0.9.")
+    # the engine of the file's format, whichever the ORM created it in
+    env = zl.open(db, readonly=True, lock=False)
+    assert info["lmdb_version"] == "%d.%d.%d" % env.lib_version()[:3]
+    assert info["lib_version"] == "%d.%d" % env.lib_version()[:2]
+    env.close()
     assert info["page_size"] == 4096
     assert info["entries"] == len(raw_dump(db))
     assert info["pages_used"] * info["page_size"] == info["used_bytes"]
@@ -728,10 +732,15 @@ def test_backup_is_compact_and_complete(db, tmp_path):
     assert "exists and is not an empty directory" in user_error("backup", db, tmp_path / "b1")
 
 
-def test_backup_while_a_writer_runs_is_consistent(db_copy, tmp_path):
+def copies_while_a_writer_runs(db, tmp_path, command, copies):
+    """Run ``command(dest)`` (a copying command line) ``copies`` times while
+    cli_data/writer.py adds users to ``db``, and check that each copy is one
+    committed state: whole transactions of 10 users, every index entry in
+    step with its record.  Returns the number of users the writer added."""
     stop = tmp_path / "stop"
-    writer = subprocess.Popen([sys.executable, str(DATA / "writer.py"), db_copy, str(stop)],
+    writer = subprocess.Popen([sys.executable, str(DATA / "writer.py"), db, str(stop)],
                               cwd=str(DATA), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    dests = [tmp_path / ("copy%d" % i) for i in range(copies)]
     try:
         deadline = time.time() + 60
         while not os.path.exists(str(stop) + ".ready"):
@@ -739,9 +748,8 @@ def test_backup_while_a_writer_runs_is_consistent(db_copy, tmp_path):
             assert time.time() < deadline
             time.sleep(0.01)
         counts = []
-        for i in range(4):
-            dest = tmp_path / ("backup%d" % i)
-            ok("backup", db_copy, dest)
+        for dest in dests:
+            ok(*command(dest))
             counts.append(int(ok("count", dest, "Users").strip()))
             time.sleep(0.05)
     finally:
@@ -750,15 +758,19 @@ def test_backup_while_a_writer_runs_is_consistent(db_copy, tmp_path):
     assert writer.returncode == 0, err
     written = int(out)
     assert written >= 10
-    # Each copy is one committed state: whole transactions of 10 users, and
-    # every index entry in step with its record.
     assert all((c - 6) % 10 == 0 for c in counts), counts
     assert counts == sorted(counts) and counts[-1] > 6
-    for i in range(4):
-        res = run("check", tmp_path / ("backup%d" % i), *SCHEMA, "--json")
+    for dest in dests:
+        res = run("check", dest, *SCHEMA, "--json")
         assert res.returncode == 0, res.stdout
         report = json.loads(res.stdout)
         assert report["ok"] and report["indexes"] == 2
+    return written
+
+
+def test_backup_while_a_writer_runs_is_consistent(db_copy, tmp_path):
+    written = copies_while_a_writer_runs(db_copy, tmp_path,
+                                         lambda dest: ("backup", db_copy, dest), 4)
     assert int(ok("count", db_copy, "Users").strip()) == 6 + written
 
 
@@ -768,7 +780,7 @@ def test_check_clean_database(db):
     res = run("check", db, *SCHEMA)
     assert res.returncode == 0, res.stdout
     text = res.stdout.decode()
-    assert text.startswith("checked 13 slots, 42 records, 2 indexes: no problems")
+    assert text.startswith("checked the data file and 13 slots, 42 records, 2 indexes: no problems")
     report = ok_json("check", db, *SCHEMA)
     assert report["ok"] and report["problem_count"] == 0 and report["problems"] == []
     assert report["records"] == len(raw_dump(db))
@@ -799,6 +811,51 @@ def _problems(path, *extra):
     res = run("check", path, *SCHEMA, "--json", *extra)
     assert res.returncode == 3, (res.returncode, res.stderr)
     return json.loads(res.stdout)
+
+
+def _forge_a_counter(path):
+    """Raise the main database's entry count in both meta pages (a forged
+    file LMDB would trust); returns the data file's bytes before."""
+    data = os.path.join(path, "data.mdb")
+    with open(data, "rb") as f:
+        raw = bytearray(f.read())
+    before = bytes(raw)
+    fmt = zl.open(path, readonly=True, lock=False)
+    hdr = 16 if fmt.lib_version()[0] == 0 else 24
+    psize = fmt.stat()["psize"]
+    fmt.close()
+    # MDB_meta: magic, version, address, mapsize, then the free and main
+    # DB records (48 bytes each); md_entries is at offset 32 of a record.
+    for page in (0, 1):
+        off = page * psize + hdr + 4 + 4 + 8 + 8 + 48 + 32
+        (n,) = struct.unpack_from("<Q", raw, off)
+        struct.pack_into("<Q", raw, off, n + 5)
+    with open(data, "wb") as f:
+        f.write(raw)
+    return before
+
+
+def test_check_verifies_the_file_first_and_reads_no_record_of_a_bad_one(db_copy):
+    _forge_a_counter(db_copy)
+    res = run("check", db_copy, *SCHEMA)
+    assert res.returncode == 3, res.stderr
+    lines = res.stdout.decode().splitlines()
+    assert lines[0] == "checked the data file: 1 problem(s); no record was read"
+    assert lines[1].startswith("problem: file: main DB: walked ") and \
+        "entries, record says" in lines[1]
+    rep = _problems(db_copy)
+    assert rep["ok"] is False and rep["file_ok"] is False and rep["records"] == 0
+    assert rep["problem_count"] == 1 and rep["problems"][0]["problem"].startswith("file: ")
+    assert "no record was read" in rep["notes"][0]
+
+
+def test_check_says_when_the_path_is_no_database(tmp_path):
+    assert user_error("check", tmp_path / "none").startswith("no such database directory")
+    (tmp_path / "empty").mkdir()
+    assert "has no data.mdb" in user_error("check", tmp_path / "empty")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "data.mdb").write_bytes(b"junk" * 2000)
+    assert user_error("check", tmp_path / "junk").startswith("not a zlmdb database: ")
 
 
 def test_check_finds_a_record_without_its_index_entry(db_copy):
@@ -896,12 +953,14 @@ ROOT = DATA.parents[2]
 NAMED = [b"ids", b"q", b"runs", b"tags", b"users"]
 
 
-def build_named(path, orm=False):
+def build_named(path, orm=False, lib_version=None):
     """A database like examples/demo.py's (named databases users and runs)
     plus tags (dupsort), ids (integerkey) and q (a 1-byte name).  With
     ``orm``, ORM tables share it: slot 1, and slot 30067 whose keys start
-    with b"us", like the named database users."""
+    with b"us", like the named database users.  ``lib_version`` (0 or 1)
+    chooses the format of a low-level one."""
     path = str(path)
+    fmt = {} if lib_version is None else {"lib_version": lib_version}
     if orm:
         import zlmdb
         db = zlmdb.Database(path, maxsize=32 << 20)
@@ -912,7 +971,7 @@ def build_named(path, orm=False):
             near[txn, "abc"] = {"a": 1}
             near[txn, "zzz"] = {"z": 2}
         db.close()
-    env = zl.open(path, map_size=32 << 20, max_dbs=8)
+    env = zl.open(path, map_size=32 << 20, max_dbs=8, **fmt)
     users, runs = env.open_db(b"users"), env.open_db(b"runs")
     tags = env.open_db(b"tags", dupsort=True)
     ids = env.open_db(b"ids", integerkey=True)
@@ -971,8 +1030,9 @@ def test_the_demo_database_has_named_databases_not_slots(tmp_path):
     assert listing["tables"] == []
     assert [(d["name"], d["entries"]) for d in listing["named_databases"]] == \
         [("runs", 2), ("users", 1000)]
-    assert ok("check", path).splitlines()[0] == \
-        "checked 0 slots, 0 records, 0 indexes, 2 named databases (1002 entries): no problems"
+    assert ok("check", path).splitlines()[0] == (
+        "checked the data file and 0 slots, 0 records, 0 indexes, 2 named databases (1002 "
+        "entries): no problems")
     assert ok("count", path, "--db", "users").strip() == "1000"
     assert user_error("scan", path, "30067") == \
         "unknown slot 30067: not in the registry and holds no records; its key range " \
@@ -1156,7 +1216,8 @@ def test_orm_tables_beside_named_databases(mixed_db, tmp_path):
     ok("import", tmp_path / "copy", tmp_path / "e")
 
     def orm_records(path):      # named databases' records hold their page numbers
-        return [(k, v) for k, v in raw_dump(path) if k not in NAMED]
+        # (LMDB 1.0 stores a name with its NUL)
+        return [(k, v) for k, v in raw_dump(path) if k.rstrip(b"\0") not in NAMED]
     assert orm_records(tmp_path / "copy") == orm_records(mixed_db)
     assert named_dump(tmp_path / "copy") == named_dump(mixed_db)
 
@@ -1196,3 +1257,32 @@ def test_a_key_with_a_nul_byte_is_never_a_named_database(tmp_path):
     assert [d["name"] for d in listing["named_databases"]] == ["users"]
     assert [(r["slot"], r["records"]) for r in listing["tables"]] == [(30067, 1)]
     assert ok("count", path, "30067").strip() == "1"
+
+
+def test_named_databases_of_an_lmdb_1_0_file(named_db, tmp_path):
+    from zlmdb._cli_layout import DB_RECORD_SIZE
+    # LMDB 1.0 stores a named database's name with its NUL: b"users\0".
+    path = build_named(tmp_path / "v1", lib_version=1)
+    env = zl.open(path, readonly=True, lock=False, max_dbs=8)
+    with env.begin() as txn:
+        assert b"users\0" in [bytes(k) for k, _v in txn.cursor()]
+    env.close()
+    assert named_dump(path) == named_dump(named_db)
+    listing = ok_json("tables", path)
+    assert listing == ok_json("tables", named_db)
+    info = ok_json("env", path)
+    assert info["lib_version"] == "1.0" and info["lmdb_version"].startswith("1.0.")
+    assert "format           LMDB 1.0 format (data format v3)\n" in ok("env", path)
+    assert ok_json("env", named_db)["lib_version"] == "0.9"
+    assert ok("count", path, "--db", "users", "--prefix", "user:09").strip() == "100"
+    assert ok("scan", path, "--db", "tags") == ok("scan", named_db, "--db", "tags")
+    assert run("check", path).returncode == 0
+    # A key that ends with a NUL is a record unless it names a database.
+    env = zl.open(path, max_dbs=8)
+    with env.begin(write=True) as txn:
+        txn.put(b"zz\0", bytes(DB_RECORD_SIZE))
+        txn.put(b"users\0x", bytes(DB_RECORD_SIZE))
+    env.close()
+    listing = ok_json("tables", path)
+    assert [d["name"] for d in listing["named_databases"]] == [n.decode() for n in NAMED]
+    assert [(r["slot"], r["records"]) for r in listing["tables"]] == [(30067, 1), (31354, 1)]
