@@ -1171,14 +1171,21 @@ def test_named_database_export_format_and_import_checks(named_db, tmp_path):
     env.close()
     assert user_error("import", tmp_path / "t2", tags) == \
         "%s: named database tags of the target has flags none, the export dupsort" % tags
-    # nor is an ordinary record of the same name
-    env = zl.open(str(tmp_path / "t3"))
-    with env.begin(write=True) as txn:
-        txn.put(b"tags", b"x")
-    env.close()
-    assert user_error("import", tmp_path / "t3", tags) == \
-        "%s: key tags of the target's main database is an ordinary record, not a named " \
-        "database" % tags
+    # nor is an ordinary record of the same name (LMDB 0.9: its name is the
+    # key b"tags"; LMDB 1.0 stores b"tags\0", so a record b"tags" is no clash)
+    for lib_version in (0, 1):
+        target = tmp_path / ("t3-%d" % lib_version)
+        env = zl.open(str(target), lib_version=lib_version)
+        with env.begin(write=True) as txn:
+            txn.put(b"tags", b"x")
+        env.close()
+        if lib_version == 0:
+            assert user_error("import", target, tags) == \
+                "%s: key tags of the target's main database is an ordinary record, " \
+                "not a named database" % tags
+        else:
+            assert ok("import", target, tags).startswith("imported 4 records")
+            assert ok("scan", target, "--db", "tags") == ok("scan", named_db, "--db", "tags")
     decoded = tmp_path / "decoded.jsonl"
     decoded.write_text(text[0] + '\n{"key": "apple", "raw_value": "eA=="}\n')
     assert "line 2: \"key\" given but the header has no key layout" in \
@@ -1273,7 +1280,7 @@ def test_named_databases_of_an_lmdb_1_0_file(named_db, tmp_path):
     info = ok_json("env", path)
     assert info["lib_version"] == "1.0" and info["lmdb_version"].startswith("1.0.")
     assert "format           LMDB 1.0 format (data format v3)\n" in ok("env", path)
-    assert ok_json("env", named_db)["lib_version"] == "0.9"
+    assert ok_json("env", build_named(tmp_path / "v0", lib_version=0))["lib_version"] == "0.9"
     assert ok("count", path, "--db", "users", "--prefix", "user:09").strip() == "100"
     assert ok("scan", path, "--db", "tags") == ok("scan", named_db, "--db", "tags")
     assert run("check", path).returncode == 0

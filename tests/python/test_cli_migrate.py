@@ -116,7 +116,7 @@ def test_migrate_converts_every_database_and_its_flags(tmp_path, src_major):
 
 
 def test_migrate_text_output(tmp_path):
-    src = build_named(tmp_path / "src")
+    src = build_named(tmp_path / "src", lib_version=0)
     text = ok("migrate", src, tmp_path / "dst", "--lib-version", "1.0").splitlines()
     assert text[0] == ("migrated %s to %s: LMDB 0.9 format (data format v1) -> LMDB 1.0 "
                        "format (data format v3)" % (src, tmp_path / "dst"))
