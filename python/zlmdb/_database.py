@@ -165,13 +165,15 @@ class Transaction:
                         self._txn.abort()
                     raise
 
-    def _count_put(self):
+    # Every LMDB put and every delete that removed a key counts, index
+    # entries included, as upstream counts them.
+    def _count_put(self, n=1):
         if self._stats is not None:
-            self._stats.puts += 1
+            self._stats.puts += n
 
-    def _count_del(self):
+    def _count_del(self, n=1):
         if self._stats is not None:
-            self._stats.dels += 1
+            self._stats.dels += n
 
     def _open_txn(self):
         if self._txn is None:
