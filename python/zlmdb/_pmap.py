@@ -253,9 +253,11 @@ class PersistentMap(_native.PersistentMapBase):
         return struct.pack(">H", self._slot) + self._keycodec.encode(key)
 
     def _encode_bound(self, key):
+        # A bound is not stored, so any 64-bit oid serves: upstream's own
+        # idiom ends a range at MAX_OID + 1 (2**53 + 1).
         if not self._single_key:
             key = tuple(key)
-        return self._keycodec.encode(key, null_as_zero=True)
+        return self._keycodec.encode(key, null_as_zero=True, lenient=True)
 
     def _decode_key(self, data):
         return self._keycodec.decode(bytes(data))
@@ -271,6 +273,20 @@ class PersistentMap(_native.PersistentMapBase):
             return None       # an empty stored value reads as None (upstream)
         if self._decompress:
             data = self._decompress(bytes(data))
+        return self._value_decode(data)
+
+    # Upstream's names for the codecs, without slot prefix or compression
+    # (code written for upstream, its test suite included, calls them).
+    def _serialize_key(self, key):
+        return self._keycodec.encode(key)
+
+    def _deserialize_key(self, data):
+        return self._decode_key(data)
+
+    def _serialize_value(self, value):
+        return self._value_encode(value)
+
+    def _deserialize_value(self, data):
         return self._value_decode(data)
 
     # -- mapping protocol -----------------------------------------------------
