@@ -9,6 +9,7 @@
 #   make docs      the documentation site, HTML in build/docs/html
 #   make bench-peers  zlmdb against SQLite, Redis, RocksDB, LevelDB, diskcache
 #                  (BENCH_ARGS=--quick: CI smoke; --long: up to 10^7 records)
+#   make compat    the peers' own test suites against zlmdb (tests/peers/)
 # Every target installs what is missing first: Debian build packages (as
 # root, or through sudo), a virtualenv in .venv/, and the package itself.
 
@@ -23,7 +24,7 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "cmake>=3.21" ninja
 export ZLMDB_DEPS_CACHE := $(CURDIR)/build/_deps
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps venv build demo test test-c test-python typecheck check-wheel check-install sanitize valgrind bench bench-c bench-peers fuzz reliability docs clean
+.PHONY: all deps venv build demo test test-c test-python compat compat-upstream typecheck check-wheel check-install sanitize valgrind bench bench-c bench-peers fuzz reliability docs clean
 
 all: test
 
@@ -65,6 +66,18 @@ test-python: build
 	$(VPY) -m pytest -q -p no:cacheprovider tests/python tests/compat tests/reliability
 
 test: test-c test-python
+
+# The peers' own test suites, run against zlmdb (tests/peers/):
+# upstream zlmdb 26.10.1's tests/orm on our ORM, each file in its own
+# process, once per LMDB format, compared test by test with upstream on
+# itself (its own virtualenv under build/peers/).  Ends "N passed, N
+# failed"; fails on any regression.  COMPAT_ARGS passes options on (files,
+# --format, --refresh-reference, --stress, -v).
+compat: compat-upstream
+
+compat-upstream: build
+	$(VPY) -m pip install -q --no-build-isolation -e ".[test,compat]"
+	nice $(VPY) tests/peers/run_upstream.py $(COMPAT_ARGS)
 
 # The stubs (python/zlmdb/**/*.pyi) against the runtime with mypy's stubtest
 # (tests/typing/stubtest-allowlist.txt says why each entry is there), the
