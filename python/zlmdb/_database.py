@@ -75,7 +75,12 @@ def table(oid, marshal=None, parse=None, build=None, cast=None, compress=None):
 
 
 class TransactionStats:
-    """Counts of puts and deletes, and the duration, of transactions."""
+    """Counts of puts and deletes, and the duration, of transactions.
+
+    As upstream counts them: ``puts`` is every LMDB put, index entries
+    included (a record with two index entries is three puts), ``dels``
+    every delete that removed a key (index entries and truncated records
+    included)."""
 
     def __init__(self):
         self.reset()
