@@ -14,8 +14,9 @@ reads), with ``QUICK=1`` as upstream's CI runs it:
 * on upstream itself, in its own virtualenv
   ``build/peers/upstream-venv-<version>/`` (never in ``.venv``: it has our
   import name).  Its results are cached per format in
-  ``reference-<format>.json`` while the wheel, interpreter, pytest and this
-  harness are unchanged (``--refresh-reference`` runs it again).
+  ``reference-<format>.json`` (``reference-<format>-stress.json`` with
+  ``--stress``) while the wheel, interpreter, pytest and this harness are
+  unchanged (``--refresh-reference`` runs it again).
 
 A regression is a test that upstream passes on itself and that fails,
 errors, crashes (or dies with its process), times out, is skipped or does
@@ -224,7 +225,7 @@ def reference(py, tests, files, fmt, workdir, args):
     import pytest
     recipe = {"recipe": RECIPE, "wheel": (workdir / "extracted.sha256").read_text(),
               "python": sys.version, "pytest": pytest.__version__, "stress": args.stress}
-    cache = workdir / ("reference-%s.json" % fmt)
+    cache = workdir / ("reference-%s%s.json" % (fmt, "-stress" if args.stress else ""))
     known = {}
     if cache.exists() and not args.refresh_reference:
         data = json.loads(cache.read_text())
