@@ -71,13 +71,13 @@ test: test-c test-python
 # upstream zlmdb 26.10.1's tests/orm on our ORM, each file in its own
 # process, once per LMDB format, compared test by test with upstream on
 # itself (its own virtualenv under build/peers/).  Ends "N passed, N
-# failed"; fails on any regression.  COMPAT_ARGS passes options on (files,
-# --format, --refresh-reference, --stress, -v).
+# failed"; fails on any regression.  COMPAT_UPSTREAM_ARGS passes options on
+# (files, --format, --refresh-reference, --stress, -v).
 compat: compat-upstream
 
 compat-upstream: build
 	$(VPY) -m pip install -q --no-build-isolation -e ".[test,compat]"
-	nice $(VPY) tests/peers/run_upstream.py $(COMPAT_ARGS)
+	nice $(VPY) tests/peers/run_upstream.py $(COMPAT_UPSTREAM_ARGS)
 
 # The stubs (python/zlmdb/**/*.pyi) against the runtime with mypy's stubtest
 # (tests/typing/stubtest-allowlist.txt says why each entry is there), the
