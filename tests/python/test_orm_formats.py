@@ -85,7 +85,9 @@ def test_explicit_format_and_reopening(tmp_path, major, name):
             assert db._env.lib_version() == zl.version(lib_version=major)
             with db.begin() as txn:
                 assert users[txn, 7] == {"name": "ada"}
-    assert zlmdb.Database.open(path, lib_version=name).lib_version == name
+    db = zlmdb.Database.open(path, lib_version=name)
+    assert db.lib_version == name
+    db.close()
 
 
 @pytest.mark.parametrize("major, name", FORMATS)
