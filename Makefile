@@ -25,7 +25,7 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "cmake>=3.21" ninja
 export ZLMDB_DEPS_CACHE := $(CURDIR)/build/_deps
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps venv build demo test test-c test-python compat compat-pylmdb typecheck check-wheel check-install check-system-lmdb sanitize valgrind bench bench-c bench-peers fuzz reliability docs clean
+.PHONY: all deps venv build demo test test-c test-python compat compat-pylmdb compat-upstream typecheck check-wheel check-install check-system-lmdb sanitize valgrind bench bench-c bench-peers fuzz reliability docs clean
 
 all: test
 
@@ -73,14 +73,22 @@ test-python: build
 
 test: test-c test-python
 
-# The peers' own test suites, run against zlmdb (tests/peers/README.md):
-# py-lmdb's on zlmdb.lmdb, once per LMDB engine setting, compared test by
-# test with py-lmdb on itself.  Ends "N passed, N failed"; fails on any
-# regression.  COMPAT_ARGS passes options on (files, --engine, -v).
-compat: compat-pylmdb
+# The peers' own test suites, run against zlmdb (tests/peers/README.md),
+# each file in its own process, compared test by test with the peer on
+# itself; each ends "N passed, N failed" and fails on any regression.
+#   compat-pylmdb    py-lmdb 3.0.0's tests on zlmdb.lmdb, once per LMDB
+#                    engine setting (COMPAT_ARGS: files, --engine, -v)
+#   compat-upstream  upstream zlmdb 26.10.1's tests/orm on our ORM, once per
+#                    LMDB format (COMPAT_UPSTREAM_ARGS: files, --format,
+#                    --refresh-reference, --stress, -v)
+compat: compat-pylmdb compat-upstream
 
 compat-pylmdb: build
 	nice $(VPY) tests/peers/run_pylmdb.py $(COMPAT_ARGS)
+
+compat-upstream: build
+	$(VPY) -m pip install -q --no-build-isolation -e ".[test,compat]"
+	nice $(VPY) tests/peers/run_upstream.py $(COMPAT_UPSTREAM_ARGS)
 
 # The stubs (python/zlmdb/**/*.pyi) against the runtime with mypy's stubtest
 # (tests/typing/stubtest-allowlist.txt says why each entry is there), the

@@ -1,4 +1,5 @@
 """Database, transactions, the slot registry and the @table decorator."""
+import errno
 import inspect
 import os
 import shutil
@@ -8,6 +9,7 @@ import tempfile
 import time
 import uuid
 
+from zlmdb import _native
 from zlmdb import codec as _codec
 from zlmdb import lmdb
 from zlmdb._pmap import PersistentMap, _clear_slot, _count_prefix
@@ -22,6 +24,18 @@ TABLES_BY_UUID = {}
 _OPEN = {}
 
 _REGISTRY_SLOT = 0
+
+#: The LMDB formats a database can have, by the names ``Database(lib_version=)``
+#: takes, with the low-level engine that reads and writes each
+#: (``zlmdb.lmdb.open(lib_version=)``): LMDB 0.9 writes data format v1, LMDB
+#: 1.0 data format v3, and neither reads the other's files.
+_LIB_VERSION_TO_MAJOR = {"0.9": 0, "1.0": 1}
+_MAJOR_TO_LIB_VERSION = {major: name for name, major in _LIB_VERSION_TO_MAJOR.items()}
+
+#: The format of a new database opened without ``lib_version`` (upstream
+#: zlmdb's default since 26.10).  Read when a database opens, so a test run
+#: can set it for every database it creates.
+DEFAULT_LIB_VERSION = "1.0"
 
 
 def table(oid, marshal=None, parse=None, build=None, cast=None, compress=None):
@@ -61,7 +75,12 @@ def table(oid, marshal=None, parse=None, build=None, cast=None, compress=None):
 
 
 class TransactionStats:
-    """Counts of puts and deletes, and the duration, of transactions."""
+    """Counts of puts and deletes, and the duration, of transactions.
+
+    As upstream counts them: ``puts`` is every LMDB put, index entries
+    included (a record with two index entries is three puts), ``dels``
+    every delete that removed a key (index entries and truncated records
+    included)."""
 
     def __init__(self):
         self.reset()
@@ -151,13 +170,15 @@ class Transaction:
                         self._txn.abort()
                     raise
 
-    def _count_put(self):
+    # Every LMDB put and every delete that removed a key counts, index
+    # entries included, as upstream counts them.
+    def _count_put(self, n=1):
         if self._stats is not None:
-            self._stats.puts += 1
+            self._stats.puts += n
 
-    def _count_del(self):
+    def _count_del(self, n=1):
         if self._stats is not None:
-            self._stats.dels += 1
+            self._stats.dels += n
 
     def _open_txn(self):
         if self._txn is None:
@@ -260,6 +281,12 @@ class Database:
 
     ``dbpath=None`` uses a temporary directory, removed on close.
 
+    ``lib_version`` is the LMDB format: ``"1.0"`` (LMDB 1.0, data format
+    v3) or ``"0.9"`` (LMDB 0.9, data format v1).  Without it an existing
+    database opens in its own format and a new one is created in
+    ``DEFAULT_LIB_VERSION`` (``"1.0"``); with it, an existing database of
+    the other format raises ``ValueError`` and nothing is opened or created.
+
     ``growth`` (a factor > 1, off by default) turns ``maxsize`` into a
     ceiling: the map starts at ``initial_size`` (default: the smaller of
     ``maxsize`` and 16 MiB, or the existing data if larger) and a write
@@ -276,7 +303,13 @@ class Database:
 
     def __init__(self, dbpath=None, maxsize=10485760, readonly=False, lock=True, sync=True,
                  create=True, open_now=True, writemap=False, context=None, log=None,
-                 growth=None, initial_size=None):
+                 growth=None, initial_size=None, lib_version=None):
+        if lib_version is not None and (not isinstance(lib_version, str)
+                                        or lib_version not in _LIB_VERSION_TO_MAJOR):
+            raise ValueError('lib_version must be "1.0" (LMDB 1.0, data format v3), "0.9" '
+                             "(LMDB 0.9, data format v1) or None (an existing database's own "
+                             'format, "%s" for a new one), not %r'
+                             % (DEFAULT_LIB_VERSION, lib_version))
         if dbpath is not None and not isinstance(dbpath, str):
             raise TypeError("dbpath must be a str or None")
         if not isinstance(maxsize, int) or maxsize < 1:
@@ -301,6 +334,7 @@ class Database:
         self._open_now = open_now
         self._writemap = writemap
         self._context = context
+        self._lib_version = lib_version
         self.log = log
         self._env = None
         if open_now:
@@ -326,21 +360,50 @@ class Database:
             raise RuntimeError(
                 'tried to open same dbpath "%s" twice within same process '
                 "(PID %d): it is already open in %r" % (self._dbpath, os.getpid(), other))
+        major = self._engine_to_open()
         delays = (0.0, 0.01, 0.02)
         for attempt, delay in enumerate(delays):
             try:
                 self._env = lmdb.open(self._dbpath, map_size=self._map_size_at_open(),
                                       create=self._create, readonly=self._readonly,
                                       sync=self._sync, subdir=True, lock=self._lock,
-                                      writemap=self._writemap, max_dbs=self._max_dbs)
+                                      writemap=self._writemap, max_dbs=self._max_dbs,
+                                      lib_version=major)
                 break
             except lmdb.LockError as exc:
                 if attempt == len(delays) - 1:
+                    if _reader_slot_taken(self._dbpath):
+                        raise RuntimeError(
+                            'cannot open LMDB environment "%s": another process with the '
+                            "same PID (%d) has it open, which happens when processes in "
+                            "different PID namespaces (containers, say) share a database. "
+                            "LMDB tells its readers apart by PID, so processes that share "
+                            "a zlmdb database must share a PID namespace (e.g. docker run "
+                            "--pid=host, or one pod with shareProcessNamespace)"
+                            % (self._dbpath, os.getpid())) from exc
                     raise RuntimeError("cannot open LMDB environment %s (giving up after %d "
-                                       "tries): %s" % (self._dbpath, len(delays), exc))
+                                       "tries): %s" % (self._dbpath, len(delays), exc)) from exc
                 time.sleep(delay)
+        self._lib_version = _MAJOR_TO_LIB_VERSION[1 if self._env.lib_version()[0] >= 1 else 0]
         _OPEN[self._dbpath] = self
         return self
+
+    def _engine_to_open(self):
+        """The ``lib_version=`` for zlmdb.lmdb.open(): None for an existing
+        database (its file decides), else the format asked for or the
+        default.  Raises ValueError, before anything is created, when an
+        existing database has another format than ``lib_version``."""
+        found = _native.engine_detect(self._dbpath)    # InvalidError: neither format
+        if found is None:
+            return _LIB_VERSION_TO_MAJOR[self._lib_version or DEFAULT_LIB_VERSION]
+        existing = _MAJOR_TO_LIB_VERSION[found]
+        if self._lib_version is not None and self._lib_version != existing:
+            raise ValueError(
+                'database "%s" has LMDB format %s, but lib_version="%s" was requested: '
+                "omit lib_version to open it in its own format, or convert it to %s "
+                "(dump and load, e.g. with `zlmdb migrate`)"
+                % (self._dbpath, existing, self._lib_version, self._lib_version))
+        return None
 
     def __exit__(self, exc_type, exc_value, tb):
         self.close()
@@ -373,6 +436,12 @@ class Database:
     def context(self):
         """The ``context`` object given to the constructor."""
         return self._context
+
+    @property
+    def lib_version(self):
+        """The LMDB format of the database, ``"1.0"`` or ``"0.9"``; before it
+        was first opened, the ``lib_version`` asked for (maybe None)."""
+        return self._lib_version
 
     @property
     def dbpath(self):
@@ -461,6 +530,9 @@ class Database:
             "free": 1.0 - float(used) / float(self._maxsize),
             "read_only": self._readonly,
             "sync_enabled": self._sync,
+            # the database's format, and the LMDB release that serves it
+            "lib_version": self._lib_version,
+            "lmdb_version": "%d.%d.%d" % self._env.lib_version(),
         }
         res.update(st)
         res.update(info)
@@ -524,6 +596,36 @@ class Database:
         elif klass._zlmdb_build:
             kwargs.update(build=klass._zlmdb_build, cast=klass._zlmdb_cast)
         return klass(slot, **kwargs)
+
+
+def _reader_slot_taken(dbpath):
+    """Whether another process holds the lock by which LMDB marks this
+    process as a live reader: an fcntl lock on the byte of ``lock.mdb`` at
+    offset = our PID.  A process with the same PID in another PID namespace
+    holds it while it has the database open, and LMDB cannot tell the two
+    apart.
+
+    Closing a descriptor drops every fcntl lock this process holds on the
+    file, so this is only safe while the process has no environment open on
+    ``dbpath``: true here, since the open just failed and ``_OPEN`` and
+    zlmdb.lmdb each refuse a second environment on one path."""
+    try:
+        import fcntl
+    except ImportError:         # not POSIX: LMDB locks readers otherwise
+        return False
+    try:
+        fd = os.open(os.path.join(dbpath, "lock.mdb"), os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, os.getpid())
+    except OSError as exc:
+        return exc.errno in (errno.EACCES, errno.EAGAIN)
+    else:
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, os.getpid())
+        return False
+    finally:
+        os.close(fd)
 
 
 def _qualname(klass):

@@ -13,6 +13,13 @@ __all__ = ("Database", "Transaction", "TransactionStats", "table", "TABLES_BY_UU
 _M = TypeVar("_M", bound=PersistentMap[Any, Any, Any, Any, Any])
 _C = TypeVar("_C", bound=type[PersistentMap[Any, Any, Any, Any, Any]])
 
+#: an LMDB format: "0.9" (LMDB 0.9, data format v1) or "1.0" (LMDB 1.0, v3)
+_LibVersion = Literal["0.9", "1.0"]
+
+#: the format of new databases opened without lib_version
+DEFAULT_LIB_VERSION: _LibVersion
+_LIB_VERSION_TO_MAJOR: dict[str, int]
+
 #: tables declared with @table, by their oid
 TABLES_BY_UUID: dict[uuid.UUID, type[PersistentMap[Any, Any, Any, Any, Any]]]
 
@@ -85,6 +92,8 @@ class _Stats(TypedDict):
     free: float
     read_only: bool
     sync_enabled: bool
+    lib_version: _LibVersion
+    lmdb_version: str
     # env.stat()
     psize: int
     depth: int
@@ -121,6 +130,7 @@ class Database:
         log: object = None,
         growth: float | None = None,
         initial_size: int | None = None,
+        lib_version: _LibVersion | None = None,
     ) -> None: ...
     # The database already open at dbpath in this process, or a new one.
     @staticmethod
@@ -138,6 +148,7 @@ class Database:
         log: object = None,
         growth: float | None = None,
         initial_size: int | None = None,
+        lib_version: _LibVersion | None = None,
     ) -> Database: ...
     def __enter__(self) -> Self: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc_value: BaseException | None,
@@ -145,6 +156,9 @@ class Database:
     def close(self) -> None: ...
     @property
     def context(self) -> object: ...
+    # The database's format; before it first opened, the one asked for.
+    @property
+    def lib_version(self) -> _LibVersion | None: ...
     @property
     def dbpath(self) -> str: ...
     @property

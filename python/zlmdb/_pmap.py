@@ -253,9 +253,11 @@ class PersistentMap(_native.PersistentMapBase):
         return struct.pack(">H", self._slot) + self._keycodec.encode(key)
 
     def _encode_bound(self, key):
+        # A bound is not stored, so any 64-bit oid serves: upstream's own
+        # idiom ends a range at MAX_OID + 1 (2**53 + 1).
         if not self._single_key:
             key = tuple(key)
-        return self._keycodec.encode(key, null_as_zero=True)
+        return self._keycodec.encode(key, null_as_zero=True, lenient=True)
 
     def _decode_key(self, data):
         return self._keycodec.decode(bytes(data))
@@ -271,6 +273,20 @@ class PersistentMap(_native.PersistentMapBase):
             return None       # an empty stored value reads as None (upstream)
         if self._decompress:
             data = self._decompress(bytes(data))
+        return self._value_decode(data)
+
+    # Upstream's names for the codecs, without slot prefix or compression
+    # (code written for upstream, its test suite included, calls them).
+    def _serialize_key(self, key):
+        return self._keycodec.encode(key)
+
+    def _deserialize_key(self, data):
+        return self._decode_key(data)
+
+    def _serialize_value(self, value):
+        return self._value_encode(value)
+
+    def _deserialize_value(self, data):
         return self._value_decode(data)
 
     # -- mapping protocol -----------------------------------------------------
@@ -333,18 +349,21 @@ class PersistentMap(_native.PersistentMapBase):
                     % (len(k), max_key))
         outer = txn._half
         txn._half = True            # several writes: all of them or a failed txn
+        dels = 0
         for k in deletes:
-            txn._write_delete(k)
+            dels += bool(txn._write_delete(k))
         for k, v in writes:
             txn._write_put(k, v)
         txn._write_put(pkey, data)
         txn._half = outer
-        txn._count_put()
+        txn._count_put(1 + len(writes))
+        txn._count_del(dels)
 
     def _delitem_py(self, txn_key):
         txn, key = self._split(txn_key)
         pkey = self._physical_key(key)
         outer = txn._half
+        dels = 0
         if self._indexes:
             old = txn._txn.get(pkey)
             if old is not None:
@@ -355,11 +374,10 @@ class PersistentMap(_native.PersistentMapBase):
                            if not _is_null(ik)]
                 txn._half = True    # several writes: all of them or a failed txn
                 for k in old_pks:
-                    txn._write_delete(k)
-        deleted = txn._write_delete(pkey)
+                    dels += bool(txn._write_delete(k))
+        dels += bool(txn._write_delete(pkey))
         txn._half = outer
-        if deleted:
-            txn._count_del()
+        txn._count_del(dels)
 
     # MutableMapping-style methods that make no sense without a txn.
     def __len__(self):
@@ -412,15 +430,17 @@ class PersistentMap(_native.PersistentMapBase):
         return n
 
     def truncate(self, txn, rebuild_indexes=True):
-        """Delete every record of this map (only this slot) and empty its
-        indexes; returns the number of records deleted."""
+        """Delete every record of this map (only this slot) and, with
+        ``rebuild_indexes``, every entry of its indexes; returns the number
+        of keys deleted, index entries included (as upstream counts)."""
         outer = txn._half
         txn._half = True
         n = txn._clear_slot(self._slot)
         if rebuild_indexes:
             for ipmap, _f, _n, _u in self._indexes.values():
-                txn._clear_slot(ipmap._slot)
+                n += txn._clear_slot(ipmap._slot)
         txn._half = outer
+        txn._count_del(n)
         return n
 
     # -- indexes --------------------------------------------------------------
@@ -471,6 +491,7 @@ class PersistentMap(_native.PersistentMapBase):
         outer = txn._half
         txn._half = True    # a failure below leaves a partial index: no commit
         deleted = txn._clear_slot(ipmap._slot)
+        txn._count_del(deleted)
         inserted = 0
         # Collect first: writes may replace the LMDB transaction (map growth),
         # which would end a cursor walking the records.
@@ -489,6 +510,7 @@ class PersistentMap(_native.PersistentMapBase):
             txn._write_put(pk, ipmap._encode_index_value(key))
             inserted += 1
         txn._half = outer
+        txn._count_put(inserted)
         return deleted, inserted
 
     def rebuild_indexes(self, txn):

@@ -149,6 +149,46 @@ static PyObject *mod_libzlmdb_version(PyObject *module, PyObject *unused)
     return Py_BuildValue("iii", major, minor, patch);
 }
 
+/* engine_detect(path): the format of the environment directory `path`
+ * (0: LMDB 0.9, 1: LMDB 1.0, None: no data yet), read from its data file
+ * without LMDB, so that the ORM can name a mismatch before anything opens
+ * or creates a file. */
+static PyObject *mod_engine_detect(PyObject *module, PyObject *arg)
+{
+    zpy_state *st = PyModule_GetState(module);
+    PyObject *fspath = NULL;
+    int rc, found;
+
+    if (!PyUnicode_FSConverter(arg, &fspath))
+        return NULL;
+    rc = zlmdb_engine_detect(PyBytes_AS_STRING(fspath), 0, &found);
+    Py_DECREF(fspath);
+    if (rc == ZLMDB_BAD_FORMAT) {
+        /* The class zlmdb.lmdb.open() raises for such a file. */
+        PyErr_SetString(st->exc[ZPY_EXC_INVALID], zlmdb_error_last());
+        return NULL;
+    }
+    if (rc != ZLMDB_OK) {
+        PyObject *err = Py_BuildValue("(is)", rc, zlmdb_error_last());
+        if (err != NULL) {
+            PyErr_SetObject(rc > 0 ? PyExc_OSError : PyExc_ValueError, err);
+            Py_DECREF(err);
+        }
+        return NULL;
+    }
+    if (found == ZLMDB_LIB_VERSION_AUTO)
+        Py_RETURN_NONE;
+    return PyLong_FromLong(found);
+}
+
+PyDoc_STRVAR(mod_engine_detect_doc,
+"engine_detect(path)\n--\n\n"
+"The LMDB release line whose format the environment directory `path` has:\n"
+"0 (LMDB 0.9, data format v1), 1 (LMDB 1.0, data format v3), or None when\n"
+"it holds no data yet.  The file is read, never handed to LMDB.  A file of\n"
+"neither format raises zlmdb.lmdb.InvalidError, one that cannot be read\n"
+"OSError.");
+
 PyDoc_STRVAR(mod_version_doc,
 "version(subpatch=False, lib_version=None)\n--\n\n"
 "The version of an LMDB engine compiled in, as (major, minor, patch): the\n"
@@ -165,6 +205,7 @@ static PyMethodDef module_methods[] = {
     {"version", (PyCFunction)(void (*)(void))mod_version, METH_FASTCALL | METH_KEYWORDS,
      mod_version_doc},
     {"enable_drop_gil", mod_enable_drop_gil, METH_NOARGS, mod_enable_drop_gil_doc},
+    {"engine_detect", mod_engine_detect, METH_O, mod_engine_detect_doc},
     {"libzlmdb_version", mod_libzlmdb_version, METH_NOARGS,
      "libzlmdb_version() -> (major, minor, patch) of the libzlmdb compiled in."},
     {NULL, NULL, 0, NULL}

@@ -213,18 +213,24 @@ static int pmap_contains(PyObject *op, PyObject *arg)
     return res;
 }
 
-/* Count a write on the transaction's TransactionStats, when it has one. */
-static int count_write(zpy_state *st, PyObject *txn, PyObject *method)
+/* Count `n` writes (method: txn._count_put or _count_del) on the
+ * transaction's TransactionStats, when it has one.  As upstream counts
+ * them: every LMDB put, and every delete that removed a key, index entries
+ * included. */
+static int count_writes(zpy_state *st, PyObject *txn, PyObject *method, long n)
 {
-    PyObject *stats = PyObject_GetAttr(txn, st->s_stats), *r;
-    if (stats == NULL)
-        return -1;
-    if (stats == Py_None) {
-        Py_DECREF(stats);
+    PyObject *stats, *arg, *r;
+    if (n == 0)
         return 0;
-    }
+    if ((stats = PyObject_GetAttr(txn, st->s_stats)) == NULL)
+        return -1;
     Py_DECREF(stats);
-    r = PyObject_CallMethodNoArgs(txn, method);
+    if (stats == Py_None)
+        return 0;
+    if ((arg = PyLong_FromLong(n)) == NULL)
+        return -1;
+    r = PyObject_CallMethodOneArg(txn, method, arg);
+    Py_DECREF(arg);
     Py_XDECREF(r);
     return r ? 0 : -1;
 }
@@ -369,6 +375,7 @@ static int indexed_put(zpy_state *st, zpy_PMap *self, PyObject *txn, PyObject *k
     zpy_Txn *t;
     MDB_val old;
     int rc, res = -1, wrote = 0;
+    long puts = 1, dels = 0;
 
     if ((t = open_txn(st, txn)) == NULL)
         return -1;
@@ -444,21 +451,25 @@ static int indexed_put(zpy_state *st, zpy_PMap *self, PyObject *txn, PyObject *k
     for (i = 0; i < nix; i++) {
         if (w[i].oldk.size && !(w[i].oldk.size == w[i].newk.size &&
                                 memcmp(w[i].oldk.ptr, w[i].newk.ptr, w[i].newk.size) == 0)) {
-            if (del_raw(st, t, w[i].oldk.ptr, w[i].oldk.size) < 0)
+            if ((rc = del_raw(st, t, w[i].oldk.ptr, w[i].oldk.size)) < 0)
                 goto half;
+            dels += rc;
             wrote = 1;
         }
         if (w[i].newk.size) {
             if (put_raw(st, t, w[i].newk.ptr, w[i].newk.size, PyBytes_AS_STRING(w[i].ival),
                         (size_t)PyBytes_GET_SIZE(w[i].ival)) < 0)
                 goto half;
+            puts++;
             wrote = 1;
         }
     }
     if (put_raw(st, t, pk.ptr, pk.size, PyBytes_AS_STRING(data),
                 (size_t)PyBytes_GET_SIZE(data)) < 0)
         goto half;
-    res = count_write(st, txn, st->s_count_put);
+    if (count_writes(st, txn, st->s_count_put, puts) == 0 &&
+        count_writes(st, txn, st->s_count_del, dels) == 0)
+        res = 0;
     goto done;
 half:
     if (wrote)
@@ -488,6 +499,7 @@ static int indexed_del(zpy_state *st, zpy_PMap *self, PyObject *txn, PyObject *k
     zpy_Txn *t;
     MDB_val old;
     int rc, res = -1, is_null, wrote = 0;
+    long dels = 1;
 
     if ((ik = PyMem_Calloc((size_t)nix, sizeof(*ik))) == NULL) {
         PyErr_NoMemory();
@@ -520,14 +532,15 @@ static int indexed_del(zpy_state *st, zpy_PMap *self, PyObject *txn, PyObject *k
     }
     for (i = 0; i < nix; i++) {
         if (ik[i].size) {
-            if (del_raw(st, t, ik[i].ptr, ik[i].size) < 0)
+            if ((rc = del_raw(st, t, ik[i].ptr, ik[i].size)) < 0)
                 goto half;
+            dels += rc;
             wrote = 1;
         }
     }
     if (del_raw(st, t, pk.ptr, pk.size) < 0)
         goto half;
-    res = count_write(st, txn, st->s_count_del);
+    res = count_writes(st, txn, st->s_count_del, dels);
     goto done;
 half:
     if (wrote)
@@ -581,11 +594,11 @@ static int pmap_ass_subscript(PyObject *op, PyObject *arg, PyObject *value)
             put_raw(st, t, k.ptr, k.size, PyBytes_AS_STRING(data),
                     (size_t)PyBytes_GET_SIZE(data)) < 0)
             goto done;
-        res = count_write(st, txn, st->s_count_put);
+        res = count_writes(st, txn, st->s_count_put, 1);
     } else {
         rc = del_raw(st, t, k.ptr, k.size);
         if (rc >= 0)
-            res = rc ? count_write(st, txn, st->s_count_del) : 0;
+            res = count_writes(st, txn, st->s_count_del, rc);
     }
 done:
     Py_XDECREF(data);

@@ -5,11 +5,35 @@ import sys
 
 import pytest
 
+import zlmdb._database
 import zlmdb.lmdb as zl
 
 # The engine new environments get in this run (CI runs the suite on each):
 # LMDB 0.9 unless LMDB_DEFAULT_LIB_VERSION=1.
 DEFAULT_LIB_VERSION = zl.version()[0]
+
+# The LMDB format the ORM gives new databases in this run: the switch
+# upstream zlmdb's own suite reads, ZLMDB_TEST_LIB_VERSION=0.9 or 1.0 (a test
+# switch, not a zlmdb setting); unset, the real default ("1.0").  The ORM
+# tests run on each format in CI.
+TEST_LIB_VERSION = os.environ.get("ZLMDB_TEST_LIB_VERSION") or None
+
+
+def pytest_configure(config):
+    if TEST_LIB_VERSION is None:
+        return
+    if TEST_LIB_VERSION not in zlmdb._database._LIB_VERSION_TO_MAJOR:
+        raise pytest.UsageError("ZLMDB_TEST_LIB_VERSION=%r: use 0.9 or 1.0 (or unset it for "
+                                "the default)" % TEST_LIB_VERSION)
+    # before any test module or fixture creates a database
+    zlmdb._database.DEFAULT_LIB_VERSION = TEST_LIB_VERSION
+
+
+def pytest_report_header(config):
+    return "zlmdb: new ORM databases in LMDB format %s%s; new low-level environments " \
+        "on LMDB %d.x" % (zlmdb._database.DEFAULT_LIB_VERSION,
+                          " (ZLMDB_TEST_LIB_VERSION)" if TEST_LIB_VERSION else " (default)",
+                          DEFAULT_LIB_VERSION)
 
 
 @pytest.fixture
