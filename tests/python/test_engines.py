@@ -206,3 +206,22 @@ def test_the_default_for_new_environments_is_read_once_at_import(tmp_path):
     # An existing file keeps its format whatever the default says.
     res = run_python(code, str(tmp_path / "db1"), env={"LMDB_DEFAULT_LIB_VERSION": "0"})
     assert res.stdout.strip() == "1"
+
+
+@pytest.mark.parametrize("lib_version", [0, 1])
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_dupfixed_values_of_one_to_three_bytes_past_the_first_sub_page(tmp_path, lib_version,
+                                                                      size):
+    # py-lmdb 2.3.0's hardening patch refused the 5th 1-byte duplicate with
+    # MDB_CORRUPTED (its issue #481); the 3.0.0 series fixes it on both engines.
+    env = zl.open(str(tmp_path / "db"), lib_version=lib_version, max_dbs=2)
+    db = env.open_db(b"fixed", dupsort=True, dupfixed=True)
+    values = [bytes([i]) * size for i in range(200)]
+    with env.begin(write=True, db=db) as txn:
+        for v in values:
+            assert txn.put(b"key", v)
+    with env.begin(db=db) as txn:
+        cur = txn.cursor()
+        assert cur.set_key(b"key") and cur.count() == 200
+        assert list(cur.iternext_dup()) == sorted(values)
+    env.close()
