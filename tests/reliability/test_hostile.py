@@ -27,14 +27,14 @@ def test_failed_set_mapsize_does_not_crash_the_next_call():
 
 
 def test_copy_with_own_write_txn_is_refused_instead_of_hanging():
-    # py-lmdb 2.3.0 hangs here (non-compact copy takes the writer lock).
+    # py-lmdb 3.0.0 (like 2.3.0) hangs here (non-compact copy takes the writer lock).
     res = H.run_script("corpus/hang_copy_with_write_txn_same_thread.py", ["zlmdb"], timeout=8)
     assert not res.timed_out and res.crash is None, res.describe()
     assert res.returncode == 0 and "refused:" in res.stdout and "deadlock" in res.stdout
 
 
 def test_open_db_with_own_write_txn_is_refused_instead_of_hanging():
-    # py-lmdb 2.3.0 hangs here (the temporary write txn waits for our lock).
+    # py-lmdb 3.0.0 (like 2.3.0) hangs here (the temporary write txn waits for our lock).
     res = H.run_script("corpus/hang_open_db_with_write_txn_same_thread.py", ["zlmdb"],
                        timeout=8)
     assert not res.timed_out and res.crash is None, res.describe()
@@ -42,20 +42,20 @@ def test_open_db_with_own_write_txn_is_refused_instead_of_hanging():
 
 
 def test_open_db_vs_writer_thread_does_not_deadlock():
-    # py-lmdb 2.3.0 deadlocks here (it waits for the writer with the GIL held).
+    # py-lmdb 3.0.0 (like 2.3.0) deadlocks here (it waits for the writer with the GIL held).
     res = H.run_script("corpus/hang_open_db_vs_writer_thread.py", ["zlmdb"], timeout=8)
     assert not res.timed_out and res.crash is None, res.describe()
     assert res.returncode == 0 and "done" in res.stdout
 
 
 def test_set_mapsize_racing_a_blocked_writer_thread_does_not_hang():
-    # py-lmdb 2.3.0 hangs on this one; zlmdb must keep not hanging.
+    # py-lmdb 3.0.0 (like 2.3.0) hangs on this one; zlmdb must keep not hanging.
     res = H.run_script("corpus/stress_set_mapsize_vs_writer_thread.py", ["zlmdb", "200"],
                        timeout=120)
     assert res.crash is None and res.returncode == 0, res.describe()
 
 
 def test_close_with_own_writer_and_a_blocked_writer_thread_completes():
-    # py-lmdb 2.3.0 deadlocks here; zlmdb must keep completing.
+    # py-lmdb 3.0.0 (like 2.3.0) deadlocks here; zlmdb must keep completing.
     res = H.run_script("corpus/stress_close_vs_blocked_writer.py", ["zlmdb"], timeout=60)
     assert res.crash is None and res.returncode == 0 and "done" in res.stdout, res.describe()
