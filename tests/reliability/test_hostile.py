@@ -49,7 +49,7 @@ def test_open_db_vs_writer_thread_does_not_deadlock():
 
 
 def test_set_mapsize_racing_a_blocked_writer_thread_does_not_hang():
-    # py-lmdb 3.0.0 (like 2.3.0) hangs on this one; zlmdb must keep not hanging.
+    # py-lmdb 2.3.0 hung on this one (3.0.0 no longer does); zlmdb must keep not hanging.
     res = H.run_script("corpus/stress_set_mapsize_vs_writer_thread.py", ["zlmdb", "200"],
                        timeout=120)
     assert res.crash is None and res.returncode == 0, res.describe()
