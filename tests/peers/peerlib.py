@@ -369,10 +369,32 @@ def _describe(rec: dict) -> str:
     return f"{rec['implementation']} {rec['python']}, {rec['platform']}"
 
 
+_RECORD_KEYS = ("sha256", "recipe", "implementation", "python", "platform", "recorded", "files")
+
+
 def _load(path: Path) -> dict | None:
+    """A reference the harness wrote, or None if there is none; one that
+    cannot be read raises HarnessError."""
+    if not path.exists():
+        return None
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+        rec = json.loads(path.read_text())
+        if not isinstance(rec, dict) or any(k not in rec for k in _RECORD_KEYS):
+            raise ValueError(f"it lacks {', '.join(k for k in _RECORD_KEYS if k not in rec)}")
+        if not all(isinstance(tests, dict) and all(isinstance(o, str) for o in tests.values())
+                   for tests in rec["files"].values()):
+            raise ValueError("'files' is not file -> test id -> outcome")
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise HarnessError(f"{path} is not a reference this harness wrote ({exc}); "
+                           "restore it with git, or delete it and run with "
+                           "--refresh-reference") from None
+    return rec
+
+
+def _load_or_none(path: Path) -> dict | None:
+    try:
+        return _load(path)
+    except HarnessError:
         return None
 
 
@@ -409,7 +431,10 @@ def reference(name: str, head: dict, files: list[str], measure: Measure, refresh
         return bool(rec) and all(rec.get(k) == head[k] for k in ("sha256", "recipe"))
 
     cache_path, snap_path = cache / f"{name}.json", snapshots / f"{name}.json"
-    cached, snap = _load(cache_path), _load(snap_path)
+    # A damaged cache is measured again; a damaged snapshot stops the run
+    # unless it is about to be rewritten.
+    cached = _load_or_none(cache_path)
+    snap = _load_or_none(snap_path) if refresh else _load(snap_path)
     if not (pinned(cached) and all(cached.get(k) == v for k, v in here.items())
             and cached.get("pytest") == pytest_version):
         cached = None

@@ -344,3 +344,18 @@ def test_the_allowlist_forgives_and_must_not_go_stale(fake, tmp_path, capsys):
 def test_an_unknown_file_stops_the_run(fake, capsys):
     assert peerlib.main(fake, ["nope_test.py"]) == 2
     assert "no such test file in fake 1: nope_test.py" in capsys.readouterr().err
+
+
+def test_a_damaged_snapshot_stops_the_run_until_refreshed(tmp_path):
+    meter = Meter()
+    reference(tmp_path, ["a.py"], meter, refresh=True)
+    path = tmp_path / "snap" / "p-1-0.9.json"
+    path.write_text(json.dumps({"sha256": "a" * 64, "files": {}}))
+    with pytest.raises(peerlib.HarnessError, match=r"p-1-0.9.json is not a reference this "
+                       r"harness wrote \(it lacks recipe, implementation, python, platform, "
+                       r"recorded\); restore it with git"):
+        reference(tmp_path, ["a.py"], meter)
+    (tmp_path / "cache" / "p-1-0.9.json").write_text("{not json")    # just measured again
+    got, _lines = reference(tmp_path, ["a.py"], meter, refresh=True)
+    assert len(meter.calls) == 2 and json.loads(path.read_text())["files"] == \
+        {"a.py": {"a.py::t": "passed"}}
