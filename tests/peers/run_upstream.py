@@ -73,7 +73,7 @@ def check_ours() -> None:
 class Upstream(peerlib.Harness):
     peer, title, switch = "upstream", "upstream", "format"
     settings = ("0.9", "1.0")
-    test_timeout = 900          # test_select.py's tests take minutes on upstream
+    test_timeout = 600          # test_select.py has tests of 3 minutes on upstream
 
     def add_arguments(self, ap: argparse.ArgumentParser) -> None:
         ap.add_argument("--stress", action="store_true",
