@@ -74,13 +74,16 @@ test-python: build
 test: test-c test-python
 
 # The peers' own test suites, run against zlmdb (tests/peers/README.md),
-# each file in its own process, compared test by test with the peer on
-# itself; each ends "N passed, N failed" and fails on any regression.
+# each file in its own process, compared test by test with what the peer
+# passes on itself (recorded in tests/peers/reference/; --refresh-reference
+# measures it again and rewrites that); each ends "N passed, N failed" and
+# fails on any regression.
 #   compat-pylmdb    py-lmdb 3.0.0's tests on zlmdb.lmdb, once per LMDB
-#                    engine setting (COMPAT_ARGS: files, --engine, -v)
+#                    engine setting (COMPAT_ARGS: files, --engine,
+#                    --refresh-reference, --test-timeout, -v)
 #   compat-upstream  upstream zlmdb 26.10.1's tests/orm on our ORM, once per
 #                    LMDB format (COMPAT_UPSTREAM_ARGS: files, --format,
-#                    --refresh-reference, --stress, -v)
+#                    --refresh-reference, --test-timeout, --stress, -v)
 compat: compat-pylmdb compat-upstream
 
 compat-pylmdb: build

@@ -15,6 +15,7 @@ import faulthandler
 import json
 import os
 import signal
+import time
 
 _out = None
 _fault = None
@@ -24,6 +25,7 @@ _phases: dict[str, dict[str, object]] = {}
 def _emit(**event: object) -> None:
     if _out is not None:
         event["pid"] = os.getpid()
+        event["t"] = round(time.time(), 3)
         _out.write(json.dumps(event) + "\n")
         _out.flush()
 
