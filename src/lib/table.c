@@ -83,7 +83,7 @@ int zlmdb_table_add_index(zlmdb_table *t, const zlmdb_index_options *opts)
 
     if (t == NULL || opts == NULL || opts->name == NULL)
         return zlmdb__error_set(ZLMDB_EINVAL, "index: table, opts and name are required");
-    if (opts->version != ZLMDB_INDEX_OPTIONS_VERSION)
+    if (opts->version != 1 && opts->version != ZLMDB_INDEX_OPTIONS_VERSION)
         return zlmdb__error_set(ZLMDB_EINVAL, "index: options version %u is not supported",
                                 opts->version);
     if (find_index(t, opts->name))
@@ -644,4 +644,31 @@ int zlmdb_table_index_get(zlmdb_table *t, MDB_txn *txn, const char *name,
         return lmdb_error(rc, "mdb_get");
     *pk_out = v;
     return ZLMDB_OK;
+}
+
+/* The encoded-key API of 0.3.0: declared, implementation to follow. */
+int zlmdb_table_put_encoded(zlmdb_table *t, MDB_txn *txn, const MDB_val *pk,
+                            const void *value, size_t len, const void *user,
+                            unsigned flags, zlmdb_table_writes *writes)
+{
+    (void)t; (void)txn; (void)pk; (void)value; (void)len; (void)user; (void)flags;
+    if (writes)
+        memset(writes, 0, sizeof(*writes));
+    return zlmdb__error_set(ZLMDB_EINVAL, "table_put_encoded: not implemented yet");
+}
+
+int zlmdb_table_delete_encoded(zlmdb_table *t, MDB_txn *txn, const MDB_val *pk,
+                               zlmdb_table_writes *writes)
+{
+    (void)t; (void)txn; (void)pk;
+    if (writes)
+        memset(writes, 0, sizeof(*writes));
+    return zlmdb__error_set(ZLMDB_EINVAL, "table_delete_encoded: not implemented yet");
+}
+
+int zlmdb_table_count_encoded(zlmdb_table *t, MDB_txn *txn, const MDB_val *from,
+                              const MDB_val *to, size_t *count_out)
+{
+    (void)t; (void)txn; (void)from; (void)to; (void)count_out;
+    return zlmdb__error_set(ZLMDB_EINVAL, "table_count_encoded: not implemented yet");
 }
