@@ -1411,7 +1411,9 @@ ZLMDB_EXTERN(int) zlmdb_table_index_get(zlmdb_table *table, MDB_txn *txn, const 
  * @param[in] table the table
  * @param[in] txn a write transaction
  * @param[in] pk the encoded primary key, without the slot prefix
- * @param[in] value the record's bytes
+ * @param[in] value the record's bytes; not a pointer into the map (a value
+ *            read in this transaction): index entries are written first,
+ *            and a write may move what such a pointer points at.
  * @param[in] len their length
  * @param[in] user handed to the index callbacks as zlmdb_record.user for
  *            this record; may be NULL.
