@@ -9,6 +9,7 @@
 #include <lmdb.h>
 
 #include "harness.h"
+#include "table_faults.h"
 
 /* ---------------------------------------------------------- fixtures */
 
@@ -297,6 +298,21 @@ static int consistent(struct fx *f, MDB_txn *txn, zlmdb_table *t)
            slot_entries(f, txn, 3) == n3;
 }
 
+/* An environment of engine `lib`, cb_table() over it, a write txn. */
+static int fx_setup(struct fx *f, int lib, zlmdb_table **t, MDB_txn **txn)
+{
+    int rc;
+    if ((rc = fx_open(f, lib, 1 << 20)))
+        return rc;
+    if ((*t = cb_table(f, NULL, 1)) == NULL)
+        return ZLMDB_ERROR;
+    if ((*txn = fx_txn(f, 0)) == NULL) {
+        zlmdb_table_free(*t);
+        return ZLMDB_ERROR;
+    }
+    return ZLMDB_OK;
+}
+
 #define EACH_ENGINE(lib) for ((lib) = 0; (lib) < ZLMDB_TEST_ENGINES; (lib)++)
 
 /* ---------------------------------------------------- over-long keys */
@@ -434,9 +450,7 @@ void test_tableengine__callback_indexes_follow_puts_updates_and_deletes(void)
     int lib;
 
     EACH_ENGINE(lib) {
-        CHECK_OK(fx_open(&f, lib, 1 << 20));
-        CHECK((t = cb_table(&f, NULL, 1)) != NULL);
-        CHECK((txn = fx_txn(&f, 0)) != NULL);
+        CHECK_OK(fx_setup(&f, lib, &t, &txn));
         memset(&stats, 0, sizeof(stats));
 
         /* Insert: the record and two entries; the callback saw `user`. */
@@ -492,9 +506,7 @@ void test_tableengine__callback_errors_write_nothing(void)
     int lib;
 
     EACH_ENGINE(lib) {
-        CHECK_OK(fx_open(&f, lib, 1 << 20));
-        CHECK((t = cb_table(&f, NULL, 1)) != NULL);
-        CHECK((txn = fx_txn(&f, 0)) != NULL);
+        CHECK_OK(fx_setup(&f, lib, &t, &txn));
         CHECK_OK(put(t, txn, "k1", "a@x,red", &w));
         CHECK_OK(f.eng->txn_commit(txn));
 
@@ -539,9 +551,7 @@ void test_tableengine__unique_and_nullable_indexes(void)
     int lib;
 
     EACH_ENGINE(lib) {
-        CHECK_OK(fx_open(&f, lib, 1 << 20));
-        CHECK((t = cb_table(&f, NULL, 1)) != NULL);
-        CHECK((txn = fx_txn(&f, 0)) != NULL);
+        CHECK_OK(fx_setup(&f, lib, &t, &txn));
         CHECK_OK(put(t, txn, "k1", "a@x,red", &w));
         /* Another record with the same unique key: refused, nothing written. */
         CHECK_RC(put(t, txn, "k2", "a@x,blue", &w), ZLMDB_UNIQUE);
@@ -635,9 +645,7 @@ void test_tableengine__count_encoded_bounds(void)
     int lib;
 
     EACH_ENGINE(lib) {
-        CHECK_OK(fx_open(&f, lib, 1 << 20));
-        CHECK((t = cb_table(&f, NULL, 1)) != NULL);
-        CHECK((txn = fx_txn(&f, 0)) != NULL);
+        CHECK_OK(fx_setup(&f, lib, &t, &txn));
         for (i = 0; i < 5; i++) {
             char rec[16];
             snprintf(rec, sizeof(rec), "%s@x,r", keys[i]);
@@ -805,15 +813,6 @@ void test_tableengine__unmarked_failure_midway_is_undone(void)
 
 /* ---------------------------------------------------- allocation faults */
 
-static int fail_after;
-static void *fi_malloc(size_t s, void *p) { (void)p; return fail_after-- > 0 ? malloc(s) : NULL; }
-static void *fi_realloc(void *o, size_t s, void *p)
-{
-    (void)p;
-    return fail_after-- > 0 ? realloc(o, s) : NULL;
-}
-static void fi_free(void *o, void *p) { (void)p; free(o); }
-
 void test_tableengine__allocation_failures_never_leave_an_orphan(void)
 {
     zlmdb_allocator fa = {ZLMDB_ALLOCATOR_VERSION, fi_malloc, fi_realloc, fi_free, NULL};
@@ -824,9 +823,7 @@ void test_tableengine__allocation_failures_never_leave_an_orphan(void)
     int lib, k, op, rc;
 
     EACH_ENGINE(lib) {
-        CHECK_OK(fx_open(&f, lib, 1 << 20));
-        CHECK((t = cb_table(&f, NULL, 1)) != NULL);
-        CHECK((txn = fx_txn(&f, 0)) != NULL);
+        CHECK_OK(fx_setup(&f, lib, &t, &txn));
         CHECK_OK(put(t, txn, "k1", "a@x,red", &w));
         CHECK_OK(put(t, txn, "k2", "b@x,red", &w));
         CHECK_OK(f.eng->txn_commit(txn));
