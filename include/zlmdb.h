@@ -50,13 +50,13 @@ extern "C" {
  *  header used with a different library build.
  *  @{ */
 #define ZLMDB_VERSION_MAJOR 0 /**< Incremented for incompatible API changes. */
-#define ZLMDB_VERSION_MINOR 2 /**< Incremented for compatible additions. */
+#define ZLMDB_VERSION_MINOR 3 /**< Incremented for compatible additions. */
 #define ZLMDB_VERSION_PATCH 0 /**< Incremented for fixes. */
 /** A single comparable number: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define ZLMDB_VERSION_NUMBER \
     (ZLMDB_VERSION_MAJOR * 10000 + ZLMDB_VERSION_MINOR * 100 + ZLMDB_VERSION_PATCH)
 /** The version as a string, "MAJOR.MINOR.PATCH". */
-#define ZLMDB_VERSION_STRING "0.2.0"
+#define ZLMDB_VERSION_STRING "0.3.0"
 /** @} */
 
 /**
@@ -115,6 +115,14 @@ ZLMDB_EXTERN(const char *) zlmdb_lmdb_version(int *major, int *minor, int *patch
 /* Indexes (-30640 .. -30659) */
 #define ZLMDB_UNIQUE        (-30640) /**< A unique index already holds the key. */
 #define ZLMDB_NULL_KEY      (-30641) /**< A non-nullable index got a null key. */
+/** An index callback (#zlmdb_index_key_fn, #zlmdb_index_value_fn) reported
+ *  a failure of the caller's own code; for Python, an exception is pending.
+ *  @since 0.3.0 */
+#define ZLMDB_CALLBACK      (-30642)
+/** Never returned: a write that failed after its first LMDB write says so
+ *  in zlmdb_table_writes.midway.  Reserved so the band stays described.
+ *  @since 0.3.0 */
+#define ZLMDB_HALF          (-30643)
 
 /* Implementation limits (-30660 .. -30679) */
 #define ZLMDB_TOO_DEEP      (-30660) /**< Nesting exceeds the configured depth limit. */
@@ -1128,12 +1136,13 @@ ZLMDB_EXTERN(int) zlmdb_json_validate(const void *data, size_t len, size_t max_d
  *  that declared indexes read fields of CBOR map values.
  *
  *  An index is a second slot mapping an index key, built from fields of the
- *  record's CBOR value, to the record's encoded primary key.  The table
- *  keeps its indexes in step: a put either writes the record and every
- *  index entry, or fails before writing anything (null and uniqueness
- *  checks run first).  If LMDB itself fails part way (e.g. `MDB_MAP_FULL`),
- *  LMDB marks the transaction failed, and only abort is possible: a
- *  half-written record can never be committed.
+ *  record's CBOR value or by a key callback, to the record's encoded
+ *  primary key (or what a value callback makes).  The table keeps its
+ *  indexes in step: a put either writes the record and every index entry,
+ *  or fails before writing anything (null, uniqueness and key-size checks
+ *  run first).  If LMDB itself fails part way (e.g. `MDB_MAP_FULL`), LMDB
+ *  marks the transaction failed and zlmdb_table_writes.midway is 1: only
+ *  abort is possible, and a half-written record can never be committed.
  *
  *  Tables are not thread-safe: use one from one thread at a time (like the
  *  LMDB transaction it works in).
@@ -1161,8 +1170,38 @@ typedef struct zlmdb_table_options {
 #define ZLMDB_TABLE_OPTIONS_INIT { ZLMDB_TABLE_OPTIONS_VERSION, 0, \
     { 0, { (zlmdb_key_type)0 } }, NULL }
 
-/** The current version of #zlmdb_index_options. */
-#define ZLMDB_INDEX_OPTIONS_VERSION 1u
+/** One record, as an index callback sees it.  @since 0.3.0 */
+typedef struct zlmdb_record {
+    MDB_val key;       /**< The encoded primary key, without the 2-byte slot prefix. */
+    MDB_val value;     /**< The record's bytes as stored (or about to be stored). */
+    /** For the record being written: the `user` pointer given to
+     *  zlmdb_table_put_encoded().  NULL for a record the table read from
+     *  the database (the old record of an update or delete, a rebuild). */
+    const void *user;
+} zlmdb_record;
+
+/**
+ * @brief Computes a record's key in one index.
+ * Appends the encoded index key (without the slot prefix) for `rec` to
+ * `out`, or sets `*is_null` to 1 and appends nothing when the record has no
+ * entry in this index (an error for a non-nullable index: #ZLMDB_NULL_KEY).
+ * @return #ZLMDB_OK, or an error code: #ZLMDB_CALLBACK when the caller's own
+ *         code failed, any other code to pass on as it is.
+ * @since 0.3.0
+ */
+typedef int (*zlmdb_index_key_fn)(void *ctx, const zlmdb_record *rec, zlmdb_buf *out,
+                                  int *is_null);
+
+/**
+ * @brief Computes the value of a record's index entry (what points back at
+ *        the record).  Appends it to `out`.
+ * @return #ZLMDB_OK or an error code, as #zlmdb_index_key_fn.
+ * @since 0.3.0
+ */
+typedef int (*zlmdb_index_value_fn)(void *ctx, const zlmdb_record *rec, zlmdb_buf *out);
+
+/** The current version of #zlmdb_index_options (1 has no callbacks). */
+#define ZLMDB_INDEX_OPTIONS_VERSION 2u
 
 /** How to declare an index.  @since 0.1.0 */
 typedef struct zlmdb_index_options {
@@ -1181,11 +1220,32 @@ typedef struct zlmdb_index_options {
     const char *fields[ZLMDB_KEY_MAX_COMPONENTS];
     int unique;            /**< Refuse a second record with the same index key. */
     int nullable;          /**< A null key means "no entry" instead of an error. */
+    /** The index key's extractor.  NULL: the key is built from `fields`
+     *  (CBOR), as with version 1 options.  When set, `key` and `fields` are
+     *  not used (`key.ncomp` may be 0).  @since 0.3.0 */
+    zlmdb_index_key_fn key_fn;
+    /** The index entry's value.  NULL: the record's encoded primary key.
+     *  @since 0.3.0 */
+    zlmdb_index_value_fn value_fn;
+    void *ctx;             /**< Passed to `key_fn` and `value_fn`.  @since 0.3.0 */
 } zlmdb_index_options;
 
 /** Initializer for #zlmdb_index_options. */
 #define ZLMDB_INDEX_OPTIONS_INIT { ZLMDB_INDEX_OPTIONS_VERSION, NULL, 0, \
-    { 0, { (zlmdb_key_type)0 } }, { NULL }, 0, 0 }
+    { 0, { (zlmdb_key_type)0 } }, { NULL }, 0, 0, NULL, NULL, NULL }
+
+/** What one write did.  @since 0.3.0 */
+typedef struct zlmdb_table_writes {
+    size_t puts;        /**< LMDB puts made: the record and index entries. */
+    size_t dels;        /**< LMDB deletes that removed a key, index entries included. */
+    /** On #ZLMDB_UNIQUE, #ZLMDB_NULL_KEY or an index callback's error: that
+     *  index's name (borrowed from the table); otherwise NULL. */
+    const char *index;
+    /** 1 when the call failed after its first write: the transaction holds
+     *  part of the operation and must be aborted.  LMDB has then marked the
+     *  transaction failed, so a commit is refused. */
+    int midway;
+} zlmdb_table_writes;
 
 /** zlmdb_table_put() flag: fail with `MDB_KEYEXIST` if the record exists. */
 #define ZLMDB_PUT_NOOVERWRITE 0x1u
@@ -1230,10 +1290,12 @@ ZLMDB_EXTERN(int) zlmdb_table_add_index(zlmdb_table *table, const zlmdb_index_op
  * @param[in] len their length
  * @param[in] flags 0 or #ZLMDB_PUT_NOOVERWRITE
  * @return #ZLMDB_OK; `MDB_KEYEXIST` (with #ZLMDB_PUT_NOOVERWRITE);
- *         #ZLMDB_UNIQUE or #ZLMDB_NULL_KEY (nothing was written); key
- *         errors as zlmdb_key_encode(); #ZLMDB_DECODE when an indexed record
- *         is not valid CBOR; or an LMDB error (then the transaction must be
- *         aborted).
+ *         #ZLMDB_UNIQUE, #ZLMDB_NULL_KEY or `MDB_BAD_VALSIZE` (nothing was
+ *         written); key errors as zlmdb_key_encode(); #ZLMDB_DECODE when an
+ *         indexed record is not valid CBOR; or an LMDB error (then the
+ *         transaction must be aborted).
+ * @note Since 0.3.0 it encodes the key and calls zlmdb_table_put_encoded(),
+ *       which says whether a failure came after the first write.
  * @since 0.1.0
  */
 ZLMDB_EXTERN(int) zlmdb_table_put(zlmdb_table *table, MDB_txn *txn,
@@ -1338,6 +1400,67 @@ ZLMDB_EXTERN(int) zlmdb_table_rebuild_index(zlmdb_table *table, MDB_txn *txn,
  */
 ZLMDB_EXTERN(int) zlmdb_table_index_get(zlmdb_table *table, MDB_txn *txn, const char *name,
                                         const zlmdb_key_value *ikey, MDB_val *pk_out);
+
+/**
+ * @brief Write a record given its encoded primary key, and keep every index
+ *        in step.
+ *
+ * Order of work: (1) read the old record; (2) compute every new and old
+ * index key and value (callbacks or CBOR fields); (3) check every
+ * constraint (unique, nullable) and every key's size against the
+ * environment's maximum key size -- all before the first write, so a
+ * refused put writes nothing; (4) delete stale index entries, write the new
+ * ones, write the record.
+ * @param[in] table the table
+ * @param[in] txn a write transaction
+ * @param[in] pk the encoded primary key, without the slot prefix
+ * @param[in] value the record's bytes; not a pointer into the map (a value
+ *            read in this transaction): index entries are written first,
+ *            and a write may move what such a pointer points at.
+ * @param[in] len their length
+ * @param[in] user handed to the index callbacks as zlmdb_record.user for
+ *            this record; may be NULL.
+ * @param[in] flags 0 or #ZLMDB_PUT_NOOVERWRITE
+ * @param[out] writes what was written (zeroed first); may be NULL.
+ * @return #ZLMDB_OK; `MDB_KEYEXIST` (with #ZLMDB_PUT_NOOVERWRITE);
+ *         `MDB_BAD_VALSIZE` (a key over the maximum size), #ZLMDB_UNIQUE,
+ *         #ZLMDB_NULL_KEY, #ZLMDB_DECODE, #ZLMDB_CALLBACK or a callback's
+ *         code -- all with nothing written; or an LMDB error, after which,
+ *         when `writes->midway` is 1, the transaction must be aborted.
+ * @since 0.3.0
+ */
+ZLMDB_EXTERN(int) zlmdb_table_put_encoded(zlmdb_table *table, MDB_txn *txn, const MDB_val *pk,
+                                          const void *value, size_t len, const void *user,
+                                          unsigned flags, zlmdb_table_writes *writes);
+
+/**
+ * @brief Delete a record and its index entries, given its encoded primary
+ *        key.  Every old index key is computed before the first delete.
+ * @param[in] table the table
+ * @param[in] txn a write transaction
+ * @param[in] pk the encoded primary key, without the slot prefix
+ * @param[out] writes what was deleted (zeroed first); may be NULL.
+ * @return #ZLMDB_OK, #ZLMDB_NOTFOUND, #ZLMDB_DECODE, #ZLMDB_CALLBACK (nothing
+ *         deleted) or an LMDB error (abort when `writes->midway` is 1).
+ * @since 0.3.0
+ */
+ZLMDB_EXTERN(int) zlmdb_table_delete_encoded(zlmdb_table *table, MDB_txn *txn,
+                                             const MDB_val *pk, zlmdb_table_writes *writes);
+
+/**
+ * @brief Count records with `from` <= key < `to`, keys encoded without the
+ *        slot prefix.
+ * @param[in] table the table
+ * @param[in] txn a transaction
+ * @param[in] from the lower bound, or NULL for the first record
+ * @param[in] to the upper bound (excluded), or NULL for past the last one
+ * @param[out] count_out the number of records.
+ * @return #ZLMDB_OK, #ZLMDB_EINVAL or an LMDB error.
+ * @since 0.3.0
+ */
+ZLMDB_EXTERN(int) zlmdb_table_count_encoded(zlmdb_table *table, MDB_txn *txn,
+                                            const MDB_val *from, const MDB_val *to,
+                                            size_t *count_out);
 
 /** A range iterator over a table.  @since 0.1.0 */
 typedef struct zlmdb_table_iter zlmdb_table_iter;

@@ -24,6 +24,8 @@ static const struct {
     {ZLMDB_KEY_RANGE, "ZLMDB_KEY_RANGE: key component out of range"},
     {ZLMDB_UNIQUE, "ZLMDB_UNIQUE: unique index already holds this key"},
     {ZLMDB_NULL_KEY, "ZLMDB_NULL_KEY: null key for a non-nullable index"},
+    {ZLMDB_CALLBACK, "ZLMDB_CALLBACK: an index callback failed"},
+    {ZLMDB_HALF, "ZLMDB_HALF: a write failed part way; abort the transaction"},
     {ZLMDB_TOO_DEEP, "ZLMDB_TOO_DEEP: nesting too deep"},
     {ZLMDB_TOO_LARGE, "ZLMDB_TOO_LARGE: size limit exceeded"},
     {ZLMDB_BAD_FORMAT, "ZLMDB_BAD_FORMAT: not a file of an LMDB format this build reads"},

@@ -11,10 +11,18 @@ struct zlmdb__index {
     char *fields[ZLMDB_KEY_MAX_COMPONENTS]; /* NULL: the record's primary key */
     int unique;
     int nullable;
+    zlmdb_index_key_fn key_fn;     /* NULL: the key comes from `fields` */
+    zlmdb_index_value_fn value_fn; /* NULL: the entry's value is the primary key */
+    void *ctx;
     zlmdb_buf newk;   /* scratch: the new record's index key (slot + key) */
     zlmdb_buf oldk;   /* scratch: the old record's index key */
+    zlmdb_buf newv;   /* scratch: the new entry's value (with value_fn) */
+    zlmdb_buf oldv;   /* scratch: the old entry's value (with value_fn) */
+    zlmdb_buf prev;   /* scratch: what the new entry's put replaced (undo) */
     int new_null;     /* the new record has no entry in this index */
     int old_null;     /* the old record had none (or there was no old record) */
+    int had_prev;     /* the new entry's put replaced a stored value */
+    int done;         /* writes made for this index: 1 old entry deleted, 2 new put */
 };
 
 struct zlmdb_table {
@@ -25,6 +33,8 @@ struct zlmdb_table {
     struct zlmdb__index *indexes;
     size_t nindexes;
     zlmdb_buf kbuf;   /* scratch: slot + encoded primary key */
+    zlmdb_buf pkbuf;  /* scratch: an encoded primary key (component-value API) */
+    zlmdb_buf hibuf;  /* scratch: an upper bound (component-value API) */
 };
 
 /* Build `ix`'s key (2-byte slot prefix + encoded key) for the record with
