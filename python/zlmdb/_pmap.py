@@ -464,6 +464,8 @@ class PersistentMap(_native.PersistentMapBase):
         self._indexes[name] = (pmap, fkey, bool(nullable), bool(unique))
         pmap._index_of = (self, name)
         self._sync_indexes()
+        if getattr(self, "_on_index", None) is not None:   # the catalog (_database.py)
+            self._on_index(self)
 
     def detach_index(self, name):
         """Stop maintaining the index ``name`` (its records stay)."""
