@@ -137,7 +137,7 @@ def header(catalog, layout, records):
 def export_slot(catalog, txn, layout, out, binary, progress):
     """Write one slot to the binary stream ``out``; returns
     (records, raw keys, raw values)."""
-    ltxn = txn._txn
+    ltxn = txn
     prefix = layout.prefix
     named = catalog.named
     total = _count(txn, prefix) - len(named.in_range(prefix, prefix_end(prefix)))

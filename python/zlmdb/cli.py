@@ -400,7 +400,7 @@ def cmd_tables(args):
         psize = db._env.stat()["psize"]
         stats = {}
         named = catalog.named
-        cur = txn._txn.cursor()
+        cur = txn.cursor()
         if cur.first():
             for k, v in cur.iternext():
                 if len(k) < 2 or named.is_named(k, v):
@@ -465,7 +465,7 @@ def cmd_count(args):
                 from zlmdb._cli_transfer import _count
                 n = _count(txn, lo) - len(named.in_range(lo, hi))
             else:
-                n = sum(1 for k, v in _walk(txn._txn, lo, hi) if not named.is_named(k, v))
+                n = sum(1 for k, v in _walk(txn, lo, hi) if not named.is_named(k, v))
     if args.json:
         _json_out({"db": name_form(ndb.name), "count": n} if ndb is not None
                   else {"slot": slot, "count": n})
@@ -484,7 +484,7 @@ def cmd_get(args):
         slot = catalog.resolve_slot(args.slot)
         layout = catalog.layout(slot)
         key = layout.key_from_args(args.key)
-        raw = txn._txn.get(layout.prefix + key)
+        raw = txn.get(layout.prefix + key)
         if raw is not None and catalog.named.is_named(layout.prefix + key, raw):
             raw = None          # a named database's record, no slot's
         if raw is None:
@@ -559,7 +559,7 @@ def cmd_scan(args):
             layout = catalog.layout(slot)
             lo, hi = _range(layout, args)
             _say_guessed(catalog, layout)
-            records = ((k, v) for k, v in _walk(txn._txn, lo, hi, args.reverse)
+            records = ((k, v) for k, v in _walk(txn, lo, hi, args.reverse)
                        if not catalog.named.is_named(k, v))
         n = 0
         for k, v in records:
@@ -696,7 +696,7 @@ def cmd_import(args):
     results = []
     for path in files:
         with db.begin() as txn:
-            registry, problems = read_registry(txn._txn)
+            registry, problems = read_registry(txn)
         if problems:
             raise CliError("not a zlmdb database (or a damaged registry): slot 0 key %s: %s"
                            % (bytes(problems[0][0]).hex(), problems[0][1]))
