@@ -36,6 +36,19 @@ static int slot_arg(PyObject *obj, uint16_t *out)
     return 0;
 }
 
+/* The arguments (txn, slot, ...) of a function taking `n` of them. */
+static int txn_slot_args(zpy_state *st, const char *name, PyObject *const *args,
+                         Py_ssize_t nargs, Py_ssize_t n, zpy_Txn **t, uint16_t *slot)
+{
+    if (nargs != n) {
+        PyErr_Format(PyExc_TypeError, "%s() takes exactly %zd arguments", name, n);
+        return -1;
+    }
+    if ((*t = txn_arg(st, args[0])) == NULL || slot_arg(args[1], slot) < 0)
+        return -1;
+    return 0;
+}
+
 /* One mapper for every failure: zlmdb's codes carry their detail message,
  * LMDB's and errno values are named by the call that failed. */
 static PyObject *raise_rc(zpy_state *st, const char *what, int rc)
@@ -164,11 +177,7 @@ static PyObject *catalog_put(PyObject *module, PyObject *const *args, Py_ssize_t
     zpy_Txn *t;
     int rc;
 
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "catalog_put() takes exactly 3 arguments");
-        return NULL;
-    }
-    if ((t = txn_arg(st, args[0])) == NULL || slot_arg(args[1], &slot) < 0)
+    if (txn_slot_args(st, "catalog_put", args, nargs, 3, &t, &slot) < 0)
         return NULL;
     if (args[2] == Py_None) {
         rc = zlmdb_catalog_put(t->eng, t->txn, t->db->dbi, slot, NULL, 0);
@@ -196,11 +205,7 @@ static PyObject *slot_walk(PyObject *module, PyObject *const *args, Py_ssize_t n
     zpy_Txn *t;
     int rc;
 
-    if (nargs != 2) {
-        PyErr_Format(PyExc_TypeError, "%s() takes exactly 2 arguments", name);
-        return NULL;
-    }
-    if ((t = txn_arg(st, args[0])) == NULL || slot_arg(args[1], &slot) < 0)
+    if (txn_slot_args(st, name, args, nargs, 2, &t, &slot) < 0)
         return NULL;
     zpy_txn_op_enter(t);
     ZPY_BEGIN_LMDB

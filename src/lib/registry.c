@@ -103,18 +103,16 @@ static int encode_record(zlmdb_buf *b, const zlmdb_slot_record *rec, uint16_t sl
     return ZLMDB_OK;
 }
 
-/* Walk slot 0's registry keys: find `oid` (when not NULL) and the highest
- * slot of any key of 4 or more bytes (upstream counts them all). */
-static int scan_registry(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi, const char *oid,
-                         int *found_out, uint16_t *slot_out, unsigned *highest_out)
+/* Call `fn` on every key of slot 0 with its value, in key order; stops on
+ * a non-zero return, which is passed on. */
+static int walk_slot0(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
+                      int (*fn)(const MDB_val *k, const MDB_val *v, void *arg), void *arg)
 {
     static const unsigned char zero[2] = {0, 0};
     MDB_cursor *curs;
     MDB_val k, v;
-    unsigned highest = 0;
-    int rc;
+    int rc, stop = 0;
 
-    *found_out = 0;
     if ((rc = eng->cursor_open(txn, dbi, &curs)))
         return lmdb_error(rc, "mdb_cursor_open");
     k.mv_data = (void *)zero;
@@ -122,24 +120,50 @@ static int scan_registry(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi, con
     for (rc = eng->cursor_get(curs, &k, &v, MDB_SET_RANGE); rc == 0;
          rc = eng->cursor_get(curs, &k, &v, MDB_NEXT)) {
         const unsigned char *p = k.mv_data;
-        unsigned slot;
         if (k.mv_size < 2 || p[0] || p[1])
             break;
-        if (k.mv_size < REGISTRY_KEY_LEN)
-            continue;
-        slot = (unsigned)p[2] << 8 | p[3];
-        if (slot > highest)
-            highest = slot;
-        if (oid && k.mv_size == REGISTRY_KEY_LEN && !*found_out && record_has_oid(&v, oid)) {
-            *found_out = 1;
-            *slot_out = (uint16_t)slot;
-        }
+        if ((stop = fn(&k, &v, arg)) != 0)
+            break;
     }
     eng->cursor_close(curs);
+    if (stop)
+        return stop;
     if (rc && rc != MDB_NOTFOUND)
         return lmdb_error(rc, "mdb_cursor_get");
-    *highest_out = highest;
     return ZLMDB_OK;
+}
+
+static unsigned key_slot(const MDB_val *k)
+{
+    const unsigned char *p = k->mv_data;
+    return (unsigned)p[2] << 8 | p[3];
+}
+
+/* What scan_key looks for and finds. */
+struct scan {
+    const char *oid;
+    int found;
+    uint16_t slot;
+    unsigned highest;
+};
+
+/* The oid's record (4-byte keys only), and the highest slot of any key of
+ * 4 or more bytes (upstream counts them all). */
+static int scan_key(const MDB_val *k, const MDB_val *v, void *arg)
+{
+    struct scan *sc = arg;
+    unsigned slot;
+
+    if (k->mv_size < REGISTRY_KEY_LEN)
+        return 0;
+    slot = key_slot(k);
+    if (slot > sc->highest)
+        sc->highest = slot;
+    if (k->mv_size == REGISTRY_KEY_LEN && !sc->found && record_has_oid(v, sc->oid)) {
+        sc->found = 1;
+        sc->slot = (uint16_t)slot;
+    }
+    return 0;
 }
 
 int zlmdb_registry_attach(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
@@ -148,10 +172,10 @@ int zlmdb_registry_attach(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
 {
     unsigned char key[REGISTRY_KEY_LEN];
     zlmdb_buf b = ZLMDB_BUF_INIT;
+    struct scan sc;
     MDB_val k, v;
-    unsigned highest = 0;
-    uint16_t slot = 0;
-    int rc, found;
+    uint16_t slot;
+    int rc;
 
     if (created_out)
         *created_out = 0;
@@ -163,19 +187,21 @@ int zlmdb_registry_attach(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
         return zlmdb__error_set(ZLMDB_EINVAL, "registry: record version %u is not supported",
                                 rec->version);
     eng = engine_or_default(eng);
-    if ((rc = scan_registry(eng, txn, dbi, rec->oid, &found, &slot, &highest)))
+    memset(&sc, 0, sizeof(sc));
+    sc.oid = rec->oid;
+    if ((rc = walk_slot0(eng, txn, dbi, scan_key, &sc)))
         return rc;
-    if (found) {
-        *slot_out = slot;
+    if (sc.found) {
+        *slot_out = sc.slot;
         return ZLMDB_OK;
     }
     if (flags & ZLMDB_REGISTRY_FIND_ONLY)
         return zlmdb__error_set(ZLMDB_NOTFOUND, "no slot in the registry for table <%s>: "
                                 "\"%s\"", rec->oid, rec->name);
-    if (highest >= 0xFFFF)
+    if (sc.highest >= 0xFFFF)
         return zlmdb__error_set(ZLMDB_NOTFOUND, "registry: no free slot left for table <%s> "
                                 "(slot 65535 is taken)", rec->oid);
-    slot = (uint16_t)(highest + 1);
+    slot = (uint16_t)(sc.highest + 1);
     if ((rc = encode_record(&b, rec, slot))) {
         zlmdb_buf_dispose(&b);
         return rc;
@@ -197,37 +223,29 @@ int zlmdb_registry_attach(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
     return ZLMDB_OK;
 }
 
+struct foreach {
+    zlmdb_registry_cb cb;
+    void *payload;
+};
+
+static int foreach_key(const MDB_val *k, const MDB_val *v, void *arg)
+{
+    struct foreach *f = arg;
+    if (k->mv_size != REGISTRY_KEY_LEN)
+        return 0;
+    return f->cb((uint16_t)key_slot(k), v, f->payload);
+}
+
 int zlmdb_registry_foreach(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
                            zlmdb_registry_cb cb, void *payload)
 {
-    static const unsigned char zero[2] = {0, 0};
-    MDB_cursor *curs;
-    MDB_val k, v;
-    int rc, stop = 0;
+    struct foreach f;
 
     if (txn == NULL || cb == NULL)
         return zlmdb__error_set(ZLMDB_EINVAL, "registry: txn and callback are required");
-    eng = engine_or_default(eng);
-    if ((rc = eng->cursor_open(txn, dbi, &curs)))
-        return lmdb_error(rc, "mdb_cursor_open");
-    k.mv_data = (void *)zero;
-    k.mv_size = 2;
-    for (rc = eng->cursor_get(curs, &k, &v, MDB_SET_RANGE); rc == 0;
-         rc = eng->cursor_get(curs, &k, &v, MDB_NEXT)) {
-        const unsigned char *p = k.mv_data;
-        if (k.mv_size < 2 || p[0] || p[1])
-            break;
-        if (k.mv_size != REGISTRY_KEY_LEN)
-            continue;
-        if ((stop = cb((uint16_t)(p[2] << 8 | p[3]), &v, payload)) != 0)
-            break;
-    }
-    eng->cursor_close(curs);
-    if (stop)
-        return stop;
-    if (rc && rc != MDB_NOTFOUND)
-        return lmdb_error(rc, "mdb_cursor_get");
-    return ZLMDB_OK;
+    f.cb = cb;
+    f.payload = payload;
+    return walk_slot0(engine_or_default(eng), txn, dbi, foreach_key, &f);
 }
 
 /* ------------------------------------------------------------- catalog */

@@ -297,3 +297,49 @@ void test_registry__concurrent_attaches_get_distinct_slots(void)
         CHECK(chdir("..") == 0);
     }
 }
+
+static int fail_after;
+static void *fi_malloc(size_t s, void *p) { (void)p; return fail_after-- > 0 ? malloc(s) : NULL; }
+static void *fi_realloc(void *o, size_t s, void *p)
+{
+    (void)p;
+    return fail_after-- > 0 ? realloc(o, s) : NULL;
+}
+static void fi_free(void *o, void *p) { (void)p; free(o); }
+
+/* Fail the k-th allocation, k = 0, 1, ...: attaching and writing the
+ * catalog entry either succeed or report ENOMEM with nothing written. */
+void test_registry__allocation_failures_are_clean(void)
+{
+    zlmdb_allocator fa = {ZLMDB_ALLOCATOR_VERSION, fi_malloc, fi_realloc, fi_free, NULL};
+    int k, rc = -1;
+
+    CHECK_OK(open_env());
+    for (k = 0; k < 40 && rc != 0; k++) {
+        MDB_txn *txn;
+        MDB_val v;
+        uint16_t slot;
+
+        CHECK_OK(mdb_txn_begin(env, NULL, 0, &txn));
+        CHECK_OK(zlmdb_set_allocator(&fa));
+        fail_after = k;
+        rc = attach(txn, OID_A, "A", 0, &slot, NULL);
+        if (rc == 0)
+            rc = zlmdb_catalog_put(NULL, txn, dbi, slot, "\xa1\x61k\x01", 4);
+        fail_after = 1 << 30;
+        CHECK_OK(zlmdb_set_allocator(NULL));
+        CHECK(rc == 0 || rc == ZLMDB_ENOMEM);
+        if (rc == 0) {
+            CHECK_OK(mdb_txn_commit(txn));
+        } else {
+            mdb_txn_abort(txn);
+            CHECK_OK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
+            CHECK_RC(zlmdb_catalog_read(NULL, txn, dbi, &v), ZLMDB_NOTFOUND);
+            CHECK_RC(attach(txn, OID_A, "A", ZLMDB_REGISTRY_FIND_ONLY, &slot, NULL),
+                     ZLMDB_NOTFOUND);
+            mdb_txn_abort(txn);
+        }
+    }
+    CHECK(rc == 0 && k > 1);
+    mdb_env_close(env);
+}

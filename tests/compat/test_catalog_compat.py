@@ -15,33 +15,9 @@ import zlmdb  # noqa: E402
 from zlmdb.cli import main as cli_main  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 
+from catalog_schema import Upstreams, attach as _attach  # noqa: E402
+
 CATALOG_KEY = b"\x00\x00\x01"
-
-
-def _same(x):
-    return x
-
-
-@zlmdb.table("4a0f6c2e-1b3d-4e5f-8a9b-0c1d2e3f4a01", marshal=_same, parse=_same)
-class Users(zlmdb.MapOidCbor):
-    """Users."""
-
-
-@zlmdb.table("4a0f6c2e-1b3d-4e5f-8a9b-0c1d2e3f4a02")
-class UsersByName(zlmdb.MapStringOid):
-    pass
-
-
-@zlmdb.table("4a0f6c2e-1b3d-4e5f-8a9b-0c1d2e3f4a03")
-class Upstreams(zlmdb.MapUuidString):
-    """Written by upstream."""
-
-
-def _attach(db):
-    users = db.attach_table(Users)
-    by_name = db.attach_table(UsersByName)
-    users.attach_index("by_name", by_name, lambda u: u["name"])
-    return users, by_name
 
 
 def _slot0(path):

@@ -10,24 +10,7 @@ import zlmdb
 from click.testing import CliRunner
 from zlmdb.cli import main as cli_main
 
-
-def _same(x):
-    return x
-
-
-@zlmdb.table("4a0f6c2e-1b3d-4e5f-8a9b-0c1d2e3f4a01", marshal=_same, parse=_same)
-class Users(zlmdb.MapOidCbor):
-    """Users."""
-
-
-@zlmdb.table("4a0f6c2e-1b3d-4e5f-8a9b-0c1d2e3f4a02")
-class UsersByName(zlmdb.MapStringOid):
-    pass
-
-
-@zlmdb.table("4a0f6c2e-1b3d-4e5f-8a9b-0c1d2e3f4a03")
-class Upstreams(zlmdb.MapUuidString):
-    """Written by upstream."""
+from catalog_schema import Upstreams, attach
 
 
 def main(path):
@@ -41,9 +24,7 @@ def main(path):
 
 
 def _use(db, out):
-    users = db.attach_table(Users)
-    by_name = db.attach_table(UsersByName)
-    users.attach_index("by_name", by_name, lambda u: u["name"])
+    users, by_name = attach(db)
     ups = db.attach_table(Upstreams)
     with db.begin(write=True) as txn:
         out["users"] = {str(k): users[txn, k] for k in (1, 2, 3)}
