@@ -1613,7 +1613,7 @@ ZLMDB_EXTERN(unsigned) zlmdb_verify_report_page_state(const zlmdb_verify_report 
 #define ZLMDB_SLOT_RECORD_VERSION 1u
 
 /** A table's registry record, as zlmdb_registry_attach() writes it.
- *  @since 0.2.0 */
+ *  @since 0.3.0 */
 typedef struct zlmdb_slot_record {
     unsigned version;        /**< #ZLMDB_SLOT_RECORD_VERSION */
     const char *oid;         /**< The table's UUID in canonical text form (required). */
@@ -1647,7 +1647,7 @@ typedef struct zlmdb_slot_record {
  * @return #ZLMDB_OK; #ZLMDB_NOTFOUND (with #ZLMDB_REGISTRY_FIND_ONLY, or
  *         slot 65535 is taken and no slot is left); #ZLMDB_EINVAL (missing
  *         oid or name); or an LMDB error (a failed write: abort the txn).
- * @since 0.2.0
+ * @since 0.3.0
  */
 ZLMDB_EXTERN(int) zlmdb_registry_attach(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
                                         const zlmdb_slot_record *rec, unsigned flags,
@@ -1669,7 +1669,7 @@ typedef int (*zlmdb_registry_cb)(uint16_t slot, const MDB_val *record, void *pay
  * @return #ZLMDB_OK, what `cb` returned to stop, or an LMDB error.
  * @note `record` points into the map (borrowed): valid until the
  *       transaction ends or the next write in it.
- * @since 0.2.0
+ * @since 0.3.0
  */
 ZLMDB_EXTERN(int) zlmdb_registry_foreach(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
                                          zlmdb_registry_cb cb, void *payload);
@@ -1684,7 +1684,7 @@ ZLMDB_EXTERN(int) zlmdb_registry_foreach(const zlmdb_engine *eng, MDB_txn *txn, 
  *         LMDB error.
  * @note `out` points into the map (borrowed): valid until the transaction
  *       ends or the next write in it.
- * @since 0.2.0
+ * @since 0.3.0
  */
 ZLMDB_EXTERN(int) zlmdb_catalog_read(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
                                      MDB_val *out);
@@ -1700,7 +1700,7 @@ ZLMDB_EXTERN(int) zlmdb_catalog_read(const zlmdb_engine *eng, MDB_txn *txn, MDB_
  *         catalog record is not a CBOR map of uint keys) or an LMDB error.
  * @note `entry_out` points into the map (borrowed): valid until the
  *       transaction ends or the next write in it.
- * @since 0.2.0
+ * @since 0.3.0
  */
 ZLMDB_EXTERN(int) zlmdb_catalog_get(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
                                     uint16_t slot, MDB_val *entry_out);
@@ -1718,7 +1718,7 @@ ZLMDB_EXTERN(int) zlmdb_catalog_get(const zlmdb_engine *eng, MDB_txn *txn, MDB_d
  *         stored catalog is not a CBOR map of uint keys: nothing is
  *         written); #ZLMDB_ENOMEM; or an LMDB error (then the transaction
  *         must be aborted).
- * @since 0.2.0
+ * @since 0.3.0
  */
 ZLMDB_EXTERN(int) zlmdb_catalog_put(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
                                     uint16_t slot, const void *entry, size_t len);
@@ -1732,7 +1732,7 @@ ZLMDB_EXTERN(int) zlmdb_catalog_put(const zlmdb_engine *eng, MDB_txn *txn, MDB_d
  * @param[out] count_out the number of keys.
  * @return #ZLMDB_OK or an LMDB error.
  * @note O(n) in the keys counted: LMDB keeps no counts per range.
- * @since 0.2.0
+ * @since 0.3.0
  */
 ZLMDB_EXTERN(int) zlmdb_slot_count(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
                                    uint16_t slot, size_t *count_out);
@@ -1745,7 +1745,7 @@ ZLMDB_EXTERN(int) zlmdb_slot_count(const zlmdb_engine *eng, MDB_txn *txn, MDB_db
  * @param[in] slot the slot
  * @param[out] deleted_out the number of keys deleted; may be NULL.
  * @return #ZLMDB_OK or an LMDB error (then the transaction must be aborted).
- * @since 0.2.0
+ * @since 0.3.0
  */
 ZLMDB_EXTERN(int) zlmdb_slot_clear(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
                                    uint16_t slot, size_t *deleted_out);
