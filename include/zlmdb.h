@@ -1703,6 +1703,177 @@ ZLMDB_EXTERN(unsigned) zlmdb_verify_report_page_state(const zlmdb_verify_report 
                                                        uint64_t pgno);
 /** @} */
 
+/* ============================================================== registry */
+
+/** @name Slot registry and catalog
+ *  A zlmdb database keeps its tables in slots of one LMDB database (the
+ *  main one): every key of slot `s` starts with `s` as 2 big-endian bytes.
+ *  Slot 0 describes the others.
+ *
+ *  - **Registry records**, one per table, at the 4-byte key `00 00` +
+ *    slot: a CBOR map `{"oid": text, "name": text, ["description": text,]
+ *    "creator": text|null, "slot": uint}`, byte for byte what upstream
+ *    zlmdb writes and reads, so either program opens the other's files.
+ *  - **The catalog**, one record at the 3-byte key #ZLMDB_CATALOG_KEY:
+ *    a CBOR map from slot number (uint) to a free-form entry (one CBOR
+ *    item), where zlmdb records each table's map type, value codec and
+ *    indexes.  Upstream zlmdb reads only keys of 4 or more bytes in slot 0,
+ *    so it neither sees nor disturbs the catalog.
+ *
+ *  Every function works inside a transaction the caller gives, begun with
+ *  `eng` (NULL: the LMDB 0.9 engine of `lmdb.h`), on `dbi` (the main
+ *  database for a zlmdb database).  A write and the reads it depends on
+ *  happen in that one transaction, so two processes that attach tables at
+ *  once are serialised by LMDB's writer lock and never share a slot.
+ *  @{ */
+
+/** The catalog's key in slot 0 (3 bytes: shorter than any registry key). */
+#define ZLMDB_CATALOG_KEY "\x00\x00\x01"
+/** Its length. */
+#define ZLMDB_CATALOG_KEY_LEN 3
+
+/** The current version of #zlmdb_slot_record. */
+#define ZLMDB_SLOT_RECORD_VERSION 1u
+
+/** A table's registry record, as zlmdb_registry_attach() writes it.
+ *  @since 0.3.0 */
+typedef struct zlmdb_slot_record {
+    unsigned version;        /**< #ZLMDB_SLOT_RECORD_VERSION */
+    const char *oid;         /**< The table's UUID in canonical text form (required). */
+    const char *name;        /**< Its name (required). */
+    const char *description; /**< Its description; NULL or "" for none. */
+    const char *creator;     /**< Who created it; NULL is written as CBOR null. */
+} zlmdb_slot_record;
+
+/** Initializer for #zlmdb_slot_record. */
+#define ZLMDB_SLOT_RECORD_INIT { ZLMDB_SLOT_RECORD_VERSION, NULL, NULL, NULL, NULL }
+
+/** zlmdb_registry_attach() flag: find the table only, never write (for a
+ *  read-only transaction); a missing table is #ZLMDB_NOTFOUND. */
+#define ZLMDB_REGISTRY_FIND_ONLY 0x1u
+
+/**
+ * @brief Find a table's slot by its oid, or register it in a new slot.
+ *
+ * Reads slot 0 and, when no registry record has `rec->oid`, writes one for
+ * the slot after the highest registered one (1 for an empty registry), all
+ * in `txn`.  Records that are not CBOR maps with an "oid" are skipped.
+ *
+ * @param[in] eng the engine `txn` was begun with, or NULL
+ * @param[in] txn a write transaction (a read-only one with
+ *            #ZLMDB_REGISTRY_FIND_ONLY)
+ * @param[in] dbi the database holding the slots
+ * @param[in] rec the table's record; only `oid` is used to find it
+ * @param[in] flags 0 or #ZLMDB_REGISTRY_FIND_ONLY
+ * @param[out] slot_out the table's slot
+ * @param[out] created_out 1 when the record was written now, else 0; may be NULL
+ * @return #ZLMDB_OK; #ZLMDB_NOTFOUND (with #ZLMDB_REGISTRY_FIND_ONLY, or
+ *         slot 65535 is taken and no slot is left); #ZLMDB_EINVAL (missing
+ *         oid or name); or an LMDB error (a failed write: abort the txn).
+ * @since 0.3.0
+ */
+ZLMDB_EXTERN(int) zlmdb_registry_attach(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
+                                        const zlmdb_slot_record *rec, unsigned flags,
+                                        uint16_t *slot_out, int *created_out);
+
+/** zlmdb_registry_foreach() callback: called once per registry key (4-byte
+ *  keys of slot 0) in slot order, `record` is the stored value (borrowed).
+ *  Return 0 to go on, anything else to stop (zlmdb_registry_foreach()
+ *  returns it). */
+typedef int (*zlmdb_registry_cb)(uint16_t slot, const MDB_val *record, void *payload);
+
+/**
+ * @brief Visit every registry record.
+ * @param[in] eng the engine `txn` was begun with, or NULL
+ * @param[in] txn a transaction
+ * @param[in] dbi the database holding the slots
+ * @param[in] cb called for each record, in slot order
+ * @param[in] payload passed to `cb`
+ * @return #ZLMDB_OK, what `cb` returned to stop, or an LMDB error.
+ * @note `record` points into the map (borrowed): valid until the
+ *       transaction ends or the next write in it.
+ * @since 0.3.0
+ */
+ZLMDB_EXTERN(int) zlmdb_registry_foreach(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
+                                         zlmdb_registry_cb cb, void *payload);
+
+/**
+ * @brief The whole catalog record: a CBOR map from slot to entry.
+ * @param[in] eng the engine `txn` was begun with, or NULL
+ * @param[in] txn a transaction
+ * @param[in] dbi the database holding the slots
+ * @param[out] out the record's bytes.
+ * @return #ZLMDB_OK, #ZLMDB_NOTFOUND (the database has no catalog) or an
+ *         LMDB error.
+ * @note `out` points into the map (borrowed): valid until the transaction
+ *       ends or the next write in it.
+ * @since 0.3.0
+ */
+ZLMDB_EXTERN(int) zlmdb_catalog_read(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
+                                     MDB_val *out);
+
+/**
+ * @brief One slot's catalog entry.
+ * @param[in] eng the engine `txn` was begun with, or NULL
+ * @param[in] txn a transaction
+ * @param[in] dbi the database holding the slots
+ * @param[in] slot the slot
+ * @param[out] entry_out the entry's CBOR bytes, inside the catalog record.
+ * @return #ZLMDB_OK, #ZLMDB_NOTFOUND (no entry), #ZLMDB_DECODE (the
+ *         catalog record is not a CBOR map of uint keys) or an LMDB error.
+ * @note `entry_out` points into the map (borrowed): valid until the
+ *       transaction ends or the next write in it.
+ * @since 0.3.0
+ */
+ZLMDB_EXTERN(int) zlmdb_catalog_get(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
+                                    uint16_t slot, MDB_val *entry_out);
+
+/**
+ * @brief Set or remove one slot's catalog entry, keeping the others.
+ * @param[in] eng the engine `txn` was begun with, or NULL
+ * @param[in] txn a write transaction
+ * @param[in] dbi the database holding the slots
+ * @param[in] slot the slot, 1 .. 65535
+ * @param[in] entry one CBOR item, copied; NULL removes the entry
+ * @param[in] len its length
+ * @return #ZLMDB_OK; #ZLMDB_EINVAL (slot 0, or `entry` is not exactly one
+ *         well-formed CBOR item); #ZLMDB_DECODE or #ZLMDB_TRUNCATED (the
+ *         stored catalog is not a CBOR map of uint keys: nothing is
+ *         written); #ZLMDB_ENOMEM; or an LMDB error (then the transaction
+ *         must be aborted).
+ * @since 0.3.0
+ */
+ZLMDB_EXTERN(int) zlmdb_catalog_put(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
+                                    uint16_t slot, const void *entry, size_t len);
+
+/**
+ * @brief Count the keys of a slot.
+ * @param[in] eng the engine `txn` was begun with, or NULL
+ * @param[in] txn a transaction
+ * @param[in] dbi the database holding the slots
+ * @param[in] slot the slot (0 counts the registry and the catalog)
+ * @param[out] count_out the number of keys.
+ * @return #ZLMDB_OK or an LMDB error.
+ * @note O(n) in the keys counted: LMDB keeps no counts per range.
+ * @since 0.3.0
+ */
+ZLMDB_EXTERN(int) zlmdb_slot_count(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
+                                   uint16_t slot, size_t *count_out);
+
+/**
+ * @brief Delete every key of a slot, and nothing after it.
+ * @param[in] eng the engine `txn` was begun with, or NULL
+ * @param[in] txn a write transaction
+ * @param[in] dbi the database holding the slots
+ * @param[in] slot the slot
+ * @param[out] deleted_out the number of keys deleted; may be NULL.
+ * @return #ZLMDB_OK or an LMDB error (then the transaction must be aborted).
+ * @since 0.3.0
+ */
+ZLMDB_EXTERN(int) zlmdb_slot_clear(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
+                                   uint16_t slot, size_t *deleted_out);
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,14 +3,22 @@ hold together.
 
 Checked, for every slot:
 * the LMDB tree can be walked (a damaged page stops the walk with a problem);
-* slot 0 holds only well-formed registry records (one per slot, unique oids);
+* slot 0 holds only well-formed registry records (one per slot, unique oids)
+  and a well-formed catalog that agrees with the registry;
 * keys decode in the slot's key layout and values in its value codec, when
-  the layout is declared (``--schema``/``--map``; guessed layouts are not
-  checked, and a note says so);
+  the layout is known (the database's catalog, ``--schema``, ``--map``);
 * for indexes known from ``--schema`` (``attach_index`` in the
   application's schema), both directions: every index entry points at an
   existing record whose index key is that entry's key, and every record
-  with a non-null index key has its entry.
+  with a non-null index key has its entry;
+* for indexes known only from the catalog (the application's key function
+  is not stored), what the structure implies: every entry points at an
+  existing, decodable record, no record has two entries, and every record
+  has an entry in an index that is not nullable.
+
+What cannot be checked (a guessed layout, index keys without the key
+function, records of a nullable index without an entry) is reported as
+unverified: "no problems" is said only of what was verified.
 
 Named LMDB databases (low-level ``env.open_db``) are no slots: their records
 in the main database are skipped, and each one's tree is walked to the end
@@ -22,7 +30,7 @@ at a time.
 import struct
 
 from zlmdb import lmdb
-from zlmdb._cli_layout import REGISTRY_SLOT, b64, form_text, name_form, name_text
+from zlmdb._cli_layout import CATALOG_KEY, REGISTRY_SLOT, b64, form_text, name_form, name_text
 
 _NULL = object()
 
@@ -38,6 +46,7 @@ class Report:
         self.records = 0
         self.slots = []
         self.named = []           # {"name", "entries"} of each named database
+        self.unverified = []      # what could not be checked, one sentence each
         self.bad = set()          # physical keys already reported as undecodable
 
     def problem(self, slot, key, text):
@@ -47,6 +56,9 @@ class Report:
 
     def note(self, text):
         self.notes.append(text)
+
+    def unverifiable(self, text):
+        self.unverified.append(text)
 
     @property
     def ok(self):
@@ -74,11 +86,11 @@ def _null(ik):
     return isinstance(ik, (tuple, list)) and any(k is None for k in ik)
 
 
-def check(catalog, txn, max_problems=100):
-    """Run every check in one read transaction; returns a Report."""
+def check(catalog, txn, max_problems=100, progress=None):
+    """Run every check in one read transaction; returns a Report.
+    ``progress(n)``, when given, is told of each slot done."""
     rep = Report(max_problems)
-    ltxn = txn._txn
-    for key, text in catalog.registry_problems:
+    for key, text in catalog.registry_problems + catalog.catalog_problems:
         rep.problem(REGISTRY_SLOT, _raw(key), text)
     seen = {}
     for slot, rec in sorted(catalog.registry.items()):
@@ -86,18 +98,48 @@ def check(catalog, txn, max_problems=100):
             rep.problem(REGISTRY_SLOT, slot, "oid %s is registered twice (slots %d and %d)"
                         % (rec["oid"], seen[rec["oid"]], slot))
         seen.setdefault(rec["oid"], slot)
+    _check_catalog(catalog, rep)
     try:
-        _check_tree(ltxn, rep, catalog.named)
-        _check_named(catalog, ltxn, rep)
-        for slot in catalog.slots():
-            _check_slot(catalog, ltxn, slot, rep)
-        for slot in catalog.slots():
+        _check_tree(txn, rep, catalog.named)
+        _check_named(catalog, txn, rep)
+        slots = catalog.slots()
+        for slot in slots:
+            _check_slot(catalog, txn, slot, rep)
+            if progress is not None:
+                progress(1)
+        for slot in slots:
             layout = catalog.layout(slot)
             for spec in layout.indexes:
-                _check_index(catalog, txn, layout, spec, rep)
+                if spec.fkey is not None:
+                    _check_index(catalog, txn, layout, spec, rep)
+                else:
+                    _check_index_structure(catalog, txn, layout, spec, rep)
     except lmdb.Error as exc:
         rep.problem(None, None, "the LMDB tree cannot be read: %s" % exc)
     return rep
+
+
+def _check_catalog(catalog, rep):
+    """The catalog agrees with the registry: each entry's table is the one
+    registered on its slot, and each index map's owner lists it."""
+    stored = catalog.stored
+    if stored is None:          # Catalog says so in its notes
+        return
+    for slot, entry in sorted(stored.items()):
+        oid = entry.get("oid")
+        rec = catalog.registry.get(slot)
+        if oid is not None and (rec is None or rec.get("oid") != oid):
+            rep.problem(REGISTRY_SLOT, slot, "the catalog says slot %d holds table <%s>, "
+                        "the registry %s" % (slot, oid, "has no entry for it" if rec is None
+                                             else "says <%s>" % rec.get("oid")))
+        owner = entry.get("index_of")
+        if isinstance(owner, dict):
+            names = [(ix["name"], ix["slot"])
+                     for ix in stored.get(owner.get("slot"), {}).get("indexes", [])]
+            if (owner.get("name"), slot) not in names:
+                rep.problem(REGISTRY_SLOT, slot, "the catalog says slot %d is index %r of "
+                            "slot %r, which does not list it" % (slot, owner.get("name"),
+                                                                  owner.get("slot")))
 
 
 def _check_tree(ltxn, rep, named):
@@ -140,11 +182,12 @@ def _check_slot(catalog, ltxn, slot, rep):
     check_keys = layout.key is not None and not layout.guessed
     check_values = layout.can_decode_values and not layout.guessed
     if layout.guessed or (layout.key is None and layout.value is None):
-        rep.note("slot %d (%s): layout not declared (use --schema or --map): keys and values "
-                 "not checked" % (slot, catalog.name(slot) or "unregistered"))
+        rep.unverifiable("slot %d (%s): layout not recorded in the catalog nor declared "
+                         "(--schema, --map): keys and values not checked"
+                         % (slot, catalog.name(slot) or "unregistered"))
     elif layout.value is not None and not layout.can_decode_values:
-        rep.note("slot %d: values are compressed with a codec that is not installed: "
-                 "not checked" % slot)
+        rep.unverifiable("slot %d: values are compressed with a codec that is not "
+                         "installed: not checked" % slot)
     if slot != REGISTRY_SLOT and slot not in catalog.registry and layout.source != "schema":
         rep.note("slot %d holds records but has no registry entry" % slot)
     named = catalog.named
@@ -157,6 +200,8 @@ def _check_slot(catalog, ltxn, slot, rep):
         if named.is_named(k, v):
             continue
         rep.records += 1
+        if bytes(k) == CATALOG_KEY:     # checked with the registry
+            continue
         raw = k[2:]
         if check_keys:
             try:
@@ -191,10 +236,9 @@ def _user_value(pmap, data):
 def _check_index(catalog, txn, layout, spec, rep):
     """Both directions of one index, with the ORM's own key and value
     encoders and the application's fkey."""
-    name, ipmap, fkey, nullable, unique = spec
-    ltxn = txn._txn
+    name, islot, ipmap, fkey, nullable, unique = spec
+    ltxn = txn
     owner = layout.pmap
-    islot = ipmap._slot
     label = "index %s (slot %d) of slot %d" % (name, islot, layout.slot)
     ilayout = catalog.layout(islot, ltxn)
 
@@ -277,3 +321,80 @@ def _check_index(catalog, txn, layout, spec, rep):
                     why = "its index key is %s" % form_text(_key_text(ilayout, ipk[2:]))
                 rep.problem(islot, itext, "%s entry is stale: record %s exists but %s"
                             % (label, form_text(rtext), why))
+
+
+#: records whose index entries are counted at most, per index (the count
+#: takes memory; past it the rest is reported as unverified)
+_MAX_TRACKED = 2000000
+
+
+def _check_index_structure(catalog, txn, layout, spec, rep):
+    """What an index declared in the catalog implies without its key
+    function: every entry's value is the key of an existing record that
+    decodes, no record has two entries, and each record has one when the
+    index is not nullable."""
+    label = "index %s (slot %d) of slot %d" % (spec.name, spec.slot, layout.slot)
+    ilayout = catalog.layout(spec.slot, txn)
+    if layout.guessed or ilayout.guessed or layout.key is None \
+            or not ilayout.can_decode_values:
+        rep.unverifiable("%s: the layout of %s is not known: not checked"
+                         % (label, "the index" if layout.key is not None else "its table"))
+        return
+    named = catalog.named
+    pointed = {}
+    entries = 0
+    cur = txn.cursor()
+    if cur.set_range(ilayout.prefix):
+        for k, v in cur.iternext():
+            if k[:2] != ilayout.prefix:
+                break
+            if named.is_named(k, v) or bytes(k) in rep.bad:
+                continue
+            entries += 1
+            itext = _key_text(ilayout, k[2:])
+            try:
+                rkey = layout.prefix + layout.encode_key(ilayout.decode_value(v))
+            except Exception as exc:      # decoders and encoders of every kind
+                rep.problem(spec.slot, itext, "%s entry's value does not decode to a "
+                            "record key: %s" % (label, exc))
+                continue
+            rtext = _key_text(layout, rkey[2:])
+            if txn.get(rkey) is None:
+                rep.problem(spec.slot, itext, "%s entry points at a missing record %s"
+                            % (label, form_text(rtext)))
+            elif rkey in rep.bad:
+                rep.problem(spec.slot, itext, "%s entry points at record %s, which does not "
+                            "decode" % (label, form_text(rtext)))
+            elif len(pointed) < _MAX_TRACKED or rkey in pointed:
+                pointed[rkey] = pointed.get(rkey, 0) + 1
+    missing = untracked = 0
+    cur = txn.cursor()
+    if cur.set_range(layout.prefix):
+        for k, v in cur.iternext():
+            if k[:2] != layout.prefix:
+                break
+            k = bytes(k)
+            if named.is_named(k, v) or k in rep.bad:
+                continue
+            n = pointed.get(k, 0)
+            if n == 0 and len(pointed) >= _MAX_TRACKED:
+                untracked += 1
+            elif n == 0 and spec.nullable:
+                missing += 1
+            elif n == 0:
+                rep.problem(layout.slot, _key_text(layout, k[2:]), "%s has no entry for "
+                            "this record" % label)
+            elif n > 1:
+                rep.problem(layout.slot, _key_text(layout, k[2:]), "%d entries of %s point "
+                            "at this record; one index key per record can be current"
+                            % (n, label))
+    if entries:
+        rep.unverifiable("%s: entry keys not recomputed (the database does not store the "
+                         "application's key function; check with --schema)" % label)
+    if missing:
+        rep.unverifiable("%s: %d record%s no entry; the index is nullable, so their keys "
+                         "may be null: not verified (check with --schema)"
+                         % (label, missing, " has" if missing == 1 else "s have"))
+    if untracked:
+        rep.unverifiable("%s: more than %d records; %d were not matched with entries"
+                         % (label, _MAX_TRACKED, untracked))

@@ -26,6 +26,7 @@ taken for slots.
 """
 import base64
 import binascii
+import collections
 import datetime
 import importlib
 import importlib.util
@@ -41,25 +42,46 @@ import uuid
 import zlib
 
 import zlmdb
-from zlmdb import _database
 from zlmdb import lmdb
 from zlmdb import codec as _codec
-from zlmdb._maps import MAP_CLASSES
-from zlmdb._pmap import PersistentMap
+from zlmdb._valuecodecs import DOCUMENT_CODECS, VALUE_CODECS as _VALUE_CODECS
+
+MAP_CLASSES = zlmdb.MAP_CLASSES
+PersistentMap = zlmdb.PersistentMap
 
 REGISTRY_SLOT = 0
+#: the catalog's key in slot 0: 3 bytes, so upstream zlmdb (which reads the
+#: keys of 4 or more bytes) never sees it (docs/orm.md, "The catalog")
+CATALOG_KEY = b"\x00\x00\x01"
 _SAMPLE = 200          # records read to guess a slot's layout
 
 _INT_COMPONENTS = ("uint8", "uint16", "uint16le", "uint32", "uint64", "oid")
 _BYTES_COMPONENTS = {"bytes16": 16, "bytes20": 20, "bytes32": 32}
-#: value codecs that store one key-like component (zlmdb._pmap.VALUE_CODECS)
+#: value codecs that store one key-like component: the key component their
+#: printed form is that of
 _SCALAR_VALUES = {"uuid": "uuid", "string": "string", "oid": "uint64",
                   "timestamp": "timestamp", "bytes16": "bytes16", "bytes20": "bytes20",
                   "bytes32": "bytes32"}
-#: value codecs whose records are exported as raw bytes only
+#: value codecs whose records are exported as raw bytes only (never decoded
+#: by the command: a pickle is checked by its opcodes, never loaded)
 RAW_ONLY_VALUES = ("pickle", "flatbuffers", "numpy")
-VALUE_CODECS = tuple(_SCALAR_VALUES) + ("bytes20timestamp", "uuidset", "oidset", "cbor", "json") \
-    + RAW_ONLY_VALUES
+#: every value codec name the command knows: the maps' own table
+#: (zlmdb._valuecodecs), the documents, and the raw-only ones
+VALUE_CODECS = tuple(sorted(set(_VALUE_CODECS) | set(DOCUMENT_CODECS) | set(RAW_ONLY_VALUES)))
+
+
+def _value_codec(kind):
+    """(encode, decode) of a value codec the command decodes, from the one
+    table the maps use."""
+    return DOCUMENT_CODECS.get(kind) or _VALUE_CODECS[kind]
+
+
+def _as_ns(value):
+    """A decoded timestamp as int nanoseconds (the maps give numpy.datetime64
+    when NumPy is installed)."""
+    if isinstance(value, int):
+        return value
+    return int(value.astype("datetime64[ns]").astype("int64"))
 COMPRESSION = {1: "zlib", 2: "snappy"}
 
 
@@ -300,7 +322,8 @@ class Layout:
     ``key`` is a tuple of zlmdb.codec.KeyCodec component names (None: raw
     bytes), ``value`` a value codec name (None: raw bytes), ``compress`` 1
     (zlib), 2 (snappy) or None.  ``source`` says where the layout came from:
-    "map", "schema", "registry", "guess" or None (nothing known).
+    "map", "schema", "catalog" (recorded by the ORM in the database),
+    "registry", "guess" or None (nothing known).
     """
 
     def __init__(self, slot, key=None, value=None, compress=None, source=None,
@@ -316,9 +339,6 @@ class Layout:
         self.registry = None            # the slot's registry record, if any
         self.prefix = struct.pack(">H", slot)
         self._kc = _codec.KeyCodec(self.key, timestamp="int") if self.key else None
-        self._scalar = None
-        if value in _SCALAR_VALUES:
-            self._scalar = _codec.KeyCodec(_SCALAR_VALUES[value], timestamp="int")
         self._decompress = self._compress = None
         if compress:
             if compress == 1:
@@ -426,56 +446,35 @@ class Layout:
         return data
 
     def decode_value(self, data):
-        """Stored value bytes -> value (the document for CBOR/JSON, ints for
-        timestamps, raw bytes for raw-only codecs); ValueError on failure."""
+        """Stored value bytes -> value, decoded by the maps' own codec table
+        (the document for CBOR/JSON, a set for uuidset/oidset, int
+        nanoseconds for timestamps, raw bytes for raw-only codecs);
+        ValueError on failure."""
         kind = self.value
         if kind is None:
             raise ValueError("value codec unknown")
         data = self._plain(data)
         try:
-            if kind == "cbor":
-                return _codec.cbor_loads(data)
-            if kind == "json":
-                return _codec.json_loads(data)
-            if self._scalar is not None:
-                return self._scalar.decode(data)
-            if kind == "bytes20timestamp":
-                if len(data) != 28:
-                    raise ValueError("value has %d bytes, expected 28" % len(data))
-                return (data[:20], struct.unpack(">q", data[20:])[0])
-            if kind in ("uuidset", "oidset"):
-                width = 16 if kind == "uuidset" else 8
-                if len(data) % width:
-                    raise ValueError("set value of %d bytes is not a multiple of %d"
-                                     % (len(data), width))
-                if kind == "uuidset":
-                    return [uuid.UUID(bytes=data[i:i + 16]) for i in range(0, len(data), 16)]
-                return [struct.unpack(">Q", data[i:i + 8])[0] for i in range(0, len(data), 8)]
-            _SUMMARIES[kind](data)      # raw-only codecs: validate, keep the bytes
-            return data
+            if kind in RAW_ONLY_VALUES:
+                _SUMMARIES[kind](data)      # validate, keep the bytes
+                return data
+            value = _value_codec(kind)[1](data)
         except ValueError:
             raise
-        except (TypeError, RecursionError, OverflowError) as exc:
+        except (TypeError, RecursionError, OverflowError, struct.error) as exc:
             raise ValueError(str(exc)) from None
+        if kind == "timestamp":
+            return _as_ns(value)
+        if kind == "bytes20timestamp":
+            return (value[0], _as_ns(value[1]))
+        return value
 
     def encode_value(self, value):
         kind = self.value
-        if kind == "cbor":
-            data = _codec.cbor_dumps(value)
-        elif kind == "json":
-            data = _codec.json_dumpb(value)
-        elif self._scalar is not None:
-            data = self._scalar.encode(value, lenient=True)
-        elif kind == "bytes20timestamp":
-            if len(value[0]) != 20:
-                raise ValueError("bytes20 part must have 20 bytes")
-            data = bytes(value[0]) + struct.pack(">q", value[1])
-        elif kind == "uuidset":
-            data = b"".join(u.bytes for u in value)
-        elif kind == "oidset":
-            data = b"".join(struct.pack(">Q", v) for v in value)
-        else:
+        if kind in RAW_ONLY_VALUES or kind is None:
             data = bytes(value)
+        else:
+            data = _value_codec(kind)[0](value)
         if self.compress:
             if self._compress is None:
                 raise ValueError("cannot compress: the %s module is missing"
@@ -490,21 +489,21 @@ class Layout:
         kind = self.value
         if kind in ("cbor", "json"):
             return value if binary else to_json(value)
-        if self._scalar is not None:
+        if kind in _SCALAR_VALUES:
             return _component_form(_SCALAR_VALUES[kind], value, binary)
         if kind == "bytes20timestamp":
             return [_component_form("bytes20", value[0], binary), ns_to_iso(value[1])]
-        if kind == "uuidset":
-            return [str(u) for u in value]
+        if kind == "uuidset":               # a set: printed sorted
+            return [str(u) for u in sorted(value)]
         if kind == "oidset":
-            return list(value)
+            return sorted(value)
         raise ValueError("no value form for %s" % kind)
 
     def value_from_form(self, form, binary=False):
         kind = self.value
         if kind in ("cbor", "json"):
             return form if binary else from_json(form)
-        if self._scalar is not None:
+        if kind in _SCALAR_VALUES:
             return _component_from_form(_SCALAR_VALUES[kind], form)
         if not isinstance(form, list):
             raise ValueError("%s value must be a list" % kind)
@@ -513,8 +512,8 @@ class Layout:
                 raise ValueError("bytes20timestamp value is [bytes20, timestamp]")
             return (_component_from_form("bytes20", form[0]), iso_to_ns(form[1]))
         if kind == "uuidset":
-            return [_component_from_form("uuid", f) for f in form]
-        return [_component_from_form("uint64", f) for f in form]
+            return {_component_from_form("uuid", f) for f in form}
+        return {_component_from_form("uint64", f) for f in form}
 
     def display_value(self, data):
         """A value for people and scripts: the document or scalar as JSON,
@@ -542,6 +541,14 @@ class Layout:
         except Exception:          # user code: fall back to the summary
             return None
         return None
+
+
+class IndexSpec(collections.namedtuple(
+        "IndexSpec", "name slot pmap fkey nullable unique")):
+    """An index of a slot: its name and slot, whether it is nullable and
+    unique, and, from ``--schema`` only, the index map and the
+    application's key function (both None when it comes from the
+    catalog)."""
 
 
 def registry_layout():
@@ -667,7 +674,8 @@ def read_registry(ltxn):
         if k[:2] != prefix:
             break
         if len(k) != 4:
-            problems.append((k, "registry key has %d bytes, expected 4" % len(k)))
+            if bytes(k) != CATALOG_KEY:
+                problems.append((k, "registry key has %d bytes, expected 4" % len(k)))
             continue
         slot = struct.unpack(">H", k[2:])[0]
         try:
@@ -691,6 +699,78 @@ def read_registry(ltxn):
                              % (rec["slot"], slot)))
         records[slot] = rec
     return records, problems
+
+
+_COMPRESS_BY_NAME = {None: None, "zlib": 1, "snappy": 2}
+
+
+def read_catalog(ltxn):
+    """(entries, problems): {slot: catalog entry} from the catalog record,
+    None when the database has none (written by upstream zlmdb, or by a
+    zlmdb older than the catalog); problems as for read_registry.  An
+    entry that does not describe a layout the command knows is a problem,
+    and left out."""
+    raw = ltxn.get(CATALOG_KEY)
+    if raw is None:
+        return None, []
+    try:
+        doc = _codec.cbor_loads(bytes(raw))
+    except ValueError as exc:
+        return {}, [(CATALOG_KEY, "the catalog is not CBOR: %s" % exc)]
+    if not isinstance(doc, dict):
+        return {}, [(CATALOG_KEY, "the catalog is not a CBOR map")]
+    entries, problems = {}, []
+    for slot, entry in sorted(doc.items(), key=lambda kv: repr(kv[0])):
+        why = _catalog_entry_problem(slot, entry)
+        if why:
+            problems.append((CATALOG_KEY, "catalog entry %r: %s" % (slot, why)))
+        else:
+            entries[slot] = entry
+    return entries, problems
+
+
+def _catalog_entry_problem(slot, entry):
+    if not isinstance(slot, int) or isinstance(slot, bool) or not 0 < slot <= 0xFFFF:
+        return "not a slot number"
+    if not isinstance(entry, dict):
+        return "not a map"
+    key, value, map_name = entry.get("key"), entry.get("value"), entry.get("map")
+    if not isinstance(key, list) or not key:
+        return "no key components"
+    try:
+        _codec.KeyCodec(tuple(key))
+    except (ValueError, TypeError) as exc:
+        return "bad key components %r: %s" % (key, exc)
+    if value not in VALUE_CODECS:
+        return "unknown value codec %r" % (value,)
+    if entry.get("compress") not in _COMPRESS_BY_NAME:
+        return "unknown compression %r" % (entry.get("compress"),)
+    if map_name is not None:
+        klass = MAP_CLASSES.get(map_name)
+        if klass is None:
+            return "unknown map class %r" % (map_name,)
+        if list(klass.KEY) != key or klass.VALUE != value:
+            return "map class %s has keys %s and values %s, the entry says %s and %s" % (
+                map_name, list(klass.KEY), klass.VALUE, key, value)
+    indexes = entry.get("indexes", [])
+    if not isinstance(indexes, list):
+        return "indexes is not a list"
+    for ix in indexes:
+        if not (isinstance(ix, dict) and isinstance(ix.get("name"), str)
+                and isinstance(ix.get("slot"), int) and 0 < ix["slot"] <= 0xFFFF
+                and ix["slot"] != slot and isinstance(ix.get("unique"), bool)
+                and isinstance(ix.get("nullable"), bool)):
+            return "bad index declaration %r" % (ix,)
+    return None
+
+
+def layout_from_catalog(slot, entry):
+    layout = Layout(slot, key=entry["key"], value=entry["value"],
+                    compress=_COMPRESS_BY_NAME[entry.get("compress")], source="catalog",
+                    map_name=entry.get("map"))
+    layout.indexes = [IndexSpec(ix["name"], ix["slot"], None, None, ix["nullable"],
+                                ix["unique"]) for ix in entry.get("indexes", [])]
+    return layout
 
 
 def data_slots(ltxn, named=None):
@@ -1002,6 +1082,11 @@ class Catalog:
         self.registry, self.registry_problems = read_registry(ltxn)
         self.layouts = {REGISTRY_SLOT: registry_layout()}
         self.notes = []
+        self.stored, self.catalog_problems = read_catalog(ltxn)
+        if self.stored is None and self.registry:
+            self.notes.append("the database has no catalog (written by upstream zlmdb or an "
+                              "older zlmdb): layouts not given by --schema or --map are "
+                              "guessed")
         self._ltxn = ltxn
         self.named = NamedDatabases(db._env, ltxn)
         for spec in schemas:
@@ -1013,7 +1098,7 @@ class Catalog:
         pmaps = load_schema(spec, self.db)
         # @table classes: the registry maps their oid to a slot.
         by_oid = {rec["oid"]: slot for slot, rec in self.registry.items()}
-        for oid, klass in _database.TABLES_BY_UUID.items():
+        for oid, klass in zlmdb.TABLES_BY_UUID.items():
             slot = by_oid.get(str(oid))
             if slot is None or slot in self.layouts:
                 continue
@@ -1035,7 +1120,7 @@ class Catalog:
             if known is not None and known.source == "schema" and known.map_name != name:
                 self.notes.append("schema declares slot %d twice (%s and %s); using %s"
                                   % (slot, known.map_name, name, name))
-            layout.indexes = [(iname, ipmap, fkey, nullable, unique)
+            layout.indexes = [IndexSpec(iname, ipmap._slot, ipmap, fkey, nullable, unique)
                               for iname, (ipmap, fkey, nullable, unique)
                               in sorted(pmap._indexes.items())]
             if known is not None and known.indexes and not layout.indexes:
@@ -1097,6 +1182,8 @@ class Catalog:
     def layout(self, slot, ltxn=None):
         """The slot's layout (guessed on first use when nothing declares it)."""
         layout = self.layouts.get(slot)
+        if layout is None and self.stored and slot in self.stored:
+            layout = self.layouts[slot] = layout_from_catalog(slot, self.stored[slot])
         if layout is None:
             layout = guess_layout(ltxn or self._ltxn, slot, self.named)
             self.layouts[slot] = layout

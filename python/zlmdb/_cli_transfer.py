@@ -29,8 +29,8 @@ import time
 
 from zlmdb import codec as _codec
 from zlmdb import lmdb
-from zlmdb._cli_layout import (COMPRESSION, DB_FLAGS, VALUE_CODECS, CliError, Layout, b64,
-                               dumps_line, from_json, name_form, name_from_form, name_text,
+from zlmdb._cli_layout import (CATALOG_KEY, COMPRESSION, DB_FLAGS, VALUE_CODECS, CliError,
+                               Layout, b64, dumps_line, from_json, name_form, name_from_form, name_text,
                                prefix_end, to_json, unb64, zlmdb_version)
 
 FORMAT_VERSION = 1
@@ -130,13 +130,14 @@ def header(catalog, layout, records):
             "map": layout.map_name, "key": list(layout.key) if layout.key else None,
             "value": layout.value,
             "compress": COMPRESSION.get(layout.compress) if layout.compress else None,
-            "source": layout.source}
+            "source": layout.source,
+            "catalog": (catalog.stored or {}).get(layout.slot)}
 
 
 def export_slot(catalog, txn, layout, out, binary, progress):
     """Write one slot to the binary stream ``out``; returns
     (records, raw keys, raw values)."""
-    ltxn = txn._txn
+    ltxn = txn
     prefix = layout.prefix
     named = catalog.named
     total = _count(txn, prefix) - len(named.in_range(prefix, prefix_end(prefix)))
@@ -369,10 +370,28 @@ def _write_batch(db, batch, named=None):
                 # handles it opened.
                 handle = _open_named(env, txn, *named) if named else None
                 for k, v in batch:
-                    txn.put(k, v, db=handle)
+                    if k is _CATALOG_ENTRY:
+                        _catalog_merge(txn, *v)
+                    else:
+                        txn.put(k, v, db=handle)
             return
         except lmdb.MapFullError:
             grow_map(env)
+
+
+#: a batch item (_CATALOG_ENTRY, (slot, entry)): set slot's catalog entry
+_CATALOG_ENTRY = object()
+
+
+def _catalog_merge(txn, slot, entry):
+    """Set ``slot``'s entry in the catalog record (a CBOR map from slot to
+    entry, in slot order; docs/orm.md), keeping the others."""
+    raw = txn.get(CATALOG_KEY)
+    cat = _codec.cbor_loads(bytes(raw)) if raw is not None else {}
+    if not isinstance(cat, dict):
+        raise CliError("the target's catalog is not a CBOR map: run zlmdb check on it")
+    cat[slot] = entry
+    txn.put(CATALOG_KEY, _codec.cbor_dumps(dict(sorted(cat.items(), key=lambda kv: kv[0]))))
 
 
 def grow_map(env):
@@ -484,6 +503,9 @@ def _import(db, registry, stream, name, fmt, slot, batch_size, use_registry, pro
         reg = _registry_write(registry, head, slot, binary)
         if reg is not None:
             batch.append(reg)
+            entry = head.get("catalog")
+            if isinstance(entry, dict) and slot:
+                batch.append((_CATALOG_ENTRY, (slot, entry)))
     n = _load(db, items, where, layout, layout.prefix, binary, batch, batch_size, progress,
               pos)
     return slot, n

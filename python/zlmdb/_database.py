@@ -3,16 +3,16 @@ import errno
 import inspect
 import os
 import shutil
-import struct
 import sys
 import tempfile
 import time
 import uuid
+import weakref
 
 from zlmdb import _native
 from zlmdb import codec as _codec
 from zlmdb import lmdb
-from zlmdb._pmap import PersistentMap, _clear_slot, _count_prefix
+from zlmdb._pmap import PersistentMap, _clear_slot
 
 __all__ = ("Database", "Transaction", "TransactionStats", "table", "TABLES_BY_UUID")
 
@@ -256,6 +256,11 @@ class Transaction:
         """The LMDB transaction id."""
         return self._open_txn().id()
 
+    def cursor(self, db=None):
+        """A ``zlmdb.lmdb`` cursor over the raw keys (``db``: a named
+        database of the environment, else the main one)."""
+        return self._open_txn().cursor(db=db)
+
     def get(self, key):
         """Raw get of a physical key."""
         return self._open_txn().get(key)
@@ -328,6 +333,7 @@ class Database:
         self._dbpath = os.path.abspath(dbpath)
         self._maxsize = maxsize
         self._readonly = readonly
+        self._catalog_pending = []     # maps whose indexes the catalog lacks
         self._lock = lock
         self._sync = sync
         self._create = create
@@ -543,7 +549,7 @@ class Database:
                     res["slots"].append({
                         "oid": rec.get("oid"), "slot": slot, "name": rec.get("name"),
                         "description": rec.get("description"),
-                        "records": _count_prefix(txn._txn, struct.pack(">H", slot)),
+                        "records": _native.slot_count(txn._txn, slot),
                     })
         return res
 
@@ -551,51 +557,111 @@ class Database:
 
     def _read_slots(self):
         """{slot: registry record} from slot 0."""
-        out = {}
         with self._env.begin() as txn:
-            c = txn.cursor()
-            prefix = struct.pack(">H", _REGISTRY_SLOT)
-            found = c.set_range(prefix)
-            while found:
-                key = c.key()
-                if key[:2] != prefix:
-                    break
-                if len(key) == 4:
-                    out[struct.unpack(">H", key[2:])[0]] = _codec.cbor_loads(c.value())
-                found = c.next()
-        return out
+            return {slot: _codec.cbor_loads(rec)
+                    for slot, rec in _native.registry_read(txn).items()}
 
     def attach_table(self, klass):
         """An instance of the @table-decorated ``klass`` on its slot, found in
-        the registry by the class's oid or allocated (highest slot + 1)."""
+        the registry by the class's oid or allocated (highest slot + 1).
+
+        Finding and allocating happen in one write transaction, so processes
+        attaching tables at the same time never share a slot; the same
+        transaction records the map's type in the catalog."""
         if not inspect.isclass(klass) or not issubclass(klass, PersistentMap):
             raise TypeError("cannot attach %r as a table: a subclass of "
                             "zlmdb.PersistentMap is required" % (klass,))
         oid = getattr(klass, "_zlmdb_oid", None)
         if not oid:
             raise TypeError("%s is not decorated with @zlmdb.table" % klass.__name__)
-        slots = self._read_slots()
-        slot = next((s for s, rec in slots.items() if rec.get("oid") == str(oid)), None)
-        if slot is None:
-            if self._readonly:
-                raise RuntimeError('no slot in database for table <%s>: "%s"'
-                                   % (oid, klass.__name__))
-            slot = max(slots) + 1 if slots else 1
-            if slot > 65535:
-                raise RuntimeError("no free slot left")
-            rec = {"oid": str(oid), "name": _qualname(klass)}
-            if klass.__doc__:
-                rec["description"] = klass.__doc__.strip()
-            rec["creator"] = "unknown"
-            rec["slot"] = slot
-            with self.begin(write=True) as txn:
-                txn.put(struct.pack(">HH", _REGISTRY_SLOT, slot), _codec.cbor_dumps(rec))
+        if self._env is None:
+            raise RuntimeError("database is closed")
+        desc = klass.__doc__.strip() if klass.__doc__ else None
+        args = (str(oid), _qualname(klass), desc, "unknown")
         kwargs = {"compress": klass._zlmdb_compress}
         if klass._zlmdb_marshal:
             kwargs.update(marshal=klass._zlmdb_marshal, unmarshal=klass._zlmdb_parse)
         elif klass._zlmdb_build:
             kwargs.update(build=klass._zlmdb_build, cast=klass._zlmdb_cast)
-        return klass(slot, **kwargs)
+        if self._readonly:
+            with self._env.begin() as ltxn:
+                found = _native.registry_attach(ltxn, *args, True)
+            if found is None:
+                raise RuntimeError('no slot in database for table <%s>: "%s"'
+                                   % (oid, klass.__name__))
+            pmap = klass(found[0], **kwargs)
+        else:
+            with self._env.begin(write=True) as ltxn:
+                slot = _native.registry_attach(ltxn, *args, False)[0]
+                pmap = klass(slot, **kwargs)
+                _catalog_write(ltxn, pmap)
+                self._catalog_flush(ltxn)
+            # Indexes are declared later (pmap.attach_index), with no
+            # database at hand: the map calls back when one is attached.
+            ref = weakref.ref(self)
+
+            def on_index(owner):
+                db = ref()
+                if db is not None:
+                    db._catalog_index_attached(owner)
+            pmap._on_index = on_index
+        return pmap
+
+    def _catalog_index_attached(self, pmap):
+        """Record ``pmap``'s indexes (and each index map's owner) in the
+        catalog, in a write transaction of its own; when this thread holds
+        a write transaction already, at the next attach_table."""
+        self._catalog_pending.append(pmap)
+        if self._env is None:
+            return
+        try:
+            ltxn = self._env.begin(write=True)
+        except lmdb.Error:          # this thread's own write transaction is open
+            return
+        with ltxn:
+            self._catalog_flush(ltxn)
+
+    def _catalog_flush(self, ltxn):
+        for pmap in self._catalog_pending:
+            _catalog_write(ltxn, pmap)
+            for ipmap, _fkey, _nullable, _unique in pmap._indexes.values():
+                if ipmap._slot:
+                    _catalog_write(ltxn, ipmap)
+        del self._catalog_pending[:]
+
+
+#: compression kinds by the names the catalog records
+_COMPRESS_NAMES = {1: "zlib", 2: "snappy"}
+
+
+def _catalog_entry(pmap):
+    from zlmdb import _maps     # it imports this module
+    """What the catalog records about the map ``pmap`` (a CBOR-able dict):
+    its Map* class, key components, value codec and compression, its
+    indexes, and the map it indexes, when it is an index."""
+    klass = type(pmap)
+    map_name = next((b.__name__ for b in klass.__mro__
+                     if _maps.MAP_CLASSES.get(b.__name__) is b), None)
+    oid = getattr(klass, "_zlmdb_oid", None)
+    entry = {
+        "oid": str(oid) if oid else None,
+        "map": map_name,
+        "key": list(klass.KEY),
+        "value": klass.VALUE,
+        "compress": _COMPRESS_NAMES.get(pmap._compress_kind),
+        "indexes": [{"name": name, "slot": ipmap._slot, "unique": unique,
+                     "nullable": nullable}
+                    for name, (ipmap, _fkey, nullable, unique)
+                    in sorted(pmap._indexes.items())],
+    }
+    if pmap._index_of is not None:
+        owner, name = pmap._index_of
+        entry["index_of"] = {"slot": owner._slot, "name": name}
+    return entry
+
+
+def _catalog_write(ltxn, pmap):
+    _native.catalog_put(ltxn, pmap._slot, _codec.cbor_dumps(_catalog_entry(pmap)))
 
 
 def _reader_slot_taken(dbpath):

@@ -33,6 +33,7 @@ from zlmdb._cli_layout import (MAX_NAMED_DBS, REGISTRY_SLOT, Catalog, CliError,
 
 PROG = "zlmdb"
 EXIT_OK, EXIT_ERROR, EXIT_PROBLEMS = 0, 1, 3     # usage errors: click exits with 2
+EXIT_UNVERIFIED = 4     # check: no problem found, but not everything could be checked
 _CREATE_SIZE = 64 << 20        # map size of a database that import creates
 
 _OPEN: "list[zlmdb.Database]" = []   # databases the running command opened
@@ -399,7 +400,7 @@ def cmd_tables(args):
         psize = db._env.stat()["psize"]
         stats = {}
         named = catalog.named
-        cur = txn._txn.cursor()
+        cur = txn.cursor()
         if cur.first():
             for k, v in cur.iternext():
                 if len(k) < 2 or named.is_named(k, v):
@@ -421,8 +422,8 @@ def cmd_tables(args):
                          "description": rec.get("description"), "records": count,
                          "bytes": space, "payload_bytes": payload,
                          "type": layout.describe(), "layout": layout.as_dict(),
-                         "indexes": [{"name": n, "slot": ip._slot, "unique": u, "nullable": nl}
-                                     for n, ip, _f, nl, u in layout.indexes]})
+                         "indexes": [{"name": ix.name, "slot": ix.slot, "unique": ix.unique,
+                                      "nullable": ix.nullable} for ix in layout.indexes]})
         dbs = [(name_text(n.name), n.as_dict()) for n in named.all()]
     if args.json:
         _json_out({"tables": rows, "named_databases": [d for _t, d in dbs]})
@@ -464,7 +465,7 @@ def cmd_count(args):
                 from zlmdb._cli_transfer import _count
                 n = _count(txn, lo) - len(named.in_range(lo, hi))
             else:
-                n = sum(1 for k, v in _walk(txn._txn, lo, hi) if not named.is_named(k, v))
+                n = sum(1 for k, v in _walk(txn, lo, hi) if not named.is_named(k, v))
     if args.json:
         _json_out({"db": name_form(ndb.name), "count": n} if ndb is not None
                   else {"slot": slot, "count": n})
@@ -483,7 +484,7 @@ def cmd_get(args):
         slot = catalog.resolve_slot(args.slot)
         layout = catalog.layout(slot)
         key = layout.key_from_args(args.key)
-        raw = txn._txn.get(layout.prefix + key)
+        raw = txn.get(layout.prefix + key)
         if raw is not None and catalog.named.is_named(layout.prefix + key, raw):
             raw = None          # a named database's record, no slot's
         if raw is None:
@@ -558,7 +559,7 @@ def cmd_scan(args):
             layout = catalog.layout(slot)
             lo, hi = _range(layout, args)
             _say_guessed(catalog, layout)
-            records = ((k, v) for k, v in _walk(txn._txn, lo, hi, args.reverse)
+            records = ((k, v) for k, v in _walk(txn, lo, hi, args.reverse)
                        if not catalog.named.is_named(k, v))
         n = 0
         for k, v in records:
@@ -695,7 +696,7 @@ def cmd_import(args):
     results = []
     for path in files:
         with db.begin() as txn:
-            registry, problems = read_registry(txn._txn)
+            registry, problems = read_registry(txn)
         if problems:
             raise CliError("not a zlmdb database (or a damaged registry): slot 0 key %s: %s"
                            % (bytes(problems[0][0]).hex(), problems[0][1]))
@@ -842,14 +843,19 @@ def cmd_check(args):
     db = open_database(args.db)
     with db.begin() as txn:
         catalog = _catalog(db, txn, args, strict=False)
-        rep = check(catalog, txn, args.max_problems)
+        if _progress_enabled(args) and not args.json:
+            with click.progressbar(length=len(catalog.slots()), label="checking slots",
+                                   file=sys.stderr) as bar:
+                rep = check(catalog, txn, args.max_problems, progress=bar.update)
+        else:
+            rep = check(catalog, txn, args.max_problems)
         indexes = sum(len(catalog.layout(s).indexes) for s in rep.slots)
     if args.json:
-        _json_out({"ok": rep.ok, "file_ok": True, "slots": len(rep.slots),
-                   "records": rep.records,
+        _json_out({"ok": rep.ok, "verified": rep.ok and not rep.unverified, "file_ok": True,
+                   "slots": len(rep.slots), "records": rep.records,
                    "indexes": indexes, "named_databases": rep.named,
                    "problem_count": rep.problem_count, "problems": rep.problems,
-                   "notes": rep.notes})
+                   "unverified": rep.unverified, "notes": rep.notes})
     else:
         entries = sum(n["entries"] for n in rep.named)
         _out("checked the data file and %d slot%s, %d record%s, %d index%s%s: %s"
@@ -858,7 +864,9 @@ def cmd_check(args):
                 ", %d named database%s (%d entr%s)"
                 % (len(rep.named), "" if len(rep.named) == 1 else "s", entries,
                    "y" if entries == 1 else "ies") if rep.named else "",
-                "no problems" if rep.ok else "%d problem(s)" % rep.problem_count))
+                "%d problem(s)" % rep.problem_count if not rep.ok
+                else "no problems in what was verified; %d part(s) unverified"
+                % len(rep.unverified) if rep.unverified else "no problems"))
         for p in rep.problems:
             where = "slot %s" % p["slot"] if p["slot"] is not None else "database"
             if p["key"] is not None:
@@ -867,9 +875,13 @@ def cmd_check(args):
         if rep.problem_count > len(rep.problems):
             _out("... and %d more problem(s) (--max-problems)"
                  % (rep.problem_count - len(rep.problems)))
+        for text in rep.unverified:
+            _out("unverified: %s" % text)
         for note in rep.notes:
             _out("note: %s" % note)
-    return EXIT_OK if rep.ok else EXIT_PROBLEMS
+    if not rep.ok:
+        return EXIT_PROBLEMS
+    return EXIT_UNVERIFIED if rep.unverified else EXIT_OK
 
 
 _SIZE = re.compile(r"^(\+)?(\d+(?:\.\d+)?)\s*(?:([kmgtp])(?:i?b)?|b)?$", re.I)
@@ -1251,14 +1263,16 @@ _command("backup", cmd_backup,
          "Copy the database into the directory DEST (new or empty) while writers may keep "
          "writing: the copy is one consistent snapshot.  Compacted unless --no-compact.")
 _command("check", cmd_check,
-         _db() + _json() + _types()
+         _db() + _json() + _types() + _progress()
          + [_option(["--max-problems"], "Problems to list (all are counted; default 100).",
                     type=int, default=100, metavar="N")],
-         "verify keys, values and indexes; exit status 3 when problems are found",
-         "Walk every record: registry records, keys and values in their declared "
-         "layouts, and for indexes known from --schema both directions (every entry "
-         "points at a record with that index key; every record has its entry).  Exit "
-         "status 3 when problems are found.")
+         "verify keys, values and indexes; exit status 3 on problems, 4 when unverified",
+         "Walk every record: registry records and the catalog, keys and values in "
+         "their recorded or declared layouts, and indexes: with --schema both "
+         "directions (every entry points at a record with that index key; every "
+         "record has its entry), from the catalog alone what the structure implies.  "
+         "Exit status 3 when problems are found, 4 when none were found but part of "
+         "the database could not be verified (listed as unverified).")
 _command("migrate", cmd_migrate,
          [click.Argument(["src"], metavar="SRC"), click.Argument(["dst"], metavar="DST"),
           click.Option(["--lib-version"], type=click.Choice(["1.0", "0.9"]), required=True,

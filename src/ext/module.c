@@ -308,6 +308,8 @@ static int module_exec(PyObject *module)
         return -1;
     if (zpy_verify_add(module) < 0)
         return -1;
+    if (zpy_registry_add(module) < 0)
+        return -1;
     return 0;
 }
 

@@ -364,6 +364,8 @@ int zpy_cursor_move(zpy_Cursor *self, MDB_cursor_op op, int preload);
 
 /* Add verify(), the offline verifier, to the module. */
 int zpy_verify_add(PyObject *module);
+/* registry.c: registry_attach, registry_read, catalog_*, slot_count/clear. */
+int zpy_registry_add(PyObject *module);
 
 /* ------------------------------------------------------------- pmap.c */
 

@@ -29,6 +29,7 @@ from click.testing import CliRunner
 import zlmdb
 import zlmdb.lmdb as zl
 from zlmdb.cli import main
+CATALOG_KEY = b"\x00\x00\x01"      # the catalog record in slot 0 (docs/orm.md)
 
 DATA = pathlib.Path(__file__).resolve().parent / "cli_data"
 SCHEMA = ["--schema", "%s:Schema" % (DATA / "cli_schema.py")]
@@ -351,18 +352,37 @@ def test_tables_lists_registry_and_unregistered_slots(db):
     assert rows[1]["name"] == "Users" and rows[1]["oid"].endswith("c1101")
     assert rows[1]["description"] == "Users by oid."
     assert rows[1]["records"] == 6 and rows[2]["records"] == 6 and rows[4]["records"] == 2
-    assert rows[0]["records"] == 11 and rows[0]["type"] == "(registry)"
+    # 11 registry records and the catalog
+    assert rows[0]["records"] == 12 and rows[0]["type"] == "(registry)"
     assert rows[40]["registered"] is False and rows[40]["name"] is None
     assert all(r["registered"] for s, r in rows.items() if s != 40)
     assert sum(r["records"] for r in rows.values()) == len(raw_dump(db))
     # bytes: leaf space of the records, at least their payload
     for r in rows.values():
         assert r["bytes"] >= r["payload_bytes"] > 0
-    # no schema: layouts are guessed, and say so
-    assert rows[1]["layout"]["source"] == "guess" and rows[1]["type"].endswith("(guessed)")
-    assert rows[1]["layout"]["value"] == "cbor"
+    # no schema: the catalog the ORM wrote gives the layouts and indexes; the
+    # unregistered slot 40 has no entry, so its layout is guessed
+    assert rows[1]["layout"]["source"] == "catalog" and rows[1]["type"] == "MapOidCbor"
+    assert rows[1]["indexes"] == [
+        {"name": "by_name", "slot": 2, "unique": True, "nullable": False},
+        {"name": "by_realm", "slot": 3, "unique": False, "nullable": False}]
+    assert rows[40]["layout"]["source"] == "guess"
     text = ok("tables", db)
     assert "(unregistered)" in text and "Users" in text and "(guessed)" in text
+
+
+def drop_catalog(path):
+    """Make ``path`` look like a database upstream zlmdb wrote: no catalog."""
+    _corrupt(path, deletes=[CATALOG_KEY])
+
+
+def test_tables_without_a_catalog_guesses_and_says_so(db_copy):
+    drop_catalog(db_copy)
+    rows = {r["slot"]: r for r in ok_json("tables", db_copy)["tables"]}
+    assert rows[1]["layout"]["source"] == "guess" and rows[1]["type"].endswith("(guessed)")
+    assert rows[1]["layout"]["value"] == "cbor" and rows[1]["indexes"] == []
+    res = run("tables", db_copy)
+    assert b"the database has no catalog" in res.stderr
 
 
 def test_tables_with_schema_knows_types_and_indexes(db):
@@ -392,7 +412,7 @@ def test_count(db):
     assert ok("count", db, "Events", *SCHEMA, "--prefix",
               "00000000-0000-0000-0000-00000000e001").strip() == "2"
     assert ok("count", db, "40").strip() == "1"
-    assert ok("count", db, "0").strip() == "11"
+    assert ok("count", db, "0").strip() == "12"          # 11 registry records, the catalog
 
 
 def test_get_decodes_by_key_type(db):
@@ -417,11 +437,15 @@ def test_get_decodes_by_key_type(db):
     assert ok("get", db, "UsersByName", "hex:" + b"user2".hex()).strip() == "2"
 
 
-def test_get_raw_and_guessed(db):
+def test_get_raw_and_guessed(db_copy):
+    db = db_copy
     res = run("get", db, "Scores", "2", "--raw")
     assert res.returncode == 0 and len(res.stdout) == 32 and res.stderr == b""
     stored = dict(raw_dump(db))[struct.pack(">HQ", 6, 2)]
     assert res.stdout == stored
+    rec = json.loads(ok("get", db, "Users", "1", "--json"))     # from the catalog
+    assert "guessed" not in rec and rec["value"]["name"] == "user1"
+    drop_catalog(db)
     res = run("get", db, "Users", "1", "--json")
     rec = json.loads(res.stdout)
     assert rec["guessed"] is True and rec["value"]["name"] == "user1"
@@ -463,6 +487,13 @@ def test_scan_summaries_and_unknown_values(db):
     assert ok("scan", db, "Friends", *SCHEMA) == "1\t[2,3,5]\n"
     assert json.loads(ok("scan", db, "Packed", *SCHEMA).split("\t")[1]) == \
         {"payload": "x" * 200}
+    # the catalog knows the layout: the set comes back as the map gives it
+    assert ok("scan", db, "Friends") == "1\t[2,3,5]\n"
+
+
+def test_scan_shows_bytes_when_no_layout_is_known(db_copy):
+    db = db_copy
+    drop_catalog(db)
     # a layout nobody declared and no guess fits: hex in text, base64 in JSON
     res = run("scan", db, "Friends")
     assert res.stdout.decode() == "1\thex:%s\n" % struct.pack(">QQQ", 2, 3, 5).hex()
@@ -780,14 +811,72 @@ def test_check_clean_database(db):
     res = run("check", db, *SCHEMA)
     assert res.returncode == 0, res.stdout
     text = res.stdout.decode()
-    assert text.startswith("checked the data file and 13 slots, 42 records, 2 indexes: no problems")
+    assert text.startswith("checked the data file and 13 slots, 43 records, 2 indexes: no problems")
     report = ok_json("check", db, *SCHEMA)
     assert report["ok"] and report["problem_count"] == 0 and report["problems"] == []
+    assert report["verified"] and report["unverified"] == []
     assert report["records"] == len(raw_dump(db))
-    # without a schema nothing declares layouts: the check says what it skipped
-    report = ok_json("check", db)
-    assert report["ok"] and report["indexes"] == 0
-    assert any("slot 1 (Users): layout not declared" in n for n in report["notes"])
+
+
+def test_check_without_schema_says_what_it_could_not_verify(db):
+    # The catalog gives every registered slot's layout and the indexes; the
+    # index keys cannot be recomputed without the application's key
+    # function, and slot 40 is in no catalog: unverified, status 4.
+    res = run("check", db, "--json")
+    assert res.returncode == 4, res.stderr
+    report = json.loads(res.stdout)
+    assert report["ok"] and not report["verified"] and report["indexes"] == 2
+    assert sorted(report["unverified"]) == [
+        "index by_name (slot 2) of slot 1: entry keys not recomputed (the database does not "
+        "store the application's key function; check with --schema)",
+        "index by_realm (slot 3) of slot 1: entry keys not recomputed (the database does not "
+        "store the application's key function; check with --schema)",
+        "slot 40 (unregistered): layout not recorded in the catalog nor declared (--schema, "
+        "--map): keys and values not checked"]
+    text = run("check", db).stdout.decode()
+    assert text.startswith("checked the data file and 13 slots, 43 records, 2 indexes: "
+                           "no problems in what was verified; 3 part(s) unverified")
+    assert "\nunverified: slot 40 (unregistered)" in text
+
+
+def test_check_without_schema_finds_what_the_schema_finds(db_copy):
+    # A database written by the ORM, then damaged: one value that is not
+    # CBOR, one record without its index entry, one entry without a record.
+    _corrupt(db_copy, (struct.pack(">HQ", 1, 4), b"\xff\xfe"),
+             (b"\x00\x02ghost", struct.pack(">Q", 99)),
+             deletes=[b"\x00\x02user2"])
+    with_schema = _problems(db_copy)
+    res = run("check", db_copy, "--json")
+    assert res.returncode == 3, res.stderr
+    without = json.loads(res.stdout)
+    where = {(p["slot"], key_text(p["key"])) for p in without["problems"]}
+    assert {(p["slot"], key_text(p["key"])) for p in with_schema["problems"]} <= where
+    assert where >= {(1, "4"), (1, "2"), (2, '"ghost"')}
+    texts = {p["problem"] for p in without["problems"]}
+    assert "index by_name (slot 2) of slot 1 has no entry for this record" in texts
+    assert "index by_name (slot 2) of slot 1 entry points at a missing record 99" in texts
+
+
+def test_check_without_catalog_or_schema_is_unverified(db_copy):
+    drop_catalog(db_copy)
+    res = run("check", db_copy, "--json")
+    assert res.returncode == 4, res.stderr
+    report = json.loads(res.stdout)
+    assert report["indexes"] == 0 and len(report["unverified"]) == 12
+    assert b"the database has no catalog" in res.stderr
+
+
+def test_check_finds_a_catalog_that_disagrees_with_the_registry(db_copy):
+    raw = dict(raw_dump(db_copy))[CATALOG_KEY]
+    cat = zlmdb.codec.cbor_loads(raw)
+    cat[4]["oid"] = "7c1e0f5a-2b1d-4c3e-8f00-0000000c11ff"
+    cat[5]["value"] = "nonsense"
+    _corrupt(db_copy, (CATALOG_KEY, zlmdb.codec.cbor_dumps(cat)))
+    rep = _problems(db_copy)
+    assert sorted(p["problem"] for p in rep["problems"]) == [
+        "catalog entry 5: unknown value codec 'nonsense'",
+        "the catalog says slot 4 holds table <7c1e0f5a-2b1d-4c3e-8f00-0000000c11ff>, the "
+        "registry says <7c1e0f5a-2b1d-4c3e-8f00-0000000c1104>"]
 
 
 def key_text(key):
