@@ -20,7 +20,7 @@ from zlmdb._maps import MAP_CLASSES, MAPS
 from zlmdb._pmap import NullValueConstraint, PersistentMap, PersistentMapIterator
 from zlmdb._schema import Schema
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 globals().update(MAP_CLASSES)
 

@@ -2,11 +2,13 @@
 import uuid
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Literal, NotRequired, Protocol, TypedDict, TypeVar
+from typing import Any, Literal, NotRequired, Protocol, TypedDict, TypeVar, final
 
 from typing_extensions import Buffer, Self
 
 from zlmdb._pmap import PersistentMap
+from zlmdb.lmdb import Environment
+from zlmdb.lmdb import Transaction as _LmdbTransaction
 
 __all__ = ("Database", "Transaction", "TransactionStats", "table", "TABLES_BY_UUID")
 
@@ -47,20 +49,35 @@ class TransactionStats:
     @property
     def duration(self) -> int: ...
 
-class Transaction:
+@final
+class Transaction(_LmdbTransaction[Any]):
     """Use as ``with db.begin(write=True) as txn:``: committed when the block
-    ends normally, aborted when it raises."""
-    def __init__(self, db: Database, write: bool = False, buffers: bool = False,
-                 stats: TransactionStats | None = None) -> None: ...
+    ends normally, aborted when it raises.  A zlmdb.lmdb.Transaction: the
+    low-level methods (cursor(), stat(), ...) work on it too."""
+    def __new__(cls, env: Environment | None, write: bool = False, buffers: bool = False,
+                stats: TransactionStats | None = None, growth: float = 0.0,
+                maxsize: int = 0) -> Self: ...
+    @property
+    def stats(self) -> TransactionStats | None: ...
+    @property
+    def failed(self) -> bool: ...
+    @property
+    def is_open(self) -> bool: ...
     def __enter__(self) -> Self: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc_value: BaseException | None,
-                 tb: TracebackType | None) -> Literal[False]: ...
+                 tb: TracebackType | None, /) -> Literal[False]: ...
     def id(self) -> int: ...
+    # A write whose engine call stopped part way leaves the transaction
+    # failed: commit() then aborts and raises BadTxnError.
+    def commit(self) -> None: ...
+    def abort(self) -> None: ...
     # The raw API on physical keys (slot prefix included): memoryviews from
     # a buffers=True transaction.
-    def get(self, key: Buffer) -> bytes | memoryview | None: ...
-    def put(self, key: Buffer, data: Buffer, overwrite: bool = True) -> bool: ...
-    def delete(self, key: Buffer) -> bool: ...
+    def get(self, key: Buffer, default: Any = None,
+            db: Any = None) -> bytes | memoryview | None: ...
+    def put(  # type: ignore[override]
+        self, key: bytes, data: bytes, overwrite: bool = True) -> bool: ...
+    def delete(self, key: bytes) -> bool: ...  # type: ignore[override]
 
 class _Config(TypedDict):
     is_temp: bool
