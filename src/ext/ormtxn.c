@@ -265,12 +265,6 @@ static int grow_and_replay(zpy_state *st, zpy_OrmTxn *self, size_t old_id)
     int rc;
 
     for (;;) {
-        if (self->base.node.valid) {
-            PyObject *r = zpy_txn_abort((PyObject *)self, NULL);
-            if (r == NULL)
-                return -1;
-            Py_DECREF(r);
-        }
         if (!env->node.valid || env->env == NULL) {
             zpy_err_invalid(st);
             return -1;
@@ -278,10 +272,18 @@ static int grow_and_replay(zpy_state *st, zpy_OrmTxn *self, size_t old_id)
         env->eng->env_info(env->env, &info);
         size = info.me_mapsize;
         if (size >= self->maxsize) {
+            /* Before the abort: the block still holds its (failed) LMDB
+             * transaction, and ending the block cannot commit it. */
             PyErr_Format(st->exc[ZPY_EXC_MAP_FULL],
                          "mdb_put: MDB_MAP_FULL: the map is at its ceiling of %zu bytes "
                          "(Database maxsize)", self->maxsize);
             return -1;
+        }
+        if (self->base.node.valid) {
+            PyObject *r = zpy_txn_abort((PyObject *)self, NULL);
+            if (r == NULL)
+                return -1;
+            Py_DECREF(r);
         }
         want = (size_t)((double)size * self->growth);
         if (want < size + ((size_t)1 << 20))
@@ -429,6 +431,14 @@ static PyObject *ormtxn_enter(PyObject *op, PyObject *unused)
     return Py_NewRef(op);
 }
 
+static PyObject *refuse_failed(zpy_state *st)
+{
+    PyErr_SetString(st->exc[ZPY_EXC_BAD_TXN],
+                    "a write of this transaction failed halfway through, so it was "
+                    "aborted instead of committed");
+    return NULL;
+}
+
 /* Commit, refusing a failed transaction; LMDB may also run out of map in
  * the commit itself (saving the free list takes pages): a growing
  * database grows and redoes the transaction then too. */
@@ -444,11 +454,9 @@ static PyObject *ormtxn_commit(PyObject *op, PyObject *unused)
     if (self->failed) {
         r = zpy_txn_abort(op, NULL);
         Py_XDECREF(r);
+        zpy_txn_park(&self->base);
         log_clear(self);
-        PyErr_SetString(st->exc[ZPY_EXC_BAD_TXN],
-                        "a write of this transaction failed halfway through, so it was "
-                        "aborted instead of committed");
-        return NULL;
+        return refuse_failed(st);
     }
     for (;;) {
         id = self->base.eng->txn_id(self->base.txn);
@@ -495,9 +503,15 @@ static PyObject *ormtxn_exit(PyObject *op, PyObject *const *args, Py_ssize_t nar
     PyObject *exc_type = nargs > 0 ? args[0] : Py_None;
     PyObject *r;
 
-    if (!self->base.node.valid)
+    if (!self->base.node.valid) {
+        /* Ended under the block: by a failed growth (the writes are lost:
+         * say so, unless the block raised already) or by abort()/commit(). */
         r = ormtxn_abort(op, NULL);
-    else if (exc_type == Py_None)
+        if (r && self->failed && exc_type == Py_None) {
+            Py_DECREF(r);
+            return refuse_failed(zpy_state_of(op));
+        }
+    } else if (exc_type == Py_None)
         r = ormtxn_commit(op, NULL);
     else
         r = ormtxn_abort(op, NULL);
@@ -611,6 +625,11 @@ static PyObject *ormtxn_get_failed(PyObject *op, void *closure)
     return PyBool_FromLong(((zpy_OrmTxn *)op)->failed);
 }
 
+static PyObject *ormtxn_get_write(PyObject *op, void *closure)
+{
+    return PyBool_FromLong(((zpy_OrmTxn *)op)->write);
+}
+
 static PyObject *ormtxn_get_open(PyObject *op, void *closure)
 {
     return PyBool_FromLong(((zpy_OrmTxn *)op)->base.node.valid);
@@ -665,6 +684,7 @@ static PyGetSetDef ormtxn_getset[] = {
     {"failed", ormtxn_get_failed, NULL,
      PyDoc_STR("True when a write failed after its first LMDB write: commit refuses."),
      NULL},
+    {"write", ormtxn_get_write, NULL, PyDoc_STR("True for a write transaction."), NULL},
     {"is_open", ormtxn_get_open, NULL,
      PyDoc_STR("True between __enter__ and the end of the block."), NULL},
     {NULL, NULL, NULL, NULL, NULL}

@@ -11,17 +11,7 @@ import pytest
 import zlmdb
 from zlmdb import _native
 
-
-class User:
-    def __init__(self, oid, name, email=None):
-        self.oid, self.name, self.email = oid, name, email
-
-    def marshal(self):
-        return {"oid": self.oid, "name": self.name, "email": self.email}
-
-    @staticmethod
-    def parse(d):
-        return User(d["oid"], d["name"], d.get("email"))
+from test_orm_formats import User
 
 
 def _users(slot=1):
@@ -239,4 +229,23 @@ def test_rebuild_index_reports_the_index_and_refuses_a_commit(tmp_path):
     with pytest.raises(KeyError):
         with db.begin(write=True) as txn:
             users.rebuild_index(txn, "no_such_index")
+    db.close()
+
+
+def test_a_swallowed_map_full_at_the_ceiling_is_not_committed(tmp_path):
+    db = zlmdb.Database(str(tmp_path / "g"), maxsize=2 << 20, growth=2,
+                        initial_size=256 << 10)
+    blobs = zlmdb.MapOidPickle(9)
+    with db.begin(write=True) as txn:
+        blobs[txn, 0] = "kept"
+    with pytest.raises(zlmdb.lmdb.BadTxnError):
+        with db.begin(write=True) as txn:
+            for i in range(1, 5000):
+                try:
+                    blobs[txn, i] = b"z" * 4000
+                except zlmdb.lmdb.MapFullError as e:
+                    assert "ceiling" in str(e)
+                    break
+    with db.begin() as txn:
+        assert blobs.count(txn) == 1
     db.close()
