@@ -1136,12 +1136,13 @@ ZLMDB_EXTERN(int) zlmdb_json_validate(const void *data, size_t len, size_t max_d
  *  that declared indexes read fields of CBOR map values.
  *
  *  An index is a second slot mapping an index key, built from fields of the
- *  record's CBOR value, to the record's encoded primary key.  The table
- *  keeps its indexes in step: a put either writes the record and every
- *  index entry, or fails before writing anything (null and uniqueness
- *  checks run first).  If LMDB itself fails part way (e.g. `MDB_MAP_FULL`),
- *  LMDB marks the transaction failed, and only abort is possible: a
- *  half-written record can never be committed.
+ *  record's CBOR value or by a key callback, to the record's encoded
+ *  primary key (or what a value callback makes).  The table keeps its
+ *  indexes in step: a put either writes the record and every index entry,
+ *  or fails before writing anything (null, uniqueness and key-size checks
+ *  run first).  If LMDB itself fails part way (e.g. `MDB_MAP_FULL`), LMDB
+ *  marks the transaction failed and zlmdb_table_writes.midway is 1: only
+ *  abort is possible, and a half-written record can never be committed.
  *
  *  Tables are not thread-safe: use one from one thread at a time (like the
  *  LMDB transaction it works in).
@@ -1289,10 +1290,12 @@ ZLMDB_EXTERN(int) zlmdb_table_add_index(zlmdb_table *table, const zlmdb_index_op
  * @param[in] len their length
  * @param[in] flags 0 or #ZLMDB_PUT_NOOVERWRITE
  * @return #ZLMDB_OK; `MDB_KEYEXIST` (with #ZLMDB_PUT_NOOVERWRITE);
- *         #ZLMDB_UNIQUE or #ZLMDB_NULL_KEY (nothing was written); key
- *         errors as zlmdb_key_encode(); #ZLMDB_DECODE when an indexed record
- *         is not valid CBOR; or an LMDB error (then the transaction must be
- *         aborted).
+ *         #ZLMDB_UNIQUE, #ZLMDB_NULL_KEY or `MDB_BAD_VALSIZE` (nothing was
+ *         written); key errors as zlmdb_key_encode(); #ZLMDB_DECODE when an
+ *         indexed record is not valid CBOR; or an LMDB error (then the
+ *         transaction must be aborted).
+ * @note Since 0.3.0 it encodes the key and calls zlmdb_table_put_encoded(),
+ *       which says whether a failure came after the first write.
  * @since 0.1.0
  */
 ZLMDB_EXTERN(int) zlmdb_table_put(zlmdb_table *table, MDB_txn *txn,
@@ -1411,7 +1414,9 @@ ZLMDB_EXTERN(int) zlmdb_table_index_get(zlmdb_table *table, MDB_txn *txn, const 
  * @param[in] table the table
  * @param[in] txn a write transaction
  * @param[in] pk the encoded primary key, without the slot prefix
- * @param[in] value the record's bytes
+ * @param[in] value the record's bytes; not a pointer into the map (a value
+ *            read in this transaction): index entries are written first,
+ *            and a write may move what such a pointer points at.
  * @param[in] len their length
  * @param[in] user handed to the index callbacks as zlmdb_record.user for
  *            this record; may be NULL.

@@ -282,10 +282,38 @@ struct op {
     zlmdb_table *t;
     MDB_txn *txn;
     zlmdb_table_writes *w;
-    const zlmdb_record *newrec;
+    const zlmdb_record *newrec;  /* NULL: a delete */
     const zlmdb_record *oldrec;  /* NULL: no stored record */
     MDB_val pk;
+    zlmdb_record newr, oldr;     /* what newrec and oldrec point at */
 };
+
+/* Start an operation on the record `pk`: its physical key in t->kbuf, and
+ * the stored record, if any, read. */
+static int op_start(struct op *o, zlmdb_table *t, MDB_txn *txn, const MDB_val *pk,
+                    zlmdb_table_writes *w)
+{
+    MDB_val k;
+    int rc;
+
+    memset(o, 0, sizeof(*o));
+    o->t = t;
+    o->txn = txn;
+    o->w = w;
+    if ((rc = physical_key(t, pk)))
+        return rc;
+    k = as_val(&t->kbuf);
+    o->pk.mv_data = (char *)t->kbuf.ptr + 2;
+    o->pk.mv_size = t->kbuf.size - 2;
+    rc = t->eng->get(txn, t->dbi, &k, &o->oldr.value);
+    if (rc == MDB_NOTFOUND)
+        return ZLMDB_OK;
+    if (rc)
+        return lmdb_error(rc, "mdb_get");
+    o->oldr.key = o->pk;
+    o->oldrec = &o->oldr;
+    return ZLMDB_OK;
+}
 
 static int prepare(struct op *o)
 {
@@ -521,10 +549,9 @@ int zlmdb_table_put_encoded(zlmdb_table *t, MDB_txn *txn, const MDB_val *pk,
                             const void *value, size_t len, const void *user,
                             unsigned flags, zlmdb_table_writes *writes)
 {
-    zlmdb_record newrec, oldrec;
     struct op o;
-    MDB_val k, v, old;
-    int rc, have_old = 0;
+    MDB_val k, v;
+    int rc;
 
     if (writes)
         memset(writes, 0, sizeof(*writes));
@@ -534,13 +561,13 @@ int zlmdb_table_put_encoded(zlmdb_table *t, MDB_txn *txn, const MDB_val *pk,
     if (flags & ~ZLMDB_PUT_NOOVERWRITE)
         return zlmdb__error_set(ZLMDB_EINVAL, "table_put_encoded: unknown flags 0x%x",
                                 flags);
-    if ((rc = physical_key(t, pk)))
-        return rc;
-    k = as_val(&t->kbuf);
     v.mv_size = len;
     v.mv_data = (void *)(value ? value : "");
     if (t->nindexes == 0) {
         /* One write: LMDB's own checks refuse before writing anything. */
+        if ((rc = physical_key(t, pk)))
+            return rc;
+        k = as_val(&t->kbuf);
         rc = t->eng->put(txn, t->dbi, &k, &v,
                          (flags & ZLMDB_PUT_NOOVERWRITE) ? MDB_NOOVERWRITE : 0);
         if (rc)
@@ -550,27 +577,14 @@ int zlmdb_table_put_encoded(zlmdb_table *t, MDB_txn *txn, const MDB_val *pk,
         return ZLMDB_OK;
     }
 
-    rc = t->eng->get(txn, t->dbi, &k, &old);
-    if (rc == 0)
-        have_old = 1;
-    else if (rc != MDB_NOTFOUND)
-        return lmdb_error(rc, "mdb_get");
-    if (have_old && (flags & ZLMDB_PUT_NOOVERWRITE))
+    if ((rc = op_start(&o, t, txn, pk, writes)))
+        return rc;
+    if (o.oldrec && (flags & ZLMDB_PUT_NOOVERWRITE))
         return MDB_KEYEXIST;
-
-    o.t = t;
-    o.txn = txn;
-    o.w = writes;
-    o.pk.mv_data = (char *)t->kbuf.ptr + 2;
-    o.pk.mv_size = t->kbuf.size - 2;
-    newrec.key = o.pk;
-    newrec.value = v;
-    newrec.user = user;
-    oldrec.key = o.pk;
-    oldrec.value = old;
-    oldrec.user = NULL;
-    o.newrec = &newrec;
-    o.oldrec = have_old ? &oldrec : NULL;
+    o.newr.key = o.pk;
+    o.newr.value = v;
+    o.newr.user = user;
+    o.newrec = &o.newr;
     if ((rc = prepare(&o)) || (rc = check(&o, len)))
         return rc;
     return apply(&o, &v);
@@ -592,34 +606,17 @@ int zlmdb_table_put(zlmdb_table *t, MDB_txn *txn, const zlmdb_key_value *key,
 int zlmdb_table_delete_encoded(zlmdb_table *t, MDB_txn *txn, const MDB_val *pk,
                                zlmdb_table_writes *writes)
 {
-    zlmdb_record oldrec;
     struct op o;
-    MDB_val k, old;
     int rc;
 
     if (writes)
         memset(writes, 0, sizeof(*writes));
     if (t == NULL || txn == NULL || pk == NULL || (pk->mv_data == NULL && pk->mv_size))
         return zlmdb__error_set(ZLMDB_EINVAL, "table_delete_encoded: missing argument");
-    if ((rc = physical_key(t, pk)))
+    if ((rc = op_start(&o, t, txn, pk, writes)))
         return rc;
-    k = as_val(&t->kbuf);
-    rc = t->eng->get(txn, t->dbi, &k, &old);
-    if (rc == MDB_NOTFOUND)
+    if (o.oldrec == NULL)
         return zlmdb__error_set(ZLMDB_NOTFOUND, "table_delete: no such record");
-    if (rc)
-        return lmdb_error(rc, "mdb_get");
-
-    o.t = t;
-    o.txn = txn;
-    o.w = writes;
-    o.pk.mv_data = (char *)t->kbuf.ptr + 2;
-    o.pk.mv_size = t->kbuf.size - 2;
-    oldrec.key = o.pk;
-    oldrec.value = old;
-    oldrec.user = NULL;
-    o.newrec = NULL;
-    o.oldrec = &oldrec;
     if ((rc = prepare(&o)))
         return rc;
     return apply(&o, NULL);

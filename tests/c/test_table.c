@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
+#include "table_faults.h"
 #include "table_int.h"
 
 static MDB_env *env;
@@ -476,15 +477,6 @@ void test_table__map_full_mid_put_never_commits_half_a_record(void)
     zlmdb_table_free(t);
     mdb_env_close(env);
 }
-
-static int fail_after;
-static void *fi_malloc(size_t s, void *p) { (void)p; return fail_after-- > 0 ? malloc(s) : NULL; }
-static void *fi_realloc(void *o, size_t s, void *p)
-{
-    (void)p;
-    return fail_after-- > 0 ? realloc(o, s) : NULL;
-}
-static void fi_free(void *o, void *p) { (void)p; free(o); }
 
 void test_table__allocation_failures_are_clean(void)
 {
