@@ -1088,7 +1088,7 @@ class Catalog:
                               "older zlmdb): layouts not given by --schema or --map are "
                               "guessed")
         self._ltxn = ltxn
-        self.named = NamedDatabases(db._env, ltxn)
+        self.named = NamedDatabases(db.env, ltxn)
         for spec in schemas:
             self._add_schema(spec)
         for spec in maps:

@@ -362,7 +362,7 @@ def _raw(field, binary):
 def _write_batch(db, batch, named=None):
     """Put the batch in one write transaction, into the main database or
     the ``named`` (name, flags) one, growing the map when it is full."""
-    env = db._env
+    env = db.env
     while True:
         try:
             with env.begin(write=True) as txn:

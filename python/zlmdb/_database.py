@@ -12,7 +12,7 @@ import weakref
 from zlmdb import _native
 from zlmdb import codec as _codec
 from zlmdb import lmdb
-from zlmdb._pmap import PersistentMap, _clear_slot
+from zlmdb._pmap import PersistentMap
 
 __all__ = ("Database", "Transaction", "TransactionStats", "table", "TABLES_BY_UUID")
 
@@ -74,210 +74,23 @@ def table(oid, marshal=None, parse=None, build=None, cast=None, compress=None):
     return decorate
 
 
-class TransactionStats:
-    """Counts of puts and deletes, and the duration, of transactions.
-
-    As upstream counts them: ``puts`` is every LMDB put, index entries
-    included (a record with two index entries is three puts), ``dels``
-    every delete that removed a key (index entries and truncated records
-    included)."""
-
-    def __init__(self):
-        self.reset()
-
-    def reset(self):
-        """Set the counts to zero and start timing anew."""
-        self.puts = 0
-        self.dels = 0
-        self._started = time.time_ns()
-
-    @property
-    def started(self):
-        """When counting started (ns since the epoch)."""
-        return self._started
-
-    @property
-    def duration(self):
-        """Nanoseconds since counting started."""
-        return time.time_ns() - self._started if self._started else 0
+#: Counts of puts and deletes, and the duration, of transactions begun with
+#: ``stats=`` (a C type: the write path counts into it directly).
+TransactionStats = _native.TransactionStats
 
 
-class Transaction:
-    """A database transaction; use it as ``with db.begin(write=True) as txn:``.
-
-    The LMDB transaction starts when the block is entered and is committed
-    when the block ends normally, aborted when it raises.
-
-    On a database opened with ``growth``, a write that finds the map full
-    grows the map and redoes the transaction's writes in a new LMDB
-    transaction, so the block goes on as if nothing happened.  That needs the
-    write log this class keeps in that mode, and it is refused (the
-    ``MapFullError`` is raised) when another writer committed in between,
-    since the block's earlier reads could then be stale.
-    """
-
-    def __init__(self, db, write=False, buffers=False, stats=None):
-        self._db = db
-        self._write = write
-        self._buffers = buffers
-        self._stats = stats
-        self._txn = None
-        self._log = [] if (write and db._growth) else None
-        # True while a group of writes is under way.  If an exception leaves
-        # it set (say a MemoryError between an index entry and its record),
-        # the LMDB transaction holds part of an ORM write: commit refuses.
-        self._half = False
-
-    def __enter__(self):
-        if self._txn is not None:
-            raise RuntimeError("transaction already entered")
-        if self._db._env is None:
-            raise RuntimeError("database is closed")
-        self._txn = self._db._env.begin(write=self._write, buffers=self._buffers)
-        return self
-
-    def __exit__(self, exc_type, exc_value, tb):
-        try:
-            if self._txn is not None:
-                if exc_type is None:
-                    self._commit()
-                else:
-                    self._txn.abort()
-        finally:
-            self._txn = None
-            self._log = [] if self._log is not None else None
-        return False
-
-    def _commit(self):
-        if self._half:
-            self._txn.abort()
-            raise lmdb.BadTxnError("a write of this transaction failed halfway through, "
-                                   "so it was aborted instead of committed")
-        # LMDB can also run out of map at commit (saving the free list takes
-        # pages); a growing database grows and redoes the log then too.
-        while True:
-            txn_id = self._txn.id()
-            try:
-                self._txn.commit()
-                return
-            except lmdb.MapFullError:
-                if self._log is None:
-                    raise
-                try:
-                    self._grow_and_replay(txn_id)
-                except BaseException:
-                    if self._txn is not None:   # a partly redone transaction
-                        self._txn.abort()
-                    raise
-
-    # Every LMDB put and every delete that removed a key counts, index
-    # entries included, as upstream counts them.
-    def _count_put(self, n=1):
-        if self._stats is not None:
-            self._stats.puts += n
-
-    def _count_del(self, n=1):
-        if self._stats is not None:
-            self._stats.dels += n
-
-    def _open_txn(self):
-        if self._txn is None:
-            raise RuntimeError("transaction is not open (use it in a with block)")
-        return self._txn
-
-    # -- writes (every write of the ORM goes through these) --------------------
-
-    def _apply(self, op):
-        kind = op[0]
-        if kind == "put":
-            return self._txn.put(op[1], op[2], overwrite=op[3])
-        if kind == "del":
-            return self._txn.delete(op[1])
-        return _clear_slot(self._txn, op[1])
-
-    def _do(self, op):
-        self._open_txn()
-        # A put or delete is one LMDB call: it happens or not.  Clearing a
-        # slot is many, and so is redoing the log after growth.  (Nothing
-        # here allocates between a write and the flag being set.)
-        outer = self._half
-        group = outer or op[0] == "clear"
-        self._half = group
-        while True:
-            try:
-                result = self._apply(op)
-                break
-            except lmdb.MapFullError:
-                if self._log is None:
-                    raise
-                self._half = True
-                self._grow_and_replay()
-                self._half = group
-        if self._log is not None:
-            self._half = True       # written, but not yet in the log
-            self._log.append(op)
-        self._half = outer
-        return result
-
-    def _write_put(self, key, value, overwrite=True):
-        return self._do(("put", key, value, overwrite))
-
-    def _write_delete(self, key):
-        return self._do(("del", key))
-
-    def _clear_slot(self, slot):
-        return self._do(("clear", slot))
-
-    def _grow_and_replay(self, old_id=None):
-        db = self._db
-        env = db._env
-        if old_id is None:
-            old_id = self._txn.id()
-        size = env.info()["map_size"]
-        if size >= db._maxsize:
-            raise lmdb.MapFullError("mdb_put: MDB_MAP_FULL: the map is at its ceiling "
-                                    "of %d bytes (Database maxsize)" % db._maxsize)
-        self._txn.abort()
-        self._txn = None
-        env.set_mapsize(min(db._maxsize, max(int(size * db._growth), size + (1 << 20))))
-        self._txn = env.begin(write=True, buffers=self._buffers)
-        if self._txn.id() != old_id:
-            self._txn.abort()
-            self._txn = None
-            raise lmdb.MapFullError("mdb_put: MDB_MAP_FULL: the map was grown, but another "
-                                    "writer committed meanwhile, so the transaction "
-                                    "cannot be redone; retry it")
-        for op in self._log:
-            self._apply(op)
-
-    # -- the raw API --------------------------------------------------------------
-
-    def id(self):
-        """The LMDB transaction id."""
-        return self._open_txn().id()
-
-    def cursor(self, db=None):
-        """A ``zlmdb.lmdb`` cursor over the raw keys (``db``: a named
-        database of the environment, else the main one)."""
-        return self._open_txn().cursor(db=db)
-
-    def get(self, key):
-        """Raw get of a physical key."""
-        return self._open_txn().get(key)
-
-    def put(self, key, data, overwrite=True):
-        """Raw put of a physical key; False when it exists and not overwrite."""
-        done = self._write_put(key, data, overwrite)
-        if done:
-            self._count_put()
-        return done
-
-    def delete(self, key):
-        """Raw delete of a physical key; True when it existed."""
-        done = self._write_delete(key)
-        if done:
-            self._count_del()
-        return done
+#: A database transaction, made by ``Database.begin()``; use it as ``with
+#: db.begin(write=True) as txn:``.  A C type, and a subtype of
+#: ``zlmdb.lmdb.Transaction``: besides upstream's ``get``/``put``/``delete``/
+#: ``id``, the low-level methods (``cursor()``, ``stat()``, ...) work on it.
+#: The LMDB transaction begins when the block is entered and is committed
+#: when the block ends normally, aborted when it raises.  On a database
+#: opened with ``growth``, a write that finds the map full grows the map and
+#: redoes the transaction's writes (logged in C) in a new LMDB transaction,
+#: so the block goes on as if nothing happened; that is refused
+#: (``MapFullError``) when another writer committed in between, since the
+#: block's earlier reads could then be stale.
+Transaction = _native.OrmTransaction
 
 
 class Database:
@@ -479,13 +292,21 @@ class Database:
         """True until :meth:`close`."""
         return self._env is not None
 
+    @property
+    def env(self):
+        """The :class:`zlmdb.lmdb.Environment` under the database, for what
+        the ORM does not cover (named databases, ``copy``, ``info``); None
+        once closed.  It is closed with the database."""
+        return self._env
+
     # -- transactions and maintenance -------------------------------------------
 
     def begin(self, write=False, buffers=False, stats=None):
         """A new, not yet entered, Transaction."""
         if write and self._readonly:
             raise Exception("database is read-only")
-        return Transaction(self, write=write, buffers=buffers, stats=stats)
+        return Transaction(self._env, write=write, buffers=buffers, stats=stats,
+                           growth=self._growth or 0.0, maxsize=self._maxsize)
 
     def sync(self, force=False):
         """Flush to disk (needed with sync=False)."""
@@ -549,7 +370,7 @@ class Database:
                     res["slots"].append({
                         "oid": rec.get("oid"), "slot": slot, "name": rec.get("name"),
                         "description": rec.get("description"),
-                        "records": _native.slot_count(txn._txn, slot),
+                        "records": _native.slot_count(txn, slot),
                     })
         return res
 

@@ -12,13 +12,13 @@ fails (null index key, duplicate unique key, a value that cannot be encoded)
 changes nothing; negative timestamps are refused as keys instead of sorting
 after every later one.
 """
+import collections.abc
 import struct
 import types
 import zlib
 
 from zlmdb import _native
 from zlmdb import codec as _codec
-from zlmdb import lmdb
 from zlmdb._valuecodecs import VALUE_CODECS
 
 __all__ = ("PersistentMap", "PersistentMapIterator", "NullValueConstraint")
@@ -33,16 +33,20 @@ class NullValueConstraint(RuntimeError):
     """A non-nullable index was given a null (``None``) key."""
 
 
-def _is_null(key):
-    if key is None:
-        return True
-    if isinstance(key, (tuple, list)):
-        return any(k is None for k in key)
-    return False
-
-
 # ----------------------------------------------------------------- values
 # (VALUE_CODECS: zlmdb._valuecodecs)
+
+#: the scalar value codecs whose bytes are those of a one-component key
+#: of these types
+_KEY_AS_VALUE = {
+    "uuid": ("uuid",),
+    "string": ("string",),
+    "oid": ("oid", "uint64"),
+    "timestamp": ("timestamp",),
+    "bytes16": ("bytes16",),
+    "bytes20": ("bytes20",),
+    "bytes32": ("bytes32",),
+}
 
 COMPRESS_ZLIB = 1
 COMPRESS_SNAPPY = 2
@@ -64,13 +68,21 @@ def _compressor(kind):
 
 # ------------------------------------------------------------------ map
 
-class PersistentMap(_native.PersistentMapBase):
+class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
     """The base of every ``Map*`` class: records of one slot.
 
     Every access takes the transaction: ``pmap[txn, key]`` (``None`` when
     missing), ``pmap[txn, key] = value``, ``del pmap[txn, key]``,
-    ``(txn, key) in pmap``.
+    ``(txn, key) in pmap``.  A ``collections.abc.MutableMapping`` as
+    upstream's, whose ``len()`` and iteration raise NotImplementedError
+    (they need a transaction: use ``count(txn)`` and ``select(txn)``).
     """
+
+    # Mapping would compare (and so refuse to hash) maps by their items,
+    # which need a transaction: a map is equal only to itself.
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
 
     #: key component names (see zlmdb.codec.KeyCodec), set by each subclass
     KEY = ()
@@ -183,94 +195,8 @@ class PersistentMap(_native.PersistentMapBase):
         return self._value_decode(data)
 
     # -- mapping protocol -----------------------------------------------------
-
-    @staticmethod
-    def _split(txn_key):
-        if not isinstance(txn_key, tuple) or len(txn_key) != 2:
-            raise TypeError("use pmap[txn, key]")
-        txn, key = txn_key
-        if getattr(txn, "_txn", None) is None:
-            raise RuntimeError("transaction is not open (use it inside its with block)")
-        return txn, key
-
-    # The mapping protocol (pmap[txn, key], assignment, del, in) is the C
-    # base's; writes that must keep indexes in step, or that a growing
-    # database logs, come back here.
-
-    def _setitem_py(self, txn_key, value):
-        txn, key = self._split(txn_key)
-        pkey = self._physical_key(key)
-        data = self._encode_value(value)
-        if not self._indexes:
-            txn._write_put(pkey, data)
-            txn._count_put()
-            return
-        # Index upkeep: work out every index change and check every
-        # constraint first, so a refused put writes nothing.
-        ltxn = txn._txn      # reads only: writes go through txn._write_*
-        old = ltxn.get(pkey)
-        old_value = self._decode_value(old) if old is not None else None
-        writes, deletes = [], []
-        for name, (ipmap, fkey, nullable, unique) in self._indexes.items():
-            new_ik = fkey(value)
-            if _is_null(new_ik):
-                if not nullable:
-                    raise NullValueConstraint(
-                        "cannot insert NULL value into non-nullable index '%s::%s'"
-                        % (type(self).__name__, name))
-                new_pk = None
-            else:
-                new_pk = ipmap._physical_key(new_ik)
-                if unique:
-                    owner = ltxn.get(new_pk)
-                    if owner is not None and bytes(owner) != ipmap._encode_index_value(key):
-                        raise KeyError("unique index '%s::%s': %r is already taken"
-                                       % (type(self).__name__, name, new_ik))
-                writes.append((new_pk, ipmap._encode_index_value(key)))
-            if old_value is not None:
-                old_ik = fkey(old_value)
-                if not _is_null(old_ik):
-                    old_pk = ipmap._physical_key(old_ik)
-                    if old_pk != new_pk:
-                        deletes.append(old_pk)
-        # A key LMDB would refuse is refused before the first write.
-        max_key = txn._db._env.max_key_size()
-        for k in [pkey] + [w[0] for w in writes]:
-            if len(k) > max_key:
-                raise lmdb.BadValsizeError(
-                    "mdb_put: MDB_BAD_VALSIZE: a key of %d bytes (the limit is %d)"
-                    % (len(k), max_key))
-        outer = txn._half
-        txn._half = True            # several writes: all of them or a failed txn
-        dels = 0
-        for k in deletes:
-            dels += bool(txn._write_delete(k))
-        for k, v in writes:
-            txn._write_put(k, v)
-        txn._write_put(pkey, data)
-        txn._half = outer
-        txn._count_put(1 + len(writes))
-        txn._count_del(dels)
-
-    def _delitem_py(self, txn_key):
-        txn, key = self._split(txn_key)
-        pkey = self._physical_key(key)
-        outer = txn._half
-        dels = 0
-        if self._indexes:
-            old = txn._txn.get(pkey)
-            if old is not None:
-                old_value = self._decode_value(old)
-                old_iks = [(ipmap, fkey(old_value)) for ipmap, fkey, _n, _u
-                           in self._indexes.values()]
-                old_pks = [ipmap._physical_key(ik) for ipmap, ik in old_iks
-                           if not _is_null(ik)]
-                txn._half = True    # several writes: all of them or a failed txn
-                for k in old_pks:
-                    dels += bool(txn._write_delete(k))
-        dels += bool(txn._write_delete(pkey))
-        txn._half = outer
-        txn._count_del(dels)
+    # pmap[txn, key], assignment, del and ``in`` are the C base's: every
+    # write, index upkeep included, runs there (zlmdb._native).
 
     # MutableMapping-style methods that make no sense without a txn.
     def __len__(self):
@@ -315,26 +241,22 @@ class PersistentMap(_native.PersistentMapBase):
         return self._c_count(txn, start)
 
     def count_range(self, txn, from_key, to_key):
-        """Number of records with ``from_key <= key < to_key``."""
-        n = 0
-        for _ in self.select(txn, from_key=from_key, to_key=to_key, return_keys=False,
-                             return_values=False):
-            n += 1
-        return n
+        """Number of records with ``from_key <= key < to_key`` (falsy keys:
+        unbounded, as in select)."""
+        if not self._slot:
+            raise RuntimeError("%s has no slot" % type(self).__name__)
+        lo = self._encode_bound(from_key) if from_key else None
+        hi = self._encode_bound(to_key) if to_key else None
+        return self._c_count_range(txn, lo, hi)
 
     def truncate(self, txn, rebuild_indexes=True):
         """Delete every record of this map (only this slot) and, with
         ``rebuild_indexes``, every entry of its indexes; returns the number
         of keys deleted, index entries included (as upstream counts)."""
-        outer = txn._half
-        txn._half = True
-        n = txn._clear_slot(self._slot)
+        slots = [self._slot]
         if rebuild_indexes:
-            for ipmap, _f, _n, _u in self._indexes.values():
-                n += txn._clear_slot(ipmap._slot)
-        txn._half = outer
-        txn._count_del(n)
-        return n
+            slots += [ipmap._slot for ipmap, _f, _n, _u in self._indexes.values()]
+        return self._c_truncate(txn, slots)
 
     # -- indexes --------------------------------------------------------------
 
@@ -367,10 +289,20 @@ class PersistentMap(_native.PersistentMapBase):
         self._sync_indexes()
 
     def _sync_indexes(self):
-        # The C base keeps the index specs for indexed puts.
-        self._c_set_indexes(tuple((ipmap, fkey, nullable, unique, name)
+        # The C base keeps the index specs; its table engine keeps the
+        # indexes in step on every write.
+        self._c_set_indexes(tuple((ipmap, fkey, nullable, unique, name,
+                                   self._key_is_index_value(ipmap))
                                   for name, (ipmap, fkey, nullable, unique)
                                   in self._indexes.items()), NullValueConstraint)
+
+    def _key_is_index_value(self, ipmap):
+        """Whether the index map ``ipmap`` stores this map's key as the bytes
+        of the encoded key (an oid as 8 bytes, a UUID as 16, ...), so the
+        engine can write the encoded key without the value encoder."""
+        same = _KEY_AS_VALUE.get(ipmap.VALUE)
+        return (same is not None and not ipmap._compress and len(self.KEY) == 1
+                and self.KEY[0] in same)
 
     def indexes(self):
         """Names of the attached indexes, sorted."""
@@ -381,32 +313,12 @@ class PersistentMap(_native.PersistentMapBase):
         return self._index_of is not None
 
     def rebuild_index(self, txn, name):
-        """Empty the index and fill it from every record: (deleted, inserted)."""
-        ipmap, fkey, nullable, unique = self._indexes[name]
-        outer = txn._half
-        txn._half = True    # a failure below leaves a partial index: no commit
-        deleted = txn._clear_slot(ipmap._slot)
-        txn._count_del(deleted)
-        inserted = 0
-        # Collect first: writes may replace the LMDB transaction (map growth),
-        # which would end a cursor walking the records.
-        for key, value in list(self.select(txn)):
-            ik = fkey(value)
-            if _is_null(ik):
-                if not nullable:
-                    raise NullValueConstraint(
-                        "cannot insert NULL value into non-nullable index '%s::%s'"
-                        % (type(self).__name__, name))
-                continue
-            pk = ipmap._physical_key(ik)
-            if unique and txn._txn.get(pk) is not None:
-                raise KeyError("unique index '%s::%s': %r is taken twice"
-                               % (type(self).__name__, name, ik))
-            txn._write_put(pk, ipmap._encode_index_value(key))
-            inserted += 1
-        txn._half = outer
-        txn._count_put(inserted)
-        return deleted, inserted
+        """Empty the index and fill it from every record: (deleted, inserted).
+        A failure part way leaves the index partial, so the transaction
+        then refuses to commit."""
+        if name not in self._indexes:
+            raise KeyError(name)
+        return self._c_rebuild_index(txn, name)
 
     def rebuild_indexes(self, txn):
         """Rebuild every index: (deleted, inserted) totals."""
@@ -416,33 +328,6 @@ class PersistentMap(_native.PersistentMapBase):
             d += dd
             i += ii
         return d, i
-
-
-def _count_prefix(ltxn, start):
-    n = 0
-    c = ltxn.cursor()
-    found = c.set_range(start)
-    plen = len(start)
-    while found:
-        if c.key()[:plen] != start:
-            break
-        n += 1
-        found = c.next()
-    return n
-
-
-def _clear_slot(ltxn, slot):
-    """Delete every key of `slot`.  The key is re-read after each delete
-    (which moves the cursor to the next record), so the walk stops at the
-    slot's end: upstream's truncate ran on into the following slots."""
-    prefix = struct.pack(">H", slot)
-    n = 0
-    c = ltxn.cursor()
-    c.set_range(prefix)
-    while c.key()[:2] == prefix:
-        c.delete()
-        n += 1
-    return n
 
 
 def _compose(stages):

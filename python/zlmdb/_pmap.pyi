@@ -10,7 +10,7 @@
 #   KPrefix count() prefixes: a full key, its first component, or a tuple
 #           of its first components.
 # Each Map* class fills them in from its key layout (zlmdb/_maps.pyi).
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any, ClassVar, Generic, Literal, TypeVar, final, overload
 
 from typing_extensions import Self
@@ -40,7 +40,7 @@ class PersistentMapIterator(Generic[_T_co]):
     def __iter__(self) -> Self: ...
     def __next__(self) -> _T_co: ...
 
-class PersistentMap(Generic[_K, _V, _KIn, _KBound, _KPrefix]):
+class PersistentMap(MutableMapping[Any, Any], Generic[_K, _V, _KIn, _KBound, _KPrefix]):
     """Records of one slot; every access names the transaction:
     ``pmap[txn, key]`` (None when missing), ``pmap[txn, key] = value``,
     ``del pmap[txn, key]``, ``(txn, key) in pmap``."""

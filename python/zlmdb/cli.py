@@ -87,7 +87,7 @@ def open_database(path, write=False, create=False, map_size=None):
 
 
 def _catalog(db, txn, args, strict=True):
-    catalog = Catalog(db, txn._txn, schemas=getattr(args, "schema", None) or (),
+    catalog = Catalog(db, txn, schemas=getattr(args, "schema", None) or (),
                       maps=getattr(args, "map", None) or ())
     if strict and catalog.registry_problems:
         key, text = catalog.registry_problems[0]
@@ -283,9 +283,9 @@ def _bytes_form(data):
 
 def cmd_env(args):
     db = open_database(args.db)
-    env = db._env
+    env = db.env
     with db.begin() as txn:
-        named = NamedDatabases(env, txn._txn).all()
+        named = NamedDatabases(env, txn).all()
     info, st = env.info(), env.stat()
     psize = st["psize"]
     pages_used = info["last_pgno"] + 1
@@ -397,7 +397,7 @@ def cmd_tables(args):
     db = open_database(args.db)
     with db.begin(buffers=True) as txn:
         catalog = _catalog(db, txn, args)
-        psize = db._env.stat()["psize"]
+        psize = db.env.stat()["psize"]
         stats = {}
         named = catalog.named
         cur = txn.cursor()
@@ -451,11 +451,11 @@ def cmd_count(args):
         catalog = _catalog(db, txn, args)
         ndb = _named_target(catalog, args)
         if ndb is not None:
-            lo, hi = _named_range(ndb, txn._txn, args)
+            lo, hi = _named_range(ndb, txn, args)
             if not lo and hi is None:
                 n = ndb.stat["entries"]
             else:
-                n = sum(1 for _ in _walk(txn._txn, lo, hi, db=ndb.handle))
+                n = sum(1 for _ in _walk(txn, lo, hi, db=ndb.handle))
         else:
             slot = catalog.resolve_slot(args.slot)
             layout = catalog.layout(slot)
@@ -480,7 +480,7 @@ def cmd_get(args):
         catalog = _catalog(db, txn, args)
         ndb = _named_target(catalog, args)
         if ndb is not None:
-            return _get_named(ndb, txn._txn, args)
+            return _get_named(ndb, txn, args)
         slot = catalog.resolve_slot(args.slot)
         layout = catalog.layout(slot)
         key = layout.key_from_args(args.key)
@@ -552,8 +552,8 @@ def cmd_scan(args):
             # A named database's keys and values are shown as bytes, as a
             # slot's of unknown layout: nothing records what they hold.
             layout = None
-            lo, hi = _named_range(ndb, txn._txn, args)
-            records = _walk(txn._txn, lo, hi, args.reverse, db=ndb.handle)
+            lo, hi = _named_range(ndb, txn, args)
+            records = _walk(txn, lo, hi, args.reverse, db=ndb.handle)
         else:
             slot = catalog.resolve_slot(args.slot)
             layout = catalog.layout(slot)
@@ -637,7 +637,7 @@ def cmd_export(args):
                 what = label = "named database %s" % name_text(target.name)
 
                 def write(out, progress, ndb=target):
-                    return export_named(ndb, txn._txn, out, binary, progress)
+                    return export_named(ndb, txn, out, binary, progress)
             progress = Progress("export " + label, 0, "records", _progress_enabled(args))
             if path in (None, "-"):
                 sys.stdout.flush()
@@ -692,7 +692,7 @@ def cmd_import(args):
     slot = None
     if args.slot is not None:
         with db.begin() as txn:
-            slot = Catalog(db, txn._txn).resolve_slot(args.slot, must_exist=False)
+            slot = Catalog(db, txn).resolve_slot(args.slot, must_exist=False)
     results = []
     for path in files:
         with db.begin() as txn:
@@ -741,7 +741,7 @@ def cmd_backup(args):
         os.makedirs(dest)
         created = True
     try:
-        db._env.copy(dest, compact=not args.no_compact)
+        db.env.copy(dest, compact=not args.no_compact)
     except (lmdb.Error, OSError) as exc:
         for name in ("data.mdb", "lock.mdb"):
             try:
@@ -901,8 +901,8 @@ def parse_size(text):
 def cmd_grow(args):
     amount, relative = args.size
     db = open_database(args.db)
-    before = db._env.info()["map_size"]
-    psize = db._env.stat()["psize"]
+    before = db.env.info()["map_size"]
+    psize = db.env.stat()["psize"]
     db.close()
     _OPEN.remove(db)
     new = before + amount if relative else amount
@@ -911,7 +911,7 @@ def cmd_grow(args):
         raise CliError("the map is already %d bytes (%s); grow only raises it"
                        % (before, _size_text(before)))
     db = open_database(args.db, write=True, map_size=new)
-    env = db._env
+    env = db.env
     # LMDB records a larger map size in the meta page of the next commit
     # that changes something: put and delete a scratch key in slot 0.
     scratch = b"\x00\x00\xff\xffzlmdb-grow"

@@ -129,7 +129,7 @@ static int parse_one(zpy_state *st, const zpy_argspec *row, PyObject *val, void 
         *(PyObject **)dst = val;
         return 0;
     case ZPY_ARG_TXN:
-        if (Py_TYPE(val) != st->TxnType)
+        if (!PyObject_TypeCheck(val, st->TxnType))
             goto bad_type;
         *(PyObject **)dst = val;
         return 0;

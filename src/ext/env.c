@@ -100,7 +100,7 @@ static void release_own_writer(zpy_Env *self)
     if (!self->have_writer || self->write_tid != me)
         return;
     for (c = self->node.children; c; c = c->next) {
-        if (Py_TYPE(c) == st->TxnType && ((zpy_Txn *)c)->top_writer) {
+        if (PyObject_TypeCheck((PyObject *)c, st->TxnType) && ((zpy_Txn *)c)->top_writer) {
             Py_INCREF(c);
             c->release(c);
             Py_DECREF(c);
@@ -1077,38 +1077,35 @@ static const zpy_argspec env_set_mapsize_spec[] = {
     {"map_size", ZPY_ARG_SIZE, OFF(env_set_mapsize_args, map_size)},
 };
 
-static PyObject *env_set_mapsize(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
-                                 PyObject *kwnames)
+int zpy_env_set_mapsize(zpy_state *st, zpy_Env *self, size_t map_size)
 {
-    zpy_Env *self = (zpy_Env *)op;
-    zpy_state *st = zpy_state_of(op);
-    struct env_set_mapsize_args a = {0};
     zpy_Node *c, *next;
     int rc;
 
-    ENV_GUARD(self, st);
-    if (zpy_parse_args(st, env_set_mapsize_spec, 1, args, nargs, kwnames, &a, NULL) < 0)
-        return NULL;
+    if (!self->node.valid) {
+        zpy_err_invalid(st);
+        return -1;
+    }
     if (self->have_writer) {
         PyErr_SetString(st->Error, "Cannot set_mapsize while a write transaction is active");
-        return NULL;
+        return -1;
     }
     if (self->resizing) {
         PyErr_SetString(st->Error, "Cannot set_mapsize: another set_mapsize is in progress");
-        return NULL;
+        return -1;
     }
     /* Transactions and cursors point into the map that is about to move:
      * end them all (py-lmdb 2.3 semantics), but keep database handles. */
     self->resizing = 1;
     for (c = self->node.children; c; c = c->next)
-        if (Py_TYPE(c) == st->TxnType) {
+        if (PyObject_TypeCheck((PyObject *)c, st->TxnType)) {
             c->valid = 0;
             zpy_node_mark_children(c);
         }
     zpy_env_wait_idle(self, &self->active_ops);
     for (c = self->node.children; c; c = next) {
         next = c->next;
-        if (Py_TYPE(c) == st->TxnType) {
+        if (PyObject_TypeCheck((PyObject *)c, st->TxnType)) {
             Py_INCREF(c);
             c->release(c);
             next = self->node.children;   /* the list changed: start over */
@@ -1122,17 +1119,34 @@ static PyObject *env_set_mapsize(PyObject *op, PyObject *const *args, Py_ssize_t
     }
     if (!self->node.valid || self->env == NULL) {
         self->resizing = 0;
-        return zpy_err_invalid(st);
+        zpy_err_invalid(st);
+        return -1;
     }
     /* Held GIL, as py-lmdb: nothing else of this env can run meanwhile. */
-    rc = self->eng->env_set_mapsize(self->env, a.map_size);
+    rc = self->eng->env_set_mapsize(self->env, map_size);
     self->resizing = 0;
     if (rc) {
         /* A failed remap can leave the env with nothing mapped: any later
          * use would fault.  Only close() is safe from here on. */
         self->node.valid = 0;
-        return zpy_err_set(st, "mdb_env_set_mapsize", rc);
+        zpy_err_set(st, "mdb_env_set_mapsize", rc);
+        return -1;
     }
+    return 0;
+}
+
+static PyObject *env_set_mapsize(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                                 PyObject *kwnames)
+{
+    zpy_Env *self = (zpy_Env *)op;
+    zpy_state *st = zpy_state_of(op);
+    struct env_set_mapsize_args a = {0};
+
+    ENV_GUARD(self, st);
+    if (zpy_parse_args(st, env_set_mapsize_spec, 1, args, nargs, kwnames, &a, NULL) < 0)
+        return NULL;
+    if (zpy_env_set_mapsize(st, self, a.map_size) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 

@@ -227,3 +227,30 @@ PyObject *zpy_type_error(const char *msg)
     PyErr_SetString(PyExc_TypeError, msg);
     return NULL;
 }
+
+PyObject *zpy_err_index(zpy_state *st, int rc, const char *what, const char *table,
+                        const char *index, PyObject *null_error)
+{
+    if (index == NULL)
+        index = "?";
+    switch (rc) {
+    case ZLMDB_CALLBACK:
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_RuntimeError,
+                         "%s: an index callback of '%s' failed without saying why", what,
+                         table);
+        return NULL;
+    case ZLMDB_UNIQUE:
+        PyErr_Format(PyExc_KeyError, "unique index '%s::%s': the key is already taken", table,
+                     index);
+        return NULL;
+    case ZLMDB_NULL_KEY:
+        PyErr_Format(null_error ? null_error : PyExc_ValueError,
+                     "cannot insert NULL value into non-nullable index '%s::%s'", table,
+                     index);
+        return NULL;
+    case ZLMDB_ENOMEM:
+        return PyErr_NoMemory();
+    }
+    return zpy_err_set(st, what, rc);
+}

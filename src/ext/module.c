@@ -276,14 +276,18 @@ static int module_exec(PyObject *module)
         PyModule_AddObjectRef(module, "PersistentMapIterator",
                               (PyObject *)st->PMapIterType) < 0)
         return -1;
-    if ((st->s_txn = PyUnicode_InternFromString("_txn")) == NULL ||
-        (st->s_stats = PyUnicode_InternFromString("_stats")) == NULL ||
-        (st->s_log = PyUnicode_InternFromString("_log")) == NULL ||
-        (st->s_count_put = PyUnicode_InternFromString("_count_put")) == NULL ||
-        (st->s_count_del = PyUnicode_InternFromString("_count_del")) == NULL ||
-        (st->s_setitem_py = PyUnicode_InternFromString("_setitem_py")) == NULL ||
-        (st->s_delitem_py = PyUnicode_InternFromString("_delitem_py")) == NULL ||
-        (st->s_half = PyUnicode_InternFromString("_half")) == NULL)
+    st->OrmTxnType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &zpy_ormtxn_spec,
+                                                              (PyObject *)st->TxnType);
+    if (st->OrmTxnType == NULL ||
+        PyModule_AddObjectRef(module, "OrmTransaction", (PyObject *)st->OrmTxnType) < 0)
+        return -1;
+    /* The ORM transaction was its only subtype: like py-lmdb's static type,
+     * zlmdb.lmdb.Transaction is no base type for Python classes. */
+    st->TxnType->tp_flags &= ~Py_TPFLAGS_BASETYPE;
+    st->TxnStatsType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &zpy_txnstats_spec,
+                                                                NULL);
+    if (st->TxnStatsType == NULL ||
+        PyModule_AddObjectRef(module, "TransactionStats", (PyObject *)st->TxnStatsType) < 0)
         return -1;
     if (PyModule_AddObjectRef(module, "open", (PyObject *)st->EnvType) < 0)
         return -1;
@@ -325,14 +329,8 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->IterType);
     Py_VISIT(st->PMapType);
     Py_VISIT(st->PMapIterType);
-    Py_VISIT(st->s_txn);
-    Py_VISIT(st->s_stats);
-    Py_VISIT(st->s_log);
-    Py_VISIT(st->s_count_put);
-    Py_VISIT(st->s_count_del);
-    Py_VISIT(st->s_setitem_py);
-    Py_VISIT(st->s_delitem_py);
-    Py_VISIT(st->s_half);
+    Py_VISIT(st->OrmTxnType);
+    Py_VISIT(st->TxnStatsType);
     Py_VISIT(st->Error);
     for (i = 0; i < ZPY_EXC_COUNT; i++)
         Py_VISIT(st->exc[i]);
@@ -353,14 +351,8 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->IterType);
     Py_CLEAR(st->PMapType);
     Py_CLEAR(st->PMapIterType);
-    Py_CLEAR(st->s_txn);
-    Py_CLEAR(st->s_stats);
-    Py_CLEAR(st->s_log);
-    Py_CLEAR(st->s_count_put);
-    Py_CLEAR(st->s_count_del);
-    Py_CLEAR(st->s_setitem_py);
-    Py_CLEAR(st->s_delitem_py);
-    Py_CLEAR(st->s_half);
+    Py_CLEAR(st->OrmTxnType);
+    Py_CLEAR(st->TxnStatsType);
     Py_CLEAR(st->Error);
     for (i = 0; i < ZPY_EXC_COUNT; i++)
         Py_CLEAR(st->exc[i]);

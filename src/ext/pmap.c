@@ -1,12 +1,23 @@
-/* PersistentMapBase: the per-record work of the ORM's persistent maps in C.
+/* PersistentMapBase: the ORM's persistent maps, an adapter over libzlmdb's
+ * table engine.
  *
  * python/zlmdb/_pmap.py declares the maps (key layout, value codec) and
  * subclasses this type; _c_setup() hands over the slot, the KeyCodec and
  * the value codec as a chain of callables (e.g. marshal -> cbor_dumps ->
- * zlib.compress, and back).  Reads, writes and range scans then run here:
- * key encoding straight into a buffer, one LMDB call, the codec chain.
- * Writes that must keep indexes in step, or that run in a growth-logging
- * transaction, go to the Python methods _setitem_py/_delitem_py.
+ * zlib.compress, and back).  Reads and range scans run here: key encoding
+ * straight into a buffer, one LMDB call, the codec chain.
+ *
+ * Writes: a map without indexes puts and deletes its record directly (one
+ * LMDB call).  A map with indexes owns a zlmdb_table whose indexes are
+ * callback indexes (ix_key, ix_value below): the engine reads the old
+ * record, computes every index key, checks every constraint and key size,
+ * and only then writes (zlmdb_table_put_encoded).  This file converts
+ * arguments and maps errors; the rule lives once, in src/lib/table.c.
+ *
+ * Every write goes through write_record(): it counts the writes on the
+ * transaction's TransactionStats, marks the transaction failed when the
+ * engine stopped midway, and on a growing database logs the write (as
+ * bytes) and redoes the transaction when the map is full (ormtxn.c).
  */
 #include <stddef.h>
 
@@ -14,22 +25,37 @@
 
 #define MAX_STAGES 4
 
+typedef struct zpy_PMap zpy_PMap;
+
+/* What an index callback needs: the ctx of one callback index. */
 typedef struct {
+    zpy_PMap *owner;             /**< the indexed map (borrowed: it owns us) */
+    zpy_PMap *imap;              /**< the index map (held by owner->indexes) */
+    PyObject *fkey;              /**< value -> index key (held likewise) */
+    int pk_value;                /**< the entry's value is the encoded key itself */
+} ixctx;
+
+struct zpy_PMap {
     PyObject_HEAD
     PyObject *dict;              /**< instance attributes of Python subclasses */
     PyObject *weakreflist;
     unsigned char prefix[2];     /**< the slot, big-endian */
+    int slot;
     int ready;                   /**< _c_setup() has run */
     int single;                  /**< one key component: bare keys */
-    int fast_write;              /**< no indexes: writes need no Python */
     PyObject *keycodec;
     PyObject *enc[MAX_STAGES];   /**< value encoding chain */
     PyObject *dec[MAX_STAGES];   /**< value decoding chain */
     int nenc, ndec;
     zpy_state *st;               /**< module state, found once at _c_setup() */
-    PyObject *indexes;           /**< tuple of (index map, fkey, nullable, unique) */
+    PyObject *indexes;           /**< tuple of (index map, fkey, nullable, unique, name,
+                                      pk_value), or NULL */
     PyObject *null_error;        /**< zlmdb.NullValueConstraint */
-} zpy_PMap;
+    ixctx *ix;                   /**< one per index */
+    zlmdb_table *table;          /**< the engine's table, made on first use */
+    const zlmdb_engine *table_eng; /**< ... for this engine */
+    MDB_dbi table_dbi;
+};
 
 typedef struct {
     PyObject_HEAD
@@ -49,33 +75,6 @@ static zpy_state *pmap_state(PyObject *op)
 {
     zpy_PMap *self = (zpy_PMap *)op;
     return self->st ? self->st : zpy_state_of_sub(op);
-}
-
-static zpy_Txn *open_txn(zpy_state *st, PyObject *txn)
-{
-    PyObject *t = PyObject_GetAttr(txn, st->s_txn);
-    zpy_Txn *lt;
-
-    if (t == NULL)
-        return NULL;
-    if (t == Py_None) {
-        Py_DECREF(t);
-        PyErr_SetString(PyExc_RuntimeError,
-                        "transaction is not open (use it inside its with block)");
-        return NULL;
-    }
-    if (Py_TYPE(t) != st->TxnType) {
-        Py_DECREF(t);
-        PyErr_SetString(PyExc_TypeError, "txn must be a zlmdb transaction");
-        return NULL;
-    }
-    lt = (zpy_Txn *)t;
-    if (!lt->node.valid) {
-        Py_DECREF(t);
-        zpy_err_invalid(st);
-        return NULL;
-    }
-    return lt;   /* new reference */
 }
 
 static int split(PyObject *arg, PyObject **txn, PyObject **key)
@@ -98,8 +97,8 @@ static int not_ready(zpy_PMap *self)
     return -1;
 }
 
-/* slot prefix + encoded key into `out` (cleared first). */
-static int physical_key(zpy_PMap *self, PyObject *key, zlmdb_buf *out)
+/* Append the encoded key (no slot prefix) to `out`. */
+static int encode_key(zpy_PMap *self, PyObject *key, zlmdb_buf *out)
 {
     if (key == Py_None) {
         PyErr_SetString(PyExc_TypeError, "key must not be None");
@@ -110,12 +109,18 @@ static int physical_key(zpy_PMap *self, PyObject *key, zlmdb_buf *out)
                      Py_TYPE(self)->tp_name, Py_TYPE(key)->tp_name);
         return -1;
     }
+    return zpy_keycodec_encode(self->keycodec, key, 0, 0, out);
+}
+
+/* slot prefix + encoded key into `out` (cleared first). */
+static int physical_key(zpy_PMap *self, PyObject *key, zlmdb_buf *out)
+{
     zlmdb_buf_clear(out);
     if (zlmdb_buf_append(out, self->prefix, 2) != 0) {
         PyErr_NoMemory();
         return -1;
     }
-    return zpy_keycodec_encode(self->keycodec, key, 0, 0, out);
+    return encode_key(self, key, out);
 }
 
 static PyObject *chain(PyObject *const *stages, int n, PyObject *v)
@@ -142,6 +147,18 @@ static PyObject *decode_value(zpy_PMap *self, zpy_Txn *t, const MDB_val *v)
     return res;
 }
 
+/* The value run through the map's encoding chain: bytes, or NULL. */
+static PyObject *encode_value(zpy_PMap *self, PyObject *value)
+{
+    PyObject *data = chain(self->enc, self->nenc, value);
+    if (data != NULL && !PyBytes_Check(data)) {
+        PyErr_Format(PyExc_TypeError, "value encoder returned %.100s, not bytes",
+                     Py_TYPE(data)->tp_name);
+        Py_CLEAR(data);
+    }
+    return data;
+}
+
 static int lookup(zpy_Txn *t, const zlmdb_buf *k, MDB_val *out)
 {
     MDB_val key = {k->size, k->ptr};
@@ -165,25 +182,24 @@ static PyObject *pmap_subscript(PyObject *op, PyObject *arg)
     zpy_state *st = pmap_state(op);
     zlmdb_buf k = ZLMDB_BUF_INIT;
     PyObject *txn, *key, *res = NULL;
-    zpy_Txn *t;
+    zpy_OrmTxn *t;
     MDB_val v;
     int rc;
 
     if (not_ready(self) < 0 || split(arg, &txn, &key) < 0)
         return NULL;
-    if ((t = open_txn(st, txn)) == NULL)
+    if ((t = zpy_ormtxn_check(st, txn)) == NULL)
         return NULL;
     if (physical_key(self, key, &k) == 0) {
-        rc = lookup(t, &k, &v);
+        rc = lookup(&t->base, &k, &v);
         if (rc == MDB_NOTFOUND)
             res = Py_NewRef(Py_None);
         else if (rc)
             zpy_err_set(st, "mdb_get", rc);
         else
-            res = decode_value(self, t, &v);
+            res = decode_value(self, &t->base, &v);
     }
     zlmdb_buf_dispose(&k);
-    Py_DECREF(t);
     return res;
 }
 
@@ -193,63 +209,26 @@ static int pmap_contains(PyObject *op, PyObject *arg)
     zpy_state *st = pmap_state(op);
     zlmdb_buf k = ZLMDB_BUF_INIT;
     PyObject *txn, *key;
-    zpy_Txn *t;
+    zpy_OrmTxn *t;
     MDB_val v;
     int rc, res = -1;
 
     if (not_ready(self) < 0 || split(arg, &txn, &key) < 0)
         return -1;
-    if ((t = open_txn(st, txn)) == NULL)
+    if ((t = zpy_ormtxn_check(st, txn)) == NULL)
         return -1;
     if (physical_key(self, key, &k) == 0) {
-        rc = lookup(t, &k, &v);
+        rc = lookup(&t->base, &k, &v);
         if (rc == 0 || rc == MDB_NOTFOUND)
             res = rc == 0;
         else
             zpy_err_set(st, "mdb_get", rc);
     }
     zlmdb_buf_dispose(&k);
-    Py_DECREF(t);
     return res;
 }
 
-/* Count `n` writes (method: txn._count_put or _count_del) on the
- * transaction's TransactionStats, when it has one.  As upstream counts
- * them: every LMDB put, and every delete that removed a key, index entries
- * included. */
-static int count_writes(zpy_state *st, PyObject *txn, PyObject *method, long n)
-{
-    PyObject *stats, *arg, *r;
-    if (n == 0)
-        return 0;
-    if ((stats = PyObject_GetAttr(txn, st->s_stats)) == NULL)
-        return -1;
-    Py_DECREF(stats);
-    if (stats == Py_None)
-        return 0;
-    if ((arg = PyLong_FromLong(n)) == NULL)
-        return -1;
-    r = PyObject_CallMethodOneArg(txn, method, arg);
-    Py_DECREF(arg);
-    Py_XDECREF(r);
-    return r ? 0 : -1;
-}
-
-/* Writes need Python when indexes must follow them or the transaction logs
- * its writes for map growth. */
-static int needs_python(zpy_state *st, zpy_PMap *self, PyObject *txn)
-{
-    PyObject *log;
-    if (!self->fast_write)
-        return 1;
-    log = PyObject_GetAttr(txn, st->s_log);
-    if (log == NULL)
-        return -1;
-    Py_DECREF(log);
-    return log != Py_None;
-}
-
-/* ---------------------------------------------------- indexed writes */
+/* ---------------------------------------------------- index callbacks */
 
 static int is_null_key(PyObject *k)
 {
@@ -265,294 +244,228 @@ static int is_null_key(PyObject *k)
     return 0;
 }
 
-static int put_raw(zpy_state *st, zpy_Txn *t, const void *k, size_t klen, const void *v,
-                   size_t vlen)
+/* The record's value as the user's object: the one being written, or the
+ * stored bytes decoded (an old record, a rebuild, a replay). */
+static PyObject *record_value(zpy_PMap *owner, const zlmdb_record *rec)
 {
-    MDB_val kv = {klen, (void *)k}, vv = {vlen, (void *)v};
-    int rc;
-    zpy_txn_op_enter(t);
-    ZPY_BEGIN_LMDB
-    rc = t->eng->put(t->txn, t->db->dbi, &kv, &vv, 0);
-    ZPY_END_LMDB
-    zpy_txn_op_leave(t);
-    t->mutations++;
-    if (rc) {
-        zpy_err_set(st, "mdb_put", rc);
-        return -1;
-    }
-    return 0;
+    PyObject *raw, *res;
+
+    if (rec->user)
+        return Py_NewRef((PyObject *)rec->user);
+    if (rec->value.mv_size == 0)
+        Py_RETURN_NONE;
+    /* A copy: the bytes point into the map, which the writes will move. */
+    raw = PyBytes_FromStringAndSize(rec->value.mv_data, (Py_ssize_t)rec->value.mv_size);
+    if (raw == NULL)
+        return NULL;
+    res = chain(owner->dec, owner->ndec, raw);
+    Py_DECREF(raw);
+    return res;
 }
 
-/* 1 when the key was there, 0 when not, -1 with an exception. */
-static int del_raw(zpy_state *st, zpy_Txn *t, const void *k, size_t klen)
+/* zlmdb_index_key_fn: fkey(value), encoded with the index map's KeyCodec. */
+static int ix_key(void *ctx, const zlmdb_record *rec, zlmdb_buf *out, int *is_null)
 {
-    MDB_val kv = {klen, (void *)k};
-    int rc;
-    zpy_txn_op_enter(t);
-    ZPY_BEGIN_LMDB
-    rc = t->eng->del(t->txn, t->db->dbi, &kv, NULL);
-    ZPY_END_LMDB
-    zpy_txn_op_leave(t);
-    t->mutations++;
-    if (rc && rc != MDB_NOTFOUND) {
-        zpy_err_set(st, "mdb_del", rc);
-        return -1;
-    }
-    return rc == 0;
-}
-
-/* A key LMDB would refuse (MDB_BAD_VALSIZE) raises here, before the first
- * write of an indexed operation, so a refusal leaves nothing behind. */
-static int check_key_size(zpy_state *st, zpy_Txn *t, size_t size)
-{
-    if (size > (size_t)t->eng->env_get_maxkeysize(t->env->env)) {
-        zpy_err_set(st, "mdb_put", MDB_BAD_VALSIZE);
-        return -1;
-    }
-    return 0;
-}
-
-/* A write failed after an earlier write of the same operation: mark the
- * transaction (txn._half, as its Python write path does) so that commit
- * refuses it.  The pending exception is kept. */
-static void mark_half_written(zpy_state *st, PyObject *txn)
-{
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    if (PyObject_SetAttr(txn, st->s_half, Py_True) < 0)
-        PyErr_Clear();
-    PyErr_Restore(type, value, tb);
-}
-
-/* The value run through the map's encoding chain: bytes, or NULL. */
-static PyObject *encode_value(zpy_PMap *self, PyObject *value)
-{
-    PyObject *data = chain(self->enc, self->nenc, value);
-    if (data != NULL && !PyBytes_Check(data)) {
-        PyErr_Format(PyExc_TypeError, "value encoder returned %.100s, not bytes",
-                     Py_TYPE(data)->tp_name);
-        Py_CLEAR(data);
-    }
-    return data;
-}
-
-/* What one index needs for one put. */
-typedef struct {
-    zpy_PMap *imap;
-    zlmdb_buf newk, oldk;   /* physical index keys (empty: none) */
-    PyObject *ival;         /* the index entry's value: the record's key, encoded */
-} ixwork;
-
-/* The index key of `value` for index `spec` into `out` (left empty for a
- * null key, which *is_null reports). */
-static int index_key(zpy_PMap *imap, PyObject *fkey, PyObject *value, zlmdb_buf *out,
-                     int *is_null)
-{
-    PyObject *ik = PyObject_CallOneArg(fkey, value);
+    ixctx *c = ctx;
+    PyObject *value, *ik;
     int rc;
 
+    if ((value = record_value(c->owner, rec)) == NULL)
+        return ZLMDB_CALLBACK;
+    ik = PyObject_CallOneArg(c->fkey, value);
+    Py_DECREF(value);
     if (ik == NULL)
-        return -1;
-    zlmdb_buf_clear(out);
+        return ZLMDB_CALLBACK;
     *is_null = is_null_key(ik);
-    rc = *is_null ? 0 : physical_key(imap, ik, out);
+    rc = *is_null ? 0 : encode_key(c->imap, ik, out);
     Py_DECREF(ik);
+    return rc < 0 ? ZLMDB_CALLBACK : ZLMDB_OK;
+}
+
+/* zlmdb_index_value_fn: the record's key through the index map's value
+ * encoder (used when that is not simply the encoded key). */
+static int ix_value(void *ctx, const zlmdb_record *rec, zlmdb_buf *out)
+{
+    ixctx *c = ctx;
+    PyObject *key, *data;
+    int rc = ZLMDB_CALLBACK;
+
+    key = zpy_keycodec_decode(c->owner->keycodec, rec->key.mv_data, rec->key.mv_size);
+    if (key == NULL)
+        return ZLMDB_CALLBACK;
+    data = chain(c->imap->enc, c->imap->nenc, key);
+    Py_DECREF(key);
+    if (data == NULL)
+        return ZLMDB_CALLBACK;
+    if (!PyBytes_Check(data))
+        PyErr_SetString(PyExc_TypeError, "index value encoder did not return bytes");
+    else if (zlmdb_buf_append(out, PyBytes_AS_STRING(data), (size_t)PyBytes_GET_SIZE(data)))
+        PyErr_NoMemory();
+    else
+        rc = ZLMDB_OK;
+    Py_DECREF(data);
     return rc;
 }
 
-/* A put on a map with indexes: every index key is computed and every
- * constraint checked before the first write, so a refused put changes
- * nothing; then the stale entries go, the new ones and the record are
- * written.  (A failure in the writes after the first one marks the
- * transaction half-written: its commit refuses, see mark_half_written.) */
-static int indexed_put(zpy_state *st, zpy_PMap *self, PyObject *txn, PyObject *key,
-                       PyObject *value)
+/* --------------------------------------------------------- the table */
+
+static void drop_table(zpy_PMap *self)
 {
-    Py_ssize_t nix = PyTuple_GET_SIZE(self->indexes), i;
-    zlmdb_buf pk = ZLMDB_BUF_INIT;
-    ixwork *w = NULL;
-    PyObject *data = NULL, *old_value = NULL;
-    zpy_Txn *t;
-    MDB_val old;
-    int rc, res = -1, wrote = 0;
-    long puts = 1, dels = 0;
-
-    if ((t = open_txn(st, txn)) == NULL)
-        return -1;
-    w = PyMem_Calloc((size_t)nix, sizeof(*w));
-    if (w == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    if (physical_key(self, key, &pk) < 0)
-        goto done;
-    if ((data = encode_value(self, value)) == NULL)
-        goto done;
-    rc = lookup(t, &pk, &old);
-    if (rc == 0) {
-        old_value = decode_value(self, t, &old);
-        if (old_value == NULL)
-            goto done;
-    } else if (rc != MDB_NOTFOUND) {
-        zpy_err_set(st, "mdb_get", rc);
-        goto done;
-    }
-    for (i = 0; i < nix; i++) {
-        PyObject *spec = PyTuple_GET_ITEM(self->indexes, i);
-        PyObject *fkey = PyTuple_GET_ITEM(spec, 1);
-        int nullable = PyObject_IsTrue(PyTuple_GET_ITEM(spec, 2));
-        int unique = PyObject_IsTrue(PyTuple_GET_ITEM(spec, 3));
-        int is_null;
-
-        w[i].imap = (zpy_PMap *)PyTuple_GET_ITEM(spec, 0);
-        if (index_key(w[i].imap, fkey, value, &w[i].newk, &is_null) < 0)
-            goto done;
-        if (is_null) {
-            if (!nullable) {
-                PyErr_Format(self->null_error,
-                             "cannot insert NULL value into non-nullable index '%s::%U'",
-                             Py_TYPE(self)->tp_name, PyTuple_GET_ITEM(spec, 4));
-                goto done;
-            }
-        } else {
-            w[i].ival = chain(w[i].imap->enc, w[i].imap->nenc, key);
-            if (w[i].ival == NULL)
-                goto done;
-            if (!PyBytes_Check(w[i].ival)) {
-                PyErr_SetString(PyExc_TypeError, "index value encoder did not return bytes");
-                goto done;
-            }
-            if (unique) {
-                MDB_val owner;
-                rc = lookup(t, &w[i].newk, &owner);
-                if (rc == 0 && (owner.mv_size != (size_t)PyBytes_GET_SIZE(w[i].ival) ||
-                                memcmp(owner.mv_data, PyBytes_AS_STRING(w[i].ival),
-                                       owner.mv_size) != 0)) {
-                    PyErr_Format(PyExc_KeyError,
-                                 "unique index '%s::%U': the key is already taken",
-                                 Py_TYPE(self)->tp_name, PyTuple_GET_ITEM(spec, 4));
-                    goto done;
-                }
-                if (rc != 0 && rc != MDB_NOTFOUND) {
-                    zpy_err_set(st, "mdb_get", rc);
-                    goto done;
-                }
-            }
-        }
-        if (old_value && index_key(w[i].imap, fkey, old_value, &w[i].oldk, &is_null) < 0)
-            goto done;
-    }
-    if (check_key_size(st, t, pk.size) < 0)
-        goto done;
-    for (i = 0; i < nix; i++)
-        if (check_key_size(st, t, w[i].newk.size) < 0)
-            goto done;
-    /* The writes: nothing below allocates, so only LMDB can fail here. */
-    for (i = 0; i < nix; i++) {
-        if (w[i].oldk.size && !(w[i].oldk.size == w[i].newk.size &&
-                                memcmp(w[i].oldk.ptr, w[i].newk.ptr, w[i].newk.size) == 0)) {
-            if ((rc = del_raw(st, t, w[i].oldk.ptr, w[i].oldk.size)) < 0)
-                goto half;
-            dels += rc;
-            wrote = 1;
-        }
-        if (w[i].newk.size) {
-            if (put_raw(st, t, w[i].newk.ptr, w[i].newk.size, PyBytes_AS_STRING(w[i].ival),
-                        (size_t)PyBytes_GET_SIZE(w[i].ival)) < 0)
-                goto half;
-            puts++;
-            wrote = 1;
-        }
-    }
-    if (put_raw(st, t, pk.ptr, pk.size, PyBytes_AS_STRING(data),
-                (size_t)PyBytes_GET_SIZE(data)) < 0)
-        goto half;
-    if (count_writes(st, txn, st->s_count_put, puts) == 0 &&
-        count_writes(st, txn, st->s_count_del, dels) == 0)
-        res = 0;
-    goto done;
-half:
-    if (wrote)
-        mark_half_written(st, txn);
-done:
-    if (w) {
-        for (i = 0; i < nix; i++) {
-            zlmdb_buf_dispose(&w[i].newk);
-            zlmdb_buf_dispose(&w[i].oldk);
-            Py_XDECREF(w[i].ival);
-        }
-        PyMem_Free(w);
-    }
-    Py_XDECREF(old_value);
-    Py_XDECREF(data);
-    zlmdb_buf_dispose(&pk);
-    Py_DECREF(t);
-    return res;
+    zlmdb_table_free(self->table);
+    self->table = NULL;
+    self->table_eng = NULL;
 }
 
-/* A delete on a map with indexes: the record's index entries go with it. */
-static int indexed_del(zpy_state *st, zpy_PMap *self, PyObject *txn, PyObject *key)
+/* The engine's table for this map in `t`'s environment, made on first use
+ * (and again for another engine or database), or NULL with an exception. */
+static zlmdb_table *get_table(zpy_state *st, zpy_PMap *self, zpy_Txn *t)
 {
-    Py_ssize_t nix = PyTuple_GET_SIZE(self->indexes), i;
-    zlmdb_buf pk = ZLMDB_BUF_INIT, *ik;
-    PyObject *old_value = NULL;
-    zpy_Txn *t;
-    MDB_val old;
-    int rc, res = -1, is_null, wrote = 0;
-    long dels = 1;
+    zlmdb_table_options o = ZLMDB_TABLE_OPTIONS_INIT;
+    Py_ssize_t i, n = self->indexes ? PyTuple_GET_SIZE(self->indexes) : 0;
+    int rc;
 
-    if ((ik = PyMem_Calloc((size_t)nix, sizeof(*ik))) == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    if ((t = open_txn(st, txn)) == NULL) {
-        PyMem_Free(ik);
-        return -1;
-    }
-    if (physical_key(self, key, &pk) < 0)
-        goto done;
-    rc = lookup(t, &pk, &old);
-    if (rc == MDB_NOTFOUND) {
-        res = 0;
-        goto done;
-    }
-    if (rc) {
-        zpy_err_set(st, "mdb_get", rc);
-        goto done;
-    }
-    if ((old_value = decode_value(self, t, &old)) == NULL)
-        goto done;
-    /* Every key first: with buffers=True the old value may be a view into
-     * the map, which the first write can move. */
-    for (i = 0; i < nix; i++) {
+    if (self->table && self->table_eng == t->eng && self->table_dbi == t->db->dbi)
+        return self->table;
+    drop_table(self);
+    o.slot = (uint16_t)self->slot;
+    /* Keys reach the table encoded: the layout is the KeyCodec's. */
+    o.key.ncomp = 1;
+    o.key.comp[0] = ZLMDB_KEY_STRING;
+    o.engine = t->eng;
+    if ((rc = zlmdb_table_new(&self->table, t->db->dbi, &o)) != ZLMDB_OK)
+        goto fail;
+    for (i = 0; i < n; i++) {
         PyObject *spec = PyTuple_GET_ITEM(self->indexes, i);
-        zpy_PMap *imap = (zpy_PMap *)PyTuple_GET_ITEM(spec, 0);
-        if (index_key(imap, PyTuple_GET_ITEM(spec, 1), old_value, &ik[i], &is_null) < 0)
-            goto done;
+        zlmdb_index_options io = ZLMDB_INDEX_OPTIONS_INIT;
+        ixctx *c = &self->ix[i];
+
+        io.name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(spec, 4));
+        if (io.name == NULL) {
+            drop_table(self);
+            return NULL;
+        }
+        io.slot = (uint16_t)c->imap->slot;
+        io.unique = PyObject_IsTrue(PyTuple_GET_ITEM(spec, 3));
+        io.nullable = PyObject_IsTrue(PyTuple_GET_ITEM(spec, 2));
+        io.key_fn = ix_key;
+        io.value_fn = c->pk_value ? NULL : ix_value;
+        io.ctx = c;
+        if ((rc = zlmdb_table_add_index(self->table, &io)) != ZLMDB_OK)
+            goto fail;
     }
-    for (i = 0; i < nix; i++) {
-        if (ik[i].size) {
-            if ((rc = del_raw(st, t, ik[i].ptr, ik[i].size)) < 0)
-                goto half;
-            dels += rc;
-            wrote = 1;
+    self->table_eng = t->eng;
+    self->table_dbi = t->db->dbi;
+    return self->table;
+fail:
+    drop_table(self);
+    if (rc == ZLMDB_ENOMEM)
+        PyErr_NoMemory();
+    else
+        PyErr_Format(PyExc_RuntimeError, "%s: %s", Py_TYPE(self)->tp_name, zlmdb_error_last());
+    return NULL;
+}
+
+/* Raise the exception for an engine write's failure. */
+static void table_error(zpy_state *st, zpy_PMap *self, int rc, const char *what,
+                        const zlmdb_table_writes *w)
+{
+    zpy_err_index(st, rc, what, Py_TYPE(self)->tp_name, w->index, self->null_error);
+}
+
+/* --------------------------------------------------------------- writes */
+
+enum { W_PUT, W_DEL };
+
+/* One write of a record, encoded: `pk` is the physical key (slot prefix
+ * included).  An LMDB/zlmdb code, with `w` filled in; ZLMDB_CALLBACK with
+ * an exception pending. */
+static int apply(zpy_state *st, zpy_PMap *self, zpy_OrmTxn *ot, int op, const MDB_val *pk,
+                 const MDB_val *data, PyObject *user, zlmdb_table_writes *w)
+{
+    zpy_Txn *t = &ot->base;
+    MDB_val k = *pk, v;
+    zlmdb_table *table;
+    int rc;
+
+    memset(w, 0, sizeof(*w));
+    if (self->indexes == NULL) {
+        zpy_txn_op_enter(t);
+        ZPY_BEGIN_LMDB
+        if (op == W_PUT) {
+            v = *data;
+            rc = t->eng->put(t->txn, t->db->dbi, &k, &v, 0);
+        } else {
+            rc = t->eng->del(t->txn, t->db->dbi, &k, NULL);
+        }
+        ZPY_END_LMDB
+        zpy_txn_op_leave(t);
+        t->mutations++;
+        if (rc == 0)
+            *(op == W_PUT ? &w->puts : &w->dels) = 1;
+        return rc;
+    }
+    if ((table = get_table(st, self, t)) == NULL)
+        return ZLMDB_CALLBACK;
+    k.mv_data = (char *)k.mv_data + 2;
+    k.mv_size -= 2;
+    t->mutations++;
+    zpy_txn_op_enter(t);   /* the callbacks run Python: no GIL release */
+    if (op == W_PUT)
+        rc = zlmdb_table_put_encoded(table, t->txn, &k, data->mv_data, data->mv_size, user, 0,
+                                     w);
+    else
+        rc = zlmdb_table_delete_encoded(table, t->txn, &k, w);
+    zpy_txn_op_leave(t);
+    return rc == ZLMDB_NOTFOUND ? MDB_NOTFOUND : rc;
+}
+
+/* A write with its bookkeeping: stats, the failed flag, the growth log and
+ * the redo on a full map.  `data`: bytes (puts).  0, or -1 with an
+ * exception. */
+static int write_record(zpy_state *st, zpy_PMap *self, zpy_OrmTxn *t, int op,
+                        const zlmdb_buf *pk, PyObject *data, PyObject *user)
+{
+    zlmdb_table_writes w;
+    MDB_val k = {pk->size, pk->ptr}, v = {0, NULL};
+    PyObject *logk = NULL;
+    int rc, g;
+
+    if (data) {
+        v.mv_size = (size_t)PyBytes_GET_SIZE(data);
+        v.mv_data = PyBytes_AS_STRING(data);
+    }
+    if (t->logging) {
+        logk = PyBytes_FromStringAndSize((const char *)pk->ptr, (Py_ssize_t)pk->size);
+        if (logk == NULL || zpy_ormtxn_log_reserve(t) < 0) {
+            Py_XDECREF(logk);
+            return -1;
         }
     }
-    if (del_raw(st, t, pk.ptr, pk.size) < 0)
-        goto half;
-    res = count_writes(st, txn, st->s_count_del, dels);
-    goto done;
-half:
-    if (wrote)
-        mark_half_written(st, txn);
-done:
-    Py_XDECREF(old_value);
-    for (i = 0; i < nix; i++)
-        zlmdb_buf_dispose(&ik[i]);
-    PyMem_Free(ik);
-    zlmdb_buf_dispose(&pk);
-    Py_DECREF(t);
-    return res;
+    for (;;) {
+        rc = apply(st, self, t, op, &k, &v, user, &w);
+        if (rc != MDB_MAP_FULL)
+            break;
+        if ((g = zpy_ormtxn_map_full(st, t)) < 0) {
+            Py_XDECREF(logk);
+            return -1;
+        }
+        if (g == 0)
+            break;
+    }
+    if (rc && !(op == W_DEL && rc == MDB_NOTFOUND)) {
+        if (w.midway)
+            t->failed = 1;
+        Py_XDECREF(logk);
+        table_error(st, self, rc, op == W_PUT ? "mdb_put" : "mdb_del", &w);
+        return -1;
+    }
+    if (logk) {
+        zpy_ormtxn_log_add(t, op == W_PUT ? ZPY_LOG_PUT : ZPY_LOG_DEL, (PyObject *)self, logk,
+                           data, 0);
+        Py_DECREF(logk);
+    }
+    zpy_ormtxn_count(t, w.puts, w.dels);
+    return 0;
 }
 
 static int pmap_ass_subscript(PyObject *op, PyObject *arg, PyObject *value)
@@ -560,51 +473,212 @@ static int pmap_ass_subscript(PyObject *op, PyObject *arg, PyObject *value)
     zpy_PMap *self = (zpy_PMap *)op;
     zpy_state *st = pmap_state(op);
     zlmdb_buf k = ZLMDB_BUF_INIT;
-    PyObject *txn, *key, *data = NULL, *r;
-    zpy_Txn *t = NULL;
-    int rc, res = -1, slow;
+    PyObject *txn, *key, *data = NULL;
+    zpy_OrmTxn *t;
+    int res = -1;
 
     if (not_ready(self) < 0 || split(arg, &txn, &key) < 0)
         return -1;
-    slow = needs_python(st, self, txn);
-    if (slow < 0)
-        return -1;
-    if (slow && self->indexes && !self->fast_write) {
-        /* Indexed write, not logged for growth: the upkeep runs here. */
-        PyObject *log = PyObject_GetAttr(txn, st->s_log);
-        if (log == NULL)
-            return -1;
-        Py_DECREF(log);
-        if (log == Py_None)
-            return value ? indexed_put(st, self, txn, key, value)
-                         : indexed_del(st, self, txn, key);
-    }
-    if (slow) {
-        r = value ? PyObject_CallMethodObjArgs(op, st->s_setitem_py, arg, value, NULL)
-                  : PyObject_CallMethodObjArgs(op, st->s_delitem_py, arg, NULL);
-        Py_XDECREF(r);
-        return r ? 0 : -1;
-    }
-    if ((t = open_txn(st, txn)) == NULL)
+    if ((t = zpy_ormtxn_check(st, txn)) == NULL)
         return -1;
     if (physical_key(self, key, &k) < 0)
         goto done;
-    if (value) {
-        if ((data = encode_value(self, value)) == NULL ||
-            put_raw(st, t, k.ptr, k.size, PyBytes_AS_STRING(data),
-                    (size_t)PyBytes_GET_SIZE(data)) < 0)
-            goto done;
-        res = count_writes(st, txn, st->s_count_put, 1);
-    } else {
-        rc = del_raw(st, t, k.ptr, k.size);
-        if (rc >= 0)
-            res = count_writes(st, txn, st->s_count_del, rc);
-    }
+    if (value && (data = encode_value(self, value)) == NULL)
+        goto done;
+    res = write_record(st, self, t, value ? W_PUT : W_DEL, &k, data, value);
 done:
     Py_XDECREF(data);
     zlmdb_buf_dispose(&k);
-    Py_XDECREF(t);
     return res;
+}
+
+/* ---------------------------------------------- slots, truncate, rebuild */
+
+/* Delete every key of `slot`: the number deleted, or an LMDB code < 0
+ * through *rc.  A cursor walk that stops at the slot's end (upstream's
+ * truncate ran on into the following slots). */
+static size_t clear_slot(zpy_Txn *t, int slot, int *rc_out)
+{
+    unsigned char prefix[2] = {(unsigned char)(slot >> 8), (unsigned char)(slot & 0xff)};
+    MDB_cursor *c;
+    MDB_val k = {2, prefix}, v;
+    size_t n = 0;
+    int rc;
+
+    t->mutations++;
+    if ((rc = t->eng->cursor_open(t->txn, t->db->dbi, &c))) {
+        *rc_out = rc;
+        return 0;
+    }
+    zpy_txn_op_enter(t);
+    ZPY_BEGIN_LMDB
+    for (rc = t->eng->cursor_get(c, &k, &v, MDB_SET_RANGE);
+         rc == 0 && k.mv_size >= 2 && memcmp(k.mv_data, prefix, 2) == 0;
+         rc = t->eng->cursor_get(c, &k, &v, MDB_SET_RANGE)) {
+        if ((rc = t->eng->cursor_del(c, 0)))
+            break;
+        n++;
+        k.mv_size = 2;      /* from the slot's start again: the next key */
+        k.mv_data = prefix;
+    }
+    ZPY_END_LMDB
+    zpy_txn_op_leave(t);
+    t->eng->cursor_close(c);
+    *rc_out = rc == MDB_NOTFOUND ? 0 : rc;
+    return n;
+}
+
+/* The LMDB work of a logged CLEAR or REBUILD record, or of the call that
+ * logs it. */
+static int do_clear(zpy_OrmTxn *t, int slot, size_t *n)
+{
+    int rc;
+    *n = clear_slot(&t->base, slot, &rc);
+    return rc;
+}
+
+static int do_rebuild(zpy_state *st, zpy_PMap *self, zpy_OrmTxn *t, const char *name,
+                      size_t *deleted, size_t *inserted, zlmdb_table_writes *w)
+{
+    zlmdb_table *table = get_table(st, self, &t->base);
+    int rc;
+
+    memset(w, 0, sizeof(*w));
+    if (table == NULL)
+        return ZLMDB_CALLBACK;
+    t->base.mutations++;
+    zpy_txn_op_enter(&t->base);
+    rc = zlmdb_table_rebuild_index(table, t->base.txn, name, deleted, inserted);
+    zpy_txn_op_leave(&t->base);
+    w->index = name;
+    return rc;
+}
+
+int zpy_pmap_redo(zpy_state *st, zpy_OrmTxn *t, zpy_LogRec *r)
+{
+    zpy_PMap *self = (zpy_PMap *)r->map;
+    zlmdb_table_writes w;
+    MDB_val k, v = {0, NULL};
+    size_t a, b;
+    int rc;
+
+    memset(&w, 0, sizeof(w));
+    switch (r->op) {
+    case ZPY_LOG_PUT:
+    case ZPY_LOG_DEL:
+        k.mv_size = (size_t)PyBytes_GET_SIZE(r->key);
+        k.mv_data = PyBytes_AS_STRING(r->key);
+        if (r->op == ZPY_LOG_PUT) {
+            v.mv_size = (size_t)PyBytes_GET_SIZE(r->value);
+            v.mv_data = PyBytes_AS_STRING(r->value);
+        }
+        /* user NULL: the index callbacks decode the logged bytes. */
+        rc = apply(st, self, t, r->op == ZPY_LOG_PUT ? W_PUT : W_DEL, &k, &v, NULL, &w);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+        break;
+    case ZPY_LOG_CLEAR:
+        rc = do_clear(t, (int)PyLong_AsLong(r->key), &a);
+        break;
+    default:
+        rc = do_rebuild(st, self, t, PyUnicode_AsUTF8(r->key), &a, &b, &w);
+        break;
+    }
+    if (rc == 0 || rc == MDB_MAP_FULL)
+        return rc;
+    table_error(st, self, rc, "redo", &w);
+    return -1;
+}
+
+/* _c_truncate(txn, slots): delete every key of each slot (this map's, and
+ * its indexes' when asked), logged as one CLEAR each; the number deleted. */
+static PyObject *pmap_c_truncate(PyObject *op, PyObject *args)
+{
+    zpy_state *st = pmap_state(op);
+    PyObject *txn, *slots, *fast;
+    zpy_OrmTxn *t;
+    size_t total = 0, n;
+    Py_ssize_t i;
+    int rc, g;
+
+    if (!PyArg_ParseTuple(args, "OO:_c_truncate", &txn, &slots))
+        return NULL;
+    if ((t = zpy_ormtxn_check(st, txn)) == NULL)
+        return NULL;
+    if ((fast = PySequence_Fast(slots, "slots must be a sequence")) == NULL)
+        return NULL;
+    for (i = 0; i < PySequence_Fast_GET_SIZE(fast); i++) {
+        PyObject *slot = PySequence_Fast_GET_ITEM(fast, i);
+        long s = PyLong_AsLong(slot);
+        if (s < 1 || s > 65535) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "slot must be from 1 to 65535");
+            goto fail;
+        }
+        if (t->logging && zpy_ormtxn_log_reserve(t) < 0)
+            goto fail;
+        for (;;) {
+            rc = do_clear(t, (int)s, &n);
+            if (rc != MDB_MAP_FULL || (g = zpy_ormtxn_map_full(st, t)) == 0)
+                break;
+            if (g < 0)
+                goto fail;
+        }
+        if (rc) {
+            if (n)
+                t->failed = 1;     /* part of the slot is gone */
+            zpy_err_set(st, "mdb_cursor_del", rc);
+            goto fail;
+        }
+        if (t->logging)
+            zpy_ormtxn_log_add(t, ZPY_LOG_CLEAR, op, slot, NULL, 0);
+        total += n;
+    }
+    Py_DECREF(fast);
+    zpy_ormtxn_count(t, 0, total);
+    return PyLong_FromSize_t(total);
+fail:
+    Py_DECREF(fast);
+    return NULL;
+}
+
+/* _c_rebuild_index(txn, name) -> (deleted, inserted), through the engine. */
+static PyObject *pmap_c_rebuild_index(PyObject *op, PyObject *args)
+{
+    zpy_PMap *self = (zpy_PMap *)op;
+    zpy_state *st = pmap_state(op);
+    PyObject *txn, *name;
+    zlmdb_table_writes w;
+    const char *cname;
+    zpy_OrmTxn *t;
+    size_t deleted = 0, inserted = 0;
+    int rc, g;
+
+    if (!PyArg_ParseTuple(args, "OU:_c_rebuild_index", &txn, &name))
+        return NULL;
+    if (not_ready(self) < 0 || (t = zpy_ormtxn_check(st, txn)) == NULL)
+        return NULL;
+    if ((cname = PyUnicode_AsUTF8(name)) == NULL)
+        return NULL;
+    if (t->logging && zpy_ormtxn_log_reserve(t) < 0)
+        return NULL;
+    for (;;) {
+        rc = do_rebuild(st, self, t, cname, &deleted, &inserted, &w);
+        if (rc != MDB_MAP_FULL || (g = zpy_ormtxn_map_full(st, t)) == 0)
+            break;
+        if (g < 0)
+            return NULL;
+    }
+    if (rc) {
+        /* The index was emptied first: whatever failed, it is now partial. */
+        t->failed = 1;
+        table_error(st, self, rc, "rebuild_index", &w);
+        return NULL;
+    }
+    if (t->logging)
+        zpy_ormtxn_log_add(t, ZPY_LOG_REBUILD, op, name, NULL, 0);
+    zpy_ormtxn_count(t, inserted, deleted);
+    return Py_BuildValue("nn", (Py_ssize_t)deleted, (Py_ssize_t)inserted);
 }
 
 /* --------------------------------------------------------------- setup */
@@ -662,36 +736,53 @@ static PyObject *pmap_c_setup(PyObject *op, PyObject *args)
         take_stages(dec, self->dec, &self->ndec) < 0)
         return NULL;
     Py_XSETREF(self->keycodec, Py_NewRef(keycodec));
+    self->slot = slot;
     self->prefix[0] = (unsigned char)(slot >> 8);
     self->prefix[1] = (unsigned char)(slot & 0xff);
     self->single = single;
-    self->fast_write = 1;
     self->st = st;
     self->ready = 1;
+    drop_table(self);
     Py_RETURN_NONE;
 }
 
-/* _c_set_indexes(tuple of (map, fkey, nullable, unique, name), NullValueConstraint) */
+/* _c_set_indexes(tuple of (map, fkey, nullable, unique, name, pk_value),
+ *                NullValueConstraint) */
 static PyObject *pmap_c_set_indexes(PyObject *op, PyObject *args)
 {
     zpy_PMap *self = (zpy_PMap *)op;
     zpy_state *st = zpy_state_of_sub(op);
     PyObject *ixs, *err;
-    Py_ssize_t i;
+    Py_ssize_t i, n;
+    ixctx *ix = NULL;
 
     if (!PyArg_ParseTuple(args, "O!O:_c_set_indexes", &PyTuple_Type, &ixs, &err))
         return NULL;
-    for (i = 0; i < PyTuple_GET_SIZE(ixs); i++) {
+    n = PyTuple_GET_SIZE(ixs);
+    for (i = 0; i < n; i++) {
         PyObject *spec = PyTuple_GET_ITEM(ixs, i);
-        if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 5 ||
+        if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 6 ||
             !PyObject_TypeCheck(PyTuple_GET_ITEM(spec, 0), st->PMapType) ||
             !((zpy_PMap *)PyTuple_GET_ITEM(spec, 0))->ready ||
+            !PyCallable_Check(PyTuple_GET_ITEM(spec, 1)) ||
             !PyUnicode_Check(PyTuple_GET_ITEM(spec, 4)))
-            return zpy_type_error("index specs are (map, fkey, nullable, unique, name)");
+            return zpy_type_error(
+                "index specs are (map, fkey, nullable, unique, name, pk_value)");
     }
-    Py_XSETREF(self->indexes, PyTuple_GET_SIZE(ixs) ? Py_NewRef(ixs) : NULL);
+    if (n && (ix = PyMem_Calloc((size_t)n, sizeof(*ix))) == NULL)
+        return PyErr_NoMemory();
+    for (i = 0; i < n; i++) {
+        PyObject *spec = PyTuple_GET_ITEM(ixs, i);
+        ix[i].owner = self;
+        ix[i].imap = (zpy_PMap *)PyTuple_GET_ITEM(spec, 0);
+        ix[i].fkey = PyTuple_GET_ITEM(spec, 1);
+        ix[i].pk_value = PyObject_IsTrue(PyTuple_GET_ITEM(spec, 5)) == 1;
+    }
+    drop_table(self);
+    PyMem_Free(self->ix);
+    self->ix = ix;
+    Py_XSETREF(self->indexes, n ? Py_NewRef(ixs) : NULL);
     Py_XSETREF(self->null_error, Py_NewRef(err));
-    self->fast_write = self->indexes == NULL;
     Py_RETURN_NONE;
 }
 
@@ -700,6 +791,7 @@ static PyObject *pmap_c_count(PyObject *op, PyObject *args)
 {
     zpy_state *st = pmap_state(op);
     PyObject *txn, *start;
+    zpy_OrmTxn *ot;
     zpy_Txn *t;
     MDB_cursor *c;
     MDB_val k, v;
@@ -708,13 +800,12 @@ static PyObject *pmap_c_count(PyObject *op, PyObject *args)
 
     if (!PyArg_ParseTuple(args, "OO!:_c_count", &txn, &PyBytes_Type, &start))
         return NULL;
-    if ((t = open_txn(st, txn)) == NULL)
+    if ((ot = zpy_ormtxn_check(st, txn)) == NULL)
         return NULL;
+    t = &ot->base;
     plen = (size_t)PyBytes_GET_SIZE(start);
-    if ((rc = t->eng->cursor_open(t->txn, t->db->dbi, &c))) {
-        Py_DECREF(t);
+    if ((rc = t->eng->cursor_open(t->txn, t->db->dbi, &c)))
         return zpy_err_set(st, "mdb_cursor_open", rc);
-    }
     k.mv_size = plen;
     k.mv_data = PyBytes_AS_STRING(start);
     zpy_txn_op_enter(t);
@@ -726,9 +817,46 @@ static PyObject *pmap_c_count(PyObject *op, PyObject *args)
     ZPY_END_LMDB
     zpy_txn_op_leave(t);
     t->eng->cursor_close(c);
-    Py_DECREF(t);
     if (rc && rc != MDB_NOTFOUND)
         return zpy_err_set(st, "mdb_cursor_get", rc);
+    return PyLong_FromSize_t(n);
+}
+
+/* _c_count_range(txn, lo, hi): records with lo <= key < hi, bounds encoded
+ * without the slot prefix (None: open), counted by the engine. */
+static PyObject *pmap_c_count_range(PyObject *op, PyObject *args)
+{
+    zpy_PMap *self = (zpy_PMap *)op;
+    zpy_state *st = pmap_state(op);
+    PyObject *txn, *lo, *hi;
+    MDB_val from, to;
+    zlmdb_table *table;
+    zpy_OrmTxn *t;
+    size_t n = 0;
+    int rc;
+
+    if (!PyArg_ParseTuple(args, "OOO:_c_count_range", &txn, &lo, &hi))
+        return NULL;
+    if ((lo != Py_None && !PyBytes_Check(lo)) || (hi != Py_None && !PyBytes_Check(hi)))
+        return zpy_type_error("bounds must be bytes or None");
+    if (not_ready(self) < 0 || (t = zpy_ormtxn_check(st, txn)) == NULL)
+        return NULL;
+    if ((table = get_table(st, self, &t->base)) == NULL)
+        return NULL;
+    if (lo != Py_None) {
+        from.mv_size = (size_t)PyBytes_GET_SIZE(lo);
+        from.mv_data = PyBytes_AS_STRING(lo);
+    }
+    if (hi != Py_None) {
+        to.mv_size = (size_t)PyBytes_GET_SIZE(hi);
+        to.mv_data = PyBytes_AS_STRING(hi);
+    }
+    zpy_txn_op_enter(&t->base);
+    rc = zlmdb_table_count_encoded(table, t->base.txn, lo == Py_None ? NULL : &from,
+                                   hi == Py_None ? NULL : &to, &n);
+    zpy_txn_op_leave(&t->base);
+    if (rc)
+        return zpy_err_set(st, "count_range", rc);
     return PyLong_FromSize_t(n);
 }
 
@@ -742,20 +870,19 @@ static PyObject *pmap_c_select(PyObject *op, PyObject *args)
     int keys, values, reverse;
     Py_ssize_t limit;
     zpy_PMapIter *it;
-    zpy_Txn *t;
+    zpy_OrmTxn *t;
 
     if (!PyArg_ParseTuple(args, "OO!Opppn:_c_select", &txn, &PyBytes_Type, &lo, &hi, &keys,
                           &values, &reverse, &limit))
         return NULL;
     if (hi != Py_None && !PyBytes_Check(hi))
         return zpy_type_error("hi must be bytes or None");
-    if (not_ready(self) < 0 || (t = open_txn(st, txn)) == NULL)
+    if (not_ready(self) < 0 || (t = zpy_ormtxn_check(st, txn)) == NULL)
         return NULL;
-    curs = zpy_cursor_new(st, t->db, t);
-    Py_DECREF(t);
+    curs = zpy_cursor_new(st, t->base.db, &t->base);
     if (curs == NULL)
         return NULL;
-    it = PyObject_New(zpy_PMapIter, st->PMapIterType);
+    it = PyObject_GC_New(zpy_PMapIter, st->PMapIterType);
     if (it == NULL) {
         Py_DECREF(curs);
         return NULL;
@@ -771,6 +898,7 @@ static PyObject *pmap_c_select(PyObject *op, PyObject *args)
     it->read = 0;
     it->started = 0;
     it->found = 0;
+    PyObject_GC_Track((PyObject *)it);
     return (PyObject *)it;
 }
 
@@ -794,6 +922,9 @@ static int pmap_clear(PyObject *op)
 {
     zpy_PMap *self = (zpy_PMap *)op;
     int i;
+    drop_table(self);
+    PyMem_Free(self->ix);
+    self->ix = NULL;
     Py_CLEAR(self->dict);
     Py_CLEAR(self->keycodec);
     Py_CLEAR(self->indexes);
@@ -822,7 +953,10 @@ static PyMethodDef pmap_methods[] = {
     {"_c_setup", pmap_c_setup, METH_VARARGS, NULL},
     {"_c_set_indexes", pmap_c_set_indexes, METH_VARARGS, NULL},
     {"_c_count", pmap_c_count, METH_VARARGS, NULL},
+    {"_c_count_range", pmap_c_count_range, METH_VARARGS, NULL},
     {"_c_select", pmap_c_select, METH_VARARGS, NULL},
+    {"_c_truncate", pmap_c_truncate, METH_VARARGS, NULL},
+    {"_c_rebuild_index", pmap_c_rebuild_index, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL}
 };
 
@@ -860,10 +994,12 @@ static PyObject *pmapiter_next(PyObject *op)
     zpy_PMapIter *it = (zpy_PMapIter *)op;
     zpy_PMap *pm = it->pmap;
     zpy_Cursor *c = it->curs;
-    zpy_state *st = pm->st;
+    zpy_state *st = pm ? pm->st : NULL;
     PyObject *k = NULL, *v = NULL, *res;
     MDB_val key;
 
+    if (c == NULL)          /* cleared by the garbage collector */
+        return NULL;
     if (!c->node.valid)
         return zpy_err_invalid(st);
     if (!it->started) {
@@ -947,9 +1083,23 @@ static int pmapiter_clear(PyObject *op)
     return 0;
 }
 
+/* An iterator kept on its own map (m.last = m.select(txn)) makes a cycle:
+ * map -> instance dict -> iterator -> map. */
+static int pmapiter_traverse(PyObject *op, visitproc visit, void *arg)
+{
+    zpy_PMapIter *it = (zpy_PMapIter *)op;
+    Py_VISIT(Py_TYPE(op));
+    Py_VISIT(it->pmap);
+    Py_VISIT(it->curs);
+    Py_VISIT(it->lo);
+    Py_VISIT(it->hi);
+    return 0;
+}
+
 static void pmapiter_dealloc(PyObject *op)
 {
     PyTypeObject *tp = Py_TYPE(op);
+    PyObject_GC_UnTrack(op);
     pmapiter_clear(op);
     tp->tp_free(op);
     Py_DECREF(tp);
@@ -962,6 +1112,8 @@ static PyObject *pmapiter_iter(PyObject *op)
 
 static PyType_Slot pmapiter_slots[] = {
     {Py_tp_dealloc, pmapiter_dealloc},
+    {Py_tp_traverse, pmapiter_traverse},
+    {Py_tp_clear, pmapiter_clear},
     {Py_tp_iter, pmapiter_iter},
     {Py_tp_iternext, pmapiter_next},
     {0, NULL}
@@ -970,7 +1122,7 @@ static PyType_Slot pmapiter_slots[] = {
 PyType_Spec zpy_pmapiter_spec = {
     .name = "zlmdb._native.PersistentMapIterator",
     .basicsize = sizeof(zpy_PMapIter),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE |
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_HAVE_GC |
              Py_TPFLAGS_DISALLOW_INSTANTIATION,
     .slots = pmapiter_slots,
 };

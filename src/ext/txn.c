@@ -90,15 +90,11 @@ static void txn_release(zpy_Node *node)
     zpy_node_unlink(node);
 }
 
-static void txn_dealloc(PyObject *op)
+void zpy_txn_park(zpy_Txn *self)
 {
-    zpy_Txn *self = (zpy_Txn *)op;
-    PyTypeObject *tp = Py_TYPE(op);
     zpy_Env *env = self->env;
 
-    if (self->weakreflist)
-        PyObject_ClearWeakRefs(op);
-    /* No cursor or child txn is alive: each holds a reference to us. */
+    /* No cursor or child txn is alive, or they were ended with us. */
     if (self->txn && env) {
         if ((self->flags & ZPY_TXN_RDONLY) && !self->parent && zpy_current_pid() == self->pid &&
             env->node.valid && env->env && env->max_spare_txns && !env->spare_txn &&
@@ -113,6 +109,16 @@ static void txn_dealloc(PyObject *op)
         }
     }
     zpy_node_unlink(&self->node);
+}
+
+void zpy_txn_dealloc(PyObject *op)
+{
+    zpy_Txn *self = (zpy_Txn *)op;
+    PyTypeObject *tp = Py_TYPE(op);
+
+    if (self->weakreflist)
+        PyObject_ClearWeakRefs(op);
+    zpy_txn_park(self);
     Py_CLEAR(self->db);
     Py_CLEAR(self->parent);
     Py_CLEAR(self->env);
@@ -120,42 +126,41 @@ static void txn_dealloc(PyObject *op)
     Py_DECREF(tp);
 }
 
-PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
-                      int write, int buffers)
+/* The checks and the LMDB begin shared by zpy_txn_new and zpy_txn_begin:
+ * 0 with *out (and *top_writer_out) set, or -1 with an exception. */
+static int begin_handle(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
+                        int write, MDB_txn **out, int *top_writer_out)
 {
     MDB_txn *parent_txn = NULL, *txn = NULL;
-    zpy_Txn *self;
     int rc, top_writer = 0;
 
     if (!env->node.valid)
-        return zpy_err_invalid(st);
-    if (db == NULL)
-        db = env->main_db;
-    else if (!zpy_db_owner_check(st, db, env))
-        return NULL;
+        return zpy_err_invalid(st), -1;
+    if (db != NULL && !zpy_db_owner_check(st, db, env))
+        return -1;
     if (parent) {
         if (parent->flags & ZPY_TXN_RDONLY)
-            return zpy_err_set(st, "Read-only transactions cannot be nested.", EINVAL);
+            return zpy_err_set(st, "Read-only transactions cannot be nested.", EINVAL), -1;
         if (!parent->node.valid)
-            return zpy_err_invalid(st);
+            return zpy_err_invalid(st), -1;
         if (parent->env != env)
-            return zpy_err_set(st, "Transaction belongs to another environment.", EINVAL);
+            return zpy_err_set(st, "Transaction belongs to another environment.", EINVAL), -1;
         if (!write && env->eng->major < 1)   /* py-lmdb 3.0, its issue #496 */
             return zpy_err_set(st, "Read-only child transactions require the LMDB 1.0 engine.",
-                               EINVAL);
+                               EINVAL), -1;
         parent_txn = parent->txn;
     }
     if (write && env->readonly)
         return zpy_err_set(st, "Cannot start write transaction with read-only environment.",
-                           EACCES);
+                           EACCES), -1;
     if (env->resizing)
-        return zpy_err_set(st, "mdb_txn_begin", EINVAL);
+        return zpy_err_set(st, "mdb_txn_begin", EINVAL), -1;
     if (write && !parent && env->have_writer &&
         env->write_tid == PyThread_get_thread_ident())
         /* LMDB's writer lock is not recursive: this would deadlock. */
         return zpy_err_set(st,
             "Attempt to start a write transaction while another write transaction is "
-            "active on the same thread. This would deadlock.", EBUSY);
+            "active on the same thread. This would deadlock.", EBUSY), -1;
 
     if (env->spare_txn && env->pid != zpy_current_pid()) {
         /* Inherited across fork(): its reader slot belongs to the parent
@@ -169,27 +174,27 @@ PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
         env->spare_txn = NULL;
         if ((rc = env->eng->txn_renew(txn))) {
             env->eng->txn_abort(txn);
-            return zpy_err_set(st, "mdb_txn_renew", rc);
+            return zpy_err_set(st, "mdb_txn_renew", rc), -1;
         }
     } else if (write && !parent) {
         /* May block on another thread's (or process's) write lock: release
          * the GIL so that thread can finish, bracketed so close() waits. */
         if (zpy_env_op_enter(env) < 0)
-            return NULL;
+            return -1;
         ZPY_BEGIN_LMDB
         rc = env->eng->txn_begin(env->env, NULL, 0, &txn);
         ZPY_END_LMDB
         zpy_env_op_leave(env);
         if (rc)
-            return zpy_err_set(st, "mdb_txn_begin", rc);
+            return zpy_err_set(st, "mdb_txn_begin", rc), -1;
         if (!env->node.valid || env->resizing) {
             /* Closed, or being remapped, while we waited for the lock: give
              * it back at once, from this (the owning) thread.  Left to
              * close()/set_mapsize() it would be aborted from theirs, which
              * cannot release LMDB's writer mutex. */
             env->eng->txn_abort(txn);
-            return env->node.valid ? zpy_err_set(st, "mdb_txn_begin", EINVAL)
-                                   : zpy_err_invalid(st);
+            return (env->node.valid ? zpy_err_set(st, "mdb_txn_begin", EINVAL)
+                                   : zpy_err_invalid(st)), -1;
         }
         pthread_mutex_lock(&env->ops_mutex);
         env->have_writer = 1;
@@ -199,36 +204,91 @@ PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
     } else {
         rc = env->eng->txn_begin(env->env, parent_txn, write ? 0 : MDB_RDONLY, &txn);
         if (rc)
-            return zpy_err_set(st, "mdb_txn_begin", rc);
+            return zpy_err_set(st, "mdb_txn_begin", rc), -1;
     }
 
-    self = PyObject_New(zpy_Txn, st->TxnType);
-    if (self == NULL) {
-        env->eng->txn_abort(txn);
-        if (top_writer) {
-            pthread_mutex_lock(&env->ops_mutex);
-            env->have_writer = 0;
-            env->write_tid = 0;
-            pthread_cond_broadcast(&env->ops_cond);
-            pthread_mutex_unlock(&env->ops_mutex);
-        }
-        return NULL;
-    }
+    *out = txn;
+    *top_writer_out = top_writer;
+    return 0;
+}
+
+/* Fill a begun transaction's fields and link it under its parent. */
+static void txn_fill(zpy_Txn *self, zpy_Env *env, zpy_Db *db, zpy_Txn *parent, MDB_txn *txn,
+                     int write, int buffers, int top_writer)
+{
     zpy_node_init(&self->node, txn_release);
     zpy_node_link(parent ? &parent->node : &env->node, &self->node);
     self->eng = env->eng;
-    self->env = (zpy_Env *)Py_NewRef(env);
-    self->db = (zpy_Db *)Py_NewRef(db);
-    self->parent = parent ? (zpy_Txn *)Py_NewRef(parent) : NULL;
+    Py_XSETREF(self->env, (zpy_Env *)Py_NewRef(env));
+    Py_XSETREF(self->db, (zpy_Db *)Py_NewRef(db ? db : env->main_db));
+    Py_XSETREF(self->parent, parent ? (zpy_Txn *)Py_NewRef(parent) : NULL);
     self->txn = txn;
-    self->weakreflist = NULL;
     self->flags = (write ? 0 : ZPY_TXN_RDONLY) | (buffers ? ZPY_TXN_BUFFERS : 0);
     self->top_writer = top_writer;
     self->owner_tid = PyThread_get_thread_ident();
     self->mutations = 0;
     atomic_init(&self->active, 0);
     self->pid = zpy_current_pid();
+}
+
+/* Give back a writer registration whose transaction object could not be
+ * made. */
+static void unregister_writer(zpy_Env *env)
+{
+    pthread_mutex_lock(&env->ops_mutex);
+    env->have_writer = 0;
+    env->write_tid = 0;
+    pthread_cond_broadcast(&env->ops_cond);
+    pthread_mutex_unlock(&env->ops_mutex);
+}
+
+PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
+                      int write, int buffers)
+{
+    MDB_txn *txn;
+    zpy_Txn *self;
+    int top_writer;
+
+    if (begin_handle(st, env, db, parent, write, &txn, &top_writer) < 0)
+        return NULL;
+    self = PyObject_New(zpy_Txn, st->TxnType);
+    if (self == NULL) {
+        env->eng->txn_abort(txn);
+        if (top_writer)
+            unregister_writer(env);
+        return NULL;
+    }
+    self->env = NULL;
+    self->db = NULL;
+    self->parent = NULL;
+    self->weakreflist = NULL;
+    txn_fill(self, env, db, parent, txn, write, buffers, top_writer);
     return (PyObject *)self;
+}
+
+void zpy_txn_blank(zpy_Txn *self)
+{
+    zpy_node_init(&self->node, txn_release);
+    self->node.valid = 0;
+    self->txn = NULL;
+}
+
+int zpy_txn_begin(zpy_state *st, zpy_Txn *self, zpy_Env *env, int write, int buffers)
+{
+    MDB_txn *txn;
+    int top_writer;
+
+    if (self->node.valid)
+        return PyErr_SetString(PyExc_RuntimeError, "transaction already entered"), -1;
+    if (self->txn) {
+        /* A read handle kept, reset, after commit()/abort(): give it up. */
+        txn_drop_handle(self, 1);
+    }
+    zpy_node_unlink(&self->node);
+    if (begin_handle(st, env, NULL, NULL, write, &txn, &top_writer) < 0)
+        return -1;
+    txn_fill(self, env, NULL, NULL, txn, write, buffers, top_writer);
+    return 0;
 }
 
 /* ------------------------------------------------------------- helpers */
@@ -263,8 +323,8 @@ static const zpy_argspec txn_get_spec[] = {
     {"db", ZPY_ARG_DB, OFF(txn_get_args, db)},
 };
 
-static PyObject *txn_get(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
-                         PyObject *kwnames)
+PyObject *zpy_txn_get(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                      PyObject *kwnames)
 {
     zpy_Txn *self = (zpy_Txn *)op;
     zpy_state *st = zpy_state_of(op);
@@ -615,7 +675,7 @@ static void txn_end_prepare(zpy_Txn *self)
     zpy_node_release_children(&self->node);
 }
 
-static PyObject *txn_commit(PyObject *op, PyObject *unused)
+PyObject *zpy_txn_commit(PyObject *op, PyObject *unused)
 {
     zpy_Txn *self = (zpy_Txn *)op;
     zpy_state *st = zpy_state_of(op);
@@ -652,7 +712,7 @@ static PyObject *txn_commit(PyObject *op, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-static PyObject *txn_abort(PyObject *op, PyObject *unused)
+PyObject *zpy_txn_abort(PyObject *op, PyObject *unused)
 {
     zpy_Txn *self = (zpy_Txn *)op;
 
@@ -698,10 +758,10 @@ static PyObject *txn_exit(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
      * lets an exception from the block propagate (py-lmdb 3.0).  abort()
      * still releases a write lock that close() could not. */
     if (!self->node.valid)
-        return txn_abort(op, NULL);
+        return zpy_txn_abort(op, NULL);
     if (exc_type == Py_None)
-        return txn_commit(op, NULL);
-    return txn_abort(op, NULL);
+        return zpy_txn_commit(op, NULL);
+    return zpy_txn_abort(op, NULL);
 }
 
 /* Docstrings: the first line is the signature (__text_signature__). */
@@ -767,12 +827,12 @@ PyDoc_STRVAR(txn_stat_doc,
 static PyMethodDef txn_methods[] = {
     {"__enter__", txn_enter, METH_NOARGS, txn_enter_doc},
     {"__exit__", (PyCFunction)(void (*)(void))txn_exit, METH_FASTCALL, txn_exit_doc},
-    {"abort", txn_abort, METH_NOARGS, txn_abort_doc},
-    {"commit", txn_commit, METH_NOARGS, txn_commit_doc},
+    {"abort", zpy_txn_abort, METH_NOARGS, txn_abort_doc},
+    {"commit", zpy_txn_commit, METH_NOARGS, txn_commit_doc},
     {"cursor", FASTKW(txn_cursor), txn_cursor_doc},
     {"delete", FASTKW(txn_delete), txn_delete_doc},
     {"drop", FASTKW(txn_drop), txn_drop_doc},
-    {"get", FASTKW(txn_get), txn_get_doc},
+    {"get", FASTKW(zpy_txn_get), txn_get_doc},
     {"id", txn_id, METH_NOARGS, txn_id_doc},
     {"pop", FASTKW(txn_pop), txn_pop_doc},
     {"put", FASTKW(txn_put), txn_put_doc},
@@ -815,7 +875,7 @@ static PyObject *txn_tp_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 static PyType_Slot txn_slots[] = {
     {Py_tp_new, txn_tp_new},
     {Py_tp_doc, (void *)txn_doc},
-    {Py_tp_dealloc, txn_dealloc},
+    {Py_tp_dealloc, zpy_txn_dealloc},
     {Py_tp_methods, txn_methods},
     {Py_tp_members, txn_members},
     {0, NULL}
@@ -824,6 +884,9 @@ static PyType_Slot txn_slots[] = {
 PyType_Spec zpy_txn_spec = {
     .name = "builtins.Transaction",
     .basicsize = sizeof(zpy_Txn),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    /* A base type only for the ORM's transaction (ormtxn.c): module_exec
+     * clears the flag once that subtype exists, so Python cannot subclass
+     * it, as py-lmdb's static type. */
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_BASETYPE,
     .slots = txn_slots,
 };

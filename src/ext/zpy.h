@@ -94,8 +94,8 @@ typedef struct {
     PyTypeObject *IterType;
     PyTypeObject *PMapType;            /**< zlmdb._native.PersistentMapBase */
     PyTypeObject *PMapIterType;
-    PyObject *s_txn, *s_stats, *s_log;  /**< interned attribute names */
-    PyObject *s_count_put, *s_count_del, *s_setitem_py, *s_delitem_py, *s_half;
+    PyTypeObject *OrmTxnType;          /**< zlmdb.Transaction */
+    PyTypeObject *TxnStatsType;        /**< zlmdb.TransactionStats */
     PyObject *Error;                   /**< zlmdb.lmdb.Error */
     PyObject *exc[ZPY_EXC_COUNT];      /**< its 29 subclasses */
     PyObject *open_files;              /**< identities of open envs' files */
@@ -242,6 +242,13 @@ ZPY_NOINLINE PyObject *zpy_err_format(zpy_state *st, int rc, const char *fmt, ..
 /* Raise the "Attempt to operate on closed/deleted/dropped object." error. */
 ZPY_NOINLINE PyObject *zpy_err_invalid(zpy_state *st);
 ZPY_NOINLINE PyObject *zpy_type_error(const char *msg);
+/* Raise the exception for a failed table (index) operation of the map
+ * class `table`: the Python exception an index callback left
+ * (ZLMDB_CALLBACK), KeyError for a taken unique key, `null_error` for a
+ * null key in a non-nullable index, MemoryError, else as zpy_err_set. */
+ZPY_NOINLINE PyObject *zpy_err_index(zpy_state *st, int rc, const char *what,
+                                     const char *table, const char *index,
+                                     PyObject *null_error);
 
 /* ----------------------------------------------------------- argspec.c */
 
@@ -301,6 +308,9 @@ void zpy_env_op_leave(zpy_Env *env);
 /* Called with the GIL held: wait (GIL released) until `counter` is zero. */
 void zpy_env_wait_idle(zpy_Env *env, atomic_int *counter);
 PyObject *zpy_dict_from_stat(const MDB_stat *s);
+/* Environment.set_mapsize(): ends every transaction of the env first.
+ * 0, or -1 with an exception. */
+int zpy_env_set_mapsize(zpy_state *st, zpy_Env *self, size_t map_size);
 zpy_Db *zpy_db_open(zpy_Env *env, MDB_txn *txn, const char *name, unsigned int flags);
 
 /* --------------------------------------------------------------- txn.c */
@@ -308,6 +318,23 @@ zpy_Db *zpy_db_open(zpy_Env *env, MDB_txn *txn, const char *name, unsigned int f
 extern PyType_Spec zpy_txn_spec;
 PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,
                       int write, int buffers);
+/* For subtypes (the ORM transaction), whose objects outlive their LMDB
+ * transactions: zpy_txn_blank() makes a fresh object "not begun" (invalid,
+ * in no lifetime tree); zpy_txn_begin() begins a top-level transaction of
+ * `env` in it (main database), again after each commit or abort.  0, or -1
+ * with an exception. */
+void zpy_txn_blank(zpy_Txn *self);
+int zpy_txn_begin(zpy_state *st, zpy_Txn *self, zpy_Env *env, int write, int buffers);
+/* An ended transaction gives up its LMDB handle: a reset read handle
+ * becomes the env's spare (or is freed), so an object that lives on holds
+ * no reader slot. */
+void zpy_txn_park(zpy_Txn *self);
+/* The base type's methods, for subtypes that wrap them. */
+void zpy_txn_dealloc(PyObject *op);
+PyObject *zpy_txn_commit(PyObject *op, PyObject *unused);
+PyObject *zpy_txn_abort(PyObject *op, PyObject *unused);
+PyObject *zpy_txn_get(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                      PyObject *kwnames);
 /* Bracket for a GIL-released call on a txn (or one of its cursors).  Both
  * halves run with the GIL held, so the counter needs no atomic
  * read-modify-write: the GIL orders every update, and a waiter (which reads
@@ -367,9 +394,67 @@ int zpy_verify_add(PyObject *module);
 /* registry.c: registry_attach, registry_read, catalog_*, slot_count/clear. */
 int zpy_registry_add(PyObject *module);
 
+/* ----------------------------------------------------------- ormtxn.c */
+
+typedef struct {
+    PyObject_HEAD
+    long long puts;        /**< LMDB puts, index entries included */
+    long long dels;        /**< deletes that removed a key */
+    long long started;     /**< ns since the epoch */
+} zpy_TxnStats;
+
+/* Growth log records: what a write did, as bytes, to be redone. */
+enum {
+    ZPY_LOG_PUT, ZPY_LOG_DEL, ZPY_LOG_CLEAR, ZPY_LOG_REBUILD, ZPY_LOG_RAW_PUT, ZPY_LOG_RAW_DEL
+};
+
+typedef struct {
+    int op;                /**< ZPY_LOG_* */
+    int flag;              /**< RAW_PUT: overwrite */
+    PyObject *map;         /**< the persistent map (not for raw writes) */
+    PyObject *key;         /**< bytes: the physical key; CLEAR: the slot (int);
+                                REBUILD: the index name (str) */
+    PyObject *value;       /**< bytes: the stored value (puts) */
+} zpy_LogRec;
+
+typedef struct {
+    zpy_Txn base;
+    zpy_Env *envobj;       /**< strong reference: where __enter__ begins */
+    zpy_TxnStats *stats;   /**< strong reference, or NULL */
+    int write, buffers;
+    int failed;            /**< a write stopped after its first LMDB write */
+    int logging;           /**< growth on: writes are logged */
+    double growth;         /**< factor, 0 without growth */
+    size_t maxsize;        /**< the map's ceiling with growth */
+    zpy_LogRec *log;
+    size_t nlog, caplog;
+    unsigned growths, growths_at_commit;
+} zpy_OrmTxn;
+
+extern PyType_Spec zpy_ormtxn_spec;
+extern PyType_Spec zpy_txnstats_spec;
+/* `txn` as an open ORM transaction (borrowed), or NULL with TypeError /
+ * RuntimeError("transaction is not open ..."). */
+zpy_OrmTxn *zpy_ormtxn_check(zpy_state *st, PyObject *txn);
+/* Add to the transaction's TransactionStats, if it has one. */
+void zpy_ormtxn_count(zpy_OrmTxn *self, size_t puts, size_t dels);
+/* Logging writes reserve their record before writing (-1: MemoryError),
+ * and add it after the write, which cannot fail then.  `key`/`value` are
+ * taken as new references. */
+int zpy_ormtxn_log_reserve(zpy_OrmTxn *self);
+void zpy_ormtxn_log_add(zpy_OrmTxn *self, int op, PyObject *map, PyObject *key,
+                        PyObject *value, int flag);
+/* A write returned MDB_MAP_FULL: with growth, grow and redo the log (1: run
+ * the write again); without, 0; -1 with an exception (the transaction is
+ * marked failed). */
+int zpy_ormtxn_map_full(zpy_state *st, zpy_OrmTxn *self);
+
 /* ------------------------------------------------------------- pmap.c */
 
 extern PyType_Spec zpy_pmap_spec;
 extern PyType_Spec zpy_pmapiter_spec;
+/* Redo a logged map write in the (new) LMDB transaction: an LMDB code, or
+ * -1 with an exception. */
+int zpy_pmap_redo(zpy_state *st, zpy_OrmTxn *txn, zpy_LogRec *rec);
 
 #endif

@@ -172,7 +172,7 @@ def test_upstream_reads_what_our_orm_wrote(written, tmp_path):
                     pmap[txn, cc.decanon_key(rec["key"])] = value
         # Every record's raw bytes equal upstream's.
         with db.begin() as txn:
-            dump = {bytes(k).hex(): bytes(v).hex() for k, v in txn._txn.cursor()}
+            dump = {bytes(k).hex(): bytes(v).hex() for k, v in txn.cursor()}
     finally:
         db.close()
     want = {k: v for k, v in manifest["raw_dump"]}

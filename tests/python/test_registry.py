@@ -85,7 +85,7 @@ def test_catalog_records_map_type_codec_and_indexes(tmp_path):
         by_name = db.attach_table(ByName)
         alpha.attach_index("by_name", by_name, lambda rec: rec["name"], nullable=True)
         with db.begin() as txn:
-            catalog = codec.cbor_loads(_native.catalog_read(txn._txn))
+            catalog = codec.cbor_loads(_native.catalog_read(txn))
     assert catalog[1] == {
         "oid": "2e3b9d0a-54c1-4a6e-8f0e-6a1c0b9d7e11", "map": "MapUuidCbor",
         "key": ["uuid"], "value": "cbor", "compress": None,
@@ -103,10 +103,10 @@ def test_index_attached_inside_a_write_transaction_is_recorded_later(tmp_path):
         with db.begin(write=True):
             alpha.attach_index("by_name", by_name, lambda rec: rec["name"])
         with db.begin() as txn:
-            assert codec.cbor_loads(_native.catalog_read(txn._txn))[1]["indexes"] == []
+            assert codec.cbor_loads(_native.catalog_read(txn))[1]["indexes"] == []
         db.attach_table(Beta)
         with db.begin() as txn:
-            catalog = codec.cbor_loads(_native.catalog_read(txn._txn))
+            catalog = codec.cbor_loads(_native.catalog_read(txn))
     assert [i["name"] for i in catalog[1]["indexes"]] == ["by_name"]
     assert sorted(catalog) == [1, 2, 3]
 
@@ -125,16 +125,15 @@ def test_slot_count_and_clear_bindings(tmp_path):
     with zlmdb.Database(str(tmp_path / "db")) as db:
         beta = db.attach_table(Beta)
         with db.begin(write=True) as txn:
-            ltxn = txn._txn
             for i in range(1, 6):
                 beta[txn, i] = i
-            assert _native.slot_count(txn._txn, 1) == 5
-            assert _native.slot_clear(txn._txn, 1) == 5
-            assert _native.slot_count(txn._txn, 1) == 0
-            assert _native.slot_count(txn._txn, 0) == 2      # registry + catalog
+            assert _native.slot_count(txn, 1) == 5
+            assert _native.slot_clear(txn, 1) == 5
+            assert _native.slot_count(txn, 1) == 0
+            assert _native.slot_count(txn, 0) == 2      # registry + catalog
             with pytest.raises(ValueError, match="out of range"):
-                _native.slot_count(txn._txn, 70000)
+                _native.slot_count(txn, 70000)
             with pytest.raises(TypeError, match="Transaction"):
-                _native.slot_count(txn, 1)
+                _native.slot_count(object(), 1)
         with pytest.raises(zlmdb.lmdb.Error):
-            _native.slot_count(ltxn, 1)                      # ended
+            _native.slot_count(txn, 1)                       # ended

@@ -118,7 +118,7 @@ def verify(path, sync, growth, last_acked, strong):
         # Below the ORM: every LMDB record belongs to the registry (slot 0) or
         # to one of the schema's slots, with as many records as the ORM saw.
         per_slot = {}
-        for k in txn._txn.cursor().iternext(values=False):
+        for k in txn.cursor().iternext(values=False):
             slot = int.from_bytes(bytes(k[:2]), "big")
             per_slot[slot] = per_slot.get(slot, 0) + 1
         want = {h.accounts._slot: len(seen["accounts"]), h.journal._slot: len(seen["journal"]),

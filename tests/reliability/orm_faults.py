@@ -144,12 +144,10 @@ def alloc(growth):
                     tn = type(outcome).__name__
                     stats["exceptions"][tn] = stats["exceptions"].get(tn, 0) + 1
                     if isinstance(outcome, SystemError):
-                        # seen only in the Python write path of a growing
-                        # database, on a put refused by the unique index
-                        # (docs/reliability.md): counted, and the state
-                        # below must still be unchanged
+                        # an exception lost on the way (it once was, in the
+                        # Python write path of a growing database): a bug
                         stats["system_errors"].append("%s k=%d: %s" % (name, k, outcome))
-                    elif not isinstance(outcome, MemoryError):
+                    if not isinstance(outcome, MemoryError):
                         import traceback
                         stats["problems"].append("%s k=%d: %s" % (name, k, "".join(
                             traceback.format_exception(outcome))[-1500:]))

@@ -84,18 +84,18 @@ def run(seed, steps):
 
     def end_txn(t, fail):
         h = state["h"]
-        pending = state["pending"] if t._write else None
-        if t._write:
+        pending = state["pending"] if t.write else None
+        if t.write:
             state["pending"] = None
         if trace:
-            sys.stderr.write("   end %s txn, %s\n" % ("write" if t._write else "read",
+            sys.stderr.write("   end %s txn, %s\n" % ("write" if t.write else "read",
                                                     "abort" if fail else "commit"))
         try:
             if fail:
                 t.__exit__(RuntimeError, RuntimeError("abort"), None)
             else:
                 t.__exit__(None, None, None)
-                if t._write:
+                if t.write:
                     stats["commits"] += 1
                     if pending is not None:
                         state["committed"] = pending
@@ -119,7 +119,7 @@ def run(seed, steps):
             H.watchdog()
         stats["steps"] += 1
         h = state["h"]
-        txns = [t for t in state["txns"] if t._txn is not None]
+        txns = [t for t in state["txns"] if t.is_open]
         state["txns"] = txns
         r = rnd.random()
         try:
@@ -141,7 +141,7 @@ def run(seed, steps):
                 if pool:
                     pool.pop(rnd.randrange(len(pool)))
                 continue
-            writes = [t for t in txns if t._write]
+            writes = [t for t in txns if t.write]
             if r < 0.16 or not txns:
                 write = rnd.random() < 0.7 and not writes   # one writer per thread
                 t = h.db.begin(write=write, buffers=rnd.random() < 0.2)
@@ -159,7 +159,7 @@ def run(seed, steps):
                 for _ in range(rnd.randrange(1, 4)):
                     next(it)
                 continue
-            model = state["pending"] if t._write else None   # what t's commit will show
+            model = state["pending"] if t.write else None   # what t's commit will show
             table = rnd.choice([h.accounts, h.accounts, h.accounts, h.by_email, h.journal])
             op = rnd.choice(["put", "put", "put", "get", "del", "in", "select", "count",
                              "count_range", "truncate", "rebuild", "reattach"])
@@ -174,7 +174,7 @@ def run(seed, steps):
                 if trace:
                     sys.stderr.write("#%d put %s[%r] = %r (write txn: %s)\n" % (
                         step, type(table).__name__, k, getattr(v, "as_tuple", lambda: v)(),
-                        t._write))
+                        t.write))
                 table[t, k] = v
                 if table is h.accounts and model is not None:
                     model[k] = v.as_tuple()
@@ -197,7 +197,7 @@ def run(seed, steps):
                     state["iters"].append(it)
                 else:
                     for i, _x in enumerate(it):
-                        if i == 2 and t._write and rnd.random() < 0.5:
+                        if i == 2 and t.write and rnd.random() < 0.5:
                             k, v = rnd.randrange(1, 40), any_value()
                             h.accounts[t, k] = v
                             if model is not None:
@@ -225,7 +225,7 @@ def run(seed, steps):
             stats["ok"] += 1
             if trace:
                 sys.stderr.write("#%d %s ok (%s, write txn %s)\n" % (
-                    step, op, type(table).__name__, t._write))
+                    step, op, type(table).__name__, t.write))
         except StopIteration:
             pass
         except Exception as e:  # any Python exception is an acceptable outcome
@@ -234,7 +234,7 @@ def run(seed, steps):
             if trace:
                 sys.stderr.write("#%d %s !! %s: %s\n" % (step, op, n, str(e)[:100]))
     for t in state["txns"]:
-        if t._txn is not None:
+        if t.is_open:
             try:
                 end_txn(t, rnd.random() < 0.5)
             except Exception:

@@ -52,7 +52,7 @@ def test_orm_verifier_detects_a_lost_index_entry_and_a_lost_commit(tmp_path):
     # remove one index entry below the ORM, as a torn write would
     with h.db.begin(write=True) as txn:
         email = next(e for e, _ in h.by_email.select(txn))
-        assert txn._txn.delete(h.by_email._physical_key(email))
+        assert txn.delete(h.by_email._physical_key(email))
     h.db.close()
     res = H.run_script("orm_crash.py", ["verify", path, 1, 0, 30, 1], timeout=120)
     problems = res.json()["problems"]
@@ -73,7 +73,7 @@ def _faults(mode):
     assert res.crash is None and info is not None, res.describe()
     assert not info["problems"], info["problems"]
     assert info["failed_ops"] > 100                        # the faults did land
-    assert set(info["exceptions"]) <= {"MemoryError", "SystemError"}
+    assert set(info["exceptions"]) <= {"MemoryError"}       # no SystemError: none lost
     assert max(info["max_k"].values()) < 3000               # every op succeeded again
     # no leak on the error paths: a third sweep allocates nothing more
     assert info["traced"][2] - info["traced"][1] < 2048, info["traced"]
@@ -86,9 +86,11 @@ def test_orm_allocation_faults_write_all_or_nothing():
 
 
 def test_orm_allocation_faults_in_a_growing_database():
+    # The growing database logs its writes, and redoes them, in the same C
+    # write path: no half-way state either, and no lost exception (a put
+    # refused by the unique index once raised SystemError here).
     info = _faults("growth")
-    # the Python write path can fail between two writes: commit refuses then
-    assert info["refused_commits"] > 0
+    assert info["refused_commits"] == 0 and info["system_errors"] == []
 
 
 def _reread(path, count):
