@@ -249,3 +249,14 @@ def test_a_swallowed_map_full_at_the_ceiling_is_not_committed(tmp_path):
     with db.begin() as txn:
         assert blobs.count(txn) == 1
     db.close()
+
+
+def test_database_env_is_the_low_level_environment_until_closed(tmp_path):
+    db = zlmdb.Database(str(tmp_path / "db"))
+    assert isinstance(db.env, zlmdb.lmdb.Environment)
+    assert db.env.path() == str(tmp_path / "db")
+    with db.begin() as txn:
+        assert isinstance(txn, zlmdb.lmdb.Transaction)
+        assert txn.stat()["entries"] == db.env.stat()["entries"]
+    db.close()
+    assert db.env is None
