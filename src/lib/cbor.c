@@ -68,34 +68,12 @@ bad:
 /* The byte writers are in codec_int.h; each function here reserves room,
  * writes, and commits the new size, so a failure appends nothing. */
 
-/* Room for `room` more bytes; the caller's error context on failure. */
-static int room_for(zlmdb_buf *out, size_t room, unsigned char **p)
-{
-    int rc;
-
-    if (out == NULL)
-        return zlmdb__error_set(ZLMDB_EINVAL, "output buffer is NULL");
-    rc = zlmdb_buf_reserve(out, room);
-    if (rc)
-        return rc;
-    *p = out->ptr + out->size;
-    return ZLMDB_OK;
-}
-
-/* Commit what was written up to `end`, keeping the NUL the header promises. */
-static int commit(zlmdb_buf *out, unsigned char *end)
-{
-    out->size = (size_t)(end - out->ptr);
-    out->ptr[out->size] = 0;
-    return ZLMDB_OK;
-}
-
 static int put_head(zlmdb_buf *out, unsigned major, uint64_t v)
 {
     unsigned char *p = NULL;
-    int rc = room_for(out, ZLMDB__CBOR_HEAD_MAX, &p);
+    int rc = zlmdb__buf_room(out, ZLMDB__CBOR_HEAD_MAX, &p);
 
-    return rc ? rc : commit(out, zlmdb__cbor_head(p, major, v));
+    return rc ? rc : zlmdb__buf_commit(out, zlmdb__cbor_head(p, major, v));
 }
 
 static int put_string(zlmdb_buf *out, unsigned major, const void *data, size_t len)
@@ -107,8 +85,8 @@ static int put_string(zlmdb_buf *out, unsigned major, const void *data, size_t l
         return zlmdb__error_set(ZLMDB_EINVAL, "CBOR string: NULL argument");
     if (len > SIZE_MAX - ZLMDB__CBOR_HEAD_MAX)
         return zlmdb__error_set(ZLMDB_TOO_LARGE, "CBOR string of %zu bytes is too large", len);
-    rc = room_for(out, ZLMDB__CBOR_HEAD_MAX + len, &p);
-    return rc ? rc : commit(out, zlmdb__cbor_string(p, major, data, len));
+    rc = zlmdb__buf_room(out, ZLMDB__CBOR_HEAD_MAX + len, &p);
+    return rc ? rc : zlmdb__buf_commit(out, zlmdb__cbor_string(p, major, data, len));
 }
 
 int zlmdb_cbor_encode_uint(zlmdb_buf *out, uint64_t v)
@@ -124,9 +102,9 @@ int zlmdb_cbor_encode_negint(zlmdb_buf *out, uint64_t n)
 int zlmdb_cbor_encode_int(zlmdb_buf *out, int64_t v)
 {
     unsigned char *p = NULL;
-    int rc = room_for(out, ZLMDB__CBOR_HEAD_MAX, &p);
+    int rc = zlmdb__buf_room(out, ZLMDB__CBOR_HEAD_MAX, &p);
 
-    return rc ? rc : commit(out, zlmdb__cbor_int(p, v));
+    return rc ? rc : zlmdb__buf_commit(out, zlmdb__cbor_int(p, v));
 }
 
 unsigned char *zlmdb__cbor_bigint(unsigned char *p, int negative, const unsigned char *mag,
@@ -156,8 +134,8 @@ int zlmdb_cbor_encode_bigint(zlmdb_buf *out, int negative, const unsigned char *
         return zlmdb__error_set(ZLMDB_EINVAL, "CBOR bigint: NULL argument");
     if (len > SIZE_MAX - 2 * ZLMDB__CBOR_HEAD_MAX)
         return zlmdb__error_set(ZLMDB_TOO_LARGE, "CBOR bigint of %zu bytes is too large", len);
-    rc = room_for(out, 2 * ZLMDB__CBOR_HEAD_MAX + len, &p);
-    return rc ? rc : commit(out, zlmdb__cbor_bigint(p, negative, mag, len));
+    rc = zlmdb__buf_room(out, 2 * ZLMDB__CBOR_HEAD_MAX + len, &p);
+    return rc ? rc : zlmdb__buf_commit(out, zlmdb__cbor_bigint(p, negative, mag, len));
 }
 
 int zlmdb_cbor_encode_bytes(zlmdb_buf *out, const void *data, size_t len)
@@ -222,9 +200,9 @@ int zlmdb_cbor_encode_simple(zlmdb_buf *out, unsigned v)
 int zlmdb_cbor_encode_double(zlmdb_buf *out, double v)
 {
     unsigned char *p = NULL;
-    int rc = room_for(out, ZLMDB__CBOR_HEAD_MAX, &p);
+    int rc = zlmdb__buf_room(out, ZLMDB__CBOR_HEAD_MAX, &p);
 
-    return rc ? rc : commit(out, zlmdb__cbor_double(p, v));
+    return rc ? rc : zlmdb__buf_commit(out, zlmdb__cbor_double(p, v));
 }
 
 /* ---------------------------------------------------------------- reader */

@@ -15,6 +15,27 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "zlmdb.h"
+
+/* For libzlmdb's public encoders: room for `room` more bytes of `out`
+ * (#ZLMDB_EINVAL for a NULL buffer, as zlmdb_buf_reserve()), then the new
+ * size once written up to `end`, keeping the NUL the header promises. */
+static inline int zlmdb__buf_room(zlmdb_buf *out, size_t room, unsigned char **p)
+{
+    int rc = zlmdb_buf_reserve(out, room);
+
+    if (rc == 0)
+        *p = out->ptr + out->size;
+    return rc;
+}
+
+static inline int zlmdb__buf_commit(zlmdb_buf *out, unsigned char *end)
+{
+    out->size = (size_t)(end - out->ptr);
+    out->ptr[out->size] = 0;
+    return 0;
+}
+
 /* ================================================================ CBOR */
 
 /** Longest head (1 + 8 bytes); also the longest float item. */
@@ -253,7 +274,7 @@ static inline unsigned char *zlmdb__json_literal(unsigned char *p, int v)
     return p + 4;
 }
 
-/* A double as float.__repr__ writes it: zlmdb_json_format_double() (whose
- * NUL needs the one byte more of room).  Room: ZLMDB_JSON_DOUBLE_MAX. */
+/* Doubles have no inline writer: zlmdb_json_format_double() (json.c) is
+ * the one formatter, called with ZLMDB_JSON_DOUBLE_MAX bytes of room. */
 
 #endif

@@ -18,28 +18,6 @@
 /* The byte writers are in codec_int.h; each function here reserves room,
  * writes, and commits the new size, so a failure appends nothing. */
 
-/* Room for `room` more bytes. */
-static int room_for(zlmdb_buf *out, size_t room, unsigned char **p)
-{
-    int rc;
-
-    if (out == NULL)
-        return zlmdb__error_set(ZLMDB_EINVAL, "output buffer is NULL");
-    rc = zlmdb_buf_reserve(out, room);
-    if (rc)
-        return rc;
-    *p = out->ptr + out->size;
-    return ZLMDB_OK;
-}
-
-/* Commit what was written up to `end`, keeping the NUL the header promises. */
-static int commit(zlmdb_buf *out, unsigned char *end)
-{
-    out->size = (size_t)(end - out->ptr);
-    out->ptr[out->size] = 0;
-    return ZLMDB_OK;
-}
-
 /* 0: copy; otherwise the character of the short escape, or 'u'. */
 static const char escape_tab[128] = {
     'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
@@ -103,32 +81,32 @@ int zlmdb_json_encode_string(zlmdb_buf *out, const char *text, size_t len)
     room = zlmdb__json_string_room(len, esc);
     if (room == SIZE_MAX)
         return zlmdb__error_set(ZLMDB_TOO_LARGE, "JSON string of %zu bytes is too large", len);
-    rc = room_for(out, room, &p);
-    return rc ? rc : commit(out, zlmdb__json_string(p, s, len, esc));
+    rc = zlmdb__buf_room(out, room, &p);
+    return rc ? rc : zlmdb__buf_commit(out, zlmdb__json_string(p, s, len, esc));
 }
 
 int zlmdb_json_encode_uint64(zlmdb_buf *out, uint64_t v)
 {
     unsigned char *p = NULL;
-    int rc = room_for(out, ZLMDB__JSON_INT_MAX, &p);
+    int rc = zlmdb__buf_room(out, ZLMDB__JSON_INT_MAX, &p);
 
-    return rc ? rc : commit(out, zlmdb__json_uint(p, v));
+    return rc ? rc : zlmdb__buf_commit(out, zlmdb__json_uint(p, v));
 }
 
 int zlmdb_json_encode_int64(zlmdb_buf *out, int64_t v)
 {
     unsigned char *p = NULL;
-    int rc = room_for(out, ZLMDB__JSON_INT_MAX, &p);
+    int rc = zlmdb__buf_room(out, ZLMDB__JSON_INT_MAX, &p);
 
-    return rc ? rc : commit(out, zlmdb__json_int(p, v));
+    return rc ? rc : zlmdb__buf_commit(out, zlmdb__json_int(p, v));
 }
 
 int zlmdb_json_encode_literal(zlmdb_buf *out, int v)
 {
     unsigned char *p = NULL;
-    int rc = room_for(out, ZLMDB__JSON_LITERAL_MAX, &p);
+    int rc = zlmdb__buf_room(out, ZLMDB__JSON_LITERAL_MAX, &p);
 
-    return rc ? rc : commit(out, zlmdb__json_literal(p, v));
+    return rc ? rc : zlmdb__buf_commit(out, zlmdb__json_literal(p, v));
 }
 
 static const double pow10_tab[23] = {
@@ -518,9 +496,9 @@ size_t zlmdb_json_format_double(double v, char *out)
 int zlmdb_json_encode_double(zlmdb_buf *out, double v)
 {
     unsigned char *p = NULL;
-    int rc = room_for(out, ZLMDB_JSON_DOUBLE_MAX, &p);
+    int rc = zlmdb__buf_room(out, ZLMDB_JSON_DOUBLE_MAX, &p);
 
-    return rc ? rc : commit(out, p + zlmdb_json_format_double(v, (char *)p));
+    return rc ? rc : zlmdb__buf_commit(out, p + zlmdb_json_format_double(v, (char *)p));
 }
 
 /* ---------------------------------------------------------------- reader */

@@ -8,10 +8,12 @@
 /* Expected strings were produced by Python's repr() (CPython 3) for the
  * double with the given bit pattern: edge cases, 200 random bit patterns,
  * rounded decimals and powers of ten and two. */
-static const struct {
+typedef struct {
     uint64_t bits;
     const char *repr;
-} float_cases[] = {
+} float_case;
+
+static const float_case float_cases[] = {
     {0x3fb999999999999aULL, "0.1"},
     {0x3fc999999999999aULL, "0.2"},
     {0x3fd3333333333333ULL, "0.3"},
@@ -610,10 +612,7 @@ void test_json__double_roundtrips_and_is_shortest(void)
  * formatter's exact-integer path (1e-14 <= |v| < 1e16) and its general
  * search, at the positional/scientific switches, and at powers of two,
  * whose rounding interval is lopsided. */
-static const struct {
-    uint64_t bits;
-    const char *repr;
-} float_edges[] = {
+static const float_case float_edges[] = {
     {0x3d06849b86a12b9bULL, "1e-14"},
     {0xbd06849b86a12b9bULL, "-1e-14"},
     {0x3d06849b86a12b9aULL, "9.999999999999998e-15"},
