@@ -286,14 +286,11 @@ static inline int put_simple(zpy_obuf *b, unsigned v)
     return put_head(b, ZLMDB__CBOR_MT_SIMPLE, v);
 }
 
-/* Room for a head and n more bytes; the overflow check is for n near
- * PY_SSIZE_T_MAX, which no Python object reaches, but costs nothing. */
+/* Room for `heads` heads and n more bytes.  n is the size of a Python
+ * object, at most PY_SSIZE_T_MAX = SIZE_MAX / 2, so the sum cannot wrap;
+ * zpy_obuf_grow() refuses what would pass PY_SSIZE_T_MAX. */
 static inline int reserve_string(zpy_obuf *b, size_t n, size_t heads)
 {
-    if (ZPY_UNLIKELY(n > (size_t)PY_SSIZE_T_MAX - heads * ZLMDB__CBOR_HEAD_MAX)) {
-        PyErr_NoMemory();
-        return -1;
-    }
     return zpy_obuf_reserve(b, heads * ZLMDB__CBOR_HEAD_MAX + n);
 }
 
@@ -357,7 +354,9 @@ static inline int cbor_int(zpy_obuf *b, PyObject *v)
     int overflow;
     long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
     if (ZPY_LIKELY(!overflow)) {
-        if (ZPY_UNLIKELY(x == -1) && PyErr_Occurred())
+        if (x >= 0)
+            return put_head(b, ZLMDB__CBOR_MT_UINT, (uint64_t)x);
+        if (x == -1 && PyErr_Occurred())
             return -1;
         if (zpy_obuf_reserve(b, ZLMDB__CBOR_HEAD_MAX) < 0)
             return -1;

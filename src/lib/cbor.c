@@ -85,6 +85,8 @@ static int put_string(zlmdb_buf *out, unsigned major, const void *data, size_t l
         return zlmdb__error_set(ZLMDB_EINVAL, "CBOR string: NULL argument");
     if (len > SIZE_MAX - ZLMDB__CBOR_HEAD_MAX)
         return zlmdb__error_set(ZLMDB_TOO_LARGE, "CBOR string of %zu bytes is too large", len);
+    if (data == NULL)
+        data = ""; /* len is 0; memcpy wants a pointer all the same */
     rc = zlmdb__buf_room(out, ZLMDB__CBOR_HEAD_MAX + len, &p);
     return rc ? rc : zlmdb__buf_commit(out, zlmdb__cbor_string(p, major, data, len));
 }

@@ -106,13 +106,13 @@ static inline unsigned char *zlmdb__cbor_int(unsigned char *p, int64_t v)
     return zlmdb__cbor_head(p, ZLMDB__CBOR_MT_UINT, (uint64_t)v);
 }
 
-/* A byte or text string: head, then the bytes.  Room: HEAD_MAX + len. */
+/* A byte or text string: head, then the bytes (`data` not NULL, even when
+ * len is 0).  Room: HEAD_MAX + len. */
 static inline unsigned char *zlmdb__cbor_string(unsigned char *p, unsigned major,
                                                 const void *data, size_t len)
 {
     p = zlmdb__cbor_head(p, major, (uint64_t)len);
-    if (len)
-        memcpy(p, data, len);
+    memcpy(p, data, len);
     return p + len;
 }
 
