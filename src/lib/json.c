@@ -354,9 +354,26 @@ static int split_sci(const char *b, char *dig)
  * expects depends on the process's LC_NUMERIC, and the digits do not. */
 static int digits_roundtrip(const char *dig, int exp, double v)
 {
-    char b[48];
+    char b[48], t[8];
+    size_t n = strlen(dig);
+    int e = exp - ((int)n - 1), k = 0;
+    char *q = b + n;
 
-    snprintf(b, sizeof(b), "%se%d", dig, exp - ((int)strlen(dig) - 1));
+    /* by hand: this runs once or twice per probe, printf costs as much as
+     * the strtod() it feeds */
+    memcpy(b, dig, n);
+    *q++ = 'e';
+    if (e < 0) {
+        *q++ = '-';
+        e = -e;
+    }
+    do {
+        t[k++] = (char)('0' + e % 10);
+        e /= 10;
+    } while (e);
+    while (k)
+        *q++ = t[--k];
+    *q = 0;
     return strtod(b, NULL) == v;
 }
 
