@@ -985,6 +985,7 @@ ZLMDB_EXTERN(int) zlmdb_json_encode_uint64(zlmdb_buf *out, uint64_t v);
  * Shortest digits that read back to the same double; scientific notation
  * when the decimal exponent is below -4 or at least 16 (`1e+16`, `1e-05`);
  * whole numbers get `.0`; `-0.0`; `NaN`, `Infinity`, `-Infinity`.
+ * The result does not depend on the process locale (`LC_NUMERIC`).
  *
  * @param[in] v the value
  * @param[out] out at least #ZLMDB_JSON_DOUBLE_MAX bytes; NUL-terminated

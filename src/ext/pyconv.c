@@ -9,6 +9,7 @@
  * Decoding never recurses: the reader yields items and we keep our own
  * stack of containers under construction. */
 #include "zpy.h"
+#include "codec_int.h"
 #include <datetime.h>
 #include <math.h>
 
@@ -270,88 +271,42 @@ typedef struct {
     PyObject *path[ZPY_CODEC_MAX_DEPTH + 1]; /**< containers being encoded */
 } cenc;
 
+/* Every byte goes through libzlmdb's CBOR writers (codec_int.h, inlined
+ * here); these only reserve room in the output buffer first. */
 static inline int put_head(zpy_obuf *b, unsigned major, uint64_t v)
 {
-    unsigned char *p;
-    if (zpy_obuf_reserve(b, 9) < 0)
+    if (zpy_obuf_reserve(b, ZLMDB__CBOR_HEAD_MAX) < 0)
         return -1;
-    p = b->p + b->len;
-    major <<= 5;
-    if (v < 24) {
-        p[0] = (unsigned char)(major | v);
-        b->len += 1;
-    } else if (v <= 0xff) {
-        p[0] = (unsigned char)(major | 24);
-        p[1] = (unsigned char)v;
-        b->len += 2;
-    } else if (v <= 0xffff) {
-        p[0] = (unsigned char)(major | 25);
-        p[1] = (unsigned char)(v >> 8);
-        p[2] = (unsigned char)v;
-        b->len += 3;
-    } else if (v <= 0xffffffffu) {
-        p[0] = (unsigned char)(major | 26);
-        p[1] = (unsigned char)(v >> 24);
-        p[2] = (unsigned char)(v >> 16);
-        p[3] = (unsigned char)(v >> 8);
-        p[4] = (unsigned char)v;
-        b->len += 5;
-    } else {
-        int i;
-        p[0] = (unsigned char)(major | 27);
-        for (i = 8; i >= 1; i--) {
-            p[i] = (unsigned char)v;
-            v >>= 8;
-        }
-        b->len += 9;
-    }
+    b->len = (size_t)(zlmdb__cbor_head(b->p + b->len, major, v) - b->p);
     return 0;
 }
 
-static inline int put_raw(zpy_obuf *b, const void *data, size_t n)
+static inline int put_simple(zpy_obuf *b, unsigned v)
 {
-    if (zpy_obuf_reserve(b, n) < 0)
-        return -1;
-    memcpy(b->p + b->len, data, n);
-    b->len += n;
-    return 0;
+    return put_head(b, ZLMDB__CBOR_MT_SIMPLE, v);
 }
 
-static inline int put_byte(zpy_obuf *b, unsigned char c)
+/* Room for `heads` heads and n more bytes.  n is the size of a Python
+ * object, at most PY_SSIZE_T_MAX = SIZE_MAX / 2, so the sum cannot wrap;
+ * zpy_obuf_grow() refuses what would pass PY_SSIZE_T_MAX. */
+static inline int reserve_string(zpy_obuf *b, size_t n, size_t heads)
 {
-    if (zpy_obuf_reserve(b, 1) < 0)
-        return -1;
-    b->p[b->len++] = c;
-    return 0;
+    return zpy_obuf_reserve(b, heads * ZLMDB__CBOR_HEAD_MAX + n);
 }
 
 static inline int put_string(zpy_obuf *b, unsigned major, const void *data, size_t n)
 {
-    if (put_head(b, major, n) < 0)
+    if (reserve_string(b, n, 1) < 0)
         return -1;
-    return put_raw(b, data, n);
+    b->len = (size_t)(zlmdb__cbor_string(b->p + b->len, major, data, n) - b->p);
+    return 0;
 }
 
-static int cbor_double(zpy_obuf *b, double d)
+static inline int cbor_double(zpy_obuf *b, double d)
 {
-    unsigned char *p;
-    uint64_t bits;
-    int i;
-
-    if (isnan(d))
-        return put_raw(b, "\xf9\x7e\x00", 3);
-    if (isinf(d))
-        return put_raw(b, d > 0 ? "\xf9\x7c\x00" : "\xf9\xfc\x00", 3);
-    if (zpy_obuf_reserve(b, 9) < 0)
+    if (zpy_obuf_reserve(b, ZLMDB__CBOR_HEAD_MAX) < 0)
         return -1;
-    memcpy(&bits, &d, 8);
-    p = b->p + b->len;
-    p[0] = 0xfb;
-    for (i = 8; i >= 1; i--) {
-        p[i] = (unsigned char)bits;
-        bits >>= 8;
-    }
-    b->len += 9;
+    b->len = (size_t)(zlmdb__cbor_double(b->p + b->len, d) - b->p);
     return 0;
 }
 
@@ -362,7 +317,7 @@ static ZPY_NOINLINE int cbor_bigint(zpy_obuf *b, PyObject *v)
     PyObject *m, *bytes;
     unsigned long long u;
     size_t nbits, nbytes;
-    int rc;
+    int rc = -1;
 
     m = neg ? PyNumber_Invert(v) : Py_NewRef(v); /* ~v == -1 - v */
     if (m == NULL)
@@ -370,7 +325,7 @@ static ZPY_NOINLINE int cbor_bigint(zpy_obuf *b, PyObject *v)
     u = PyLong_AsUnsignedLongLong(m);
     if (!(u == (unsigned long long)-1 && PyErr_Occurred())) {
         Py_DECREF(m);
-        return put_head(b, neg ? 1 : 0, u);
+        return put_head(b, neg ? ZLMDB__CBOR_MT_NEGINT : ZLMDB__CBOR_MT_UINT, u);
     }
     PyErr_Clear();
     nbits = _PyLong_NumBits(m);
@@ -383,9 +338,13 @@ static ZPY_NOINLINE int cbor_bigint(zpy_obuf *b, PyObject *v)
     Py_DECREF(m);
     if (bytes == NULL)
         return -1;
-    rc = put_head(b, 6, neg ? 3 : 2);
-    if (rc == 0)
-        rc = put_string(b, 2, PyBytes_AS_STRING(bytes), (size_t)PyBytes_GET_SIZE(bytes));
+    if (reserve_string(b, (size_t)PyBytes_GET_SIZE(bytes), 2) == 0) {
+        unsigned char *end = zlmdb__cbor_bigint(
+            b->p + b->len, neg, (const unsigned char *)PyBytes_AS_STRING(bytes),
+            (size_t)PyBytes_GET_SIZE(bytes));
+        b->len = (size_t)(end - b->p);
+        rc = 0;
+    }
     Py_DECREF(bytes);
     return rc;
 }
@@ -396,10 +355,13 @@ static inline int cbor_int(zpy_obuf *b, PyObject *v)
     long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
     if (ZPY_LIKELY(!overflow)) {
         if (x >= 0)
-            return put_head(b, 0, (uint64_t)x);
+            return put_head(b, ZLMDB__CBOR_MT_UINT, (uint64_t)x);
         if (x == -1 && PyErr_Occurred())
             return -1;
-        return put_head(b, 1, (uint64_t)(-(x + 1)));
+        if (zpy_obuf_reserve(b, ZLMDB__CBOR_HEAD_MAX) < 0)
+            return -1;
+        b->len = (size_t)(zlmdb__cbor_int(b->p + b->len, (int64_t)x) - b->p);
+        return 0;
     }
     return cbor_bigint(b, v);
 }
@@ -416,7 +378,7 @@ static inline int cbor_str(zpy_obuf *b, PyObject *s)
         if (p == NULL)
             return -1;
     }
-    return put_string(b, 3, p, (size_t)n);
+    return put_string(b, ZLMDB__CBOR_MT_TEXT, p, (size_t)n);
 }
 
 static int cbor_enc(cenc *c, PyObject *o);
@@ -461,7 +423,7 @@ static int cbor_seq(cenc *c, PyObject *o)
     Py_ssize_t i, n = Py_SIZE(o);
     int islist = PyList_Check(o);
 
-    if (put_head(&c->out, 4, (uint64_t)n) < 0 || enter(c, o) < 0)
+    if (put_head(&c->out, ZLMDB__CBOR_MT_ARRAY, (uint64_t)n) < 0 || enter(c, o) < 0)
         return -1;
     for (i = 0; i < n; i++) {
         PyObject *it;
@@ -489,7 +451,7 @@ static int cbor_map(cenc *c, PyObject *o)
     Py_ssize_t pos = 0, n = PyDict_GET_SIZE(o), seen = 0;
     PyObject *k, *v;
 
-    if (put_head(&c->out, 5, (uint64_t)n) < 0 || enter(c, o) < 0)
+    if (put_head(&c->out, ZLMDB__CBOR_MT_MAP, (uint64_t)n) < 0 || enter(c, o) < 0)
         return -1;
     while (PyDict_Next(o, &pos, &k, &v)) {
         int rc;
@@ -518,7 +480,7 @@ static int cbor_set(cenc *c, PyObject *o)
     Py_ssize_t n = PySet_GET_SIZE(o), seen = 0;
     PyObject *it, *x;
 
-    if (put_head(&c->out, 6, 258) < 0 || put_head(&c->out, 4, (uint64_t)n) < 0 ||
+    if (put_head(&c->out, ZLMDB__CBOR_MT_TAG, 258) < 0 || put_head(&c->out, ZLMDB__CBOR_MT_ARRAY, (uint64_t)n) < 0 ||
         enter(c, o) < 0)
         return -1;
     it = PyObject_GetIter(o);
@@ -566,15 +528,19 @@ static int cbor_datetime(cenc *c, PyObject *o)
         Py_DECREF(s);
         return -1;
     }
-    rc = put_head(&c->out, 6, 0);
+    rc = put_head(&c->out, ZLMDB__CBOR_MT_TAG, 0);
     if (rc == 0 && n >= 6 && memcmp(p + n - 6, "+00:00", 6) == 0) {
-        rc = put_head(&c->out, 3, (uint64_t)n - 5);
-        if (rc == 0)
-            rc = put_raw(&c->out, p, (size_t)n - 6);
-        if (rc == 0)
-            rc = put_byte(&c->out, 'Z');
+        /* cbor2 writes UTC as "Z": the text is isoformat() minus "+00:00" */
+        rc = reserve_string(&c->out, (size_t)n - 5, 1);
+        if (rc == 0) {
+            unsigned char *q = zlmdb__cbor_head(c->out.p + c->out.len, ZLMDB__CBOR_MT_TEXT,
+                                                (uint64_t)n - 5);
+            memcpy(q, p, (size_t)n - 6);
+            q[n - 6] = 'Z';
+            c->out.len = (size_t)(q + n - 5 - c->out.p);
+        }
     } else if (rc == 0) {
-        rc = put_string(&c->out, 3, p, (size_t)n);
+        rc = put_string(&c->out, ZLMDB__CBOR_MT_TEXT, p, (size_t)n);
     }
     Py_DECREF(s);
     return rc;
@@ -585,9 +551,9 @@ static int cbor_date(cenc *c, PyObject *o)
     char tmp[32];
     int n = snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", PyDateTime_GET_YEAR(o),
                      PyDateTime_GET_MONTH(o), PyDateTime_GET_DAY(o));
-    if (put_head(&c->out, 6, 1004) < 0)
+    if (put_head(&c->out, ZLMDB__CBOR_MT_TAG, 1004) < 0)
         return -1;
-    return put_string(&c->out, 3, tmp, (size_t)n);
+    return put_string(&c->out, ZLMDB__CBOR_MT_TEXT, tmp, (size_t)n);
 }
 
 static int cbor_decimal(cenc *c, PyObject *o)
@@ -642,7 +608,7 @@ static int cbor_decimal(cenc *c, PyObject *o)
     mant = PyLong_FromString(s, NULL, 10);
     if (mant == NULL)
         goto done;
-    if (put_head(&c->out, 6, 4) < 0 || put_head(&c->out, 4, 2) < 0 ||
+    if (put_head(&c->out, ZLMDB__CBOR_MT_TAG, 4) < 0 || put_head(&c->out, ZLMDB__CBOR_MT_ARRAY, 2) < 0 ||
         cbor_int(&c->out, exp) < 0 || cbor_int(&c->out, mant) < 0)
         goto done;
     rc = 0;
@@ -665,9 +631,9 @@ static ZPY_NOINLINE int cbor_slow(cenc *c, PyObject *o)
     if (PyUnicode_Check(o))
         return cbor_str(&c->out, o);
     if (PyBytes_Check(o))
-        return put_string(&c->out, 2, PyBytes_AS_STRING(o), (size_t)PyBytes_GET_SIZE(o));
+        return put_string(&c->out, ZLMDB__CBOR_MT_BYTES, PyBytes_AS_STRING(o), (size_t)PyBytes_GET_SIZE(o));
     if (PyByteArray_Check(o))
-        return put_string(&c->out, 2, PyByteArray_AS_STRING(o),
+        return put_string(&c->out, ZLMDB__CBOR_MT_BYTES, PyByteArray_AS_STRING(o),
                           (size_t)PyByteArray_GET_SIZE(o));
     if (PyList_Check(o) || PyTuple_Check(o))
         return cbor_seq(c, o);
@@ -681,14 +647,14 @@ static ZPY_NOINLINE int cbor_slow(cenc *c, PyObject *o)
         return cbor_date(c, o);
     if (PyObject_TypeCheck(o, (PyTypeObject *)cs->UUID)) {
         unsigned char u[16];
-        if (zpy_uuid_to_bytes(cs, o, u) < 0 || put_head(&c->out, 6, 37) < 0)
+        if (zpy_uuid_to_bytes(cs, o, u) < 0 || put_head(&c->out, ZLMDB__CBOR_MT_TAG, 37) < 0)
             return -1;
-        return put_string(&c->out, 2, u, 16);
+        return put_string(&c->out, ZLMDB__CBOR_MT_BYTES, u, 16);
     }
     if (PyObject_TypeCheck(o, (PyTypeObject *)cs->Decimal))
         return cbor_decimal(c, o);
     if (o == cs->undefined)
-        return put_byte(&c->out, 0xf7);
+        return put_simple(&c->out, ZLMDB__CBOR_UNDEFINED);
     if (PyObject_TypeCheck(o, (PyTypeObject *)cs->CBORTag)) {
         PyObject *tag = PyObject_GetAttr(o, cs->s_tag), *val;
         unsigned long long t;
@@ -708,7 +674,7 @@ static ZPY_NOINLINE int cbor_slow(cenc *c, PyObject *o)
             return -1;
         }
         val = PyObject_GetAttr(o, cs->s_value);
-        if (val == NULL || put_head(&c->out, 6, t) < 0 || enter(c, o) < 0) {
+        if (val == NULL || put_head(&c->out, ZLMDB__CBOR_MT_TAG, t) < 0 || enter(c, o) < 0) {
             Py_XDECREF(val);
             return -1;
         }
@@ -730,9 +696,7 @@ static ZPY_NOINLINE int cbor_slow(cenc *c, PyObject *o)
             PyErr_SetString(PyExc_ValueError, "simple value out of range");
             return -1;
         }
-        if (v < 20)
-            return put_byte(&c->out, (unsigned char)(0xe0 | v));
-        return put_raw(&c->out, (unsigned char[]){0xf8, (unsigned char)v}, 2);
+        return put_simple(&c->out, (unsigned)v);
     }
     if (c->deflt != NULL) {
         PyObject *r;
@@ -764,13 +728,13 @@ static int cbor_enc(cenc *c, PyObject *o)
     if (tp == &PyFloat_Type)
         return cbor_double(&c->out, PyFloat_AS_DOUBLE(o));
     if (o == Py_None)
-        return put_byte(&c->out, 0xf6);
+        return put_simple(&c->out, ZLMDB__CBOR_NULL);
     if (tp == &PyBool_Type)
-        return put_byte(&c->out, o == Py_True ? 0xf5 : 0xf4);
+        return put_simple(&c->out, o == Py_True ? ZLMDB__CBOR_TRUE : ZLMDB__CBOR_FALSE);
     if (tp == &PyList_Type || tp == &PyTuple_Type)
         return cbor_seq(c, o);
     if (tp == &PyBytes_Type)
-        return put_string(&c->out, 2, PyBytes_AS_STRING(o), (size_t)PyBytes_GET_SIZE(o));
+        return put_string(&c->out, ZLMDB__CBOR_MT_BYTES, PyBytes_AS_STRING(o), (size_t)PyBytes_GET_SIZE(o));
     return cbor_slow(c, o);
 }
 

@@ -3,6 +3,7 @@
  * reads what json.loads reads, with libzlmdb's JSON pull reader.
  * Same structure as the CBOR half in pyconv.c. */
 #include "zpy.h"
+#include "codec_int.h"
 #include <math.h>
 #if defined(__GLIBC__)
 /* glibc's strtod is correctly rounded; strtod_l with a "C" locale makes it
@@ -23,137 +24,22 @@ typedef struct {
     PyObject *path[ZPY_CODEC_MAX_DEPTH + 1];
 } jenc;
 
-/* 0: copy; otherwise the character of the short escape, or 'u'. */
-static const char escape_tab[256] = {
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
-    0, 0, '"', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\\', 0, 0, 0,
-};
-
-static ZPY_NOINLINE int put_escaped_slow(zpy_obuf *b, const unsigned char *s, size_t n)
+/* Every byte of a value goes through libzlmdb's JSON writers (codec_int.h,
+ * inlined here); these only reserve room in the output buffer first.
+ * Punctuation is ours, as the library's encoder API intends. */
+static inline int put_escaped(zpy_obuf *b, const unsigned char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char *p;
-    size_t i;
+    int esc = zlmdb__json_needs_escape(s, n);
+    size_t room = zlmdb__json_string_room(n, esc);
 
-    /* Worst case 6 output bytes per input byte, plus the quotes. */
-    if (n > ((size_t)PY_SSIZE_T_MAX - 2) / 6) {
+    if (ZPY_UNLIKELY(room > (size_t)PY_SSIZE_T_MAX)) {
         PyErr_NoMemory();
         return -1;
     }
-    if (zpy_obuf_reserve(b, n * 6 + 2) < 0)
+    if (zpy_obuf_reserve(b, room) < 0)
         return -1;
-    p = b->p + b->len;
-    *p++ = '"';
-    for (i = 0; i < n; i++) {
-        unsigned char ch;
-        /* Eight bytes at a time while none needs escaping: no byte below
-         * 0x20, no '"' (0x22), no '\\' (0x5c); bytes >= 0x80 never match. */
-        while (n - i >= 8) {
-            const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-            uint64_t x, q, bs, hit;
-            memcpy(&x, s + i, 8);
-            q = x ^ (ones * 0x22);
-            bs = x ^ (ones * 0x5c);
-            hit = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((bs - ones) & ~bs);
-            if (hit & highs)
-                break;
-            memcpy(p, s + i, 8);
-            p += 8;
-            i += 8;
-        }
-        if (i >= n)
-            break;
-        ch = s[i];
-        char e = ch < 128 ? escape_tab[ch] : 0;
-        if (ZPY_LIKELY(e == 0)) {
-            *p++ = ch;
-        } else if (e != 'u') {
-            p[0] = '\\';
-            p[1] = (unsigned char)e;
-            p += 2;
-        } else {
-            memcpy(p, "\\u00", 4);
-            p[4] = (unsigned char)hex[ch >> 4];
-            p[5] = (unsigned char)hex[ch & 15];
-            p += 6;
-        }
-    }
-    *p++ = '"';
-    b->len = (size_t)(p - b->p);
+    b->len = (size_t)(zlmdb__json_string(b->p + b->len, s, n, esc) - b->p);
     return 0;
-}
-
-/* Bytes of x (as a 0x80 mask) that need escaping: below 0x20, '"' or
- * '\\'.  Bytes >= 0x80 (UTF-8 sequences) never match. */
-static inline uint64_t escape_mask(uint64_t x)
-{
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    uint64_t q = x ^ (ones * 0x22), bs = x ^ (ones * 0x5c);
-    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs;
-}
-
-/* Whether any byte of s needs escaping; whole words, overlapping at the
- * end, so short keys cost a load or two. */
-static inline int needs_escape(const unsigned char *s, size_t n)
-{
-    uint64_t hit = 0, x;
-    size_t i = 0;
-
-    if (n >= 8) {
-        for (; i + 8 <= n; i += 8) {
-            memcpy(&x, s + i, 8);
-            hit |= escape_mask(x);
-        }
-        if (i < n) {
-            memcpy(&x, s + n - 8, 8);
-            hit |= escape_mask(x);
-        }
-    } else if (n >= 4) {
-        uint32_t lo, hi;
-        memcpy(&lo, s, 4);
-        memcpy(&hi, s + n - 4, 4);
-        hit = escape_mask(((uint64_t)hi << 32) | lo);
-    } else if (n > 0) {
-        /* pad with 'A', which needs no escape */
-        x = 0x4141414141414141ULL;
-        x = (x << 24) | ((uint64_t)s[0] << 16) | ((uint64_t)s[n >> 1] << 8) | s[n - 1];
-        hit = escape_mask(x);
-    }
-    return hit != 0;
-}
-
-static int put_escaped(zpy_obuf *b, const unsigned char *s, size_t n)
-{
-    if (ZPY_LIKELY(!needs_escape(s, n))) {
-        unsigned char *p;
-        if (zpy_obuf_reserve(b, n + 2) < 0)
-            return -1;
-        p = b->p + b->len;
-        p[0] = '"';
-        /* Short strings (most keys) with fixed-size overlapping moves
-         * rather than a memcpy call. */
-        if (n >= 8 && n <= 16) {
-            memcpy(p + 1, s, 8);
-            memcpy(p + 1 + n - 8, s + n - 8, 8);
-        } else if (n >= 4 && n < 8) {
-            memcpy(p + 1, s, 4);
-            memcpy(p + 1 + n - 4, s + n - 4, 4);
-        } else if (n < 4) {
-            size_t j;
-            for (j = 0; j < n; j++)
-                p[1 + j] = s[j];
-        } else {
-            memcpy(p + 1, s, n);
-        }
-        p[n + 1] = '"';
-        b->len += n + 2;
-        return 0;
-    }
-    return put_escaped_slow(b, s, n);
 }
 
 static int json_str(jenc *c, PyObject *s)
@@ -185,15 +71,6 @@ static int json_str(jenc *c, PyObject *s)
     return rc;
 }
 
-static inline int put_lit(zpy_obuf *b, const char *s, size_t n)
-{
-    if (zpy_obuf_reserve(b, n) < 0)
-        return -1;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    return 0;
-}
-
 static inline int put_ch(zpy_obuf *b, char ch)
 {
     if (zpy_obuf_reserve(b, 1) < 0)
@@ -202,17 +79,31 @@ static inline int put_ch(zpy_obuf *b, char ch)
     return 0;
 }
 
+/* false (0), true (1) or null (2). */
+static inline int put_literal(zpy_obuf *b, int v)
+{
+    if (zpy_obuf_reserve(b, ZLMDB__JSON_LITERAL_MAX) < 0)
+        return -1;
+    b->len = (size_t)(zlmdb__json_literal(b->p + b->len, v) - b->p);
+    return 0;
+}
+
+/* Beyond 64 bits: the digits of int.__repr__ (also for subclasses, as
+ * json does), which enforces sys.get_int_max_str_digits() like json. */
 static ZPY_NOINLINE int json_bigint(zpy_obuf *b, PyObject *v)
 {
-    /* int.__repr__, also for subclasses (IntEnum writes its number). */
     PyObject *s = PyLong_Type.tp_repr(v);
     const char *p;
     Py_ssize_t n;
-    int rc;
+    int rc = -1;
     if (s == NULL)
         return -1;
     p = PyUnicode_AsUTF8AndSize(s, &n);
-    rc = p ? put_lit(b, p, (size_t)n) : -1;
+    if (p != NULL && zpy_obuf_reserve(b, (size_t)n) == 0) {
+        memcpy(b->p + b->len, p, (size_t)n);
+        b->len += (size_t)n;
+        rc = 0;
+    }
     Py_DECREF(s);
     return rc;
 }
@@ -221,7 +112,6 @@ static inline int json_int(zpy_obuf *b, PyObject *v)
 {
     int overflow;
     long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
-    char tmp[24], *e = tmp + sizeof tmp, *p = e;
     unsigned long long u;
 
     if (ZPY_UNLIKELY(overflow)) {
@@ -229,11 +119,10 @@ static inline int json_int(zpy_obuf *b, PyObject *v)
         if (overflow > 0) {
             u = PyLong_AsUnsignedLongLong(v);
             if (!(u == (unsigned long long)-1 && PyErr_Occurred())) {
-                do {
-                    *--p = (char)('0' + u % 10);
-                    u /= 10;
-                } while (u);
-                return put_lit(b, p, (size_t)(e - p));
+                if (zpy_obuf_reserve(b, ZLMDB__JSON_INT_MAX) < 0)
+                    return -1;
+                b->len = (size_t)(zlmdb__json_uint(b->p + b->len, (uint64_t)u) - b->p);
+                return 0;
             }
             PyErr_Clear();
         }
@@ -241,263 +130,19 @@ static inline int json_int(zpy_obuf *b, PyObject *v)
     }
     if (x == -1 && PyErr_Occurred())
         return -1;
-    u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (x < 0)
-        *--p = '-';
-    return put_lit(b, p, (size_t)(e - p));
+    if (zpy_obuf_reserve(b, ZLMDB__JSON_INT_MAX) < 0)
+        return -1;
+    b->len = (size_t)(zlmdb__json_int(b->p + b->len, (int64_t)x) - b->p);
+    return 0;
 }
 
-static const double pow10_tab[23] = {
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
-#define TWO53 9007199254740992.0
-
-/* float.__repr__ for the common case, without PyOS_double_to_string (slow:
- * it switches the x87 control word and runs the full dtoa).
- *
- * repr(x) is the shortest decimal that reads back as x (the closest one
- * when several are that short), positional when its decimal point
- * position decpt (x = 0.DIGITS * 10**decpt) is in -3 .. 16, else
- * scientific.  With x = M * 2**-s (53-bit M), x * 10**k is
- * M * 5**k * 2**(k-s), and the decimals of x that read back as x, scaled by
- * 10**k, are the integers within half an ulp (scaled alike) of it.  For
- * 1e-14 <= x < 2**53 and k <= 27 all of that is exact in 128-bit integers
- * (M * 5**27 * 4 < 2**118), so we find the smallest k with a candidate and
- * take the nearest one.  Exact ties between two candidates are left to the
- * slow path.  Returns the length written into out, or 0 for "not handled". */
-static const uint64_t pow5_tab[28] = { /* 5**0 .. 5**27 (5**27 < 2**63) */
-    1ULL, 5ULL, 25ULL, 125ULL, 625ULL, 3125ULL, 15625ULL, 78125ULL, 390625ULL,
-    1953125ULL, 9765625ULL, 48828125ULL, 244140625ULL, 1220703125ULL, 6103515625ULL,
-    30517578125ULL, 152587890625ULL, 762939453125ULL, 3814697265625ULL,
-    19073486328125ULL, 95367431640625ULL, 476837158203125ULL, 2384185791015625ULL,
-    11920928955078125ULL, 59604644775390625ULL, 298023223876953125ULL,
-    1490116119384765625ULL, 7450580596923828125ULL,
-};
-
-#if defined(__SIZEOF_INT128__)
-typedef unsigned __int128 zpy_u128;
-
-/* The decimal candidates of x = M * 2**-s at k fraction digits (see
- * fast_repr).  Returns 1 with the nearest in *m, 0 when there is none, -1
- * for an exact tie between two. */
-static int repr_candidate(uint64_t M, int s, int even, int lower_half, int k, uint64_t *m)
+/* float.__repr__, as json writes it (NaN and the infinities included). */
+static inline int json_double(zpy_obuf *b, double d)
 {
-    zpy_u128 p5 = pow5_tab[k];
-    zpy_u128 v = (zpy_u128)M * p5 * 4, hi = v + 2 * p5, lo = v - (lower_half ? 1 : 2) * p5;
-    zpy_u128 mlo, mhi, mask, qq, rem, half, c;
-    int sh = s + 2 - k; /* units of 2**(k-s-2) per integer */
-
-    if (sh < 0)
-        return -1; /* not reached for |x| < 2**53 and k <= 17 - log10(x) */
-    if (sh <= 2) {
-        /* x * 10**k is an integer (k >= s): it is the nearest candidate. */
-        *m = (uint64_t)(v >> sh);
-        return (v >> sh) >> 63 ? -1 : 1;
-    }
-    mask = ((zpy_u128)1 << sh) - 1;
-    mlo = (lo + mask) >> sh; /* ceil */
-    if (!even && (mlo << sh) == lo)
-        mlo++;
-    mhi = hi >> sh;          /* floor */
-    if (!even && (mhi << sh) == hi)
-        mhi--;
-    if (mlo > mhi)
-        return 0;
-    qq = v >> sh;
-    rem = v & mask;
-    half = (zpy_u128)1 << (sh - 1);
-    if (rem == half && mlo <= qq && qq + 1 <= mhi)
+    if (zpy_obuf_reserve(b, ZLMDB_JSON_DOUBLE_MAX) < 0)
         return -1;
-    c = qq + (rem > half);
-    if (c < mlo)
-        c = mlo;
-    if (c > mhi)
-        c = mhi;
-    if (c >> 63)
-        return -1;
-    *m = (uint64_t)c;
-    return 1;
-}
-
-static size_t fast_repr(double d, char *out)
-{
-    double a = fabs(d);
-    uint64_t bits, M, m = 0, mk = 0;
-    char dig[24], *q = out;
-    int s, k, nd, decpt, i, even, lower_half, e10, klo, khi, r;
-
-    if (!(a >= 1e-14 && a < 1e16))
-        return 0;
-    if (a >= TWO53) {
-        /* Multiples of 2 below 1e16: repr is the integer and ".0" (no
-         * shorter decimal lies within +-1 of an even integer). */
-        uint64_t u = (uint64_t)a;
-        char tmp[24], *e = tmp + sizeof tmp, *p = e;
-        do {
-            *--p = (char)('0' + u % 10);
-            u /= 10;
-        } while (u);
-        if (signbit(d))
-            *q++ = '-';
-        memcpy(q, p, (size_t)(e - p));
-        q += e - p;
-        memcpy(q, ".0", 2);
-        return (size_t)(q + 2 - out);
-    }
-    memcpy(&bits, &a, 8);
-    M = (bits & ((1ULL << 52) - 1)) | (1ULL << 52); /* normal: a >= 1e-14 */
-    s = 1075 - (int)(bits >> 52);                   /* a = M * 2**-s, s >= 1 */
-    lower_half = (bits & ((1ULL << 52) - 1)) == 0;  /* the gap below is half as wide */
-    even = (M & 1) == 0;                            /* round-half-even keeps ties */
-    /* floor(log10 a) is e10 or e10 + 1, from the binary exponent. */
-    e10 = (int)floor((double)(52 - s) * 0.30102999566398120);
-    klo = -e10 - 1;
-    khi = 17 - e10;
-    if (klo < 0)
-        klo = 0;
-    if (khi > 27)
-        khi = 27;
-    if (klo > khi)
-        return 0;
-    /* Short decimals (prices, measurements) first, in doubles: m / 10**k
-     * is correctly rounded like strtod (m < 2**53 and 10**k exact), so a
-     * nearest m that reads back, with neither neighbour reading back, is
-     * the one candidate at k.  A miss proves nothing (a * 10**k is itself
-     * rounded), so a hit is confirmed minimal by the exact test at k - 1,
-     * and misses fall through to the exact search. */
-    for (k = klo; k <= klo + 6 && k <= 22; k++) {
-        double p = pow10_tab[k], x = a * p, md;
-        if (x >= TWO53)
-            break;
-        /* round to nearest integer: exact for x < 2**53 */
-        md = x >= 4503599627370496.0 ? x : (x + 4503599627370496.0) - 4503599627370496.0;
-        if (md / p == a) {
-            if ((md - 1) / p == a || (md + 1) / p == a)
-                break;
-            if (k > klo && repr_candidate(M, s, even, lower_half, k - 1, &mk) != 0)
-                break;
-            m = (uint64_t)md;
-            goto digits;
-        }
-    }
-    /* Having a candidate is monotone in k (m at k gives 10m at k+1), so
-     * binary-search the smallest k between 1 and 17 significant digits
-     * (with a digit of slack for the estimate of floor(log10 a)). */
-    if (klo > khi)
-        return 0;
-    r = repr_candidate(M, s, even, lower_half, khi, &mk);
-    if (r != 1)
-        return 0;
-    k = khi;
-    m = mk;
-    while (klo < k) {
-        int mid = klo + (k - klo) / 2;
-        r = repr_candidate(M, s, even, lower_half, mid, &mk);
-        if (r < 0)
-            return 0;
-        if (r == 1) {
-            k = mid;
-            m = mk;
-        } else {
-            klo = mid + 1;
-        }
-    }
-digits:
-    if (m == 0)
-        return 0;
-    nd = 0;
-    while (m) {
-        dig[nd++] = (char)('0' + m % 10);
-        m /= 10;
-    }
-    for (i = 0; i < nd / 2; i++) {
-        char t = dig[i];
-        dig[i] = dig[nd - 1 - i];
-        dig[nd - 1 - i] = t;
-    }
-    decpt = nd - k; /* x = 0.DIG * 10**decpt */
-    if (decpt > 16)
-        return 0;
-    if (signbit(d))
-        *q++ = '-';
-    if (decpt < -3) {
-        /* scientific: D[.DDD]e-XX */
-        int ex = decpt - 1;
-        *q++ = dig[0];
-        if (nd > 1) {
-            *q++ = '.';
-            memcpy(q, dig + 1, (size_t)nd - 1);
-            q += nd - 1;
-        }
-        *q++ = 'e';
-        *q++ = ex < 0 ? '-' : '+';
-        ex = ex < 0 ? -ex : ex;
-        if (ex >= 100)
-            *q++ = (char)('0' + ex / 100);
-        *q++ = (char)('0' + ex / 10 % 10);
-        *q++ = (char)('0' + ex % 10);
-    } else if (decpt <= 0) {
-        *q++ = '0';
-        *q++ = '.';
-        for (i = 0; i < -decpt; i++)
-            *q++ = '0';
-        memcpy(q, dig, (size_t)nd);
-        q += nd;
-    } else if (decpt < nd) {
-        memcpy(q, dig, (size_t)decpt);
-        q += decpt;
-        *q++ = '.';
-        memcpy(q, dig + decpt, (size_t)(nd - decpt));
-        q += nd - decpt;
-    } else {
-        memcpy(q, dig, (size_t)nd);
-        q += nd;
-        for (i = nd; i < decpt; i++)
-            *q++ = '0';
-        *q++ = '.';
-        *q++ = '0';
-    }
-    return (size_t)(q - out);
-}
-#else
-static size_t fast_repr(double d, char *out)
-{
-    (void)d;
-    (void)out;
-    return 0; /* no 128-bit integers: always the exact slow path */
-}
-#endif
-
-static int json_double(zpy_obuf *b, double d)
-{
-    char *s;
-    int rc;
-    size_t n;
-
-    if (zpy_obuf_reserve(b, 32) < 0)
-        return -1;
-    n = fast_repr(d, (char *)b->p + b->len);
-    if (n > 0) {
-        b->len += n;
-        return 0;
-    }
-    if (!isfinite(d)) {
-        if (isnan(d))
-            return put_lit(b, "NaN", 3);
-        return d > 0 ? put_lit(b, "Infinity", 8) : put_lit(b, "-Infinity", 9);
-    }
-    /* Exactly float.__repr__ (which json uses). */
-    s = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
-    if (s == NULL)
-        return -1;
-    rc = put_lit(b, s, strlen(s));
-    PyMem_Free(s);
-    return rc;
+    b->len += zlmdb_json_format_double(d, (char *)b->p + b->len);
+    return 0;
 }
 
 static int json_enc(jenc *c, PyObject *o);
@@ -557,13 +202,13 @@ static int json_key(jenc *c, PyObject *k)
         if (json_double(&c->out, PyFloat_AS_DOUBLE(k)) < 0)
             return -1;
     } else if (k == Py_True) {
-        if (put_lit(&c->out, "true", 4) < 0)
+        if (put_literal(&c->out, 1) < 0)
             return -1;
     } else if (k == Py_False) {
-        if (put_lit(&c->out, "false", 5) < 0)
+        if (put_literal(&c->out, 0) < 0)
             return -1;
     } else if (k == Py_None) {
-        if (put_lit(&c->out, "null", 4) < 0)
+        if (put_literal(&c->out, 2) < 0)
             return -1;
     } else if (PyLong_Check(k)) {
         if (json_int(&c->out, k) < 0)
@@ -696,11 +341,11 @@ static int json_enc(jenc *c, PyObject *o)
     if (tp == &PyFloat_Type)
         return json_double(&c->out, PyFloat_AS_DOUBLE(o));
     if (o == Py_None)
-        return put_lit(&c->out, "null", 4);
+        return put_literal(&c->out, 2);
     if (o == Py_True)
-        return put_lit(&c->out, "true", 4);
+        return put_literal(&c->out, 1);
     if (o == Py_False)
-        return put_lit(&c->out, "false", 5);
+        return put_literal(&c->out, 0);
     if (tp == &PyList_Type || tp == &PyTuple_Type)
         return json_seq(c, o);
     return json_slow(c, o);
@@ -846,6 +491,12 @@ static PyObject *vdict(vstack *vs, size_t start)
         Py_CLEAR(d);
     return d;
 }
+
+/* The powers of ten that are exact doubles. */
+static const double pow10_tab[23] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
 
 /* float(text) without PyOS_string_to_double when Clinger's fast path
  * applies: significant digits forming an exact double m <= 2**53, and a

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "codec_int.h"
 #include "common_int.h"
 
 /* ---------------------------------------------------------------- UTF-8 */
@@ -64,106 +65,84 @@ bad:
 
 /* ---------------------------------------------------------------- encoder */
 
+/* The byte writers are in codec_int.h; each function here reserves room,
+ * writes, and commits the new size, so a failure appends nothing. */
+
 static int put_head(zlmdb_buf *out, unsigned major, uint64_t v)
 {
-    unsigned char b[9];
-    size_t n;
+    unsigned char *p = NULL;
+    int rc = zlmdb__buf_room(out, ZLMDB__CBOR_HEAD_MAX, &p);
 
-    if (out == NULL)
-        return zlmdb__error_set(ZLMDB_EINVAL, "output buffer is NULL");
-    major <<= 5;
-    if (v < 24) {
-        b[0] = (unsigned char)(major | v);
-        n = 1;
-    } else if (v <= 0xFF) {
-        b[0] = (unsigned char)(major | 24);
-        b[1] = (unsigned char)v;
-        n = 2;
-    } else if (v <= 0xFFFF) {
-        b[0] = (unsigned char)(major | 25);
-        b[1] = (unsigned char)(v >> 8);
-        b[2] = (unsigned char)v;
-        n = 3;
-    } else if (v <= 0xFFFFFFFFu) {
-        b[0] = (unsigned char)(major | 26);
-        for (n = 0; n < 4; n++)
-            b[1 + n] = (unsigned char)(v >> (24 - 8 * n));
-        n = 5;
-    } else {
-        b[0] = (unsigned char)(major | 27);
-        for (n = 0; n < 8; n++)
-            b[1 + n] = (unsigned char)(v >> (56 - 8 * n));
-        n = 9;
-    }
-    return zlmdb_buf_append(out, b, n);
+    return rc ? rc : zlmdb__buf_commit(out, zlmdb__cbor_head(p, major, v));
 }
 
-/* Head plus payload, leaving `out` unchanged when either append fails. */
 static int put_string(zlmdb_buf *out, unsigned major, const void *data, size_t len)
 {
-    size_t start;
+    unsigned char *p = NULL;
     int rc;
 
     if (out == NULL || (data == NULL && len))
         return zlmdb__error_set(ZLMDB_EINVAL, "CBOR string: NULL argument");
-    start = out->size;
-    rc = put_head(out, major, (uint64_t)len);
-    if (rc == 0)
-        rc = zlmdb_buf_append(out, data, len);
-    if (rc) {
-        out->size = start;
-        if (out->asize)
-            out->ptr[start] = 0;
-    }
-    return rc;
+    if (len > SIZE_MAX - ZLMDB__CBOR_HEAD_MAX)
+        return zlmdb__error_set(ZLMDB_TOO_LARGE, "CBOR string of %zu bytes is too large", len);
+    if (data == NULL)
+        data = ""; /* len is 0; memcpy wants a pointer all the same */
+    rc = zlmdb__buf_room(out, ZLMDB__CBOR_HEAD_MAX + len, &p);
+    return rc ? rc : zlmdb__buf_commit(out, zlmdb__cbor_string(p, major, data, len));
 }
 
-int zlmdb_cbor_encode_uint(zlmdb_buf *out, uint64_t v) { return put_head(out, 0, v); }
+int zlmdb_cbor_encode_uint(zlmdb_buf *out, uint64_t v)
+{
+    return put_head(out, ZLMDB__CBOR_MT_UINT, v);
+}
 
-int zlmdb_cbor_encode_negint(zlmdb_buf *out, uint64_t n) { return put_head(out, 1, n); }
+int zlmdb_cbor_encode_negint(zlmdb_buf *out, uint64_t n)
+{
+    return put_head(out, ZLMDB__CBOR_MT_NEGINT, n);
+}
 
 int zlmdb_cbor_encode_int(zlmdb_buf *out, int64_t v)
 {
-    /* -1 - v computed as ~v on the unsigned pattern: no signed overflow. */
-    if (v < 0)
-        return put_head(out, 1, ~(uint64_t)v);
-    return put_head(out, 0, (uint64_t)v);
+    unsigned char *p = NULL;
+    int rc = zlmdb__buf_room(out, ZLMDB__CBOR_HEAD_MAX, &p);
+
+    return rc ? rc : zlmdb__buf_commit(out, zlmdb__cbor_int(p, v));
 }
 
-int zlmdb_cbor_encode_bigint(zlmdb_buf *out, int negative, const unsigned char *mag,
-                             size_t len)
+unsigned char *zlmdb__cbor_bigint(unsigned char *p, int negative, const unsigned char *mag,
+                                  size_t len)
 {
-    size_t start;
-    int rc;
-
-    if (out == NULL || (mag == NULL && len))
-        return zlmdb__error_set(ZLMDB_EINVAL, "CBOR bigint: NULL argument");
     while (len && mag[0] == 0) {
         mag++;
         len--;
     }
     if (len <= 8) {
         uint64_t v = 0;
-        size_t i;
-        for (i = 0; i < len; i++)
+        for (size_t i = 0; i < len; i++)
             v = (v << 8) | mag[i];
-        return put_head(out, negative ? 1 : 0, v);
+        return zlmdb__cbor_head(p, negative ? ZLMDB__CBOR_MT_NEGINT : ZLMDB__CBOR_MT_UINT, v);
     }
-    start = out->size;
-    rc = put_head(out, 6, negative ? 3 : 2);
-    if (rc == 0)
-        rc = put_string(out, 2, mag, len);
-    if (rc) {
-        out->size = start;
-        if (out->asize)
-            out->ptr[start] = 0;
-    }
-    return rc;
+    p = zlmdb__cbor_head(p, ZLMDB__CBOR_MT_TAG, negative ? 3 : 2);
+    return zlmdb__cbor_string(p, ZLMDB__CBOR_MT_BYTES, mag, len);
+}
+
+int zlmdb_cbor_encode_bigint(zlmdb_buf *out, int negative, const unsigned char *mag,
+                             size_t len)
+{
+    unsigned char *p = NULL;
+    int rc;
+
+    if (out == NULL || (mag == NULL && len))
+        return zlmdb__error_set(ZLMDB_EINVAL, "CBOR bigint: NULL argument");
+    if (len > SIZE_MAX - 2 * ZLMDB__CBOR_HEAD_MAX)
+        return zlmdb__error_set(ZLMDB_TOO_LARGE, "CBOR bigint of %zu bytes is too large", len);
+    rc = zlmdb__buf_room(out, 2 * ZLMDB__CBOR_HEAD_MAX + len, &p);
+    return rc ? rc : zlmdb__buf_commit(out, zlmdb__cbor_bigint(p, negative, mag, len));
 }
 
 int zlmdb_cbor_encode_bytes(zlmdb_buf *out, const void *data, size_t len)
 {
-    return put_string(out, 2, data, len);
+    return put_string(out, ZLMDB__CBOR_MT_BYTES, data, len);
 }
 
 int zlmdb_cbor_encode_text(zlmdb_buf *out, const char *text, size_t len)
@@ -174,53 +153,58 @@ int zlmdb_cbor_encode_text(zlmdb_buf *out, const char *text, size_t len)
         return zlmdb__error_set(ZLMDB_EINVAL, "CBOR text: NULL argument");
     if (len && !zlmdb__utf8_check((const unsigned char *)text, len, &bad))
         return zlmdb__error_set(ZLMDB_ENCODE, "CBOR text: not UTF-8 at byte %zu", bad);
-    return put_string(out, 3, text, len);
+    return put_string(out, ZLMDB__CBOR_MT_TEXT, text, len);
 }
 
 int zlmdb_cbor_encode_text_unchecked(zlmdb_buf *out, const char *text, size_t len)
 {
-    return put_string(out, 3, text, len);
+    return put_string(out, ZLMDB__CBOR_MT_TEXT, text, len);
 }
 
-int zlmdb_cbor_encode_array(zlmdb_buf *out, uint64_t count) { return put_head(out, 4, count); }
+int zlmdb_cbor_encode_array(zlmdb_buf *out, uint64_t count)
+{
+    return put_head(out, ZLMDB__CBOR_MT_ARRAY, count);
+}
 
-int zlmdb_cbor_encode_map(zlmdb_buf *out, uint64_t count) { return put_head(out, 5, count); }
+int zlmdb_cbor_encode_map(zlmdb_buf *out, uint64_t count)
+{
+    return put_head(out, ZLMDB__CBOR_MT_MAP, count);
+}
 
-int zlmdb_cbor_encode_tag(zlmdb_buf *out, uint64_t tag) { return put_head(out, 6, tag); }
+int zlmdb_cbor_encode_tag(zlmdb_buf *out, uint64_t tag)
+{
+    return put_head(out, ZLMDB__CBOR_MT_TAG, tag);
+}
 
-int zlmdb_cbor_encode_bool(zlmdb_buf *out, int v) { return put_head(out, 7, v ? 21 : 20); }
+int zlmdb_cbor_encode_bool(zlmdb_buf *out, int v)
+{
+    return put_head(out, ZLMDB__CBOR_MT_SIMPLE, v ? ZLMDB__CBOR_TRUE : ZLMDB__CBOR_FALSE);
+}
 
-int zlmdb_cbor_encode_null(zlmdb_buf *out) { return put_head(out, 7, 22); }
+int zlmdb_cbor_encode_null(zlmdb_buf *out)
+{
+    return put_head(out, ZLMDB__CBOR_MT_SIMPLE, ZLMDB__CBOR_NULL);
+}
 
-int zlmdb_cbor_encode_undefined(zlmdb_buf *out) { return put_head(out, 7, 23); }
+int zlmdb_cbor_encode_undefined(zlmdb_buf *out)
+{
+    return put_head(out, ZLMDB__CBOR_MT_SIMPLE, ZLMDB__CBOR_UNDEFINED);
+}
 
 int zlmdb_cbor_encode_simple(zlmdb_buf *out, unsigned v)
 {
     if ((v >= 20 && v <= 31) || v > 255)
         return zlmdb__error_set(ZLMDB_EINVAL, "CBOR simple value %u is not encodable as such",
                                 v);
-    return put_head(out, 7, v);
+    return put_head(out, ZLMDB__CBOR_MT_SIMPLE, v);
 }
 
 int zlmdb_cbor_encode_double(zlmdb_buf *out, double v)
 {
-    unsigned char b[9];
-    uint64_t bits;
-    int i;
+    unsigned char *p = NULL;
+    int rc = zlmdb__buf_room(out, ZLMDB__CBOR_HEAD_MAX, &p);
 
-    if (out == NULL)
-        return zlmdb__error_set(ZLMDB_EINVAL, "output buffer is NULL");
-    /* cbor2 writes every NaN as the canonical half-precision quiet NaN and
-     * infinities as half floats; finite values always as doubles. */
-    if (isnan(v))
-        return zlmdb_buf_append(out, "\xf9\x7e\x00", 3);
-    if (isinf(v))
-        return zlmdb_buf_append(out, v > 0 ? "\xf9\x7c\x00" : "\xf9\xfc\x00", 3);
-    memcpy(&bits, &v, 8);
-    b[0] = 0xfb;
-    for (i = 0; i < 8; i++)
-        b[1 + i] = (unsigned char)(bits >> (56 - 8 * i));
-    return zlmdb_buf_append(out, b, 9);
+    return rc ? rc : zlmdb__buf_commit(out, zlmdb__cbor_double(p, v));
 }
 
 /* ---------------------------------------------------------------- reader */

@@ -8,10 +8,12 @@
 /* Expected strings were produced by Python's repr() (CPython 3) for the
  * double with the given bit pattern: edge cases, 200 random bit patterns,
  * rounded decimals and powers of ten and two. */
-static const struct {
+typedef struct {
     uint64_t bits;
     const char *repr;
-} float_cases[] = {
+} float_case;
+
+static const float_case float_cases[] = {
     {0x3fb999999999999aULL, "0.1"},
     {0x3fc999999999999aULL, "0.2"},
     {0x3fd3333333333333ULL, "0.3"},
@@ -604,6 +606,126 @@ void test_json__double_roundtrips_and_is_shortest(void)
             CHECK(strtod(b, NULL) != d);
         }
     }
+}
+
+/* Expected strings from Python's repr() again, at the edges between the
+ * formatter's exact-integer path (1e-14 <= |v| < 1e16) and its general
+ * search, at the positional/scientific switches, and at powers of two,
+ * whose rounding interval is lopsided. */
+static const float_case float_edges[] = {
+    {0x3d06849b86a12b9bULL, "1e-14"},
+    {0xbd06849b86a12b9bULL, "-1e-14"},
+    {0x3d06849b86a12b9aULL, "9.999999999999998e-15"},
+    {0x3d06849b86a12b9cULL, "1.0000000000000002e-14"},
+    {0x4341c37937e08000ULL, "1e+16"},
+    {0x4341c37937e07fffULL, "9999999999999998.0"},
+    {0x4341c37937e08001ULL, "1.0000000000000002e+16"},
+    {0x4340000000000000ULL, "9007199254740992.0"},
+    {0xc340000000000000ULL, "-9007199254740992.0"},
+    {0x433fffffffffffffULL, "9007199254740991.0"},
+    {0x4340000000000001ULL, "9007199254740994.0"},
+    {0x3f1a36e2eb1c432dULL, "0.0001"},
+    {0x3f1a36e2eb1c432cULL, "9.999999999999999e-05"},
+    {0x3f1a36e2eb1c432eULL, "0.00010000000000000002"},
+    {0x3ee4f8b588e368f1ULL, "1e-05"},
+    {0x3ee4f8b588e368f0ULL, "9.999999999999999e-06"},
+    {0x3ee4f8b588e368f2ULL, "1.0000000000000003e-05"},
+    {0x434fffffffffffffULL, "1.8014398509481982e+16"},
+    {0x3c30000000000000ULL, "8.673617379884035e-19"},
+    {0x3d00000000000000ULL, "7.105427357601002e-15"},
+    {0x3d10000000000000ULL, "1.4210854715202004e-14"},
+    {0x3eb0000000000000ULL, "9.5367431640625e-07"},
+    {0x3fe0000000000000ULL, "0.5"},
+    {0x3ff0000000000000ULL, "1.0"},
+    {0x4000000000000000ULL, "2.0"},
+    {0x4090000000000000ULL, "1024.0"},
+    {0x4330000000000000ULL, "4503599627370496.0"},
+    {0x43b0000000000000ULL, "1.152921504606847e+18"},
+    {0x4630000000000000ULL, "1.2676506002282294e+30"},
+    {0x7e70000000000000ULL, "1.0715086071862673e+301"},
+    {0x0170000000000000ULL, "9.332636185032189e-302"},
+    {0x0010000000000000ULL, "2.2250738585072014e-308"},
+    {0x0000000000000001ULL, "5e-324"},
+    {0x7fefffffffffffffULL, "1.7976931348623157e+308"},
+    {0x3fd3333333333334ULL, "0.30000000000000004"},
+    {0x3fd5555555555555ULL, "0.3333333333333333"},
+    {0x3dd2533fe68fd3d2ULL, "6.666666666666667e-11"},
+    {0x437b69b4ba630f35ULL, "1.2345678901234568e+17"},
+    {0x3d415fffe541dec3ULL, "1.2345678901234566e-13"},
+    {0x3cf3973563352d9eULL, "4.35e-15"},
+    {0x3cfff9be207438cdULL, "7.1e-15"},
+    {0x3ceb05876e5b0120ULL, "3e-15"},
+};
+
+void test_json__double_path_edges_match_python_repr(void)
+{
+    size_t i;
+    char out[ZLMDB_JSON_DOUBLE_MAX];
+    zlmdb_buf b = ZLMDB_BUF_INIT;
+
+    for (i = 0; i < sizeof(float_edges) / sizeof(float_edges[0]); i++) {
+        size_t n = zlmdb_json_format_double(from_bits(float_edges[i].bits), out);
+        CHECK(n == strlen(out));
+        CHECK_STR(out, float_edges[i].repr);
+        zlmdb_buf_clear(&b);
+        CHECK_OK(zlmdb_json_encode_double(&b, from_bits(float_edges[i].bits)));
+        CHECK(b.size == n);
+        CHECK_STR((char *)b.ptr, float_edges[i].repr);
+    }
+    zlmdb_buf_dispose(&b);
+}
+
+/* The plain way to escape, one byte at a time, to check the encoder's
+ * word-at-a-time scan against. */
+static size_t escape_reference(const unsigned char *s, size_t n, char *out)
+{
+    size_t i, k = 0;
+
+    out[k++] = '"';
+    for (i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        const char *e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n"
+                      : c == '\r' ? "\\r" : c == '\t' ? "\\t" : c == '\b' ? "\\b"
+                      : c == '\f' ? "\\f" : NULL;
+        if (e != NULL) {
+            memcpy(out + k, e, 2);
+            k += 2;
+        } else if (c < 0x20) {
+            k += (size_t)sprintf(out + k, "\\u%04x", c);
+        } else {
+            out[k++] = (char)c;
+        }
+    }
+    out[k++] = '"';
+    return k;
+}
+
+void test_json__string_escapes_at_every_position(void)
+{
+    static const unsigned char specials[] = {'"', '\\', '\n', 0x00, 0x01, 0x1f, 0x20,
+                                             0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xff};
+    unsigned char s[40];
+    char want[40 * 6 + 2];
+    zlmdb_buf b = ZLMDB_BUF_INIT;
+    size_t n, pos, k, wn;
+
+    /* Every length around the 4- and 8-byte word boundaries, with one
+     * special byte at every position (and once none at all). */
+    for (n = 0; n <= sizeof(s); n++) {
+        for (k = 0; k < sizeof(specials); k++) {
+            for (pos = 0; pos <= n; pos++) {
+                memset(s, 'a', n);
+                if (pos < n)
+                    s[pos] = specials[k];
+                zlmdb_buf_clear(&b);
+                CHECK_OK(zlmdb_json_encode_string(&b, (const char *)s, n));
+                wn = escape_reference(s, n, want);
+                CHECK(b.size == wn);
+                CHECK_MEM(b.ptr, want, wn);
+            }
+        }
+    }
+    zlmdb_buf_dispose(&b);
 }
 
 void test_json__string_escapes_like_python(void)

@@ -1,0 +1,280 @@
+/* The CBOR and JSON writers, shared by libzlmdb's public encoder functions
+ * (cbor.c, json.c) and the CPython extension's object walk (src/ext/pyconv*):
+ * one writer per format, inlined into both.  Not installed.
+ *
+ * Every writer here stores into memory the caller has already reserved
+ * (at most the *_MAX bytes named next to it) and returns the end of what it
+ * wrote.  Reserving first is what lets each caller keep its own buffer type
+ * (zlmdb_buf in the library, a PyMem buffer with an inline first block in
+ * the extension) and what makes a failed append leave nothing behind. */
+#ifndef ZLMDB_CODEC_INT_H
+#define ZLMDB_CODEC_INT_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "zlmdb.h"
+
+/* For libzlmdb's public encoders: room for `room` more bytes of `out`
+ * (#ZLMDB_EINVAL for a NULL buffer, as zlmdb_buf_reserve()), then the new
+ * size once written up to `end`, keeping the NUL the header promises. */
+static inline int zlmdb__buf_room(zlmdb_buf *out, size_t room, unsigned char **p)
+{
+    int rc = zlmdb_buf_reserve(out, room);
+
+    if (rc == 0)
+        *p = out->ptr + out->size;
+    return rc;
+}
+
+static inline int zlmdb__buf_commit(zlmdb_buf *out, unsigned char *end)
+{
+    out->size = (size_t)(end - out->ptr);
+    out->ptr[out->size] = 0;
+    return 0;
+}
+
+/* ================================================================ CBOR */
+
+/** Longest head (1 + 8 bytes); also the longest float item. */
+#define ZLMDB__CBOR_HEAD_MAX 9
+
+/* The major types, in the head's top three bits. */
+enum {
+    ZLMDB__CBOR_MT_UINT = 0,
+    ZLMDB__CBOR_MT_NEGINT = 1,
+    ZLMDB__CBOR_MT_BYTES = 2,
+    ZLMDB__CBOR_MT_TEXT = 3,
+    ZLMDB__CBOR_MT_ARRAY = 4,
+    ZLMDB__CBOR_MT_MAP = 5,
+    ZLMDB__CBOR_MT_TAG = 6,
+    ZLMDB__CBOR_MT_SIMPLE = 7
+};
+
+/* Simple values of major type 7, as head arguments. */
+enum {
+    ZLMDB__CBOR_FALSE = 20,
+    ZLMDB__CBOR_TRUE = 21,
+    ZLMDB__CBOR_NULL = 22,
+    ZLMDB__CBOR_UNDEFINED = 23
+};
+
+/* The shortest head for `v`, as cbor2 writes it.  Room: HEAD_MAX. */
+static inline unsigned char *zlmdb__cbor_head(unsigned char *p, unsigned major, uint64_t v)
+{
+    major <<= 5;
+    if (v < 24) {
+        p[0] = (unsigned char)(major | v);
+        return p + 1;
+    }
+    if (v <= 0xFF) {
+        p[0] = (unsigned char)(major | 24);
+        p[1] = (unsigned char)v;
+        return p + 2;
+    }
+    if (v <= 0xFFFF) {
+        p[0] = (unsigned char)(major | 25);
+        p[1] = (unsigned char)(v >> 8);
+        p[2] = (unsigned char)v;
+        return p + 3;
+    }
+    if (v <= 0xFFFFFFFFu) {
+        p[0] = (unsigned char)(major | 26);
+        p[1] = (unsigned char)(v >> 24);
+        p[2] = (unsigned char)(v >> 16);
+        p[3] = (unsigned char)(v >> 8);
+        p[4] = (unsigned char)v;
+        return p + 5;
+    }
+    p[0] = (unsigned char)(major | 27);
+    for (int i = 8; i >= 1; i--) {
+        p[i] = (unsigned char)v;
+        v >>= 8;
+    }
+    return p + 9;
+}
+
+/* A signed integer: major type 0, or 1 with argument -1 - v (computed as
+ * ~v on the unsigned pattern, so INT64_MIN does not overflow).
+ * Room: HEAD_MAX. */
+static inline unsigned char *zlmdb__cbor_int(unsigned char *p, int64_t v)
+{
+    if (v < 0)
+        return zlmdb__cbor_head(p, ZLMDB__CBOR_MT_NEGINT, ~(uint64_t)v);
+    return zlmdb__cbor_head(p, ZLMDB__CBOR_MT_UINT, (uint64_t)v);
+}
+
+/* A byte or text string: head, then the bytes (`data` not NULL, even when
+ * len is 0).  Room: HEAD_MAX + len. */
+static inline unsigned char *zlmdb__cbor_string(unsigned char *p, unsigned major,
+                                                const void *data, size_t len)
+{
+    p = zlmdb__cbor_head(p, major, (uint64_t)len);
+    memcpy(p, data, len);
+    return p + len;
+}
+
+/* A float as cbor2 writes it: every NaN as the half-precision quiet NaN,
+ * infinities as half floats, every finite value (-0.0 too) as a double.
+ * Room: HEAD_MAX. */
+static inline unsigned char *zlmdb__cbor_double(unsigned char *p, double v)
+{
+    uint64_t bits;
+
+    if (isnan(v) || isinf(v)) {
+        p[0] = 0xf9;
+        p[1] = isnan(v) ? 0x7e : v > 0 ? 0x7c : 0xfc;
+        p[2] = 0x00;
+        return p + 3;
+    }
+    memcpy(&bits, &v, 8);
+    p[0] = 0xfb;
+    for (int i = 8; i >= 1; i--) {
+        p[i] = (unsigned char)bits;
+        bits >>= 8;
+    }
+    return p + 9;
+}
+
+/* An integer of any size from its big-endian magnitude (leading zero bytes
+ * allowed): a plain integer when it fits in 64 bits, else tag 2 (value
+ * `mag`) or 3 (value -1 - `mag`) over the minimal bytes, as cbor2 writes a
+ * Python int.  Room: 2 * HEAD_MAX + len.  (cbor.c) */
+unsigned char *zlmdb__cbor_bigint(unsigned char *p, int negative, const unsigned char *mag,
+                                  size_t len);
+
+/* ================================================================ JSON */
+
+/** Longest decimal integer: "-9223372036854775808" or 2^64 - 1. */
+#define ZLMDB__JSON_INT_MAX 20
+/** Longest literal: "false". */
+#define ZLMDB__JSON_LITERAL_MAX 5
+
+/* The bytes of x (as a 0x80 mask) that json.dumps escapes: below 0x20,
+ * '"' or '\\'.  Bytes >= 0x80 (UTF-8 sequences) never match. */
+static inline uint64_t zlmdb__json_escape_mask(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t q = x ^ (ones * 0x22), bs = x ^ (ones * 0x5c);
+    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs;
+}
+
+/* Whether any byte of s needs an escape.  Whole words, the last one
+ * overlapping, so a short key costs a load or two. */
+static inline int zlmdb__json_needs_escape(const unsigned char *s, size_t n)
+{
+    uint64_t hit = 0, x;
+    size_t i = 0;
+
+    if (n >= 8) {
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&x, s + i, 8);
+            hit |= zlmdb__json_escape_mask(x);
+        }
+        if (i < n) {
+            memcpy(&x, s + n - 8, 8);
+            hit |= zlmdb__json_escape_mask(x);
+        }
+    } else if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        hit = zlmdb__json_escape_mask(((uint64_t)hi << 32) | lo);
+    } else if (n > 0) {
+        /* padded with 'A', which needs no escape */
+        x = 0x4141414141414141ULL;
+        x = (x << 24) | ((uint64_t)s[0] << 16) | ((uint64_t)s[n >> 1] << 8) | s[n - 1];
+        hit = zlmdb__json_escape_mask(x);
+    }
+    return hit != 0;
+}
+
+/* Room for a quoted string of n bytes: n + 2 when nothing needs an escape,
+ * else at most 6 bytes per input byte (\u00XX).  SIZE_MAX when that does
+ * not fit in a size_t. */
+static inline size_t zlmdb__json_string_room(size_t n, int escape)
+{
+    if (!escape)
+        return n <= SIZE_MAX - 2 ? n + 2 : SIZE_MAX;
+    return n <= (SIZE_MAX - 2) / 6 ? n * 6 + 2 : SIZE_MAX;
+}
+
+/* Quote s when zlmdb__json_needs_escape() said no.  Room: n + 2. */
+static inline unsigned char *zlmdb__json_quote_plain(unsigned char *p, const unsigned char *s,
+                                                     size_t n)
+{
+    p[0] = '"';
+    /* Short strings (most keys) with fixed-size overlapping moves rather
+     * than a memcpy call. */
+    if (n >= 8 && n <= 16) {
+        memcpy(p + 1, s, 8);
+        memcpy(p + 1 + n - 8, s + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+        memcpy(p + 1, s, 4);
+        memcpy(p + 1 + n - 4, s + n - 4, 4);
+    } else if (n < 4) {
+        for (size_t j = 0; j < n; j++)
+            p[1 + j] = s[j];
+    } else {
+        memcpy(p + 1, s, n);
+    }
+    p[n + 1] = '"';
+    return p + n + 2;
+}
+
+/* Quote and escape s as json.dumps(ensure_ascii=False): short escapes for
+ * '"' '\\' \n \r \t \b \f, \u00xx (lowercase) for the other bytes below
+ * 0x20, every other byte unchanged.  Room: 6 * n + 2.  (json.c) */
+unsigned char *zlmdb__json_quote_escaped(unsigned char *p, const unsigned char *s, size_t n);
+
+/* Quote s, escaping only when needed.  `escape` is
+ * zlmdb__json_needs_escape(s, n); room: zlmdb__json_string_room(n, escape). */
+static inline unsigned char *zlmdb__json_string(unsigned char *p, const unsigned char *s,
+                                                size_t n, int escape)
+{
+    if (escape)
+        return zlmdb__json_quote_escaped(p, s, n);
+    return zlmdb__json_quote_plain(p, s, n);
+}
+
+/* An unsigned integer in decimal.  Room: JSON_INT_MAX. */
+static inline unsigned char *zlmdb__json_uint(unsigned char *p, uint64_t v)
+{
+    char tmp[ZLMDB__JSON_INT_MAX], *e = tmp + sizeof tmp, *q = e;
+
+    do {
+        *--q = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(p, q, (size_t)(e - q));
+    return p + (e - q);
+}
+
+/* A signed integer in decimal.  Room: JSON_INT_MAX. */
+static inline unsigned char *zlmdb__json_int(unsigned char *p, int64_t v)
+{
+    if (v < 0) {
+        *p++ = '-';
+        /* the magnitude by unsigned negation: INT64_MIN has no positive twin */
+        return zlmdb__json_uint(p, (uint64_t)0 - (uint64_t)v);
+    }
+    return zlmdb__json_uint(p, (uint64_t)v);
+}
+
+/* `false` (v == 0), `true` (v == 1) or `null`.  Room: JSON_LITERAL_MAX. */
+static inline unsigned char *zlmdb__json_literal(unsigned char *p, int v)
+{
+    if (v == 0) {
+        memcpy(p, "false", 5);
+        return p + 5;
+    }
+    memcpy(p, v == 1 ? "true" : "null", 4);
+    return p + 4;
+}
+
+/* Doubles have no inline writer: zlmdb_json_format_double() (json.c) is
+ * the one formatter, called with ZLMDB_JSON_DOUBLE_MAX bytes of room. */
+
+#endif
