@@ -276,6 +276,10 @@ static int module_exec(PyObject *module)
         PyModule_AddObjectRef(module, "PersistentMapIterator",
                               (PyObject *)st->PMapIterType) < 0)
         return -1;
+    st->MappingType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &zpy_mapping_spec,
+                                                               NULL);
+    if (st->MappingType == NULL)
+        return -1;
     if ((st->s_txn = PyUnicode_InternFromString("_txn")) == NULL ||
         (st->s_stats = PyUnicode_InternFromString("_stats")) == NULL ||
         (st->s_log = PyUnicode_InternFromString("_log")) == NULL ||
@@ -323,6 +327,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->IterType);
     Py_VISIT(st->PMapType);
     Py_VISIT(st->PMapIterType);
+    Py_VISIT(st->MappingType);
     Py_VISIT(st->s_txn);
     Py_VISIT(st->s_stats);
     Py_VISIT(st->s_log);
@@ -351,6 +356,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->IterType);
     Py_CLEAR(st->PMapType);
     Py_CLEAR(st->PMapIterType);
+    Py_CLEAR(st->MappingType);
     Py_CLEAR(st->s_txn);
     Py_CLEAR(st->s_stats);
     Py_CLEAR(st->s_log);

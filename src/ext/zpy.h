@@ -94,6 +94,7 @@ typedef struct {
     PyTypeObject *IterType;
     PyTypeObject *PMapType;            /**< zlmdb._native.PersistentMapBase */
     PyTypeObject *PMapIterType;
+    PyTypeObject *MappingType;         /**< keeps zero-copy values readable */
     PyObject *s_txn, *s_stats, *s_log;  /**< interned attribute names */
     PyObject *s_count_put, *s_count_del, *s_setitem_py, *s_delitem_py, *s_half;
     PyObject *Error;                   /**< zlmdb.lmdb.Error */
@@ -164,6 +165,7 @@ struct zpy_Env {
     pthread_cond_t ops_cond;
     int sync_objects_ready;
     pid_t pid;                     /**< process that opened it */
+    PyObject *mapping;             /**< keeper of buffers=True views (mapview.c) */
 };
 
 #define ZPY_TXN_RDONLY  0x1
@@ -328,13 +330,14 @@ ZPY_INLINE void zpy_txn_op_leave(zpy_Txn *t)
                      atomic_load_explicit(&t->env->waiters, memory_order_relaxed)))
         zpy_txn_op_leave_slow(t);
 }
-/* Make a bytes object, or a read-only memoryview into the map when the txn
- * was begun with buffers=True. */
+/* Make a bytes object, or a read-only memoryview of the value without a
+ * copy when the txn was begun with buffers=True (mapview.c: it never
+ * faults, whatever happens to the env afterwards). */
+PyObject *zpy_view_new(zpy_Txn *t, const MDB_val *v);
 ZPY_INLINE PyObject *zpy_txn_value(zpy_Txn *t, const MDB_val *v)
 {
     if (t->flags & ZPY_TXN_BUFFERS)
-        return PyMemoryView_FromMemory((char *)v->mv_data, (Py_ssize_t)v->mv_size,
-                                       PyBUF_READ);
+        return zpy_view_new(t, v);
     return PyBytes_FromStringAndSize((const char *)v->mv_data, (Py_ssize_t)v->mv_size);
 }
 /* Touch every page of a value with the GIL released, so that the copy into
@@ -369,5 +372,9 @@ int zpy_verify_add(PyObject *module);
 
 extern PyType_Spec zpy_pmap_spec;
 extern PyType_Spec zpy_pmapiter_spec;
+
+/* ---------------------------------------------------------- mapview.c */
+
+extern PyType_Spec zpy_mapping_spec;
 
 #endif
