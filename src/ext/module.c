@@ -291,6 +291,10 @@ static int module_exec(PyObject *module)
         return -1;
     if (PyModule_AddObjectRef(module, "open", (PyObject *)st->EnvType) < 0)
         return -1;
+    /* The Python package this core was built for (CMakeLists.txt reads it
+     * from zlmdb/__init__.py), checked there at import. */
+    if (PyModule_AddStringConstant(module, "package_version", ZLMDB_PACKAGE_VERSION) < 0)
+        return -1;
     if (zpy_errors_init(module, st) < 0)
         return -1;
     st->open_files = PySet_New(NULL);
