@@ -35,13 +35,6 @@
 
 #include "zpy.h"
 
-typedef struct {
-    PyObject_HEAD
-    char *base;            /**< our read-only map of the data file; NULL: copy */
-    size_t size;           /**< its length: LMDB's map size when it was made */
-    const char *lmdb_base; /**< where LMDB's own map of the file starts */
-} zpy_Mapping;
-
 static void mapping_dealloc(PyObject *op)
 {
     zpy_Mapping *self = (zpy_Mapping *)op;
@@ -106,8 +99,8 @@ static const char *file_map_base(const char *p, ino_t ino)
 }
 
 /* A keeper for `env`, made from `v`, a value LMDB returned in a read-only
- * transaction (so inside its map).  Returns a new reference; its base is
- * NULL when the map cannot be found or mapped again (then views copy). */
+ * transaction (so inside its map).  Returns a new reference; its size is
+ * 0 when the map cannot be found or mapped again (then views copy). */
 static zpy_Mapping *mapping_make(zpy_state *st, zpy_Env *env, const MDB_val *v)
 {
     zpy_Mapping *m = PyObject_New(zpy_Mapping, st->MappingType);
@@ -150,24 +143,6 @@ static zpy_Mapping *mapping_make(zpy_state *st, zpy_Env *env, const MDB_val *v)
     return m;
 }
 
-/* A read-only memoryview of `len` bytes at `p` that keeps `owner` alive. */
-static PyObject *view_over(PyObject *owner, char *p, Py_ssize_t len)
-{
-    PyObject *mv = PyMemoryView_FromMemory(p, len, PyBUF_READ);
-
-    if (mv == NULL)
-        return NULL;
-    /* A memoryview made from raw memory has a managed buffer with no
-     * exporter; giving it one (with the reference a buffer export holds)
-     * is the state PyMemoryView_FromObject() would reach through a
-     * getbuffer slot, and the managed buffer drops that reference when the
-     * last view of it (slices, and NumPy arrays over it, included) is
-     * released.  Done this way it costs no allocation beyond the view's
-     * own, which a scan in a buffers=True transaction would feel. */
-    ((PyMemoryViewObject *)mv)->mbuf->master.obj = Py_NewRef(owner);
-    return mv;
-}
-
 static PyObject *view_copy(const MDB_val *v)
 {
     PyObject *b = PyBytes_FromStringAndSize((const char *)v->mv_data, (Py_ssize_t)v->mv_size);
@@ -184,12 +159,11 @@ PyObject *zpy_view_new(zpy_Txn *t, const MDB_val *v)
 {
     zpy_Env *env = t->env;
     zpy_Mapping *m = (zpy_Mapping *)env->mapping;
-    const char *p = (const char *)v->mv_data;
     size_t off;
 
     if (v->mv_size == 0)
         return PyMemoryView_FromMemory(zpy_absent, 0, PyBUF_READ);
-    if (ZPY_UNLIKELY(m == NULL)) {
+    if (m == NULL) {
         /* Only a read-only transaction's values are surely in the map. */
         if (!(t->flags & ZPY_TXN_RDONLY))
             return view_copy(v);
@@ -197,8 +171,8 @@ PyObject *zpy_view_new(zpy_Txn *t, const MDB_val *v)
             return NULL;
         env->mapping = (PyObject *)m;
     }
-    off = (size_t)((uintptr_t)p - (uintptr_t)m->lmdb_base);   /* huge when below */
-    if (ZPY_UNLIKELY(m->base == NULL || off >= m->size || v->mv_size > m->size - off))
+    off = (size_t)((uintptr_t)v->mv_data - (uintptr_t)m->lmdb_base);
+    if (off >= m->size || v->mv_size > m->size - off)
         return view_copy(v);
-    return view_over((PyObject *)m, m->base + off, (Py_ssize_t)v->mv_size);
+    return zpy_view_over((PyObject *)m, m->base + off, (Py_ssize_t)v->mv_size);
 }
