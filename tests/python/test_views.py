@@ -33,6 +33,7 @@ def test_memoryview_reads_after_txn_end_and_env_close(env):
     env.close()
     assert bytes(big) == BIG and bytes(small) == b"hello" and bytes(empty) == b""
     assert bytes(key) == b"big" and big.readonly
+    assert big.obj is None                  # as py-lmdb's raw memoryviews
     with pytest.raises(TypeError):
         big[0] = 1
 
