@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import Any
 
 import zlmdb
 import zlmdb.codec as codec
@@ -29,7 +30,7 @@ USERS = 1000
 CITIES = ["Berlin", "Lagos", "Lima", "Osaka", "Oslo", "Pune", "Quito", "Tunis"]
 
 
-def heading(text):
+def heading(text: str) -> None:
     print("\n" + text)
     print("-" * len(text))
 
@@ -37,7 +38,7 @@ def heading(text):
 # ----------------------------------------------------------------- 1. kv
 
 
-def lowlevel_demo(path):
+def lowlevel_demo(path: str) -> int:
     heading("1. zlmdb.lmdb: the py-lmdb API, in C")
     env = lmdb.open(path, map_size=64 << 20, max_dbs=4)
     users = env.open_db(b"users")
@@ -92,20 +93,20 @@ def lowlevel_demo(path):
 class User:
     """An application object; the ORM stores it as CBOR."""
 
-    def __init__(self, oid, name, email, city, run):
+    def __init__(self, oid: int, name: str, email: str, city: str, run: int) -> None:
         self.oid, self.name, self.email, self.city, self.run = oid, name, email, city, run
 
-    def marshal(self):
+    def marshal(self) -> dict[str, Any]:
         return {"oid": self.oid, "name": self.name, "email": self.email,
                 "city": self.city, "run": self.run}
 
     @staticmethod
-    def parse(d):
+    def parse(d: dict[str, Any]) -> "User":
         return User(d["oid"], d["name"], d["email"], d["city"], d["run"])
 
 
 @zlmdb.table("5d1e3c9a-6b0f-4e8d-a2c4-7f3b9e1d0a65", marshal=User.marshal, parse=User.parse)
-class Users(zlmdb.MapOidCbor):
+class Users(zlmdb.MapOidCbor[User]):
     """The demo's users, by oid."""
 
 
@@ -114,7 +115,7 @@ class UsersByEmail(zlmdb.MapStringOid):
     """Index: e-mail -> user oid (unique)."""
 
 
-def orm_demo(path, run_no):
+def orm_demo(path: str, run_no: int) -> User:
     heading("2. zlmdb: the ORM (tables, CBOR values, indexes)")
     db = zlmdb.Database(path, maxsize=64 << 20)
     users = db.attach_table(Users)
@@ -134,8 +135,10 @@ def orm_demo(path, run_no):
 
     with db.begin() as txn:
         email = "user0042@example.org"
-        oid = by_email[txn, email]
+        oid = by_email[txn, email]              # None when there is no such key
+        assert oid is not None
         user = users[txn, oid]
+        assert user is not None
         print("index lookup: by_email[%r] -> oid %d -> %s from %s (run %d)" % (
             email, oid, user.name, user.city, user.run))
         print("count: %d users, %d index entries" % (users.count(txn), by_email.count(txn)))
@@ -151,7 +154,7 @@ def orm_demo(path, run_no):
 # -------------------------------------------------------------- 3. codecs
 
 
-def codec_demo(user):
+def codec_demo(user: User) -> None:
     heading("3. zlmdb.codec: CBOR, JSON and keys in C")
     raw = codec.cbor_dumps(user.marshal())
     print("cbor_dumps(user.marshal()): %d bytes, the record as the table stores it" % len(raw))
@@ -171,7 +174,7 @@ def codec_demo(user):
 # ----------------------------------------------------------------- 4. CLI
 
 
-def cli_demo(path):
+def cli_demo(path: str) -> None:
     heading("4. the zlmdb command on %s" % os.path.relpath(path))
     for args in (["tables", path], ["count", path, "1"], ["get", path, "1", "42"],
                  ["info", path]):
@@ -190,8 +193,8 @@ def cli_demo(path):
 
 def main() -> int:
     started = time.perf_counter()
-    print("zlmdb %s (libzlmdb %s), LMDB %s, hardening patches: %s" % (
-        zlmdb.__version__, "%d.%d.%d" % zlmdb._native.libzlmdb_version(),
+    print("zlmdb %s, LMDB %s, hardening patches: %s" % (
+        zlmdb.__version__,
         " and ".join(".".join(map(str, lmdb.version(lib_version=v))) for v in (0, 1)),
         "yes" if lmdb.version(subpatch=True)[3] else "no"))
     print("database directory: %s" % DB_PATH)
