@@ -18,8 +18,10 @@ sys.path.insert(0, str(DOCS / "_ext"))
 project = "zlmdb"
 author = "zlmdb developers"
 copyright = "zlmdb developers"
-release = re.search(r'#define ZLMDB_VERSION_STRING "([^"]+)"',
-                    (ROOT / "include" / "zlmdb.h").read_text()).group(1)
+# The site is the Python package's: its version (libzlmdb, the C library,
+# has its own, in include/zlmdb.h, which the C API pages state).
+release = re.search(r'^__version__ = "([^"]+)"',
+                    (ROOT / "python" / "zlmdb" / "__init__.py").read_text(), re.M).group(1)
 version = release
 
 extensions = [

@@ -20,7 +20,10 @@ from zlmdb._maps import MAP_CLASSES, MAPS
 from zlmdb._pmap import NullValueConstraint, PersistentMap, PersistentMapIterator
 from zlmdb._schema import Schema
 
-__version__ = "0.3.0"
+# <upstream zlmdb release whose API and formats this matches>.<our release
+# on it>: it sorts just above that upstream release (README.md, "Versions").
+# libzlmdb's own version is _native.libzlmdb_version().
+__version__ = "26.10.1.1"
 
 globals().update(MAP_CLASSES)
 
@@ -41,11 +44,11 @@ def __getattr__(name):
 
 def _check_native_version():
     # The Python files and the compiled core must come from the same build.
-    major, minor, patch = _native.libzlmdb_version()
-    if "%d.%d.%d" % (major, minor, patch) != __version__:
+    built = _native.package_version
+    if built != __version__:
         raise ImportError(
-            "zlmdb %s found a C core of version %d.%d.%d: reinstall zlmdb"
-            % (__version__, major, minor, patch))
+            "zlmdb %s found a C core built for zlmdb %s: reinstall zlmdb "
+            "(pip install --force-reinstall .)" % (__version__, built))
 
 
 _check_native_version()

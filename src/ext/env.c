@@ -126,6 +126,7 @@ static void env_close_internal(zpy_Env *self, int in_dealloc)
     wait_foreign_writer(self);
     zpy_node_release_children(&self->node);
     Py_CLEAR(self->main_db);
+    Py_CLEAR(self->mapping);        /* views keep it, not LMDB's map, alive */
     if (self->spare_txn) {
         /* Aborting a reset read txn only frees memory and its reader slot. */
         if (zpy_current_pid() == self->pid)
@@ -169,6 +170,7 @@ static void env_dealloc(PyObject *op)
     env_close_internal(self, 1);
     Py_CLEAR(self->main_db);
     Py_CLEAR(self->open_keys);
+    Py_CLEAR(self->mapping);
     if (self->sync_objects_ready) {
         pthread_cond_destroy(&self->ops_cond);
         pthread_mutex_destroy(&self->ops_mutex);
@@ -1122,6 +1124,8 @@ int zpy_env_set_mapsize(zpy_state *st, zpy_Env *self, size_t map_size)
         zpy_err_invalid(st);
         return -1;
     }
+    /* LMDB's map moves: later views need a keeper of the new one. */
+    Py_CLEAR(self->mapping);
     /* Held GIL, as py-lmdb: nothing else of this env can run meanwhile. */
     rc = self->eng->env_set_mapsize(self->env, map_size);
     self->resizing = 0;

@@ -276,6 +276,10 @@ static int module_exec(PyObject *module)
         PyModule_AddObjectRef(module, "PersistentMapIterator",
                               (PyObject *)st->PMapIterType) < 0)
         return -1;
+    st->MappingType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &zpy_mapping_spec,
+                                                               NULL);
+    if (st->MappingType == NULL)
+        return -1;
     st->OrmTxnType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &zpy_ormtxn_spec,
                                                               (PyObject *)st->TxnType);
     if (st->OrmTxnType == NULL ||
@@ -290,6 +294,10 @@ static int module_exec(PyObject *module)
         PyModule_AddObjectRef(module, "TransactionStats", (PyObject *)st->TxnStatsType) < 0)
         return -1;
     if (PyModule_AddObjectRef(module, "open", (PyObject *)st->EnvType) < 0)
+        return -1;
+    /* The Python package this core was built for (CMakeLists.txt reads it
+     * from zlmdb/__init__.py), checked there at import. */
+    if (PyModule_AddStringConstant(module, "package_version", ZLMDB_PACKAGE_VERSION) < 0)
         return -1;
     if (zpy_errors_init(module, st) < 0)
         return -1;
@@ -331,6 +339,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->PMapIterType);
     Py_VISIT(st->OrmTxnType);
     Py_VISIT(st->TxnStatsType);
+    Py_VISIT(st->MappingType);
     Py_VISIT(st->Error);
     for (i = 0; i < ZPY_EXC_COUNT; i++)
         Py_VISIT(st->exc[i]);
@@ -353,6 +362,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->PMapIterType);
     Py_CLEAR(st->OrmTxnType);
     Py_CLEAR(st->TxnStatsType);
+    Py_CLEAR(st->MappingType);
     Py_CLEAR(st->Error);
     for (i = 0; i < ZPY_EXC_COUNT; i++)
         Py_CLEAR(st->exc[i]);

@@ -96,6 +96,7 @@ typedef struct {
     PyTypeObject *PMapIterType;
     PyTypeObject *OrmTxnType;          /**< zlmdb.Transaction */
     PyTypeObject *TxnStatsType;        /**< zlmdb.TransactionStats */
+    PyTypeObject *MappingType;         /**< keeps zero-copy values readable */
     PyObject *Error;                   /**< zlmdb.lmdb.Error */
     PyObject *exc[ZPY_EXC_COUNT];      /**< its 29 subclasses */
     PyObject *open_files;              /**< identities of open envs' files */
@@ -164,6 +165,7 @@ struct zpy_Env {
     pthread_cond_t ops_cond;
     int sync_objects_ready;
     pid_t pid;                     /**< process that opened it */
+    PyObject *mapping;             /**< keeper of buffers=True views (mapview.c) */
 };
 
 #define ZPY_TXN_RDONLY  0x1
@@ -355,13 +357,52 @@ ZPY_INLINE void zpy_txn_op_leave(zpy_Txn *t)
                      atomic_load_explicit(&t->env->waiters, memory_order_relaxed)))
         zpy_txn_op_leave_slow(t);
 }
-/* Make a bytes object, or a read-only memoryview into the map when the txn
- * was begun with buffers=True. */
+/* An environment's mapping keeper (mapview.c): the data file mapped again
+ * by us, which buffers=True views point into and keep alive. */
+typedef struct {
+    PyObject_HEAD
+    char *base;            /**< our read-only map of the data file */
+    size_t size;           /**< its length; 0 when there is none (views copy) */
+    const char *lmdb_base; /**< where LMDB's own map of the file starts */
+} zpy_Mapping;
+
+/* The slow part of zpy_txn_value's views: no keeper yet, or a value
+ * outside LMDB's map, or an empty one. */
+ZPY_NOINLINE PyObject *zpy_view_new(zpy_Txn *t, const MDB_val *v);
+/* A read-only memoryview of `len` bytes at `p` that keeps `owner` alive. */
+ZPY_INLINE PyObject *zpy_view_over(PyObject *owner, char *p, Py_ssize_t len)
+{
+    PyObject *mv = PyMemoryView_FromMemory(p, len, PyBUF_READ);
+
+    /* A memoryview made from raw memory has a managed buffer with no
+     * exporter; giving it one (with the reference a buffer export holds)
+     * is the state PyMemoryView_FromObject() would reach through a
+     * getbuffer slot, and the managed buffer drops that reference when the
+     * last view of it (slices, and NumPy arrays over it, included) is
+     * released.  Done this way a view costs no allocation beyond its own,
+     * which a scan in a buffers=True transaction would feel. */
+    if (mv)
+        ((PyMemoryViewObject *)mv)->mbuf->master.obj = Py_NewRef(owner);
+    return mv;
+}
+
+/* Make a bytes object, or a read-only memoryview of the value without a
+ * copy when the txn was begun with buffers=True (one that never faults,
+ * whatever happens to the env afterwards: mapview.c). */
 ZPY_INLINE PyObject *zpy_txn_value(zpy_Txn *t, const MDB_val *v)
 {
-    if (t->flags & ZPY_TXN_BUFFERS)
-        return PyMemoryView_FromMemory((char *)v->mv_data, (Py_ssize_t)v->mv_size,
-                                       PyBUF_READ);
+    if (t->flags & ZPY_TXN_BUFFERS) {
+        zpy_Mapping *m = (zpy_Mapping *)t->env->mapping;
+        size_t off;
+
+        if (ZPY_UNLIKELY(m == NULL))
+            return zpy_view_new(t, v);
+        /* Below lmdb_base the difference wraps to a huge offset. */
+        off = (size_t)((uintptr_t)v->mv_data - (uintptr_t)m->lmdb_base);
+        if (ZPY_LIKELY(off < m->size && v->mv_size - 1 < m->size - off))
+            return zpy_view_over((PyObject *)m, m->base + off, (Py_ssize_t)v->mv_size);
+        return zpy_view_new(t, v);
+    }
     return PyBytes_FromStringAndSize((const char *)v->mv_data, (Py_ssize_t)v->mv_size);
 }
 /* Touch every page of a value with the GIL released, so that the copy into
@@ -456,5 +497,9 @@ extern PyType_Spec zpy_pmapiter_spec;
 /* Redo a logged map write in the (new) LMDB transaction: an LMDB code, or
  * -1 with an exception. */
 int zpy_pmap_redo(zpy_state *st, zpy_OrmTxn *txn, zpy_LogRec *rec);
+
+/* ---------------------------------------------------------- mapview.c */
+
+extern PyType_Spec zpy_mapping_spec;
 
 #endif
