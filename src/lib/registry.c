@@ -453,29 +453,12 @@ int zlmdb_slot_count(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi, uint16_
                      size_t *count_out)
 {
     unsigned char prefix[2];
-    MDB_cursor *curs;
-    MDB_val k, v;
-    size_t n = 0;
-    int rc;
 
     if (txn == NULL || count_out == NULL)
         return zlmdb__error_set(ZLMDB_EINVAL, "slot_count: txn and count_out are required");
-    eng = engine_or_default(eng);
     prefix[0] = (unsigned char)(slot >> 8);
     prefix[1] = (unsigned char)(slot & 0xff);
-    if ((rc = eng->cursor_open(txn, dbi, &curs)))
-        return lmdb_error(rc, "mdb_cursor_open");
-    k.mv_data = prefix;
-    k.mv_size = 2;
-    for (rc = eng->cursor_get(curs, &k, &v, MDB_SET_RANGE);
-         rc == 0 && k.mv_size >= 2 && memcmp(k.mv_data, prefix, 2) == 0;
-         rc = eng->cursor_get(curs, &k, &v, MDB_NEXT))
-        n++;
-    eng->cursor_close(curs);
-    if (rc && rc != MDB_NOTFOUND)
-        return lmdb_error(rc, "mdb_cursor_get");
-    *count_out = n;
-    return ZLMDB_OK;
+    return zlmdb__prefix_count(engine_or_default(eng), txn, dbi, prefix, 2, count_out);
 }
 
 int zlmdb_slot_clear(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi, uint16_t slot,

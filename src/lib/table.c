@@ -869,9 +869,6 @@ int zlmdb_table_count_range(zlmdb_table *t, MDB_txn *txn, const zlmdb_key_value 
 int zlmdb_table_count(zlmdb_table *t, MDB_txn *txn, const zlmdb_key_value *prefix,
                       unsigned nprefix, size_t *count_out)
 {
-    MDB_cursor *curs;
-    MDB_val k, v;
-    size_t n = 0, plen;
     int rc;
 
     if (t == NULL || txn == NULL || count_out == NULL || (nprefix && prefix == NULL))
@@ -880,16 +877,27 @@ int zlmdb_table_count(zlmdb_table *t, MDB_txn *txn, const zlmdb_key_value *prefi
     if ((rc = zlmdb_key_encode_slot(t->slot, &t->kbuf)) ||
         (rc = zlmdb_key_encode_prefix(&t->key, prefix, nprefix, 0, &t->kbuf)))
         return rc;
-    plen = t->kbuf.size;
-    if ((rc = t->eng->cursor_open(txn, t->dbi, &curs)))
+    return zlmdb__prefix_count(t->eng, txn, t->dbi, t->kbuf.ptr, t->kbuf.size, count_out);
+}
+
+int zlmdb__prefix_count(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
+                        const void *prefix, size_t plen, size_t *count_out)
+{
+    MDB_cursor *curs;
+    MDB_val k, v;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = eng->cursor_open(txn, dbi, &curs)))
         return lmdb_error(rc, "mdb_cursor_open");
-    k = as_val(&t->kbuf);
-    rc = t->eng->cursor_get(curs, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, t->kbuf.ptr, plen) == 0) {
+    k.mv_data = (void *)prefix;
+    k.mv_size = plen;
+    rc = eng->cursor_get(curs, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
         n++;
-        rc = t->eng->cursor_get(curs, &k, &v, MDB_NEXT);
+        rc = eng->cursor_get(curs, &k, &v, MDB_NEXT);
     }
-    t->eng->cursor_close(curs);
+    eng->cursor_close(curs);
     if (rc && rc != MDB_NOTFOUND)
         return lmdb_error(rc, "mdb_cursor_get");
     *count_out = n;

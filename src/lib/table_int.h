@@ -45,6 +45,10 @@ int zlmdb__index_key(const struct zlmdb_table *t, const struct zlmdb__index *ix,
                      const MDB_val *pk, const void *value, size_t len, zlmdb_buf *out,
                      int *is_null);
 
+/* Count the keys of `dbi` that start with `prefix` (plen bytes). */
+int zlmdb__prefix_count(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi,
+                        const void *prefix, size_t plen, size_t *count_out);
+
 /* Delete every key of `slot` in `dbi`; *deleted_out (may be NULL) counts. */
 int zlmdb__slot_clear(const zlmdb_engine *eng, MDB_txn *txn, MDB_dbi dbi, uint16_t slot,
                       size_t *deleted_out);
