@@ -26,7 +26,6 @@ taken for slots.
 """
 import base64
 import binascii
-import collections
 import datetime
 import importlib
 import importlib.util
@@ -38,6 +37,7 @@ import pickletools
 import re
 import struct
 import sys
+import typing
 import uuid
 import zlib
 
@@ -543,12 +543,17 @@ class Layout:
         return None
 
 
-class IndexSpec(collections.namedtuple(
-        "IndexSpec", "name slot pmap fkey nullable unique")):
+class IndexSpec(typing.NamedTuple):
     """An index of a slot: its name and slot, whether it is nullable and
     unique, and, from ``--schema`` only, the index map and the
     application's key function (both None when it comes from the
     catalog)."""
+    name: str
+    slot: int
+    pmap: typing.Any
+    fkey: typing.Any
+    nullable: bool
+    unique: bool
 
 
 def registry_layout():

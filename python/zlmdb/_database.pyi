@@ -4,9 +4,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Literal, NotRequired, Protocol, TypedDict, TypeVar, final
 
-from typing_extensions import Buffer, Self
+from typing_extensions import Buffer, Self, disjoint_base
 
-from zlmdb import lmdb
 from zlmdb._pmap import PersistentMap
 from zlmdb.lmdb import Environment
 from zlmdb.lmdb import Transaction as _LmdbTransaction
@@ -40,6 +39,7 @@ def table(
     compress: int | None = None,
 ) -> _TableDecorator: ...
 
+@disjoint_base
 class TransactionStats:
     puts: int
     dels: int
@@ -50,13 +50,15 @@ class TransactionStats:
     @property
     def duration(self) -> int: ...
 
+# zlmdb.lmdb.Transaction is final for Python code (as py-lmdb's), but the
+# extension derives this one type from it in C.
 @final
-class Transaction(_LmdbTransaction[Any]):
+class Transaction(_LmdbTransaction[Any]):  # type: ignore[misc]  # pyright: ignore[reportGeneralTypeIssues]
     """Use as ``with db.begin(write=True) as txn:``: committed when the block
     ends normally, aborted when it raises.  A zlmdb.lmdb.Transaction: the
     low-level methods (cursor(), stat(), ...) work on it too."""
     def __new__(cls, env: Environment | None, write: bool = False, buffers: bool = False,
-                stats: TransactionStats | None = None, growth: float = 0.0,
+                stats: TransactionStats | None = None, growth: float = 0,
                 maxsize: int = 0) -> Self: ...
     @property
     def stats(self) -> TransactionStats | None: ...
@@ -68,7 +70,7 @@ class Transaction(_LmdbTransaction[Any]):
     def is_open(self) -> bool: ...
     def __enter__(self) -> Self: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc_value: BaseException | None,
-                 tb: TracebackType | None, /) -> Literal[False]: ...
+                 tb: TracebackType | None, /) -> None: ...
     def id(self) -> int: ...
     # A write whose engine call stopped part way leaves the transaction
     # failed: commit() then aborts and raises BadTxnError.
@@ -78,9 +80,11 @@ class Transaction(_LmdbTransaction[Any]):
     # a buffers=True transaction.
     def get(self, key: Buffer, default: Any = None,
             db: Any = None) -> bytes | memoryview | None: ...
-    def put(  # type: ignore[override]
+    # upstream's raw put/delete, not the low-level signatures they replace
+    def put(  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
         self, key: bytes, data: bytes, overwrite: bool = True) -> bool: ...
-    def delete(self, key: bytes) -> bool: ...  # type: ignore[override]
+    def delete(  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
+        self, key: bytes) -> bool: ...
 
 class _Config(TypedDict):
     is_temp: bool

@@ -10,7 +10,8 @@
 #   KPrefix count() prefixes: a full key, its first component, or a tuple
 #           of its first components.
 # Each Map* class fills them in from its key layout (zlmdb/_maps.pyi).
-from collections.abc import Callable, MutableMapping
+from abc import ABCMeta
+from collections.abc import Callable
 from typing import Any, ClassVar, Generic, Literal, TypeVar, final, overload
 
 from typing_extensions import Self
@@ -40,7 +41,10 @@ class PersistentMapIterator(Generic[_T_co]):
     def __iter__(self) -> Self: ...
     def __next__(self) -> _T_co: ...
 
-class PersistentMap(MutableMapping[Any, Any], Generic[_K, _V, _KIn, _KBound, _KPrefix]):
+# At run time a collections.abc.MutableMapping (isinstance holds), as upstream's;
+# the stub leaves that base out so that the checkers reject len(pmap) and
+# `for x in pmap`, which raise NotImplementedError (tests/typing/typed_misuse.py).
+class PersistentMap(Generic[_K, _V, _KIn, _KBound, _KPrefix], metaclass=ABCMeta):
     """Records of one slot; every access names the transaction:
     ``pmap[txn, key]`` (None when missing), ``pmap[txn, key] = value``,
     ``del pmap[txn, key]``, ``(txn, key) in pmap``."""
