@@ -78,11 +78,14 @@ else()
   set(ZLMDB_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
 # Libs.private is what a static link adds: LMDB is inside libzlmdb.a, and
-# both need the threads library.
+# both need the threads library; the codecs need libm where it is separate.
 # With ZLMDB_SYSTEM_LMDB, programs use that LMDB's header and library.
 set(ZLMDB_PC_CFLAGS "")
 set(ZLMDB_PC_LIBS "")
 set(ZLMDB_PC_LIBS_PRIVATE "-pthread")
+if(ZLMDB_LIBM)
+  string(APPEND ZLMDB_PC_LIBS_PRIVATE " -lm")
+endif()
 if(NOT ZLMDB_LMDB_EMBEDDED)
   if(NOT ZLMDB_LMDB_INCLUDE_DIR IN_LIST CMAKE_C_IMPLICIT_INCLUDE_DIRECTORIES)
     set(ZLMDB_PC_CFLAGS " -I${ZLMDB_LMDB_INCLUDE_DIR}")
