@@ -668,9 +668,10 @@ static PyMemberDef ormtxn_members[] = {
     {NULL, 0, 0, 0, NULL}
 };
 
-/* Before the ORM transaction was a zlmdb.lmdb.Transaction itself, it
- * wrapped one as `_txn`; code written against that (the zlmdb command
- * line, some tests) still reads it: the transaction itself while open. */
+/* Upstream's transaction (and ours before it was a zlmdb.lmdb.Transaction
+ * itself) wraps a low-level one as `_txn`, and code written for upstream
+ * reaches through it (`txn._txn.cursor()`): the transaction itself while
+ * open.  zlmdb's own code no longer uses it. */
 static PyObject *ormtxn_get_txn(PyObject *op, void *closure)
 {
     return Py_NewRef(((zpy_OrmTxn *)op)->base.node.valid ? op : Py_None);
