@@ -2,7 +2,7 @@
 import uuid
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Literal, NotRequired, Protocol, TypedDict, TypeVar, final
+from typing import Any, Literal, NotRequired, Protocol, TypedDict, TypeVar, final, overload
 
 from typing_extensions import Buffer, Self, disjoint_base
 
@@ -57,7 +57,11 @@ class Transaction(_LmdbTransaction[Any]):  # type: ignore[misc]  # pyright: igno
     """Use as ``with db.begin(write=True) as txn:``: committed when the block
     ends normally, aborted when it raises.  A zlmdb.lmdb.Transaction: the
     low-level methods (cursor(), stat(), ...) work on it too."""
-    def __new__(cls, env: Environment | None, write: bool = False, buffers: bool = False,
+    @overload
+    def __new__(cls, db: Database, write: bool = False, buffers: bool = False,
+                stats: TransactionStats | None = None) -> Self: ...
+    @overload
+    def __new__(cls, db: Environment | None, write: bool = False, buffers: bool = False,
                 stats: TransactionStats | None = None, growth: float = 0,
                 maxsize: int = 0) -> Self: ...
     @property

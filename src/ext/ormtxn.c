@@ -344,21 +344,62 @@ struct ormtxn_new_args {
     Py_ssize_t maxsize;
 };
 
+/* Transaction(db, write=..., buffers=..., stats=...), upstream's way of making
+ * one, is db.begin(...) under another name: the Database's own checks
+ * (read-only, closed) and its growth settings then apply. */
+static PyObject *from_database(zpy_state *st, PyObject *db, int write, int buffers,
+                               PyObject *stats, int engine_args)
+{
+    PyObject *begin, *kw, *none, *txn = NULL;
+
+    if (engine_args) {
+        PyErr_SetString(PyExc_TypeError,
+                        "Transaction(db, ...): growth= and maxsize= come from the Database; "
+                        "pass them to zlmdb.Database(...) instead");
+        return NULL;
+    }
+    begin = PyObject_GetAttrString(db, "begin");
+    if (begin == NULL) {
+        PyErr_Clear();
+        return PyErr_Format(PyExc_TypeError,
+                            "Transaction(db, ...): db must be a zlmdb.Database, not %.200s "
+                            "(or use db.begin(write=...))", Py_TYPE(db)->tp_name);
+    }
+    kw = Py_BuildValue("{s:O,s:O,s:O}", "write", write ? Py_True : Py_False, "buffers",
+                       buffers ? Py_True : Py_False, "stats", stats);
+    none = PyTuple_New(0);
+    if (kw != NULL && none != NULL)
+        txn = PyObject_Call(begin, none, kw);
+    Py_XDECREF(none);
+    Py_XDECREF(kw);
+    Py_DECREF(begin);
+    if (txn != NULL && !PyObject_TypeCheck(txn, st->OrmTxnType)) {
+        PyErr_Format(PyExc_TypeError, "Transaction(db, ...): %.200s.begin() returned %.200s, "
+                     "not a zlmdb.Transaction", Py_TYPE(db)->tp_name, Py_TYPE(txn)->tp_name);
+        Py_CLEAR(txn);
+    }
+    return txn;
+}
+
 static PyObject *ormtxn_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"env", "write", "buffers", "stats", "growth", "maxsize", NULL};
+    static char *kwlist[] = {"db", "write", "buffers", "stats", "growth", "maxsize", NULL};
     zpy_state *st = zpy_state_of_type(type);
     PyObject *env = Py_None, *stats = Py_None;
     int write = 0, buffers = 0;
-    double growth = 0.0;
-    Py_ssize_t maxsize = 0;
+    double growth = -1.0;
+    Py_ssize_t maxsize = -1;
     zpy_OrmTxn *self;
 
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|ppOdn:Transaction", kwlist, &env, &write,
                                      &buffers, &stats, &growth, &maxsize))
         return NULL;
     if (env != Py_None && !PyObject_TypeCheck(env, st->EnvType))
-        return zpy_type_error("env must be a zlmdb.lmdb.Environment or None");
+        return from_database(st, env, write, buffers, stats, growth != -1.0 || maxsize != -1);
+    if (growth == -1.0)
+        growth = 0.0;
+    if (maxsize == -1)
+        maxsize = 0;
     if (stats != Py_None && !PyObject_TypeCheck(stats, st->TxnStatsType))
         return zpy_type_error("stats must be a zlmdb.TransactionStats or None");
     if (growth != 0.0 && (growth <= 1.0 || maxsize <= 0))
@@ -700,10 +741,11 @@ static PyType_Slot ormtxn_slots[] = {
     {Py_tp_members, ormtxn_members},
     {Py_tp_getset, ormtxn_getset},
     {Py_tp_doc, (void *)PyDoc_STR(
-        "Transaction(env, write=False, buffers=False, stats=None, growth=0, maxsize=0)\n"
+        "Transaction(db, write=False, buffers=False, stats=None)\n"
         "--\n\n"
         "A database transaction, made by Database.begin(); use it as\n"
-        "``with db.begin(write=True) as txn:``.  The LMDB transaction begins\n"
+        "``with db.begin(write=True) as txn:``.  Transaction(db, write=...)\n"
+        "(upstream's spelling) is the same as db.begin(write=...).  The LMDB transaction begins\n"
         "when the block is entered and is committed when it ends normally,\n"
         "aborted when it raises.  It is a zlmdb.lmdb.Transaction, so the\n"
         "low-level methods (cursor(), stat(), ...) work on it too.\n\n"

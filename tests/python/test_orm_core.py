@@ -50,6 +50,27 @@ def test_the_orm_transaction_is_a_low_level_transaction(tmp_path):
     db.close()
 
 
+def test_transaction_made_the_upstream_way_is_db_begin(tmp_path):
+    db = zlmdb.Database(str(tmp_path / "db"))
+    users = _users()
+    stats = zlmdb.TransactionStats()
+    with zlmdb.Transaction(db, write=True, stats=stats) as txn:
+        assert type(txn) is zlmdb.Transaction and txn.write and txn.stats is stats
+        users[txn, 1] = User(1, "ann")
+    assert stats.puts == 1
+    with zlmdb.Transaction(db=db) as txn:
+        assert not txn.write and users[txn, 1].name == "ann"
+    with pytest.raises(TypeError, match="pass them to zlmdb.Database"):
+        zlmdb.Transaction(db, write=True, maxsize=1 << 20)
+    with pytest.raises(TypeError, match="db must be a zlmdb.Database, not int"):
+        zlmdb.Transaction(1)
+    db.close()
+    ro = zlmdb.Database(str(tmp_path / "db"), readonly=True)
+    with pytest.raises(Exception, match="read-only"):
+        zlmdb.Transaction(ro, write=True)       # the Database's own check applies
+    ro.close()
+
+
 def test_transaction_stats_is_a_c_type_with_upstreams_api():
     stats = zlmdb.TransactionStats()
     assert type(stats) is _native.TransactionStats
