@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _harness as H  # noqa: E402
 import concurrency  # noqa: E402
 import corrupt  # noqa: E402
+import c_table_crash  # noqa: E402
 import crash_kill  # noqa: E402
 import orm_faults  # noqa: E402
 import orm_hostile  # noqa: E402
@@ -28,7 +29,8 @@ import hostile  # noqa: E402
 import leak  # noqa: E402
 
 SYSTEMS = ["kill", "kill_nosync", "bank", "readers", "fork", "fsm", "random", "corrupt", "leak",
-           "orm_kill", "orm_kill_growth", "orm_kill_nosync", "orm_hostile", "orm_faults"]
+           "orm_kill", "orm_kill_growth", "orm_kill_nosync", "orm_hostile", "orm_faults",
+           "c_kill", "c_kill10", "c_kill_nosync"]
 
 
 def main():
@@ -55,6 +57,9 @@ def main():
     ap.add_argument("--orm-kills", type=int, default=300)
     ap.add_argument("--orm-kills-growth", type=int, default=100)
     ap.add_argument("--orm-kills-nosync", type=int, default=100)
+    ap.add_argument("--c-kills", type=int, default=300,
+                    help="kill -9 rounds of the C-API writer, per engine (durable)")
+    ap.add_argument("--c-kills-nosync", type=int, default=100)
     ap.add_argument("--orm-hostile-seeds", type=int, default=200)
     ap.add_argument("--orm-hostile-steps", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=1000)
@@ -67,6 +72,7 @@ def main():
         a.corrupt_per_kind, a.leak_iterations = 3, 20000
         a.orm_kills, a.orm_kills_growth, a.orm_kills_nosync = 12, 6, 4
         a.orm_hostile_seeds, a.orm_hostile_steps = 4, 1500
+        a.c_kills, a.c_kills_nosync = 12, 4
     only = [s for s in a.only.split(",") if s]
     work = a.workdir or tempfile.mkdtemp(prefix="zlmdb-reliability-")
     summary = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
@@ -130,6 +136,17 @@ def main():
         range(a.seed, a.seed + a.orm_hostile_seeds), a.orm_hostile_steps))
     run("orm_faults", lambda d: orm_faults.campaign(d))
 
+    def c_kill(kills, sync, libver, seed):
+        def go(d):
+            c_table_crash.ensure_binary()
+            return crash_kill.campaign(d, kills, sync=sync, metasync=sync, seed=seed,
+                                       script="c_table_crash.py", flags=[int(sync), libver],
+                                       strong=sync)
+        return go
+    run("c_kill", c_kill(a.c_kills, True, 9, a.seed + 5))
+    run("c_kill10", c_kill(a.c_kills, True, 10, a.seed + 6))
+    run("c_kill_nosync", c_kill(a.c_kills_nosync, False, 9, a.seed + 7))
+
     summary["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
     with open(a.json, "w") as f:
@@ -149,7 +166,7 @@ def figures(name, r):
                     r["alloc_failed_ops"], r["alloc_refused_commits"], r["alloc_system_errors"],
                     ", ".join("%d commits kept" % n for n in r["mapfull_committed"]),
                     r["diskfull_committed"]))
-    if name.startswith("kill") or name.startswith("orm_kill"):
+    if name.startswith("kill") or name.startswith("orm_kill") or name.startswith("c_kill"):
         return "kills %d, acked commits %d, final txn %d verified, lost %d" % (
             r["kills"], r["acked_total"], r["final_marker"], r["lost_commits"])
     if name == "bank":
