@@ -65,6 +65,76 @@ static long long days_from_civil(long long y, unsigned m, unsigned d)
     return era * 146097 + (long long)doe - 719468;
 }
 
+/* numpy.datetime64 scalars, read in place.  numpy's C API lays a datetime
+ * scalar out as the object head, the int64 count (npy_datetime), then the
+ * unit (NPY_DATETIMEUNIT) and its multiplier; the units from weeks to
+ * nanoseconds are 2, 4 .. 10.  Reading that layout saves three Python calls
+ * per key (np.datetime64(o, "ns").astype("int64")).  It is trusted only
+ * after a check against numpy's own conversion of two probes, and only for
+ * the exact type; other units (years, months, sub-nanoseconds, generic),
+ * NaT and overflow take the general path. */
+typedef struct {
+    PyObject_HEAD
+    int64_t count;
+    int unit;
+    int num;
+} np_datetime_scalar;
+
+static int64_t np_unit_ns(int unit)
+{
+    switch (unit) {
+    case 2: return 7LL * 86400 * 1000000000;    /* W */
+    case 4: return 86400LL * 1000000000;        /* D */
+    case 5: return 3600LL * 1000000000;         /* h */
+    case 6: return 60LL * 1000000000;           /* m */
+    case 7: return 1000000000LL;                /* s */
+    case 8: return 1000000LL;                   /* ms */
+    case 9: return 1000LL;                      /* us */
+    case 10: return 1;                          /* ns */
+    default: return 0;
+    }
+}
+
+/* 1: *out is set; 0: use the general path. */
+static int np_datetime_fast(const np_datetime_scalar *d, int64_t *out)
+{
+    int64_t per = np_unit_ns(d->unit);
+    if (per == 0 || d->num < 1 || d->num > INT64_MAX / per)
+        return 0;
+    per *= d->num;
+    if (d->count > INT64_MAX / per || d->count < -(INT64_MAX / per))
+        return 0;               /* also NaT, INT64_MIN */
+    *out = d->count * per;
+    return 1;
+}
+
+static int np_layout_ok = -1;   /* -1 not checked yet, 0 no, 1 yes */
+
+static int np_layout_check(zpy_codec_state *cs)
+{
+    static const struct { long long count; const char *unit; int64_t ns; } probe[] = {
+        {1234567, "ns", 1234567}, {-3, "s", -3000000000LL}, {5, "us", 5000}};
+    size_t i;
+
+    np_layout_ok = 0;
+    if ((size_t)((PyTypeObject *)cs->np_datetime64)->tp_basicsize < sizeof(np_datetime_scalar))
+        return 0;
+    for (i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+        PyObject *o = PyObject_CallFunction(cs->np_datetime64, "Ls", probe[i].count,
+                                            probe[i].unit);
+        int64_t v;
+        int ok = o != NULL && Py_IS_TYPE(o, (PyTypeObject *)cs->np_datetime64) &&
+                 np_datetime_fast((const np_datetime_scalar *)o, &v) && v == probe[i].ns;
+        Py_XDECREF(o);
+        if (!ok) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    np_layout_ok = 1;
+    return 1;
+}
+
 static int timestamp_of(zpy_codec_state *cs, PyObject *o, int64_t *out)
 {
     if (PyLong_Check(o)) {
@@ -105,6 +175,10 @@ static int timestamp_of(zpy_codec_state *cs, PyObject *o, int64_t *out)
         return 0;
     }
     if (zpy_codec_numpy(cs) != NULL && PyObject_TypeCheck(o, (PyTypeObject *)cs->np_datetime64)) {
+        if (Py_IS_TYPE(o, (PyTypeObject *)cs->np_datetime64) &&
+            (np_layout_ok == 1 || (np_layout_ok < 0 && np_layout_check(cs))) &&
+            np_datetime_fast((const np_datetime_scalar *)o, out))
+            return 0;
         PyObject *ns = PyObject_CallFunction(cs->np_datetime64, "Os", o, "ns"), *i;
         int rc;
         if (ns == NULL)

@@ -193,6 +193,29 @@ def test_numpy_datetime64():
         kc.encode(numpy.datetime64("1960-01-01"))
 
 
+
+@pytest.mark.skipif(numpy is None, reason="numpy not installed")
+@pytest.mark.parametrize("count,unit", [
+    (1_700_000_000_123_456_789, "ns"), (1_700_000_000_123_456, "us"), (1_700_000_000_123, "ms"),
+    (1_700_000_000, "s"), (28_333_333, "m"), (472_222, "h"), (19_675, "D"), (2_810, "W"),
+    (3, "10s"), (7, "25ms"), (54, "M"), (53, "Y"), (12_345_678, "ps"), (0, "ns")])
+def test_numpy_datetime64_every_unit_encodes_as_numpy_converts_it(count, unit):
+    # Units from weeks to nanoseconds are read from the scalar in place; the
+    # others go through numpy.  Both must give numpy's own nanoseconds.
+    kc = KeyCodec("timestamp", timestamp="numpy")
+    v = numpy.datetime64(count, unit)
+    want = int(numpy.datetime64(v, "ns").astype("int64"))
+    assert kc.encode(v) == kc.encode(want) == want.to_bytes(8, "big")
+
+
+@pytest.mark.skipif(numpy is None, reason="numpy not installed")
+def test_numpy_datetime64_out_of_range_is_refused_like_before():
+    kc = KeyCodec("timestamp", timestamp="numpy")
+    for v in [numpy.datetime64(-1, "s"), numpy.datetime64("NaT", "ns")]:
+        with pytest.raises(ValueError, match="before 1970"):
+            kc.encode(v)
+
+
 # ------------------------------------------------------------------ errors
 
 @pytest.mark.parametrize("names,key,exc,match", [
