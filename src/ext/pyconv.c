@@ -168,9 +168,8 @@ PyObject *zpy_dict_presized(Py_ssize_t n)
 
 int zpy_uuid_to_bytes(zpy_codec_state *cs, PyObject *u, unsigned char out[16])
 {
-    PyObject *iv, *hi;
-    unsigned long long h, l;
-    int i;
+    PyObject *iv;
+    int rc;
 
     /* UUID keeps its value in the slot 'int' (a 128-bit int). */
     iv = PyObject_GetAttr(u, cs->s_int);
@@ -181,24 +180,23 @@ int zpy_uuid_to_bytes(zpy_codec_state *cs, PyObject *u, unsigned char out[16])
         PyErr_SetString(PyExc_TypeError, "UUID.int is not an int");
         return -1;
     }
-    l = PyLong_AsUnsignedLongLongMask(iv);
-    hi = PyNumber_Rshift(iv, cs->int64);
+    /* The int's 16 bytes, big-endian, straight from its digits. */
+#if PY_VERSION_HEX >= 0x030D0000
+    {
+        Py_ssize_t need = PyLong_AsNativeBytes(iv, out, 16, Py_ASNATIVEBYTES_BIG_ENDIAN |
+                                               Py_ASNATIVEBYTES_UNSIGNED_BUFFER |
+                                               Py_ASNATIVEBYTES_REJECT_NEGATIVE);
+        rc = need < 0 ? -1 : 0;
+        if (need > 16) {
+            PyErr_SetString(PyExc_ValueError, "UUID.int does not fit in 128 bits");
+            rc = -1;
+        }
+    }
+#else
+    rc = _PyLong_AsByteArray((PyLongObject *)iv, out, 16, 0, 0);
+#endif
     Py_DECREF(iv);
-    if (hi == NULL || (l == (unsigned long long)-1 && PyErr_Occurred())) {
-        Py_XDECREF(hi);
-        return -1;
-    }
-    h = PyLong_AsUnsignedLongLongMask(hi);
-    Py_DECREF(hi);
-    if (h == (unsigned long long)-1 && PyErr_Occurred())
-        return -1;
-    for (i = 7; i >= 0; i--) {
-        out[i] = (unsigned char)h;
-        out[8 + i] = (unsigned char)l;
-        h >>= 8;
-        l >>= 8;
-    }
-    return 0;
+    return rc;
 }
 
 PyObject *zpy_uuid_from_bytes(zpy_codec_state *cs, const unsigned char b[16])
@@ -507,10 +505,82 @@ static int cbor_set(cenc *c, PyObject *o)
     return 0;
 }
 
+static char *two_digits(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+    return p + 2;
+}
+
+/* datetime.isoformat() of an aware datetime whose tzinfo is a
+ * datetime.timezone (fixed offset), written here rather than by calling
+ * isoformat(): that call, with its utcoffset() and PyUnicode_FromFormat(),
+ * was most of the cost of encoding a record with a timestamp.  A zero
+ * offset is "Z", as cbor2 writes it.  Returns the length, or -1 with an
+ * exception set. */
+static int iso_datetime_fixed(zpy_codec_state *cs, PyObject *o, PyObject *tz, char *buf)
+{
+    long long off_us = 0;
+    int year = PyDateTime_GET_YEAR(o), us = PyDateTime_DATE_GET_MICROSECOND(o);
+    char *p = buf;
+
+    if (tz != cs->utc) {
+        PyObject *d = PyObject_CallMethodOneArg(tz, cs->s_utcoffset, o);
+        if (d == NULL)
+            return -1;
+        if (PyDelta_Check(d))
+            off_us = ((long long)PyDateTime_DELTA_GET_DAYS(d) * 86400 +
+                      PyDateTime_DELTA_GET_SECONDS(d)) * 1000000LL +
+                     PyDateTime_DELTA_GET_MICROSECONDS(d);
+        Py_DECREF(d);
+    }
+    p = two_digits(p, year / 100);
+    p = two_digits(p, year % 100);
+    *p++ = '-';
+    p = two_digits(p, PyDateTime_GET_MONTH(o));
+    *p++ = '-';
+    p = two_digits(p, PyDateTime_GET_DAY(o));
+    *p++ = 'T';
+    p = two_digits(p, PyDateTime_DATE_GET_HOUR(o));
+    *p++ = ':';
+    p = two_digits(p, PyDateTime_DATE_GET_MINUTE(o));
+    *p++ = ':';
+    p = two_digits(p, PyDateTime_DATE_GET_SECOND(o));
+    if (us) {
+        *p++ = '.';
+        p = two_digits(p, us / 10000);
+        p = two_digits(p, us / 100 % 100);
+        p = two_digits(p, us % 100);
+    }
+    {
+        long long a = off_us < 0 ? -off_us : off_us, secs = a / 1000000;
+        int frac = (int)(a % 1000000);
+        if (off_us >= 0 && secs < 60) {
+            *p++ = 'Z';              /* cbor2 replaces "+00:00" by "Z" */
+        } else {
+            *p++ = off_us < 0 ? '-' : '+';
+            p = two_digits(p, (int)(secs / 3600));    /* below 24 for a timezone */
+            *p++ = ':';
+            p = two_digits(p, (int)(secs / 60 % 60));
+        }
+        if (secs % 60 || frac) {
+            *p++ = ':';
+            p = two_digits(p, (int)(secs % 60));
+        }
+        if (frac) {
+            *p++ = '.';
+            p = two_digits(p, frac / 10000);
+            p = two_digits(p, frac / 100 % 100);
+            p = two_digits(p, frac % 100);
+        }
+    }
+    return (int)(p - buf);
+}
+
 static int cbor_datetime(cenc *c, PyObject *o)
 {
-    PyObject *s;
-    const char *p;
+    PyObject *s, *tz;
+    const char *p, *at;
     Py_ssize_t n;
     int rc;
 
@@ -519,6 +589,14 @@ static int cbor_datetime(cenc *c, PyObject *o)
         PyErr_SetString(PyExc_ValueError,
                         "naive datetime encountered and no default timezone has been set");
         return -1;
+    }
+    tz = ((PyDateTime_DateTime *)o)->tzinfo;
+    if (Py_IS_TYPE(tz, Py_TYPE(c->cs->utc)) && PyDateTime_CheckExact(o)) {
+        char buf[64];
+        int len = iso_datetime_fixed(c->cs, o, tz, buf);
+        if (len < 0 || put_head(&c->out, ZLMDB__CBOR_MT_TAG, 0) < 0)
+            return -1;
+        return put_string(&c->out, ZLMDB__CBOR_MT_TEXT, buf, (size_t)len);
     }
     s = PyObject_CallMethodNoArgs(o, c->cs->s_isoformat);
     if (s == NULL)
@@ -529,15 +607,22 @@ static int cbor_datetime(cenc *c, PyObject *o)
         return -1;
     }
     rc = put_head(&c->out, ZLMDB__CBOR_MT_TAG, 0);
-    if (rc == 0 && n >= 6 && memcmp(p + n - 6, "+00:00", 6) == 0) {
-        /* cbor2 writes UTC as "Z": the text is isoformat() minus "+00:00" */
-        rc = reserve_string(&c->out, (size_t)n - 5, 1);
+    /* cbor2 writes a zero offset as "Z": isoformat() with "+00:00" replaced
+     * (the offset follows the 19 characters of the date and time). */
+    for (at = n > 19 ? p + 19 : p + n; at + 6 <= p + n && memcmp(at, "+00:00", 6) != 0; at++)
+        ;
+    if (at + 6 > p + n)
+        at = NULL;
+    if (rc == 0 && at != NULL) {
+        size_t head = (size_t)(at - p), tail = (size_t)n - head - 6;
+        rc = reserve_string(&c->out, head + 1 + tail, 1);
         if (rc == 0) {
             unsigned char *q = zlmdb__cbor_head(c->out.p + c->out.len, ZLMDB__CBOR_MT_TEXT,
-                                                (uint64_t)n - 5);
-            memcpy(q, p, (size_t)n - 6);
-            q[n - 6] = 'Z';
-            c->out.len = (size_t)(q + n - 5 - c->out.p);
+                                                (uint64_t)(head + 1 + tail));
+            memcpy(q, p, head);
+            q[head] = 'Z';
+            memcpy(q + head + 1, at + 6, tail);
+            c->out.len = (size_t)(q + head + 1 + tail - c->out.p);
         }
     } else if (rc == 0) {
         rc = put_string(&c->out, ZLMDB__CBOR_MT_TEXT, p, (size_t)n);
@@ -1299,6 +1384,7 @@ int zpy_codec_init(PyObject *module, zpy_codec_state *cs)
     if (!(cs->s_int = PyUnicode_InternFromString("int")) ||
         !(cs->s_is_safe = PyUnicode_InternFromString("is_safe")) ||
         !(cs->s_isoformat = PyUnicode_InternFromString("isoformat")) ||
+        !(cs->s_utcoffset = PyUnicode_InternFromString("utcoffset")) ||
         !(cs->s_as_tuple = PyUnicode_InternFromString("as_tuple")) ||
         !(cs->s_tag = PyUnicode_InternFromString("tag")) ||
         !(cs->s_value = PyUnicode_InternFromString("value")))
@@ -1308,7 +1394,7 @@ int zpy_codec_init(PyObject *module, zpy_codec_state *cs)
 
 #define CODEC_FIELDS(X) \
     X(UUID) X(safe_unknown) X(Decimal) X(dt_fromisoformat) X(date_fromisoformat) \
-    X(date_fromordinal) X(utc) X(int64) X(s_int) X(s_is_safe) X(s_isoformat) \
+    X(date_fromordinal) X(utc) X(int64) X(s_int) X(s_is_safe) X(s_isoformat) X(s_utcoffset) \
     X(s_as_tuple) X(s_tag) X(s_value) X(CBORTag) X(CBORSimpleValue) X(undefined) \
     X(CBORDecodeError) X(JSONDecodeError) X(json_loads) X(numpy) X(np_datetime64) \
     X(KeyCodecType)

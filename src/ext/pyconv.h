@@ -28,7 +28,7 @@ typedef struct {
     PyObject *utc;               /**< datetime.timezone.utc */
     PyObject *int64;             /**< the int 64, for UUID.int >> 64 */
     /* interned names */
-    PyObject *s_int, *s_is_safe, *s_isoformat, *s_as_tuple, *s_tag, *s_value;
+    PyObject *s_int, *s_is_safe, *s_isoformat, *s_utcoffset, *s_as_tuple, *s_tag, *s_value;
     /* from zlmdb.codec, via _codec_setup() (NULL until then) */
     PyObject *CBORTag;           /**< zlmdb.codec.CBORTag */
     PyObject *CBORSimpleValue;   /**< zlmdb.codec.CBORSimpleValue */
