@@ -671,9 +671,10 @@ static void env_return_read_txn(zpy_Env *self, MDB_txn *txn)
     /* Kept as the spare even when max_spare_txns is 0, as py-lmdb does for
      * dbs(); it is renewed or aborted, never leaked. */
     self->eng->txn_reset(txn);
-    if (self->spare_txn == NULL && self->env)
+    if (self->spare_txn == NULL && self->env) {
         self->spare_txn = txn;
-    else
+        self->spare_hidden = 0;
+    } else
         self->eng->txn_abort(txn);
 }
 
@@ -1051,6 +1052,12 @@ static PyObject *env_readers(PyObject *op, PyObject *unused)
     PyObject *acc;
 
     ENV_GUARD(self, zpy_state_of(op));
+    if (self->spare_txn && self->spare_hidden && self->pid == zpy_current_pid()) {
+        /* The spare kept for speed alone is not shown: give its slot back. */
+        MDB_txn *spare = self->spare_txn;
+        self->spare_txn = NULL;
+        self->eng->txn_abort(spare);
+    }
     acc = PyUnicode_FromString("");
     if (acc == NULL)
         return NULL;

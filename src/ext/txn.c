@@ -97,12 +97,19 @@ void zpy_txn_park(zpy_Txn *self)
     /* No cursor or child txn is alive, or they were ended with us. */
     if (self->txn && env) {
         if ((self->flags & ZPY_TXN_RDONLY) && !self->parent && zpy_current_pid() == self->pid &&
-            env->node.valid && env->env && env->max_spare_txns && !env->spare_txn &&
-            !env->resizing) {
-            /* Keep the reader slot for the next read begin(). */
+            env->node.valid && env->env && !env->spare_txn && !env->resizing) {
+            /* Keep the reader slot for the next read begin(): renewing a
+             * reset transaction takes no lock and allocates nothing, where
+             * a new one locks the reader table and searches it for a slot.
+             * With max_spare_txns=0 (py-lmdb's default: "a finished read
+             * transaction leaves no reader slot behind") the spare is
+             * hidden: readers() frees it before it lists the table, so the
+             * table shows what py-lmdb's would.  A reset slot pins no
+             * snapshot, so writers can reuse every page as before. */
             if (!(self->flags & ZPY_TXN_SPARE))
                 self->eng->txn_reset(self->txn);
             env->spare_txn = self->txn;
+            env->spare_hidden = !env->max_spare_txns;
             self->txn = NULL;
         } else {
             txn_drop_handle(self, 1);

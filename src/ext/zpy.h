@@ -155,6 +155,8 @@ struct zpy_Env {
     int readonly;
     int max_spare_txns;
     MDB_txn *spare_txn;            /**< a reset read txn kept for reuse */
+    int spare_hidden;              /**< spare_txn kept although max_spare_txns is 0:
+                                        readers() frees it first (see txn.c) */
     unsigned long write_tid;       /**< thread owning the top-level write txn */
     int have_writer;
     int resizing;                  /**< set_mapsize is remapping */
