@@ -230,7 +230,7 @@ def _bad(rep, key):
 
 def _user_value(pmap, data):
     """The record as the application sees it (its unmarshal/cast run)."""
-    return pmap._decode_value(data)
+    return pmap.decode_value(data)
 
 
 def _check_index(catalog, txn, layout, spec, rep):
@@ -250,7 +250,7 @@ def _check_index(catalog, txn, layout, spec, rep):
         if _null(ik):
             return _NULL
         try:
-            return ipmap._physical_key(ik)
+            return ipmap.physical_key(ik)
         except Exception as exc:
             return exc
 
@@ -274,7 +274,7 @@ def _check_index(catalog, txn, layout, spec, rep):
                             % (label, ipk))
                 continue
             try:
-                want = ipmap._encode_index_value(owner._decode_key(k[2:]))
+                want = ipmap.encode_value(owner.decode_key(k[2:]))
             except Exception as exc:
                 rep.problem(layout.slot, ktext, "%s: cannot encode the record key for the "
                             "index: %s" % (label, exc))
@@ -299,8 +299,8 @@ def _check_index(catalog, txn, layout, spec, rep):
                 continue
             itext = _key_text(ilayout, k[2:])
             try:
-                pk = ipmap._decode_value(v)
-                rkey = owner._physical_key(pk)
+                pk = ipmap.decode_value(v)
+                rkey = owner.physical_key(pk)
             except Exception as exc:
                 rep.problem(islot, itext, "%s entry's value does not decode to a record key: "
                             "%s" % (label, exc))

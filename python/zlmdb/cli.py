@@ -75,11 +75,9 @@ def open_database(path, write=False, create=False, map_size=None):
         raise CliError("not a zlmdb database: %s holds no data.mdb" % path)
     size = max(recorded, map_size or 0) or _CREATE_SIZE
     try:
-        db = zlmdb.Database(path, maxsize=size, readonly=not write, create=create,
-                            open_now=False)
         # Low-level code may keep named databases beside the ORM's slots.
-        db._max_dbs = MAX_NAMED_DBS
-        db.__enter__()
+        db = zlmdb.Database(path, maxsize=size, readonly=not write, create=create,
+                            max_dbs=MAX_NAMED_DBS)
     except lmdb.Error as exc:
         raise CliError("cannot open %s: %s" % (path, _lmdb_detail(exc, path))) from None
     _OPEN.append(db)
