@@ -386,12 +386,15 @@ class Database:
         self._env.sync(force)
 
     @staticmethod
-    def count_keys(txn, prefix=b""):
+    def count_keys(txn, prefix):
         """The number of keys of the main database, in the transaction
-        ``txn``, that start with the bytes ``prefix``: all of a slot's keys
-        start with its number as 2 big-endian bytes (``struct.pack(">H",
-        slot)``).  For tools that see raw keys; a map counts its own
-        records with ``pmap.count(txn)``."""
+        ``txn``, that start with the bytes ``prefix`` (not empty): all of a
+        slot's keys start with its number as 2 big-endian bytes
+        (``struct.pack(">H", slot)``).  For tools that see raw keys; a map
+        counts its own records with ``pmap.count(txn)``."""
+        if not len(prefix):
+            raise ValueError("count_keys needs a prefix of at least one byte "
+                             "(a slot's: struct.pack('>H', slot))")
         return _native.prefix_count(txn, prefix)
 
     def config(self):

@@ -251,12 +251,15 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
     # pmap[txn, key], assignment, del and ``in`` are the C base's: every
     # write, index upkeep included, runs there (zlmdb._native).
 
-    # MutableMapping-style methods that make no sense without a txn.
     def __len__(self):
-        raise NotImplementedError("use pmap.count(txn)")
+        """Not supported: the number of records depends on the transaction,
+        so ask ``pmap.count(txn)``."""
+        raise NotImplementedError("len(pmap) needs a transaction: use pmap.count(txn)")
 
     def __iter__(self):
-        raise NotImplementedError("use pmap.select(txn)")
+        """Not supported: iterating needs a transaction, so use
+        ``pmap.select(txn)``."""
+        raise NotImplementedError("iterating a map needs a transaction: use pmap.select(txn)")
 
     # -- queries --------------------------------------------------------------
 

@@ -67,7 +67,9 @@ def test_count_keys_counts_a_raw_prefix(tmp_path):
         assert zlmdb.Database.count_keys(txn, struct.pack(">H", 1)) == 5
         assert db.count_keys(txn, struct.pack(">H", 2)) == 3
         assert db.count_keys(txn, a.physical_key(4)) == 1
-        assert db.count_keys(txn) == 8 + len(db._read_slots())
+        assert db.count_keys(txn, b"\x00") == 8
+        with pytest.raises(ValueError, match="at least one byte"):
+            db.count_keys(txn, b"")
     db.close()
 
 
