@@ -1141,8 +1141,11 @@ class Catalog:
                     or (isinstance(rec.get("name"), str)
                         and rec["name"].rsplit(".", 1)[-1] == text)]
             if not hits:
-                raise CliError("unknown table %r: no registry entry has that name or oid"
-                               % text)
+                named = self.named.get(os.fsencode(text)) is not None
+                raise CliError("unknown table %r: no registry entry has that name or oid%s"
+                               % (text, "; %r is a named database: use --db %s" % (text, text)
+                                  if named else "; for a named database (written with "
+                                  "the low-level API) use --db NAME"))
             if len(hits) > 1:
                 raise CliError("table name %r is ambiguous: slots %s"
                                % (text, ", ".join(map(str, sorted(hits)))))

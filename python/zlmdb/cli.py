@@ -277,6 +277,18 @@ def _bytes_form(data):
     return {"$bytes": b64(data)}
 
 
+def _bytes_text(data):
+    """Raw bytes (of a named database) for people: a JSON string when they
+    are printable UTF-8 text (b"2" -> "2"), else ``hex:...``."""
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and text.isprintable():
+        return dumps_line(text)
+    return "hex:" + bytes(data).hex()
+
+
 # ------------------------------------------------------------------ commands
 
 def cmd_env(args):
@@ -288,6 +300,9 @@ def cmd_env(args):
     psize = st["psize"]
     pages_used = info["last_pgno"] + 1
     tree = st["branch_pages"] + st["leaf_pages"] + st["overflow_pages"]
+    # The named databases' trees are pages in use too, not free ones.
+    named_pages = sum(d["branch_pages"] + d["leaf_pages"] + d["overflow_pages"]
+                      for d in (n.as_dict() for n in named))
     map_size = info["map_size"]
     file_size = os.path.getsize(os.path.join(args.db, "data.mdb"))
     used = pages_used * psize
@@ -307,7 +322,8 @@ def cmd_env(args):
         "map_pages": map_size // psize,
         "pages_used": pages_used,
         "pages_in_tree": tree,
-        "pages_free_in_file": max(0, pages_used - 2 - tree),
+        "pages_in_named_databases": named_pages,
+        "pages_free_in_file": max(0, pages_used - 2 - tree - named_pages),
         "pages_free_in_map": max(0, map_size // psize - pages_used),
         "used_bytes": used,
         "free_bytes": max(0, map_size - used),
@@ -341,8 +357,10 @@ def cmd_env(args):
          % (pages_used, res["map_pages"], res["used_percent"])),
         ("  in the tree", "%d (%d branch, %d leaf, %d overflow)"
          % (tree, st["branch_pages"], st["leaf_pages"], st["overflow_pages"])),
-        ("  free in file", "%d (free list and meta pages, reused by later writes)"
-         % res["pages_free_in_file"]),
+    ] + ([("  named dbs", "%d (the trees of the named databases)" % named_pages)]
+         if named else []) + [
+        ("  free in file", "%d (the free list's pages and those it lists, reused by "
+         "later writes)" % res["pages_free_in_file"]),
         ("free in map", "%d pages (%s)" % (res["pages_free_in_map"],
                                             _size_text(res["free_bytes"]))),
         ("entries", "%d%s" % (st["entries"], " (main database; %d of them named databases)"
@@ -535,7 +553,7 @@ def _get_named(ndb, ltxn, args):
         _json_out(rec)
     else:
         for value in values:
-            _out(form_text(_bytes_form(value)))
+            _out(_bytes_text(value))
     return EXIT_OK
 
 
@@ -585,8 +603,13 @@ def cmd_scan(args):
                     rec["guessed"] = True
                 _json_out(rec)
             else:
-                line = form_text(kform) if args.keys_only else "%s\t%s" % (form_text(kform),
-                                                                       form_text(value))
+                if layout is None:      # a named database: bytes, maybe text
+                    line = "\t".join(_bytes_text(x) for x in ((k,) if args.keys_only
+                                                             else (k, v)))
+                elif args.keys_only:
+                    line = form_text(kform)
+                else:
+                    line = "%s\t%s" % (form_text(kform), form_text(value))
                 _out(line + ("\t# " + err if err else ""))
     return EXIT_OK
 

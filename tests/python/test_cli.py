@@ -537,7 +537,8 @@ def test_expected_errors_are_one_line(db, tmp_path):
     assert user_error("get", db, "99", "1") == \
         "unknown slot 99: not in the registry and holds no records"
     assert user_error("scan", db, "Nobody") == \
-        "unknown table 'Nobody': no registry entry has that name or oid"
+        "unknown table 'Nobody': no registry entry has that name or oid; for a named " \
+        "database (written with the low-level API) use --db NAME"
     assert "bad key abc for slot 1 (oid)" in user_error("get", db, "Users", "abc", *SCHEMA)
     assert "keys have 2 component(s)" in user_error("get", db, "4", "x", *SCHEMA)
     assert user_error("get", db, "Users", "77", *SCHEMA) == \
@@ -1169,35 +1170,58 @@ def test_count_scan_get_in_a_named_database(named_db):
     assert ok("scan", named_db, "--json", "runs", "--db") == \
         '{"key":{"$bytes":"Y291bnQ="},"value":{"$bytes":"MQ=="}}\n' \
         '{"key":{"$bytes":"cnVuLTAwMDAwMQ=="},"value":{"$bytes":"MjAyNC0wMS0wMVQwMDowMDowMA=="}}\n'
+    # bytes that are printable text show as a JSON string, others as hex:
     assert ok("scan", named_db, "--db", "runs", "--keys-only").splitlines() == \
-        ["hex:" + b"count".hex(), "hex:" + b"run-000001".hex()]
+        ['"count"', '"run-000001"']
+    assert ok("scan", named_db, "--db", "runs").splitlines()[0] == '"count"\t"1"'
     # a dupsort database: every value of a key is a record
     lines = ok("scan", named_db, "--db", "tags").splitlines()
-    assert lines == ["hex:%s\thex:%s" % (k.hex(), v.hex()) for k, v in
-                     [(b"apple", b"blue"), (b"apple", b"green"), (b"apple", b"red"),
-                      (b"sky", b"blue")]]
+    assert lines == ['"%s"\t"%s"' % (k, v) for k, v in
+                     [("apple", "blue"), ("apple", "green"), ("apple", "red"),
+                      ("sky", "blue")]]
     assert [base64.b64decode(r["value"]["$bytes"]) for r in json_lines(
         ok("scan", named_db, "--db", "tags", "--reverse", "--limit", "2", "--json"))] == \
         [b"blue", b"red"]
-    assert ok("get", named_db, "--db", "users", "user:0007").strip() == \
-        "hex:" + b"name-7;run-1".hex()
+    assert ok("get", named_db, "--db", "users", "user:0007").strip() == '"name-7;run-1"'
+    assert ok("get", named_db, "--db", "runs", "count").strip() == '"1"'   # not hex:31
     assert ok_json("get", named_db, "--db", "hex:" + b"users".hex(), "user:0007") == {
         "db": "users", "key": {"$bytes": base64.b64encode(b"user:0007").decode()},
         "value": {"$bytes": base64.b64encode(b"name-7;run-1").decode()}}
     res = run("get", named_db, "--db", "users", "user:0007", "--raw")
     assert res.returncode == 0 and res.stdout == b"name-7;run-1" and res.stderr == b""
     assert ok("get", named_db, "--db", "tags", "apple").splitlines() == \
-        ["hex:" + v.hex() for v in (b"blue", b"green", b"red")]
+        ['"blue"', '"green"', '"red"']
     rec = ok_json("get", named_db, "--db", "tags", "sky")
     assert rec["value"] == {"$bytes": base64.b64encode(b"blue").decode()}
     assert rec["values"] == [rec["value"]]
     one = (1).to_bytes(8, sys.byteorder)
-    assert ok("get", named_db, "--db", "ids", "hex:" + one.hex()).strip() == \
-        "hex:" + b"id-1".hex()
+    assert ok("get", named_db, "--db", "ids", "hex:" + one.hex()).strip() == '"id-1"'
+    # bytes that are no text stay hex
+    assert ok("scan", named_db, "--db", "ids", "--keys-only").splitlines()[0] == \
+        "hex:" + one.hex()
     # in LMDB's order: integers, not bytes
     assert [base64.b64decode(r["key"]["$bytes"]) for r in json_lines(
         ok("scan", named_db, "--db", "ids", "--json"))] == \
         [i.to_bytes(8, sys.byteorder) for i in (1, 3, 300)]
+
+
+def test_a_named_database_given_as_a_table_points_at_db(named_db):
+    assert user_error("count", named_db, "runs") == \
+        "unknown table 'runs': no registry entry has that name or oid; 'runs' is a named " \
+        "database: use --db runs"
+
+
+def test_env_counts_the_pages_of_named_databases_as_used_not_free(named_db):
+    info = ok_json("env", named_db)
+    named = sum(d["branch_pages"] + d["leaf_pages"] + d["overflow_pages"]
+                for d in info["named_databases"])
+    assert named >= 10 and info["pages_in_named_databases"] == named
+    # every page below the last used one is a meta page, the main tree's,
+    # a named database's, or free (the free list's own and those it lists)
+    assert info["pages_used"] == 2 + info["pages_in_tree"] + named + \
+        info["pages_free_in_file"]
+    assert "  named dbs      %d (the trees of the named databases)" % named \
+        in ok("env", named_db)
 
 
 def test_named_database_errors_are_one_line(named_db):
