@@ -674,13 +674,19 @@ def cmd_export(args):
             summary.append((what, entry))
     if args.json:
         _json_out({"exported": [entry for _w, entry in summary]})
-    elif _progress_enabled(args):
-        for what, e in summary:
-            click.echo("exported %d records of %s to %s%s"
-                       % (e["records"], what, e["file"] or "stdout",
-                          " (%d keys and %d values as raw bytes)"
-                          % (e["raw_keys"], e["raw_values"])
-                          if e["raw_keys"] or e["raw_values"] else ""), err=True)
+        return EXIT_OK
+    # As import: one summary line per table, on stdout, unless the records
+    # themselves went there (then on stderr, out of the data's way).
+    to_stdout = args.output not in (None, "-")
+    for what, e in summary:
+        line = "exported %d records of %s to %s%s" % (
+            e["records"], what, e["file"] if to_stdout else "stdout",
+            " (%d keys and %d values as raw bytes)" % (e["raw_keys"], e["raw_values"])
+            if e["raw_keys"] or e["raw_values"] else "")
+        if to_stdout:
+            _out(line)
+        else:
+            click.echo(line, err=True)
     return EXIT_OK
 
 
@@ -836,6 +842,7 @@ def _verify_file(path):
 
 def cmd_check(args):
     from zlmdb._cli_check import check
+    from zlmdb._cli_transfer import Progress
     if args.max_problems < 1:
         raise CliError("--max-problems must be at least 1")
     # The file first, byte by byte and without LMDB: a damaged page must
@@ -864,12 +871,13 @@ def cmd_check(args):
     db = open_database(args.db)
     with db.begin() as txn:
         catalog = _catalog(db, txn, args, strict=False)
-        if _progress_enabled(args) and not args.json:
-            with click.progressbar(length=len(catalog.slots()), label="checking slots",
-                                   file=sys.stderr) as bar:
-                rep = check(catalog, txn, args.max_problems, progress=bar.update)
-        else:
-            rep = check(catalog, txn, args.max_problems)
+        # A bar by records (the main database's entries bound them), so that
+        # one large table shows progress too.
+        progress = Progress("check", db.env.stat()["entries"], "records",
+                            _progress_enabled(args) and not args.json)
+        rep = check(catalog, txn, args.max_problems,
+                    progress=progress.update if progress.enabled else None)
+        progress.close()
         indexes = sum(len(catalog.layout(s).indexes) for s in rep.slots)
     if args.json:
         _json_out({"ok": rep.ok, "verified": rep.ok and not rep.unverified, "file_ok": True,
@@ -1144,10 +1152,9 @@ def _db():
     return [click.Argument(["db"], metavar="DB")]
 
 
-def _json():
-    return [click.Option(["--json"], is_flag=True,
-                         help="Print JSON (one object per line; export: a summary, needs "
-                              "-o).")]
+def _json(what):
+    """The --json option, whose help says what this command prints."""
+    return [click.Option(["--json"], is_flag=True, help="Print " + what + ".")]
 
 
 def _types():
@@ -1214,30 +1221,35 @@ _KEY_WORDS = ("KEY... is the key: its components, one word each (uuid, int, stri
               "ISO-8601 or int-ns timestamp, hex bytes), or one hex:... word with the "
               "key's bytes.")
 
-_command("env", cmd_env, _db() + _json(),
+_command("env", cmd_env, _db() + _json("the facts as one JSON object"),
          "the LMDB environment: versions, map and file size, pages used and free, "
          "entries, readers",
          "Print the LMDB environment's facts.  Usage comes from the last used page, not "
          "the file size: a database opened with writemap has its file preallocated to the "
          "map size.")
-_command("tables", cmd_tables, _db() + _json() + _types(),
+_command("tables", cmd_tables,
+         _db() + _json('one JSON object: the slots ("tables") and the named databases')
+         + _types(),
          "list the slots: registry entry, records, bytes, layout; and the named databases",
          "List every slot that is registered or holds records: its oid and name from the "
          "registry, its record count, the bytes its records take in leaf and overflow "
          "pages, and its layout (declared with --schema/--map, or guessed).  Then the "
          "named LMDB databases, if any: entries, depth, pages, bytes, flags.")
-_command("count", cmd_count, _db() + _slot() + _named() + _key_range() + _json() + _types(),
+_command("count", cmd_count,
+         _db() + _slot() + _named() + _key_range()
+         + _json('one JSON object: the slot (or "db") and the "count"') + _types(),
          "count the records of a slot or named database, or of a key prefix or range")
 _command("get", cmd_get,
          _db() + _slot() + [click.Argument(["key"], nargs=-1, required=True, metavar="KEY...")]
-         + _named() + _json() + _types()
+         + _named() + _json("one JSON object: the key and the value (JSON forms)") + _types()
          + [_flag(["--raw"], "Write the stored value bytes as they are to stdout.")],
          "print the value of one key",
          "Print the value stored under one key of a slot, decoded when the layout is "
          "known; with --db, under a key of a named database (every value of a dupsort "
          "database).  " + _KEY_WORDS)
 _command("scan", cmd_scan,
-         _db() + _slot() + _named() + _key_range() + _json() + _types()
+         _db() + _slot() + _named() + _key_range()
+         + _json('JSON lines, one {"key", "value"} object per record') + _types()
          + [_option(["--limit"], "At most N records.", type=int, metavar="N"),
             _flag(["--reverse"], "From the last key down."),
             _flag(["--keys-only"], "Print keys only.")],
@@ -1246,7 +1258,9 @@ _command("scan", cmd_scan,
          "raw bytes; <...> summaries for FlatBuffers, NumPy and pickle).  With --json, "
          "JSON lines {\"key\", \"value\"}.")
 _command("export", cmd_export,
-         _db() + _slot(required=False) + _named() + _json() + _types() + _progress()
+         _db() + _slot(required=False) + _named()
+         + _json("the summary as one JSON object on stdout (needs -o: the records go to "
+                 "the file)") + _types() + _progress()
          + [_flag(["--all"], "Every table and named database, one file each (slot-NNNNN "
                              "and db-NAME .jsonl|.cbor) in the -o directory."),
             _option(["-o", "--output"], "Output file (default: stdout), or directory with "
@@ -1260,7 +1274,7 @@ _command("export", cmd_export,
          "so export/import round-trips exactly.")
 _command("import", cmd_import,
          _db() + [click.Argument(["file"], nargs=-1, required=True, metavar="FILE...")]
-         + _json() + _progress()
+         + _json("the summary of the load as one JSON object") + _progress()
          + [_option(["--slot"], "Load into this slot instead of the one in the file's "
                                 "header.", metavar="SLOT"),
             _option(["--format"], "Input format (default: detected from the first byte).",
@@ -1278,13 +1292,15 @@ _command("import", cmd_import,
          "import their exports too.  A named database's export creates it (with its "
          "flags) when missing.")
 _command("backup", cmd_backup,
-         _db() + [click.Argument(["dest"], metavar="DEST")] + _json()
+         _db() + [click.Argument(["dest"], metavar="DEST")]
+         + _json("the summary of the copy as one JSON object")
          + [_flag(["--no-compact"], "Copy pages as they are (keeps free pages).")],
          "hot copy of the database, compacted",
          "Copy the database into the directory DEST (new or empty) while writers may keep "
          "writing: the copy is one consistent snapshot.  Compacted unless --no-compact.")
 _command("check", cmd_check,
-         _db() + _json() + _types() + _progress()
+         _db() + _json("the report as one JSON object (problems, unverified parts, counts)")
+         + _types() + _progress()
          + [_option(["--max-problems"], "Problems to list (all are counted; default 100).",
                     type=int, default=100, metavar="N")],
          "verify keys, values and indexes; exit status 3 on problems, 4 when unverified",
@@ -1299,7 +1315,7 @@ _command("migrate", cmd_migrate,
           click.Option(["--lib-version"], type=click.Choice(["1.0", "0.9"]), required=True,
                        help="The LMDB data format of the copy: 1.0 (LMDB 1.0, data format "
                             "v3) or 0.9 (LMDB 0.9, data format v1).")]
-         + _json() + _progress()
+         + _json("the summary of the migration as one JSON object") + _progress()
          + [_batch_size()],
          "copy a database into LMDB 1.0's or 0.9's data format, and verify the copy",
          "Copy the LMDB environment SRC (a zlmdb database or any other) into the new or "
@@ -1311,7 +1327,7 @@ _command("migrate", cmd_migrate,
          "left at DST.  Migrating to the format SRC has makes a compacted copy.")
 _command("grow", cmd_grow,
          _db() + [click.Argument(["size"], type=_Size(relative=True), metavar="SIZE")]
-         + _json(),
+         + _json("the old and the new map size as one JSON object"),
          "raise the map size (writes)",
          "Raise the map size recorded in the database to SIZE (e.g. 2GiB, 1073741824), or "
          "by SIZE with +SIZE.  Other processes that have it open see the new size at their "

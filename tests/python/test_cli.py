@@ -740,7 +740,6 @@ def test_progress_bar_only_on_a_terminal(db, tmp_path):
     status, err = _run_on_a_terminal(["export", db, "Users", "-o", tmp_path / "u.jsonl"])
     assert status == 0
     assert "export slot 1 (Users) 100% [" in err and "6/6 records" in err
-    assert "exported 6 records of slot 1 to" in err
     status, err = _run_on_a_terminal(["import", tmp_path / "fresh", tmp_path / "u.jsonl"])
     assert status == 0 and "import %s 100%% [" % (tmp_path / "u.jsonl") in err
     status, err = _run_on_a_terminal(["export", db, "Users", "-o", tmp_path / "v.jsonl",
@@ -748,9 +747,32 @@ def test_progress_bar_only_on_a_terminal(db, tmp_path):
     assert status == 0 and err == ""
     # piped: no bar, nothing on stderr at all
     res = run("export", db, "Users", "-o", tmp_path / "w.jsonl", proc=True)
-    assert res.returncode == 0 and res.stderr == b"" and res.stdout == b""
+    assert res.returncode == 0 and res.stderr == b""
     res = run("import", tmp_path / "fresh2", tmp_path / "w.jsonl", proc=True)
     assert res.returncode == 0 and res.stderr == b""
+
+
+def test_check_shows_a_progress_bar_by_records_on_a_terminal(db):
+    status, err = _run_on_a_terminal(["check", db, *SCHEMA])
+    assert status == 0
+    assert "check 100% [" in err and " records" in err
+    res = run("check", db, *SCHEMA, proc=True)            # piped: no bar
+    assert res.returncode == 0 and res.stderr == b""
+
+
+def test_export_and_import_print_their_summary_alike(db, tmp_path):
+    # to a file: the summary on stdout, piped or not, as import prints its own
+    path = tmp_path / "u.jsonl"
+    res = run("export", db, "Users", "-o", path, proc=True)
+    assert res.returncode == 0 and res.stderr == b""
+    assert res.stdout.decode() == "exported 6 records of slot 1 to %s\n" % path
+    res = run("import", tmp_path / "fresh", path, proc=True)
+    assert res.returncode == 0 and res.stderr == b""
+    assert res.stdout.decode() == "imported 6 records from %s into slot 1\n" % path
+    # to stdout: the records there, the summary on stderr
+    res = run("export", db, "Users", proc=True)
+    assert res.returncode == 0 and len(res.stdout.splitlines()) == 7      # header + 6
+    assert res.stderr.decode() == "exported 6 records of slot 1 to stdout\n"
 
 
 # -- backup ---------------------------------------------------------------------------
