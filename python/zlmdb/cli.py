@@ -15,11 +15,13 @@ and exit with status 1; usage errors exit with 2 (click prints the usage);
 ``check`` exits with 3 when it finds problems.  docs/cli.md is the
 reference.
 """
+import contextlib
 import io
 import os
 import re
 import struct
 import sys
+import threading
 import types
 
 import click
@@ -34,6 +36,7 @@ from zlmdb._cli_layout import (MAX_NAMED_DBS, REGISTRY_SLOT, Catalog, CliError,
 PROG = "zlmdb"
 EXIT_OK, EXIT_ERROR, EXIT_PROBLEMS = 0, 1, 3     # usage errors: click exits with 2
 EXIT_UNVERIFIED = 4     # check: no problem found, but not everything could be checked
+EXIT_SIGPIPE = 128 + 13   # the reader of stdout went away (zlmdb scan ... | head)
 _CREATE_SIZE = 64 << 20        # map size of a database that import creates
 
 _OPEN: "list[zlmdb.Database]" = []   # databases the running command opened
@@ -927,6 +930,19 @@ def parse_size(text):
     return int(float(num) * mult), bool(rel)
 
 
+@contextlib.contextmanager
+def _saying_when_waiting(text, after=0.5):
+    """Say ``text`` (once, on stderr) when the block has not finished after
+    ``after`` seconds: LMDB waits for the write lock without a word."""
+    timer = threading.Timer(after, _note, (text,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def cmd_grow(args):
     amount, relative = args.size
     db = open_database(args.db)
@@ -944,7 +960,10 @@ def cmd_grow(args):
     # LMDB records a larger map size in the meta page of the next commit
     # that changes something: put and delete a scratch key in slot 0.
     scratch = b"\x00\x00\xff\xffzlmdb-grow"
-    with env.begin(write=True) as txn:
+    with _saying_when_waiting("waiting for the write lock: another process has a write "
+                              "transaction open on %s" % args.db):
+        txn = env.begin(write=True)
+    with txn:
         old = txn.get(scratch)
         txn.put(scratch, old if old is not None else b"")
         if old is None:
@@ -1062,6 +1081,17 @@ def _error(text):
     click.echo("%s: error: %s" % (PROG, text), err=True)
 
 
+def _stdout_to_devnull():
+    """Point stdout at /dev/null, so that the interpreter's last flush of
+    what is left cannot fail again on a closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def _run(func, params):
     """Run one cmd_* function; an expected failure becomes one error line
     and status 1.  Exits with the function's status unless it is 0."""
@@ -1072,12 +1102,11 @@ def _run(func, params):
     except CliError as exc:
         _error(str(exc))
     except BrokenPipeError:
-        # The reader went away (zlmdb scan ... | head): stop quietly.
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
+        # The reader went away (zlmdb scan ... | head): stop quietly, with
+        # the status of a process ended by SIGPIPE, as cat or yes end (the
+        # shell's 141), so that `set -o pipefail` still sees a cut stream.
+        _stdout_to_devnull()
+        status = EXIT_SIGPIPE
     except lmdb.Error as exc:
         _error("LMDB: %s" % exc)
     except OSError as exc:
@@ -1089,6 +1118,9 @@ def _run(func, params):
             _OPEN.pop().close()
         try:
             sys.stdout.flush()
+        except BrokenPipeError:
+            _stdout_to_devnull()
+            status = EXIT_SIGPIPE
         except (OSError, ValueError):
             pass
     if status != EXIT_OK:
@@ -1114,6 +1146,19 @@ def main():
 
 # ------------------------------------------------------------------ info
 
+def _add_named_pages(db, stats):
+    """Count the pages of named databases (written with the low-level API
+    beside the tables) as used: Database.stats() sees the main tree only."""
+    with db.env.begin() as ltxn:
+        named = sum(d["branch_pages"] + d["leaf_pages"] + d["overflow_pages"]
+                    for d in (n.as_dict() for n in NamedDatabases(db.env, ltxn).all()))
+    if named:
+        stats["named_db_pages"] = named
+        stats["pages"] += named
+        stats["used"] = stats["page_size"] * stats["pages"]
+        stats["free"] = 1.0 - float(stats["used"]) / float(stats["max_size"])
+
+
 @main.command("info", short_help="the database's statistics (Database.stats()), sorted")
 @click.argument("dbpath", type=click.Path(file_okay=False))
 @click.option("--lib-version", type=click.Choice(["1.0", "0.9"]), default=None,
@@ -1135,8 +1180,10 @@ def info(ctx, dbpath, lib_version):
     # predates the option opens as before.
     format_kw = {} if lib_version is None else {"lib_version": lib_version}
     try:
-        with zlmdb.Database(dbpath, readonly=True, create=False, **format_kw) as db:
+        with zlmdb.Database(dbpath, readonly=True, create=False, max_dbs=MAX_NAMED_DBS,
+                            **format_kw) as db:
             stats = db.stats()
+            _add_named_pages(db, stats)
     # ValueError: the format differs from --lib-version (or the registry does
     # not decode); RuntimeError: the lock (already open here, PID clash).
     except (ValueError, RuntimeError, OSError, lmdb.Error) as exc:

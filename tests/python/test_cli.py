@@ -760,6 +760,67 @@ def test_check_shows_a_progress_bar_by_records_on_a_terminal(db):
     assert res.returncode == 0 and res.stderr == b""
 
 
+def test_grow_says_once_that_it_waits_for_the_write_lock(db_copy):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time, zlmdb.lmdb as l\n"
+         "env = l.open(sys.argv[1])\n"
+         "txn = env.begin(write=True)\n"
+         "print('held', flush=True)\n"
+         "time.sleep(2)\n"
+         "txn.abort()\n", db_copy], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        res = run("grow", db_copy, "+1MiB", proc=True)
+    finally:
+        holder.wait(timeout=60)
+    err = res.stderr.decode()
+    assert res.returncode == 0, err
+    assert err.count("waiting for the write lock") == 1 and "another process" in err
+    assert "map size of" in res.stdout.decode()
+    # no word when nobody holds it
+    res = run("grow", db_copy, "+1MiB", proc=True)
+    assert res.returncode == 0 and res.stderr == b""
+
+
+def test_each_json_help_describes_its_own_command():
+    helps = {}
+    for name, cmd in main.commands.items():
+        for param in cmd.params:
+            if param.name == "json":
+                helps[name] = param.help
+    assert len(helps) >= 11
+    assert len(set(helps.values())) == len(helps), helps     # no shared text
+    for name, text in helps.items():
+        assert name == "export" or "export" not in text, (name, text)
+        assert ("-o" in text) == (name == "export"), (name, text)
+
+
+def _first_line_then_close(*args):
+    """`zlmdb ARGS | head -1`: the first line, the status, stderr."""
+    proc = subprocess.Popen([sys.executable, "-m", "zlmdb", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    return first, proc.wait(timeout=60), err
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path):
+    import zlmdb
+    big = str(tmp_path / "big")
+    with zlmdb.Database(big, maxsize=64 << 20) as bdb:
+        docs = zlmdb.MapOidCbor(1)
+        with bdb.begin(write=True) as txn:
+            for i in range(20000):          # far more than a pipe buffer holds
+                docs[txn, i] = {"n": i, "text": "x" * 40}
+    for args in (("export", big, "1"), ("scan", big, "1"), ("scan", big, "1", "--json")):
+        first, status, err = _first_line_then_close(*args)
+        assert first.strip(), args                    # the first line came out
+        assert status == 141, (args, status, err)     # as a process ended by SIGPIPE
+        # and no error is reported (a note on the guessed layout may come)
+        assert b"rror" not in err and b"Traceback" not in err, (args, err)
+
+
 def test_export_and_import_print_their_summary_alike(db, tmp_path):
     # to a file: the summary on stdout, piped or not, as import prints its own
     path = tmp_path / "u.jsonl"
@@ -1244,6 +1305,16 @@ def test_env_counts_the_pages_of_named_databases_as_used_not_free(named_db):
         info["pages_free_in_file"]
     assert "  named dbs      %d (the trees of the named databases)" % named \
         in ok("env", named_db)
+
+
+def test_info_counts_the_pages_of_named_databases_as_used(named_db):
+    env = ok_json("env", named_db)
+    named = env["pages_in_named_databases"]
+    stats = dict(line.split(": ", 1) for line in ok("info", named_db).splitlines())
+    assert int(stats["named_db_pages"]) == named
+    assert int(stats["pages"]) == env["pages_in_tree"] + named
+    assert int(stats["used"]) == 4096 * int(stats["pages"])
+    assert float(stats["free"]) == 1.0 - int(stats["used"]) / int(stats["max_size"])
 
 
 def test_named_database_errors_are_one_line(named_db):
