@@ -242,18 +242,21 @@ def test_swapped_key_and_transaction_names_the_order(db):
             assert "MapOidCbor" in msg and "pmap[txn, key]" in msg and "first" in msg
 
 
-def test_a_full_map_names_the_ways_out_in_the_orm(tmp_path):
-    db = zlmdb.Database(str(tmp_path / "db"), maxsize=1 << 16)
+def _fill_until_full(db, records):
     m = zlmdb.MapOidPickle(1)
 
     def fill():
         with db.begin(write=True) as txn:
-            for i in range(10000):
+            for i in range(records):
                 m[txn, i] = b"x" * 100
     try:
-        msg = _raises(zlmdb.lmdb.MapFullError, fill)
+        return _raises(zlmdb.lmdb.MapFullError, fill)
     finally:
         db.close()
+
+
+def test_a_full_map_names_the_ways_out_in_the_orm(tmp_path):
+    msg = _fill_until_full(zlmdb.Database(str(tmp_path / "db"), maxsize=1 << 16), 10000)
     assert "MDB_MAP_FULL" in msg                                   # the cause
     for way in ("maxsize=", "growth=", "zlmdb grow"):             # the ways out
         assert way in msg
@@ -262,16 +265,7 @@ def test_a_full_map_names_the_ways_out_in_the_orm(tmp_path):
 def test_a_full_map_at_the_growth_ceiling_names_the_ways_out(tmp_path):
     db = zlmdb.Database(str(tmp_path / "db"), maxsize=1 << 20, growth=2,
                         initial_size=1 << 16)
-    m = zlmdb.MapOidPickle(1)
-
-    def fill():
-        with db.begin(write=True) as txn:
-            for i in range(100000):
-                m[txn, i] = b"x" * 100
-    try:
-        msg = _raises(zlmdb.lmdb.MapFullError, fill)
-    finally:
-        db.close()
+    msg = _fill_until_full(db, 100000)
     assert "ceiling" in msg and "maxsize=" in msg and "zlmdb grow" in msg
 
 
