@@ -376,8 +376,8 @@ class Database:
                                % self._dbpath)
         if write and self._readonly:
             raise lmdb.ReadonlyError(
-                "cannot begin a write transaction: the database %s was opened with "
-                "readonly=True; open it with readonly=False to write" % self._dbpath)
+                "cannot begin a write transaction: the database %s is read-only (opened "
+                "with readonly=True); open it with readonly=False to write" % self._dbpath)
         return Transaction(self._env, write=write, buffers=buffers, stats=stats,
                            growth=self._growth or 0.0, maxsize=self._maxsize)
 
