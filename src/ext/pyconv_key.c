@@ -583,11 +583,12 @@ static PyObject *kc_repr(KeyCodec *self)
 
 static PyMethodDef kc_methods[] = {
     {"encode", (PyCFunction)(void (*)(void))kc_encode, METH_FASTCALL | METH_KEYWORDS,
-     "encode($self, key, /, *, null_as_zero=False, lenient=False)\n--\n\n"
+     "encode($self, key, /, *, null_as_zero=False, lenient=False, value=False)\n--\n\n"
      "Encode a full key to bytes: a tuple with one value per component, or the\n"
      "bare value for a one-component codec.  None components are refused unless\n"
      "null_as_zero (then they encode as the type's zero value, for range bounds).\n"
-     "lenient accepts what decode() accepts (oids above 2**53, negative timestamps)."},
+     "lenient accepts what decode() accepts (oids above 2**53, negative timestamps).\n"
+     "value words the errors for a stored value (a map's value codec), not a key."},
     {"encode_prefix", (PyCFunction)(void (*)(void))kc_encode_prefix,
      METH_FASTCALL | METH_KEYWORDS,
      "encode_prefix($self, values, /, *, null_as_zero=False, lenient=False)\n--\n\n"
