@@ -105,6 +105,7 @@ from zlmdb._maps import MapUuidNumpy as MapUuidNumpy
 from zlmdb._maps import MapStringNumpy as MapStringNumpy
 from zlmdb._maps import MapOidNumpy as MapOidNumpy
 from zlmdb._maps import MapTimestampNumpy as MapTimestampNumpy
+from zlmdb._pmap import IndexSpec as IndexSpec
 from zlmdb._pmap import NullValueConstraint as NullValueConstraint
 from zlmdb._pmap import PersistentMap as PersistentMap
 from zlmdb._pmap import PersistentMapIterator as PersistentMapIterator
@@ -121,6 +122,7 @@ __all__ = (
     "check_autobahn_flatbuffers_version_in_sync", "codec", "lmdb", "Schema",
     "Database", "Transaction", "TransactionStats", "table",
     "NullValueConstraint",
+    "IndexSpec",
     "MapSlotUuidUuid",
     "MapUuidString",
     "MapUuidOid",

@@ -44,6 +44,7 @@ class Report:
         self.problem_count = 0
         self.notes = []
         self.records = 0
+        self.on_record = None     # progress(records checked so far), or None
         self.slots = []
         self.named = []           # {"name", "entries"} of each named database
         self.unverified = []      # what could not be checked, one sentence each
@@ -88,8 +89,10 @@ def _null(ik):
 
 def check(catalog, txn, max_problems=100, progress=None):
     """Run every check in one read transaction; returns a Report.
-    ``progress(n)``, when given, is told of each slot done."""
+    ``progress(n)``, when given, is told the number of records checked so
+    far, as the check goes."""
     rep = Report(max_problems)
+    rep.on_record = progress
     for key, text in catalog.registry_problems + catalog.catalog_problems:
         rep.problem(REGISTRY_SLOT, _raw(key), text)
     seen = {}
@@ -105,8 +108,6 @@ def check(catalog, txn, max_problems=100, progress=None):
         slots = catalog.slots()
         for slot in slots:
             _check_slot(catalog, txn, slot, rep)
-            if progress is not None:
-                progress(1)
         for slot in slots:
             layout = catalog.layout(slot)
             for spec in layout.indexes:
@@ -200,6 +201,8 @@ def _check_slot(catalog, ltxn, slot, rep):
         if named.is_named(k, v):
             continue
         rep.records += 1
+        if rep.on_record is not None:
+            rep.on_record(rep.records)
         if bytes(k) == CATALOG_KEY:     # checked with the registry
             continue
         raw = k[2:]
@@ -230,7 +233,7 @@ def _bad(rep, key):
 
 def _user_value(pmap, data):
     """The record as the application sees it (its unmarshal/cast run)."""
-    return pmap._decode_value(data)
+    return pmap.decode_value(data)
 
 
 def _check_index(catalog, txn, layout, spec, rep):
@@ -250,7 +253,7 @@ def _check_index(catalog, txn, layout, spec, rep):
         if _null(ik):
             return _NULL
         try:
-            return ipmap._physical_key(ik)
+            return ipmap.physical_key(ik)
         except Exception as exc:
             return exc
 
@@ -274,7 +277,7 @@ def _check_index(catalog, txn, layout, spec, rep):
                             % (label, ipk))
                 continue
             try:
-                want = ipmap._encode_index_value(owner._decode_key(k[2:]))
+                want = ipmap.encode_value(owner.decode_key(k[2:]))
             except Exception as exc:
                 rep.problem(layout.slot, ktext, "%s: cannot encode the record key for the "
                             "index: %s" % (label, exc))
@@ -299,8 +302,8 @@ def _check_index(catalog, txn, layout, spec, rep):
                 continue
             itext = _key_text(ilayout, k[2:])
             try:
-                pk = ipmap._decode_value(v)
-                rkey = owner._physical_key(pk)
+                pk = ipmap.decode_value(v)
+                rkey = owner.physical_key(pk)
             except Exception as exc:
                 rep.problem(islot, itext, "%s entry's value does not decode to a record key: "
                             "%s" % (label, exc))

@@ -534,26 +534,13 @@ class Layout:
         # With the application's schema, a FlatBuffers object that can
         # marshal itself (the usual pattern) is shown as that dict.
         try:
-            obj = self.pmap._decode_value(bytes(data))
+            obj = self.pmap.decode_value(bytes(data))
             marshal = getattr(obj, "marshal", None)
             if callable(marshal):
                 return to_json(marshal())
         except Exception:          # user code: fall back to the summary
             return None
         return None
-
-
-class IndexSpec(typing.NamedTuple):
-    """An index of a slot: its name and slot, whether it is nullable and
-    unique, and, from ``--schema`` only, the index map and the
-    application's key function (both None when it comes from the
-    catalog)."""
-    name: str
-    slot: int
-    pmap: typing.Any
-    fkey: typing.Any
-    nullable: bool
-    unique: bool
 
 
 def registry_layout():
@@ -773,7 +760,7 @@ def layout_from_catalog(slot, entry):
     layout = Layout(slot, key=entry["key"], value=entry["value"],
                     compress=_COMPRESS_BY_NAME[entry.get("compress")], source="catalog",
                     map_name=entry.get("map"))
-    layout.indexes = [IndexSpec(ix["name"], ix["slot"], None, None, ix["nullable"],
+    layout.indexes = [zlmdb.IndexSpec(ix["name"], ix["slot"], None, None, ix["nullable"],
                                 ix["unique"]) for ix in entry.get("indexes", [])]
     return layout
 
@@ -1021,8 +1008,8 @@ def _collect_pmaps(obj, out, depth=0):
     if isinstance(obj, PersistentMap):
         if obj not in out:
             out.append(obj)
-            for ipmap, _f, _n, _u in obj._indexes.values():
-                _collect_pmaps(ipmap, out, depth)
+            for spec in obj.index_specs():
+                _collect_pmaps(spec.pmap, out, depth)
         return
     if depth > 1:
         return
@@ -1113,21 +1100,19 @@ class Catalog:
             self.layouts[slot] = layout_for_map(slot, name, "schema",
                                                 compress=getattr(klass, "_zlmdb_compress", None))
         for pmap in pmaps:
-            slot = pmap._slot
+            slot = pmap.slot
             if not slot:
                 continue
             name = _map_name_of(type(pmap))
             if name is None:
                 continue
-            layout = layout_for_map(slot, name, "schema", compress=pmap._compress_kind,
+            layout = layout_for_map(slot, name, "schema", compress=pmap.compress,
                                     pmap=pmap)
             known = self.layouts.get(slot)
             if known is not None and known.source == "schema" and known.map_name != name:
                 self.notes.append("schema declares slot %d twice (%s and %s); using %s"
                                   % (slot, known.map_name, name, name))
-            layout.indexes = [IndexSpec(iname, ipmap._slot, ipmap, fkey, nullable, unique)
-                              for iname, (ipmap, fkey, nullable, unique)
-                              in sorted(pmap._indexes.items())]
+            layout.indexes = pmap.index_specs()
             if known is not None and known.indexes and not layout.indexes:
                 layout.indexes = known.indexes
             self.layouts[slot] = layout
@@ -1156,8 +1141,11 @@ class Catalog:
                     or (isinstance(rec.get("name"), str)
                         and rec["name"].rsplit(".", 1)[-1] == text)]
             if not hits:
-                raise CliError("unknown table %r: no registry entry has that name or oid"
-                               % text)
+                named = self.named.get(os.fsencode(text)) is not None
+                raise CliError("unknown table %r: no registry entry has that name or oid%s"
+                               % (text, "; %r is a named database: use --db %s" % (text, text)
+                                  if named else "; for a named database (written with "
+                                  "the low-level API) use --db NAME"))
             if len(hits) > 1:
                 raise CliError("table name %r is ambiguous: slots %s"
                                % (text, ", ".join(map(str, sorted(hits)))))

@@ -29,6 +29,7 @@ import time
 
 from zlmdb import codec as _codec
 from zlmdb import lmdb
+from zlmdb._database import Database
 from zlmdb._cli_layout import (CATALOG_KEY, COMPRESSION, DB_FLAGS, VALUE_CODECS, CliError,
                                Layout, b64, dumps_line, from_json, name_form, name_from_form, name_text,
                                prefix_end, to_json, unb64, zlmdb_version)
@@ -209,9 +210,7 @@ def export_named(ndb, ltxn, out, binary, progress):
 
 
 def _count(txn, prefix):
-    # The C prefix count of the ORM (any map type will do: it counts bytes).
-    from zlmdb._maps import MAP_CLASSES
-    return MAP_CLASSES["MapOidOid"](1)._c_count(txn, prefix)
+    return Database.count_keys(txn, prefix)
 
 
 # ------------------------------------------------------------- reading streams

@@ -48,9 +48,15 @@ def table(oid, marshal=None, parse=None, build=None, cast=None, compress=None):
     if not isinstance(oid, uuid.UUID):
         raise TypeError("oid must be a uuid.UUID or str, not %s" % type(oid).__name__)
     if (marshal or parse) and (build or cast):
-        raise TypeError("give marshal/parse or build/cast, not both")
-    if bool(marshal) != bool(parse) or bool(build) != bool(cast):
-        raise TypeError("marshal and parse (or build and cast) go together")
+        raise TypeError("@zlmdb.table takes marshal= and parse= (CBOR/JSON maps) or build= "
+                        "and cast= (FlatBuffers maps), not both")
+    if bool(marshal) != bool(parse):
+        raise TypeError("@zlmdb.table: marshal= and parse= go together (parse is handed to "
+                        "the map as its unmarshal=): give both, or neither to store plain "
+                        "dicts, lists and scalars in a CBOR/JSON map")
+    if bool(build) != bool(cast):
+        raise TypeError("@zlmdb.table: build= and cast= go together (FlatBuffers maps need "
+                        "both)")
 
     def decorate(klass):
         if not (inspect.isclass(klass) and issubclass(klass, PersistentMap)):
@@ -95,15 +101,44 @@ Transaction = _native.OrmTransaction
 
 class Database:
     """A zlmdb database: one LMDB environment (a directory holding
-    ``data.mdb`` and ``lock.mdb``), tables in slots of its main database.
+    ``data.mdb`` and ``lock.mdb``), tables in slots of its main database::
 
-    ``dbpath=None`` uses a temporary directory, removed on close.
+        db = zlmdb.Database("./mydb", maxsize=1 << 30)
+        users = db.attach_table(Users)          # a @zlmdb.table class
+        with db.begin(write=True) as txn:
+            users[txn, 1] = {"name": "ada"}
 
-    ``lib_version`` is the LMDB format: ``"1.0"`` (LMDB 1.0, data format
-    v3) or ``"0.9"`` (LMDB 0.9, data format v1).  Without it an existing
-    database opens in its own format and a new one is created in
-    ``DEFAULT_LIB_VERSION`` (``"1.0"``); with it, an existing database of
-    the other format raises ``ValueError`` and nothing is opened or created.
+    ``dbpath``: the database directory, created when missing (see
+    ``create``); None uses a temporary directory, removed on close.
+
+    ``maxsize``: the size of the memory map in bytes, which bounds the data
+    file (default 10 MiB).  A write that needs more raises
+    ``zlmdb.lmdb.MapFullError``; with ``growth``, it is the ceiling instead.
+
+    ``readonly``: open for reading only; ``begin(write=True)`` then raises
+    ``zlmdb.lmdb.ReadonlyError``.
+
+    ``lock``: use LMDB's lock file (default).  ``lock=False`` is only safe
+    when no process writes the database meanwhile.
+
+    ``sync``: flush every commit to disk (default).  ``sync=False`` is
+    faster; a system crash may then lose the last commits (never the
+    database), and ``sync()`` flushes by hand.
+
+    ``create``: create the directory and files when missing (default);
+    ``create=False`` raises when there is no database at ``dbpath``.
+
+    ``open_now``: open at once (default); else on ``with db:`` (or
+    ``__enter__()``).
+
+    ``writemap``: LMDB writes through a writable memory map: faster writes,
+    the data file has the map's size from the start, and a stray write of
+    the process into the map can damage the database.
+
+    ``context``: any object, kept as ``db.context`` for the application.
+
+    ``log``: a logger object, kept as ``db.log`` for code written for
+    upstream zlmdb (zlmdb itself does not log).
 
     ``growth`` (a factor > 1, off by default) turns ``maxsize`` into a
     ceiling: the map starts at ``initial_size`` (default: the smaller of
@@ -112,16 +147,25 @@ class Database:
     Transaction).  Growing remaps the environment, which ends every other
     open transaction of this process; other processes see
     ``MapResizedError`` once and must reopen.
-    """
 
-    #: Named LMDB databases the environment can open.  The ORM uses none;
-    #: the ``zlmdb`` command raises it (before opening) to look into the
-    #: low-level databases that share an environment with the ORM's tables.
-    _max_dbs = 0
+    ``initial_size``: with ``growth``, the map's first size (at most
+    ``maxsize``).
+
+    ``lib_version`` is the LMDB format: ``"1.0"`` (LMDB 1.0, data format
+    v3) or ``"0.9"`` (LMDB 0.9, data format v1).  Without it an existing
+    database opens in its own format and a new one is created in
+    ``DEFAULT_LIB_VERSION`` (``"1.0"``); with it, an existing database of
+    the other format raises ``ValueError`` and nothing is opened or created.
+
+    ``max_dbs``: how many named LMDB databases the environment can open
+    (default 0: the ORM keeps its tables in the main database).  Tools that
+    look at named databases written with the low-level API beside the
+    tables (the ``zlmdb`` command) raise it.
+    """
 
     def __init__(self, dbpath=None, maxsize=10485760, readonly=False, lock=True, sync=True,
                  create=True, open_now=True, writemap=False, context=None, log=None,
-                 growth=None, initial_size=None, lib_version=None):
+                 growth=None, initial_size=None, lib_version=None, max_dbs=0):
         if lib_version is not None and (not isinstance(lib_version, str)
                                         or lib_version not in _LIB_VERSION_TO_MAJOR):
             raise ValueError('lib_version must be "1.0" (LMDB 1.0, data format v3), "0.9" '
@@ -137,6 +181,9 @@ class Database:
         if initial_size is not None and (growth is None or not isinstance(initial_size, int)
                                          or not 0 < initial_size <= maxsize):
             raise ValueError("initial_size needs growth and 0 < initial_size <= maxsize")
+        if not isinstance(max_dbs, int) or max_dbs < 0:
+            raise ValueError("max_dbs must be an int >= 0, not %r" % (max_dbs,))
+        self._max_dbs = max_dbs
         self._growth = float(growth) if growth is not None and not readonly else None
         self._initial_size = initial_size
         self._tempdir = None
@@ -302,15 +349,53 @@ class Database:
     # -- transactions and maintenance -------------------------------------------
 
     def begin(self, write=False, buffers=False, stats=None):
-        """A new, not yet entered, Transaction."""
+        """A new :class:`Transaction` on this database, to use as a ``with``
+        block::
+
+            with db.begin(write=True) as txn:
+                users[txn, oid] = user
+
+        The LMDB transaction begins when the block is entered; a write
+        transaction commits when the block ends normally and aborts when it
+        raises, and a read-only one (the default) just ends.
+
+        ``write``: a transaction that may write (one at a time per
+        database; a second waits).  Refused with
+        :class:`zlmdb.lmdb.ReadonlyError` on a database opened with
+        ``readonly=True``.
+
+        ``buffers``: reads return read-only ``memoryview`` (NumPy values:
+        arrays) over the database's memory instead of copies; they are
+        valid until the transaction ends.
+
+        ``stats``: a :class:`TransactionStats` that counts the
+        transaction's puts and deletes, and its duration."""
+        if self._env is None:
+            raise RuntimeError("the database %s is closed: open it again with "
+                               "zlmdb.Database(dbpath) before beginning a transaction"
+                               % self._dbpath)
         if write and self._readonly:
-            raise Exception("database is read-only")
+            raise lmdb.ReadonlyError(
+                "cannot begin a write transaction: the database %s is read-only (opened "
+                "with readonly=True); open it with readonly=False to write" % self._dbpath)
         return Transaction(self._env, write=write, buffers=buffers, stats=stats,
                            growth=self._growth or 0.0, maxsize=self._maxsize)
 
     def sync(self, force=False):
         """Flush to disk (needed with sync=False)."""
         self._env.sync(force)
+
+    @staticmethod
+    def count_keys(txn, prefix):
+        """The number of keys of the main database, in the transaction
+        ``txn``, that start with the bytes ``prefix`` (not empty): all of a
+        slot's keys start with its number as 2 big-endian bytes
+        (``struct.pack(">H", slot)``).  For tools that see raw keys; a map
+        counts its own records with ``pmap.count(txn)``."""
+        if not len(prefix):
+            raise ValueError("count_keys needs a prefix of at least one byte "
+                             "(a slot's: struct.pack('>H', slot))")
+        return _native.prefix_count(txn, prefix)
 
     def config(self):
         """The options the database was created with."""

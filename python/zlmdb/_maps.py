@@ -110,6 +110,52 @@ _OBJECT_CODECS = {"cbor": ("marshal", "unmarshal"), "json": ("marshal", "unmarsh
                   "flatbuffers": ("build", "cast")}
 
 
+_DOC_COMMON = """
+
+    ``slot``: the map's slot, 1 to 65535 (a @zlmdb.table subclass gets its
+    slot from ``db.attach_table(cls)``).  ``compress``: ``COMPRESS_ZLIB`` or
+    ``COMPRESS_SNAPPY`` to compress stored values, or None."""
+
+_DOC_MARSHAL = """
+
+    ``marshal`` and ``unmarshal`` (optional, together): functions that turn
+    an application object into what the %s codec stores (dicts, lists,
+    str, numbers, ...) and back.  Without them the map stores plain
+    documents as they are.  With @zlmdb.table, they are its ``marshal=``
+    and ``parse=``.  For example::
+
+        users = zlmdb.%s(%s)
+        with db.begin(write=True) as txn:
+            users[txn, %s] = {"name": "ada", "langs": ["c"]}
+
+        objects = zlmdb.%s(%s, marshal=User.marshal, unmarshal=User.parse)"""
+
+_DOC_FLATBUFFERS = """
+
+    ``build`` and ``cast`` (both needed): ``build(obj, builder)`` writes
+    the object into a ``flatbuffers.Builder`` and returns its offset;
+    ``cast(buf)`` reads one back (e.g. ``User.GetRootAs``).  With
+    @zlmdb.table, its ``build=`` and ``cast=``."""
+
+#: an example key of each key component type, for the docstrings
+_EXAMPLE_KEY = {"uuid": "uuid.uuid4()", "string": '"ada"', "oid": "1", "uint64": "1",
+                "timestamp": "time.time_ns()", "bytes16": "b'k' * 16",
+                "bytes20": "b'k' * 20", "bytes32": "b'k' * 32", "uint16": "1",
+                "uint16le": "1", "uint8": "1"}
+
+
+def _doc(name, key, value, sig, extra):
+    doc = "Persistent map: keys %s, values %s.  %s%s" % (" + ".join(key), value, name, sig)
+    doc += _DOC_COMMON
+    if extra is None:
+        return doc
+    if extra[0] == "build":
+        return doc + _DOC_FLATBUFFERS
+    example = _EXAMPLE_KEY[key[0]] if len(key) == 1 else \
+        "(%s)" % ", ".join(_EXAMPLE_KEY[k] for k in key)
+    return doc + _DOC_MARSHAL % (value.upper(), name, "1", example, name, "2")
+
+
 def _make_class(name, key, value):
     extra = _OBJECT_CODECS.get(value)
     if extra is None:
@@ -125,8 +171,7 @@ def _make_class(name, key, value):
         def __init__(self, slot=None, compress=None, build=None, cast=None):
             PersistentMap.__init__(self, slot=slot, compress=compress, build=build, cast=cast)
         sig = "(slot=None, compress=None, build=None, cast=None)"
-    doc = "Persistent map: keys %s, values %s.  %s%s" % (
-        " + ".join(key), value, name, sig)
+    doc = _doc(name, key, value, sig, extra)
     return type(name, (PersistentMap,), {"KEY": key, "VALUE": value, "__init__": __init__,
                                          "__doc__": doc, "__module__": "zlmdb"})
 

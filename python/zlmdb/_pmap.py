@@ -15,13 +15,14 @@ after every later one.
 import collections.abc
 import struct
 import types
+import typing
 import zlib
 
 from zlmdb import _native
 from zlmdb import codec as _codec
 from zlmdb._valuecodecs import VALUE_CODECS
 
-__all__ = ("PersistentMap", "PersistentMapIterator", "NullValueConstraint")
+__all__ = ("PersistentMap", "PersistentMapIterator", "NullValueConstraint", "IndexSpec")
 
 #: what select() returns: a C iterator over the map's key range
 PersistentMapIterator = _native.PersistentMapIterator
@@ -31,6 +32,19 @@ _MAX_LIMIT = 10000000
 
 class NullValueConstraint(RuntimeError):
     """A non-nullable index was given a null (``None``) key."""
+
+
+class IndexSpec(typing.NamedTuple):
+    """An index of a map, as :meth:`PersistentMap.index_specs` lists it: its
+    name, the index map's slot, the index map, the key function, and whether
+    it is nullable and unique.  (The ``zlmdb`` command also builds them from
+    a database's catalog, where the map and the function are None.)"""
+    name: str
+    slot: typing.Optional[int]
+    pmap: typing.Any
+    fkey: typing.Any
+    nullable: bool
+    unique: bool
 
 
 # ----------------------------------------------------------------- values
@@ -128,12 +142,18 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
         if kind in VALUE_CODECS:
             return (VALUE_CODECS[kind][0],), (VALUE_CODECS[kind][1],)
         if kind in ("cbor", "json"):
-            if self._marshal is None or self._unmarshal is None:
-                raise TypeError("%s needs marshal= and unmarshal=" % type(self).__name__)
+            if (self._marshal is None) != (self._unmarshal is None):
+                raise TypeError(
+                    "%s: marshal= and unmarshal= go together (with @zlmdb.table: marshal= "
+                    "and parse=): give both, to store objects as what marshal returns, or "
+                    "neither, to store plain dicts, lists and scalars as they are"
+                    % type(self).__name__)
             if kind == "cbor":
                 dumps, loads = _codec.cbor_dumps, _codec.cbor_loads
             else:
                 dumps, loads = _codec.json_dumpb, _codec.json_loads
+            if self._marshal is None:       # plain documents, as the codec takes them
+                return (dumps,), (loads,)
             return (self._marshal, dumps), (loads, self._unmarshal)
         if kind == "flatbuffers":
             if self._build is None or self._cast is None:
@@ -146,16 +166,65 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
 
     # -- encoding -----------------------------------------------------------
 
-    def _physical_key(self, key):
-        if self._slot is None:
-            raise RuntimeError("%s has no slot: attach it to a database first"
-                               % type(self).__name__)
+    # The public codec of the map, for tools (the ``zlmdb`` command) that
+    # read and check stored records themselves.
+
+    @property
+    def slot(self):
+        """The map's slot (1 to 65535), or None for a map made without one."""
+        return self._slot
+
+    @property
+    def compress(self):
+        """The compression of stored values: ``COMPRESS_ZLIB``,
+        ``COMPRESS_SNAPPY``, or None."""
+        return self._compress_kind
+
+    def encode_key(self, key):
+        """The bytes of ``key`` as the map orders it, without the slot
+        prefix."""
         if key is None:
             raise TypeError("key must not be None")
         if not self._single_key and not isinstance(key, tuple):
-            raise TypeError("%s keys are tuples of %d components, not %s"
-                            % (type(self).__name__, len(self.KEY), type(key).__name__))
-        return struct.pack(">H", self._slot) + self._keycodec.encode(key)
+            raise TypeError("%s keys are tuples of %d components %r, not %s"
+                            % (type(self).__name__, len(self.KEY), self.KEY,
+                               type(key).__name__))
+        return self._keycodec.encode(key)
+
+    def physical_key(self, key):
+        """The LMDB key the record of ``key`` is stored under: the slot
+        (2 bytes, big-endian), then :meth:`encode_key`."""
+        if self._slot is None:
+            _no_slot(self)
+        data = self.encode_key(key)
+        return struct.pack(">H", self._slot) + data
+
+    def decode_key(self, data):
+        """The key whose :meth:`encode_key` bytes are ``data``."""
+        return self._keycodec.decode(bytes(data))
+
+    def encode_value(self, value):
+        """The bytes stored for ``value``: the value codec (and marshal),
+        then compression."""
+        data = self._value_encode(value)
+        if self._compress:
+            data = self._compress(data)
+        return data
+
+    def decode_value(self, data):
+        """The value stored as ``data`` (decompressed, decoded, unmarshalled);
+        empty bytes read as None, as upstream reads them."""
+        if not data:
+            return None
+        if self._decompress:
+            data = self._decompress(bytes(data))
+        return self._value_decode(data)
+
+    def index_specs(self):
+        """The indexes attached to this map, sorted by name, as
+        :class:`IndexSpec` (name, slot, pmap, fkey, nullable, unique)."""
+        return [IndexSpec(name, ipmap._slot, ipmap, fkey, nullable, unique)
+                for name, (ipmap, fkey, nullable, unique) in sorted(self._indexes.items())]
 
     def _encode_bound(self, key):
         # A bound is not stored, so any 64-bit oid serves: upstream's own
@@ -164,29 +233,13 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
             key = tuple(key)
         return self._keycodec.encode(key, null_as_zero=True, lenient=True)
 
-    def _decode_key(self, data):
-        return self._keycodec.decode(bytes(data))
-
-    def _encode_value(self, value):
-        data = self._value_encode(value)
-        if self._compress:
-            data = self._compress(data)
-        return data
-
-    def _decode_value(self, data):
-        if not data:
-            return None       # an empty stored value reads as None (upstream)
-        if self._decompress:
-            data = self._decompress(bytes(data))
-        return self._value_decode(data)
-
     # Upstream's names for the codecs, without slot prefix or compression
     # (code written for upstream, its test suite included, calls them).
     def _serialize_key(self, key):
         return self._keycodec.encode(key)
 
     def _deserialize_key(self, data):
-        return self._decode_key(data)
+        return self.decode_key(data)
 
     def _serialize_value(self, value):
         return self._value_encode(value)
@@ -198,12 +251,15 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
     # pmap[txn, key], assignment, del and ``in`` are the C base's: every
     # write, index upkeep included, runs there (zlmdb._native).
 
-    # MutableMapping-style methods that make no sense without a txn.
     def __len__(self):
-        raise NotImplementedError("use pmap.count(txn)")
+        """Not supported: the number of records depends on the transaction,
+        so ask ``pmap.count(txn)``."""
+        raise NotImplementedError("len(pmap) needs a transaction: use pmap.count(txn)")
 
     def __iter__(self):
-        raise NotImplementedError("use pmap.select(txn)")
+        """Not supported: iterating needs a transaction, so use
+        ``pmap.select(txn)``."""
+        raise NotImplementedError("iterating a map needs a transaction: use pmap.select(txn)")
 
     # -- queries --------------------------------------------------------------
 
@@ -218,7 +274,7 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
         if limit is not None and not (type(limit) is int and 0 < limit < _MAX_LIMIT):
             raise ValueError("limit must be an int with 0 < limit < %d" % _MAX_LIMIT)
         if not self._slot:
-            raise RuntimeError("%s has no slot" % type(self).__name__)
+            _no_slot(self)
         slot = struct.pack(">H", self._slot)
         # Falsy keys (0, "", b"") mean "unbounded", as upstream.
         lo = slot + self._encode_bound(from_key) if from_key else slot
@@ -231,6 +287,8 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
     def count(self, txn, prefix=None):
         """Number of records; with ``prefix``, of those whose key starts with
         it (a full key, or a tuple of its first components)."""
+        if not self._slot:
+            _no_slot(self)
         start = struct.pack(">H", self._slot)
         if prefix is not None and prefix != () and prefix != "":
             if self._single_key:
@@ -244,7 +302,7 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
         """Number of records with ``from_key <= key < to_key`` (falsy keys:
         unbounded, as in select)."""
         if not self._slot:
-            raise RuntimeError("%s has no slot" % type(self).__name__)
+            _no_slot(self)
         lo = self._encode_bound(from_key) if from_key else None
         hi = self._encode_bound(to_key) if to_key else None
         return self._c_count_range(txn, lo, hi)
@@ -259,11 +317,6 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
         return self._c_truncate(txn, slots)
 
     # -- indexes --------------------------------------------------------------
-
-    def _encode_index_value(self, key):
-        """An index entry's value: the record's key, encoded as the index
-        map's values are (e.g. 16 raw bytes for a UUID)."""
-        return self._value_encode(key)
 
     def attach_index(self, name, pmap, fkey, nullable=False, unique=True):
         """Maintain ``pmap`` as an index of this map: its key is
@@ -284,6 +337,7 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
 
     def detach_index(self, name):
         """Stop maintaining the index ``name`` (its records stay)."""
+        self._index_named(name)
         pmap = self._indexes.pop(name)[0]
         pmap._index_of = None
         self._sync_indexes()
@@ -304,6 +358,17 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
         return (same is not None and not ipmap._compress and len(self.KEY) == 1
                 and self.KEY[0] in same)
 
+    def _index_named(self, name):
+        """The index ``name``, or KeyError naming the indexes there are."""
+        try:
+            return self._indexes[name]
+        except KeyError:
+            raise KeyError("%s has no index %r (attached: %s); attach it first with "
+                           "attach_index(name, index_map, fkey)"
+                           % (type(self).__name__, name,
+                              ", ".join(map(repr, sorted(self._indexes))) or "none")) \
+                from None
+
     def indexes(self):
         """Names of the attached indexes, sorted."""
         return sorted(self._indexes)
@@ -316,8 +381,7 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
         """Empty the index and fill it from every record: (deleted, inserted).
         A failure part way leaves the index partial, so the transaction
         then refuses to commit."""
-        if name not in self._indexes:
-            raise KeyError(name)
+        self._index_named(name)
         return self._c_rebuild_index(txn, name)
 
     def rebuild_indexes(self, txn):
@@ -328,6 +392,13 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
             d += dd
             i += ii
         return d, i
+
+
+def _no_slot(pmap):
+    name = type(pmap).__name__
+    raise RuntimeError("%s has no slot: make it with one (%s(slot), slot 1 to 65535), or "
+                       "declare a subclass with @zlmdb.table(oid) and get the map from "
+                       "db.attach_table(cls)" % (name, name))
 
 
 def _compose(stages):

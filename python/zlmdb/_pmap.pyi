@@ -12,14 +12,14 @@
 # Each Map* class fills them in from its key layout (zlmdb/_maps.pyi).
 from abc import ABCMeta
 from collections.abc import Callable
-from typing import Any, ClassVar, Generic, Literal, TypeVar, final, overload
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar, final, overload
 
 from typing_extensions import Self
 from typing_extensions import TypeVar as TypeVarDefault
 
 from zlmdb._database import Transaction
 
-__all__ = ("PersistentMap", "PersistentMapIterator", "NullValueConstraint")
+__all__ = ("PersistentMap", "PersistentMapIterator", "NullValueConstraint", "IndexSpec")
 
 _T_co = TypeVar("_T_co", covariant=True)
 _K = TypeVar("_K")
@@ -31,6 +31,16 @@ _IK = TypeVar("_IK")
 
 COMPRESS_ZLIB: int
 COMPRESS_SNAPPY: int
+
+class IndexSpec(NamedTuple):
+    """An index of a map: name, the index map's slot, the index map, the key
+    function, nullable, unique (map and function None from a catalog)."""
+    name: str
+    slot: int | None
+    pmap: Any
+    fkey: Any
+    nullable: bool
+    unique: bool
 
 class NullValueConstraint(RuntimeError):
     """A non-nullable index was given a null (``None``) key."""
@@ -179,6 +189,17 @@ class PersistentMap(Generic[_K, _V, _KIn, _KBound, _KPrefix], metaclass=ABCMeta)
     ) -> None: ...
     def detach_index(self, name: str) -> None: ...
     def indexes(self) -> list[str]: ...
+    def index_specs(self) -> list[IndexSpec]: ...
+    # The map's codec, public for tools that read stored records themselves.
+    @property
+    def slot(self) -> int | None: ...
+    @property
+    def compress(self) -> int | None: ...
+    def encode_key(self, key: _KIn) -> bytes: ...
+    def physical_key(self, key: _KIn) -> bytes: ...
+    def decode_key(self, data: bytes | bytearray | memoryview) -> _K: ...
+    def encode_value(self, value: _V) -> bytes: ...
+    def decode_value(self, data: bytes | bytearray | memoryview) -> _V | None: ...
     def is_index(self) -> bool: ...
     def rebuild_index(self, txn: Transaction, name: str) -> tuple[int, int]: ...
     def rebuild_indexes(self, txn: Transaction) -> tuple[int, int]: ...

@@ -105,7 +105,8 @@ def _scalar(component):
     C key codec serves as the value codec.  None stores the zero value, as
     upstream does."""
     kc = _codec.KeyCodec(component)
-    return (functools.partial(kc.encode, null_as_zero=True, lenient=True), kc.decode)
+    return (functools.partial(kc.encode, null_as_zero=True, lenient=True, value=True),
+            kc.decode)
 
 
 VALUE_CODECS = {

@@ -15,11 +15,13 @@ and exit with status 1; usage errors exit with 2 (click prints the usage);
 ``check`` exits with 3 when it finds problems.  docs/cli.md is the
 reference.
 """
+import contextlib
 import io
 import os
 import re
 import struct
 import sys
+import threading
 import types
 
 import click
@@ -34,6 +36,7 @@ from zlmdb._cli_layout import (MAX_NAMED_DBS, REGISTRY_SLOT, Catalog, CliError,
 PROG = "zlmdb"
 EXIT_OK, EXIT_ERROR, EXIT_PROBLEMS = 0, 1, 3     # usage errors: click exits with 2
 EXIT_UNVERIFIED = 4     # check: no problem found, but not everything could be checked
+EXIT_SIGPIPE = 128 + 13   # the reader of stdout went away (zlmdb scan ... | head)
 _CREATE_SIZE = 64 << 20        # map size of a database that import creates
 
 _OPEN: "list[zlmdb.Database]" = []   # databases the running command opened
@@ -75,11 +78,9 @@ def open_database(path, write=False, create=False, map_size=None):
         raise CliError("not a zlmdb database: %s holds no data.mdb" % path)
     size = max(recorded, map_size or 0) or _CREATE_SIZE
     try:
-        db = zlmdb.Database(path, maxsize=size, readonly=not write, create=create,
-                            open_now=False)
         # Low-level code may keep named databases beside the ORM's slots.
-        db._max_dbs = MAX_NAMED_DBS
-        db.__enter__()
+        db = zlmdb.Database(path, maxsize=size, readonly=not write, create=create,
+                            max_dbs=MAX_NAMED_DBS)
     except lmdb.Error as exc:
         raise CliError("cannot open %s: %s" % (path, _lmdb_detail(exc, path))) from None
     _OPEN.append(db)
@@ -279,6 +280,18 @@ def _bytes_form(data):
     return {"$bytes": b64(data)}
 
 
+def _bytes_text(data):
+    """Raw bytes (of a named database) for people: a JSON string when they
+    are printable UTF-8 text (b"2" -> "2"), else ``hex:...``."""
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and text.isprintable():
+        return dumps_line(text)
+    return "hex:" + bytes(data).hex()
+
+
 # ------------------------------------------------------------------ commands
 
 def cmd_env(args):
@@ -290,6 +303,9 @@ def cmd_env(args):
     psize = st["psize"]
     pages_used = info["last_pgno"] + 1
     tree = st["branch_pages"] + st["leaf_pages"] + st["overflow_pages"]
+    # The named databases' trees are pages in use too, not free ones.
+    named_pages = sum(d["branch_pages"] + d["leaf_pages"] + d["overflow_pages"]
+                      for d in (n.as_dict() for n in named))
     map_size = info["map_size"]
     file_size = os.path.getsize(os.path.join(args.db, "data.mdb"))
     used = pages_used * psize
@@ -309,7 +325,8 @@ def cmd_env(args):
         "map_pages": map_size // psize,
         "pages_used": pages_used,
         "pages_in_tree": tree,
-        "pages_free_in_file": max(0, pages_used - 2 - tree),
+        "pages_in_named_databases": named_pages,
+        "pages_free_in_file": max(0, pages_used - 2 - tree - named_pages),
         "pages_free_in_map": max(0, map_size // psize - pages_used),
         "used_bytes": used,
         "free_bytes": max(0, map_size - used),
@@ -343,8 +360,10 @@ def cmd_env(args):
          % (pages_used, res["map_pages"], res["used_percent"])),
         ("  in the tree", "%d (%d branch, %d leaf, %d overflow)"
          % (tree, st["branch_pages"], st["leaf_pages"], st["overflow_pages"])),
-        ("  free in file", "%d (free list and meta pages, reused by later writes)"
-         % res["pages_free_in_file"]),
+    ] + ([("  named dbs", "%d (the trees of the named databases)" % named_pages)]
+         if named else []) + [
+        ("  free in file", "%d (the free list's pages and those it lists, reused by "
+         "later writes)" % res["pages_free_in_file"]),
         ("free in map", "%d pages (%s)" % (res["pages_free_in_map"],
                                             _size_text(res["free_bytes"]))),
         ("entries", "%d%s" % (st["entries"], " (main database; %d of them named databases)"
@@ -537,7 +556,7 @@ def _get_named(ndb, ltxn, args):
         _json_out(rec)
     else:
         for value in values:
-            _out(form_text(_bytes_form(value)))
+            _out(_bytes_text(value))
     return EXIT_OK
 
 
@@ -587,8 +606,13 @@ def cmd_scan(args):
                     rec["guessed"] = True
                 _json_out(rec)
             else:
-                line = form_text(kform) if args.keys_only else "%s\t%s" % (form_text(kform),
-                                                                       form_text(value))
+                if layout is None:      # a named database: bytes, maybe text
+                    line = "\t".join(_bytes_text(x) for x in ((k,) if args.keys_only
+                                                             else (k, v)))
+                elif args.keys_only:
+                    line = form_text(kform)
+                else:
+                    line = "%s\t%s" % (form_text(kform), form_text(value))
                 _out(line + ("\t# " + err if err else ""))
     return EXIT_OK
 
@@ -653,13 +677,19 @@ def cmd_export(args):
             summary.append((what, entry))
     if args.json:
         _json_out({"exported": [entry for _w, entry in summary]})
-    elif _progress_enabled(args):
-        for what, e in summary:
-            click.echo("exported %d records of %s to %s%s"
-                       % (e["records"], what, e["file"] or "stdout",
-                          " (%d keys and %d values as raw bytes)"
-                          % (e["raw_keys"], e["raw_values"])
-                          if e["raw_keys"] or e["raw_values"] else ""), err=True)
+        return EXIT_OK
+    # As import: one summary line per table, on stdout, unless the records
+    # themselves went there (then on stderr, out of the data's way).
+    to_stdout = args.output not in (None, "-")
+    for what, e in summary:
+        line = "exported %d records of %s to %s%s" % (
+            e["records"], what, e["file"] if to_stdout else "stdout",
+            " (%d keys and %d values as raw bytes)" % (e["raw_keys"], e["raw_values"])
+            if e["raw_keys"] or e["raw_values"] else "")
+        if to_stdout:
+            _out(line)
+        else:
+            click.echo(line, err=True)
     return EXIT_OK
 
 
@@ -815,6 +845,7 @@ def _verify_file(path):
 
 def cmd_check(args):
     from zlmdb._cli_check import check
+    from zlmdb._cli_transfer import Progress
     if args.max_problems < 1:
         raise CliError("--max-problems must be at least 1")
     # The file first, byte by byte and without LMDB: a damaged page must
@@ -843,12 +874,13 @@ def cmd_check(args):
     db = open_database(args.db)
     with db.begin() as txn:
         catalog = _catalog(db, txn, args, strict=False)
-        if _progress_enabled(args) and not args.json:
-            with click.progressbar(length=len(catalog.slots()), label="checking slots",
-                                   file=sys.stderr) as bar:
-                rep = check(catalog, txn, args.max_problems, progress=bar.update)
-        else:
-            rep = check(catalog, txn, args.max_problems)
+        # A bar by records (the main database's entries bound them), so that
+        # one large table shows progress too.
+        progress = Progress("check", db.env.stat()["entries"], "records",
+                            _progress_enabled(args) and not args.json)
+        rep = check(catalog, txn, args.max_problems,
+                    progress=progress.update if progress.enabled else None)
+        progress.close()
         indexes = sum(len(catalog.layout(s).indexes) for s in rep.slots)
     if args.json:
         _json_out({"ok": rep.ok, "verified": rep.ok and not rep.unverified, "file_ok": True,
@@ -898,6 +930,19 @@ def parse_size(text):
     return int(float(num) * mult), bool(rel)
 
 
+@contextlib.contextmanager
+def _saying_when_waiting(text, after=0.5):
+    """Say ``text`` (once, on stderr) when the block has not finished after
+    ``after`` seconds: LMDB waits for the write lock without a word."""
+    timer = threading.Timer(after, _note, (text,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def cmd_grow(args):
     amount, relative = args.size
     db = open_database(args.db)
@@ -915,7 +960,10 @@ def cmd_grow(args):
     # LMDB records a larger map size in the meta page of the next commit
     # that changes something: put and delete a scratch key in slot 0.
     scratch = b"\x00\x00\xff\xffzlmdb-grow"
-    with env.begin(write=True) as txn:
+    with _saying_when_waiting("waiting for the write lock: another process has a write "
+                              "transaction open on %s" % args.db):
+        txn = env.begin(write=True)
+    with txn:
         old = txn.get(scratch)
         txn.put(scratch, old if old is not None else b"")
         if old is None:
@@ -1033,6 +1081,17 @@ def _error(text):
     click.echo("%s: error: %s" % (PROG, text), err=True)
 
 
+def _stdout_to_devnull():
+    """Point stdout at /dev/null, so that the interpreter's last flush of
+    what is left cannot fail again on a closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def _run(func, params):
     """Run one cmd_* function; an expected failure becomes one error line
     and status 1.  Exits with the function's status unless it is 0."""
@@ -1043,12 +1102,11 @@ def _run(func, params):
     except CliError as exc:
         _error(str(exc))
     except BrokenPipeError:
-        # The reader went away (zlmdb scan ... | head): stop quietly.
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
+        # The reader went away (zlmdb scan ... | head): stop quietly, with
+        # the status of a process ended by SIGPIPE, as cat or yes end (the
+        # shell's 141), so that `set -o pipefail` still sees a cut stream.
+        _stdout_to_devnull()
+        status = EXIT_SIGPIPE
     except lmdb.Error as exc:
         _error("LMDB: %s" % exc)
     except OSError as exc:
@@ -1060,6 +1118,9 @@ def _run(func, params):
             _OPEN.pop().close()
         try:
             sys.stdout.flush()
+        except BrokenPipeError:
+            _stdout_to_devnull()
+            status = EXIT_SIGPIPE
         except (OSError, ValueError):
             pass
     if status != EXIT_OK:
@@ -1085,6 +1146,19 @@ def main():
 
 # ------------------------------------------------------------------ info
 
+def _add_named_pages(db, stats):
+    """Count the pages of named databases (written with the low-level API
+    beside the tables) as used: Database.stats() sees the main tree only."""
+    with db.env.begin() as ltxn:
+        named = sum(d["branch_pages"] + d["leaf_pages"] + d["overflow_pages"]
+                    for d in (n.as_dict() for n in NamedDatabases(db.env, ltxn).all()))
+    if named:
+        stats["named_db_pages"] = named
+        stats["pages"] += named
+        stats["used"] = stats["page_size"] * stats["pages"]
+        stats["free"] = 1.0 - float(stats["used"]) / float(stats["max_size"])
+
+
 @main.command("info", short_help="the database's statistics (Database.stats()), sorted")
 @click.argument("dbpath", type=click.Path(file_okay=False))
 @click.option("--lib-version", type=click.Choice(["1.0", "0.9"]), default=None,
@@ -1106,8 +1180,10 @@ def info(ctx, dbpath, lib_version):
     # predates the option opens as before.
     format_kw = {} if lib_version is None else {"lib_version": lib_version}
     try:
-        with zlmdb.Database(dbpath, readonly=True, create=False, **format_kw) as db:
+        with zlmdb.Database(dbpath, readonly=True, create=False, max_dbs=MAX_NAMED_DBS,
+                            **format_kw) as db:
             stats = db.stats()
+            _add_named_pages(db, stats)
     # ValueError: the format differs from --lib-version (or the registry does
     # not decode); RuntimeError: the lock (already open here, PID clash).
     except (ValueError, RuntimeError, OSError, lmdb.Error) as exc:
@@ -1123,10 +1199,9 @@ def _db():
     return [click.Argument(["db"], metavar="DB")]
 
 
-def _json():
-    return [click.Option(["--json"], is_flag=True,
-                         help="Print JSON (one object per line; export: a summary, needs "
-                              "-o).")]
+def _json(what):
+    """The --json option, whose help says what this command prints."""
+    return [click.Option(["--json"], is_flag=True, help="Print " + what + ".")]
 
 
 def _types():
@@ -1193,30 +1268,35 @@ _KEY_WORDS = ("KEY... is the key: its components, one word each (uuid, int, stri
               "ISO-8601 or int-ns timestamp, hex bytes), or one hex:... word with the "
               "key's bytes.")
 
-_command("env", cmd_env, _db() + _json(),
+_command("env", cmd_env, _db() + _json("the facts as one JSON object"),
          "the LMDB environment: versions, map and file size, pages used and free, "
          "entries, readers",
          "Print the LMDB environment's facts.  Usage comes from the last used page, not "
          "the file size: a database opened with writemap has its file preallocated to the "
          "map size.")
-_command("tables", cmd_tables, _db() + _json() + _types(),
+_command("tables", cmd_tables,
+         _db() + _json('one JSON object: the slots ("tables") and the named databases')
+         + _types(),
          "list the slots: registry entry, records, bytes, layout; and the named databases",
          "List every slot that is registered or holds records: its oid and name from the "
          "registry, its record count, the bytes its records take in leaf and overflow "
          "pages, and its layout (declared with --schema/--map, or guessed).  Then the "
          "named LMDB databases, if any: entries, depth, pages, bytes, flags.")
-_command("count", cmd_count, _db() + _slot() + _named() + _key_range() + _json() + _types(),
+_command("count", cmd_count,
+         _db() + _slot() + _named() + _key_range()
+         + _json('one JSON object: the slot (or "db") and the "count"') + _types(),
          "count the records of a slot or named database, or of a key prefix or range")
 _command("get", cmd_get,
          _db() + _slot() + [click.Argument(["key"], nargs=-1, required=True, metavar="KEY...")]
-         + _named() + _json() + _types()
+         + _named() + _json("one JSON object: the key and the value (JSON forms)") + _types()
          + [_flag(["--raw"], "Write the stored value bytes as they are to stdout.")],
          "print the value of one key",
          "Print the value stored under one key of a slot, decoded when the layout is "
          "known; with --db, under a key of a named database (every value of a dupsort "
          "database).  " + _KEY_WORDS)
 _command("scan", cmd_scan,
-         _db() + _slot() + _named() + _key_range() + _json() + _types()
+         _db() + _slot() + _named() + _key_range()
+         + _json('JSON lines, one {"key", "value"} object per record') + _types()
          + [_option(["--limit"], "At most N records.", type=int, metavar="N"),
             _flag(["--reverse"], "From the last key down."),
             _flag(["--keys-only"], "Print keys only.")],
@@ -1225,7 +1305,9 @@ _command("scan", cmd_scan,
          "raw bytes; <...> summaries for FlatBuffers, NumPy and pickle).  With --json, "
          "JSON lines {\"key\", \"value\"}.")
 _command("export", cmd_export,
-         _db() + _slot(required=False) + _named() + _json() + _types() + _progress()
+         _db() + _slot(required=False) + _named()
+         + _json("the summary as one JSON object on stdout (needs -o: the records go to "
+                 "the file)") + _types() + _progress()
          + [_flag(["--all"], "Every table and named database, one file each (slot-NNNNN "
                              "and db-NAME .jsonl|.cbor) in the -o directory."),
             _option(["-o", "--output"], "Output file (default: stdout), or directory with "
@@ -1239,7 +1321,7 @@ _command("export", cmd_export,
          "so export/import round-trips exactly.")
 _command("import", cmd_import,
          _db() + [click.Argument(["file"], nargs=-1, required=True, metavar="FILE...")]
-         + _json() + _progress()
+         + _json("the summary of the load as one JSON object") + _progress()
          + [_option(["--slot"], "Load into this slot instead of the one in the file's "
                                 "header.", metavar="SLOT"),
             _option(["--format"], "Input format (default: detected from the first byte).",
@@ -1257,13 +1339,15 @@ _command("import", cmd_import,
          "import their exports too.  A named database's export creates it (with its "
          "flags) when missing.")
 _command("backup", cmd_backup,
-         _db() + [click.Argument(["dest"], metavar="DEST")] + _json()
+         _db() + [click.Argument(["dest"], metavar="DEST")]
+         + _json("the summary of the copy as one JSON object")
          + [_flag(["--no-compact"], "Copy pages as they are (keeps free pages).")],
          "hot copy of the database, compacted",
          "Copy the database into the directory DEST (new or empty) while writers may keep "
          "writing: the copy is one consistent snapshot.  Compacted unless --no-compact.")
 _command("check", cmd_check,
-         _db() + _json() + _types() + _progress()
+         _db() + _json("the report as one JSON object (problems, unverified parts, counts)")
+         + _types() + _progress()
          + [_option(["--max-problems"], "Problems to list (all are counted; default 100).",
                     type=int, default=100, metavar="N")],
          "verify keys, values and indexes; exit status 3 on problems, 4 when unverified",
@@ -1278,7 +1362,7 @@ _command("migrate", cmd_migrate,
           click.Option(["--lib-version"], type=click.Choice(["1.0", "0.9"]), required=True,
                        help="The LMDB data format of the copy: 1.0 (LMDB 1.0, data format "
                             "v3) or 0.9 (LMDB 0.9, data format v1).")]
-         + _json() + _progress()
+         + _json("the summary of the migration as one JSON object") + _progress()
          + [_batch_size()],
          "copy a database into LMDB 1.0's or 0.9's data format, and verify the copy",
          "Copy the LMDB environment SRC (a zlmdb database or any other) into the new or "
@@ -1290,7 +1374,7 @@ _command("migrate", cmd_migrate,
          "left at DST.  Migrating to the format SRC has makes a compacted copy.")
 _command("grow", cmd_grow,
          _db() + [click.Argument(["size"], type=_Size(relative=True), metavar="SIZE")]
-         + _json(),
+         + _json("the old and the new map size as one JSON object"),
          "raise the map size (writes)",
          "Raise the map size recorded in the database to SIZE (e.g. 2GiB, 1073741824), or "
          "by SIZE with +SIZE.  Other processes that have it open see the new size at their "

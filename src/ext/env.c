@@ -235,9 +235,8 @@ static const zlmdb_engine *env_engine(zpy_state *st, const char *cpath, int subd
     if (rc == ZLMDB_OK)
         return eng;
     /* The classes py-lmdb raises when LMDB itself meets such a file. */
-    PyErr_SetString(st->exc[rc == ZLMDB_FORMAT_MISMATCH ? ZPY_EXC_VERSION_MISMATCH
-                                                        : ZPY_EXC_INVALID],
-                    zlmdb_error_last());
+    zpy_err_lib(st, st->exc[rc == ZLMDB_FORMAT_MISMATCH ? ZPY_EXC_VERSION_MISMATCH
+                                                        : ZPY_EXC_INVALID], rc, NULL, NULL);
     return NULL;
 }
 

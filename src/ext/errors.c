@@ -93,6 +93,36 @@ static const struct {
 
 #define EXC_TABLE_SIZE ((int)(sizeof(exc_table) / sizeof(exc_table[0])))
 
+PyObject *zpy_err_take(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return zpy_err_take();
+#else
+    PyObject *type, *value, *tb;
+
+    PyErr_Fetch(&type, &value, &tb);
+    if (type == NULL)
+        return NULL;
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL)
+        PyException_SetTraceback(value, tb);
+    Py_DECREF(type);
+    Py_XDECREF(tb);
+    return value;
+#endif
+}
+
+void zpy_err_give(PyObject *exc)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    zpy_err_give(exc);
+#else
+    if (exc == NULL)
+        return;
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), exc, PyException_GetTraceback(exc));
+#endif
+}
+
 int zpy_errors_init(PyObject *module, zpy_state *st)
 {
     char qualname[64];
@@ -123,12 +153,37 @@ static PyObject *class_for(zpy_state *st, int rc)
         return st->Error;
     /* 1.0 reports a write in a read-only transaction as MDB_IS_READONLY where
      * 0.9 said EACCES: one class for both, as py-lmdb 3.0 has it. */
-    if (rc == MDB_IS_READONLY)
+    if (rc == MDB_IS_READONLY || rc == ZLMDB_READONLY)
         rc = EACCES;
+    /* libzlmdb's own codes that mean what an LMDB code means. */
+    switch (rc) {
+    case ZLMDB_NOTFOUND:
+        return st->exc[ZPY_EXC_NOTFOUND];
+    case ZLMDB_BAD_TXN:
+        return st->exc[ZPY_EXC_BAD_TXN];
+    case ZLMDB_EINVAL:
+        return st->exc[ZPY_EXC_INVALID_PARAMETER];
+    case ZLMDB_BAD_FORMAT:
+        return st->exc[ZPY_EXC_INVALID];
+    case ZLMDB_FORMAT_MISMATCH:
+        return st->exc[ZPY_EXC_VERSION_MISMATCH];
+    }
     for (i = 0; i < EXC_TABLE_SIZE; i++)
         if (exc_table[i].code == rc)
             return st->exc[exc_table[i].exc];
     return st->Error;
+}
+
+static int is_lib_code(int rc)
+{
+    return rc <= ZLMDB_ERRCODE_FIRST && rc >= ZLMDB_ERRCODE_LAST;
+}
+
+/* What libzlmdb said about its last failure, or its code's description. */
+static const char *lib_detail(int rc)
+{
+    const char *msg = zlmdb_error_last();
+    return msg != NULL && msg[0] ? msg : zlmdb_strerror(rc);
 }
 
 /* Advice for the codes a caller fixes by configuration, appended to the
@@ -160,15 +215,56 @@ static int set_attr(PyObject *exc, const char *name, PyObject *value)
     return rc;
 }
 
-static PyObject *raise_with(PyObject *klass, PyObject *what, int rc)
+/* The ways out of a full map, for both APIs (an exception note for the
+ * low-level one, whose message py-lmdb's own tests compare). */
+#define MAP_FULL_WAYS_OUT \
+    "ways out: a larger map_size= when opening the Environment, or " \
+    "env.set_mapsize() with no transaction open; for a zlmdb.Database, a larger " \
+    "maxsize=, or growth= to grow the map on demand; for a database on disk, " \
+    "`zlmdb grow DBPATH SIZE`"
+
+/* The advice the ORM gives instead of py-lmdb's hint, or NULL. */
+static const char *orm_advice(int rc)
 {
-    /* zlmdb_strerror() knows both LMDB lines' codes, errno and our own. */
-    const char *reason = zlmdb_strerror(rc);
-    const char *hint = err_hint(rc);
+    switch (rc) {
+    case MDB_MAP_FULL:
+        return "the database reached its map size: open it with a larger "
+               "Database(maxsize=), or with growth= (a factor such as 2) so that the map "
+               "grows on demand up to maxsize, or raise the size recorded in the file "
+               "with `zlmdb grow DBPATH SIZE`";
+    case EACCES:
+    case MDB_IS_READONLY:
+    case ZLMDB_READONLY:
+        return "this is a read-only transaction: write in one begun with "
+               "db.begin(write=True) (on a Database not opened with readonly=True)";
+    }
+    return NULL;
+}
+
+static int add_note(PyObject *exc, const char *note)
+{
+    PyObject *r = PyObject_CallMethod(exc, "add_note", "s", note);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* Raise `klass` for `rc`: "<what>: <reason>", then "(<hint>)" as py-lmdb
+ * words it, or ": <advice>" from the ORM; just "<what>" when rc is 0. */
+static PyObject *raise_with(PyObject *klass, PyObject *what, int rc, int orm)
+{
+    /* zlmdb_strerror() knows both LMDB lines' codes, errno and our own;
+     * libzlmdb's codes come with a detail message of their own. */
+    const char *reason = is_lib_code(rc) ? lib_detail(rc) : zlmdb_strerror(rc);
+    const char *hint = orm ? NULL : err_hint(rc);
+    const char *advice = orm ? orm_advice(rc) : NULL;
     PyObject *msg, *exc;
 
     if (rc == 0)
         msg = Py_NewRef(what);
+    else if (advice != NULL)
+        msg = PyUnicode_FromFormat("%U: %s: %s", what, reason, advice);
     else if (hint != NULL)
         msg = PyUnicode_FromFormat("%U: %s (%s)", what, reason, hint);
     else
@@ -182,7 +278,8 @@ static PyObject *raise_with(PyObject *klass, PyObject *what, int rc)
     if (set_attr(exc, "what", Py_NewRef(what)) < 0 ||
         set_attr(exc, "code", PyLong_FromLong(rc)) < 0 ||
         set_attr(exc, "reason", PyUnicode_DecodeUTF8(reason, (Py_ssize_t)strlen(reason),
-                                                     "replace")) < 0) {
+                                                     "replace")) < 0 ||
+        (rc == MDB_MAP_FULL && !orm && add_note(exc, MAP_FULL_WAYS_OUT) < 0)) {
         Py_DECREF(exc);
         return NULL;
     }
@@ -191,14 +288,65 @@ static PyObject *raise_with(PyObject *klass, PyObject *what, int rc)
     return NULL;
 }
 
-PyObject *zpy_err_set(zpy_state *st, const char *what, int rc)
+static PyObject *set_what(zpy_state *st, const char *what, int rc, int orm)
 {
-    PyObject *text = PyUnicode_DecodeUTF8(what, (Py_ssize_t)strlen(what), "replace");
+    PyObject *text;
 
+    if (rc == ZLMDB_ENOMEM)
+        return PyErr_NoMemory();
+    text = PyUnicode_DecodeUTF8(what, (Py_ssize_t)strlen(what), "replace");
     if (text == NULL)
         return NULL;
-    raise_with(class_for(st, rc), text, rc);
+    raise_with(class_for(st, rc), text, rc, orm);
     Py_DECREF(text);
+    return NULL;
+}
+
+PyObject *zpy_err_set(zpy_state *st, const char *what, int rc)
+{
+    return set_what(st, what, rc, 0);
+}
+
+PyObject *zpy_err_orm(zpy_state *st, const char *what, int rc)
+{
+    return set_what(st, what, rc, 1);
+}
+
+PyObject *zpy_err_orm_current(zpy_state *st)
+{
+    PyObject *exc, *code, *what;
+    long rc;
+
+    if (!PyErr_ExceptionMatches(st->exc[ZPY_EXC_MAP_FULL]) &&
+        !PyErr_ExceptionMatches(st->exc[ZPY_EXC_READONLY]))
+        return NULL;
+    exc = zpy_err_take();
+    code = PyObject_GetAttrString(exc, "code");
+    what = code != NULL ? PyObject_GetAttrString(exc, "what") : NULL;
+    rc = code != NULL && PyLong_Check(code) ? PyLong_AsLong(code) : 0;
+    if (rc == 0 || what == NULL || !PyUnicode_Check(what) || PyErr_Occurred()) {
+        PyErr_Clear();
+        zpy_err_give(exc);
+    } else {
+        raise_with(class_for(st, (int)rc), what, (int)rc, 1);
+        Py_DECREF(exc);
+    }
+    Py_XDECREF(code);
+    Py_XDECREF(what);
+    return NULL;
+}
+
+PyObject *zpy_err_lib(zpy_state *st, PyObject *klass, int rc, const char *prefix,
+                      const char *end)
+{
+    const char *detail = lib_detail(rc);
+
+    if (rc == ZLMDB_ENOMEM || rc == ENOMEM)
+        return PyErr_NoMemory();
+    if (klass == NULL)
+        klass = class_for(st, rc);
+    PyErr_Format(klass, "%s%s%s%s", prefix ? prefix : "", prefix ? ": " : "", detail,
+                 end ? end : "");
     return NULL;
 }
 
@@ -212,7 +360,7 @@ PyObject *zpy_err_format(zpy_state *st, int rc, const char *fmt, ...)
     va_end(ap);
     if (what == NULL)
         return NULL;
-    raise_with(class_for(st, rc), what, rc);
+    raise_with(class_for(st, rc), what, rc, 0);
     Py_DECREF(what);
     return NULL;
 }
@@ -252,5 +400,5 @@ PyObject *zpy_err_index(zpy_state *st, int rc, const char *what, const char *tab
     case ZLMDB_ENOMEM:
         return PyErr_NoMemory();
     }
-    return zpy_err_set(st, what, rc);
+    return zpy_err_orm(st, what, rc);
 }

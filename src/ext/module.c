@@ -107,12 +107,13 @@ static const zpy_argspec version_spec[] = {
 const zlmdb_engine *zpy_engine_get(zpy_state *st, int lib_version)
 {
     const zlmdb_engine *eng;
+    int rc;
 
     if (lib_version < 0)
         return st->default_engine;
-    if (zlmdb_engine_get(lib_version, &eng) != ZLMDB_OK) {
+    if ((rc = zlmdb_engine_get(lib_version, &eng)) != ZLMDB_OK) {
         /* py-lmdb's message, naming the engines this build does have. */
-        PyErr_Format(st->Error, "%s.", zlmdb_error_last());
+        zpy_err_lib(st, st->Error, rc, NULL, ".");
         return NULL;
     }
     return eng;
@@ -165,8 +166,7 @@ static PyObject *mod_engine_detect(PyObject *module, PyObject *arg)
     Py_DECREF(fspath);
     if (rc == ZLMDB_BAD_FORMAT) {
         /* The class zlmdb.lmdb.open() raises for such a file. */
-        PyErr_SetString(st->exc[ZPY_EXC_INVALID], zlmdb_error_last());
-        return NULL;
+        return zpy_err_lib(st, st->exc[ZPY_EXC_INVALID], rc, NULL, NULL);
     }
     if (rc != ZLMDB_OK) {
         PyObject *err = Py_BuildValue("(is)", rc, zlmdb_error_last());
@@ -237,8 +237,10 @@ static int init_default_engine(zpy_state *st)
     char *end;
     long v;
 
-    if (zlmdb_engine_get(ZLMDB_LIB_VERSION_AUTO, &st->default_engine) != ZLMDB_OK) {
-        PyErr_SetString(PyExc_ImportError, zlmdb_error_last());
+    int rc = zlmdb_engine_get(ZLMDB_LIB_VERSION_AUTO, &st->default_engine);
+
+    if (rc != ZLMDB_OK) {
+        zpy_err_lib(st, PyExc_ImportError, rc, NULL, NULL);
         return -1;
     }
     if (want == NULL || *want == 0)

@@ -211,14 +211,22 @@ zpy_OrmTxn *zpy_ormtxn_check(zpy_state *st, PyObject *txn)
     zpy_OrmTxn *self;
 
     if (!PyObject_TypeCheck(txn, st->OrmTxnType)) {
-        PyErr_Format(PyExc_TypeError, "txn must be a zlmdb.Transaction, not %.100s",
-                     Py_TYPE(txn)->tp_name);
+        if (PyObject_TypeCheck(txn, st->TxnType))
+            PyErr_SetString(PyExc_TypeError,
+                            "txn must be a zlmdb.Transaction (from Database.begin()), not a "
+                            "zlmdb.lmdb.Transaction (from Environment.begin())");
+        else
+            PyErr_Format(PyExc_TypeError,
+                         "txn must be a zlmdb.Transaction (from Database.begin()), not "
+                         "%.100s", Py_TYPE(txn)->tp_name);
         return NULL;
     }
     self = (zpy_OrmTxn *)txn;
     if (!self->base.node.valid) {
         PyErr_SetString(PyExc_RuntimeError,
-                        "transaction is not open (use it inside its with block)");
+                        "the transaction is not open: use it inside its with block "
+                        "(`with db.begin() as txn:`), which opens it; it ends, committed "
+                        "or aborted, with the block, so begin a new one after that");
         return NULL;
     }
     return self;
@@ -275,8 +283,10 @@ static int grow_and_replay(zpy_state *st, zpy_OrmTxn *self, size_t old_id)
             /* Before the abort: the block still holds its (failed) LMDB
              * transaction, and ending the block cannot commit it. */
             PyErr_Format(st->exc[ZPY_EXC_MAP_FULL],
-                         "mdb_put: MDB_MAP_FULL: the map is at its ceiling of %zu bytes "
-                         "(Database maxsize)", self->maxsize);
+                         "mdb_put: MDB_MAP_FULL: the map grew to its ceiling of %zu bytes "
+                         "(Database maxsize=): open the database with a larger maxsize=, "
+                         "or raise the size recorded in the file with "
+                         "`zlmdb grow DBPATH SIZE`", self->maxsize);
             return -1;
         }
         if (self->base.node.valid) {
@@ -521,6 +531,8 @@ static PyObject *ormtxn_commit(PyObject *op, PyObject *unused)
     log_clear(self);
     if (!self->base.node.valid)
         zpy_txn_park(&self->base);
+    if (r == NULL)
+        zpy_err_orm_current(st);
     return r;
 }
 
@@ -618,7 +630,7 @@ static PyObject *ormtxn_put(PyObject *op, PyObject *args, PyObject *kwds)
     if (rc == -1)
         return NULL;
     if (rc)
-        return zpy_err_set(st, "mdb_put", rc);
+        return zpy_err_orm(st, "mdb_put", rc);
     if (self->logging)
         zpy_ormtxn_log_add(self, ZPY_LOG_RAW_PUT, NULL, key, data, overwrite);
     zpy_ormtxn_count(self, 1, 0);
@@ -648,7 +660,7 @@ static PyObject *ormtxn_delete(PyObject *op, PyObject *args, PyObject *kwds)
     if (rc == -1)
         return NULL;
     if (rc)
-        return zpy_err_set(st, "mdb_del", rc);
+        return zpy_err_orm(st, "mdb_del", rc);
     if (self->logging)
         zpy_ormtxn_log_add(self, ZPY_LOG_RAW_DEL, NULL, key, NULL, 0);
     zpy_ormtxn_count(self, 0, 1);

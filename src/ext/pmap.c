@@ -77,14 +77,24 @@ static zpy_state *pmap_state(PyObject *op)
     return self->st ? self->st : zpy_state_of_sub(op);
 }
 
-static int split(PyObject *arg, PyObject **txn, PyObject **key)
+static int split(zpy_state *st, PyObject *self, PyObject *arg, PyObject **txn,
+                 PyObject **key)
 {
     if (!PyTuple_CheckExact(arg) || PyTuple_GET_SIZE(arg) != 2) {
-        PyErr_SetString(PyExc_TypeError, "use pmap[txn, key]");
+        PyErr_Format(PyExc_TypeError,
+                     "%s records are addressed as pmap[txn, key] (a zlmdb.Transaction, then "
+                     "the key), not pmap[%.100s]", Py_TYPE(self)->tp_name,
+                     Py_TYPE(arg)->tp_name);
         return -1;
     }
     *txn = PyTuple_GET_ITEM(arg, 0);
     *key = PyTuple_GET_ITEM(arg, 1);
+    if (PyObject_TypeCheck(*key, st->OrmTxnType) && !PyObject_TypeCheck(*txn, st->OrmTxnType)) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s: the transaction comes first: write pmap[txn, key], not "
+                     "pmap[key, txn]", Py_TYPE(self)->tp_name);
+        return -1;
+    }
     return 0;
 }
 
@@ -92,8 +102,10 @@ static int not_ready(zpy_PMap *self)
 {
     if (self->ready)
         return 0;
-    PyErr_Format(PyExc_RuntimeError, "%s has no slot: attach it to a database first",
-                 Py_TYPE(self)->tp_name);
+    PyErr_Format(PyExc_RuntimeError,
+                 "%s has no slot: make it with one (%s(slot), slot 1 to 65535), or declare "
+                 "a subclass with @zlmdb.table(oid) and get the map from "
+                 "db.attach_table(cls)", Py_TYPE(self)->tp_name, Py_TYPE(self)->tp_name);
     return -1;
 }
 
@@ -105,8 +117,12 @@ static int encode_key(zpy_PMap *self, PyObject *key, zlmdb_buf *out)
         return -1;
     }
     if (!self->single && !PyTuple_Check(key)) {
-        PyErr_Format(PyExc_TypeError, "%s keys are tuples, not %.100s",
-                     Py_TYPE(self)->tp_name, Py_TYPE(key)->tp_name);
+        PyObject *names = PyObject_GetAttrString(self->keycodec, "components");
+        if (names != NULL)
+            PyErr_Format(PyExc_TypeError, "%s keys are tuples of %zd components %R, not %.100s",
+                         Py_TYPE(self)->tp_name, PyTuple_GET_SIZE(names), names,
+                         Py_TYPE(key)->tp_name);
+        Py_XDECREF(names);
         return -1;
     }
     return zpy_keycodec_encode(self->keycodec, key, 0, 0, out);
@@ -147,11 +163,43 @@ static PyObject *decode_value(zpy_PMap *self, zpy_Txn *t, const MDB_val *v)
     return res;
 }
 
+/* A TypeError or ValueError of the value encoding raised again naming the
+ * map, so that it cannot be taken for a key error; the original is its
+ * __cause__. */
+static ZPY_NOINLINE void value_error(zpy_PMap *self)
+{
+    PyObject *exc = zpy_err_take(), *repl;
+    PyObject *klass = (PyObject *)Py_TYPE(exc);
+    PyObject *text = PyObject_Str(exc);
+    const char *s = text ? PyUnicode_AsUTF8(text) : NULL;
+
+    if (s == NULL) {
+        Py_XDECREF(text);
+        PyErr_Clear();
+        zpy_err_give(exc);
+        return;
+    }
+    PyErr_Format(klass, strncmp(s, "value", 5) == 0 ? "%s: %U" : "%s value: %U",
+                 Py_TYPE(self)->tp_name, text);
+    Py_DECREF(text);
+    repl = zpy_err_take();
+    PyException_SetCause(repl, exc);
+    zpy_err_give(repl);
+}
+
 /* The value run through the map's encoding chain: bytes, or NULL. */
 static PyObject *encode_value(zpy_PMap *self, PyObject *value)
 {
     PyObject *data = chain(self->enc, self->nenc, value);
-    if (data != NULL && !PyBytes_Check(data)) {
+    if (data == NULL) {
+        PyObject *exc = zpy_err_take();
+        PyObject *klass = (PyObject *)Py_TYPE(exc);
+        zpy_err_give(exc);
+        if (klass == PyExc_TypeError || klass == PyExc_ValueError)
+            value_error(self);
+        return NULL;
+    }
+    if (!PyBytes_Check(data)) {
         PyErr_Format(PyExc_TypeError, "value encoder returned %.100s, not bytes",
                      Py_TYPE(data)->tp_name);
         Py_CLEAR(data);
@@ -186,7 +234,7 @@ static PyObject *pmap_subscript(PyObject *op, PyObject *arg)
     MDB_val v;
     int rc;
 
-    if (not_ready(self) < 0 || split(arg, &txn, &key) < 0)
+    if (not_ready(self) < 0 || split(st, op, arg, &txn, &key) < 0)
         return NULL;
     if ((t = zpy_ormtxn_check(st, txn)) == NULL)
         return NULL;
@@ -213,7 +261,7 @@ static int pmap_contains(PyObject *op, PyObject *arg)
     MDB_val v;
     int rc, res = -1;
 
-    if (not_ready(self) < 0 || split(arg, &txn, &key) < 0)
+    if (not_ready(self) < 0 || split(st, op, arg, &txn, &key) < 0)
         return -1;
     if ((t = zpy_ormtxn_check(st, txn)) == NULL)
         return -1;
@@ -358,10 +406,7 @@ static zlmdb_table *get_table(zpy_state *st, zpy_PMap *self, zpy_Txn *t)
     return self->table;
 fail:
     drop_table(self);
-    if (rc == ZLMDB_ENOMEM)
-        PyErr_NoMemory();
-    else
-        PyErr_Format(PyExc_RuntimeError, "%s: %s", Py_TYPE(self)->tp_name, zlmdb_error_last());
+    zpy_err_lib(st, PyExc_RuntimeError, rc, Py_TYPE(self)->tp_name, NULL);
     return NULL;
 }
 
@@ -477,7 +522,7 @@ static int pmap_ass_subscript(PyObject *op, PyObject *arg, PyObject *value)
     zpy_OrmTxn *t;
     int res = -1;
 
-    if (not_ready(self) < 0 || split(arg, &txn, &key) < 0)
+    if (not_ready(self) < 0 || split(st, op, arg, &txn, &key) < 0)
         return -1;
     if ((t = zpy_ormtxn_check(st, txn)) == NULL)
         return -1;
@@ -627,7 +672,7 @@ static PyObject *pmap_c_truncate(PyObject *op, PyObject *args)
         if (rc) {
             if (n)
                 t->failed = 1;     /* part of the slot is gone */
-            zpy_err_set(st, "mdb_cursor_del", rc);
+            zpy_err_orm(st, "mdb_cursor_del", rc);
             goto fail;
         }
         if (t->logging)

@@ -41,15 +41,67 @@ static zpy_codec_state *kc_state(KeyCodec *self)
     return &st->codec;
 }
 
-/* Raise for a libzlmdb key error: every one is a bad value (ValueError). */
-static ZPY_NOINLINE void key_error(int rc)
+/* encode(value=True): the codec encodes a map's value, not a key, and
+ * its errors say so.  Never passed on to libzlmdb. */
+#define KC_VALUE 0x80000000u
+
+/* Raise for a libzlmdb key error: every one is a bad value (ValueError).
+ * libzlmdb names the key component; a value is named as such. */
+static ZPY_NOINLINE void key_error(int rc, int value)
 {
+    static const char comp0[] = "key component 0 ";
     const char *msg = zlmdb_error_last();
-    if (rc == ZLMDB_ENOMEM) {
-        PyErr_NoMemory();
+
+    if (value && rc != ZLMDB_ENOMEM && msg != NULL &&
+        strncmp(msg, comp0, sizeof comp0 - 1) == 0) {
+        PyErr_Format(PyExc_ValueError, "value %s", msg + sizeof comp0 - 1);
         return;
     }
-    PyErr_SetString(PyExc_ValueError, msg ? msg : zlmdb_strerror(rc));
+    zpy_err_lib(NULL, PyExc_ValueError, rc, NULL, NULL);
+}
+
+/* What a component of type `t` takes, for error messages. */
+static const char *accepts(zlmdb_key_type t)
+{
+    switch (t) {
+    case ZLMDB_KEY_UUID:
+        return "a uuid.UUID";
+    case ZLMDB_KEY_TIMESTAMP:
+        return "an int (nanoseconds), a datetime or a numpy.datetime64";
+    case ZLMDB_KEY_BYTES16:
+        return "16 bytes";
+    case ZLMDB_KEY_BYTES20:
+        return "20 bytes";
+    case ZLMDB_KEY_BYTES32:
+        return "32 bytes";
+    case ZLMDB_KEY_STRING:
+        return "a str";
+    default:
+        return "an int >= 0";
+    }
+}
+
+/* Raise the TypeError for `o`, of the wrong type for a component of type
+ * `t`: key component `idx`, or the value when `idx` is negative. */
+static ZPY_NOINLINE int wrong_type(zlmdb_key_type t, PyObject *o, int idx)
+{
+    if (idx < 0)
+        PyErr_Format(PyExc_TypeError, "value must be %s (%s), not %.200s", accepts(t),
+                     type_name(t), Py_TYPE(o)->tp_name);
+    else
+        PyErr_Format(PyExc_TypeError, "key component %d (%s) must be %s, not %.200s", idx,
+                     type_name(t), accepts(t), Py_TYPE(o)->tp_name);
+    return -1;
+}
+
+static ZPY_NOINLINE int out_of_range(zlmdb_key_type t, PyObject *o, int idx)
+{
+    if (idx < 0)
+        PyErr_Format(PyExc_ValueError, "value (%s) out of range: %R", type_name(t), o);
+    else
+        PyErr_Format(PyExc_ValueError, "key component %d (%s) out of range: %R", idx,
+                     type_name(t), o);
+    return -1;
 }
 
 /* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
@@ -135,7 +187,7 @@ static int np_layout_check(zpy_codec_state *cs)
     return 1;
 }
 
-static int timestamp_of(zpy_codec_state *cs, PyObject *o, int64_t *out)
+static int timestamp_of(zpy_codec_state *cs, PyObject *o, int idx, int64_t *out)
 {
     if (PyLong_Check(o)) {
         int overflow;
@@ -190,18 +242,16 @@ static int timestamp_of(zpy_codec_state *cs, PyObject *o, int64_t *out)
         Py_SETREF(i, PyNumber_Index(i));
         if (i == NULL)
             return -1;
-        rc = timestamp_of(cs, i, out);
+        rc = timestamp_of(cs, i, idx, out);
         Py_DECREF(i);
         return rc;
     }
-    PyErr_Format(PyExc_TypeError,
-                 "timestamp key component must be int (ns), datetime or numpy.datetime64, "
-                 "not %.200s", Py_TYPE(o)->tp_name);
-    return -1;
+    return wrong_type(ZLMDB_KEY_TIMESTAMP, o, idx);
 }
 
-/* Fill `v` from one Python component value. */
-static int component(zpy_codec_state *cs, zlmdb_key_type t, PyObject *o, unsigned idx,
+/* Fill `v` from one Python component value (key component `idx`; the
+ * value, when negative). */
+static int component(zpy_codec_state *cs, zlmdb_key_type t, PyObject *o, int idx,
                      zlmdb_key_value *v, Py_buffer *view, unsigned char *uuid)
 {
     memset(v, 0, sizeof *v);
@@ -215,21 +265,16 @@ static int component(zpy_codec_state *cs, zlmdb_key_type t, PyObject *o, unsigne
     case ZLMDB_KEY_UINT32: case ZLMDB_KEY_UINT64: case ZLMDB_KEY_OID:
         if (!PyLong_Check(o))
             break;
-        if (zpy_long_sign(o) < 0) {
-            PyErr_Format(PyExc_ValueError, "key component %u (%s) out of range: %R", idx,
-                         type_name(t), o);
-            return -1;
-        }
+        if (zpy_long_sign(o) < 0)
+            return out_of_range(t, o, idx);
         v->u = PyLong_AsUnsignedLongLong(o);
         if (v->u == (unsigned long long)-1 && PyErr_Occurred()) {
             PyErr_Clear();
-            PyErr_Format(PyExc_ValueError, "key component %u (%s) out of range: %R", idx,
-                         type_name(t), o);
-            return -1;
+            return out_of_range(t, o, idx);
         }
         return 0;
     case ZLMDB_KEY_TIMESTAMP:
-        return timestamp_of(cs, o, &v->i);
+        return timestamp_of(cs, o, idx, &v->i);
     case ZLMDB_KEY_UUID:
         if (!PyObject_TypeCheck(o, (PyTypeObject *)cs->UUID))
             break;
@@ -262,9 +307,7 @@ static int component(zpy_codec_state *cs, zlmdb_key_type t, PyObject *o, unsigne
         return 0;
     }
     }
-    PyErr_Format(PyExc_TypeError, "key component %u (%s): unsupported type %.200s", idx,
-                 type_name(t), Py_TYPE(o)->tp_name);
-    return -1;
+    return wrong_type(t, o, idx);
 }
 
 static int parse_flags(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
@@ -287,6 +330,8 @@ static int parse_flags(PyObject *const *args, Py_ssize_t nargs, PyObject *kwname
             f = ZLMDB_KEY_NULL_AS_ZERO;
         else if (PyUnicode_CompareWithASCIIString(k, "lenient") == 0)
             f = ZLMDB_KEY_LENIENT;
+        else if (PyUnicode_CompareWithASCIIString(k, "value") == 0)
+            f = KC_VALUE;
         else {
             PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'",
                          fname, k);
@@ -313,7 +358,8 @@ static int kc_encode_into(KeyCodec *self, PyObject *key, unsigned flags, int pre
 
     if (!prefix && self->desc.ncomp == 1) {
         k = 1;
-        if (component(cs, self->desc.comp[0], key, 0, &vals[0], &views[0], uuids[0]) < 0)
+        if (component(cs, self->desc.comp[0], key, (flags & KC_VALUE) ? -1 : 0, &vals[0],
+                      &views[0], uuids[0]) < 0)
             return -1;
     } else {
         if (PyTuple_Check(key)) {
@@ -331,23 +377,24 @@ static int kc_encode_into(KeyCodec *self, PyObject *key, unsigned flags, int pre
         }
         k = (unsigned)PyTuple_GET_SIZE(tuple);
         if (prefix ? k > self->desc.ncomp : k != self->desc.ncomp) {
-            PyErr_Format(PyExc_ValueError, "key must have %s%u components, not %u",
-                         prefix ? "at most " : "", self->desc.ncomp, k);
+            PyErr_Format(PyExc_ValueError, "key must have %s%u components %R, not %u",
+                         prefix ? "at most " : "", self->desc.ncomp, self->components, k);
             Py_DECREF(tuple);
             return -1;
         }
         for (i = 0; i < k; i++) {
             PyObject *o = PyTuple_GET_ITEM(tuple, i);
-            if (component(cs, self->desc.comp[i], o, i, &vals[i], &views[i], uuids[i]) < 0) {
+            if (component(cs, self->desc.comp[i], o, (int)i, &vals[i], &views[i],
+                          uuids[i]) < 0) {
                 k = i;
                 goto done;
             }
         }
     }
-    rc = prefix ? zlmdb_key_encode_prefix(&self->desc, vals, k, flags, out)
-                : zlmdb_key_encode(&self->desc, vals, flags, out);
+    rc = prefix ? zlmdb_key_encode_prefix(&self->desc, vals, k, flags & ~KC_VALUE, out)
+                : zlmdb_key_encode(&self->desc, vals, flags & ~KC_VALUE, out);
     if (rc != 0)
-        key_error(rc);
+        key_error(rc, !prefix && self->desc.ncomp == 1 && (flags & KC_VALUE));
     else
         res = 0;
 done:
@@ -439,7 +486,7 @@ static PyObject *kc_decode_raw(KeyCodec *self, const void *data, size_t len)
 
     rc = zlmdb_key_decode(&self->desc, data, len, vals);
     if (rc != 0) {
-        key_error(rc);
+        key_error(rc, 0);
         goto done;
     }
     if (n > 1 && (tuple = PyTuple_New(n)) == NULL)
@@ -540,7 +587,7 @@ static PyObject *kc_new(PyTypeObject *tp, PyObject *args, PyObject *kwds)
     }
     rc = zlmdb_key_desc_check(&desc);
     if (rc != 0) {
-        key_error(rc);
+        key_error(rc, 0);
         goto fail;
     }
     self = (KeyCodec *)tp->tp_alloc(tp, 0);
@@ -610,11 +657,12 @@ static PyObject *kc_repr(KeyCodec *self)
 
 static PyMethodDef kc_methods[] = {
     {"encode", (PyCFunction)(void (*)(void))kc_encode, METH_FASTCALL | METH_KEYWORDS,
-     "encode($self, key, /, *, null_as_zero=False, lenient=False)\n--\n\n"
+     "encode($self, key, /, *, null_as_zero=False, lenient=False, value=False)\n--\n\n"
      "Encode a full key to bytes: a tuple with one value per component, or the\n"
      "bare value for a one-component codec.  None components are refused unless\n"
      "null_as_zero (then they encode as the type's zero value, for range bounds).\n"
-     "lenient accepts what decode() accepts (oids above 2**53, negative timestamps)."},
+     "lenient accepts what decode() accepts (oids above 2**53, negative timestamps).\n"
+     "value words the errors for a stored value (a map's value codec), not a key."},
     {"encode_prefix", (PyCFunction)(void (*)(void))kc_encode_prefix,
      METH_FASTCALL | METH_KEYWORDS,
      "encode_prefix($self, values, /, *, null_as_zero=False, lenient=False)\n--\n\n"

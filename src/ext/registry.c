@@ -3,6 +3,7 @@
  * takes a zlmdb.lmdb Transaction and works on its default database, in
  * that one transaction; the rules themselves live in src/lib/registry.c. */
 #include "zpy.h"
+#include "table_int.h"
 
 /* The transaction argument: a live Transaction of this module. */
 static zpy_Txn *txn_arg(zpy_state *st, PyObject *obj)
@@ -49,15 +50,6 @@ static int txn_slot_args(zpy_state *st, const char *name, PyObject *const *args,
     return 0;
 }
 
-/* One mapper for every failure: zlmdb's codes carry their detail message,
- * LMDB's and errno values are named by the call that failed. */
-static PyObject *raise_rc(zpy_state *st, const char *what, int rc)
-{
-    if (rc <= ZLMDB_ERRCODE_FIRST && rc >= ZLMDB_ERRCODE_LAST)
-        return zpy_err_set(st, zlmdb_error_last(), rc);
-    return zpy_err_set(st, what, rc);
-}
-
 PyDoc_STRVAR(registry_attach_doc,
 "registry_attach(txn, oid, name, description, creator, find_only)\n--\n\n"
 "The slot of table `oid` (text), found in the registry or, unless\n"
@@ -101,7 +93,7 @@ static PyObject *registry_attach(PyObject *module, PyObject *const *args, Py_ssi
         Py_RETURN_NONE;
     }
     if (rc)
-        return raise_rc(st, "registry_attach", rc);
+        return zpy_err_set(st, "registry_attach", rc);
     return Py_BuildValue("(iO)", (int)slot, created ? Py_True : Py_False);
 }
 
@@ -137,7 +129,7 @@ static PyObject *registry_read(PyObject *module, PyObject *arg)
         Py_DECREF(out);
         if (PyErr_Occurred())       /* the callback's own failure */
             return NULL;
-        return raise_rc(st, "registry_read", rc);
+        return zpy_err_set(st, "registry_read", rc);
     }
     return out;
 }
@@ -161,7 +153,7 @@ static PyObject *catalog_read(PyObject *module, PyObject *arg)
         Py_RETURN_NONE;
     }
     if (rc)
-        return raise_rc(st, "catalog_read", rc);
+        return zpy_err_set(st, "catalog_read", rc);
     return PyBytes_FromStringAndSize(v.mv_data, (Py_ssize_t)v.mv_size);
 }
 
@@ -190,7 +182,7 @@ static PyObject *catalog_put(PyObject *module, PyObject *const *args, Py_ssize_t
     }
     t->mutations++;
     if (rc)
-        return raise_rc(st, "catalog_put", rc);
+        return zpy_err_set(st, "catalog_put", rc);
     Py_RETURN_NONE;
 }
 
@@ -216,7 +208,7 @@ static PyObject *slot_walk(PyObject *module, PyObject *const *args, Py_ssize_t n
     if (clear)
         t->mutations++;
     if (rc)
-        return raise_rc(st, name, rc);
+        return zpy_err_set(st, name, rc);
     return PyLong_FromSize_t(n);
 }
 
@@ -236,6 +228,34 @@ static PyObject *slot_clear(PyObject *module, PyObject *const *args, Py_ssize_t 
     return slot_walk(module, args, nargs, 1);
 }
 
+PyDoc_STRVAR(prefix_count_doc,
+"prefix_count(txn, prefix)\n--\n\nThe number of keys of the main database that\n"
+"start with the bytes `prefix` (a slot's keys start with its 2-byte number).");
+
+static PyObject *prefix_count(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    zpy_state *st = PyModule_GetState(module);
+    Py_buffer prefix;
+    size_t n = 0;
+    zpy_Txn *t;
+    int rc;
+
+    if (nargs != 2)
+        return PyErr_Format(PyExc_TypeError, "prefix_count() takes exactly 2 arguments");
+    if ((t = txn_arg(st, args[0])) == NULL ||
+        PyObject_GetBuffer(args[1], &prefix, PyBUF_SIMPLE) < 0)
+        return NULL;
+    zpy_txn_op_enter(t);
+    ZPY_BEGIN_LMDB
+    rc = zlmdb__prefix_count(t->eng, t->txn, t->db->dbi, prefix.buf, (size_t)prefix.len, &n);
+    ZPY_END_LMDB
+    zpy_txn_op_leave(t);
+    PyBuffer_Release(&prefix);
+    if (rc)
+        return zpy_err_set(st, "prefix_count", rc);
+    return PyLong_FromSize_t(n);
+}
+
 static PyMethodDef registry_methods[] = {
     {"registry_attach", (PyCFunction)(void (*)(void))registry_attach, METH_FASTCALL,
      registry_attach_doc},
@@ -244,6 +264,8 @@ static PyMethodDef registry_methods[] = {
     {"catalog_put", (PyCFunction)(void (*)(void))catalog_put, METH_FASTCALL, catalog_put_doc},
     {"slot_count", (PyCFunction)(void (*)(void))slot_count, METH_FASTCALL, slot_count_doc},
     {"slot_clear", (PyCFunction)(void (*)(void))slot_clear, METH_FASTCALL, slot_clear_doc},
+    {"prefix_count", (PyCFunction)(void (*)(void))prefix_count, METH_FASTCALL,
+     prefix_count_doc},
     {NULL, NULL, 0, NULL}
 };
 

@@ -114,6 +114,7 @@ PyDoc_STRVAR(verify_doc,
 static PyObject *verify_call(PyObject *module, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"source", "file_size", "max_problems", "pages", NULL};
+    zpy_state *st = PyModule_GetState(module);
     zlmdb_verify_options opts = ZLMDB_VERIFY_OPTIONS_INIT;
     zlmdb_verify_report *report = NULL;
     PyObject *source, *size_obj = NULL, *result;
@@ -164,16 +165,14 @@ static PyObject *verify_call(PyObject *module, PyObject *args, PyObject *kwds)
     case ZLMDB_VERIFY_UNSUPPORTED:
         return Py_BuildValue("(sOOO)", zlmdb_error_last(), Py_None, Py_None, Py_None);
     case ZLMDB_ENOMEM:
-        return PyErr_NoMemory();
     case ZLMDB_EINVAL:
-        PyErr_SetString(PyExc_ValueError, zlmdb_error_last());
-        return NULL;
+        return zpy_err_lib(st, PyExc_ValueError, rc, NULL, NULL);
     default:
         if (rc > 0) {          /* an errno: OSError picks the subclass */
             errno = rc;
             return PyErr_SetFromErrno(PyExc_OSError);
         }
-        PyErr_Format(PyExc_RuntimeError, "verify: %s", zlmdb_strerror(rc));
+        zpy_err_lib(st, PyExc_RuntimeError, rc, "verify", NULL);
         return NULL;
     }
 }

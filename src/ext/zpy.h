@@ -235,6 +235,11 @@ const zlmdb_engine *zpy_engine_get(zpy_state *st, int lib_version);
 /* -------------------------------------------------------------- errors.c */
 
 int zpy_errors_init(PyObject *module, zpy_state *st);
+/* The pending exception, normalized, taken out (a new reference), and
+ * put back (stolen): Python 3.12's PyErr_GetRaisedException and
+ * PyErr_SetRaisedException, for 3.11 too. */
+PyObject *zpy_err_take(void);
+void zpy_err_give(PyObject *exc);
 /* Raise the exception class for `rc` (lmdb.Error when none fits) as py-lmdb
  * 3.0 does: message "<what>: <reason>", "<what>: <reason> (<hint>)" for a
  * code the caller can fix by configuration, or just "<what>" when rc is 0;
@@ -243,13 +248,26 @@ ZPY_NOINLINE PyObject *zpy_err_set(zpy_state *st, const char *what, int rc);
 /* The same, with `what` from a printf-style format (PyUnicode_FromFormat's
  * conversions; never truncated). */
 ZPY_NOINLINE PyObject *zpy_err_format(zpy_state *st, int rc, const char *fmt, ...);
+/* As zpy_err_set, for the ORM: a full map and a write in a read-only
+ * transaction say what to do in Database terms instead of py-lmdb's hint. */
+ZPY_NOINLINE PyObject *zpy_err_orm(zpy_state *st, const char *what, int rc);
+/* When the pending exception is a MapFullError or ReadonlyError raised by
+ * the low-level layer, raise it again as zpy_err_orm words it; else leave
+ * it as it is.  Returns NULL. */
+ZPY_NOINLINE PyObject *zpy_err_orm_current(zpy_state *st);
+/* Raise a libzlmdb failure `rc` as `klass` (NULL: the class zpy_err_set
+ * would pick; `st` may be NULL when `klass` is given) with zlmdb_error_last()'s detail (else the code's
+ * description), after "<prefix>: " and before `end` when they are not
+ * NULL; MemoryError for ZLMDB_ENOMEM. */
+ZPY_NOINLINE PyObject *zpy_err_lib(zpy_state *st, PyObject *klass, int rc,
+                                   const char *prefix, const char *end);
 /* Raise the "Attempt to operate on closed/deleted/dropped object." error. */
 ZPY_NOINLINE PyObject *zpy_err_invalid(zpy_state *st);
 ZPY_NOINLINE PyObject *zpy_type_error(const char *msg);
 /* Raise the exception for a failed table (index) operation of the map
  * class `table`: the Python exception an index callback left
  * (ZLMDB_CALLBACK), KeyError for a taken unique key, `null_error` for a
- * null key in a non-nullable index, MemoryError, else as zpy_err_set. */
+ * null key in a non-nullable index, MemoryError, else as zpy_err_orm. */
 ZPY_NOINLINE PyObject *zpy_err_index(zpy_state *st, int rc, const char *what,
                                      const char *table, const char *index,
                                      PyObject *null_error);

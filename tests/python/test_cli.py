@@ -537,7 +537,8 @@ def test_expected_errors_are_one_line(db, tmp_path):
     assert user_error("get", db, "99", "1") == \
         "unknown slot 99: not in the registry and holds no records"
     assert user_error("scan", db, "Nobody") == \
-        "unknown table 'Nobody': no registry entry has that name or oid"
+        "unknown table 'Nobody': no registry entry has that name or oid; for a named " \
+        "database (written with the low-level API) use --db NAME"
     assert "bad key abc for slot 1 (oid)" in user_error("get", db, "Users", "abc", *SCHEMA)
     assert "keys have 2 component(s)" in user_error("get", db, "4", "x", *SCHEMA)
     assert user_error("get", db, "Users", "77", *SCHEMA) == \
@@ -739,7 +740,6 @@ def test_progress_bar_only_on_a_terminal(db, tmp_path):
     status, err = _run_on_a_terminal(["export", db, "Users", "-o", tmp_path / "u.jsonl"])
     assert status == 0
     assert "export slot 1 (Users) 100% [" in err and "6/6 records" in err
-    assert "exported 6 records of slot 1 to" in err
     status, err = _run_on_a_terminal(["import", tmp_path / "fresh", tmp_path / "u.jsonl"])
     assert status == 0 and "import %s 100%% [" % (tmp_path / "u.jsonl") in err
     status, err = _run_on_a_terminal(["export", db, "Users", "-o", tmp_path / "v.jsonl",
@@ -747,9 +747,93 @@ def test_progress_bar_only_on_a_terminal(db, tmp_path):
     assert status == 0 and err == ""
     # piped: no bar, nothing on stderr at all
     res = run("export", db, "Users", "-o", tmp_path / "w.jsonl", proc=True)
-    assert res.returncode == 0 and res.stderr == b"" and res.stdout == b""
+    assert res.returncode == 0 and res.stderr == b""
     res = run("import", tmp_path / "fresh2", tmp_path / "w.jsonl", proc=True)
     assert res.returncode == 0 and res.stderr == b""
+
+
+def test_check_shows_a_progress_bar_by_records_on_a_terminal(db):
+    status, err = _run_on_a_terminal(["check", db, *SCHEMA])
+    assert status == 0
+    assert "check 100% [" in err and " records" in err
+    res = run("check", db, *SCHEMA, proc=True)            # piped: no bar
+    assert res.returncode == 0 and res.stderr == b""
+
+
+def test_grow_says_once_that_it_waits_for_the_write_lock(db_copy):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time, zlmdb.lmdb as l\n"
+         "env = l.open(sys.argv[1])\n"
+         "txn = env.begin(write=True)\n"
+         "print('held', flush=True)\n"
+         "time.sleep(2)\n"
+         "txn.abort()\n", db_copy], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        res = run("grow", db_copy, "+1MiB", proc=True)
+    finally:
+        holder.wait(timeout=60)
+    err = res.stderr.decode()
+    assert res.returncode == 0, err
+    assert err.count("waiting for the write lock") == 1 and "another process" in err
+    assert "map size of" in res.stdout.decode()
+    # no word when nobody holds it
+    res = run("grow", db_copy, "+1MiB", proc=True)
+    assert res.returncode == 0 and res.stderr == b""
+
+
+def test_each_json_help_describes_its_own_command():
+    helps = {}
+    for name, cmd in main.commands.items():
+        for param in cmd.params:
+            if param.name == "json":
+                helps[name] = param.help
+    assert len(helps) >= 11
+    assert len(set(helps.values())) == len(helps), helps     # no shared text
+    for name, text in helps.items():
+        assert name == "export" or "export" not in text, (name, text)
+        assert ("-o" in text) == (name == "export"), (name, text)
+
+
+def _first_line_then_close(*args):
+    """`zlmdb ARGS | head -1`: the first line, the status, stderr."""
+    proc = subprocess.Popen([sys.executable, "-m", "zlmdb", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    return first, proc.wait(timeout=60), err
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path):
+    import zlmdb
+    big = str(tmp_path / "big")
+    with zlmdb.Database(big, maxsize=64 << 20) as bdb:
+        docs = zlmdb.MapOidCbor(1)
+        with bdb.begin(write=True) as txn:
+            for i in range(20000):          # far more than a pipe buffer holds
+                docs[txn, i] = {"n": i, "text": "x" * 40}
+    for args in (("export", big, "1"), ("scan", big, "1"), ("scan", big, "1", "--json")):
+        first, status, err = _first_line_then_close(*args)
+        assert first.strip(), args                    # the first line came out
+        assert status == 141, (args, status, err)     # as a process ended by SIGPIPE
+        # and no error is reported (a note on the guessed layout may come)
+        assert b"rror" not in err and b"Traceback" not in err, (args, err)
+
+
+def test_export_and_import_print_their_summary_alike(db, tmp_path):
+    # to a file: the summary on stdout, piped or not, as import prints its own
+    path = tmp_path / "u.jsonl"
+    res = run("export", db, "Users", "-o", path, proc=True)
+    assert res.returncode == 0 and res.stderr == b""
+    assert res.stdout.decode() == "exported 6 records of slot 1 to %s\n" % path
+    res = run("import", tmp_path / "fresh", path, proc=True)
+    assert res.returncode == 0 and res.stderr == b""
+    assert res.stdout.decode() == "imported 6 records from %s into slot 1\n" % path
+    # to stdout: the records there, the summary on stderr
+    res = run("export", db, "Users", proc=True)
+    assert res.returncode == 0 and len(res.stdout.splitlines()) == 7      # header + 6
+    assert res.stderr.decode() == "exported 6 records of slot 1 to stdout\n"
 
 
 # -- backup ---------------------------------------------------------------------------
@@ -1169,35 +1253,68 @@ def test_count_scan_get_in_a_named_database(named_db):
     assert ok("scan", named_db, "--json", "runs", "--db") == \
         '{"key":{"$bytes":"Y291bnQ="},"value":{"$bytes":"MQ=="}}\n' \
         '{"key":{"$bytes":"cnVuLTAwMDAwMQ=="},"value":{"$bytes":"MjAyNC0wMS0wMVQwMDowMDowMA=="}}\n'
+    # bytes that are printable text show as a JSON string, others as hex:
     assert ok("scan", named_db, "--db", "runs", "--keys-only").splitlines() == \
-        ["hex:" + b"count".hex(), "hex:" + b"run-000001".hex()]
+        ['"count"', '"run-000001"']
+    assert ok("scan", named_db, "--db", "runs").splitlines()[0] == '"count"\t"1"'
     # a dupsort database: every value of a key is a record
     lines = ok("scan", named_db, "--db", "tags").splitlines()
-    assert lines == ["hex:%s\thex:%s" % (k.hex(), v.hex()) for k, v in
-                     [(b"apple", b"blue"), (b"apple", b"green"), (b"apple", b"red"),
-                      (b"sky", b"blue")]]
+    assert lines == ['"%s"\t"%s"' % (k, v) for k, v in
+                     [("apple", "blue"), ("apple", "green"), ("apple", "red"),
+                      ("sky", "blue")]]
     assert [base64.b64decode(r["value"]["$bytes"]) for r in json_lines(
         ok("scan", named_db, "--db", "tags", "--reverse", "--limit", "2", "--json"))] == \
         [b"blue", b"red"]
-    assert ok("get", named_db, "--db", "users", "user:0007").strip() == \
-        "hex:" + b"name-7;run-1".hex()
+    assert ok("get", named_db, "--db", "users", "user:0007").strip() == '"name-7;run-1"'
+    assert ok("get", named_db, "--db", "runs", "count").strip() == '"1"'   # not hex:31
     assert ok_json("get", named_db, "--db", "hex:" + b"users".hex(), "user:0007") == {
         "db": "users", "key": {"$bytes": base64.b64encode(b"user:0007").decode()},
         "value": {"$bytes": base64.b64encode(b"name-7;run-1").decode()}}
     res = run("get", named_db, "--db", "users", "user:0007", "--raw")
     assert res.returncode == 0 and res.stdout == b"name-7;run-1" and res.stderr == b""
     assert ok("get", named_db, "--db", "tags", "apple").splitlines() == \
-        ["hex:" + v.hex() for v in (b"blue", b"green", b"red")]
+        ['"blue"', '"green"', '"red"']
     rec = ok_json("get", named_db, "--db", "tags", "sky")
     assert rec["value"] == {"$bytes": base64.b64encode(b"blue").decode()}
     assert rec["values"] == [rec["value"]]
     one = (1).to_bytes(8, sys.byteorder)
-    assert ok("get", named_db, "--db", "ids", "hex:" + one.hex()).strip() == \
-        "hex:" + b"id-1".hex()
+    assert ok("get", named_db, "--db", "ids", "hex:" + one.hex()).strip() == '"id-1"'
+    # bytes that are no text stay hex
+    assert ok("scan", named_db, "--db", "ids", "--keys-only").splitlines()[0] == \
+        "hex:" + one.hex()
     # in LMDB's order: integers, not bytes
     assert [base64.b64decode(r["key"]["$bytes"]) for r in json_lines(
         ok("scan", named_db, "--db", "ids", "--json"))] == \
         [i.to_bytes(8, sys.byteorder) for i in (1, 3, 300)]
+
+
+def test_a_named_database_given_as_a_table_points_at_db(named_db):
+    assert user_error("count", named_db, "runs") == \
+        "unknown table 'runs': no registry entry has that name or oid; 'runs' is a named " \
+        "database: use --db runs"
+
+
+def test_env_counts_the_pages_of_named_databases_as_used_not_free(named_db):
+    info = ok_json("env", named_db)
+    named = sum(d["branch_pages"] + d["leaf_pages"] + d["overflow_pages"]
+                for d in info["named_databases"])
+    assert named >= 10 and info["pages_in_named_databases"] == named
+    # every page below the last used one is a meta page, the main tree's,
+    # a named database's, or free (the free list's own and those it lists)
+    assert info["pages_used"] == 2 + info["pages_in_tree"] + named + \
+        info["pages_free_in_file"]
+    assert "  named dbs      %d (the trees of the named databases)" % named \
+        in ok("env", named_db)
+
+
+def test_info_counts_the_pages_of_named_databases_as_used(named_db):
+    env = ok_json("env", named_db)
+    named = env["pages_in_named_databases"]
+    stats = dict(line.split(": ", 1) for line in ok("info", named_db).splitlines())
+    assert int(stats["named_db_pages"]) == named
+    assert int(stats["pages"]) == env["pages_in_tree"] + named
+    assert int(stats["used"]) == 4096 * int(stats["pages"])
+    assert float(stats["free"]) == 1.0 - int(stats["used"]) / int(stats["max_size"])
 
 
 def test_named_database_errors_are_one_line(named_db):

@@ -152,3 +152,260 @@ def test_quickstart_build_options_are_markdown_not_a_directive():
     for name in ("ZLMDB_LMDB_SOURCE", "ZLMDB_SYSTEM_LMDB", "ZLMDB_SANITIZE",
                  "ZLMDB_DEPS_CACHE"):
         assert "| `%s" % name in options
+
+
+# -- 2. errors that say what went wrong and what to do -------------------------
+# Each case asserts the class (what code catches) and that the message names
+# the cause and the way out.
+
+
+@pytest.fixture
+def db(tmp_path):
+    d = zlmdb.Database(str(tmp_path / "db"))
+    yield d
+    d.close()
+
+
+def _raises(klass, func):
+    with pytest.raises(klass) as info:
+        func()
+    return str(info.value)
+
+
+def test_a_value_of_the_wrong_type_is_reported_as_a_value(db):
+    m = zlmdb.MapStringString(1)
+
+    def put():
+        with db.begin(write=True) as txn:
+            m[txn, "k"] = 42
+    msg = _raises(TypeError, put)
+    assert "MapStringString" in msg and "value" in msg       # which map, what part
+    assert "key" not in msg                                   # not a key error
+    assert "a str" in msg and "int" in msg                    # what it takes, what it got
+    # the same for a value codec of fixed size, and for a number out of range
+    msg = _raises(ValueError, lambda: _put(db, zlmdb.MapBytes32Bytes32(2), b"k" * 32, b"x"))
+    assert msg.startswith("MapBytes32Bytes32: value") and "key component" not in msg
+    msg = _raises(ValueError, lambda: _put(db, zlmdb.MapStringOid(3), "k", -1))
+    assert "MapStringOid" in msg and "value" in msg and "key component" not in msg
+
+
+def _put(db, m, key, value):
+    with db.begin(write=True) as txn:
+        m[txn, key] = value
+
+
+def test_a_write_in_a_read_only_transaction_says_how_to_get_a_write_one(db):
+    m = zlmdb.MapStringString(1)
+
+    def put():
+        with db.begin() as txn:
+            m[txn, "k"] = "v"
+    msg = _raises(zlmdb.lmdb.ReadonlyError, put)
+    assert "read-only transaction" in msg and "db.begin(write=True)" in msg
+
+    def raw_put():                 # upstream's txn.put(), on the ORM transaction
+        with db.begin() as txn:
+            txn.put(b"\x00\x01k", b"v")
+    msg = _raises(zlmdb.lmdb.ReadonlyError, raw_put)
+    assert "read-only transaction" in msg and "db.begin(write=True)" in msg
+
+
+def test_the_low_level_read_only_error_keeps_py_lmdb_words(tmp_path):
+    env = zlmdb.lmdb.open(str(tmp_path / "e"))
+    try:
+        with env.begin() as txn:
+            with pytest.raises(zlmdb.lmdb.ReadonlyError) as info:
+                txn.put(b"k", b"v")
+        assert "db.begin" not in str(info.value) and str(info.value).startswith("mdb_put: ")
+    finally:
+        env.close()
+
+
+def test_writing_to_a_read_only_database_raises_a_readonly_error(tmp_path):
+    path = str(tmp_path / "db")
+    zlmdb.Database(path).close()
+    db = zlmdb.Database(path, readonly=True)
+    try:
+        msg = _raises(zlmdb.lmdb.ReadonlyError, lambda: db.begin(write=True))
+        assert issubclass(zlmdb.lmdb.ReadonlyError, Exception)   # except Exception still works
+        assert "readonly=True" in msg and "readonly=False" in msg
+    finally:
+        db.close()
+
+
+def test_swapped_key_and_transaction_names_the_order(db):
+    m = zlmdb.MapOidCbor(1)
+    with db.begin(write=True) as txn:
+        for op in (lambda: m[1, txn], lambda: m.__setitem__((1, txn), {}),
+                   lambda: m.__delitem__((1, txn)), lambda: (1, txn) in m):
+            msg = _raises(TypeError, op)
+            assert "MapOidCbor" in msg and "pmap[txn, key]" in msg and "first" in msg
+
+
+def _fill_until_full(db, records):
+    m = zlmdb.MapOidPickle(1)
+
+    def fill():
+        with db.begin(write=True) as txn:
+            for i in range(records):
+                m[txn, i] = b"x" * 100
+    try:
+        return _raises(zlmdb.lmdb.MapFullError, fill)
+    finally:
+        db.close()
+
+
+def test_a_full_map_names_the_ways_out_in_the_orm(tmp_path):
+    msg = _fill_until_full(zlmdb.Database(str(tmp_path / "db"), maxsize=1 << 16), 10000)
+    assert "MDB_MAP_FULL" in msg                                   # the cause
+    for way in ("maxsize=", "growth=", "zlmdb grow"):             # the ways out
+        assert way in msg
+
+
+def test_a_full_map_at_the_growth_ceiling_names_the_ways_out(tmp_path):
+    db = zlmdb.Database(str(tmp_path / "db"), maxsize=1 << 20, growth=2,
+                        initial_size=1 << 16)
+    msg = _fill_until_full(db, 100000)
+    assert "ceiling" in msg and "maxsize=" in msg and "zlmdb grow" in msg
+
+
+def test_a_full_map_names_the_ways_out_in_the_low_level_api(tmp_path):
+    env = zlmdb.lmdb.open(str(tmp_path / "e"), map_size=1 << 16)
+    try:
+        with pytest.raises(zlmdb.lmdb.MapFullError) as info:
+            with env.begin(write=True) as txn:
+                for i in range(10000):
+                    txn.put(b"%d" % i, b"x" * 100)
+    finally:
+        env.close()
+    e = info.value
+    # py-lmdb 3.0's message, which its own suite compares word for word ...
+    assert str(e) == "mdb_put: %s (Please use a larger Environment(map_size=) parameter)" \
+        % e.reason
+    # ... and the ways out in a note, shown with the traceback
+    note = " ".join(e.__notes__)
+    for way in ("map_size=", "set_mapsize", "maxsize=", "growth=", "zlmdb grow"):
+        assert way in note
+
+
+def test_a_map_without_a_slot_says_how_to_get_one(db):
+    m = zlmdb.MapOidCbor()
+    with db.begin() as txn:
+        for op in (lambda: m[txn, 1], lambda: m.count(txn), lambda: m.select(txn),
+                   lambda: m.physical_key(1)):
+            msg = _raises(RuntimeError, op)
+            assert "MapOidCbor has no slot" in msg
+            assert "MapOidCbor(slot)" in msg and "db.attach_table" in msg
+
+
+def test_a_transaction_used_after_its_block_says_to_begin_a_new_one(db):
+    m = zlmdb.MapOidCbor(1)
+    with db.begin(write=True) as txn:
+        m[txn, 1] = {}
+    for op in (lambda: m[txn, 1], lambda: m.__setitem__((txn, 2), {}),
+               lambda: m.count(txn)):
+        msg = _raises(RuntimeError, op)
+        assert "not open" in msg and "with db.begin() as txn:" in msg and "new one" in msg
+
+
+def test_a_composite_key_of_the_wrong_arity_names_its_components(db):
+    import uuid
+    m = zlmdb.MapUuidUuidCbor(1)
+    with db.begin(write=True) as txn:
+        msg = _raises(TypeError, lambda: m.__setitem__((txn, uuid.uuid4()), {}))
+        assert "MapUuidUuidCbor keys are tuples of 2 components" in msg
+        assert "('uuid', 'uuid')" in msg and "UUID" in msg
+        msg = _raises(ValueError, lambda: m.__setitem__((txn, (uuid.uuid4(),)), {}))
+        assert "2 components ('uuid', 'uuid'), not 1" in msg
+
+
+def test_a_missing_index_names_the_indexes_there_are(db):
+    users = zlmdb.MapOidCbor(1)
+    by_name = zlmdb.MapStringOid(2)
+    users.attach_index("by_name", by_name, lambda u: u["name"])
+    with db.begin(write=True) as txn:
+        for op in (lambda: users.rebuild_index(txn, "by_email"),
+                   lambda: users.detach_index("by_email")):
+            msg = _raises(KeyError, op)
+            assert "no index 'by_email'" in msg and "'by_name'" in msg
+            assert "attach_index" in msg
+
+
+def test_a_closed_database_says_to_open_it_again(tmp_path):
+    db = zlmdb.Database(str(tmp_path / "db"))
+    db.close()
+    msg = _raises(RuntimeError, db.begin)
+    assert "is closed" in msg and "zlmdb.Database(" in msg
+
+
+def test_a_low_level_transaction_given_to_a_map_names_the_right_one(db):
+    m = zlmdb.MapOidCbor(1)
+    with db.env.begin() as ltxn:
+        msg = _raises(TypeError, lambda: m[ltxn, 1])
+    assert "zlmdb.lmdb.Transaction" in msg and "Database.begin()" in msg
+
+
+def test_a_cbor_map_given_only_marshal_says_they_go_together():
+    msg = _raises(TypeError, lambda: zlmdb.MapStringCbor(1, marshal=dict))
+    assert "marshal= and unmarshal= go together" in msg and "parse=" in msg
+    assert "neither" in msg
+    msg = _raises(TypeError, lambda: zlmdb.table("6f3b2c1e-0000-4000-8000-000000000001",
+                                                 marshal=dict))
+    assert "marshal= and parse= go together" in msg and "neither" in msg
+
+
+# -- 3. CBOR and JSON maps store plain documents without functions ------------
+
+
+def test_cbor_and_json_maps_without_marshal_store_plain_documents(db):
+    import json
+
+    from zlmdb import codec
+    doc = {"name": "ada", "tags": ["x", "y"], "n": 3, "ok": True, "none": None,
+           "nested": {"f": 1.5}}
+    cb, js = zlmdb.MapStringCbor(1), zlmdb.MapOidJson(2)
+    with db.begin(write=True) as txn:
+        cb[txn, "a"] = doc
+        js[txn, 7] = doc
+        cb[txn, "list"] = [1, "two", None]
+        js[txn, 8] = "scalar"
+    with db.begin() as txn:
+        assert cb[txn, "a"] == doc and js[txn, 7] == doc
+        assert cb[txn, "list"] == [1, "two", None] and js[txn, 8] == "scalar"
+        # the bytes upstream writes for the same dict: cbor2.dumps, and
+        # json.dumps(separators=(",", ":"), ensure_ascii=False) as UTF-8
+        assert txn.get(b"\x00\x01a") == codec.cbor_dumps(doc)
+        cbor2 = pytest.importorskip("cbor2")
+        assert txn.get(b"\x00\x01a") == cbor2.dumps(doc)
+        assert txn.get(b"\x00\x02" + (7).to_bytes(8, "big")) == json.dumps(
+            doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def test_a_table_on_a_cbor_map_without_functions_stores_plain_documents(db):
+    @zlmdb.table("6f3b2c1e-0000-4000-8000-0000000000aa")
+    class Docs(zlmdb.MapOidCbor):
+        """Plain documents."""
+    docs = db.attach_table(Docs)
+    with db.begin(write=True) as txn:
+        docs[txn, 1] = {"a": [1, 2]}
+    with db.begin() as txn:
+        assert docs[txn, 1] == {"a": [1, 2]}
+
+
+def test_a_table_with_marshal_and_parse_runs_them(db):
+    class User:
+        def __init__(self, name):
+            self.name = name
+
+    @zlmdb.table("6f3b2c1e-0000-4000-8000-0000000000ab", marshal=lambda u: {"name": u.name},
+                 parse=lambda d: User(d["name"]))
+    class Users(zlmdb.MapOidCbor):
+        pass
+    users = db.attach_table(Users)
+    with db.begin(write=True) as txn:
+        users[txn, 1] = User("ada")
+    with db.begin() as txn:
+        got = users[txn, 1]
+        assert isinstance(got, User) and got.name == "ada"
+        assert txn.get(b"\x00" + bytes([users.slot]) + (1).to_bytes(8, "big")) == \
+            zlmdb.codec.cbor_dumps({"name": "ada"})

@@ -52,7 +52,7 @@ def test_orm_verifier_detects_a_lost_index_entry_and_a_lost_commit(tmp_path):
     # remove one index entry below the ORM, as a torn write would
     with h.db.begin(write=True) as txn:
         email = next(e for e, _ in h.by_email.select(txn))
-        assert txn.delete(h.by_email._physical_key(email))
+        assert txn.delete(h.by_email.physical_key(email))
     h.db.close()
     res = H.run_script("orm_crash.py", ["verify", path, 1, 0, 30, 1], timeout=120)
     problems = res.json()["problems"]
