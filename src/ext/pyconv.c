@@ -94,6 +94,36 @@ PyObject *zpy_codec_numpy(zpy_codec_state *cs)
     return cs->numpy == Py_None ? NULL : cs->numpy;
 }
 
+/* a[0..n) == b[0..n) for short n (keys), with word loads instead of a
+ * memcmp call: the last word overlaps, as in the hash. */
+static inline int short_equal(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y, diff = 0;
+    size_t i;
+
+    if (n >= 8) {
+        for (i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            diff |= x ^ y;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return (diff | (x ^ y)) == 0;
+    }
+    if (n >= 4) {
+        uint32_t u, v, s, t;
+        memcpy(&u, a, 4);
+        memcpy(&v, b, 4);
+        memcpy(&s, a + n - 4, 4);
+        memcpy(&t, b + n - 4, 4);
+        return ((u ^ v) | (s ^ t)) == 0;
+    }
+    for (i = 0; i < n; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
 PyObject *zpy_key_str(zpy_codec_state *cs, const char *p, size_t n)
 {
     uint64_t a = 0, b = 0, h;
@@ -121,7 +151,7 @@ PyObject *zpy_key_str(zpy_codec_state *cs, const char *p, size_t n)
     s = *slot;
     /* Cached strings are ASCII, so their data is their UTF-8. */
     if (s != NULL && (size_t)PyUnicode_GET_LENGTH(s) == n &&
-        memcmp(PyUnicode_DATA(s), p, n) == 0)
+        short_equal(PyUnicode_DATA(s), p, n))
         return Py_NewRef(s);
     s = zpy_str_from_valid_utf8(p, n);
     if (s != NULL && PyUnicode_IS_COMPACT_ASCII(s)) {

@@ -4,6 +4,7 @@
  * Same structure as the CBOR half in pyconv.c. */
 #include "zpy.h"
 #include "codec_int.h"
+#include <float.h>
 #include <math.h>
 #if defined(__GLIBC__)
 /* glibc's strtod is correctly rounded; strtod_l with a "C" locale makes it
@@ -498,11 +499,29 @@ static const double pow10_tab[23] = {
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
-/* float(text) without PyOS_string_to_double when Clinger's fast path
- * applies: significant digits forming an exact double m <= 2**53, and a
- * decimal exponent within +-22 (an exact power of ten), so one correctly
- * rounded multiplication or division gives the correctly rounded result.
- * The text is already validated JSON.  Returns 0 and *out, or -1. */
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+/* x87 extended precision: 64-bit significands, so every integer below
+ * 2**64 and every power of ten up to 1e27 (5**27 < 2**63) is exact. */
+#  define ZPY_HAVE_LD64 1
+static const long double pow10_ld[28] = {
+    1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L, 1e6L, 1e7L, 1e8L, 1e9L, 1e10L, 1e11L, 1e12L, 1e13L,
+    1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L,
+    1e26L, 1e27L,
+};
+#endif
+
+/* float(text) without strtod when that is exact.  The text is validated
+ * JSON: -?digits[.digits][e[+-]digits].  m is its significant digits (at
+ * most 19, so m < 2**64), x = m * 10**ex.
+ * - Clinger's fast path: m <= 2**53 and |ex| <= 22, so m and 10**|ex| are
+ *   exact doubles and one correctly rounded operation rounds x correctly.
+ * - Else, with x87 long doubles and |ex| <= 27: m and 10**|ex| are exact
+ *   there, so one operation gives x correctly rounded to 64 bits; rounding
+ *   that to 53 bits is x correctly rounded unless it lies exactly halfway
+ *   between two doubles (x itself may be just off the midpoint), which is
+ *   left to strtod.  Whether the FPU really rounds to 64 bits is checked
+ *   too (a caller may have set 53-bit precision).
+ * Returns 0 and *out, or -1 for "use strtod". */
 static int fast_float(const char *p, size_t len, double *out)
 {
     const char *e = p + len;
@@ -516,7 +535,7 @@ static int fast_float(const char *p, size_t len, double *out)
     for (; p < e && *p >= '0' && *p <= '9'; p++) {
         if (m == 0 && *p == '0')
             continue;
-        if (++ndig > 17)
+        if (++ndig > 19)
             return -1;
         m = m * 10 + (unsigned)(*p - '0');
     }
@@ -525,13 +544,11 @@ static int fast_float(const char *p, size_t len, double *out)
             scale--;
             if (m == 0 && *p == '0')
                 continue;
-            if (++ndig > 17)
+            if (++ndig > 19)
                 return -1;
             m = m * 10 + (unsigned)(*p - '0');
         }
     }
-    if (m > 9007199254740992ULL)
-        return -1;
     if (p < e && (*p == 'e' || *p == 'E')) {
         p++;
         if (*p == '-' || *p == '+')
@@ -547,9 +564,25 @@ static int fast_float(const char *p, size_t len, double *out)
         *out = neg ? -0.0 : 0.0;
         return 0;
     }
-    if (ex < -22 || ex > 22)
+    if (m <= 9007199254740992ULL && ex >= -22 && ex <= 22) {
+        *out = ex >= 0 ? (double)m * pow10_tab[ex] : (double)m / pow10_tab[-ex];
+    } else {
+#ifdef ZPY_HAVE_LD64
+        volatile long double one = 1.0L;
+        long double x;
+        uint64_t sig;
+
+        if (ex < -27 || ex > 27 || one + 0x1p-63L == one)
+            return -1;
+        x = ex >= 0 ? (long double)m * pow10_ld[ex] : (long double)m / pow10_ld[-ex];
+        memcpy(&sig, &x, 8); /* the 64-bit significand, little-endian first */
+        if ((sig & 0x7FF) == 0x400)
+            return -1;
+        *out = (double)x;
+#else
         return -1;
-    *out = ex >= 0 ? (double)m * pow10_tab[ex] : (double)m / pow10_tab[-ex];
+#endif
+    }
     if (neg)
         *out = -*out;
     return 0;
@@ -589,16 +622,29 @@ static PyObject *json_number(zpy_codec_state *cs, const zlmdb_json_item *it)
     }
 #endif
 
-    if (!it->is_float && it->len <= 18) {
-        /* Fits in int64: no allocation, no string round trip. */
+    if (!it->is_float && it->len <= 21) {
+        /* Up to 64 bits: no allocation, no string round trip. */
         const char *p = it->str, *e = p + it->len;
-        int neg = *p == '-';
-        long long v = 0;
+        int neg = *p == '-', ok = 1;
+        uint64_t v = 0;
         if (neg)
             p++;
-        for (; p < e; p++)
-            v = v * 10 + (*p - '0');
-        return PyLong_FromLongLong(neg ? -v : v);
+        if (e - p <= 19) { /* below 10**19 < 2**64 */
+            for (; p < e; p++)
+                v = v * 10 + (uint64_t)(*p - '0');
+        } else {
+            for (; p < e && ok; p++) {
+                uint64_t dg = (uint64_t)(*p - '0');
+                ok = v <= (UINT64_MAX - dg) / 10;
+                v = v * 10 + dg;
+            }
+        }
+        if (ok && !neg)
+            return v <= INT64_MAX ? PyLong_FromLongLong((long long)v)
+                                  : PyLong_FromUnsignedLongLong(v);
+        if (ok && v <= (uint64_t)INT64_MAX)
+            return PyLong_FromLongLong(-(long long)v);
+        /* -2**63 and beyond: PyLong_FromString below */
     }
     if (it->len >= sizeof tmp) {
         s = PyMem_Malloc(it->len + 1);

@@ -19,10 +19,21 @@ int zlmdb__utf8_check(const unsigned char *s, size_t len, size_t *bad_off)
     size_t i = 0;
 
     while (i < len) {
-        unsigned char c = s[i];
+        unsigned char c;
         size_t n;
         unsigned char lo = 0x80, hi = 0xBF;
 
+        /* Runs of ASCII (most text, and every key) eight bytes at a time. */
+        while (len - i >= 8) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (x & 0x8080808080808080ULL)
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
+        c = s[i];
         if (c < 0x80) {
             i++;
             continue;

@@ -625,21 +625,52 @@ static int put_cp(zlmdb_buf *b, unsigned cp)
 
 /* Parse the string whose opening quote is at r->pos.  Without escapes the
  * result points into the input; with them, into the scratch buffer. */
+/* The end of the run of plain string bytes from p (neither '"', '\\' nor
+ * a control character), eight bytes at a time; *high collects the bytes
+ * seen (their 0x80 bits say whether the run may hold UTF-8 sequences). */
+static inline size_t scan_plain(const unsigned char *d, size_t p, size_t len, uint64_t *high)
+{
+    uint64_t acc = 0;
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (len - p >= 8) {
+        uint64_t x, m;
+        memcpy(&x, d + p, 8);
+        m = zlmdb__json_escape_mask(x);
+        if (m) {
+            /* The lowest flagged byte is exact (borrows only run upward);
+             * only the bytes before it count towards *high. */
+            unsigned k = (unsigned)__builtin_ctzll(m) >> 3;
+            acc |= k ? x & (~0ULL >> (64 - 8 * k)) : 0;
+            *high = acc;
+            return p + k;
+        }
+        acc |= x;
+        p += 8;
+    }
+#endif
+    while (p < len && d[p] != '"' && d[p] != '\\' && d[p] >= 0x20)
+        acc |= d[p++];
+    *high = acc;
+    return p;
+}
+
 static int read_string(zlmdb_json_reader *r, zlmdb_json_item *out)
 {
     const unsigned char *d = r->data;
     size_t p = r->pos + 1, seg, bad;
+    uint64_t high;
     int copying = 0;
 
     for (;;) {
         seg = p;
-        while (p < r->len && d[p] != '"' && d[p] != '\\' && d[p] >= 0x20)
-            p++;
+        p = scan_plain(d, p, r->len, &high);
         /* Running off the end is truncation, even if the cut also left a
          * partial UTF-8 sequence behind. */
         if (p >= r->len)
             return jfail(r, ZLMDB_TRUNCATED, p, "unterminated string");
-        if (p > seg && !zlmdb__utf8_check(d + seg, p - seg, &bad))
+        /* ASCII runs need no UTF-8 check. */
+        if ((high & 0x8080808080808080ULL) && !zlmdb__utf8_check(d + seg, p - seg, &bad))
             return jfail(r, ZLMDB_DECODE, seg + bad, "invalid UTF-8 in a string");
         if (copying && p > seg && zlmdb_buf_append(&r->scratch, d + seg, p - seg))
             return jfail(r, ZLMDB_ENOMEM, seg, "out of memory");
