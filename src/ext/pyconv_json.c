@@ -1,9 +1,11 @@
 /* The codec bridge, JSON half: writes exactly what
  * json.dumps(obj, separators=(",", ":"), ensure_ascii=False) returns, and
- * reads what json.loads reads, with libzlmdb's JSON pull reader.
+ * reads what json.loads reads, with libzlmdb's JSON pull reader (inlined
+ * from json_read_int.h).
  * Same structure as the CBOR half in pyconv.c. */
 #include "zpy.h"
 #include "codec_int.h"
+#include "json_read_int.h"
 #include <float.h>
 #include <math.h>
 #if defined(__GLIBC__)
@@ -767,7 +769,7 @@ PyObject *zpy_json_loads(PyObject *module, PyObject *arg)
     zlmdb_json_reader_init(&r, data, len, ZPY_CODEC_MAX_DEPTH);
     for (;;) {
         PyObject *v;
-        rc = zlmdb_json_reader_next(&r, &it);
+        rc = zlmdb__json_next(&r, &it); /* zlmdb_json_reader_next(), inlined */
         if (rc != 0)
             break;
         switch (it.kind) {
