@@ -10,6 +10,7 @@
  * stack of containers under construction. */
 #include "zpy.h"
 #include "codec_int.h"
+#include "cbor_read_int.h"
 #include <datetime.h>
 #include <math.h>
 
@@ -166,20 +167,10 @@ PyObject *zpy_key_str(zpy_codec_state *cs, const char *p, size_t n)
 
 PyObject *zpy_str_from_valid_utf8(const char *p, size_t n)
 {
-    const uint64_t highs = 0x8080808080808080ULL;
-    uint64_t acc = 0;
-    size_t i = 0;
     PyObject *s;
 
     /* ASCII (the common case) needs no decoding: copy it. */
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        memcpy(&x, p + i, 8);
-        acc |= x;
-    }
-    for (; i < n; i++)
-        acc |= (unsigned char)p[i];
-    if (acc & highs)
+    if (!zlmdb__is_ascii((const unsigned char *)p, n))
         return PyUnicode_DecodeUTF8(p, (Py_ssize_t)n, NULL);
     s = PyUnicode_New((Py_ssize_t)n, 127);
     if (s != NULL)
@@ -1099,7 +1090,7 @@ static PyObject *cbor_loads(PyObject *module, PyObject *arg)
     for (;;) {
         PyObject *v;
         int e;
-        rc = zlmdb_cbor_reader_next(&r, &it);
+        rc = zlmdb__cbor_next(&r, &it); /* zlmdb_cbor_reader_next(), inlined */
         if (rc != 0)
             break;
         d.offset = it.offset;

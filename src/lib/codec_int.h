@@ -36,6 +36,34 @@ static inline int zlmdb__buf_commit(zlmdb_buf *out, unsigned char *end)
     return 0;
 }
 
+/* Whether s[0..n) is all ASCII (so valid UTF-8 without further ado):
+ * whole words, the last one overlapping, so a short key costs a load or
+ * two.  The readers test this before zlmdb__utf8_check(). */
+static inline int zlmdb__is_ascii(const unsigned char *s, size_t n)
+{
+    const uint64_t highs = 0x8080808080808080ULL;
+    uint64_t acc = 0, x;
+    size_t i;
+
+    if (n >= 8) {
+        for (i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, s + i, 8);
+            acc |= x;
+        }
+        memcpy(&x, s + n - 8, 8);
+        return ((acc | x) & highs) == 0;
+    }
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        return ((lo | hi) & 0x80808080u) == 0;
+    }
+    for (i = 0; i < n; i++)
+        acc |= s[i];
+    return (acc & 0x80) == 0;
+}
+
 /* ================================================================ CBOR */
 
 /** Longest head (1 + 8 bytes); also the longest float item. */

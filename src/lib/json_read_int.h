@@ -178,7 +178,7 @@ static inline int jr_read_string(zlmdb_json_reader *r, zlmdb_json_item *out)
             return zlmdb__json_fail(r, ZLMDB_TRUNCATED, p, "input ends inside an escape");
         {
             unsigned char c = d[p + 1], e = 0;
-            unsigned cp, cp2;
+            unsigned cp = 0, cp2 = 0;
             int rc;
 
             switch (c) {
