@@ -12,6 +12,7 @@
 #include "codec_int.h"
 #include "cbor_read_int.h"
 #include <datetime.h>
+#include <structmember.h>
 #include <math.h>
 
 /* ============================================================ helpers */
@@ -224,37 +225,23 @@ int zpy_uuid_to_bytes(zpy_codec_state *cs, PyObject *u, unsigned char out[16])
 
 PyObject *zpy_uuid_from_bytes(zpy_codec_state *cs, const unsigned char b[16])
 {
-    unsigned long long h = 0, l = 0;
-    PyObject *hv, *lv, *sh, *iv, *u;
-    int i;
+    PyObject *iv, *u;
 
-    for (i = 0; i < 8; i++) {
-        h = (h << 8) | b[i];
-        l = (l << 8) | b[8 + i];
-    }
-    hv = PyLong_FromUnsignedLongLong(h);
-    if (hv == NULL)
-        return NULL;
-    sh = PyNumber_Lshift(hv, cs->int64);
-    Py_DECREF(hv);
-    if (sh == NULL)
-        return NULL;
-    lv = PyLong_FromUnsignedLongLong(l);
-    if (lv == NULL) {
-        Py_DECREF(sh);
-        return NULL;
-    }
-    iv = PyNumber_Or(sh, lv);
-    Py_DECREF(sh);
-    Py_DECREF(lv);
+    iv = _PyLong_FromByteArray(b, 16, 0, 0); /* big-endian, unsigned */
     if (iv == NULL)
         return NULL;
     /* What UUID.__init__ does, minus its argument parsing: the class is
-     * immutable through its __setattr__, so set the slots directly. */
+     * immutable through its __setattr__, so fill the slots directly (the
+     * fresh object's slots are NULL), or set them generically. */
     u = ((PyTypeObject *)cs->UUID)->tp_alloc((PyTypeObject *)cs->UUID, 0);
     if (u == NULL) {
         Py_DECREF(iv);
         return NULL;
+    }
+    if (cs->uuid_int_off) {
+        *(PyObject **)((char *)u + cs->uuid_int_off) = iv;
+        *(PyObject **)((char *)u + cs->uuid_safe_off) = Py_NewRef(cs->safe_unknown);
+        return u;
     }
     if (PyObject_GenericSetAttr(u, cs->s_int, iv) < 0 ||
         PyObject_GenericSetAttr(u, cs->s_is_safe, cs->safe_unknown) < 0) {
@@ -887,6 +874,79 @@ static inline int ctx_immutable(cdec *d)
     return f->kind == F_TAG;
 }
 
+static inline int two_digits(const char *p)
+{
+    unsigned a = (unsigned char)p[0] - '0', b = (unsigned char)p[1] - '0';
+    return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
+}
+
+/* The one form cbor2 writes for an aware datetime, without a Python call:
+ * YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+HH:MM|-HH:MM).  Returns 1 with *out, 0
+ * when the text has another form (datetime.fromisoformat decides), -1
+ * with an exception for a value out of range (as fromisoformat's). */
+static int rfc3339_datetime(zpy_codec_state *cs, const char *p, size_t n, PyObject **out)
+{
+    int y, mo, dd, hh, mi, ss, us = 0, tzm = 0, i;
+    PyObject *tz;
+
+    if (n != 20 && n != 25 && n != 27 && n != 32)
+        return 0;
+    if (p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' || p[16] != ':')
+        return 0;
+    y = two_digits(p) * 100 + two_digits(p + 2);
+    mo = two_digits(p + 5);
+    dd = two_digits(p + 8);
+    hh = two_digits(p + 11);
+    mi = two_digits(p + 14);
+    ss = two_digits(p + 17);
+    if (y < 0 || two_digits(p) < 0 || two_digits(p + 2) < 0 || mo < 0 || dd < 0 || hh < 0 ||
+        mi < 0 || ss < 0)
+        return 0;
+    p += 19;
+    n -= 19;
+    if (n == 8 || n == 13) { /* .ffffff */
+        if (p[0] != '.')
+            return 0;
+        for (i = 1; i <= 6; i++) {
+            unsigned dg = (unsigned char)p[i] - '0';
+            if (dg > 9)
+                return 0;
+            us = us * 10 + (int)dg;
+        }
+        p += 7;
+        n -= 7;
+    }
+    if (n == 1) {
+        if (p[0] != 'Z')
+            return 0;
+    } else { /* n == 6: +HH:MM */
+        int oh = two_digits(p + 1), om = two_digits(p + 4);
+        if ((p[0] != '+' && p[0] != '-') || p[3] != ':' || oh < 0 || om < 0 || oh > 23 ||
+            om > 59)
+            return 0;
+        tzm = (oh * 60 + om) * (p[0] == '-' ? -1 : 1);
+    }
+    if (tzm == 0) {
+        tz = Py_NewRef(cs->utc);
+    } else if (cs->tz_last != NULL && cs->tz_last_minutes == tzm) {
+        tz = Py_NewRef(cs->tz_last);
+    } else {
+        PyObject *delta = PyDelta_FromDSU(0, tzm * 60, 0);
+        if (delta == NULL)
+            return -1;
+        tz = PyTimeZone_FromOffset(delta);
+        Py_DECREF(delta);
+        if (tz == NULL)
+            return -1;
+        Py_XSETREF(cs->tz_last, Py_NewRef(tz));
+        cs->tz_last_minutes = tzm;
+    }
+    *out = PyDateTimeAPI->DateTime_FromDateAndTime(y, mo, dd, hh, mi, ss, us, tz,
+                                                   PyDateTimeAPI->DateTimeType);
+    Py_DECREF(tz);
+    return *out != NULL ? 1 : -1;
+}
+
 static PyObject *apply_tag(cdec *d, uint64_t tag, PyObject *v, int immutable)
 {
     zpy_codec_state *cs = d->cs;
@@ -896,6 +956,7 @@ static PyObject *apply_tag(cdec *d, uint64_t tag, PyObject *v, int immutable)
     case 0:
         if (!PyUnicode_Check(v))
             return tag_error(d, "string-form datetime");
+        /* (cbor2's own form is parsed before a str is made, in cbor_loads) */
         r = PyObject_CallOneArg(cs->dt_fromisoformat, v);
         if (r == NULL || !PyDateTime_Check(r) ||
             ((PyDateTime_DateTime *)r)->hastzinfo == 0) {
@@ -1122,6 +1183,19 @@ static PyObject *cbor_loads(PyObject *module, PyObject *arg)
                 d.sbuf.len += it.len;
                 continue;
             }
+            if (it.kind == ZLMDB_CBOR_TEXT && d.n && d.st[d.n - 1].kind == F_TAG &&
+                d.st[d.n - 1].tag == 0) {
+                /* A string-form datetime in cbor2's form: no str, no call. */
+                e = rfc3339_datetime(cs, (const char *)it.data, it.len, &v);
+                if (e < 0) {
+                    tag_error(&d, "string-form datetime");
+                    goto fail;
+                }
+                if (e == 1) {
+                    d.n--; /* the tag is applied */
+                    break;
+                }
+            }
             if (it.kind == ZLMDB_CBOR_TEXT && d.n && d.st[d.n - 1].kind == F_MAP &&
                 d.st[d.n - 1].key == NULL)
                 v = zpy_key_str(cs, (const char *)it.data, it.len);
@@ -1290,6 +1364,25 @@ PyMethodDef zpy_codec_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
+/* The offset of an object slot (a __slots__ member) of a class, or 0 when
+ * `name` is not one (e.g. another uuid implementation): then the decoder
+ * sets the attribute the generic way. */
+static Py_ssize_t slot_offset(PyObject *cls, const char *name)
+{
+    PyObject *descr;
+    Py_ssize_t off = 0;
+
+    if (!PyType_Check(cls))
+        return 0;
+    descr = PyDict_GetItemString(((PyTypeObject *)cls)->tp_dict, name); /* borrowed */
+    if (descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+        PyMemberDef *m = ((PyMemberDescrObject *)descr)->d_member;
+        if (m->type == T_OBJECT_EX && !(m->flags & READONLY) && m->offset > 0)
+            off = m->offset;
+    }
+    return off;
+}
+
 int zpy_codec_init(PyObject *module, zpy_codec_state *cs)
 {
     PyObject *safe;
@@ -1303,6 +1396,10 @@ int zpy_codec_init(PyObject *module, zpy_codec_state *cs)
         return -1;
     cs->safe_unknown = PyObject_GetAttrString(safe, "unknown");
     Py_DECREF(safe);
+    cs->uuid_int_off = slot_offset(cs->UUID, "int");
+    cs->uuid_safe_off = slot_offset(cs->UUID, "is_safe");
+    if (cs->uuid_int_off == 0 || cs->uuid_safe_off == 0)
+        cs->uuid_int_off = cs->uuid_safe_off = 0;
     if (cs->safe_unknown == NULL ||
         (cs->Decimal = import_attr("decimal", "Decimal")) == NULL)
         return -1;
@@ -1332,7 +1429,7 @@ int zpy_codec_init(PyObject *module, zpy_codec_state *cs)
     X(date_fromordinal) X(utc) X(int64) X(s_int) X(s_is_safe) X(s_isoformat) \
     X(s_as_tuple) X(s_tag) X(s_value) X(CBORTag) X(CBORSimpleValue) X(undefined) \
     X(CBORDecodeError) X(JSONDecodeError) X(json_loads) X(numpy) X(np_datetime64) \
-    X(KeyCodecType)
+    X(KeyCodecType) X(tz_last)
 
 int zpy_codec_traverse(zpy_codec_state *cs, visitproc visit, void *arg)
 {

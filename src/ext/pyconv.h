@@ -27,6 +27,10 @@ typedef struct {
     PyObject *date_fromordinal;  /**< datetime.date.fromordinal */
     PyObject *utc;               /**< datetime.timezone.utc */
     PyObject *int64;             /**< the int 64, for UUID.int >> 64 */
+    PyObject *tz_last;           /**< the last fixed-offset timezone decoded */
+    int tz_last_minutes;         /**< its offset, in minutes east of UTC */
+    Py_ssize_t uuid_int_off;     /**< UUID's `int` slot offset, or 0: use setattr */
+    Py_ssize_t uuid_safe_off;    /**< UUID's `is_safe` slot offset, or 0 */
     /* interned names */
     PyObject *s_int, *s_is_safe, *s_isoformat, *s_as_tuple, *s_tag, *s_value;
     /* from zlmdb.codec, via _codec_setup() (NULL until then) */
