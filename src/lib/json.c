@@ -106,10 +106,6 @@ int zlmdb_json_encode_literal(zlmdb_buf *out, int v)
     return rc ? rc : zlmdb__buf_commit(out, zlmdb__json_literal(p, v));
 }
 
-static const double pow10_tab[23] = {
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
 #define TWO53 9007199254740992.0
 
 /* float.__repr__ for the common case, in exact integer arithmetic (the
@@ -122,9 +118,9 @@ static const double pow10_tab[23] = {
  * M * 5**k * 2**(k-s), and the decimals of x that read back as x, scaled by
  * 10**k, are the integers within half an ulp (scaled alike) of it.  For
  * 1e-14 <= x < 2**53 and k <= 27 all of that is exact in 128-bit integers
- * (M * 5**27 * 4 < 2**118), so we find the smallest k with a candidate and
- * take the nearest one.  Exact ties between two candidates are left to the
- * slow path.  Returns the length written into out, or 0 for "not handled". */
+ * (M * 5**27 * 4 < 2**118), so one pass at 17 or 18 digits finds the
+ * shortest candidate and the nearest one (repr_shortest below).  Exact ties
+ * between two candidates are left to the slow path.  Returns the length written into out, or 0 for "not handled". */
 static const uint64_t pow5_tab[28] = { /* 5**0 .. 5**27 (5**27 < 2**63) */
     1ULL, 5ULL, 25ULL, 125ULL, 625ULL, 3125ULL, 15625ULL, 78125ULL, 390625ULL,
     1953125ULL, 9765625ULL, 48828125ULL, 244140625ULL, 1220703125ULL, 6103515625ULL,
@@ -137,23 +133,29 @@ static const uint64_t pow5_tab[28] = { /* 5**0 .. 5**27 (5**27 < 2**63) */
 #if defined(__SIZEOF_INT128__)
 typedef unsigned __int128 u128;
 
-/* The decimal candidates of x = M * 2**-s at k fraction digits (see
- * format_fast).  Returns 1 with the nearest in *m, 0 when there is none, -1
- * for an exact tie between two. */
-static int repr_candidate(uint64_t M, int s, int even, int lower_half, int k, uint64_t *m)
+/* The shortest decimal of x = M * 2**-s that reads back as x, nearest
+ * to x among those as short, in exact 128-bit integers.
+ *
+ * At k fraction digits (k chosen for 17 or 18 significant digits, which
+ * always suffice, or k = 27 at most for the smallest x), x * 10**k is v / 2**sh with v = 4 * M * 5**k and
+ * sh = s + 2 - k, and the decimals that read back are the integers in
+ * [mlo, mhi]: those within half an ulp of x (scaled alike), the bounds
+ * themselves only when M is even (round-half-even reads them back as x).
+ * Fewer digits are the multiples of 10**j in that range: the largest j
+ * with one is the shortest form, and the multiple of 10**j nearest to
+ * v / 2**sh is the digits repr() prints.  Returns 1 with the digits in *m
+ * and *k decreased by j; 0 when not handled (no candidate at this k, or two
+ * candidates equally near: the slow path decides). */
+static int repr_shortest(uint64_t M, int s, int even, int lower_half, int *kp, uint64_t *m)
 {
+    int k = *kp, sh = s + 2 - k, j = 0;
     u128 p5 = pow5_tab[k];
     u128 v = (u128)M * p5 * 4, hi = v + 2 * p5, lo = v - (lower_half ? 1 : 2) * p5;
-    u128 mlo, mhi, mask, qq, rem, half, c;
-    int sh = s + 2 - k; /* units of 2**(k-s-2) per integer */
+    u128 mask, mlo, mhi, qq, rem, twice;
+    uint64_t lo64, hi64, pw = 1, c0, c;
 
-    if (sh < 0)
-        return -1; /* not reached for |x| < 2**53 and k <= 17 - log10(x) */
-    if (sh <= 2) {
-        /* x * 10**k is an integer (k >= s): it is the nearest candidate. */
-        *m = (uint64_t)(v >> sh);
-        return (v >> sh) >> 63 ? -1 : 1;
-    }
+    if (sh < 0 || sh > 120)
+        return 0;
     mask = ((u128)1 << sh) - 1;
     mlo = (lo + mask) >> sh; /* ceil */
     if (!even && (mlo << sh) == lo)
@@ -161,30 +163,68 @@ static int repr_candidate(uint64_t M, int s, int even, int lower_half, int k, ui
     mhi = hi >> sh;          /* floor */
     if (!even && (mhi << sh) == hi)
         mhi--;
-    if (mlo > mhi)
+    if (mlo > mhi || (mhi >> 63) != 0)
         return 0;
-    qq = v >> sh;
+    lo64 = (uint64_t)mlo;
+    hi64 = (uint64_t)mhi;
+    /* The largest power of ten pw = 10**j with a multiple in [lo64, hi64]:
+     * while ceil(lo64 / 10**(j+1)) <= floor(hi64 / 10**(j+1)), kept by
+     * dividing by the constant 10 (ceil of a ceil is the ceil). */
+    {
+        uint64_t l = lo64, h = hi64;
+        while ((l + 9) / 10 <= h / 10) {
+            l = (l + 9) / 10;
+            h /= 10;
+            pw *= 10;
+            j++;
+        }
+    }
+    /* The multiple of pw nearest to v / 2**sh: c0 below it, or c0 + pw. */
+    qq = v >> sh; /* <= mhi + 1 < 2**63 */
     rem = v & mask;
-    half = (u128)1 << (sh - 1);
-    if (rem == half && mlo <= qq && qq + 1 <= mhi)
-        return -1;
-    c = qq + (rem > half);
-    if (c < mlo)
-        c = mlo;
-    if (c > mhi)
-        c = mhi;
-    if (c >> 63)
-        return -1;
-    *m = (uint64_t)c;
+    {
+        uint64_t t = (uint64_t)qq;
+        for (int i = 0; i < j; i++)
+            t /= 10; /* by the constant: no division instruction */
+        c0 = t * pw;
+    }
+    /* twice the distance from c0, in units of 2**-sh (fits: <= 2 * v) */
+    twice = ((qq - c0) << sh | rem) * 2;
+    if (twice == (u128)pw << sh) {
+        /* Exactly halfway: a tie only if both neighbours read back. */
+        if (c0 >= lo64 && c0 + pw <= hi64)
+            return 0;
+        c = c0 >= lo64 ? c0 : c0 + pw;
+    } else {
+        c = twice > ((u128)pw << sh) ? c0 + pw : c0;
+    }
+    /* v / 2**sh lies within a step of [lo64, hi64], so one step back into
+     * the range is the nearest candidate there. */
+    if (c < lo64)
+        c += pw;
+    else if (c > hi64)
+        c -= pw;
+    if (c < lo64 || c > hi64 || c == 0)
+        return 0;
+    *m = c / pw;
+    *kp = k - j;
     return 1;
+}
+
+/* floor(log10(2**e)) for |e| < 1650: 78913 / 2**18 is log10(2) to within
+ * 4e-7, with floor division for negative e. */
+static inline int floor_log10_pow2(int e)
+{
+    return e >= 0 ? (int)(((uint32_t)e * 78913u) >> 18)
+                  : -(int)((((uint32_t)-e * 78913u) + (1u << 18) - 1) >> 18);
 }
 
 static size_t format_fast(double d, char *out)
 {
     double a = fabs(d);
-    uint64_t bits, M, m = 0, mk = 0;
+    uint64_t bits, M, m = 0;
     char dig[24], *q = out;
-    int s, k, nd, decpt, i, even, lower_half, e10, klo, khi, r;
+    int s, k, nd, decpt, i, even, lower_half, e10;
 
     if (!(a >= 1e-14 && a < 1e16))
         return 0;
@@ -209,60 +249,16 @@ static size_t format_fast(double d, char *out)
     s = 1075 - (int)(bits >> 52);                   /* a = M * 2**-s, s >= 1 */
     lower_half = (bits & ((1ULL << 52) - 1)) == 0;  /* the gap below is half as wide */
     even = (M & 1) == 0;                            /* round-half-even keeps ties */
-    /* floor(log10 a) is e10 or e10 + 1, from the binary exponent. */
-    e10 = (int)floor((double)(52 - s) * 0.30102999566398120);
-    klo = -e10 - 1;
-    khi = 17 - e10;
-    if (klo < 0)
-        klo = 0;
-    if (khi > 27)
-        khi = 27;
-    if (klo > khi)
+    /* floor(log10 a) is e10 or e10 + 1, from the binary exponent: k gives
+     * 17 or 18 significant digits (below 10**18 < 2**63). */
+    e10 = floor_log10_pow2(52 - s);
+    k = 16 - e10;
+    if (k < 0)
+        k = 0;
+    if (k > 27)
+        k = 27;
+    if (!repr_shortest(M, s, even, lower_half, &k, &m))
         return 0;
-    /* Short decimals (prices, measurements) first, in doubles: m / 10**k
-     * is correctly rounded like strtod (m < 2**53 and 10**k exact), so a
-     * nearest m that reads back, with neither neighbour reading back, is
-     * the one candidate at k.  A miss proves nothing (a * 10**k is itself
-     * rounded), so a hit is confirmed minimal by the exact test at k - 1,
-     * and misses fall through to the exact search. */
-    for (k = klo; k <= klo + 6 && k <= 22; k++) {
-        double p = pow10_tab[k], x = a * p, md;
-        if (x >= TWO53)
-            break;
-        /* round to nearest integer: exact for x < 2**53 */
-        md = x >= 4503599627370496.0 ? x : (x + 4503599627370496.0) - 4503599627370496.0;
-        if (md / p == a) {
-            if ((md - 1) / p == a || (md + 1) / p == a)
-                break;
-            if (k > klo && repr_candidate(M, s, even, lower_half, k - 1, &mk) != 0)
-                break;
-            m = (uint64_t)md;
-            goto digits;
-        }
-    }
-    /* Having a candidate is monotone in k (m at k gives 10m at k+1), so
-     * binary-search the smallest k between 1 and 17 significant digits
-     * (with a digit of slack for the estimate of floor(log10 a)). */
-    if (klo > khi)
-        return 0;
-    r = repr_candidate(M, s, even, lower_half, khi, &mk);
-    if (r != 1)
-        return 0;
-    k = khi;
-    m = mk;
-    while (klo < k) {
-        int mid = klo + (k - klo) / 2;
-        r = repr_candidate(M, s, even, lower_half, mid, &mk);
-        if (r < 0)
-            return 0;
-        if (r == 1) {
-            k = mid;
-            m = mk;
-        } else {
-            klo = mid + 1;
-        }
-    }
-digits:
     if (m == 0)
         return 0;
     nd = 0;
