@@ -2,8 +2,6 @@
  * ensure_ascii=False), and the public face of the bounded pull reader
  * (json_read_int.h) accepting what json.loads accepts. */
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "codec_int.h"
@@ -106,179 +104,178 @@ int zlmdb_json_encode_literal(zlmdb_buf *out, int v)
     return rc ? rc : zlmdb__buf_commit(out, zlmdb__json_literal(p, v));
 }
 
-#define TWO53 9007199254740992.0
-
-/* float.__repr__ for the common case, in exact integer arithmetic (the
- * search in format_slow() below costs a dozen printf/strtod round trips).
+/* float.__repr__ for every finite double, in 64-bit integer arithmetic.
  *
- * repr(x) is the shortest decimal that reads back as x (the closest one
- * when several are that short), positional when its decimal point
- * position decpt (x = 0.DIGITS * 10**decpt) is in -3 .. 16, else
- * scientific.  With x = M * 2**-s (53-bit M), x * 10**k is
- * M * 5**k * 2**(k-s), and the decimals of x that read back as x, scaled by
- * 10**k, are the integers within half an ulp (scaled alike) of it.  For
- * 1e-14 <= x < 2**53 and k <= 27 all of that is exact in 128-bit integers
- * (M * 5**27 * 4 < 2**118), so one pass at 17 or 18 digits finds the
- * shortest candidate and the nearest one (repr_shortest below).  Exact ties
- * between two candidates are left to the slow path.  Returns the length written into out, or 0 for "not handled". */
-static const uint64_t pow5_tab[28] = { /* 5**0 .. 5**27 (5**27 < 2**63) */
-    1ULL, 5ULL, 25ULL, 125ULL, 625ULL, 3125ULL, 15625ULL, 78125ULL, 390625ULL,
-    1953125ULL, 9765625ULL, 48828125ULL, 244140625ULL, 1220703125ULL, 6103515625ULL,
-    30517578125ULL, 152587890625ULL, 762939453125ULL, 3814697265625ULL,
-    19073486328125ULL, 95367431640625ULL, 476837158203125ULL, 2384185791015625ULL,
-    11920928955078125ULL, 59604644775390625ULL, 298023223876953125ULL,
-    1490116119384765625ULL, 7450580596923828125ULL,
-};
-
-#if defined(__SIZEOF_INT128__)
-typedef unsigned __int128 u128;
-
-/* The shortest decimal of x = M * 2**-s that reads back as x, nearest
- * to x among those as short, in exact 128-bit integers.
+ * repr(x) is the shortest decimal that reads back as x, the nearest one to
+ * x when several are that short (the even one on a tie).  With x = c * 2**q
+ * (c the 53-bit significand), the decimals that read back as x are those
+ * in the rounding interval [x - u/2, x + u/2], u = 2**q (only u/4 below
+ * when c is a power of two and the gap below is narrower), the bounds
+ * themselves only when c is even (round-half-even reads them back).
  *
- * At k fraction digits (k chosen for 17 or 18 significant digits, which
- * always suffice, or k = 27 at most for the smallest x), x * 10**k is v / 2**sh with v = 4 * M * 5**k and
- * sh = s + 2 - k, and the decimals that read back are the integers in
- * [mlo, mhi]: those within half an ulp of x (scaled alike), the bounds
- * themselves only when M is even (round-half-even reads them back as x).
- * Fewer digits are the multiples of 10**j in that range: the largest j
- * with one is the shortest form, and the multiple of 10**j nearest to
- * v / 2**sh is the digits repr() prints.  Returns 1 with the digits in *m
- * and *k decreased by j; 0 when not handled (no candidate at this k, or two
- * candidates equally near: the slow path decides). */
-static int repr_shortest(uint64_t M, int s, int even, int lower_half, int *kp, uint64_t *m)
+ * Scaled by 10**-k with k = floor(log10(u)) (for the narrow case, of 3u/4),
+ * the interval is between 1 and 10 units wide, so it holds at most one
+ * multiple of 10, and at least one integer besides: when exactly one of the
+ * two multiples of 10 around x is inside, it is the shortest decimal (its
+ * trailing zeros stripped); otherwise the shortest has as many digits as
+ * the integer part s of the scaled x, and is s or s + 1, whichever is
+ * inside (the nearer, or the even, when both are).
+ *
+ * Scaling multiplies 4 * c * 2**h (h = 1..8, so the product of the 126-bit
+ * power of ten and it stays in reach of 64x64-bit products) by g, a
+ * one-more-than-truncated 126-bit 10**-k (json_pow10.h, from the exact
+ * generator), keeping the integer part and, in the lowest bit, whether
+ * anything was cut off ("round to odd").  This is the method of
+ * R. Giulietti, "The Schubfach way to render doubles" (2020), which shows
+ * that 126 bits make every comparison below exact. */
+#include "json_pow10.h"
+
+/* The high 64 bits of a * b. */
+static inline uint64_t mul_hi64(uint64_t a, uint64_t b)
 {
-    int k = *kp, sh = s + 2 - k, j = 0;
-    u128 p5 = pow5_tab[k];
-    u128 v = (u128)M * p5 * 4, hi = v + 2 * p5, lo = v - (lower_half ? 1 : 2) * p5;
-    u128 mask, mlo, mhi, qq, rem, twice;
-    uint64_t lo64, hi64, pw = 1, c0, c;
+#if defined(__SIZEOF_INT128__)
+    return (uint64_t)(((unsigned __int128)a * b) >> 64);
+#else
+    uint64_t al = a & 0xFFFFFFFFu, ah = a >> 32, bl = b & 0xFFFFFFFFu, bh = b >> 32;
+    uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+    uint64_t mid = (ll >> 32) + (lh & 0xFFFFFFFFu) + (hl & 0xFFFFFFFFu);
+    return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+#endif
+}
 
-    if (sh < 0 || sh > 120)
-        return 0;
-    mask = ((u128)1 << sh) - 1;
-    mlo = (lo + mask) >> sh; /* ceil */
-    if (!even && (mlo << sh) == lo)
-        mlo++;
-    mhi = hi >> sh;          /* floor */
-    if (!even && (mhi << sh) == hi)
-        mhi--;
-    if (mlo > mhi || (mhi >> 63) != 0)
-        return 0;
-    lo64 = (uint64_t)mlo;
-    hi64 = (uint64_t)mhi;
-    /* The largest power of ten pw = 10**j with a multiple in [lo64, hi64]:
-     * while ceil(lo64 / 10**(j+1)) <= floor(hi64 / 10**(j+1)), kept by
-     * dividing by the constant 10 (ceil of a ceil is the ceil). */
+/* floor(x / 2**sh) for a signed x (not relying on >> of negatives). */
+static inline int floor_shift(int64_t x, int sh)
+{
+    return x >= 0 ? (int)(x >> sh) : -(int)((-x + ((int64_t)1 << sh) - 1) >> sh);
+}
+
+/* floor(log10(2**q)), floor(log10(3/4 * 2**q)) and floor(log2(10**e)), exact
+ * for |q| <= 1100 and |e| <= 400 (checked by the generator's test). */
+static inline int flog10_pow2(int q)
+{
+    return floor_shift((int64_t)q * 661971961083LL, 41);
+}
+
+static inline int flog10_three_quarters_pow2(int q)
+{
+    return floor_shift((int64_t)q * 661971961083LL - 274743187321LL, 41);
+}
+
+static inline int flog2_pow10(int e)
+{
+    return floor_shift((int64_t)e * 913124641741LL, 38);
+}
+
+/* cp * g / 2**127, rounded to odd: floor, with the lowest bit set when
+ * anything nonzero was dropped.  g = g1 * 2**63 + g0. */
+static inline uint64_t round_odd(uint64_t g1, uint64_t g0, uint64_t cp)
+{
+    uint64_t x1 = mul_hi64(g0, cp), y0 = g1 * cp, y1 = mul_hi64(g1, cp);
+    uint64_t z = (y0 >> 1) + x1, vbp = y1 + (z >> 63);
+    const uint64_t m63 = (1ULL << 63) - 1;
+
+    return vbp | (((z & m63) + m63) >> 63);
+}
+
+/* The digits m (trailing zeros allowed) and exponent k of repr(x) for a
+ * positive normal double x: repr(x) == m * 10**k. */
+static void shortest_decimal(uint64_t bits, uint64_t *m, int *k10)
+{
+    int bq = (int)(bits >> 52), q = (bq ? bq : 1) - 1075, k, h;
+    uint64_t c = (bits & ((1ULL << 52) - 1)) | (bq ? 1ULL << 52 : 0);
+    uint64_t out = c & 1, cb = c << 2, cbr = cb + 2, cbl, g1, g0, vb, vbl, vbr, s, t;
+    const uint64_t *g;
+
+    if (c != (1ULL << 52) || q == -1074) {
+        cbl = cb - 2;
+        k = flog10_pow2(q);
+    } else {
+        cbl = cb - 1; /* a power of two: the gap below is half as wide */
+        k = flog10_three_quarters_pow2(q);
+    }
+    h = q + flog2_pow10(-k) + 2;
+    g = zlmdb__pow10_g[-k - ZLMDB__POW10_EMIN];
+    g1 = g[0];
+    g0 = g[1];
+    vb = round_odd(g1, g0, cb << h);
+    vbl = round_odd(g1, g0, cbl << h);
+    vbr = round_odd(g1, g0, cbr << h);
+    s = vb >> 2;
     {
-        uint64_t l = lo64, h = hi64;
-        while ((l + 9) / 10 <= h / 10) {
-            l = (l + 9) / 10;
-            h /= 10;
-            pw *= 10;
-            j++;
+        uint64_t sp10 = s / 10 * 10, tp10 = sp10 + 10;
+        int upin = vbl + out <= sp10 << 2, wpin = (tp10 << 2) + out <= vbr;
+        if (upin != wpin) {
+            *m = upin ? sp10 : tp10;
+            *k10 = k;
+            return;
         }
     }
-    /* The multiple of pw nearest to v / 2**sh: c0 below it, or c0 + pw. */
-    qq = v >> sh; /* <= mhi + 1 < 2**63 */
-    rem = v & mask;
+    t = s + 1;
     {
-        uint64_t t = (uint64_t)qq;
-        for (int i = 0; i < j; i++)
-            t /= 10; /* by the constant: no division instruction */
-        c0 = t * pw;
+        int uin = vbl + out <= s << 2, win = (t << 2) + out <= vbr;
+        if (uin != win) {
+            *m = uin ? s : t;
+        } else {
+            /* both read back: the nearer, or the even one on a tie */
+            int64_t cmp = (int64_t)(vb - ((s + t) << 1));
+            *m = cmp < 0 || (cmp == 0 && (s & 1) == 0) ? s : t;
+        }
     }
-    /* twice the distance from c0, in units of 2**-sh (fits: <= 2 * v) */
-    twice = ((qq - c0) << sh | rem) * 2;
-    if (twice == (u128)pw << sh) {
-        /* Exactly halfway: a tie only if both neighbours read back. */
-        if (c0 >= lo64 && c0 + pw <= hi64)
-            return 0;
-        c = c0 >= lo64 ? c0 : c0 + pw;
-    } else {
-        c = twice > ((u128)pw << sh) ? c0 + pw : c0;
-    }
-    /* v / 2**sh lies within a step of [lo64, hi64], so one step back into
-     * the range is the nearest candidate there. */
-    if (c < lo64)
-        c += pw;
-    else if (c > hi64)
-        c -= pw;
-    if (c < lo64 || c > hi64 || c == 0)
-        return 0;
-    *m = c / pw;
-    *kp = k - j;
-    return 1;
+    *k10 = k;
 }
 
-/* floor(log10(2**e)) for |e| < 1650: 78913 / 2**18 is log10(2) to within
- * 4e-7, with floor division for negative e. */
-static inline int floor_log10_pow2(int e)
+/* Write m * 10**k as float.__repr__ does (m > 0): positional when the
+ * decimal exponent is in -4 .. 15, else d[.ddd]e+XX / e-XX. */
+static size_t write_repr(char *out, int neg, uint64_t m, int k)
 {
-    return e >= 0 ? (int)(((uint32_t)e * 78913u) >> 18)
-                  : -(int)((((uint32_t)-e * 78913u) + (1u << 18) - 1) >> 18);
-}
+    static const char pairs[201] =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
+    char dig[24], *q = out, *w;
+    int nd = 1, i, decpt, ex;
+    uint64_t p10 = 10;
 
-static size_t format_fast(double d, char *out)
-{
-    double a = fabs(d);
-    uint64_t bits, M, m = 0;
-    char dig[24], *q = out;
-    int s, k, nd, decpt, i, even, lower_half, e10;
-
-    if (!(a >= 1e-14 && a < 1e16))
-        return 0;
-    if (a >= TWO53) {
-        /* Multiples of 2 below 1e16: repr is the integer and ".0" (no
-         * shorter decimal lies within +-1 of an even integer). */
-        uint64_t u = (uint64_t)a;
-        char tmp[24], *e = tmp + sizeof tmp, *p = e;
-        do {
-            *--p = (char)('0' + u % 10);
-            u /= 10;
-        } while (u);
-        if (signbit(d))
-            *q++ = '-';
-        memcpy(q, p, (size_t)(e - p));
-        q += e - p;
-        memcpy(q, ".0", 2);
-        return (size_t)(q + 2 - out);
+    /* Strip trailing zeros, coarsely first: fewer than 8, 4, 2, 1 remain
+     * after each step. */
+    while (m % 100000000 == 0) {
+        m /= 100000000;
+        k += 8;
     }
-    memcpy(&bits, &a, 8);
-    M = (bits & ((1ULL << 52) - 1)) | (1ULL << 52); /* normal: a >= 1e-14 */
-    s = 1075 - (int)(bits >> 52);                   /* a = M * 2**-s, s >= 1 */
-    lower_half = (bits & ((1ULL << 52) - 1)) == 0;  /* the gap below is half as wide */
-    even = (M & 1) == 0;                            /* round-half-even keeps ties */
-    /* floor(log10 a) is e10 or e10 + 1, from the binary exponent: k gives
-     * 17 or 18 significant digits (below 10**18 < 2**63). */
-    e10 = floor_log10_pow2(52 - s);
-    k = 16 - e10;
-    if (k < 0)
-        k = 0;
-    if (k > 27)
-        k = 27;
-    if (!repr_shortest(M, s, even, lower_half, &k, &m))
-        return 0;
-    if (m == 0)
-        return 0;
-    nd = 0;
-    while (m) {
-        dig[nd++] = (char)('0' + m % 10);
+    if (m % 10000 == 0) {
+        m /= 10000;
+        k += 4;
+    }
+    if (m % 100 == 0) {
+        m /= 100;
+        k += 2;
+    }
+    if (m % 10 == 0) {
         m /= 10;
+        k++;
     }
-    for (i = 0; i < nd / 2; i++) {
-        char t = dig[i];
-        dig[i] = dig[nd - 1 - i];
-        dig[nd - 1 - i] = t;
+    while (nd < 20 && m >= p10) {
+        nd++;
+        p10 *= 10;
     }
-    decpt = nd - k; /* x = 0.DIG * 10**decpt */
-    if (decpt > 16)
-        return 0;
-    if (signbit(d))
+    /* Two digits at a time, from the end. */
+    w = dig + nd;
+    while (m >= 100) {
+        w -= 2;
+        memcpy(w, pairs + 2 * (m % 100), 2);
+        m /= 100;
+    }
+    if (m >= 10) {
+        w -= 2;
+        memcpy(w, pairs + 2 * m, 2);
+    } else {
+        *--w = (char)('0' + m);
+    }
+    decpt = nd + k; /* x = 0.DIG * 10**decpt */
+    ex = decpt - 1;
+    if (neg)
         *q++ = '-';
-    if (decpt < -3) {
-        /* scientific: D[.DDD]e-XX */
-        int ex = decpt - 1;
+    if (ex < -4 || ex >= 16) {
         *q++ = dig[0];
         if (nd > 1) {
             *q++ = '.';
@@ -315,109 +312,21 @@ static size_t format_fast(double d, char *out)
     }
     return (size_t)(q - out);
 }
-#else
-static size_t format_fast(double d, char *out)
+
+/* repr(d) for finite nonzero d. */
+static size_t format_repr(double d, char *out)
 {
-    (void)d;
-    (void)out;
-    return 0; /* no 128-bit integers: always the search */
-}
-#endif
+    uint64_t bits, m;
+    int k;
 
-/* The general case of zlmdb_json_format_double() (beyond 1e-14 .. 1e16, or
- * an exact tie), by search: printf's "%.*e" is correctly rounded, so the
- * nearest p-digit decimal is at hand for any p, and strtod() tells whether
- * it reads back.
- *
- * Split "d.ddde[+-]x" (from %e) into its digits and decimal exponent; the
- * radix character (locale-dependent) is skipped with the other non-digits. */
-static int split_sci(const char *b, char *dig)
-{
-    int i, k = 0;
-
-    for (i = 0; b[i] && b[i] != 'e'; i++)
-        if (b[i] >= '0' && b[i] <= '9')
-            dig[k++] = b[i];
-    dig[k] = 0;
-    return b[i] == 'e' ? atoi(b + i + 1) : 0;
-}
-
-/* Does "d.ddd" x 10^exp read back as v?  Written as the integer "dddd"
- * with its exponent shifted, because the radix character that strtod()
- * expects depends on the process's LC_NUMERIC, and the digits do not. */
-static int digits_roundtrip(const char *dig, int exp, double v)
-{
-    char b[48], t[8];
-    size_t n = strlen(dig);
-    int e = exp - ((int)n - 1), k = 0;
-    char *q = b + n;
-
-    /* by hand: this runs once or twice per probe, printf costs as much as
-     * the strtod() it feeds */
-    memcpy(b, dig, n);
-    *q++ = 'e';
-    if (e < 0) {
-        *q++ = '-';
-        e = -e;
-    }
-    do {
-        t[k++] = (char)('0' + e % 10);
-        e /= 10;
-    } while (e);
-    while (k)
-        *q++ = t[--k];
-    *q = 0;
-    return strtod(b, NULL) == v;
-}
-
-/* Add `delta` (+1 or -1) to the last of the p digits, carrying through;
- * returns 0 when the result leaves the p-digit range of this exponent. */
-static int bump(char *dig, int p, int delta)
-{
-    int i;
-
-    for (i = p - 1; i >= 0; i--) {
-        int d = dig[i] - '0' + delta;
-        if (d >= 0 && d <= 9) {
-            dig[i] = (char)('0' + d);
-            return dig[0] != '0';
-        }
-        dig[i] = delta > 0 ? '0' : '9';
-    }
-    return 0;
-}
-
-/* Is there a p-digit decimal that reads back as v?  Usually the correctly
- * rounded one.  Only at an exact power of two is the rounding interval
- * lopsided (the gap below is half the gap above), and there the neighbour
- * on the wide side may read back when the nearest does not. */
-static int shortest_at(double v, int p, int pow2, char *dig, int *exp)
-{
-    char b[48], alt[24];
-    int d;
-
-    snprintf(b, sizeof(b), "%.*e", p - 1, v);
-    *exp = split_sci(b, dig);
-    if (digits_roundtrip(dig, *exp, v))
-        return 1;
-    if (!pow2)
-        return 0;
-    for (d = -1; d <= 1; d += 2) {
-        memcpy(alt, dig, (size_t)p + 1);
-        if (bump(alt, p, d) && digits_roundtrip(alt, *exp, v)) {
-            memcpy(dig, alt, (size_t)p + 1);
-            return 1;
-        }
-    }
-    return 0;
+    memcpy(&bits, &d, 8);
+    shortest_decimal(bits & ~(1ULL << 63), &m, &k);
+    return write_repr(out, (int)(bits >> 63), m, k);
 }
 
 size_t zlmdb_json_format_double(double v, char *out)
 {
-    char dig[24], best[24];
-    int lo, hi, exp = 0, best_exp = 0, nd, i, pow2;
-    size_t n = 0;
-    uint64_t bits;
+    size_t n;
 
     if (isnan(v)) {
         memcpy(out, "NaN", 4);
@@ -427,78 +336,12 @@ size_t zlmdb_json_format_double(double v, char *out)
         memcpy(out, v > 0 ? "Infinity" : "-Infinity", v > 0 ? 9 : 10);
         return v > 0 ? 8 : 9;
     }
-    if (signbit(v)) {
-        out[n++] = '-';
-        v = -v;
-    }
     if (v == 0) {
-        memcpy(out + n, "0.0", 4);
-        return n + 3;
-    }
-    nd = (int)format_fast(v, out + n);
-    if (nd > 0) {
-        n += (size_t)nd;
-        out[n] = 0;
+        n = signbit(v) ? 4 : 3;
+        memcpy(out, signbit(v) ? "-0.0" : "0.0", n + 1);
         return n;
     }
-    memcpy(&bits, &v, 8);
-    pow2 = (bits & 0xFFFFFFFFFFFFFull) == 0;
-    /* Fewest digits that read back: if p digits do, p + 1 digits do too (the
-     * nearest (p+1)-digit decimal is no farther), so search.  Most doubles
-     * need 15..17 digits or few, so probe 15 first: 2 probes for the
-     * former, a binary search below 15 for the latter. */
-    if (shortest_at(v, 15, pow2, best, &best_exp)) {
-        lo = 1;
-        hi = 15;
-    } else if (shortest_at(v, 16, pow2, best, &best_exp)) {
-        lo = hi = 16;
-    } else {
-        shortest_at(v, 17, pow2, best, &best_exp); /* 17 always reads back */
-        lo = hi = 17;
-    }
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (shortest_at(v, mid, pow2, dig, &exp)) {
-            memcpy(best, dig, sizeof(dig));
-            best_exp = exp;
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    nd = (int)strlen(best);
-    while (nd > 1 && best[nd - 1] == '0')
-        nd--;
-    exp = best_exp;
-    /* float.__repr__: positional for 1e-4 <= |v| < 1e16, else scientific. */
-    if (exp >= -4 && exp < 16) {
-        if (exp < 0) {
-            out[n++] = '0';
-            out[n++] = '.';
-            for (i = 0; i < -exp - 1; i++)
-                out[n++] = '0';
-            for (i = 0; i < nd; i++)
-                out[n++] = best[i];
-        } else {
-            for (i = 0; i <= exp; i++)
-                out[n++] = i < nd ? best[i] : '0';
-            out[n++] = '.';
-            if (nd > exp + 1)
-                for (i = exp + 1; i < nd; i++)
-                    out[n++] = best[i];
-            else
-                out[n++] = '0';
-        }
-    } else {
-        out[n++] = best[0];
-        if (nd > 1) {
-            out[n++] = '.';
-            for (i = 1; i < nd; i++)
-                out[n++] = best[i];
-        }
-        n += (size_t)snprintf(out + n, ZLMDB_JSON_DOUBLE_MAX - n, "e%c%02d",
-                              exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
-    }
+    n = format_repr(v, out);
     out[n] = 0;
     return n;
 }
