@@ -111,12 +111,37 @@ static ZPY_NOINLINE int json_bigint(zpy_obuf *b, PyObject *v)
     return rc;
 }
 
+/* The value of an int of at most one digit (|v| < 2**30), without a
+ * call: 1 and *out, or 0 for a longer int. */
+static inline int small_int(PyObject *v, long long *out)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    if (!PyUnstable_Long_IsCompact((PyLongObject *)v))
+        return 0;
+    *out = (long long)PyUnstable_Long_CompactValue((PyLongObject *)v);
+    return 1;
+#else
+    Py_ssize_t size = Py_SIZE(v);
+    if (size < -1 || size > 1)
+        return 0;
+    *out = (long long)size * (long long)((PyLongObject *)v)->ob_digit[0];
+    return 1;
+#endif
+}
+
 static inline int json_int(zpy_obuf *b, PyObject *v)
 {
     int overflow;
-    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    long long x;
     unsigned long long u;
 
+    if (small_int(v, &x)) {
+        if (zpy_obuf_reserve(b, ZLMDB__JSON_INT_MAX) < 0)
+            return -1;
+        b->len = (size_t)(zlmdb__json_int(b->p + b->len, (int64_t)x) - b->p);
+        return 0;
+    }
+    x = PyLong_AsLongLongAndOverflow(v, &overflow);
     if (ZPY_UNLIKELY(overflow)) {
         /* 2**63 .. 2**64-1 (full 64-bit ids and tokens) without repr() */
         if (overflow > 0) {
@@ -172,18 +197,28 @@ static inline int jenter(jenc *c, PyObject *o)
     return 0;
 }
 
+static inline int is_plain_scalar(PyObject *o);
+
 static int json_seq(jenc *c, PyObject *o)
 {
     Py_ssize_t i;
-    int islist = PyList_Check(o);
 
     if (jenter(c, o) < 0 || put_ch(&c->out, '[') < 0)
         return -1;
-    for (i = 0; i < (islist ? PyList_GET_SIZE(o) : PyTuple_GET_SIZE(o)); i++) {
-        PyObject *it = islist ? PyList_GET_ITEM(o, i) : PyTuple_GET_ITEM(o, i);
+    /* A list's size and items are read afresh each time: a default hook
+     * may change the list. */
+    for (i = 0; i < Py_SIZE(o); i++) {
+        PyObject *it = PyList_Check(o) ? PyList_GET_ITEM(o, i) : PyTuple_GET_ITEM(o, i);
         int rc;
         if (i > 0 && put_ch(&c->out, ',') < 0)
             return -1;
+        /* Scalars of exact builtin types run no Python code: no
+         * reference of our own needed. */
+        if (ZPY_LIKELY(is_plain_scalar(it))) {
+            if (json_enc(c, it) < 0)
+                return -1;
+            continue;
+        }
         Py_INCREF(it);
         rc = json_enc(c, it);
         Py_DECREF(it);

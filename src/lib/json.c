@@ -228,11 +228,7 @@ static void shortest_decimal(uint64_t bits, uint64_t *m, int *k10)
  * decimal exponent is in -4 .. 15, else d[.ddd]e+XX / e-XX. */
 static size_t write_repr(char *out, int neg, uint64_t m, int k)
 {
-    static const char pairs[201] =
-        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-        "8081828384858687888990919293949596979899";
-    char dig[24], *q = out, *w;
+    char dig[24], *q = out;
     int nd = 1, i, decpt, ex;
     uint64_t p10 = 10;
 
@@ -258,19 +254,7 @@ static size_t write_repr(char *out, int neg, uint64_t m, int k)
         nd++;
         p10 *= 10;
     }
-    /* Two digits at a time, from the end. */
-    w = dig + nd;
-    while (m >= 100) {
-        w -= 2;
-        memcpy(w, pairs + 2 * (m % 100), 2);
-        m /= 100;
-    }
-    if (m >= 10) {
-        w -= 2;
-        memcpy(w, pairs + 2 * m, 2);
-    } else {
-        *--w = (char)('0' + m);
-    }
+    zlmdb__digits_backward((unsigned char *)dig + nd, m);
     decpt = nd + k; /* x = 0.DIG * 10**decpt */
     ex = decpt - 1;
     if (neg)
