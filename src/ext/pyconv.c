@@ -20,7 +20,6 @@
 int zpy_obuf_grow(zpy_obuf *b, size_t extra)
 {
     size_t need, cap;
-    unsigned char *p;
 
     if (extra > (size_t)PY_SSIZE_T_MAX - b->len) {
         PyErr_NoMemory();
@@ -30,20 +29,39 @@ int zpy_obuf_grow(zpy_obuf *b, size_t extra)
     cap = b->cap * 2;
     if (cap < need)
         cap = need;
-    if (b->p == b->inl) {
-        p = PyMem_Malloc(cap);
-        if (p != NULL)
-            memcpy(p, b->inl, b->len);
-    } else {
-        p = PyMem_Realloc(b->p, cap);
-    }
-    if (p == NULL) {
-        PyErr_NoMemory();
+    if (cap > (size_t)PY_SSIZE_T_MAX)
+        cap = (size_t)PY_SSIZE_T_MAX;
+    if (b->bytes == NULL) {
+        b->bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cap);
+        if (b->bytes == NULL)
+            return -1;
+        memcpy(PyBytes_AS_STRING(b->bytes), b->inl, b->len);
+    } else if (_PyBytes_Resize(&b->bytes, (Py_ssize_t)cap) < 0) {
+        /* b->bytes is gone: back to the (abandoned) inline state */
+        b->p = b->inl;
+        b->len = 0;
+        b->cap = sizeof(b->inl);
         return -1;
     }
-    b->p = p;
+    b->p = (unsigned char *)PyBytes_AS_STRING(b->bytes);
     b->cap = cap;
     return 0;
+}
+
+PyObject *zpy_obuf_take_bytes(zpy_obuf *b)
+{
+    PyObject *r;
+
+    if (b->bytes == NULL) {
+        r = PyBytes_FromStringAndSize((const char *)b->inl, (Py_ssize_t)b->len);
+    } else {
+        r = b->bytes;
+        b->bytes = NULL;
+        if (_PyBytes_Resize(&r, (Py_ssize_t)b->len) < 0)
+            r = NULL;
+    }
+    zpy_obuf_free(b);
+    return r;
 }
 
 static PyObject *import_attr(const char *mod, const char *name)
@@ -783,7 +801,7 @@ static PyObject *cbor_dumps(PyObject *module, PyObject *const *args, Py_ssize_t 
     zpy_obuf_init(&c->out);
     if (parse_default(args, nargs, kwnames, "cbor_dumps", &c->deflt) == 0 &&
         cbor_enc(c, args[0]) == 0)
-        res = PyBytes_FromStringAndSize((const char *)c->out.p, (Py_ssize_t)c->out.len);
+        res = zpy_obuf_take_bytes(&c->out);
     zpy_obuf_free(&c->out);
     return res;
 }

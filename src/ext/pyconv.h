@@ -67,10 +67,13 @@ void zpy_codec_clear(zpy_codec_state *cs);
  * results included) and of the readers. */
 #define ZPY_CODEC_MAX_DEPTH 1000
 
-/* Output buffer: starts in `inl`, moves to PyMem when it grows. */
+/* Output buffer: starts in `inl`; when it grows, it moves into a bytes
+ * object (`bytes`, grown in place by _PyBytes_Resize), so a bytes result
+ * is that object shrunk to size (zpy_obuf_take_bytes), not a copy. */
 typedef struct {
     unsigned char *p;
     size_t len, cap;
+    PyObject *bytes;
     unsigned char inl[512];
 } zpy_obuf;
 
@@ -87,13 +90,17 @@ static inline void zpy_obuf_init(zpy_obuf *b)
     b->p = b->inl;
     b->len = 0;
     b->cap = sizeof(b->inl);
+    b->bytes = NULL;
 }
 static inline void zpy_obuf_free(zpy_obuf *b)
 {
-    if (b->p != b->inl)
-        PyMem_Free(b->p);
+    Py_CLEAR(b->bytes);
     b->p = b->inl;
+    b->len = 0;
+    b->cap = sizeof(b->inl);
 }
+/* The contents as a new bytes object; the buffer is left empty. */
+PyObject *zpy_obuf_take_bytes(zpy_obuf *b);
 
 /* The bridge's state from a module function's `self` (the module); makes
  * sure zlmdb.codec has been imported (it registers its classes). */

@@ -462,7 +462,7 @@ PyObject *zpy_json_dumpb(PyObject *module, PyObject *const *args, Py_ssize_t nar
             Py_DECREF(text);
         }
     } else
-        res = PyBytes_FromStringAndSize((const char *)c->out.p, (Py_ssize_t)c->out.len);
+        res = zpy_obuf_take_bytes(&c->out);
     zpy_obuf_free(&c->out);
     return res;
 }
