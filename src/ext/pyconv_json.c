@@ -30,7 +30,7 @@ typedef struct {
 /* Every byte of a value goes through libzlmdb's JSON writers (codec_int.h,
  * inlined here); these only reserve room in the output buffer first.
  * Punctuation is ours, as the library's encoder API intends. */
-static inline int put_escaped(zpy_obuf *b, const unsigned char *s, size_t n)
+static ZPY_NOINLINE int put_escaped_long(zpy_obuf *b, const unsigned char *s, size_t n)
 {
     int esc = zlmdb__json_needs_escape(s, n);
     size_t room = zlmdb__json_string_room(n, esc);
@@ -45,14 +45,26 @@ static inline int put_escaped(zpy_obuf *b, const unsigned char *s, size_t n)
     return 0;
 }
 
-static int json_str(jenc *c, PyObject *s)
+ZPY_INLINE int put_escaped(zpy_obuf *b, const unsigned char *s, size_t n)
+{
+    if (n > 16)
+        return put_escaped_long(b, s, n);
+    /* keys and short values: one room check for the worst case */
+    if (zpy_obuf_reserve(b, 6 * 16 + 2) < 0)
+        return -1;
+    b->len = (size_t)(zlmdb__json_string(b->p + b->len, s, n, zlmdb__json_needs_escape(s, n)) -
+                      b->p);
+    return 0;
+}
+
+/* Text that is not compact ASCII: its UTF-8 (cached by CPython), or for
+ * lone surrogates the generalized UTF-8 that json.dumps's output carries. */
+static ZPY_NOINLINE int json_str_other(jenc *c, PyObject *s)
 {
     const char *p;
     Py_ssize_t n;
     int rc;
 
-    if (PyUnicode_IS_COMPACT_ASCII(s))
-        return put_escaped(&c->out, PyUnicode_DATA(s), (size_t)PyUnicode_GET_LENGTH(s));
     c->nonascii = 1;
     p = PyUnicode_AsUTF8AndSize(s, &n);
     if (p != NULL)
@@ -72,6 +84,14 @@ static int json_str(jenc *c, PyObject *s)
         Py_DECREF(bytes);
     }
     return rc;
+}
+
+ZPY_INLINE int json_str(jenc *c, PyObject *s)
+{
+    if (ZPY_LIKELY(PyUnicode_IS_COMPACT_ASCII(s)))
+        return put_escaped(&c->out, (const unsigned char *)(((PyASCIIObject *)s) + 1),
+                           (size_t)((PyASCIIObject *)s)->length);
+    return json_str_other(c, s);
 }
 
 static inline int put_ch(zpy_obuf *b, char ch)
@@ -197,7 +217,42 @@ static inline int jenter(jenc *c, PyObject *o)
     return 0;
 }
 
-static inline int is_plain_scalar(PyObject *o);
+/* Returned by json_scalar() for anything but a scalar of an exact builtin
+ * type. */
+#define JSON_NOT_SCALAR 1
+
+/* Encode o when it is a str, int, float, bool or None of the exact builtin
+ * type (which runs no Python code, so `o` needs no reference of our own):
+ * 0 or -1; else JSON_NOT_SCALAR and nothing written. */
+ZPY_INLINE int json_scalar(jenc *c, PyObject *o)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+
+    if (tp == &PyUnicode_Type)
+        return json_str(c, o);
+    if (tp == &PyLong_Type)
+        return json_int(&c->out, o);
+    if (tp == &PyFloat_Type)
+        return json_double(&c->out, PyFloat_AS_DOUBLE(o));
+    if (o == Py_None)
+        return put_literal(&c->out, 2);
+    if (o == Py_True)
+        return put_literal(&c->out, 1);
+    if (o == Py_False)
+        return put_literal(&c->out, 0);
+    return JSON_NOT_SCALAR;
+}
+
+/* Anything else may run Python code (a default hook may mutate the
+ * container it came from): encode it holding a reference. */
+static ZPY_NOINLINE int json_held(jenc *c, PyObject *o)
+{
+    int rc;
+    Py_INCREF(o);
+    rc = json_enc(c, o);
+    Py_DECREF(o);
+    return rc;
+}
 
 static int json_seq(jenc *c, PyObject *o)
 {
@@ -212,16 +267,9 @@ static int json_seq(jenc *c, PyObject *o)
         int rc;
         if (i > 0 && put_ch(&c->out, ',') < 0)
             return -1;
-        /* Scalars of exact builtin types run no Python code: no
-         * reference of our own needed. */
-        if (ZPY_LIKELY(is_plain_scalar(it))) {
-            if (json_enc(c, it) < 0)
-                return -1;
-            continue;
-        }
-        Py_INCREF(it);
-        rc = json_enc(c, it);
-        Py_DECREF(it);
+        rc = json_scalar(c, it);
+        if (rc == JSON_NOT_SCALAR)
+            rc = json_held(c, it);
         if (rc < 0)
             return -1;
     }
@@ -276,7 +324,9 @@ static int json_pair(jenc *c, PyObject *k, PyObject *v, int first)
     /* Keys of exact builtin types run no Python code and are not used
      * after this; only other keys and non-scalar values need a reference
      * of their own (a default hook may mutate the dict). */
-    if (ZPY_LIKELY(is_plain_scalar(k))) {
+    if (ZPY_LIKELY(Py_IS_TYPE(k, &PyUnicode_Type))) {
+        rc = json_str(c, k);
+    } else if (is_plain_scalar(k)) {
         rc = json_key(c, k);
     } else {
         Py_INCREF(k);
@@ -287,12 +337,8 @@ static int json_pair(jenc *c, PyObject *k, PyObject *v, int first)
         rc = put_ch(&c->out, ':');
     if (rc < 0)
         return -1;
-    if (ZPY_LIKELY(is_plain_scalar(v)))
-        return json_enc(c, v);
-    Py_INCREF(v);
-    rc = json_enc(c, v);
-    Py_DECREF(v);
-    return rc;
+    rc = json_scalar(c, v);
+    return rc == JSON_NOT_SCALAR ? json_held(c, v) : rc;
 }
 
 static int json_dict(jenc *c, PyObject *o)
@@ -369,21 +415,12 @@ static ZPY_NOINLINE int json_slow(jenc *c, PyObject *o)
 static int json_enc(jenc *c, PyObject *o)
 {
     PyTypeObject *tp = Py_TYPE(o);
+    int rc = json_scalar(c, o);
 
-    if (tp == &PyUnicode_Type)
-        return json_str(c, o);
-    if (tp == &PyLong_Type)
-        return json_int(&c->out, o);
+    if (rc != JSON_NOT_SCALAR)
+        return rc;
     if (tp == &PyDict_Type)
         return json_dict(c, o);
-    if (tp == &PyFloat_Type)
-        return json_double(&c->out, PyFloat_AS_DOUBLE(o));
-    if (o == Py_None)
-        return put_literal(&c->out, 2);
-    if (o == Py_True)
-        return put_literal(&c->out, 1);
-    if (o == Py_False)
-        return put_literal(&c->out, 0);
     if (tp == &PyList_Type || tp == &PyTuple_Type)
         return json_seq(c, o);
     return json_slow(c, o);
