@@ -131,21 +131,43 @@ static ZPY_NOINLINE int json_bigint(zpy_obuf *b, PyObject *v)
     return rc;
 }
 
-/* The value of an int of at most one digit (|v| < 2**30), without a
- * call: 1 and *out, or 0 for a longer int. */
-static inline int small_int(PyObject *v, long long *out)
+/* An int's sign and magnitude without a call when it is short: 1 for
+ * |v| < 2**30 (one 30-bit digit), before 3.12 also up to three 30-bit
+ * digits that fit in 64 bits (read from the digits, CPython's layout up to
+ * 3.11); else 0 (the caller asks CPython). */
+static inline int short_int(PyObject *v, int *neg, uint64_t *mag)
 {
 #if PY_VERSION_HEX >= 0x030C0000
+    Py_ssize_t x;
     if (!PyUnstable_Long_IsCompact((PyLongObject *)v))
         return 0;
-    *out = (long long)PyUnstable_Long_CompactValue((PyLongObject *)v);
+    x = PyUnstable_Long_CompactValue((PyLongObject *)v);
+    *neg = x < 0;
+    *mag = x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
     return 1;
+#elif PyLong_SHIFT == 30
+    Py_ssize_t size = Py_SIZE(v), n = size < 0 ? -size : size;
+    const digit *d = ((PyLongObject *)v)->ob_digit;
+
+    *neg = size < 0;
+    if (n <= 1) {
+        *mag = n ? d[0] : 0;
+        return 1;
+    }
+    if (n == 2) {
+        *mag = (uint64_t)d[0] | (uint64_t)d[1] << 30;
+        return 1;
+    }
+    if (n == 3 && d[2] < 16) {
+        *mag = (uint64_t)d[0] | (uint64_t)d[1] << 30 | (uint64_t)d[2] << 60;
+        return 1;
+    }
+    return 0;
 #else
-    Py_ssize_t size = Py_SIZE(v);
-    if (size < -1 || size > 1)
-        return 0;
-    *out = (long long)size * (long long)((PyLongObject *)v)->ob_digit[0];
-    return 1;
+    (void)v;
+    (void)neg;
+    (void)mag;
+    return 0;
 #endif
 }
 
@@ -154,11 +176,17 @@ static inline int json_int(zpy_obuf *b, PyObject *v)
     int overflow;
     long long x;
     unsigned long long u;
+    uint64_t mag;
+    int neg;
 
-    if (small_int(v, &x)) {
-        if (zpy_obuf_reserve(b, ZLMDB__JSON_INT_MAX) < 0)
+    if (short_int(v, &neg, &mag)) {
+        unsigned char *p;
+        if (zpy_obuf_reserve(b, ZLMDB__JSON_INT_MAX + 1) < 0)
             return -1;
-        b->len = (size_t)(zlmdb__json_int(b->p + b->len, (int64_t)x) - b->p);
+        p = b->p + b->len;
+        if (neg)
+            *p++ = '-';
+        b->len = (size_t)(zlmdb__json_uint(p, mag) - b->p);
         return 0;
     }
     x = PyLong_AsLongLongAndOverflow(v, &overflow);
