@@ -184,13 +184,56 @@ PyObject *zpy_key_str(zpy_codec_state *cs, const char *p, size_t n)
     return s;
 }
 
+/* Text the reader has already checked (strict UTF-8: no overlongs, no
+ * surrogates, nothing above U+10FFFF), decoded without checking again.
+ * The largest lead byte decides the str's kind exactly, as CPython needs
+ * it canonical: C2..C3 only (U+0080..U+00FF) is 1-byte, up to EF 2-byte,
+ * F0..F4 4-byte. */
+static ZPY_NOINLINE PyObject *str_from_checked_utf8(const unsigned char *p, size_t n)
+{
+    size_t i, nch = 0;
+    unsigned lead = 0;
+    PyObject *s;
+    void *data;
+    int kind;
+
+    for (i = 0; i < n; i++) {
+        nch += (p[i] & 0xC0) != 0x80;
+        if (p[i] > lead)
+            lead = p[i];
+    }
+    s = PyUnicode_New((Py_ssize_t)nch, lead <= 0xC3 ? 0xFF : lead <= 0xEF ? 0xFFFF : 0x10FFFF);
+    if (s == NULL)
+        return NULL;
+    kind = PyUnicode_KIND(s);
+    data = PyUnicode_DATA(s);
+    for (i = 0, nch = 0; i < n; nch++) {
+        Py_UCS4 c = p[i];
+        if (c < 0x80) {
+            i++;
+        } else if (c < 0xE0) {
+            c = ((c & 0x1F) << 6) | (p[i + 1] & 0x3F);
+            i += 2;
+        } else if (c < 0xF0) {
+            c = ((c & 0x0F) << 12) | ((Py_UCS4)(p[i + 1] & 0x3F) << 6) | (p[i + 2] & 0x3F);
+            i += 3;
+        } else {
+            c = ((c & 0x07) << 18) | ((Py_UCS4)(p[i + 1] & 0x3F) << 12) |
+                ((Py_UCS4)(p[i + 2] & 0x3F) << 6) | (p[i + 3] & 0x3F);
+            i += 4;
+        }
+        PyUnicode_WRITE(kind, data, nch, c);
+    }
+    return s;
+}
+
 PyObject *zpy_str_from_valid_utf8(const char *p, size_t n)
 {
     PyObject *s;
 
     /* ASCII (the common case) needs no decoding: copy it. */
     if (!zlmdb__is_ascii((const unsigned char *)p, n))
-        return PyUnicode_DecodeUTF8(p, (Py_ssize_t)n, NULL);
+        return str_from_checked_utf8((const unsigned char *)p, n);
     s = PyUnicode_New((Py_ssize_t)n, 127);
     if (s != NULL)
         memcpy(PyUnicode_DATA(s), p, n);

@@ -9,6 +9,7 @@ import json
 import math
 import random
 import struct
+import sys
 import uuid
 
 import cbor2  # a test dependency
@@ -137,6 +138,18 @@ def test_ints_around_64_bits():
 
 # ---------------------------------------------------------------- strings
 
+def canonical(text):
+    """Whether a freshly decoded str has CPython's canonical form: the
+    narrowest kind (1, 2 or 4 bytes a character) for its largest character,
+    as its size shows (no UTF-8 cached on it yet)."""
+    top = max(map(ord, text), default=0)
+    if top < 128:
+        return sys.getsizeof(text) == sys.getsizeof("") + len(text)
+    kind = 1 if top < 256 else 2 if top < 65536 else 4
+    base = sys.getsizeof("\xe9" * 2) - 3  # a new 2-char 1-byte-kind str, NUL included
+    return sys.getsizeof(text) == base + (len(text) + 1) * kind
+
+
 _MB = ["é", "ß", "€", "日", "\u2028", "😀", "\U0010ffff", "\x7f"]
 _ESC = ["\\", '"', "\n", "\x00", "\x1f", "\t"]
 
@@ -152,6 +165,15 @@ def test_strings_with_multibyte_and_escapes_at_word_boundaries(shift, parts):
     assert json_loads(text) == json.loads(text)
     assert cbor_loads(cbor2.dumps({s: [s]})) == {s: [s]}
     assert cbor_dumps({s: [s]}) == cbor2.dumps({s: [s]})
+    for got in (json_loads(text)[s][0], cbor_loads(cbor2.dumps(s))):
+        assert canonical(got) and hash(got) == hash(s)
+
+
+@FAST(200)
+@given(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=40))
+def test_decoded_text_is_canonical(s):
+    for got in (json_loads(ref_dumps(s).encode()), cbor_loads(cbor2.dumps(s))):
+        assert got == s and canonical(got) and hash(got) == hash(s)
 
 
 def test_invalid_utf8_at_every_offset_is_refused():
