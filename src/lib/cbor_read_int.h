@@ -151,7 +151,8 @@ static inline int zlmdb__cbor_next(zlmdb_cbor_reader *r, zlmdb_cbor_item *out)
 
     if (ib == 0xFF) {
         if (top == NULL || !top->indefinite)
-            return zlmdb__cbor_fail(r, ZLMDB_DECODE, off, "break outside an indefinite-length item");
+            return zlmdb__cbor_fail(r, ZLMDB_DECODE, off,
+                                    "break outside an indefinite-length item");
         if (top->tagged)
             return zlmdb__cbor_fail(r, ZLMDB_DECODE, off, "break where a tagged item should be");
         if (top->kind == ZLMDB_CBOR_MAP && (top->remaining & 1))
@@ -170,8 +171,8 @@ static inline int zlmdb__cbor_next(zlmdb_cbor_reader *r, zlmdb_cbor_item *out)
         (top->kind == ZLMDB_CBOR_BYTES || top->kind == ZLMDB_CBOR_TEXT)) {
         unsigned want = top->kind == ZLMDB_CBOR_BYTES ? 2 : 3;
         if (major != want || ai == 31)
-            return zlmdb__cbor_fail(r, ZLMDB_DECODE, off,
-                        "indefinite-length string holds something other than a chunk");
+            return zlmdb__cbor_fail(r, ZLMDB_DECODE, off, "indefinite-length string holds "
+                                                          "something other than a chunk");
     }
 
     ind = cr_read_arg(r, ai, off, &arg);
@@ -199,13 +200,15 @@ static inline int zlmdb__cbor_next(zlmdb_cbor_reader *r, zlmdb_cbor_item *out)
             return ZLMDB_OK;
         }
         if (arg > (uint64_t)(r->len - r->pos))
-            return zlmdb__cbor_fail(r, ZLMDB_TRUNCATED, off, "string longer than the rest of the input");
+            return zlmdb__cbor_fail(r, ZLMDB_TRUNCATED, off,
+                                    "string longer than the rest of the input");
         out->data = r->data + r->pos;
         out->len = (size_t)arg;
         if (major == 3 && !zlmdb__is_ascii(out->data, out->len)) {
             size_t bad;
             if (!zlmdb__utf8_check(out->data, out->len, &bad))
-                return zlmdb__cbor_fail(r, ZLMDB_DECODE, r->pos + bad, "text string is not valid UTF-8");
+                return zlmdb__cbor_fail(r, ZLMDB_DECODE, r->pos + bad,
+                                        "text string is not valid UTF-8");
         }
         r->pos += out->len;
         break;
@@ -222,7 +225,8 @@ static inline int zlmdb__cbor_next(zlmdb_cbor_reader *r, zlmdb_cbor_item *out)
          * input is a lie, refused before anyone allocates for it.  This also
          * keeps 2 * count (map) from overflowing. */
         if (arg > (uint64_t)(r->len - r->pos) / (major == 5 ? 2 : 1))
-            return zlmdb__cbor_fail(r, ZLMDB_TRUNCATED, off, "count larger than the rest of the input");
+            return zlmdb__cbor_fail(r, ZLMDB_TRUNCATED, off,
+                                    "count larger than the rest of the input");
         out->u = arg;
         if (cr_push(r, out->kind, 0, major == 5 ? arg * 2 : arg, off))
             return r->error;

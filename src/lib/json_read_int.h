@@ -54,7 +54,8 @@ static inline int jr_read_u4(zlmdb_json_reader *r, size_t p, unsigned *cp)
     for (i = 0; i < 4; i++) {
         int h;
         if (p + (size_t)i >= r->len)
-            return zlmdb__json_fail(r, ZLMDB_TRUNCATED, p + (size_t)i, "input ends inside a \\u escape");
+            return zlmdb__json_fail(r, ZLMDB_TRUNCATED, p + (size_t)i,
+                                    "input ends inside a \\u escape");
         h = zlmdb__hexval(r->data[p + (size_t)i]);
         if (h < 0)
             return zlmdb__json_fail(r, ZLMDB_DECODE, p - 2, "invalid \\uXXXX escape");
@@ -429,8 +430,8 @@ static inline int zlmdb__json_next(zlmdb_json_reader *r, zlmdb_json_item *out)
             /* fall through */
         case ZLMDB__JST_KEY:
             if (c != '"')
-                return zlmdb__json_fail(r, ZLMDB_DECODE, r->pos,
-                             "expecting property name enclosed in double quotes");
+                return zlmdb__json_fail(
+                    r, ZLMDB_DECODE, r->pos, "expecting property name enclosed in double quotes");
             rc = jr_read_string(r, out);
             if (rc)
                 return rc;
