@@ -15,7 +15,8 @@ objects == the source data) and raises on a mismatch, so a fast-but-wrong
 codec shows as CRASH, never as a figure.  orjson and msgspec are only held to
 "parses back to the same data" (their float text differs from json's, see
 ``notes`` in the results); msgspec-msgpack to "decodes its own encoding to the
-document as MessagePack carries it" (a UUID comes back as its str).  Then only the call loop is timed, GC off.
+document as MessagePack carries it" (a UUID comes back as its str).  Then
+only the call loop is timed, GC off.
 
 zlmdb.codec is under construction: a function it does not have yet makes that
 workload n/a (exit 3) with the reason, and ``json_dumpb`` falls back to
