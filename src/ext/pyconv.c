@@ -10,7 +10,9 @@
  * stack of containers under construction. */
 #include "zpy.h"
 #include "codec_int.h"
+#include "cbor_read_int.h"
 #include <datetime.h>
+#include <structmember.h>
 #include <math.h>
 
 /* ============================================================ helpers */
@@ -18,7 +20,6 @@
 int zpy_obuf_grow(zpy_obuf *b, size_t extra)
 {
     size_t need, cap;
-    unsigned char *p;
 
     if (extra > (size_t)PY_SSIZE_T_MAX - b->len) {
         PyErr_NoMemory();
@@ -28,20 +29,39 @@ int zpy_obuf_grow(zpy_obuf *b, size_t extra)
     cap = b->cap * 2;
     if (cap < need)
         cap = need;
-    if (b->p == b->inl) {
-        p = PyMem_Malloc(cap);
-        if (p != NULL)
-            memcpy(p, b->inl, b->len);
-    } else {
-        p = PyMem_Realloc(b->p, cap);
-    }
-    if (p == NULL) {
-        PyErr_NoMemory();
+    if (cap > (size_t)PY_SSIZE_T_MAX)
+        cap = (size_t)PY_SSIZE_T_MAX;
+    if (b->bytes == NULL) {
+        b->bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cap);
+        if (b->bytes == NULL)
+            return -1;
+        memcpy(PyBytes_AS_STRING(b->bytes), b->inl, b->len);
+    } else if (_PyBytes_Resize(&b->bytes, (Py_ssize_t)cap) < 0) {
+        /* b->bytes is gone: back to the (abandoned) inline state */
+        b->p = b->inl;
+        b->len = 0;
+        b->cap = sizeof(b->inl);
         return -1;
     }
-    b->p = p;
+    b->p = (unsigned char *)PyBytes_AS_STRING(b->bytes);
     b->cap = cap;
     return 0;
+}
+
+PyObject *zpy_obuf_take_bytes(zpy_obuf *b)
+{
+    PyObject *r;
+
+    if (b->bytes == NULL) {
+        r = PyBytes_FromStringAndSize((const char *)b->inl, (Py_ssize_t)b->len);
+    } else {
+        r = b->bytes;
+        b->bytes = NULL;
+        if (_PyBytes_Resize(&r, (Py_ssize_t)b->len) < 0)
+            r = NULL;
+    }
+    zpy_obuf_free(b);
+    return r;
 }
 
 static PyObject *import_attr(const char *mod, const char *name)
@@ -94,6 +114,36 @@ PyObject *zpy_codec_numpy(zpy_codec_state *cs)
     return cs->numpy == Py_None ? NULL : cs->numpy;
 }
 
+/* a[0..n) == b[0..n) for short n (keys), with word loads instead of a
+ * memcmp call: the last word overlaps, as in the hash. */
+static inline int short_equal(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y, diff = 0;
+    size_t i;
+
+    if (n >= 8) {
+        for (i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            diff |= x ^ y;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return (diff | (x ^ y)) == 0;
+    }
+    if (n >= 4) {
+        uint32_t u, v, s, t;
+        memcpy(&u, a, 4);
+        memcpy(&v, b, 4);
+        memcpy(&s, a + n - 4, 4);
+        memcpy(&t, b + n - 4, 4);
+        return ((u ^ v) | (s ^ t)) == 0;
+    }
+    for (i = 0; i < n; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
 PyObject *zpy_key_str(zpy_codec_state *cs, const char *p, size_t n)
 {
     uint64_t a = 0, b = 0, h;
@@ -121,7 +171,7 @@ PyObject *zpy_key_str(zpy_codec_state *cs, const char *p, size_t n)
     s = *slot;
     /* Cached strings are ASCII, so their data is their UTF-8. */
     if (s != NULL && (size_t)PyUnicode_GET_LENGTH(s) == n &&
-        memcmp(PyUnicode_DATA(s), p, n) == 0)
+        short_equal(PyUnicode_DATA(s), p, n))
         return Py_NewRef(s);
     s = zpy_str_from_valid_utf8(p, n);
     if (s != NULL && PyUnicode_IS_COMPACT_ASCII(s)) {
@@ -134,23 +184,56 @@ PyObject *zpy_key_str(zpy_codec_state *cs, const char *p, size_t n)
     return s;
 }
 
+/* Text the reader has already checked (strict UTF-8: no overlongs, no
+ * surrogates, nothing above U+10FFFF), decoded without checking again.
+ * The largest lead byte decides the str's kind exactly, as CPython needs
+ * it canonical: C2..C3 only (U+0080..U+00FF) is 1-byte, up to EF 2-byte,
+ * F0..F4 4-byte. */
+static ZPY_NOINLINE PyObject *str_from_checked_utf8(const unsigned char *p, size_t n)
+{
+    size_t i, nch = 0;
+    unsigned lead = 0;
+    PyObject *s;
+    void *data;
+    int kind;
+
+    for (i = 0; i < n; i++) {
+        nch += (p[i] & 0xC0) != 0x80;
+        if (p[i] > lead)
+            lead = p[i];
+    }
+    s = PyUnicode_New((Py_ssize_t)nch, lead <= 0xC3 ? 0xFF : lead <= 0xEF ? 0xFFFF : 0x10FFFF);
+    if (s == NULL)
+        return NULL;
+    kind = PyUnicode_KIND(s);
+    data = PyUnicode_DATA(s);
+    for (i = 0, nch = 0; i < n; nch++) {
+        Py_UCS4 c = p[i];
+        if (c < 0x80) {
+            i++;
+        } else if (c < 0xE0) {
+            c = ((c & 0x1F) << 6) | (p[i + 1] & 0x3F);
+            i += 2;
+        } else if (c < 0xF0) {
+            c = ((c & 0x0F) << 12) | ((Py_UCS4)(p[i + 1] & 0x3F) << 6) | (p[i + 2] & 0x3F);
+            i += 3;
+        } else {
+            c = ((c & 0x07) << 18) | ((Py_UCS4)(p[i + 1] & 0x3F) << 12) |
+                ((Py_UCS4)(p[i + 2] & 0x3F) << 6) | (p[i + 3] & 0x3F);
+            i += 4;
+        }
+        PyUnicode_WRITE(kind, data, nch, c);
+    }
+    return s;
+}
+
 PyObject *zpy_str_from_valid_utf8(const char *p, size_t n)
 {
-    const uint64_t highs = 0x8080808080808080ULL;
-    uint64_t acc = 0;
-    size_t i = 0;
     PyObject *s;
 
     /* ASCII (the common case) needs no decoding: copy it. */
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        memcpy(&x, p + i, 8);
-        acc |= x;
-    }
-    for (; i < n; i++)
-        acc |= (unsigned char)p[i];
-    if (acc & highs)
-        return PyUnicode_DecodeUTF8(p, (Py_ssize_t)n, NULL);
+    if (!zlmdb__is_ascii((const unsigned char *)p, n))
+        return str_from_checked_utf8((const unsigned char *)p, n);
     s = PyUnicode_New((Py_ssize_t)n, 127);
     if (s != NULL)
         memcpy(PyUnicode_DATA(s), p, n);
@@ -201,37 +284,23 @@ int zpy_uuid_to_bytes(zpy_codec_state *cs, PyObject *u, unsigned char out[16])
 
 PyObject *zpy_uuid_from_bytes(zpy_codec_state *cs, const unsigned char b[16])
 {
-    unsigned long long h = 0, l = 0;
-    PyObject *hv, *lv, *sh, *iv, *u;
-    int i;
+    PyObject *iv, *u;
 
-    for (i = 0; i < 8; i++) {
-        h = (h << 8) | b[i];
-        l = (l << 8) | b[8 + i];
-    }
-    hv = PyLong_FromUnsignedLongLong(h);
-    if (hv == NULL)
-        return NULL;
-    sh = PyNumber_Lshift(hv, cs->int64);
-    Py_DECREF(hv);
-    if (sh == NULL)
-        return NULL;
-    lv = PyLong_FromUnsignedLongLong(l);
-    if (lv == NULL) {
-        Py_DECREF(sh);
-        return NULL;
-    }
-    iv = PyNumber_Or(sh, lv);
-    Py_DECREF(sh);
-    Py_DECREF(lv);
+    iv = _PyLong_FromByteArray(b, 16, 0, 0); /* big-endian, unsigned */
     if (iv == NULL)
         return NULL;
     /* What UUID.__init__ does, minus its argument parsing: the class is
-     * immutable through its __setattr__, so set the slots directly. */
+     * immutable through its __setattr__, so fill the slots directly (the
+     * fresh object's slots are NULL), or set them generically. */
     u = ((PyTypeObject *)cs->UUID)->tp_alloc((PyTypeObject *)cs->UUID, 0);
     if (u == NULL) {
         Py_DECREF(iv);
         return NULL;
+    }
+    if (cs->uuid_int_off) {
+        *(PyObject **)((char *)u + cs->uuid_int_off) = iv;
+        *(PyObject **)((char *)u + cs->uuid_safe_off) = Py_NewRef(cs->safe_unknown);
+        return u;
     }
     if (PyObject_GenericSetAttr(u, cs->s_int, iv) < 0 ||
         PyObject_GenericSetAttr(u, cs->s_is_safe, cs->safe_unknown) < 0) {
@@ -860,7 +929,7 @@ static PyObject *cbor_dumps(PyObject *module, PyObject *const *args, Py_ssize_t 
     zpy_obuf_init(&c->out);
     if (parse_default(args, nargs, kwnames, "cbor_dumps", &c->deflt) == 0 &&
         cbor_enc(c, args[0]) == 0)
-        res = PyBytes_FromStringAndSize((const char *)c->out.p, (Py_ssize_t)c->out.len);
+        res = zpy_obuf_take_bytes(&c->out);
     zpy_obuf_free(&c->out);
     return res;
 }
@@ -951,6 +1020,79 @@ static inline int ctx_immutable(cdec *d)
     return f->kind == F_TAG;
 }
 
+static inline int two_digits(const char *p)
+{
+    unsigned a = (unsigned char)p[0] - '0', b = (unsigned char)p[1] - '0';
+    return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
+}
+
+/* The one form cbor2 writes for an aware datetime, without a Python call:
+ * YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+HH:MM|-HH:MM).  Returns 1 with *out, 0
+ * when the text has another form (datetime.fromisoformat decides), -1
+ * with an exception for a value out of range (as fromisoformat's). */
+static int rfc3339_datetime(zpy_codec_state *cs, const char *p, size_t n, PyObject **out)
+{
+    int y, mo, dd, hh, mi, ss, us = 0, tzm = 0, i;
+    PyObject *tz;
+
+    if (n != 20 && n != 25 && n != 27 && n != 32)
+        return 0;
+    if (p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' || p[16] != ':')
+        return 0;
+    y = two_digits(p) * 100 + two_digits(p + 2);
+    mo = two_digits(p + 5);
+    dd = two_digits(p + 8);
+    hh = two_digits(p + 11);
+    mi = two_digits(p + 14);
+    ss = two_digits(p + 17);
+    if (y < 0 || two_digits(p) < 0 || two_digits(p + 2) < 0 || mo < 0 || dd < 0 || hh < 0 ||
+        mi < 0 || ss < 0)
+        return 0;
+    p += 19;
+    n -= 19;
+    if (n == 8 || n == 13) { /* .ffffff */
+        if (p[0] != '.')
+            return 0;
+        for (i = 1; i <= 6; i++) {
+            unsigned dg = (unsigned char)p[i] - '0';
+            if (dg > 9)
+                return 0;
+            us = us * 10 + (int)dg;
+        }
+        p += 7;
+        n -= 7;
+    }
+    if (n == 1) {
+        if (p[0] != 'Z')
+            return 0;
+    } else { /* n == 6: +HH:MM */
+        int oh = two_digits(p + 1), om = two_digits(p + 4);
+        if ((p[0] != '+' && p[0] != '-') || p[3] != ':' || oh < 0 || om < 0 || oh > 23 ||
+            om > 59)
+            return 0;
+        tzm = (oh * 60 + om) * (p[0] == '-' ? -1 : 1);
+    }
+    if (tzm == 0) {
+        tz = Py_NewRef(cs->utc);
+    } else if (cs->tz_last != NULL && cs->tz_last_minutes == tzm) {
+        tz = Py_NewRef(cs->tz_last);
+    } else {
+        PyObject *delta = PyDelta_FromDSU(0, tzm * 60, 0);
+        if (delta == NULL)
+            return -1;
+        tz = PyTimeZone_FromOffset(delta);
+        Py_DECREF(delta);
+        if (tz == NULL)
+            return -1;
+        Py_XSETREF(cs->tz_last, Py_NewRef(tz));
+        cs->tz_last_minutes = tzm;
+    }
+    *out = PyDateTimeAPI->DateTime_FromDateAndTime(y, mo, dd, hh, mi, ss, us, tz,
+                                                   PyDateTimeAPI->DateTimeType);
+    Py_DECREF(tz);
+    return *out != NULL ? 1 : -1;
+}
+
 static PyObject *apply_tag(cdec *d, uint64_t tag, PyObject *v, int immutable)
 {
     zpy_codec_state *cs = d->cs;
@@ -960,6 +1102,7 @@ static PyObject *apply_tag(cdec *d, uint64_t tag, PyObject *v, int immutable)
     case 0:
         if (!PyUnicode_Check(v))
             return tag_error(d, "string-form datetime");
+        /* (cbor2's own form is parsed before a str is made, in cbor_loads) */
         r = PyObject_CallOneArg(cs->dt_fromisoformat, v);
         if (r == NULL || !PyDateTime_Check(r) ||
             ((PyDateTime_DateTime *)r)->hastzinfo == 0) {
@@ -1154,7 +1297,7 @@ static PyObject *cbor_loads(PyObject *module, PyObject *arg)
     for (;;) {
         PyObject *v;
         int e;
-        rc = zlmdb_cbor_reader_next(&r, &it);
+        rc = zlmdb__cbor_next(&r, &it); /* zlmdb_cbor_reader_next(), inlined */
         if (rc != 0)
             break;
         d.offset = it.offset;
@@ -1185,6 +1328,19 @@ static PyObject *cbor_loads(PyObject *module, PyObject *arg)
                 memcpy(d.sbuf.p + d.sbuf.len, it.data, it.len);
                 d.sbuf.len += it.len;
                 continue;
+            }
+            if (it.kind == ZLMDB_CBOR_TEXT && d.n && d.st[d.n - 1].kind == F_TAG &&
+                d.st[d.n - 1].tag == 0) {
+                /* A string-form datetime in cbor2's form: no str, no call. */
+                e = rfc3339_datetime(cs, (const char *)it.data, it.len, &v);
+                if (e < 0) {
+                    tag_error(&d, "string-form datetime");
+                    goto fail;
+                }
+                if (e == 1) {
+                    d.n--; /* the tag is applied */
+                    break;
+                }
             }
             if (it.kind == ZLMDB_CBOR_TEXT && d.n && d.st[d.n - 1].kind == F_MAP &&
                 d.st[d.n - 1].key == NULL)
@@ -1354,6 +1510,25 @@ PyMethodDef zpy_codec_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
+/* The offset of an object slot (a __slots__ member) of a class, or 0 when
+ * `name` is not one (e.g. another uuid implementation): then the decoder
+ * sets the attribute the generic way. */
+static Py_ssize_t slot_offset(PyObject *cls, const char *name)
+{
+    PyObject *descr;
+    Py_ssize_t off = 0;
+
+    if (!PyType_Check(cls))
+        return 0;
+    descr = PyDict_GetItemString(((PyTypeObject *)cls)->tp_dict, name); /* borrowed */
+    if (descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+        PyMemberDef *m = ((PyMemberDescrObject *)descr)->d_member;
+        if (m->type == T_OBJECT_EX && !(m->flags & READONLY) && m->offset > 0)
+            off = m->offset;
+    }
+    return off;
+}
+
 int zpy_codec_init(PyObject *module, zpy_codec_state *cs)
 {
     PyObject *safe;
@@ -1367,6 +1542,10 @@ int zpy_codec_init(PyObject *module, zpy_codec_state *cs)
         return -1;
     cs->safe_unknown = PyObject_GetAttrString(safe, "unknown");
     Py_DECREF(safe);
+    cs->uuid_int_off = slot_offset(cs->UUID, "int");
+    cs->uuid_safe_off = slot_offset(cs->UUID, "is_safe");
+    if (cs->uuid_int_off == 0 || cs->uuid_safe_off == 0)
+        cs->uuid_int_off = cs->uuid_safe_off = 0;
     if (cs->safe_unknown == NULL ||
         (cs->Decimal = import_attr("decimal", "Decimal")) == NULL)
         return -1;
@@ -1397,7 +1576,7 @@ int zpy_codec_init(PyObject *module, zpy_codec_state *cs)
     X(date_fromordinal) X(utc) X(int64) X(s_int) X(s_is_safe) X(s_isoformat) X(s_utcoffset) \
     X(s_as_tuple) X(s_tag) X(s_value) X(CBORTag) X(CBORSimpleValue) X(undefined) \
     X(CBORDecodeError) X(JSONDecodeError) X(json_loads) X(numpy) X(np_datetime64) \
-    X(KeyCodecType)
+    X(KeyCodecType) X(tz_last)
 
 int zpy_codec_traverse(zpy_codec_state *cs, visitproc visit, void *arg)
 {

@@ -27,6 +27,10 @@ typedef struct {
     PyObject *date_fromordinal;  /**< datetime.date.fromordinal */
     PyObject *utc;               /**< datetime.timezone.utc */
     PyObject *int64;             /**< the int 64, for UUID.int >> 64 */
+    PyObject *tz_last;           /**< the last fixed-offset timezone decoded */
+    int tz_last_minutes;         /**< its offset, in minutes east of UTC */
+    Py_ssize_t uuid_int_off;     /**< UUID's `int` slot offset, or 0: use setattr */
+    Py_ssize_t uuid_safe_off;    /**< UUID's `is_safe` slot offset, or 0 */
     /* interned names */
     PyObject *s_int, *s_is_safe, *s_isoformat, *s_utcoffset, *s_as_tuple, *s_tag, *s_value;
     /* from zlmdb.codec, via _codec_setup() (NULL until then) */
@@ -63,10 +67,13 @@ void zpy_codec_clear(zpy_codec_state *cs);
  * results included) and of the readers. */
 #define ZPY_CODEC_MAX_DEPTH 1000
 
-/* Output buffer: starts in `inl`, moves to PyMem when it grows. */
+/* Output buffer: starts in `inl`; when it grows, it moves into a bytes
+ * object (`bytes`, grown in place by _PyBytes_Resize), so a bytes result
+ * is that object shrunk to size (zpy_obuf_take_bytes), not a copy. */
 typedef struct {
     unsigned char *p;
     size_t len, cap;
+    PyObject *bytes;
     unsigned char inl[512];
 } zpy_obuf;
 
@@ -83,13 +90,17 @@ static inline void zpy_obuf_init(zpy_obuf *b)
     b->p = b->inl;
     b->len = 0;
     b->cap = sizeof(b->inl);
+    b->bytes = NULL;
 }
 static inline void zpy_obuf_free(zpy_obuf *b)
 {
-    if (b->p != b->inl)
-        PyMem_Free(b->p);
+    Py_CLEAR(b->bytes);
     b->p = b->inl;
+    b->len = 0;
+    b->cap = sizeof(b->inl);
 }
+/* The contents as a new bytes object; the buffer is left empty. */
+PyObject *zpy_obuf_take_bytes(zpy_obuf *b);
 
 /* The bridge's state from a module function's `self` (the module); makes
  * sure zlmdb.codec has been imported (it registers its classes). */

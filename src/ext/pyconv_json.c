@@ -1,9 +1,12 @@
 /* The codec bridge, JSON half: writes exactly what
  * json.dumps(obj, separators=(",", ":"), ensure_ascii=False) returns, and
- * reads what json.loads reads, with libzlmdb's JSON pull reader.
+ * reads what json.loads reads, with libzlmdb's JSON pull reader (inlined
+ * from json_read_int.h).
  * Same structure as the CBOR half in pyconv.c. */
 #include "zpy.h"
 #include "codec_int.h"
+#include "json_read_int.h"
+#include <float.h>
 #include <math.h>
 #if defined(__GLIBC__)
 /* glibc's strtod is correctly rounded; strtod_l with a "C" locale makes it
@@ -27,7 +30,7 @@ typedef struct {
 /* Every byte of a value goes through libzlmdb's JSON writers (codec_int.h,
  * inlined here); these only reserve room in the output buffer first.
  * Punctuation is ours, as the library's encoder API intends. */
-static inline int put_escaped(zpy_obuf *b, const unsigned char *s, size_t n)
+static ZPY_NOINLINE int put_escaped_long(zpy_obuf *b, const unsigned char *s, size_t n)
 {
     int esc = zlmdb__json_needs_escape(s, n);
     size_t room = zlmdb__json_string_room(n, esc);
@@ -42,14 +45,26 @@ static inline int put_escaped(zpy_obuf *b, const unsigned char *s, size_t n)
     return 0;
 }
 
-static int json_str(jenc *c, PyObject *s)
+ZPY_INLINE int put_escaped(zpy_obuf *b, const unsigned char *s, size_t n)
+{
+    if (n > 16)
+        return put_escaped_long(b, s, n);
+    /* keys and short values: one room check for the worst case */
+    if (zpy_obuf_reserve(b, 6 * 16 + 2) < 0)
+        return -1;
+    b->len = (size_t)(zlmdb__json_string(b->p + b->len, s, n, zlmdb__json_needs_escape(s, n)) -
+                      b->p);
+    return 0;
+}
+
+/* Text that is not compact ASCII: its UTF-8 (cached by CPython), or for
+ * lone surrogates the generalized UTF-8 that json.dumps's output carries. */
+static ZPY_NOINLINE int json_str_other(jenc *c, PyObject *s)
 {
     const char *p;
     Py_ssize_t n;
     int rc;
 
-    if (PyUnicode_IS_COMPACT_ASCII(s))
-        return put_escaped(&c->out, PyUnicode_DATA(s), (size_t)PyUnicode_GET_LENGTH(s));
     c->nonascii = 1;
     p = PyUnicode_AsUTF8AndSize(s, &n);
     if (p != NULL)
@@ -69,6 +84,14 @@ static int json_str(jenc *c, PyObject *s)
         Py_DECREF(bytes);
     }
     return rc;
+}
+
+ZPY_INLINE int json_str(jenc *c, PyObject *s)
+{
+    if (ZPY_LIKELY(PyUnicode_IS_COMPACT_ASCII(s)))
+        return put_escaped(&c->out, (const unsigned char *)(((PyASCIIObject *)s) + 1),
+                           (size_t)((PyASCIIObject *)s)->length);
+    return json_str_other(c, s);
 }
 
 static inline int put_ch(zpy_obuf *b, char ch)
@@ -108,12 +131,65 @@ static ZPY_NOINLINE int json_bigint(zpy_obuf *b, PyObject *v)
     return rc;
 }
 
+/* An int's sign and magnitude without a call when it is short: 1 for
+ * |v| < 2**30 (one 30-bit digit), before 3.12 also up to three 30-bit
+ * digits that fit in 64 bits (read from the digits, CPython's layout up to
+ * 3.11); else 0 (the caller asks CPython). */
+static inline int short_int(PyObject *v, int *neg, uint64_t *mag)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    Py_ssize_t x;
+    if (!PyUnstable_Long_IsCompact((PyLongObject *)v))
+        return 0;
+    x = PyUnstable_Long_CompactValue((PyLongObject *)v);
+    *neg = x < 0;
+    *mag = x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
+    return 1;
+#elif PyLong_SHIFT == 30
+    Py_ssize_t size = Py_SIZE(v), n = size < 0 ? -size : size;
+    const digit *d = ((PyLongObject *)v)->ob_digit;
+
+    *neg = size < 0;
+    if (n <= 1) {
+        *mag = n ? d[0] : 0;
+        return 1;
+    }
+    if (n == 2) {
+        *mag = (uint64_t)d[0] | (uint64_t)d[1] << 30;
+        return 1;
+    }
+    if (n == 3 && d[2] < 16) {
+        *mag = (uint64_t)d[0] | (uint64_t)d[1] << 30 | (uint64_t)d[2] << 60;
+        return 1;
+    }
+    return 0;
+#else
+    (void)v;
+    (void)neg;
+    (void)mag;
+    return 0;
+#endif
+}
+
 static inline int json_int(zpy_obuf *b, PyObject *v)
 {
     int overflow;
-    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    long long x;
     unsigned long long u;
+    uint64_t mag;
+    int neg;
 
+    if (short_int(v, &neg, &mag)) {
+        unsigned char *p;
+        if (zpy_obuf_reserve(b, ZLMDB__JSON_INT_MAX + 1) < 0)
+            return -1;
+        p = b->p + b->len;
+        if (neg)
+            *p++ = '-';
+        b->len = (size_t)(zlmdb__json_uint(p, mag) - b->p);
+        return 0;
+    }
+    x = PyLong_AsLongLongAndOverflow(v, &overflow);
     if (ZPY_UNLIKELY(overflow)) {
         /* 2**63 .. 2**64-1 (full 64-bit ids and tokens) without repr() */
         if (overflow > 0) {
@@ -169,21 +245,59 @@ static inline int jenter(jenc *c, PyObject *o)
     return 0;
 }
 
+/* Returned by json_scalar() for anything but a scalar of an exact builtin
+ * type. */
+#define JSON_NOT_SCALAR 1
+
+/* Encode o when it is a str, int, float, bool or None of the exact builtin
+ * type (which runs no Python code, so `o` needs no reference of our own):
+ * 0 or -1; else JSON_NOT_SCALAR and nothing written. */
+ZPY_INLINE int json_scalar(jenc *c, PyObject *o)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+
+    if (tp == &PyUnicode_Type)
+        return json_str(c, o);
+    if (tp == &PyLong_Type)
+        return json_int(&c->out, o);
+    if (tp == &PyFloat_Type)
+        return json_double(&c->out, PyFloat_AS_DOUBLE(o));
+    if (o == Py_None)
+        return put_literal(&c->out, 2);
+    if (o == Py_True)
+        return put_literal(&c->out, 1);
+    if (o == Py_False)
+        return put_literal(&c->out, 0);
+    return JSON_NOT_SCALAR;
+}
+
+/* Anything else may run Python code (a default hook may mutate the
+ * container it came from): encode it holding a reference. */
+static ZPY_NOINLINE int json_held(jenc *c, PyObject *o)
+{
+    int rc;
+    Py_INCREF(o);
+    rc = json_enc(c, o);
+    Py_DECREF(o);
+    return rc;
+}
+
 static int json_seq(jenc *c, PyObject *o)
 {
     Py_ssize_t i;
-    int islist = PyList_Check(o);
 
     if (jenter(c, o) < 0 || put_ch(&c->out, '[') < 0)
         return -1;
-    for (i = 0; i < (islist ? PyList_GET_SIZE(o) : PyTuple_GET_SIZE(o)); i++) {
-        PyObject *it = islist ? PyList_GET_ITEM(o, i) : PyTuple_GET_ITEM(o, i);
+    /* A list's size and items are read afresh each time: a default hook
+     * may change the list. */
+    for (i = 0; i < Py_SIZE(o); i++) {
+        PyObject *it = PyList_Check(o) ? PyList_GET_ITEM(o, i) : PyTuple_GET_ITEM(o, i);
         int rc;
         if (i > 0 && put_ch(&c->out, ',') < 0)
             return -1;
-        Py_INCREF(it);
-        rc = json_enc(c, it);
-        Py_DECREF(it);
+        rc = json_scalar(c, it);
+        if (rc == JSON_NOT_SCALAR)
+            rc = json_held(c, it);
         if (rc < 0)
             return -1;
     }
@@ -238,7 +352,9 @@ static int json_pair(jenc *c, PyObject *k, PyObject *v, int first)
     /* Keys of exact builtin types run no Python code and are not used
      * after this; only other keys and non-scalar values need a reference
      * of their own (a default hook may mutate the dict). */
-    if (ZPY_LIKELY(is_plain_scalar(k))) {
+    if (ZPY_LIKELY(Py_IS_TYPE(k, &PyUnicode_Type))) {
+        rc = json_str(c, k);
+    } else if (is_plain_scalar(k)) {
         rc = json_key(c, k);
     } else {
         Py_INCREF(k);
@@ -249,12 +365,8 @@ static int json_pair(jenc *c, PyObject *k, PyObject *v, int first)
         rc = put_ch(&c->out, ':');
     if (rc < 0)
         return -1;
-    if (ZPY_LIKELY(is_plain_scalar(v)))
-        return json_enc(c, v);
-    Py_INCREF(v);
-    rc = json_enc(c, v);
-    Py_DECREF(v);
-    return rc;
+    rc = json_scalar(c, v);
+    return rc == JSON_NOT_SCALAR ? json_held(c, v) : rc;
 }
 
 static int json_dict(jenc *c, PyObject *o)
@@ -331,21 +443,12 @@ static ZPY_NOINLINE int json_slow(jenc *c, PyObject *o)
 static int json_enc(jenc *c, PyObject *o)
 {
     PyTypeObject *tp = Py_TYPE(o);
+    int rc = json_scalar(c, o);
 
-    if (tp == &PyUnicode_Type)
-        return json_str(c, o);
-    if (tp == &PyLong_Type)
-        return json_int(&c->out, o);
+    if (rc != JSON_NOT_SCALAR)
+        return rc;
     if (tp == &PyDict_Type)
         return json_dict(c, o);
-    if (tp == &PyFloat_Type)
-        return json_double(&c->out, PyFloat_AS_DOUBLE(o));
-    if (o == Py_None)
-        return put_literal(&c->out, 2);
-    if (o == Py_True)
-        return put_literal(&c->out, 1);
-    if (o == Py_False)
-        return put_literal(&c->out, 0);
     if (tp == &PyList_Type || tp == &PyTuple_Type)
         return json_seq(c, o);
     return json_slow(c, o);
@@ -424,7 +527,7 @@ PyObject *zpy_json_dumpb(PyObject *module, PyObject *const *args, Py_ssize_t nar
             Py_DECREF(text);
         }
     } else
-        res = PyBytes_FromStringAndSize((const char *)c->out.p, (Py_ssize_t)c->out.len);
+        res = zpy_obuf_take_bytes(&c->out);
     zpy_obuf_free(&c->out);
     return res;
 }
@@ -498,11 +601,29 @@ static const double pow10_tab[23] = {
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
-/* float(text) without PyOS_string_to_double when Clinger's fast path
- * applies: significant digits forming an exact double m <= 2**53, and a
- * decimal exponent within +-22 (an exact power of ten), so one correctly
- * rounded multiplication or division gives the correctly rounded result.
- * The text is already validated JSON.  Returns 0 and *out, or -1. */
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+/* x87 extended precision: 64-bit significands, so every integer below
+ * 2**64 and every power of ten up to 1e27 (5**27 < 2**63) is exact. */
+#  define ZPY_HAVE_LD64 1
+static const long double pow10_ld[28] = {
+    1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L, 1e6L, 1e7L, 1e8L, 1e9L, 1e10L, 1e11L, 1e12L, 1e13L,
+    1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L,
+    1e26L, 1e27L,
+};
+#endif
+
+/* float(text) without strtod when that is exact.  The text is validated
+ * JSON: -?digits[.digits][e[+-]digits].  m is its significant digits (at
+ * most 19, so m < 2**64), x = m * 10**ex.
+ * - Clinger's fast path: m <= 2**53 and |ex| <= 22, so m and 10**|ex| are
+ *   exact doubles and one correctly rounded operation rounds x correctly.
+ * - Else, with x87 long doubles and |ex| <= 27: m and 10**|ex| are exact
+ *   there, so one operation gives x correctly rounded to 64 bits; rounding
+ *   that to 53 bits is x correctly rounded unless it lies exactly halfway
+ *   between two doubles (x itself may be just off the midpoint), which is
+ *   left to strtod.  Whether the FPU really rounds to 64 bits is checked
+ *   too (a caller may have set 53-bit precision).
+ * Returns 0 and *out, or -1 for "use strtod". */
 static int fast_float(const char *p, size_t len, double *out)
 {
     const char *e = p + len;
@@ -516,7 +637,7 @@ static int fast_float(const char *p, size_t len, double *out)
     for (; p < e && *p >= '0' && *p <= '9'; p++) {
         if (m == 0 && *p == '0')
             continue;
-        if (++ndig > 17)
+        if (++ndig > 19)
             return -1;
         m = m * 10 + (unsigned)(*p - '0');
     }
@@ -525,13 +646,11 @@ static int fast_float(const char *p, size_t len, double *out)
             scale--;
             if (m == 0 && *p == '0')
                 continue;
-            if (++ndig > 17)
+            if (++ndig > 19)
                 return -1;
             m = m * 10 + (unsigned)(*p - '0');
         }
     }
-    if (m > 9007199254740992ULL)
-        return -1;
     if (p < e && (*p == 'e' || *p == 'E')) {
         p++;
         if (*p == '-' || *p == '+')
@@ -547,9 +666,25 @@ static int fast_float(const char *p, size_t len, double *out)
         *out = neg ? -0.0 : 0.0;
         return 0;
     }
-    if (ex < -22 || ex > 22)
+    if (m <= 9007199254740992ULL && ex >= -22 && ex <= 22) {
+        *out = ex >= 0 ? (double)m * pow10_tab[ex] : (double)m / pow10_tab[-ex];
+    } else {
+#ifdef ZPY_HAVE_LD64
+        volatile long double one = 1.0L;
+        long double x;
+        uint64_t sig;
+
+        if (ex < -27 || ex > 27 || one + 0x1p-63L == one)
+            return -1;
+        x = ex >= 0 ? (long double)m * pow10_ld[ex] : (long double)m / pow10_ld[-ex];
+        memcpy(&sig, &x, 8); /* the 64-bit significand, little-endian first */
+        if ((sig & 0x7FF) == 0x400)
+            return -1;
+        *out = (double)x;
+#else
         return -1;
-    *out = ex >= 0 ? (double)m * pow10_tab[ex] : (double)m / pow10_tab[-ex];
+#endif
+    }
     if (neg)
         *out = -*out;
     return 0;
@@ -589,16 +724,29 @@ static PyObject *json_number(zpy_codec_state *cs, const zlmdb_json_item *it)
     }
 #endif
 
-    if (!it->is_float && it->len <= 18) {
-        /* Fits in int64: no allocation, no string round trip. */
+    if (!it->is_float && it->len <= 21) {
+        /* Up to 64 bits: no allocation, no string round trip. */
         const char *p = it->str, *e = p + it->len;
-        int neg = *p == '-';
-        long long v = 0;
+        int neg = *p == '-', ok = 1;
+        uint64_t v = 0;
         if (neg)
             p++;
-        for (; p < e; p++)
-            v = v * 10 + (*p - '0');
-        return PyLong_FromLongLong(neg ? -v : v);
+        if (e - p <= 19) { /* below 10**19 < 2**64 */
+            for (; p < e; p++)
+                v = v * 10 + (uint64_t)(*p - '0');
+        } else {
+            for (; p < e && ok; p++) {
+                uint64_t dg = (uint64_t)(*p - '0');
+                ok = v <= (UINT64_MAX - dg) / 10;
+                v = v * 10 + dg;
+            }
+        }
+        if (ok && !neg)
+            return v <= INT64_MAX ? PyLong_FromLongLong((long long)v)
+                                  : PyLong_FromUnsignedLongLong(v);
+        if (ok && v <= (uint64_t)INT64_MAX)
+            return PyLong_FromLongLong(-(long long)v);
+        /* -2**63 and beyond: PyLong_FromString below */
     }
     if (it->len >= sizeof tmp) {
         s = PyMem_Malloc(it->len + 1);
@@ -721,7 +869,7 @@ PyObject *zpy_json_loads(PyObject *module, PyObject *arg)
     zlmdb_json_reader_init(&r, data, len, ZPY_CODEC_MAX_DEPTH);
     for (;;) {
         PyObject *v;
-        rc = zlmdb_json_reader_next(&r, &it);
+        rc = zlmdb__json_next(&r, &it); /* zlmdb_json_reader_next(), inlined */
         if (rc != 0)
             break;
         switch (it.kind) {

@@ -1,16 +1,11 @@
-/* CBOR (RFC 8949): an encoder that writes what cbor2 writes, and a bounded
- * pull reader.
- *
- * The reader's input is attacker-controlled (a corrupt or hostile database
- * value): every length is checked against the bytes that remain before it
- * is used, nesting lives on an explicit, depth-limited stack, and a count
- * that the rest of the input could not possibly hold is refused at once, so
- * a caller that pre-allocates by count cannot be made to allocate 2^63. */
+/* CBOR (RFC 8949): an encoder that writes what cbor2 writes, the UTF-8
+ * check, and the public face of the bounded pull reader (cbor_read_int.h). */
 #include <math.h>
 #include <string.h>
 
 #include "codec_int.h"
 #include "common_int.h"
+#include "cbor_read_int.h"
 
 /* ---------------------------------------------------------------- UTF-8 */
 
@@ -19,10 +14,21 @@ int zlmdb__utf8_check(const unsigned char *s, size_t len, size_t *bad_off)
     size_t i = 0;
 
     while (i < len) {
-        unsigned char c = s[i];
+        unsigned char c;
         size_t n;
         unsigned char lo = 0x80, hi = 0xBF;
 
+        /* Runs of ASCII (most text, and every key) eight bytes at a time. */
+        while (len - i >= 8) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (x & 0x8080808080808080ULL)
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
+        c = s[i];
         if (c < 0x80) {
             i++;
             continue;
@@ -209,6 +215,9 @@ int zlmdb_cbor_encode_double(zlmdb_buf *out, double v)
 
 /* ---------------------------------------------------------------- reader */
 
+/* The reader itself is in cbor_read_int.h, inlined here and into the
+ * extension's cbor_loads. */
+
 int zlmdb_cbor_reader_init(zlmdb_cbor_reader *reader, const void *data, size_t len,
                            size_t max_depth)
 {
@@ -235,271 +244,18 @@ void zlmdb_cbor_reader_dispose(zlmdb_cbor_reader *reader)
     reader->stack_cap = ZLMDB__CBOR_INLINE_FRAMES;
 }
 
-static int fail(zlmdb_cbor_reader *r, int rc, size_t off, const char *what)
+int zlmdb__cbor_fail(zlmdb_cbor_reader *r, int rc, size_t off, const char *what)
 {
     r->error = rc;
     r->error_offset = off;
     return zlmdb__error_set(rc, "CBOR: %s at offset %zu", what, off);
 }
 
-static int push(zlmdb_cbor_reader *r, zlmdb_cbor_kind kind, int indefinite, uint64_t remaining,
-                size_t off)
-{
-    zlmdb__cbor_frame *f;
-
-    if (r->depth >= r->max_depth)
-        return fail(r, ZLMDB_TOO_DEEP, off, "nesting deeper than the limit");
-    if (r->depth == r->stack_cap) {
-        size_t cap = r->stack_cap * 2;
-        zlmdb__cbor_frame *ns;
-        if (cap > r->max_depth)
-            cap = r->max_depth;
-        if (cap > SIZE_MAX / sizeof(*ns))
-            return fail(r, ZLMDB_ENOMEM, off, "nesting stack too large");
-        if (r->stack == r->inline_stack) {
-            ns = zlmdb__malloc(cap * sizeof(*ns));
-            if (ns)
-                memcpy(ns, r->inline_stack, sizeof(r->inline_stack));
-        } else {
-            ns = zlmdb__realloc(r->stack, cap * sizeof(*ns));
-        }
-        if (ns == NULL)
-            return fail(r, ZLMDB_ENOMEM, off, "out of memory for the nesting stack");
-        r->stack = ns;
-        r->stack_cap = cap;
-    }
-    f = &r->stack[r->depth++];
-    f->remaining = remaining;
-    f->kind = (unsigned char)kind;
-    f->indefinite = (unsigned char)(indefinite != 0);
-    f->tagged = 0;
-    return ZLMDB_OK;
-}
-
-/* Read the argument of a head whose additional info is `ai`.  Returns 0,
- * 1 for "indefinite" (ai 31), or an error. */
-static int read_arg(zlmdb_cbor_reader *r, unsigned ai, size_t off, uint64_t *arg)
-{
-    size_t n, i;
-    uint64_t v = 0;
-
-    if (ai < 24) {
-        *arg = ai;
-        return 0;
-    }
-    if (ai >= 28 && ai <= 30)
-        return fail(r, ZLMDB_DECODE, off, "reserved additional information 28-30");
-    if (ai == 31)
-        return 1;
-    n = (size_t)1 << (ai - 24);
-    if (r->len - r->pos < n)
-        return fail(r, ZLMDB_TRUNCATED, off, "input ends inside an item head");
-    for (i = 0; i < n; i++)
-        v = (v << 8) | r->data[r->pos + i];
-    r->pos += n;
-    *arg = v;
-    return 0;
-}
-
-static double half_to_double(unsigned h)
-{
-    unsigned exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
-    double v;
-
-    if (exp == 0)
-        v = ldexp((double)mant, -24);
-    else if (exp == 31)
-        v = mant ? NAN : INFINITY;
-    else
-        v = ldexp((double)(mant + 1024), (int)exp - 25);
-    return (h & 0x8000) ? -v : v;
-}
-
-/* Called once an item (scalar, or a container at its END) is complete:
- * count it against the enclosing container and set `done` at top level. */
-static void complete_item(zlmdb_cbor_reader *r, zlmdb_cbor_item *out)
-{
-    if (r->depth == 0) {
-        r->top_tagged = 0;
-        r->ntop++;
-        out->done = 1;
-        return;
-    }
-    r->stack[r->depth - 1].tagged = 0;
-    /* Definite: count down to the implicit end.  Indefinite: count up, so a
-     * break can tell a map that ends after a key. */
-    if (r->stack[r->depth - 1].indefinite)
-        r->stack[r->depth - 1].remaining++;
-    else
-        r->stack[r->depth - 1].remaining--;
-}
-
 int zlmdb_cbor_reader_next(zlmdb_cbor_reader *r, zlmdb_cbor_item *out)
 {
-    size_t off;
-    unsigned ib, major, ai;
-    uint64_t arg = 0;
-    int ind;
-    zlmdb__cbor_frame *top;
-
     if (r == NULL || out == NULL)
         return zlmdb__error_set(ZLMDB_EINVAL, "CBOR reader: NULL argument");
-    if (r->error)
-        return zlmdb__error_set(r->error, "CBOR: earlier error at offset %zu",
-                                r->error_offset);
-    memset(out, 0, sizeof(*out));
-    off = r->pos;
-    out->offset = off;
-    top = r->depth ? &r->stack[r->depth - 1] : NULL;
-
-    /* A definite container whose items are all read ends without a byte. */
-    if (top && !top->indefinite && top->remaining == 0) {
-        out->kind = ZLMDB_CBOR_END;
-        out->end_of = (zlmdb_cbor_kind)top->kind;
-        r->depth--;
-        out->depth = r->depth;
-        complete_item(r, out);
-        return ZLMDB_OK;
-    }
-    if (r->pos == r->len) {
-        if (top == NULL && !r->top_tagged && r->ntop > 0) {
-            out->kind = ZLMDB_CBOR_EOF;
-            return ZLMDB_OK;
-        }
-        return fail(r, ZLMDB_TRUNCATED, off, "input ends inside an item");
-    }
-    ib = r->data[r->pos++];
-    major = ib >> 5;
-    ai = ib & 0x1F;
-    out->depth = r->depth;
-
-    if (ib == 0xFF) {
-        if (top == NULL || !top->indefinite)
-            return fail(r, ZLMDB_DECODE, off, "break outside an indefinite-length item");
-        if (top->tagged)
-            return fail(r, ZLMDB_DECODE, off, "break where a tagged item should be");
-        if (top->kind == ZLMDB_CBOR_MAP && (top->remaining & 1))
-            return fail(r, ZLMDB_DECODE, off, "map ends after a key without its value");
-        out->kind = ZLMDB_CBOR_END;
-        out->end_of = (zlmdb_cbor_kind)top->kind;
-        r->depth--;
-        out->depth = r->depth;
-        complete_item(r, out);
-        return ZLMDB_OK;
-    }
-
-    /* Inside an indefinite string only definite strings of the same major
-     * type may appear (RFC 8949 3.2.3). */
-    if (top && top->indefinite &&
-        (top->kind == ZLMDB_CBOR_BYTES || top->kind == ZLMDB_CBOR_TEXT)) {
-        unsigned want = top->kind == ZLMDB_CBOR_BYTES ? 2 : 3;
-        if (major != want || ai == 31)
-            return fail(r, ZLMDB_DECODE, off,
-                        "indefinite-length string holds something other than a chunk");
-    }
-
-    ind = read_arg(r, ai, off, &arg);
-    if (ind < 0)
-        return ind;
-    if (ind && (major == 0 || major == 1 || major == 6))
-        return fail(r, ZLMDB_DECODE, off, "indefinite length on an integer or tag");
-    if (ind && major == 7)
-        return fail(r, ZLMDB_DECODE, off, "break outside an indefinite-length item");
-
-    switch (major) {
-    case 0:
-    case 1:
-        out->kind = major == 0 ? ZLMDB_CBOR_UINT : ZLMDB_CBOR_NEGINT;
-        out->u = arg;
-        break;
-    case 2:
-    case 3:
-        out->kind = major == 2 ? ZLMDB_CBOR_BYTES : ZLMDB_CBOR_TEXT;
-        if (ind) {
-            out->indefinite = 1;
-            if (push(r, out->kind, 1, 0, off))
-                return r->error;
-            /* Counted against the parent when its END comes. */
-            return ZLMDB_OK;
-        }
-        if (arg > (uint64_t)(r->len - r->pos))
-            return fail(r, ZLMDB_TRUNCATED, off, "string longer than the rest of the input");
-        out->data = r->data + r->pos;
-        out->len = (size_t)arg;
-        if (major == 3 && out->len) {
-            size_t bad;
-            if (!zlmdb__utf8_check(out->data, out->len, &bad))
-                return fail(r, ZLMDB_DECODE, r->pos + bad, "text string is not valid UTF-8");
-        }
-        r->pos += out->len;
-        break;
-    case 4:
-    case 5:
-        out->kind = major == 4 ? ZLMDB_CBOR_ARRAY : ZLMDB_CBOR_MAP;
-        if (ind) {
-            out->indefinite = 1;
-            if (push(r, out->kind, 1, 0, off))
-                return r->error;
-            return ZLMDB_OK;
-        }
-        /* Each item takes at least one byte: a count beyond the rest of the
-         * input is a lie, refused before anyone allocates for it.  This also
-         * keeps 2 * count (map) from overflowing. */
-        if (arg > (uint64_t)(r->len - r->pos) / (major == 5 ? 2 : 1))
-            return fail(r, ZLMDB_TRUNCATED, off, "count larger than the rest of the input");
-        out->u = arg;
-        if (push(r, out->kind, 0, major == 5 ? arg * 2 : arg, off))
-            return r->error;
-        return ZLMDB_OK;
-    case 6:
-        out->kind = ZLMDB_CBOR_TAG;
-        out->u = arg;
-        if (top)
-            top->tagged = 1;
-        else
-            r->top_tagged = 1;
-        return ZLMDB_OK;
-    default: /* 7 */
-        if (ai < 24) {
-            if (ai == 20)
-                out->kind = ZLMDB_CBOR_FALSE;
-            else if (ai == 21)
-                out->kind = ZLMDB_CBOR_TRUE;
-            else if (ai == 22)
-                out->kind = ZLMDB_CBOR_NULL;
-            else if (ai == 23)
-                out->kind = ZLMDB_CBOR_UNDEFINED;
-            else {
-                out->kind = ZLMDB_CBOR_SIMPLE;
-                out->u = ai;
-            }
-        } else if (ai == 24) {
-            if (arg < 32)
-                return fail(r, ZLMDB_DECODE, off, "two-byte simple value below 32");
-            out->kind = ZLMDB_CBOR_SIMPLE;
-            out->u = arg;
-        } else {
-            out->kind = ZLMDB_CBOR_FLOAT;
-            if (ai == 25) {
-                out->width = 2;
-                out->f = half_to_double((unsigned)arg);
-            } else if (ai == 26) {
-                float f;
-                uint32_t b32 = (uint32_t)arg;
-                memcpy(&f, &b32, 4);
-                out->width = 4;
-                out->f = (double)f;
-            } else {
-                double d;
-                memcpy(&d, &arg, 8);
-                out->width = 8;
-                out->f = d;
-            }
-        }
-        break;
-    }
-    complete_item(r, out);
-    return ZLMDB_OK;
+    return zlmdb__cbor_next(r, out);
 }
 
 int zlmdb_cbor_reader_finish(zlmdb_cbor_reader *r)
@@ -510,9 +266,9 @@ int zlmdb_cbor_reader_finish(zlmdb_cbor_reader *r)
         return zlmdb__error_set(r->error, "CBOR: earlier error at offset %zu",
                                 r->error_offset);
     if (r->depth || r->top_tagged || r->ntop == 0)
-        return fail(r, ZLMDB_TRUNCATED, r->pos, "input ends inside an item");
+        return zlmdb__cbor_fail(r, ZLMDB_TRUNCATED, r->pos, "input ends inside an item");
     if (r->ntop > 1 || r->pos != r->len)
-        return fail(r, ZLMDB_DECODE, r->pos, "trailing bytes after the item");
+        return zlmdb__cbor_fail(r, ZLMDB_DECODE, r->pos, "trailing bytes after the item");
     return ZLMDB_OK;
 }
 

@@ -36,6 +36,34 @@ static inline int zlmdb__buf_commit(zlmdb_buf *out, unsigned char *end)
     return 0;
 }
 
+/* Whether s[0..n) is all ASCII (so valid UTF-8 without further ado):
+ * whole words, the last one overlapping, so a short key costs a load or
+ * two.  The readers test this before zlmdb__utf8_check(). */
+static inline int zlmdb__is_ascii(const unsigned char *s, size_t n)
+{
+    const uint64_t highs = 0x8080808080808080ULL;
+    uint64_t acc = 0, x;
+    size_t i;
+
+    if (n >= 8) {
+        for (i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, s + i, 8);
+            acc |= x;
+        }
+        memcpy(&x, s + n - 8, 8);
+        return ((acc | x) & highs) == 0;
+    }
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        return ((lo | hi) & 0x80808080u) == 0;
+    }
+    for (i = 0; i < n; i++)
+        acc |= s[i];
+    return (acc & 0x80) == 0;
+}
+
 /* ================================================================ CBOR */
 
 /** Longest head (1 + 8 bytes); also the longest float item. */
@@ -239,17 +267,43 @@ static inline unsigned char *zlmdb__json_string(unsigned char *p, const unsigned
     return zlmdb__json_quote_plain(p, s, n);
 }
 
-/* An unsigned integer in decimal.  Room: JSON_INT_MAX. */
+/* "00" .. "99", for writing decimal digits two at a time. */
+static const char zlmdb__digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* The decimal digits of v at end - ndigits(v) .. end, two at a time from
+ * the end; returns their start. */
+static inline unsigned char *zlmdb__digits_backward(unsigned char *end, uint64_t v)
+{
+    while (v >= 100) {
+        end -= 2;
+        memcpy(end, zlmdb__digit_pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10) {
+        end -= 2;
+        memcpy(end, zlmdb__digit_pairs + 2 * v, 2);
+    } else {
+        *--end = (unsigned char)('0' + v);
+    }
+    return end;
+}
+
+/* An unsigned integer in decimal, written in place (its digits counted
+ * first, by comparisons).  Room: JSON_INT_MAX. */
 static inline unsigned char *zlmdb__json_uint(unsigned char *p, uint64_t v)
 {
-    char tmp[ZLMDB__JSON_INT_MAX], *e = tmp + sizeof tmp, *q = e;
+    uint64_t p10 = 10;
+    size_t nd = 1;
 
-    do {
-        *--q = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    memcpy(p, q, (size_t)(e - q));
-    return p + (e - q);
+    while (nd < 20 && v >= p10) {
+        nd++;
+        p10 *= 10;
+    }
+    zlmdb__digits_backward(p + nd, v);
+    return p + nd;
 }
 
 /* A signed integer in decimal.  Room: JSON_INT_MAX. */

@@ -1,17 +1,12 @@
 /* JSON: encoder primitives matching Python's json.dumps(separators=(",", ":"),
- * ensure_ascii=False), and a bounded pull reader accepting what json.loads
- * accepts.
- *
- * The reader's input is attacker-controlled: it never reads past `len`,
- * keeps nesting on an explicit depth-limited stack, and reports every error
- * with its byte offset. */
+ * ensure_ascii=False), and the public face of the bounded pull reader
+ * (json_read_int.h) accepting what json.loads accepts. */
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "codec_int.h"
 #include "common_int.h"
+#include "json_read_int.h"
 
 /* ---------------------------------------------------------------- encoder */
 
@@ -109,183 +104,162 @@ int zlmdb_json_encode_literal(zlmdb_buf *out, int v)
     return rc ? rc : zlmdb__buf_commit(out, zlmdb__json_literal(p, v));
 }
 
-static const double pow10_tab[23] = {
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
-#define TWO53 9007199254740992.0
-
-/* float.__repr__ for the common case, in exact integer arithmetic (the
- * search in format_slow() below costs a dozen printf/strtod round trips).
+/* float.__repr__ for every finite double, in 64-bit integer arithmetic.
  *
- * repr(x) is the shortest decimal that reads back as x (the closest one
- * when several are that short), positional when its decimal point
- * position decpt (x = 0.DIGITS * 10**decpt) is in -3 .. 16, else
- * scientific.  With x = M * 2**-s (53-bit M), x * 10**k is
- * M * 5**k * 2**(k-s), and the decimals of x that read back as x, scaled by
- * 10**k, are the integers within half an ulp (scaled alike) of it.  For
- * 1e-14 <= x < 2**53 and k <= 27 all of that is exact in 128-bit integers
- * (M * 5**27 * 4 < 2**118), so we find the smallest k with a candidate and
- * take the nearest one.  Exact ties between two candidates are left to the
- * slow path.  Returns the length written into out, or 0 for "not handled". */
-static const uint64_t pow5_tab[28] = { /* 5**0 .. 5**27 (5**27 < 2**63) */
-    1ULL, 5ULL, 25ULL, 125ULL, 625ULL, 3125ULL, 15625ULL, 78125ULL, 390625ULL,
-    1953125ULL, 9765625ULL, 48828125ULL, 244140625ULL, 1220703125ULL, 6103515625ULL,
-    30517578125ULL, 152587890625ULL, 762939453125ULL, 3814697265625ULL,
-    19073486328125ULL, 95367431640625ULL, 476837158203125ULL, 2384185791015625ULL,
-    11920928955078125ULL, 59604644775390625ULL, 298023223876953125ULL,
-    1490116119384765625ULL, 7450580596923828125ULL,
-};
+ * repr(x) is the shortest decimal that reads back as x, the nearest one to
+ * x when several are that short (the even one on a tie).  With x = c * 2**q
+ * (c the 53-bit significand), the decimals that read back as x are those
+ * in the rounding interval [x - u/2, x + u/2], u = 2**q (only u/4 below
+ * when c is a power of two and the gap below is narrower), the bounds
+ * themselves only when c is even (round-half-even reads them back).
+ *
+ * Scaled by 10**-k with k = floor(log10(u)) (for the narrow case, of 3u/4),
+ * the interval is between 1 and 10 units wide, so it holds at most one
+ * multiple of 10, and at least one integer besides: when exactly one of the
+ * two multiples of 10 around x is inside, it is the shortest decimal (its
+ * trailing zeros stripped); otherwise the shortest has as many digits as
+ * the integer part s of the scaled x, and is s or s + 1, whichever is
+ * inside (the nearer, or the even, when both are).
+ *
+ * Scaling multiplies 4 * c * 2**h (h = 1..8, so the product of the 126-bit
+ * power of ten and it stays in reach of 64x64-bit products) by g, a
+ * one-more-than-truncated 126-bit 10**-k (json_pow10.h, from the exact
+ * generator), keeping the integer part and, in the lowest bit, whether
+ * anything was cut off ("round to odd").  This is the method of
+ * R. Giulietti, "The Schubfach way to render doubles" (2020), which shows
+ * that 126 bits make every comparison below exact. */
+#include "json_pow10.h"
 
-#if defined(__SIZEOF_INT128__)
-typedef unsigned __int128 u128;
-
-/* The decimal candidates of x = M * 2**-s at k fraction digits (see
- * format_fast).  Returns 1 with the nearest in *m, 0 when there is none, -1
- * for an exact tie between two. */
-static int repr_candidate(uint64_t M, int s, int even, int lower_half, int k, uint64_t *m)
+/* The high 64 bits of a * b. */
+static inline uint64_t mul_hi64(uint64_t a, uint64_t b)
 {
-    u128 p5 = pow5_tab[k];
-    u128 v = (u128)M * p5 * 4, hi = v + 2 * p5, lo = v - (lower_half ? 1 : 2) * p5;
-    u128 mlo, mhi, mask, qq, rem, half, c;
-    int sh = s + 2 - k; /* units of 2**(k-s-2) per integer */
-
-    if (sh < 0)
-        return -1; /* not reached for |x| < 2**53 and k <= 17 - log10(x) */
-    if (sh <= 2) {
-        /* x * 10**k is an integer (k >= s): it is the nearest candidate. */
-        *m = (uint64_t)(v >> sh);
-        return (v >> sh) >> 63 ? -1 : 1;
-    }
-    mask = ((u128)1 << sh) - 1;
-    mlo = (lo + mask) >> sh; /* ceil */
-    if (!even && (mlo << sh) == lo)
-        mlo++;
-    mhi = hi >> sh;          /* floor */
-    if (!even && (mhi << sh) == hi)
-        mhi--;
-    if (mlo > mhi)
-        return 0;
-    qq = v >> sh;
-    rem = v & mask;
-    half = (u128)1 << (sh - 1);
-    if (rem == half && mlo <= qq && qq + 1 <= mhi)
-        return -1;
-    c = qq + (rem > half);
-    if (c < mlo)
-        c = mlo;
-    if (c > mhi)
-        c = mhi;
-    if (c >> 63)
-        return -1;
-    *m = (uint64_t)c;
-    return 1;
+#if defined(__SIZEOF_INT128__)
+    return (uint64_t)(((unsigned __int128)a * b) >> 64);
+#else
+    uint64_t al = a & 0xFFFFFFFFu, ah = a >> 32, bl = b & 0xFFFFFFFFu, bh = b >> 32;
+    uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+    uint64_t mid = (ll >> 32) + (lh & 0xFFFFFFFFu) + (hl & 0xFFFFFFFFu);
+    return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+#endif
 }
 
-static size_t format_fast(double d, char *out)
+/* floor(x / 2**sh) for a signed x (not relying on >> of negatives). */
+static inline int floor_shift(int64_t x, int sh)
 {
-    double a = fabs(d);
-    uint64_t bits, M, m = 0, mk = 0;
-    char dig[24], *q = out;
-    int s, k, nd, decpt, i, even, lower_half, e10, klo, khi, r;
+    return x >= 0 ? (int)(x >> sh) : -(int)((-x + ((int64_t)1 << sh) - 1) >> sh);
+}
 
-    if (!(a >= 1e-14 && a < 1e16))
-        return 0;
-    if (a >= TWO53) {
-        /* Multiples of 2 below 1e16: repr is the integer and ".0" (no
-         * shorter decimal lies within +-1 of an even integer). */
-        uint64_t u = (uint64_t)a;
-        char tmp[24], *e = tmp + sizeof tmp, *p = e;
-        do {
-            *--p = (char)('0' + u % 10);
-            u /= 10;
-        } while (u);
-        if (signbit(d))
-            *q++ = '-';
-        memcpy(q, p, (size_t)(e - p));
-        q += e - p;
-        memcpy(q, ".0", 2);
-        return (size_t)(q + 2 - out);
+/* floor(log10(2**q)), floor(log10(3/4 * 2**q)) and floor(log2(10**e)), exact
+ * for |q| <= 1100 and |e| <= 400 (checked by the generator's test). */
+static inline int flog10_pow2(int q)
+{
+    return floor_shift((int64_t)q * 661971961083LL, 41);
+}
+
+static inline int flog10_three_quarters_pow2(int q)
+{
+    return floor_shift((int64_t)q * 661971961083LL - 274743187321LL, 41);
+}
+
+static inline int flog2_pow10(int e)
+{
+    return floor_shift((int64_t)e * 913124641741LL, 38);
+}
+
+/* cp * g / 2**127, rounded to odd: floor, with the lowest bit set when
+ * anything nonzero was dropped.  g = g1 * 2**63 + g0. */
+static inline uint64_t round_odd(uint64_t g1, uint64_t g0, uint64_t cp)
+{
+    uint64_t x1 = mul_hi64(g0, cp), y0 = g1 * cp, y1 = mul_hi64(g1, cp);
+    uint64_t z = (y0 >> 1) + x1, vbp = y1 + (z >> 63);
+    const uint64_t m63 = (1ULL << 63) - 1;
+
+    return vbp | (((z & m63) + m63) >> 63);
+}
+
+/* The digits m (trailing zeros allowed) and exponent k of repr(x) for a
+ * positive normal double x: repr(x) == m * 10**k. */
+static void shortest_decimal(uint64_t bits, uint64_t *m, int *k10)
+{
+    int bq = (int)(bits >> 52), q = (bq ? bq : 1) - 1075, k, h;
+    uint64_t c = (bits & ((1ULL << 52) - 1)) | (bq ? 1ULL << 52 : 0);
+    uint64_t out = c & 1, cb = c << 2, cbr = cb + 2, cbl, g1, g0, vb, vbl, vbr, s, t;
+    const uint64_t *g;
+
+    if (c != (1ULL << 52) || q == -1074) {
+        cbl = cb - 2;
+        k = flog10_pow2(q);
+    } else {
+        cbl = cb - 1; /* a power of two: the gap below is half as wide */
+        k = flog10_three_quarters_pow2(q);
     }
-    memcpy(&bits, &a, 8);
-    M = (bits & ((1ULL << 52) - 1)) | (1ULL << 52); /* normal: a >= 1e-14 */
-    s = 1075 - (int)(bits >> 52);                   /* a = M * 2**-s, s >= 1 */
-    lower_half = (bits & ((1ULL << 52) - 1)) == 0;  /* the gap below is half as wide */
-    even = (M & 1) == 0;                            /* round-half-even keeps ties */
-    /* floor(log10 a) is e10 or e10 + 1, from the binary exponent. */
-    e10 = (int)floor((double)(52 - s) * 0.30102999566398120);
-    klo = -e10 - 1;
-    khi = 17 - e10;
-    if (klo < 0)
-        klo = 0;
-    if (khi > 27)
-        khi = 27;
-    if (klo > khi)
-        return 0;
-    /* Short decimals (prices, measurements) first, in doubles: m / 10**k
-     * is correctly rounded like strtod (m < 2**53 and 10**k exact), so a
-     * nearest m that reads back, with neither neighbour reading back, is
-     * the one candidate at k.  A miss proves nothing (a * 10**k is itself
-     * rounded), so a hit is confirmed minimal by the exact test at k - 1,
-     * and misses fall through to the exact search. */
-    for (k = klo; k <= klo + 6 && k <= 22; k++) {
-        double p = pow10_tab[k], x = a * p, md;
-        if (x >= TWO53)
-            break;
-        /* round to nearest integer: exact for x < 2**53 */
-        md = x >= 4503599627370496.0 ? x : (x + 4503599627370496.0) - 4503599627370496.0;
-        if (md / p == a) {
-            if ((md - 1) / p == a || (md + 1) / p == a)
-                break;
-            if (k > klo && repr_candidate(M, s, even, lower_half, k - 1, &mk) != 0)
-                break;
-            m = (uint64_t)md;
-            goto digits;
+    h = q + flog2_pow10(-k) + 2;
+    g = zlmdb__pow10_g[-k - ZLMDB__POW10_EMIN];
+    g1 = g[0];
+    g0 = g[1];
+    vb = round_odd(g1, g0, cb << h);
+    vbl = round_odd(g1, g0, cbl << h);
+    vbr = round_odd(g1, g0, cbr << h);
+    s = vb >> 2;
+    {
+        uint64_t sp10 = s / 10 * 10, tp10 = sp10 + 10;
+        int upin = vbl + out <= sp10 << 2, wpin = (tp10 << 2) + out <= vbr;
+        if (upin != wpin) {
+            *m = upin ? sp10 : tp10;
+            *k10 = k;
+            return;
         }
     }
-    /* Having a candidate is monotone in k (m at k gives 10m at k+1), so
-     * binary-search the smallest k between 1 and 17 significant digits
-     * (with a digit of slack for the estimate of floor(log10 a)). */
-    if (klo > khi)
-        return 0;
-    r = repr_candidate(M, s, even, lower_half, khi, &mk);
-    if (r != 1)
-        return 0;
-    k = khi;
-    m = mk;
-    while (klo < k) {
-        int mid = klo + (k - klo) / 2;
-        r = repr_candidate(M, s, even, lower_half, mid, &mk);
-        if (r < 0)
-            return 0;
-        if (r == 1) {
-            k = mid;
-            m = mk;
+    t = s + 1;
+    {
+        int uin = vbl + out <= s << 2, win = (t << 2) + out <= vbr;
+        if (uin != win) {
+            *m = uin ? s : t;
         } else {
-            klo = mid + 1;
+            /* both read back: the nearer, or the even one on a tie */
+            int64_t cmp = (int64_t)(vb - ((s + t) << 1));
+            *m = cmp < 0 || (cmp == 0 && (s & 1) == 0) ? s : t;
         }
     }
-digits:
-    if (m == 0)
-        return 0;
-    nd = 0;
-    while (m) {
-        dig[nd++] = (char)('0' + m % 10);
+    *k10 = k;
+}
+
+/* Write m * 10**k as float.__repr__ does (m > 0): positional when the
+ * decimal exponent is in -4 .. 15, else d[.ddd]e+XX / e-XX. */
+static size_t write_repr(char *out, int neg, uint64_t m, int k)
+{
+    char dig[24], *q = out;
+    int nd = 1, i, decpt, ex;
+    uint64_t p10 = 10;
+
+    /* Strip trailing zeros, coarsely first: fewer than 8, 4, 2, 1 remain
+     * after each step. */
+    while (m % 100000000 == 0) {
+        m /= 100000000;
+        k += 8;
+    }
+    if (m % 10000 == 0) {
+        m /= 10000;
+        k += 4;
+    }
+    if (m % 100 == 0) {
+        m /= 100;
+        k += 2;
+    }
+    if (m % 10 == 0) {
         m /= 10;
+        k++;
     }
-    for (i = 0; i < nd / 2; i++) {
-        char t = dig[i];
-        dig[i] = dig[nd - 1 - i];
-        dig[nd - 1 - i] = t;
+    while (nd < 20 && m >= p10) {
+        nd++;
+        p10 *= 10;
     }
-    decpt = nd - k; /* x = 0.DIG * 10**decpt */
-    if (decpt > 16)
-        return 0;
-    if (signbit(d))
+    zlmdb__digits_backward((unsigned char *)dig + nd, m);
+    decpt = nd + k; /* x = 0.DIG * 10**decpt */
+    ex = decpt - 1;
+    if (neg)
         *q++ = '-';
-    if (decpt < -3) {
-        /* scientific: D[.DDD]e-XX */
-        int ex = decpt - 1;
+    if (ex < -4 || ex >= 16) {
         *q++ = dig[0];
         if (nd > 1) {
             *q++ = '.';
@@ -322,109 +296,21 @@ digits:
     }
     return (size_t)(q - out);
 }
-#else
-static size_t format_fast(double d, char *out)
+
+/* repr(d) for finite nonzero d. */
+static size_t format_repr(double d, char *out)
 {
-    (void)d;
-    (void)out;
-    return 0; /* no 128-bit integers: always the search */
-}
-#endif
+    uint64_t bits, m;
+    int k;
 
-/* The general case of zlmdb_json_format_double() (beyond 1e-14 .. 1e16, or
- * an exact tie), by search: printf's "%.*e" is correctly rounded, so the
- * nearest p-digit decimal is at hand for any p, and strtod() tells whether
- * it reads back.
- *
- * Split "d.ddde[+-]x" (from %e) into its digits and decimal exponent; the
- * radix character (locale-dependent) is skipped with the other non-digits. */
-static int split_sci(const char *b, char *dig)
-{
-    int i, k = 0;
-
-    for (i = 0; b[i] && b[i] != 'e'; i++)
-        if (b[i] >= '0' && b[i] <= '9')
-            dig[k++] = b[i];
-    dig[k] = 0;
-    return b[i] == 'e' ? atoi(b + i + 1) : 0;
-}
-
-/* Does "d.ddd" x 10^exp read back as v?  Written as the integer "dddd"
- * with its exponent shifted, because the radix character that strtod()
- * expects depends on the process's LC_NUMERIC, and the digits do not. */
-static int digits_roundtrip(const char *dig, int exp, double v)
-{
-    char b[48], t[8];
-    size_t n = strlen(dig);
-    int e = exp - ((int)n - 1), k = 0;
-    char *q = b + n;
-
-    /* by hand: this runs once or twice per probe, printf costs as much as
-     * the strtod() it feeds */
-    memcpy(b, dig, n);
-    *q++ = 'e';
-    if (e < 0) {
-        *q++ = '-';
-        e = -e;
-    }
-    do {
-        t[k++] = (char)('0' + e % 10);
-        e /= 10;
-    } while (e);
-    while (k)
-        *q++ = t[--k];
-    *q = 0;
-    return strtod(b, NULL) == v;
-}
-
-/* Add `delta` (+1 or -1) to the last of the p digits, carrying through;
- * returns 0 when the result leaves the p-digit range of this exponent. */
-static int bump(char *dig, int p, int delta)
-{
-    int i;
-
-    for (i = p - 1; i >= 0; i--) {
-        int d = dig[i] - '0' + delta;
-        if (d >= 0 && d <= 9) {
-            dig[i] = (char)('0' + d);
-            return dig[0] != '0';
-        }
-        dig[i] = delta > 0 ? '0' : '9';
-    }
-    return 0;
-}
-
-/* Is there a p-digit decimal that reads back as v?  Usually the correctly
- * rounded one.  Only at an exact power of two is the rounding interval
- * lopsided (the gap below is half the gap above), and there the neighbour
- * on the wide side may read back when the nearest does not. */
-static int shortest_at(double v, int p, int pow2, char *dig, int *exp)
-{
-    char b[48], alt[24];
-    int d;
-
-    snprintf(b, sizeof(b), "%.*e", p - 1, v);
-    *exp = split_sci(b, dig);
-    if (digits_roundtrip(dig, *exp, v))
-        return 1;
-    if (!pow2)
-        return 0;
-    for (d = -1; d <= 1; d += 2) {
-        memcpy(alt, dig, (size_t)p + 1);
-        if (bump(alt, p, d) && digits_roundtrip(alt, *exp, v)) {
-            memcpy(dig, alt, (size_t)p + 1);
-            return 1;
-        }
-    }
-    return 0;
+    memcpy(&bits, &d, 8);
+    shortest_decimal(bits & ~(1ULL << 63), &m, &k);
+    return write_repr(out, (int)(bits >> 63), m, k);
 }
 
 size_t zlmdb_json_format_double(double v, char *out)
 {
-    char dig[24], best[24];
-    int lo, hi, exp = 0, best_exp = 0, nd, i, pow2;
-    size_t n = 0;
-    uint64_t bits;
+    size_t n;
 
     if (isnan(v)) {
         memcpy(out, "NaN", 4);
@@ -434,78 +320,12 @@ size_t zlmdb_json_format_double(double v, char *out)
         memcpy(out, v > 0 ? "Infinity" : "-Infinity", v > 0 ? 9 : 10);
         return v > 0 ? 8 : 9;
     }
-    if (signbit(v)) {
-        out[n++] = '-';
-        v = -v;
-    }
     if (v == 0) {
-        memcpy(out + n, "0.0", 4);
-        return n + 3;
-    }
-    nd = (int)format_fast(v, out + n);
-    if (nd > 0) {
-        n += (size_t)nd;
-        out[n] = 0;
+        n = signbit(v) ? 4 : 3;
+        memcpy(out, signbit(v) ? "-0.0" : "0.0", n + 1);
         return n;
     }
-    memcpy(&bits, &v, 8);
-    pow2 = (bits & 0xFFFFFFFFFFFFFull) == 0;
-    /* Fewest digits that read back: if p digits do, p + 1 digits do too (the
-     * nearest (p+1)-digit decimal is no farther), so search.  Most doubles
-     * need 15..17 digits or few, so probe 15 first: 2 probes for the
-     * former, a binary search below 15 for the latter. */
-    if (shortest_at(v, 15, pow2, best, &best_exp)) {
-        lo = 1;
-        hi = 15;
-    } else if (shortest_at(v, 16, pow2, best, &best_exp)) {
-        lo = hi = 16;
-    } else {
-        shortest_at(v, 17, pow2, best, &best_exp); /* 17 always reads back */
-        lo = hi = 17;
-    }
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (shortest_at(v, mid, pow2, dig, &exp)) {
-            memcpy(best, dig, sizeof(dig));
-            best_exp = exp;
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    nd = (int)strlen(best);
-    while (nd > 1 && best[nd - 1] == '0')
-        nd--;
-    exp = best_exp;
-    /* float.__repr__: positional for 1e-4 <= |v| < 1e16, else scientific. */
-    if (exp >= -4 && exp < 16) {
-        if (exp < 0) {
-            out[n++] = '0';
-            out[n++] = '.';
-            for (i = 0; i < -exp - 1; i++)
-                out[n++] = '0';
-            for (i = 0; i < nd; i++)
-                out[n++] = best[i];
-        } else {
-            for (i = 0; i <= exp; i++)
-                out[n++] = i < nd ? best[i] : '0';
-            out[n++] = '.';
-            if (nd > exp + 1)
-                for (i = exp + 1; i < nd; i++)
-                    out[n++] = best[i];
-            else
-                out[n++] = '0';
-        }
-    } else {
-        out[n++] = best[0];
-        if (nd > 1) {
-            out[n++] = '.';
-            for (i = 1; i < nd; i++)
-                out[n++] = best[i];
-        }
-        n += (size_t)snprintf(out + n, ZLMDB_JSON_DOUBLE_MAX - n, "e%c%02d",
-                              exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
-    }
+    n = format_repr(v, out);
     out[n] = 0;
     return n;
 }
@@ -520,14 +340,8 @@ int zlmdb_json_encode_double(zlmdb_buf *out, double v)
 
 /* ---------------------------------------------------------------- reader */
 
-enum {
-    ST_VALUE = 0,   /* a value must come */
-    ST_ARRAY_FIRST, /* after '[': a value or ']' */
-    ST_OBJECT_FIRST,/* after '{': a key or '}' */
-    ST_KEY,         /* after ',' in an object: a key */
-    ST_AFTER,       /* after a value in a container: ',' or the closer */
-    ST_DONE         /* the top-level value is complete */
-};
+/* The reader itself is in json_read_int.h, inlined here and into the
+ * extension's json_loads. */
 
 int zlmdb_json_reader_init(zlmdb_json_reader *reader, const void *data, size_t len,
                            size_t max_depth)
@@ -540,7 +354,7 @@ int zlmdb_json_reader_init(zlmdb_json_reader *reader, const void *data, size_t l
     reader->data = data ? (const unsigned char *)data : (const unsigned char *)"";
     reader->len = len;
     reader->max_depth = max_depth ? max_depth : ZLMDB_JSON_DEFAULT_MAX_DEPTH;
-    reader->state = ST_VALUE;
+    reader->state = ZLMDB__JST_VALUE;
     return ZLMDB_OK;
 }
 
@@ -552,383 +366,18 @@ void zlmdb_json_reader_dispose(zlmdb_json_reader *reader)
     zlmdb_buf_dispose(&reader->scratch);
 }
 
-static int jfail(zlmdb_json_reader *r, int rc, size_t off, const char *what)
+int zlmdb__json_fail(zlmdb_json_reader *r, int rc, size_t off, const char *what)
 {
     r->error = rc;
     r->error_offset = off;
     return zlmdb__error_set(rc, "JSON: %s at offset %zu", what, off);
 }
 
-/* Truncated when the input simply stopped, malformed otherwise. */
-static int jfail_at(zlmdb_json_reader *r, size_t off, const char *what)
-{
-    return jfail(r, off >= r->len ? ZLMDB_TRUNCATED : ZLMDB_DECODE, off, what);
-}
-
-static void skip_ws(zlmdb_json_reader *r)
-{
-    while (r->pos < r->len) {
-        unsigned char c = r->data[r->pos];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-            break;
-        r->pos++;
-    }
-}
-
-/* Read 4 hex digits of a \u escape at `p`. */
-static int read_u4(zlmdb_json_reader *r, size_t p, unsigned *cp)
-{
-    unsigned v = 0;
-    int i;
-
-    for (i = 0; i < 4; i++) {
-        int h;
-        if (p + (size_t)i >= r->len)
-            return jfail(r, ZLMDB_TRUNCATED, p + (size_t)i, "input ends inside a \\u escape");
-        h = zlmdb__hexval(r->data[p + (size_t)i]);
-        if (h < 0)
-            return jfail(r, ZLMDB_DECODE, p - 2, "invalid \\uXXXX escape");
-        v = (v << 4) | (unsigned)h;
-    }
-    *cp = v;
-    return 0;
-}
-
-/* Append a code point as UTF-8; lone surrogates get the generalized 3-byte
- * form that Python's 'surrogatepass' decodes back to the same str. */
-static int put_cp(zlmdb_buf *b, unsigned cp)
-{
-    unsigned char u[4];
-    size_t n;
-
-    if (cp < 0x80) {
-        u[0] = (unsigned char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (unsigned char)(0xC0 | (cp >> 6));
-        u[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (unsigned char)(0xE0 | (cp >> 12));
-        u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (unsigned char)(0xF0 | (cp >> 18));
-        u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (unsigned char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    return zlmdb_buf_append(b, u, n);
-}
-
-/* Parse the string whose opening quote is at r->pos.  Without escapes the
- * result points into the input; with them, into the scratch buffer. */
-static int read_string(zlmdb_json_reader *r, zlmdb_json_item *out)
-{
-    const unsigned char *d = r->data;
-    size_t p = r->pos + 1, seg, bad;
-    int copying = 0;
-
-    for (;;) {
-        seg = p;
-        while (p < r->len && d[p] != '"' && d[p] != '\\' && d[p] >= 0x20)
-            p++;
-        /* Running off the end is truncation, even if the cut also left a
-         * partial UTF-8 sequence behind. */
-        if (p >= r->len)
-            return jfail(r, ZLMDB_TRUNCATED, p, "unterminated string");
-        if (p > seg && !zlmdb__utf8_check(d + seg, p - seg, &bad))
-            return jfail(r, ZLMDB_DECODE, seg + bad, "invalid UTF-8 in a string");
-        if (copying && p > seg && zlmdb_buf_append(&r->scratch, d + seg, p - seg))
-            return jfail(r, ZLMDB_ENOMEM, seg, "out of memory");
-        if (d[p] == '"')
-            break;
-        if (d[p] < 0x20)
-            return jfail(r, ZLMDB_DECODE, p, "invalid control character in a string");
-        /* An escape: from here on the string is built in scratch. */
-        if (!copying) {
-            zlmdb_buf_clear(&r->scratch);
-            if (zlmdb_buf_append(&r->scratch, d + r->pos + 1, p - (r->pos + 1)))
-                return jfail(r, ZLMDB_ENOMEM, p, "out of memory");
-            copying = 1;
-        }
-        if (p + 1 >= r->len)
-            return jfail(r, ZLMDB_TRUNCATED, p, "input ends inside an escape");
-        {
-            unsigned char c = d[p + 1], e = 0;
-            unsigned cp, cp2;
-            int rc;
-
-            switch (c) {
-            case '"': e = '"'; break;
-            case '\\': e = '\\'; break;
-            case '/': e = '/'; break;
-            case 'b': e = '\b'; break;
-            case 'f': e = '\f'; break;
-            case 'n': e = '\n'; break;
-            case 'r': e = '\r'; break;
-            case 't': e = '\t'; break;
-            case 'u': break;
-            default: return jfail(r, ZLMDB_DECODE, p, "invalid escape");
-            }
-            if (e) {
-                if (zlmdb_buf_append(&r->scratch, &e, 1))
-                    return jfail(r, ZLMDB_ENOMEM, p, "out of memory");
-                p += 2;
-                continue;
-            }
-            rc = read_u4(r, p + 2, &cp);
-            if (rc)
-                return rc;
-            p += 6;
-            /* Like json.loads: a high surrogate pairs with an immediately
-             * following low-surrogate escape; any other surrogate stays. */
-            if (cp >= 0xD800 && cp <= 0xDBFF && p + 1 < r->len && d[p] == '\\' &&
-                d[p + 1] == 'u') {
-                rc = read_u4(r, p + 2, &cp2);
-                if (rc)
-                    return rc;
-                if (cp2 >= 0xDC00 && cp2 <= 0xDFFF) {
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (cp2 - 0xDC00);
-                    p += 6;
-                }
-            }
-            if (cp >= 0xD800 && cp <= 0xDFFF)
-                out->has_surrogates = 1;
-            if (put_cp(&r->scratch, cp))
-                return jfail(r, ZLMDB_ENOMEM, p, "out of memory");
-        }
-    }
-    if (copying) {
-        out->str = (const char *)r->scratch.ptr;
-        out->len = r->scratch.size;
-    } else {
-        out->str = (const char *)d + r->pos + 1;
-        out->len = p - (r->pos + 1);
-    }
-    r->pos = p + 1;
-    return ZLMDB_OK;
-}
-
-/* Match the literal `lit` at r->pos. */
-static int read_literal(zlmdb_json_reader *r, const char *lit, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        if (r->pos + i >= r->len)
-            return jfail(r, ZLMDB_TRUNCATED, r->pos + i, "input ends inside a literal");
-        if (r->data[r->pos + i] != (unsigned char)lit[i])
-            return jfail(r, ZLMDB_DECODE, r->pos, "expecting value");
-    }
-    r->pos += n;
-    return 0;
-}
-
-static int is_digit(const zlmdb_json_reader *r, size_t p)
-{
-    return p < r->len && r->data[p] >= '0' && r->data[p] <= '9';
-}
-
-/* json.loads' number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?
- * A '.' or 'e' not followed by digits ends the number (the rest is then
- * "extra data", as in Python). */
-static int read_number(zlmdb_json_reader *r, zlmdb_json_item *out)
-{
-    size_t p = r->pos, q;
-
-    if (r->data[p] == '-')
-        p++;
-    if (!is_digit(r, p))
-        return jfail_at(r, p, "expecting value");
-    if (r->data[p] == '0')
-        p++;
-    else
-        while (is_digit(r, p))
-            p++;
-    if (p < r->len && r->data[p] == '.' && is_digit(r, p + 1)) {
-        p += 2;
-        while (is_digit(r, p))
-            p++;
-        out->is_float = 1;
-    }
-    if (p < r->len && (r->data[p] == 'e' || r->data[p] == 'E')) {
-        q = p + 1;
-        if (q < r->len && (r->data[q] == '+' || r->data[q] == '-'))
-            q++;
-        if (is_digit(r, q)) {
-            p = q;
-            while (is_digit(r, p))
-                p++;
-            out->is_float = 1;
-        }
-    }
-    out->kind = ZLMDB_JSON_NUMBER;
-    out->str = (const char *)r->data + r->pos;
-    out->len = p - r->pos;
-    r->pos = p;
-    return 0;
-}
-
-static int push_container(zlmdb_json_reader *r, unsigned char c)
-{
-    if (r->stack.size >= r->max_depth)
-        return jfail(r, ZLMDB_TOO_DEEP, r->pos, "nesting deeper than the limit");
-    if (zlmdb_buf_append(&r->stack, &c, 1))
-        return jfail(r, ZLMDB_ENOMEM, r->pos, "out of memory");
-    return 0;
-}
-
-static void after_value(zlmdb_json_reader *r, zlmdb_json_item *out)
-{
-    if (r->stack.size == 0) {
-        r->state = ST_DONE;
-        out->done = 1;
-    } else {
-        r->state = ST_AFTER;
-    }
-}
-
-static int close_container(zlmdb_json_reader *r, zlmdb_json_item *out, unsigned char c)
-{
-    out->kind = c == ']' ? ZLMDB_JSON_ARRAY_END : ZLMDB_JSON_OBJECT_END;
-    r->stack.size--;
-    r->pos++;
-    out->depth = r->stack.size;
-    after_value(r, out);
-    return ZLMDB_OK;
-}
-
-static int read_value(zlmdb_json_reader *r, zlmdb_json_item *out)
-{
-    unsigned char c = r->data[r->pos];
-    int rc;
-
-    switch (c) {
-    case '{':
-    case '[':
-        rc = push_container(r, c);
-        if (rc)
-            return rc;
-        r->pos++;
-        out->kind = c == '{' ? ZLMDB_JSON_OBJECT_START : ZLMDB_JSON_ARRAY_START;
-        r->state = c == '{' ? ST_OBJECT_FIRST : ST_ARRAY_FIRST;
-        return ZLMDB_OK;
-    case '"':
-        rc = read_string(r, out);
-        if (rc)
-            return rc;
-        out->kind = ZLMDB_JSON_STRING;
-        break;
-    case 't':
-        if ((rc = read_literal(r, "true", 4)) != 0)
-            return rc;
-        out->kind = ZLMDB_JSON_TRUE;
-        break;
-    case 'f':
-        if ((rc = read_literal(r, "false", 5)) != 0)
-            return rc;
-        out->kind = ZLMDB_JSON_FALSE;
-        break;
-    case 'n':
-        if ((rc = read_literal(r, "null", 4)) != 0)
-            return rc;
-        out->kind = ZLMDB_JSON_NULL;
-        break;
-    case 'N':
-        if ((rc = read_literal(r, "NaN", 3)) != 0)
-            return rc;
-        out->kind = ZLMDB_JSON_NAN;
-        break;
-    case 'I':
-        if ((rc = read_literal(r, "Infinity", 8)) != 0)
-            return rc;
-        out->kind = ZLMDB_JSON_INFINITY;
-        break;
-    default:
-        if (c == '-' && r->pos + 1 < r->len && r->data[r->pos + 1] == 'I') {
-            if ((rc = read_literal(r, "-Infinity", 9)) != 0)
-                return rc;
-            out->kind = ZLMDB_JSON_NEG_INFINITY;
-            break;
-        }
-        if (c == '-' || (c >= '0' && c <= '9')) {
-            if ((rc = read_number(r, out)) != 0)
-                return rc;
-            break;
-        }
-        return jfail(r, ZLMDB_DECODE, r->pos, "expecting value");
-    }
-    after_value(r, out);
-    return ZLMDB_OK;
-}
-
 int zlmdb_json_reader_next(zlmdb_json_reader *r, zlmdb_json_item *out)
 {
-    unsigned char c, top;
-    int rc;
-
     if (r == NULL || out == NULL)
         return zlmdb__error_set(ZLMDB_EINVAL, "JSON reader: NULL argument");
-    if (r->error)
-        return zlmdb__error_set(r->error, "JSON: earlier error at offset %zu",
-                                r->error_offset);
-    memset(out, 0, sizeof(*out));
-    for (;;) {
-        skip_ws(r);
-        out->offset = r->pos;
-        out->depth = r->stack.size;
-        if (r->state == ST_DONE) {
-            if (r->pos == r->len) {
-                out->kind = ZLMDB_JSON_EOF;
-                return ZLMDB_OK;
-            }
-            return jfail(r, ZLMDB_DECODE, r->pos, "extra data after the value");
-        }
-        if (r->pos == r->len)
-            return jfail(r, ZLMDB_TRUNCATED, r->pos, "input ends inside the value");
-        c = r->data[r->pos];
-        top = r->stack.size ? r->stack.ptr[r->stack.size - 1] : 0;
-        switch (r->state) {
-        case ST_AFTER:
-            if (c == ',') {
-                r->pos++;
-                r->state = top == '[' ? ST_VALUE : ST_KEY;
-                continue;
-            }
-            if ((c == ']' && top == '[') || (c == '}' && top == '{'))
-                return close_container(r, out, c);
-            return jfail(r, ZLMDB_DECODE, r->pos, "expecting ',' delimiter");
-        case ST_ARRAY_FIRST:
-            if (c == ']')
-                return close_container(r, out, c);
-            return read_value(r, out);
-        case ST_OBJECT_FIRST:
-            if (c == '}')
-                return close_container(r, out, c);
-            /* fall through */
-        case ST_KEY:
-            if (c != '"')
-                return jfail(r, ZLMDB_DECODE, r->pos,
-                             "expecting property name enclosed in double quotes");
-            rc = read_string(r, out);
-            if (rc)
-                return rc;
-            out->kind = ZLMDB_JSON_KEY;
-            skip_ws(r);
-            if (r->pos == r->len)
-                return jfail(r, ZLMDB_TRUNCATED, r->pos, "input ends before ':'");
-            if (r->data[r->pos] != ':')
-                return jfail(r, ZLMDB_DECODE, r->pos, "expecting ':' delimiter");
-            r->pos++;
-            r->state = ST_VALUE;
-            return ZLMDB_OK;
-        default:
-            return read_value(r, out);
-        }
-    }
+    return zlmdb__json_next(r, out);
 }
 
 int zlmdb_json_reader_finish(zlmdb_json_reader *r)
@@ -938,11 +387,11 @@ int zlmdb_json_reader_finish(zlmdb_json_reader *r)
     if (r->error)
         return zlmdb__error_set(r->error, "JSON: earlier error at offset %zu",
                                 r->error_offset);
-    if (r->state != ST_DONE)
-        return jfail(r, ZLMDB_TRUNCATED, r->pos, "input ends inside the value");
-    skip_ws(r);
+    if (r->state != ZLMDB__JST_DONE)
+        return zlmdb__json_fail(r, ZLMDB_TRUNCATED, r->pos, "input ends inside the value");
+    jr_skip_ws(r);
     if (r->pos != r->len)
-        return jfail(r, ZLMDB_DECODE, r->pos, "extra data after the value");
+        return zlmdb__json_fail(r, ZLMDB_DECODE, r->pos, "extra data after the value");
     return ZLMDB_OK;
 }
 

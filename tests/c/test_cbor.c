@@ -549,3 +549,48 @@ void test_cbor__allocation_failures_are_clean(void)
     CHECK(rc == 0);
     CHECK(k > 0);
 }
+
+/* Text is checked a word at a time when it is ASCII and byte by byte
+ * otherwise: a multibyte or bad sequence at every offset of a 41-byte
+ * text, with the error at the bad byte. */
+void test_cbor__text_checked_at_every_offset(void)
+{
+    static const struct {
+        const char *bytes;
+        int valid;
+    } specials[] = {
+        {"\xc3\xa9", 1}, {"\xe2\x82\xac", 1}, {"\xf0\x9f\x98\x80", 1}, {"\x7f", 1},
+        {"\xff", 0}, {"\xc3", 0}, {"\xed\xa0\x80", 0}, {"\xc0\xaf", 0}, {"\x80", 0},
+    };
+    size_t s, pos;
+
+    for (s = 0; s < sizeof specials / sizeof specials[0]; s++) {
+        for (pos = 0; pos <= 40; pos++) {
+            unsigned char doc[128];
+            size_t n = 2, k, len = strlen(specials[s].bytes);
+            zlmdb_cbor_reader r;
+            zlmdb_cbor_item it;
+            int rc;
+
+            for (k = 0; k < pos; k++)
+                doc[n++] = 'a';
+            memcpy(doc + n, specials[s].bytes, len);
+            n += len;
+            for (k = pos; k < 40; k++)
+                doc[n++] = 'b';
+            doc[0] = 0x78; /* text string, one-byte length */
+            doc[1] = (unsigned char)(n - 2);
+            CHECK_OK(zlmdb_cbor_reader_init(&r, doc, n, 0));
+            rc = zlmdb_cbor_reader_next(&r, &it);
+            if (specials[s].valid) {
+                CHECK_OK(rc);
+                CHECK(it.kind == ZLMDB_CBOR_TEXT && it.len == n - 2);
+                CHECK_MEM(it.data, doc + 2, n - 2);
+            } else {
+                CHECK(rc == ZLMDB_DECODE);
+                CHECK(r.error_offset == 2 + pos);
+            }
+            zlmdb_cbor_reader_dispose(&r);
+        }
+    }
+}

@@ -1089,3 +1089,60 @@ void test_json__allocation_failures_are_clean(void)
     CHECK(rc == 0);
     CHECK(k > 0);
 }
+
+/* The reader scans string bodies sixteen and eight bytes at a time: every
+ * special byte at every offset of a 41-byte body, each next to a word
+ * boundary somewhere. */
+void test_json__reader_scans_strings_at_every_offset(void)
+{
+    static const struct {
+        const char *in;   /* the special bytes */
+        const char *out;  /* what the string holds there, or NULL: refused */
+    } specials[] = {
+        {"\xc3\xa9", "\xc3\xa9"},                 /* 2-byte UTF-8 */
+        {"\xe2\x82\xac", "\xe2\x82\xac"},         /* 3-byte */
+        {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"}, /* 4-byte */
+        {"\\n", "\n"},
+        {"\\u00e9", "\xc3\xa9"},
+        {"\xff", NULL},
+        {"\xc3", NULL},                           /* truncated sequence */
+        {"\xed\xa0\x80", NULL},                   /* encoded surrogate */
+        {"\x01", NULL},                           /* control character */
+    };
+    size_t s, pos;
+
+    for (s = 0; s < sizeof specials / sizeof specials[0]; s++) {
+        for (pos = 0; pos <= 40; pos++) {
+            char doc[128], want[128];
+            size_t n = 0, w = 0, k, tail = 40 - pos;
+            zlmdb_json_reader r;
+            zlmdb_json_item it;
+            int rc;
+
+            doc[n++] = '"';
+            for (k = 0; k < pos; k++)
+                doc[n++] = want[w++] = 'a';
+            memcpy(doc + n, specials[s].in, strlen(specials[s].in));
+            n += strlen(specials[s].in);
+            if (specials[s].out) {
+                memcpy(want + w, specials[s].out, strlen(specials[s].out));
+                w += strlen(specials[s].out);
+            }
+            for (k = 0; k < tail; k++)
+                doc[n++] = want[w++] = 'b';
+            doc[n++] = '"';
+            CHECK_OK(zlmdb_json_reader_init(&r, doc, n, 0));
+            rc = zlmdb_json_reader_next(&r, &it);
+            if (specials[s].out) {
+                CHECK_OK(rc);
+                CHECK(it.kind == ZLMDB_JSON_STRING && it.len == w);
+                CHECK_MEM(it.str, want, w);
+                CHECK_OK(zlmdb_json_reader_finish(&r));
+            } else {
+                CHECK(rc == ZLMDB_DECODE);
+                CHECK(r.error_offset == 1 + pos);
+            }
+            zlmdb_json_reader_dispose(&r);
+        }
+    }
+}
