@@ -574,7 +574,7 @@ static int cbor_set(cenc *c, PyObject *o)
     return 0;
 }
 
-static char *two_digits(char *p, int v)
+static char *put_two_digits(char *p, int v)
 {
     p[0] = (char)('0' + v / 10);
     p[1] = (char)('0' + v % 10);
@@ -603,23 +603,23 @@ static int iso_datetime_fixed(zpy_codec_state *cs, PyObject *o, PyObject *tz, ch
                      PyDateTime_DELTA_GET_MICROSECONDS(d);
         Py_DECREF(d);
     }
-    p = two_digits(p, year / 100);
-    p = two_digits(p, year % 100);
+    p = put_two_digits(p, year / 100);
+    p = put_two_digits(p, year % 100);
     *p++ = '-';
-    p = two_digits(p, PyDateTime_GET_MONTH(o));
+    p = put_two_digits(p, PyDateTime_GET_MONTH(o));
     *p++ = '-';
-    p = two_digits(p, PyDateTime_GET_DAY(o));
+    p = put_two_digits(p, PyDateTime_GET_DAY(o));
     *p++ = 'T';
-    p = two_digits(p, PyDateTime_DATE_GET_HOUR(o));
+    p = put_two_digits(p, PyDateTime_DATE_GET_HOUR(o));
     *p++ = ':';
-    p = two_digits(p, PyDateTime_DATE_GET_MINUTE(o));
+    p = put_two_digits(p, PyDateTime_DATE_GET_MINUTE(o));
     *p++ = ':';
-    p = two_digits(p, PyDateTime_DATE_GET_SECOND(o));
+    p = put_two_digits(p, PyDateTime_DATE_GET_SECOND(o));
     if (us) {
         *p++ = '.';
-        p = two_digits(p, us / 10000);
-        p = two_digits(p, us / 100 % 100);
-        p = two_digits(p, us % 100);
+        p = put_two_digits(p, us / 10000);
+        p = put_two_digits(p, us / 100 % 100);
+        p = put_two_digits(p, us % 100);
     }
     {
         long long a = off_us < 0 ? -off_us : off_us, secs = a / 1000000;
@@ -628,19 +628,19 @@ static int iso_datetime_fixed(zpy_codec_state *cs, PyObject *o, PyObject *tz, ch
             *p++ = 'Z';              /* cbor2 replaces "+00:00" by "Z" */
         } else {
             *p++ = off_us < 0 ? '-' : '+';
-            p = two_digits(p, (int)(secs / 3600));    /* below 24 for a timezone */
+            p = put_two_digits(p, (int)(secs / 3600));    /* below 24 for a timezone */
             *p++ = ':';
-            p = two_digits(p, (int)(secs / 60 % 60));
+            p = put_two_digits(p, (int)(secs / 60 % 60));
         }
         if (secs % 60 || frac) {
             *p++ = ':';
-            p = two_digits(p, (int)(secs % 60));
+            p = put_two_digits(p, (int)(secs % 60));
         }
         if (frac) {
             *p++ = '.';
-            p = two_digits(p, frac / 10000);
-            p = two_digits(p, frac / 100 % 100);
-            p = two_digits(p, frac % 100);
+            p = put_two_digits(p, frac / 10000);
+            p = put_two_digits(p, frac / 100 % 100);
+            p = put_two_digits(p, frac % 100);
         }
     }
     return (int)(p - buf);
