@@ -18,6 +18,7 @@ from zlmdb._flatbuffers import check_autobahn_flatbuffers_version_in_sync, setup
 from zlmdb._database import TABLES_BY_UUID, Database, Transaction, TransactionStats, table
 from zlmdb._maps import MAP_CLASSES, MAPS
 from zlmdb._pmap import NullValueConstraint, PersistentMap, PersistentMapIterator
+from zlmdb._records import RecordDecodeError
 from zlmdb._schema import Schema
 
 # <upstream zlmdb release whose API and formats this matches>.<our release
