@@ -64,6 +64,7 @@ typedef struct {
     PyObject *dumps, *loads;   /**< the module's generic codec functions */
     zpy_codec_state *cs;
     PyObject *noargs;          /**< () for object.__new__ */
+    Py_ssize_t uuid_int, uuid_safe; /**< uuid.UUID's slot offsets (0: unknown) */
     zlmdb_buf scratch;         /**< encode's output buffer, reused */
     int busy;                  /**< scratch is in use (a re-entrant encode) */
 } zpy_Record;
@@ -497,6 +498,32 @@ static PyObject *check_generic(zpy_Record *r, const rfield *f, const rspec *s, P
     return v;
 }
 
+/* A uuid.UUID from 16 bytes: its two slots written directly (UUID.__init__
+ * with its argument checks is most of the cost otherwise). */
+static PyObject *uuid_from_bytes(zpy_Record *r, const unsigned char b[16])
+{
+    PyTypeObject *tp = (PyTypeObject *)r->cs->UUID;
+    PyObject *iv, *u;
+
+    if (!r->uuid_int)
+        return zpy_uuid_from_bytes(r->cs, b);
+#if PY_VERSION_HEX >= 0x030D0000
+    iv = PyLong_FromUnsignedNativeBytes(b, 16, Py_ASNATIVEBYTES_BIG_ENDIAN |
+                                               Py_ASNATIVEBYTES_UNSIGNED_BUFFER);
+#else
+    iv = _PyLong_FromByteArray(b, 16, 0, 0);
+#endif
+    if (iv == NULL)
+        return NULL;
+    if ((u = tp->tp_alloc(tp, 0)) == NULL) {
+        Py_DECREF(iv);
+        return NULL;
+    }
+    *(PyObject **)((char *)u + r->uuid_int) = iv;
+    *(PyObject **)((char *)u + r->uuid_safe) = Py_NewRef(r->cs->safe_unknown);
+    return u;
+}
+
 /* ----------------------------------------------------------- CBOR decode */
 
 typedef struct {
@@ -625,7 +652,7 @@ static PyObject *cdec_value(zpy_Record *r, cdec *d, const rfield *f, const rspec
                       cbor_found(&x), "");
             return NULL;
         }
-        return zpy_uuid_from_bytes(r->cs, x.data);
+        return uuid_from_bytes(r, x.data);
     case K_LIST:
         if (it->kind != ZLMDB_CBOR_ARRAY)
             break;
@@ -1072,6 +1099,25 @@ static Py_ssize_t slot_offset(PyObject *descr)
 
 static int record_clear(PyObject *op);
 
+/* uuid.UUID's 'int' and 'is_safe' slots, when it is the CPython class with
+ * exactly those (else UUIDs are made the slower, general way). */
+static int find_uuid_slots(zpy_Record *r)
+{
+    PyTypeObject *tp = (PyTypeObject *)r->cs->UUID;
+    PyObject *a, *b;
+
+    if (tp == NULL || !PyType_Check(tp) || tp->tp_alloc != PyType_GenericAlloc)
+        return 0;
+    a = PyDict_GetItemString(tp->tp_dict, "int");          /* borrowed */
+    b = PyDict_GetItemString(tp->tp_dict, "is_safe");
+    if (a && b && slot_offset(a) && slot_offset(b) && tp->tp_init != NULL &&
+        PyDict_GetItemString(tp->tp_dict, "__slots__") != NULL) {
+        r->uuid_int = slot_offset(a);
+        r->uuid_safe = slot_offset(b);
+    }
+    return 0;
+}
+
 /* RecordCodec(cls, json, fields, label, error): fields are tuples
  * (name, spec, default_kind, default, slot descriptor or None). */
 static PyObject *record_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
@@ -1114,6 +1160,8 @@ static PyObject *record_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
     r->dumps = PyObject_GetAttrString(module, json ? "json_dumpb" : "cbor_dumps");
     r->loads = PyObject_GetAttrString(module, json ? "json_loads" : "cbor_loads");
     if (r->dumps == NULL || r->loads == NULL)
+        goto fail;
+    if (!json && find_uuid_slots(r) < 0)
         goto fail;
     if (n && (r->f = PyMem_Calloc((size_t)n, sizeof(*r->f))) == NULL) {
         PyErr_NoMemory();
