@@ -34,6 +34,10 @@ from zlmdb import _native
 __all__ = ("RecordDecodeError", "record_codec", "record_fields")
 
 
+#: the C codec of one record type (src/ext/record.c)
+RecordCodec = _native.RecordCodec
+
+
 class RecordDecodeError(ValueError):
     """A stored value does not fit the map's declared record: an unknown
     key, a missing field, or a value of another type than declared."""
