@@ -287,8 +287,9 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
     def attach_index(self, name, pmap, fkey, nullable=False, unique=True):
         """Maintain ``pmap`` as an index of this map: its key is
         ``fkey(value)``, its value this map's key.  ``fkey`` may be a field
-        name (a str): the record's attribute on a declared-record map, the
-        marshalled dict's key on another CBOR/JSON map."""
+        name (a str), or a tuple of them for a composite key: the record's
+        attributes on a declared-record map, the marshalled dict's keys on
+        another CBOR/JSON map."""
         if self._index_of is not None:
             raise RuntimeError("cannot attach an index to an index")
         if pmap._index_of is not None:
@@ -297,7 +298,8 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
             raise RuntimeError("index '%s' already attached" % name)
         if pmap._slot == self._slot:
             raise RuntimeError("an index needs a slot of its own")
-        if isinstance(fkey, str):
+        if isinstance(fkey, str) or (isinstance(fkey, tuple) and fkey and
+                                     all(isinstance(f, str) for f in fkey)):
             fkey = self._field_key(fkey)
         self._indexes[name] = (pmap, fkey, bool(nullable), bool(unique))
         pmap._index_of = (self, name)
@@ -305,21 +307,26 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
         if getattr(self, "_on_index", None) is not None:   # the catalog (_database.py)
             self._on_index(self)
 
-    def _field_key(self, field):
-        """The index key function for an index on a named field: the
-        record's attribute (read in C) for a declared-record map, the key
-        of the dict that ``marshal`` returns for another CBOR/JSON map."""
+    def _field_key(self, fields):
+        """The index key function for an index on a named field (or a tuple
+        of fields, for a composite index key): the record's attributes
+        (``operator.attrgetter``, read in C) for a declared-record map, the
+        keys of the dict that ``marshal`` returns for another CBOR/JSON map."""
+        names = (fields,) if isinstance(fields, str) else fields
         if self._record_codec is not None:
-            if field not in self._record_codec.fields:
-                raise ValueError("%s: record %s has no field %r (fields: %s)"
-                                 % (type(self).__name__, self._record.__qualname__, field,
-                                    ", ".join(self._record_codec.fields)))
-            return operator.attrgetter(field)
+            for field in names:
+                if field not in self._record_codec.fields:
+                    raise ValueError("%s: record %s has no field %r (fields: %s)"
+                                     % (type(self).__name__, self._record.__qualname__, field,
+                                        ", ".join(self._record_codec.fields)))
+            return operator.attrgetter(*names)
         if self.VALUE not in ("cbor", "json"):
             raise TypeError("%s: an index on a field name needs a CBOR or JSON map; give a "
                             "key function" % type(self).__name__)
         marshal = self._marshal
-        return lambda value: marshal(value).get(field)
+        if isinstance(fields, str):
+            return lambda value: marshal(value).get(fields)
+        return lambda value: tuple(map(marshal(value).get, names))
 
     def detach_index(self, name):
         """Stop maintaining the index ``name`` (its records stay)."""

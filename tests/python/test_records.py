@@ -455,3 +455,17 @@ def test_records__codec_is_collected_with_its_map():
     assert codecs() == before + 10
     del maps
     assert codecs() == before
+
+
+def test_records__composite_index_on_field_names(db):
+    m = zlmdb.MapOidCbor(1, record=SlotUser)
+    idx = zlmdb.MapStringOidOid(2)    # (name, oid) -> oid: non-unique names
+    m.attach_index("by_name", idx, ("name", "oid"), unique=False)
+    with pytest.raises(ValueError, match="no field 'nope'"):
+        m.attach_index("bad", zlmdb.MapStringOidOid(3), ("name", "nope"))
+    with db.begin(write=True) as txn:
+        for i in range(5):
+            m[txn, i] = SlotUser(i, "same" if i < 3 else "other", "e", i, 0.0, True, [])
+    with db.begin() as txn:
+        assert list(idx.select(txn, from_key=("same", 0), to_key=("same", 99),
+                               return_keys=False)) == [0, 1, 2]
