@@ -146,3 +146,18 @@ def test_records_bytes__mutated_records_never_crash(data):
     except ValueError:
         return
     assert type(r) is _Fuzzed
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.floats(allow_nan=False) |
+       st.tuples(st.integers(-10**20, 10**20), st.integers(0, 25)).map(
+           lambda t: "%s.%s" % (t[0], str(abs(t[1]) * 7 ** t[1])[:t[1] + 1])))
+def test_records_bytes__json_floats_read_as_float_reads_them(x):
+    """The exact fast path for short decimals, the general one beyond."""
+    @dataclasses.dataclass
+    class F:
+        x: float
+    text = x if isinstance(x, str) else repr(x)      # "12.345..." or "1e-05", "inf"
+    data = b'{"x":' + text.replace("inf", "Infinity").encode() + b"}"
+    got = record_codec(F, "json").decode(data).x
+    assert repr(got) == repr(json.loads(data)["x"])
