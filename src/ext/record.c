@@ -600,6 +600,33 @@ static PyObject *cgeneric(zpy_Record *r, cdec *d, const rfield *f, const rspec *
 
 static PyObject *cdec_record(zpy_Record *r, cdec *d, const zlmdb_cbor_item *it);
 
+/* Tag 0 (a string-form datetime, as cbor2 writes aware datetimes): read
+ * as cbor_loads reads it, datetime.fromisoformat and an aware result. */
+static PyObject *cdec_datetime(zpy_Record *r, cdec *d, const rfield *f)
+{
+    zlmdb_cbor_item x;
+    PyObject *text, *v;
+
+    if (cnext(r, d, &x) < 0)
+        return NULL;
+    if (x.kind != ZLMDB_CBOR_TEXT || x.indefinite) {
+        dec_error(r, f, "expects datetime.datetime, found tag 0 over %s%s", cbor_found(&x),
+                  "");
+        return NULL;
+    }
+    if ((text = zpy_str_from_valid_utf8((const char *)x.data, x.len)) == NULL)
+        return NULL;
+    v = PyObject_CallOneArg(r->cs->dt_fromisoformat, text);
+    Py_DECREF(text);
+    if (v != NULL && PyDateTime_Check(v) && ((PyDateTime_DateTime *)v)->hastzinfo)
+        return v;
+    Py_XDECREF(v);
+    PyErr_Clear();
+    dec_error(r, f, "expects datetime.datetime, found tag 0 over %s%s",
+              "text that is not an ISO 8601 datetime with a UTC offset", "");
+    return NULL;
+}
+
 static PyObject *cdec_value(zpy_Record *r, cdec *d, const rfield *f, const rspec *s,
                             const zlmdb_cbor_item *it)
 {
@@ -611,6 +638,8 @@ static PyObject *cdec_value(zpy_Record *r, cdec *d, const rfield *f, const rspec
             Py_RETURN_NONE;
         goto mismatch;
     }
+    if (s->kind == K_DATETIME && it->kind == ZLMDB_CBOR_TAG && it->u == 0)
+        return cdec_datetime(r, d, f);
     if (it->indefinite || s->kind == K_ANY || s->kind == K_DATETIME || s->kind == K_DATE)
         return cgeneric(r, d, f, s, it);
     switch (s->kind) {

@@ -469,3 +469,23 @@ def test_records__composite_index_on_field_names(db):
     with db.begin() as txn:
         assert list(idx.select(txn, from_key=("same", 0), to_key=("same", 99),
                                return_keys=False)) == [0, 1, 2]
+
+
+def test_records__datetime_tags():
+    @dataclasses.dataclass
+    class T:
+        when: datetime.datetime
+    c = record_codec(T, "cbor")
+    aware = datetime.datetime(2021, 3, 4, 5, 6, 7, 890, tzinfo=datetime.timezone(
+        datetime.timedelta(hours=5, minutes=30)))
+    assert c.decode(c.encode(T(aware))).when == aware
+    # tag 1 (epoch seconds) is read as cbor_loads reads it
+    assert c.decode(b"\xa1\x64when\xc1\x1a\x5f\x5e\x10\x00").when == \
+        codec.cbor_loads(b"\xc1\x1a\x5f\x5e\x10\x00")
+    with pytest.raises(zlmdb.RecordDecodeError, match="field 'when' expects datetime"):
+        c.decode(b"\xa1\x64when\xc0\x63abc")          # tag 0 over "abc"
+    with pytest.raises(zlmdb.RecordDecodeError, match="field 'when' expects datetime"):
+        c.decode(b"\xa1\x64when\xc0\x01")             # tag 0 over an int
+    naive = codec.cbor_dumps({"when": "x"}).replace(b"\x61x", b"\xc0\x732021-03-04T05:06:07")
+    with pytest.raises(zlmdb.RecordDecodeError, match="UTC offset"):
+        c.decode(naive)
