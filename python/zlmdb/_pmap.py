@@ -324,6 +324,10 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
             raise TypeError("%s: an index on a field name needs a CBOR or JSON map; give a "
                             "key function" % type(self).__name__)
         marshal = self._marshal
+        if marshal is None:         # plain documents: the dict's own keys
+            if isinstance(fields, str):
+                return operator.methodcaller("get", fields)     # C, no Python frame
+            return lambda value: tuple(map(value.get, names))
         if isinstance(fields, str):
             return lambda value: marshal(value).get(fields)
         return lambda value: tuple(map(marshal(value).get, names))
