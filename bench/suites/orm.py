@@ -76,6 +76,29 @@ BASES = [
      None),
 ]
 
+# Declared-record variants (issue 14): the same data as a class with
+# __slots__ and annotations.  Ours stores it with record= (C reads and
+# builds the object); upstream, which has no record=, with that class's own
+# marshal/parse -- the same bytes on disk, so the pair compares the paths.
+REC_BASES = [
+    ("rec_cbor_insert", "CBOR insert, declared record",
+     "MapUuidCbor(record=RecUser) (upstream: RecUser.marshal): pmap[txn, oid] = user, "
+     "one write txn", 6.0),
+    ("rec_cbor_get", "CBOR get, declared record",
+     "MapUuidCbor(record=RecUser) (upstream: RecUser.parse): pmap[txn, oid] in shuffled "
+     "order, one read txn", 6.0),
+    ("rec_json_insert", "JSON insert, declared record",
+     "MapStringJson(record=RecUserJson) (upstream: marshal): pmap[txn, authid] = user", 6.0),
+    ("rec_json_get", "JSON get, declared record",
+     "MapStringJson(record=RecUserJson) (upstream: parse): pmap[txn, authid], shuffled", 6.0),
+    ("rec_indexed_insert", "CBOR insert + 2 indexes, declared record",
+     "as indexed_insert, with record=RecUser and the indexes on field names, 'authid' "
+     "and ('realm', 'oid') (upstream: marshal and lambdas)", 8.0),
+    ("rec_select_all", "select (values), declared record",
+     "as select_all, values built by the declared record (upstream: parse)", 10.0),
+]
+BASES += REC_BASES
+
 OURS = "zlmdb"
 UPSTREAM = "upstream"
 
@@ -321,6 +344,67 @@ class User:
         return u
 
 
+class RecUser:
+    """The bench user as a declared record (rec_* workloads)."""
+    __slots__ = User.__slots__
+    oid: uuid.UUID
+    realm: uuid.UUID
+    seq: int
+    name: str
+    authid: str
+    email: str
+    age: int
+    karma: int
+    balance: float
+    active: bool
+    created: datetime.datetime
+    tags: list[str]
+
+    marshal = User.marshal
+
+    @staticmethod
+    def parse(d):
+        u = RecUser()
+        for k in RecUser.__slots__:
+            setattr(u, k, d[k])
+        return u
+
+
+class RecUserJson:
+    """The same in JSON's types: UUIDs and the datetime as strings."""
+    __slots__ = User.__slots__
+    oid: str
+    realm: str
+    seq: int
+    name: str
+    authid: str
+    email: str
+    age: int
+    karma: int
+    balance: float
+    active: bool
+    created: str
+    tags: list[str]
+
+    marshal = User.marshal
+
+    @staticmethod
+    def parse(d):
+        u = RecUserJson()
+        for k in RecUserJson.__slots__:
+            setattr(u, k, d[k])
+        return u
+
+
+def _as_record(u, cls):
+    r = cls()
+    for k in User.__slots__:
+        setattr(r, k, getattr(u, k))
+    if cls is RecUserJson:
+        r.oid, r.realm, r.created = str(u.oid), str(u.realm), u.created.isoformat()
+    return r
+
+
 def users(n, seed):
     rng = _Rng(seed)
     out = []
@@ -465,15 +549,32 @@ def _fb_key(u):
 
 
 def _key(kind):
-    if kind == "json":
+    if kind in ("json", "rjson"):
         return lambda u: u.authid
     if kind == "fb":
         return _fb_key
     return lambda u: u.oid
 
 
+def _has_records(zlmdb):
+    return getattr(zlmdb, "RecordDecodeError", None) is not None
+
+
+def _rec_cbor_map(zlmdb, slot=1):
+    if _has_records(zlmdb):
+        return zlmdb.MapUuidCbor(slot, record=RecUser)
+    return zlmdb.MapUuidCbor(slot, marshal=RecUser.marshal, unmarshal=RecUser.parse)
+
+
+def _rec_json_map(zlmdb, slot=1):
+    if _has_records(zlmdb):
+        return zlmdb.MapStringJson(slot, record=RecUserJson)
+    return zlmdb.MapStringJson(slot, marshal=RecUserJson.marshal, unmarshal=RecUserJson.parse)
+
+
 def _make_map(zlmdb, kind):
-    return {"cbor": _cbor_map, "json": _json_map, "fb": _fb_map}[kind](zlmdb)
+    return {"cbor": _cbor_map, "json": _json_map, "fb": _fb_map, "rcbor": _rec_cbor_map,
+            "rjson": _rec_json_map}[kind](zlmdb)
 
 
 def _check_values(zlmdb, db, pmap, kind, us, keys, step=97):
@@ -505,6 +606,8 @@ def _size(p, n):
 def _prepare(zlmdb, p, n, kind):
     t0 = time.perf_counter()
     us = users(_size(p, n), p["seed"])
+    if kind in ("rcbor", "rjson"):
+        us = [_as_record(u, RecUser if kind == "rcbor" else RecUserJson) for u in us]
     keyf = _key(kind)
     keys = [keyf(u) for u in us]
     db = _open(zlmdb, p)
@@ -554,12 +657,17 @@ def _get(zlmdb, p, n, kind):
             "extra": {"setup_seconds": setup, "notes": _notes(zlmdb) + _fb_notes(kind)}}
 
 
-def _indexed_insert(zlmdb, p, n):
-    us, keys, db, pmap, t0 = _prepare(zlmdb, p, n, "cbor")
+def _indexed_insert(zlmdb, p, n, kind="cbor"):
+    us, keys, db, pmap, t0 = _prepare(zlmdb, p, n, kind)
     by_authid = zlmdb.MapStringUuid(2)
     by_realm = zlmdb.MapUuidUuidUuid(3)
-    pmap.attach_index("by_authid", by_authid, lambda u: u.authid)
-    pmap.attach_index("by_realm", by_realm, lambda u: (u.realm, u.oid), unique=False)
+    if kind == "rcbor" and _has_records(zlmdb):
+        # fields named: read in C
+        pmap.attach_index("by_authid", by_authid, "authid")
+        pmap.attach_index("by_realm", by_realm, ("realm", "oid"), unique=False)
+    else:
+        pmap.attach_index("by_authid", by_authid, lambda u: u.authid)
+        pmap.attach_index("by_realm", by_realm, lambda u: (u.realm, u.oid), unique=False)
     setup = time.perf_counter() - t0
     with db.begin(write=True) as txn:
         with Clock() as clock:
@@ -567,7 +675,7 @@ def _indexed_insert(zlmdb, p, n):
                 pmap[txn, k] = u
         t = time.perf_counter()
     commit = time.perf_counter() - t
-    _check_values(zlmdb, db, pmap, "cbor", us, keys)
+    _check_values(zlmdb, db, pmap, kind, us, keys)
     realm0 = sorted(u.oid for u in us if u.realm == _REALMS[0])
     with db.begin() as txn:
         for i in range(0, len(us), 97):
@@ -589,15 +697,15 @@ def _indexed_insert(zlmdb, p, n):
                       "notes": _notes(zlmdb)}}
 
 
-def _populated_cbor(zlmdb, p, n):
-    us, keys, db, pmap, t0 = _prepare(zlmdb, p, n, "cbor")
+def _populated_cbor(zlmdb, p, n, kind="cbor"):
+    us, keys, db, pmap, t0 = _prepare(zlmdb, p, n, kind)
     _populate(db, pmap, us, keys)
-    _check_values(zlmdb, db, pmap, "cbor", us, keys)
+    _check_values(zlmdb, db, pmap, kind, us, keys)
     return us, db, pmap, time.perf_counter() - t0
 
 
-def _select_all(zlmdb, p, n):
-    us, db, pmap, setup = _populated_cbor(zlmdb, p, n)
+def _select_all(zlmdb, p, n, kind="cbor"):
+    us, db, pmap, setup = _populated_cbor(zlmdb, p, n, kind)
     seen = 0
     with db.begin() as txn:
         it = pmap.select(txn, return_keys=False, return_values=True)
@@ -665,6 +773,12 @@ _IMPL = {
     "select_all": _select_all,
     "count_range": _count_range,
     "truncate": _truncate,
+    "rec_cbor_insert": lambda z, p, n: _insert(z, p, n, "rcbor"),
+    "rec_cbor_get": lambda z, p, n: _get(z, p, n, "rcbor"),
+    "rec_json_insert": lambda z, p, n: _insert(z, p, n, "rjson"),
+    "rec_json_get": lambda z, p, n: _get(z, p, n, "rjson"),
+    "rec_indexed_insert": lambda z, p, n: _indexed_insert(z, p, n, "rcbor"),
+    "rec_select_all": lambda z, p, n: _select_all(z, p, n, "rcbor"),
 }
 
 

@@ -18,6 +18,7 @@ from zlmdb._flatbuffers import check_autobahn_flatbuffers_version_in_sync, setup
 from zlmdb._database import TABLES_BY_UUID, Database, Transaction, TransactionStats, table
 from zlmdb._maps import MAP_CLASSES, MAPS
 from zlmdb._pmap import IndexSpec, NullValueConstraint, PersistentMap, PersistentMapIterator
+from zlmdb._records import RecordDecodeError
 from zlmdb._schema import Schema
 
 # <upstream zlmdb release whose API and formats this matches>.<our release
@@ -30,7 +31,7 @@ globals().update(MAP_CLASSES)
 __all__ = ("__version__", "flatbuffers", "setup_flatbuffers_import",
            "check_autobahn_flatbuffers_version_in_sync", "codec", "lmdb", "Schema",
            "Database", "Transaction", "TransactionStats", "table",
-           "NullValueConstraint", "IndexSpec") + tuple(MAP_CLASSES)
+           "NullValueConstraint", "IndexSpec", "RecordDecodeError") + tuple(MAP_CLASSES)
 
 
 def __getattr__(name):

@@ -108,6 +108,7 @@ from zlmdb._maps import MapTimestampNumpy as MapTimestampNumpy
 from zlmdb._pmap import IndexSpec as IndexSpec
 from zlmdb._pmap import NullValueConstraint as NullValueConstraint
 from zlmdb._pmap import PersistentMap as PersistentMap
+from zlmdb._records import RecordDecodeError as RecordDecodeError
 from zlmdb._pmap import PersistentMapIterator as PersistentMapIterator
 from zlmdb._schema import Schema as Schema
 

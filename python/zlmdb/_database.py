@@ -38,11 +38,11 @@ _MAJOR_TO_LIB_VERSION = {major: name for name, major in _LIB_VERSION_TO_MAJOR.it
 DEFAULT_LIB_VERSION = "1.0"
 
 
-def table(oid, marshal=None, parse=None, build=None, cast=None, compress=None):
+def table(oid, marshal=None, parse=None, build=None, cast=None, compress=None, record=None):
     """Declare a Map* subclass as a database table with a stable ``oid``
     (a ``uuid.UUID`` or its string); ``db.attach_table(cls)`` then finds or
-    allocates its slot.  Give marshal+parse (CBOR/JSON maps), build+cast
-    (FlatBuffers maps), or neither."""
+    allocates its slot.  Give marshal+parse or a declared ``record`` type
+    (CBOR/JSON maps), build+cast (FlatBuffers maps), or neither."""
     if isinstance(oid, str):
         oid = uuid.UUID(oid)
     if not isinstance(oid, uuid.UUID):
@@ -57,6 +57,9 @@ def table(oid, marshal=None, parse=None, build=None, cast=None, compress=None):
     if bool(build) != bool(cast):
         raise TypeError("@zlmdb.table: build= and cast= go together (FlatBuffers maps need "
                         "both)")
+    if record is not None and (marshal or build):
+        raise TypeError("@zlmdb.table: give record= (a declared record type) or "
+                        "marshal=/parse= (build=/cast=), not both")
 
     def decorate(klass):
         if not (inspect.isclass(klass) and issubclass(klass, PersistentMap)):
@@ -75,6 +78,7 @@ def table(oid, marshal=None, parse=None, build=None, cast=None, compress=None):
         klass._zlmdb_build = build
         klass._zlmdb_cast = cast
         klass._zlmdb_compress = compress
+        klass._zlmdb_record = record
         TABLES_BY_UUID[oid] = klass
         return klass
     return decorate
@@ -489,6 +493,8 @@ class Database:
             kwargs.update(marshal=klass._zlmdb_marshal, unmarshal=klass._zlmdb_parse)
         elif klass._zlmdb_build:
             kwargs.update(build=klass._zlmdb_build, cast=klass._zlmdb_cast)
+        elif getattr(klass, "_zlmdb_record", None) is not None:
+            kwargs.update(record=klass._zlmdb_record)
         if self._readonly:
             with self._env.begin() as ltxn:
                 found = _native.registry_attach(ltxn, *args, True)

@@ -37,6 +37,7 @@ def table(
     build: Callable[[Any, Any], int] | None = None,
     cast: Callable[[bytes | memoryview], object] | None = None,
     compress: int | None = None,
+    record: type | None = None,
 ) -> _TableDecorator: ...
 
 @disjoint_base

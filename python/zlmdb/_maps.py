@@ -2,7 +2,8 @@
 
 Each row is (class name, key components, value codec).  Key components are
 zlmdb.codec.KeyCodec names; value codecs are the names in
-zlmdb._pmap.VALUE_CODECS plus "cbor", "json" (take marshal/unmarshal),
+zlmdb._pmap.VALUE_CODECS plus "cbor", "json" (take marshal/unmarshal, or a
+declared record=),
 "flatbuffers" (take build/cast) and "numpy".  A new layout is one row.
 
 Where upstream zlmdb stored a layout wrongly, the row says what we store
@@ -163,10 +164,11 @@ def _make_class(name, key, value):
             PersistentMap.__init__(self, slot=slot, compress=compress)
         sig = "(slot=None, compress=None)"
     elif extra[0] == "marshal":
-        def __init__(self, slot=None, compress=None, marshal=None, unmarshal=None):
+        def __init__(self, slot=None, compress=None, marshal=None, unmarshal=None,
+                     record=None):
             PersistentMap.__init__(self, slot=slot, compress=compress, marshal=marshal,
-                                   unmarshal=unmarshal)
-        sig = "(slot=None, compress=None, marshal=None, unmarshal=None)"
+                                   unmarshal=unmarshal, record=record)
+        sig = "(slot=None, compress=None, marshal=None, unmarshal=None, record=None)"
     else:
         def __init__(self, slot=None, compress=None, build=None, cast=None):
             PersistentMap.__init__(self, slot=slot, compress=compress, build=build, cast=cast)

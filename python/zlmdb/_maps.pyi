@@ -4,7 +4,7 @@
 # PersistentMap[K, V, KIn, KBound, KPrefix] (zlmdb/_pmap.pyi): timestamps
 # decode to numpy.datetime64 and are accepted as datetime64, int ns or
 # datetime; None components of select() bounds count as zero.  CBOR/JSON
-# maps take their value type from unmarshal=, FlatBuffers maps from cast=,
+# maps take their value type from unmarshal= or record=, FlatBuffers maps from cast=,
 # pickle maps from an annotation (MapOidPickle[User]); Any when not given.
 # The FlatBuffers builder is typed Any: the flatbuffers package has no types.
 from collections.abc import Callable
@@ -150,6 +150,7 @@ class MapUuidUuidCbor(
         compress: int | None = None,
         marshal: Callable[[_V], object] | None = None,
         unmarshal: Callable[[Any], _V] | None = None,
+        record: type[_V] | None = None,
     ) -> None: ...
 
 class MapUuidTimestampBytes32(
@@ -272,6 +273,7 @@ class MapUuidJson(PersistentMap[UUID, _V, UUID, UUID, UUID]):
         compress: int | None = None,
         marshal: Callable[[_V], object] | None = None,
         unmarshal: Callable[[Any], _V] | None = None,
+        record: type[_V] | None = None,
     ) -> None: ...
 
 class MapUuidCbor(PersistentMap[UUID, _V, UUID, UUID, UUID]):
@@ -281,6 +283,7 @@ class MapUuidCbor(PersistentMap[UUID, _V, UUID, UUID, UUID]):
         compress: int | None = None,
         marshal: Callable[[_V], object] | None = None,
         unmarshal: Callable[[Any], _V] | None = None,
+        record: type[_V] | None = None,
     ) -> None: ...
 
 class MapUuidPickle(PersistentMap[UUID, _V, UUID, UUID, UUID]):
@@ -489,6 +492,7 @@ class MapUuidTimestampCbor(
         compress: int | None = None,
         marshal: Callable[[_V], object] | None = None,
         unmarshal: Callable[[Any], _V] | None = None,
+        record: type[_V] | None = None,
     ) -> None: ...
 
 class MapTimestampUuidCbor(
@@ -506,6 +510,7 @@ class MapTimestampUuidCbor(
         compress: int | None = None,
         marshal: Callable[[_V], object] | None = None,
         unmarshal: Callable[[Any], _V] | None = None,
+        record: type[_V] | None = None,
     ) -> None: ...
 
 class MapStringTimestampCbor(
@@ -523,6 +528,7 @@ class MapStringTimestampCbor(
         compress: int | None = None,
         marshal: Callable[[_V], object] | None = None,
         unmarshal: Callable[[Any], _V] | None = None,
+        record: type[_V] | None = None,
     ) -> None: ...
 
 class MapTimestampStringCbor(
@@ -540,6 +546,7 @@ class MapTimestampStringCbor(
         compress: int | None = None,
         marshal: Callable[[_V], object] | None = None,
         unmarshal: Callable[[Any], _V] | None = None,
+        record: type[_V] | None = None,
     ) -> None: ...
 
 class MapStringString(PersistentMap[str, str | None, str, str, str]):
@@ -591,6 +598,7 @@ class MapStringJson(PersistentMap[str, _V, str, str, str]):
         compress: int | None = None,
         marshal: Callable[[_V], object] | None = None,
         unmarshal: Callable[[Any], _V] | None = None,
+        record: type[_V] | None = None,
     ) -> None: ...
 
 class MapStringCbor(PersistentMap[str, _V, str, str, str]):
@@ -600,6 +608,7 @@ class MapStringCbor(PersistentMap[str, _V, str, str, str]):
         compress: int | None = None,
         marshal: Callable[[_V], object] | None = None,
         unmarshal: Callable[[Any], _V] | None = None,
+        record: type[_V] | None = None,
     ) -> None: ...
 
 class MapStringPickle(PersistentMap[str, _V, str, str, str]):
@@ -630,6 +639,7 @@ class MapOidJson(PersistentMap[int, _V, int, int, int]):
         compress: int | None = None,
         marshal: Callable[[_V], object] | None = None,
         unmarshal: Callable[[Any], _V] | None = None,
+        record: type[_V] | None = None,
     ) -> None: ...
 
 class MapOidCbor(PersistentMap[int, _V, int, int, int]):
@@ -639,6 +649,7 @@ class MapOidCbor(PersistentMap[int, _V, int, int, int]):
         compress: int | None = None,
         marshal: Callable[[_V], object] | None = None,
         unmarshal: Callable[[Any], _V] | None = None,
+        record: type[_V] | None = None,
     ) -> None: ...
 
 class MapOidPickle(PersistentMap[int, _V, int, int, int]):

@@ -13,6 +13,7 @@ changes nothing; negative timestamps are refused as keys instead of sorting
 after every later one.
 """
 import collections.abc
+import operator
 import struct
 import types
 import typing
@@ -111,7 +112,7 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
     __class_getitem__ = classmethod(types.GenericAlias)
 
     def __init__(self, slot=None, compress=None, marshal=None, unmarshal=None, build=None,
-                 cast=None):
+                 cast=None, record=None):
         if slot is not None and (not isinstance(slot, int) or not 0 < slot < 65536):
             raise ValueError("slot must be an int from 1 to 65535, not %r" % (slot,))
         self._slot = slot
@@ -123,6 +124,8 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
         self._unmarshal = unmarshal
         self._build = build
         self._cast = cast
+        self._record = record
+        self._record_codec = None
         enc, dec = self._value_stages()
         self._value_encode = _compose(enc)
         self._value_decode = _compose(dec)
@@ -139,6 +142,8 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
     def _value_stages(self):
         """The value codec as chains of callables: (encode, decode)."""
         kind = self.VALUE
+        if self._record is not None:
+            return self._record_stages(kind)
         if kind in VALUE_CODECS:
             return (VALUE_CODECS[kind][0],), (VALUE_CODECS[kind][1],)
         if kind in ("cbor", "json"):
@@ -163,6 +168,20 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
             from zlmdb import _numpymaps
             return (_numpymaps.encode,), (_numpymaps.decode,)
         raise TypeError("%s has no value codec" % type(self).__name__)
+
+    def _record_stages(self, kind):
+        """A declared record (zlmdb._records): one C codec each way."""
+        name = type(self).__name__
+        if kind not in ("cbor", "json"):
+            raise TypeError("%s: record= is for CBOR and JSON maps (its values are %s)"
+                            % (name, kind))
+        if self._marshal is not None or self._unmarshal is not None:
+            raise TypeError("%s: give record= or marshal=/unmarshal=, not both" % name)
+        from zlmdb import _records
+        label = "%s(slot %s) record %s" % (name, self._slot,
+                                          getattr(self._record, "__qualname__", self._record))
+        self._record_codec = _records.record_codec(self._record, kind, label)
+        return (self._record_codec.encode,), (self._record_codec.decode,)
 
     # -- encoding -----------------------------------------------------------
 
@@ -320,7 +339,10 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
 
     def attach_index(self, name, pmap, fkey, nullable=False, unique=True):
         """Maintain ``pmap`` as an index of this map: its key is
-        ``fkey(value)``, its value this map's key."""
+        ``fkey(value)``, its value this map's key.  ``fkey`` may be a field
+        name (a str), or a tuple of them for a composite key: the record's
+        attributes on a declared-record map, the marshalled dict's keys on
+        another CBOR/JSON map."""
         if self._index_of is not None:
             raise RuntimeError("cannot attach an index to an index")
         if pmap._index_of is not None:
@@ -329,11 +351,39 @@ class PersistentMap(_native.PersistentMapBase, collections.abc.MutableMapping):
             raise RuntimeError("index '%s' already attached" % name)
         if pmap._slot == self._slot:
             raise RuntimeError("an index needs a slot of its own")
+        if isinstance(fkey, str) or (isinstance(fkey, tuple) and fkey and
+                                     all(isinstance(f, str) for f in fkey)):
+            fkey = self._field_key(fkey)
         self._indexes[name] = (pmap, fkey, bool(nullable), bool(unique))
         pmap._index_of = (self, name)
         self._sync_indexes()
         if getattr(self, "_on_index", None) is not None:   # the catalog (_database.py)
             self._on_index(self)
+
+    def _field_key(self, fields):
+        """The index key function for an index on a named field (or a tuple
+        of fields, for a composite index key): the record's attributes
+        (``operator.attrgetter``, read in C) for a declared-record map, the
+        keys of the dict that ``marshal`` returns for another CBOR/JSON map."""
+        names = (fields,) if isinstance(fields, str) else fields
+        if self._record_codec is not None:
+            for field in names:
+                if field not in self._record_codec.fields:
+                    raise ValueError("%s: record %s has no field %r (fields: %s)"
+                                     % (type(self).__name__, self._record.__qualname__, field,
+                                        ", ".join(self._record_codec.fields)))
+            return operator.attrgetter(*names)
+        if self.VALUE not in ("cbor", "json"):
+            raise TypeError("%s: an index on a field name needs a CBOR or JSON map; give a "
+                            "key function" % type(self).__name__)
+        marshal = self._marshal
+        if marshal is None:         # plain documents: the dict's own keys
+            if isinstance(fields, str):
+                return operator.methodcaller("get", fields)     # C, no Python frame
+            return lambda value: tuple(map(value.get, names))
+        if isinstance(fields, str):
+            return lambda value: marshal(value).get(fields)
+        return lambda value: tuple(map(marshal(value).get, names))
 
     def detach_index(self, name):
         """Stop maintaining the index ``name`` (its records stay)."""

@@ -74,6 +74,7 @@ class PersistentMap(Generic[_K, _V, _KIn, _KBound, _KPrefix], metaclass=ABCMeta)
         unmarshal: Callable[[Any], _V] | None = None,
         build: Callable[[_V, Any], int] | None = None,
         cast: Callable[[bytes | memoryview], _V] | None = None,
+        record: type[_V] | None = None,
     ) -> None: ...
     # Stored empty values read back as None, like missing ones.
     def __getitem__(self, txn_key: tuple[Transaction, _KIn], /) -> _V | None: ...
@@ -179,11 +180,13 @@ class PersistentMap(Generic[_K, _V, _KIn, _KBound, _KPrefix], metaclass=ABCMeta)
     def truncate(self, txn: Transaction, rebuild_indexes: bool = True) -> int: ...
     # The index map's key is fkey(value) (None: no entry, if nullable) and
     # its value this map's key, so its value type must be this map's K.
+    # fkey may name a field, or a tuple of fields for a composite key (a
+    # declared record's attributes, a marshalled dict's keys).
     def attach_index(
         self,
         name: str,
         pmap: PersistentMap[Any, _K, _IK, Any, Any],
-        fkey: Callable[[_V], _IK | None],
+        fkey: Callable[[_V], _IK | None] | str | tuple[str, ...],
         nullable: bool = False,
         unique: bool = True,
     ) -> None: ...

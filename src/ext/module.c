@@ -324,6 +324,8 @@ static int module_exec(PyObject *module)
         return -1;
     if (zpy_registry_add(module) < 0)
         return -1;
+    if (zpy_record_add(module) < 0)
+        return -1;
     return 0;
 }
 

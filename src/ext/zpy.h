@@ -454,6 +454,8 @@ int zpy_cursor_move(zpy_Cursor *self, MDB_cursor_op op, int preload);
 int zpy_verify_add(PyObject *module);
 /* registry.c: registry_attach, registry_read, catalog_*, slot_count/clear. */
 int zpy_registry_add(PyObject *module);
+/* record.c: adds RecordCodec (declared records, python/zlmdb/_records.py) */
+int zpy_record_add(PyObject *module);
 
 /* ----------------------------------------------------------- ormtxn.c */
 

@@ -59,9 +59,11 @@ VALUE_TYPES = {
 
 INIT_ARGS = {
     "cbor": ("marshal: Callable[[_V], object] | None = None",
-             "unmarshal: Callable[[Any], _V] | None = None"),
+             "unmarshal: Callable[[Any], _V] | None = None",
+             "record: type[_V] | None = None"),
     "json": ("marshal: Callable[[_V], object] | None = None",
-             "unmarshal: Callable[[Any], _V] | None = None"),
+             "unmarshal: Callable[[Any], _V] | None = None",
+             "record: type[_V] | None = None"),
     "flatbuffers": ("build: Callable[[_V, Any], int] | None = None",
                     "cast: Callable[[bytes | memoryview], _V] | None = None"),
 }
@@ -75,7 +77,7 @@ HEADER = '''\
 # PersistentMap[K, V, KIn, KBound, KPrefix] (zlmdb/_pmap.pyi): timestamps
 # decode to numpy.datetime64 and are accepted as datetime64, int ns or
 # datetime; None components of select() bounds count as zero.  CBOR/JSON
-# maps take their value type from unmarshal=, FlatBuffers maps from cast=,
+# maps take their value type from unmarshal= or record=, FlatBuffers maps from cast=,
 # pickle maps from an annotation (MapOidPickle[User]); Any when not given.
 # The FlatBuffers builder is typed Any: the flatbuffers package has no types.
 from collections.abc import Callable
