@@ -124,6 +124,7 @@ __all__ = (
     "Database", "Transaction", "TransactionStats", "table",
     "NullValueConstraint",
     "IndexSpec",
+    "RecordDecodeError",
     "MapSlotUuidUuid",
     "MapUuidString",
     "MapUuidOid",

@@ -129,7 +129,13 @@ _DOC_MARSHAL = """
         with db.begin(write=True) as txn:
             users[txn, %s] = {"name": "ada", "langs": ["c"]}
 
-        objects = zlmdb.%s(%s, marshal=User.marshal, unmarshal=User.parse)"""
+        objects = zlmdb.%s(%s, marshal=User.marshal, unmarshal=User.parse)
+
+    ``record`` (instead of ``marshal``/``unmarshal``): a declared record
+    type -- a dataclass, or a class with ``__slots__`` and annotations.  C
+    then writes its attributes as the document and builds the object from
+    the stored bytes, with no Python call per record; the bytes are those
+    the marshal path writes (docs/orm.md, "Declared records")."""
 
 _DOC_FLATBUFFERS = """
 
