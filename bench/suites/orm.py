@@ -1,9 +1,9 @@
-"""The ORM suite: our ``zlmdb`` object layer against upstream zlmdb 26.7.1.
+"""The ORM suite: our ``zlmdb`` object layer against upstream zlmdb 26.10.1.
 
 Both systems run the very same workload code below: ``module`` is whichever
 ``zlmdb`` the child imported, ours from the project's .venv (installed
-editable there) or upstream's from ``build/upstream-venv-26.7.1/`` (created
-by tests/compat/upstream_env.py with that pin, never in .venv).  The upstream child runs with
+editable there) or upstream's from ``build/upstream-venv/`` (created by
+tests/compat/upstream_env.py with that pin, never in .venv).  The upstream child runs with
 ``python -E -s`` from bench/, so neither PYTHONPATH nor the repository's
 ``python/`` directory can slip our package in; the runner checks the version
 and the location of the ``zlmdb`` it imports before timing anything.
@@ -39,11 +39,10 @@ from harness import REPO_DIR, Clock, PythonSystem, Suite, Target, Workload
 
 MAXSIZE = 4 << 30
 SIZES = [("10k", 10**4), ("100k", 10**5), ("1m", 10**6)]
-UPSTREAM_VERSION = "26.7.1"
-# Its own venv, apart from the compatibility tests' (which follow the newest
-# release): the figures in docs/benchmarks.md are for this one.
-UPSTREAM_VENV_PYTHON = os.path.join(REPO_DIR, "build", "upstream-venv-" + UPSTREAM_VERSION,
-                                    "bin", "python")
+UPSTREAM_VERSION = "26.10.1"
+# The compatibility tests' venv (tests/compat/upstream_env.py, whose default
+# pin is this release): the figures in docs/benchmarks.md are for this one.
+UPSTREAM_VENV_PYTHON = os.path.join(REPO_DIR, "build", "upstream-venv", "bin", "python")
 
 # (base name, title, description, min ratio ours/upstream or None)
 BASES = [
@@ -127,7 +126,7 @@ class UpstreamSystem(PythonSystem):
     unless $ZLMDB_BENCH_UPSTREAM_PYTHON names another interpreter); the child
     runs with ``-E -s`` (no PYTHONPATH, no user site) from bench/, and the
     probe refuses the system unless ``import zlmdb`` there is upstream
-    26.7.1 from inside that interpreter's prefix.
+    26.10.1 from inside that interpreter's prefix.
     """
 
     FLAGS = ["-E", "-s"]
@@ -179,9 +178,9 @@ SYSTEMS = [
                  description="ours: `import zlmdb` in the runner's interpreter (.venv)"),
     UpstreamSystem(UPSTREAM, "upstream %s" % UPSTREAM_VERSION, module="zlmdb",
                    python=UPSTREAM_VENV_PYTHON, python_env="ZLMDB_BENCH_UPSTREAM_PYTHON",
-                   description="upstream zlmdb==%s from PyPI in build/upstream-venv-%s "
+                   description="upstream zlmdb==%s from PyPI in build/upstream-venv "
                                "(tests/compat/upstream_env.py), run with -E -s"
-                               % (UPSTREAM_VERSION, UPSTREAM_VERSION)),
+                               % UPSTREAM_VERSION),
 ]
 
 
