@@ -26,14 +26,13 @@ workload n/a (exit 3) with the reason, and ``json_dumpb`` falls back to
 import base64
 import datetime
 import functools
-import gc
 import json
 import sys
 import time
 import uuid
 
 import datagen
-from harness import EXIT_UNAVAILABLE, PythonSystem, Suite, Target, Workload
+from harness import EXIT_UNAVAILABLE, Clock, PythonSystem, Suite, Target, Workload
 
 OURS = "zlmdb.codec"
 MSGPACK = "msgspec-msgpack"
@@ -468,16 +467,11 @@ def _check_decode(mod, dec, inputs, docs):
 # ---------------------------------------------------------------- timing
 
 def _time_loop(fn, items, rounds):
-    gc.collect()
-    gc.disable()
-    try:
-        t0 = time.perf_counter()
+    with Clock() as clock:
         for _ in range(rounds):
             for x in items:
                 fn(x)
-        return time.perf_counter() - t0
-    finally:
-        gc.enable()
+    return clock.seconds
 
 
 def _run(mod, p, fmt, op, shape):
