@@ -168,14 +168,8 @@ static PyObject *mod_engine_detect(PyObject *module, PyObject *arg)
         /* The class zlmdb.lmdb.open() raises for such a file. */
         return zpy_err_lib(st, st->exc[ZPY_EXC_INVALID], rc, NULL, NULL);
     }
-    if (rc != ZLMDB_OK) {
-        PyObject *err = Py_BuildValue("(is)", rc, zlmdb_error_last());
-        if (err != NULL) {
-            PyErr_SetObject(rc > 0 ? PyExc_OSError : PyExc_ValueError, err);
-            Py_DECREF(err);
-        }
-        return NULL;
-    }
+    if (rc != ZLMDB_OK)
+        return zpy_err_lib(st, rc > 0 ? PyExc_OSError : PyExc_ValueError, rc, NULL, NULL);
     if (found == ZLMDB_LIB_VERSION_AUTO)
         Py_RETURN_NONE;
     return PyLong_FromLong(found);

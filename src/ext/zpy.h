@@ -258,7 +258,8 @@ ZPY_NOINLINE PyObject *zpy_err_orm_current(zpy_state *st);
 /* Raise a libzlmdb failure `rc` as `klass` (NULL: the class zpy_err_set
  * would pick; `st` may be NULL when `klass` is given) with zlmdb_error_last()'s detail (else the code's
  * description), after "<prefix>: " and before `end` when they are not
- * NULL; MemoryError for ZLMDB_ENOMEM. */
+ * NULL; MemoryError for ZLMDB_ENOMEM; for an OSError class and an errno
+ * `rc`, OSError(rc, message), so the errno's subclass is raised. */
 ZPY_NOINLINE PyObject *zpy_err_lib(zpy_state *st, PyObject *klass, int rc,
                                    const char *prefix, const char *end);
 /* Raise the "Attempt to operate on closed/deleted/dropped object." error. */

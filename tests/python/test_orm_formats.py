@@ -5,6 +5,7 @@ of neither format, the PID-namespace diagnosis, and TransactionStats counts.
 Nothing here assumes which format this run gives new databases
 (ZLMDB_TEST_LIB_VERSION, see conftest.py), nor an engine's version numbers.
 """
+import errno
 import os
 import shutil
 import subprocess
@@ -179,6 +180,13 @@ def test_engine_detect_reports_new_existing_and_unreadable(tmp_path):
         os.chmod(tmp_path / "data.mdb", 0)
         with pytest.raises(PermissionError):
             zlmdb._native.engine_detect(str(tmp_path))
+    # a data.mdb that cannot be read as a file (even by root): the errno's
+    # OSError subclass, with errno and the path's detail
+    other = tmp_path / "dir"
+    (other / "data.mdb").mkdir(parents=True)
+    with pytest.raises(IsADirectoryError) as info:
+        zlmdb._native.engine_detect(str(other))
+    assert info.value.errno == errno.EISDIR and "data.mdb" in str(info.value)
 
 
 # ------------------------------------------------------------ PID namespaces
