@@ -218,13 +218,13 @@ bench-c: $(VPY)
 # seed corpora in fuzz/corpus/ are copied, never modified; logs and the
 # grown corpora stay under build/fuzz-run/.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := cbor_decode json_decode key_decode
+FUZZ_TARGETS := cbor_decode json_decode key_decode record_decode
 fuzz: $(VPY)
 	@command -v clang >/dev/null || { echo "zlmdb: installing clang for libFuzzer"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq clang; }
 	CC=clang $(VENV)/bin/cmake -S . -B build/fuzz -G Ninja -DZLMDB_LIBFUZZER=ON \
-	  -DZLMDB_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DZLMDB_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPython_EXECUTABLE=$(CURDIR)/$(VPY) \
 	  -DCMAKE_MAKE_PROGRAM=$(CURDIR)/$(VENV)/bin/ninja >/dev/null
 	$(VENV)/bin/cmake --build build/fuzz --target $(addprefix fuzz_,$(FUZZ_TARGETS))
 	@mkdir -p build/fuzz-run

@@ -1,0 +1,126 @@
+"""The declared records fuzz_record_decode decodes into, and its seed corpus.
+
+fuzz/record_decode_fuzz.c imports this module (with the package from the
+source tree) and decodes every input through ``MAPS[input[0] & 1]``: a
+MapUuidCbor and a MapUuidJson whose records, between them, hold every field
+kind a declared record may have.  Run as a script, it writes the seed corpus
+(fuzz/corpus/record_decode): valid records of both maps, and damaged ones.
+
+    PYTHONPATH=python .venv/bin/python fuzz/record_decode_setup.py fuzz/corpus/record_decode
+"""
+
+import dataclasses
+import datetime
+import math
+import os
+import sys
+import typing
+import uuid
+
+import zlmdb
+
+
+@dataclasses.dataclass
+class Inner:
+    a: int
+    b: str | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class CborRecord:
+    i: int
+    f: float
+    s: str
+    raw: bytes
+    flag: bool
+    u: uuid.UUID
+    when: datetime.datetime
+    day: datetime.date
+    ints: list[int]
+    scores: dict[str, float]
+    nick: str | None
+    anything: typing.Any
+    inner: Inner
+    inners: list[Inner]
+    extra: int = 7
+
+
+class JsonRecord:
+    __slots__ = ("i", "f", "s", "flag", "tags", "doc", "maybe", "inner", "rest")
+    i: int
+    f: float
+    s: str
+    flag: bool
+    tags: list[str]
+    doc: dict[str, typing.Any]
+    maybe: int | None
+    inner: Inner
+    rest: list[Inner]
+
+
+MAPS = (zlmdb.MapUuidCbor(1, record=CborRecord), zlmdb.MapUuidJson(2, record=JsonRecord))
+#: what decoding may raise; anything else is a finding
+ALLOWED = (ValueError, RecursionError, MemoryError)
+
+
+def _plain(obj):
+    """A record as nested tuples of its fields (JsonRecord has no __eq__)."""
+    if isinstance(obj, (CborRecord, JsonRecord, Inner)):
+        names = obj.__slots__ if hasattr(type(obj), "__slots__") else \
+            [f.name for f in dataclasses.fields(obj)]
+        return (type(obj).__name__,) + tuple(_plain(getattr(obj, n)) for n in names)
+    if isinstance(obj, list):
+        return [_plain(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    return obj
+
+
+def same(a, b):
+    """Two decoded records hold the same values (by repr, so NaN == NaN)."""
+    return repr(_plain(a)) == repr(_plain(b))
+
+
+def _json_record(i, f, s, flag, tags, doc, maybe, inner, rest):
+    r = JsonRecord()
+    r.i, r.f, r.s, r.flag, r.tags, r.doc = i, f, s, flag, tags, doc
+    r.maybe, r.inner, r.rest = maybe, inner, rest
+    return r
+
+
+def seeds():
+    """(name, bytes) pairs: the map selector byte, then a stored value."""
+    utc = datetime.timezone.utc
+    cbor = [
+        CborRecord(1, 0.5, "ada", b"\x00\xff", True, uuid.UUID(int=1),
+                   datetime.datetime(2026, 12, 7, 12, 0, tzinfo=utc), datetime.date(2026, 1, 2),
+                   [1, -2, 2**63], {"x": 1.5, "ünï": -0.0}, None, {"k": [1, "v", None]},
+                   Inner(3, "c"), [Inner(1), Inner(2, "b")]),
+        CborRecord(-(2**64), math.inf, "", b"", False, uuid.UUID(int=2**128 - 1),
+                   datetime.datetime(1, 1, 1, tzinfo=datetime.timezone(datetime.timedelta(hours=-5))),
+                   datetime.date(9999, 12, 31), [], {}, "nick", 3.25, Inner(0), [], extra=-1),
+    ]
+    json = [
+        _json_record(1, 0.1, "ada", True, ["a", "é"], {"n": [1, 2.5, None, True]}, None,
+                     Inner(4, "d"), [Inner(5)]),
+        _json_record(-(2**70), 1e300, "\u2028\"\\", False, [], {}, 42, Inner(-1, None), []),
+    ]
+    out = []
+    for n, rec in enumerate(cbor):
+        data = MAPS[0].encode_value(rec)
+        out += [("cbor_%d" % n, b"\x00" + data), ("cbor_%d_cut" % n, b"\x00" + data[:-3])]
+    for n, rec in enumerate(json):
+        data = MAPS[1].encode_value(rec)
+        out += [("json_%d" % n, b"\x01" + data), ("json_%d_cut" % n, b"\x01" + data[:-3])]
+    out += [("cbor_unknown_key", b"\x00" + zlmdb.codec.cbor_dumps({"zz": 1})),
+            ("json_wrong_type", b"\x01" + b'{"i":"1"}'),
+            ("json_missing", b"\x01" + b'{"i":1}')]
+    return out
+
+
+if __name__ == "__main__":
+    target = sys.argv[1]
+    os.makedirs(target, exist_ok=True)
+    for name, data in seeds():
+        with open(os.path.join(target, name), "wb") as f:
+            f.write(data)
