@@ -753,7 +753,7 @@ static PyType_Slot ormtxn_slots[] = {
     {Py_tp_members, ormtxn_members},
     {Py_tp_getset, ormtxn_getset},
     {Py_tp_doc, (void *)PyDoc_STR(
-        "Transaction(db, write=False, buffers=False, stats=None)\n"
+        "Transaction(db, write=False, buffers=False, stats=None, growth=0.0, maxsize=0)\n"
         "--\n\n"
         "A database transaction, made by Database.begin(); use it as\n"
         "``with db.begin(write=True) as txn:``.  Transaction(db, write=...)\n"
