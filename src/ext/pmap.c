@@ -47,6 +47,8 @@ struct zpy_PMap {
     PyObject *enc[MAX_STAGES];   /**< value encoding chain */
     PyObject *dec[MAX_STAGES];   /**< value decoding chain */
     int nenc, ndec;
+    PyObject *direct;            /**< dec[0]'s record codec when values may be decoded in
+                                      place (zpy_record_direct_decoder), borrowed */
     zpy_state *st;               /**< module state, found once at _c_setup() */
     PyObject *indexes;           /**< tuple of (index map, fkey, nullable, unique, name,
                                       pk_value), or NULL */
@@ -155,6 +157,15 @@ static PyObject *decode_value(zpy_PMap *self, zpy_Txn *t, const MDB_val *v)
 
     if (v->mv_size == 0)
         Py_RETURN_NONE;
+    if (self->direct != NULL) {
+        /* A declared record read where LMDB keeps it: no copy into a bytes
+         * object and no call through the method (see zpy.h for why the
+         * memory stays put). */
+        res = zpy_record_decode_mem(self->direct, v->mv_data, v->mv_size);
+        if (res != NULL && self->ndec > 1)
+            Py_SETREF(res, chain(self->dec + 1, self->ndec - 1, res));
+        return res;
+    }
     raw = zpy_txn_value(t, v);
     if (raw == NULL)
         return NULL;
@@ -777,9 +788,12 @@ static PyObject *pmap_c_setup(PyObject *op, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "keycodec must be a zlmdb.codec.KeyCodec");
         return NULL;
     }
+    self->direct = NULL;
     if (take_stages(enc, self->enc, &self->nenc) < 0 ||
         take_stages(dec, self->dec, &self->ndec) < 0)
         return NULL;
+    if (self->ndec > 0)
+        self->direct = zpy_record_direct_decoder(self->dec[0]);
     Py_XSETREF(self->keycodec, Py_NewRef(keycodec));
     self->slot = slot;
     self->prefix[0] = (unsigned char)(slot >> 8);
@@ -976,6 +990,7 @@ static int pmap_clear(PyObject *op)
     Py_CLEAR(self->null_error);
     for (i = 0; i < self->nenc; i++)
         Py_CLEAR(self->enc[i]);
+    self->direct = NULL;
     for (i = 0; i < self->ndec; i++)
         Py_CLEAR(self->dec[i]);
     self->nenc = self->ndec = 0;

@@ -1058,20 +1058,17 @@ done:
     return res;
 }
 
-/* decode(data) -> the record */
-static PyObject *record_decode(PyObject *op, PyObject *arg)
+/* The record from the n bytes at p: decode()'s work, on any memory. */
+PyObject *zpy_record_decode_mem(PyObject *codec, const void *p, size_t n)
 {
-    zpy_Record *r = (zpy_Record *)op;
-    Py_buffer view;
+    zpy_Record *r = (zpy_Record *)codec;
     PyObject *res = NULL;
     int rc;
 
-    if (zpy_get_input(arg, &view, "decode") < 0)
-        return NULL;
     if (r->json) {
         jdec d;
         zlmdb_json_item it;
-        if (zlmdb_json_reader_init(&d.rd, view.buf, (size_t)view.len, 0) == 0) {
+        if (zlmdb_json_reader_init(&d.rd, p, n, 0) == 0) {
             if (jnext(r, &d, &it) == 0 && (res = jdec_record(r, &d, &it)) != NULL &&
                 (rc = zlmdb_json_reader_finish(&d.rd)) != 0) {
                 Py_CLEAR(res);
@@ -1085,8 +1082,8 @@ static PyObject *record_decode(PyObject *op, PyObject *arg)
     } else {
         cdec d;
         zlmdb_cbor_item it;
-        d.data = view.buf;
-        if (zlmdb_cbor_reader_init(&d.rd, view.buf, (size_t)view.len, 0) == 0) {
+        d.data = p;
+        if (zlmdb_cbor_reader_init(&d.rd, p, n, 0) == 0) {
             if (cnext(r, &d, &it) == 0 && (res = cdec_record(r, &d, &it)) != NULL &&
                 (rc = zlmdb_cbor_reader_finish(&d.rd)) != 0) {
                 Py_CLEAR(res);
@@ -1098,9 +1095,73 @@ static PyObject *record_decode(PyObject *op, PyObject *arg)
             PyErr_NoMemory();
         }
     }
+    return res;
+}
+
+/* decode(data) -> the record */
+static PyObject *record_decode(PyObject *op, PyObject *arg)
+{
+    Py_buffer view;
+    PyObject *res;
+
+    if (zpy_get_input(arg, &view, "decode") < 0)
+        return NULL;
+    res = zpy_record_decode_mem(op, view.buf, (size_t)view.len);
     if (view.obj)
         PyBuffer_Release(&view);
     return res;
+}
+
+/* Whether decoding r's records can call the user's Python code: only a
+ * default_factory can, in r or in a record nested in it, unless it is one
+ * of the built-in containers or scalars (default_factory=list, ...). */
+static int spec_calls_user(const rspec *s, int depth);
+
+static int builtin_factory(PyObject *f)
+{
+    static PyTypeObject *const plain[] = {
+        &PyList_Type, &PyDict_Type, &PySet_Type, &PyFrozenSet_Type, &PyTuple_Type,
+        &PyUnicode_Type, &PyBytes_Type, &PyByteArray_Type, &PyLong_Type, &PyFloat_Type,
+        &PyBool_Type,
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof plain / sizeof plain[0]; i++)
+        if (f == (PyObject *)plain[i])
+            return 1;
+    return 0;
+}
+
+static int record_calls_user(const zpy_Record *r, int depth)
+{
+    Py_ssize_t i;
+
+    if (depth > MAX_SPEC_DEPTH)
+        return 1;                       /* not worth proving */
+    for (i = 0; i < r->n; i++)
+        if ((r->f[i].dkind == D_FACTORY && !builtin_factory(r->f[i].dflt)) ||
+            spec_calls_user(&r->f[i].spec, depth + 1))
+            return 1;
+    return 0;
+}
+
+static int spec_calls_user(const rspec *s, int depth)
+{
+    for (; s != NULL; s = s->item) {
+        if (s->kind == K_RECORD)
+            return record_calls_user((const zpy_Record *)s->rec, depth + 1);
+    }
+    return 0;
+}
+
+PyObject *zpy_record_direct_decoder(PyObject *f)
+{
+    PyObject *codec;
+
+    if (!PyCFunction_Check(f) || PyCFunction_GET_FUNCTION(f) != (PyCFunction)record_decode)
+        return NULL;
+    codec = PyCFunction_GET_SELF(f);
+    return codec != NULL && !record_calls_user((zpy_Record *)codec, 0) ? codec : NULL;
 }
 
 /* -------------------------------------------------------------- setup */

@@ -457,6 +457,16 @@ int zpy_verify_add(PyObject *module);
 int zpy_registry_add(PyObject *module);
 /* record.c: adds RecordCodec (declared records, python/zlmdb/_records.py) */
 int zpy_record_add(PyObject *module);
+/* A declared record decoded from the n bytes at p (RecordCodec.decode's
+ * work without a buffer object); NULL with an exception set. */
+PyObject *zpy_record_decode_mem(PyObject *codec, const void *p, size_t n);
+/* When `f` is a RecordCodec's bound decode whose decoding runs none of the
+ * user's code (no default_factory other than a built-in type such as list,
+ * in the record or in a nested one), that codec (borrowed from f); else
+ * NULL.  The ORM decodes such values straight from LMDB's memory: with no
+ * user code running, nothing can write to the transaction or close it
+ * while the bytes are read. */
+PyObject *zpy_record_direct_decoder(PyObject *f);
 
 /* ----------------------------------------------------------- ormtxn.c */
 

@@ -489,3 +489,67 @@ def test_records__datetime_tags():
     naive = codec.cbor_dumps({"when": "x"}).replace(b"\x61x", b"\xc0\x732021-03-04T05:06:07")
     with pytest.raises(zlmdb.RecordDecodeError, match="UTC offset"):
         c.decode(naive)
+
+
+# ----------------------------------------- values decoded in LMDB's memory
+
+_writes = {}
+
+
+def _factory_that_writes():
+    """A default_factory that writes to the map while a record is decoded:
+    the map must not decode that record in place (its bytes may move)."""
+    m, txn = _writes["map"], _writes["txn"]
+    del m[txn, 1]                 # the record being decoded: its page changes
+    for i in range(2, 40):
+        m[txn, i] = Outer(Late(-i, []), chr(0x41 + i % 26) * (600 + i))
+    _writes["calls"] = _writes.get("calls", 0) + 1
+    return [7]
+
+
+@dataclasses.dataclass
+class Late:
+    a: int
+    b: list[int] = dataclasses.field(default_factory=_factory_that_writes)
+
+
+@dataclasses.dataclass
+class Outer:
+    inner: Late
+    tail: str
+
+
+def test_records__a_factory_that_writes_mid_decode_reads_a_copy(db):
+    m = zlmdb.MapOidCbor(1, record=Outer)
+    with db.begin(write=True) as txn:
+        # stored without "b": decoding calls the factory inside the inner
+        # record, before "tail" is read
+        for i in range(2, 40):
+            m[txn, i] = Outer(Late(i, [i]), "y" * 50)
+        txn.put(b"\x00\x01" + (1).to_bytes(8, "big"),
+                codec.cbor_dumps({"inner": {"a": 5}, "tail": "t" * 500}))
+        _writes.update(map=m, txn=txn)
+        try:
+            got = m[txn, 1]
+        finally:
+            _writes.clear()
+        assert got == Outer(Late(5, [7]), "t" * 500)
+        assert m[txn, 1] is None and m[txn, 2] == Outer(Late(-2, []), "C" * 602)
+
+
+@pytest.mark.parametrize("fmt", ["cbor", "json"])
+def test_records__in_place_and_copied_reads_agree(db, fmt, tmp_path):
+    """Records with only built-in factories are read in place; with buffers=True
+    and in plain transactions, gets and scans give the same records."""
+    cls = User if fmt == "cbor" else JsonUser
+    m = zlmdb.MapOidCbor(1, record=cls) if fmt == "cbor" else zlmdb.MapOidJson(1, record=cls)
+    values = [a_user(i) if fmt == "cbor" else
+              JsonUser(i, "n%d" % i, i / 3, i % 2 == 0, ["t"] * i, {"k": [i]}, Address("R"))
+              for i in range(1, 30)]
+    with db.begin(write=True) as txn:
+        for v in values:
+            m[txn, v.oid] = v
+    for buffers in (False, True):
+        with db.begin(buffers=buffers) as txn:
+            assert [m[txn, v.oid] for v in values] == values
+            assert list(m.select(txn, return_keys=False)) == values
