@@ -63,23 +63,6 @@ MAPS = (zlmdb.MapUuidCbor(1, record=CborRecord), zlmdb.MapUuidJson(2, record=Jso
 ALLOWED = (ValueError, RecursionError, MemoryError)
 
 
-def _plain(obj):
-    """A record as nested tuples of its fields (JsonRecord has no __eq__)."""
-    if isinstance(obj, (CborRecord, JsonRecord, Inner)):
-        names = obj.__slots__ if hasattr(type(obj), "__slots__") else \
-            [f.name for f in dataclasses.fields(obj)]
-        return (type(obj).__name__,) + tuple(_plain(getattr(obj, n)) for n in names)
-    if isinstance(obj, list):
-        return [_plain(x) for x in obj]
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    return obj
-
-
-def same(a, b):
-    """Two decoded records hold the same values (by repr, so NaN == NaN)."""
-    return repr(_plain(a)) == repr(_plain(b))
-
 
 def _json_record(i, f, s, flag, tags, doc, maybe, inner, rest):
     r = JsonRecord()
