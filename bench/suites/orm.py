@@ -42,6 +42,7 @@ SIZES = [("10k", 10**4), ("100k", 10**5), ("1m", 10**6)]
 UPSTREAM_VERSION = "26.10.1"
 # The compatibility tests' venv (tests/compat/upstream_env.py, whose default
 # pin is this release): the figures in docs/benchmarks.md are for this one.
+# The probe replaces it with the path upstream_env returns for the pin.
 UPSTREAM_VENV_PYTHON = os.path.join(REPO_DIR, "build", "upstream-venv", "bin", "python")
 
 # (base name, title, description, min ratio ours/upstream or None)
@@ -137,7 +138,9 @@ class UpstreamSystem(PythonSystem):
                 sys.path.insert(0, os.path.join(REPO_DIR, "tests", "compat"))
                 import upstream_env
 
-                upstream_env.ensure_upstream_venv(pin="zlmdb==" + UPSTREAM_VERSION)
+                # the venv upstream_env made for this pin, wherever it put it
+                self._python = str(upstream_env.ensure_upstream_venv(
+                    pin="zlmdb==" + UPSTREAM_VERSION))
             except Exception as exc:  # no network, pip failure, ...
                 return "cannot create the upstream venv: %s" % exc
             finally:

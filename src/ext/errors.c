@@ -340,25 +340,28 @@ PyObject *zpy_err_lib(zpy_state *st, PyObject *klass, int rc, const char *prefix
                       const char *end)
 {
     const char *detail = lib_detail(rc);
+    PyObject *msg, *args;
 
     if (rc == ZLMDB_ENOMEM || rc == ENOMEM)
         return PyErr_NoMemory();
     if (klass == NULL)
         klass = class_for(st, rc);
+    msg = PyUnicode_FromFormat("%s%s%s%s", prefix ? prefix : "", prefix ? ": " : "", detail,
+                               end ? end : "");
+    if (msg == NULL)
+        return NULL;
     if (rc > 0 && PyType_Check(klass) &&
         PyType_IsSubtype((PyTypeObject *)klass, (PyTypeObject *)PyExc_OSError)) {
         /* an errno: OSError(errno, message) picks its subclass
          * (PermissionError, IsADirectoryError, ...) and sets .errno */
-        PyObject *args = Py_BuildValue("(iN)", rc, PyUnicode_FromFormat(
-            "%s%s%s%s", prefix ? prefix : "", prefix ? ": " : "", detail, end ? end : ""));
-        if (args != NULL) {
-            PyErr_SetObject(klass, args);
-            Py_DECREF(args);
-        }
+        if ((args = Py_BuildValue("(iN)", rc, msg)) == NULL)
+            return NULL;
+        PyErr_SetObject(klass, args);
+        Py_DECREF(args);
         return NULL;
     }
-    PyErr_Format(klass, "%s%s%s%s", prefix ? prefix : "", prefix ? ": " : "", detail,
-                 end ? end : "");
+    PyErr_SetObject(klass, msg);
+    Py_DECREF(msg);
     return NULL;
 }
 
