@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""A Debian chroot for the interpreters this machine's own Debian lacks.
+
+The product promises CPython 3.14 and PyPy 3.11; on the build machines
+(Debian 12) they come from newer Debian releases, installed with
+`debootstrap` into a folder of the project (build/chroot-<suite>/ by
+default) and run there with the source tree bind-mounted.
+
+    tools/chroot.py ensure SUITE DIR --packages a,b,c
+        create DIR with debootstrap (minbase) unless it is already there,
+        then install any of the packages it lacks
+    tools/chroot.py run DIR [--bind HOST:INSIDE]... -- COMMAND...
+        run COMMAND inside DIR as root, with /proc, /dev and each bind
+        mounted for the duration, the network of the host, and a clean
+        environment (HOME=/root, a standard PATH, LANG=C.UTF-8)
+
+Needs root (debootstrap, chroot and mount do).  Debian's packages come
+from deb.debian.org, PyPI from pypi.org, as on the host.  Exit status is
+the command's; a failure of the tool itself says what to do.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+MIRROR = "http://deb.debian.org/debian"
+STAMP = ".zlmdb-chroot"
+SCRIPTS = "/usr/share/debootstrap/scripts"
+
+
+def fail(msg):
+    sys.stderr.write("tools/chroot.py: %s\n" % msg)
+    sys.exit(2)
+
+
+def need_root():
+    if os.geteuid() != 0:
+        fail("debootstrap, chroot and mount need root; run as root (or with sudo).")
+
+
+def apt_install_host(package):
+    if shutil.which(package):
+        return
+    print("tools/chroot.py: installing Debian's %s on the host" % package, flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdin=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env=env,
+                   stdin=subprocess.DEVNULL)
+
+
+def clean_env():
+    return {"HOME": "/root", "LANG": "C.UTF-8", "TERM": "dumb",
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "DEBIAN_FRONTEND": "noninteractive", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "CI": os.environ.get("CI", "")}
+
+
+class Mounts:
+    """/proc, /dev and the binds mounted inside the chroot, undone on exit."""
+
+    def __init__(self, root, binds):
+        self.root = root
+        self.binds = [("proc", "/proc", ["-t", "proc"]), ("/dev", "/dev", ["--rbind"])]
+        self.binds += [(host, inside, ["--bind"]) for host, inside in binds]
+        self.done = []
+
+    def __enter__(self):
+        try:
+            for src, inside, opts in self.binds:
+                target = os.path.join(self.root, inside.lstrip("/"))
+                os.makedirs(target, exist_ok=True)
+                subprocess.run(["mount"] + opts + [src, target], check=True)
+                self.done.append(target)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for target in reversed(self.done):
+            # --lazy: a process the command left behind must not keep the
+            # host's tree mounted into a folder someone may later delete.
+            subprocess.run(["umount", "--recursive", "--lazy", target])
+        self.done = []
+
+
+def run_inside(root, command, binds=(), quiet=False):
+    shutil.copyfile("/etc/resolv.conf", os.path.join(root, "etc/resolv.conf"))
+    out = subprocess.DEVNULL if quiet else None
+    with Mounts(root, binds):
+        return subprocess.run(["chroot", root] + list(command), env=clean_env(),
+                              stdin=subprocess.DEVNULL, stdout=out, stderr=out).returncode
+
+
+def ensure(suite, root, packages):
+    need_root()
+    stamp = os.path.join(root, STAMP)
+    if not os.path.exists(stamp):
+        apt_install_host("debootstrap")
+        if os.path.exists(root):
+            shutil.rmtree(root)  # a half-made chroot: start again
+        print("tools/chroot.py: debootstrap %s into %s" % (suite, root), flush=True)
+        cmd = ["debootstrap", "--variant=minbase", "--include=" + ",".join(packages),
+               suite, root, MIRROR]
+        if not os.path.exists(os.path.join(SCRIPTS, suite)):
+            # A suite newer than the host's debootstrap: every Debian suite
+            # since buster is bootstrapped as sid is.
+            cmd.append(os.path.join(SCRIPTS, "sid"))
+        res = subprocess.run(cmd,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        if res.returncode != 0:
+            fail("debootstrap %s failed:\n%s\nWhat to do: check that %s is reachable, "
+                 "and that every package named exists in %s." % (suite, res.stdout[-3000:],
+                                                                MIRROR, suite))
+        with open(stamp, "w", encoding="utf-8") as fp:
+            fp.write(suite + "\n")
+        return
+    with open(stamp, encoding="utf-8") as fp:
+        made = fp.read().strip()
+    if made != suite:
+        fail("%s holds a %s chroot, not %s; remove it or name another folder." % (root, made,
+                                                                                  suite))
+    missing = [p for p in packages if run_inside(root, ["dpkg", "-s", p], quiet=True) != 0]
+    if missing:
+        print("tools/chroot.py: installing %s in %s" % (" ".join(missing), root), flush=True)
+        if run_inside(root, ["sh", "-c", "apt-get update -qq && apt-get install -y -qq "
+                             + " ".join(missing)]) != 0:
+            fail("apt-get could not install %s in %s." % (" ".join(missing), root))
+
+
+def parse_bind(text):
+    host, sep, inside = text.partition(":")
+    if not sep or not inside.startswith("/"):
+        raise argparse.ArgumentTypeError("--bind wants HOST:/INSIDE, got %r" % text)
+    return os.path.abspath(host), inside
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("ensure", help="create or complete a chroot")
+    e.add_argument("suite")
+    e.add_argument("dir")
+    e.add_argument("--packages", default="", help="comma-separated Debian packages")
+    r = sub.add_parser("run", help="run a command in a chroot")
+    r.add_argument("dir")
+    r.add_argument("--bind", action="append", default=[], type=parse_bind)
+    argv = sys.argv[1:]
+    command = []
+    if "--" in argv:
+        at = argv.index("--")
+        argv, command = argv[:at], argv[at + 1:]
+    args = ap.parse_args(argv)
+    root = os.path.abspath(args.dir)
+    if args.cmd == "ensure":
+        ensure(args.suite, root, [p for p in args.packages.split(",") if p])
+        return 0
+    need_root()
+    if not os.path.exists(os.path.join(root, STAMP)):
+        fail("%s is not a chroot made by this tool; run 'ensure' first." % root)
+    if not command:
+        fail("run: no command given (put it after --).")
+    return run_inside(root, command, args.bind)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
