@@ -1,9 +1,12 @@
 /* The platform layer's POSIX branch (platform.h says what each function
  * promises).  This is the one file of zlmdb that includes the OS's own
  * headers; the ones for a new OS go beside these, not in the callers. */
+#define _GNU_SOURCE 1       /* glibc: strtod_l, newlocale */
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -33,6 +36,38 @@ int64_t zlmdb__plat_time_ns(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
+
+/* ------------------------------------------------------------ numbers */
+
+#if defined(__GLIBC__)
+/* One "C" locale for the process, made on first use and never freed:
+ * strtod_l only reads it, from any thread. */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void c_locale_make(void)
+{
+    c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+int zlmdb__plat_strtod_c(const char *s, double *out)
+{
+    (void)pthread_once(&c_locale_once, c_locale_make);
+    if (c_locale == (locale_t)0)
+        return ENOSYS;
+    *out = strtod_l(s, NULL, c_locale);
+    return 0;
+}
+#else
+/* Not every C library's strtod is correctly rounded: let the caller use
+ * its own conversion. */
+int zlmdb__plat_strtod_c(const char *s, double *out)
+{
+    (void)s;
+    (void)out;
+    return ENOSYS;
+}
+#endif
 
 /* ------------------------------------------------------------- files */
 

@@ -94,6 +94,14 @@ int zlmdb__plat_on_fork_child(void (*handler)(void));
  * when the clock is set). */
 int64_t zlmdb__plat_time_ns(void);
 
+/* ------------------------------------------------------------ numbers */
+
+/* The double nearest to the decimal number `s` (NUL-terminated, JSON
+ * syntax, already validated), correctly rounded and read in the "C" locale
+ * whatever the process's locale is: 0 and *out.  ENOSYS where the C library
+ * offers no such function (glibc does); the caller then uses its own. */
+int zlmdb__plat_strtod_c(const char *s, double *out);
+
 /* ------------------------------------------------------------- files */
 
 /* An open file: what LMDB's mdb_filehandle_t is on this OS. */

@@ -109,6 +109,26 @@ void test_platform__time_is_wall_clock_nanoseconds(void)
     CHECK(ns / 1000000000LL <= (int64_t)after + 1);
 }
 
+/* ------------------------------------------------------------ numbers */
+
+void test_platform__strtod_c_is_exact_or_absent(void)
+{
+    double d = 0;
+    int rc = zlmdb__plat_strtod_c("0.1000000000000000055511151231257827", &d);
+
+    CHECK(rc == 0 || rc == ENOSYS);
+    if (rc == 0) {
+        CHECK(d == 0.1);
+        CHECK_OK(zlmdb__plat_strtod_c("-2.5e-3", &d));
+        CHECK(d == -2.5e-3);
+        CHECK_OK(zlmdb__plat_strtod_c("1.7976931348623157e308", &d));
+        CHECK(d == 1.7976931348623157e308);
+    }
+#if defined(__GLIBC__)
+    CHECK(rc == 0);                        /* the fast path this build expects */
+#endif
+}
+
 /* ------------------------------------------------------------- files */
 
 void test_platform__files_open_read_and_stat(void)
