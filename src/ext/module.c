@@ -1,24 +1,22 @@
 /* zlmdb._native: module definition, state, and the lifetime tree helpers. */
-#include <unistd.h>
-
 #include "zpy.h"
 
 /* ------------------------------------------------------------ fork safety */
 
 /* The pid is process-wide by nature, so this is the one static variable of
- * the extension: refreshed in the child by a pthread_atfork hook so that a
+ * the extension: refreshed in the child by a fork handler so that a
  * cheap comparison tells a forked child from the process that opened a
  * handle. */
 static atomic_int cached_pid;
 
 static void after_fork_child(void)
 {
-    atomic_store(&cached_pid, (int)getpid());
+    atomic_store(&cached_pid, (int)zlmdb__plat_getpid());
 }
 
-pid_t zpy_current_pid(void)
+zlmdb__plat_pid zpy_current_pid(void)
 {
-    return (pid_t)atomic_load(&cached_pid);
+    return (zlmdb__plat_pid)atomic_load(&cached_pid);
 }
 
 /* ---------------------------------------------------------- lifetime tree */
@@ -253,7 +251,7 @@ static int module_exec(PyObject *module)
     zpy_state *st = PyModule_GetState(module);
     PyObject *ospath;
 
-    atomic_store(&cached_pid, (int)getpid());
+    atomic_store(&cached_pid, (int)zlmdb__plat_getpid());
 
     if (add_type(module, &zpy_env_spec, &st->EnvType) < 0 ||
         add_type(module, &zpy_txn_spec, &st->TxnType) < 0 ||
@@ -427,9 +425,9 @@ PyMODINIT_FUNC PyInit__native(void)
         }
         allocator_done = 1;
     }
-    /* Registered once per process; the handler only stores getpid(). */
+    /* Registered once per process; the handler only stores the new pid. */
     if (!atfork_done) {
-        if (pthread_atfork(NULL, NULL, after_fork_child) != 0) {
+        if (zlmdb__plat_on_fork_child(after_fork_child) != 0) {
             PyErr_SetString(PyExc_RuntimeError, "zlmdb: pthread_atfork() failed");
             return NULL;
         }

@@ -1594,5 +1594,4 @@ void zpy_codec_clear(zpy_codec_state *cs)
 #undef CLEAR
     for (i = 0; i < ZPY_KEYCACHE_SIZE; i++)
         Py_CLEAR(cs->keycache[i]);
-    zpy_json_clear(cs);
 }

@@ -8,12 +8,6 @@
 #include "json_read_int.h"
 #include <float.h>
 #include <math.h>
-#if defined(__GLIBC__)
-/* glibc's strtod is correctly rounded; strtod_l with a "C" locale makes it
- * independent of the process locale.  (pyconfig.h defines _GNU_SOURCE.) */
-#  include <locale.h>
-#  define ZPY_HAVE_STRTOD_L 1
-#endif
 
 /* ============================================================ encode */
 
@@ -690,15 +684,6 @@ static int fast_float(const char *p, size_t len, double *out)
     return 0;
 }
 
-void zpy_json_clear(zpy_codec_state *cs)
-{
-#ifdef ZPY_HAVE_STRTOD_L
-    if (cs->c_locale != NULL)
-        freelocale((locale_t)cs->c_locale);
-#endif
-    cs->c_locale = NULL;
-}
-
 static PyObject *json_number(zpy_codec_state *cs, const zlmdb_json_item *it)
 {
     char tmp[64], *s = tmp;
@@ -709,20 +694,16 @@ static PyObject *json_number(zpy_codec_state *cs, const zlmdb_json_item *it)
         if (fast_float(it->str, it->len, &d) == 0)
             return PyFloat_FromDouble(d);
     }
-#ifdef ZPY_HAVE_STRTOD_L
-    /* Long mantissas: glibc's strtod (correctly rounded, and much faster
-     * here than PyOS_string_to_double, which also switches the x87 control
-     * word on every call). */
+    /* Long mantissas: the C library's strtod where it is correctly rounded
+     * (glibc; much faster here than PyOS_string_to_double, which also
+     * switches the x87 control word on every call), else Python's below. */
     if (it->is_float && it->len < sizeof tmp) {
-        if (cs->c_locale == NULL)
-            cs->c_locale = (void *)newlocale(LC_ALL_MASK, "C", (locale_t)0);
-        if (cs->c_locale != NULL) {
-            memcpy(tmp, it->str, it->len);
-            tmp[it->len] = 0;
-            return PyFloat_FromDouble(strtod_l(tmp, NULL, (locale_t)cs->c_locale));
-        }
+        double d;
+        memcpy(tmp, it->str, it->len);
+        tmp[it->len] = 0;
+        if (zlmdb__plat_strtod_c(tmp, &d) == 0)
+            return PyFloat_FromDouble(d);
     }
-#endif
 
     if (!it->is_float && it->len <= 21) {
         /* Up to 64 bits: no allocation, no string round trip. */
