@@ -296,7 +296,7 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     unsigned int flags;
     MDB_txn *txn;
     Py_ssize_t i;
-    int rc;
+    int rc, locked = 0;
 
     if (zpy_parse_tuple(st, env_new_spec, 17, args, kwds, &a, NULL) < 0)
         return NULL;
@@ -368,7 +368,12 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 
     /* One open handle per file per process: LMDB's locks are fcntl() locks,
      * owned per (process, file), so a second handle would silently share and
-     * then release them (py-lmdb #230).  Files, not paths: see file_keys(). */
+     * then release them (py-lmdb #230).  Files, not paths: see file_keys().
+     * Opens are serialised from here until the keys are recorded, since
+     * LMDB's open below runs without the GIL and another thread's open of
+     * the same files could otherwise pass this check in the meantime. */
+    zpy_open_lock();
+    locked = 1;
     if ((keys = file_keys(st, cpath, a.subdir)) == NULL)
         goto fail;
     for (i = 0; i < PyTuple_GET_SIZE(keys); i++) {
@@ -459,6 +464,7 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     for (i = 0; i < PyTuple_GET_SIZE(self->open_keys); i++)
         if (PySet_Add(st->open_files, PyTuple_GET_ITEM(self->open_keys, i)) < 0)
             goto fail;
+    zpy_open_unlock();
     Py_DECREF(fspath);
     return (PyObject *)self;
 
@@ -475,6 +481,9 @@ fail:
         }
         Py_DECREF(self);
     }
+    /* After the close above: a handle being closed still holds its locks. */
+    if (locked)
+        zpy_open_unlock();
     return NULL;
 }
 

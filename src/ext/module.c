@@ -9,9 +9,28 @@
  * handle. */
 static atomic_int cached_pid;
 
+/* Held by env_new() from its "already open?" check until the new
+ * handle's files are recorded (zpy_open_lock()).  Process-wide too. */
+static zlmdb__plat_mutex open_lock = ZLMDB__PLAT_MUTEX_INITIALIZER;
+
 static void after_fork_child(void)
 {
     atomic_store(&cached_pid, (int)zlmdb__plat_getpid());
+    /* A thread of the parent may have held it at the fork; the child has
+     * only the forking thread, so nobody will release that hold. */
+    (void)zlmdb__plat_mutex_init(&open_lock);
+}
+
+void zpy_open_lock(void)
+{
+    Py_BEGIN_ALLOW_THREADS
+    zlmdb__plat_mutex_lock(&open_lock);
+    Py_END_ALLOW_THREADS
+}
+
+void zpy_open_unlock(void)
+{
+    zlmdb__plat_mutex_unlock(&open_lock);
 }
 
 zlmdb__plat_pid zpy_current_pid(void)

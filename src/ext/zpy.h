@@ -227,6 +227,12 @@ ZPY_INLINE zpy_state *zpy_state_of(void *obj)
 /* The current process id, refreshed after fork(): a child never touches
  * LMDB handles inherited from its parent. */
 zlmdb__plat_pid zpy_current_pid(void);
+/* Serialise Environment opens in this process (env_new): the check that a
+ * file is not open yet and the recording of the new handle's files must not
+ * be split by another thread's open while LMDB's open runs without the GIL.
+ * zpy_open_lock() waits with the GIL released. */
+void zpy_open_lock(void);
+void zpy_open_unlock(void);
 /* The engine for lib_version= (negative: the default for new environments),
  * or NULL with py-lmdb's "this build has no LMDB N.x engine" Error set. */
 const zlmdb_engine *zpy_engine_get(zpy_state *st, int lib_version);

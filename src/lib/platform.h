@@ -40,6 +40,8 @@
  * initialisers report an errno value. */
 typedef pthread_mutex_t zlmdb__plat_mutex;
 typedef pthread_cond_t zlmdb__plat_cond;
+/* A mutex with static storage can be initialised with this instead. */
+#define ZLMDB__PLAT_MUTEX_INITIALIZER PTHREAD_MUTEX_INITIALIZER
 
 static inline int zlmdb__plat_mutex_init(zlmdb__plat_mutex *m)
 {
