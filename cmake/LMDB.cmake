@@ -130,6 +130,7 @@ else()
             --patches "v09=${CMAKE_CURRENT_LIST_DIR}/lmdb-patches-v09.txt"
             --patches "v10=${CMAKE_CURRENT_LIST_DIR}/lmdb-patches-v10.txt"
             --cache "${_cache}" --out "${_lmdb_root}"
+            --bundled "${CMAKE_CURRENT_LIST_DIR}/bundled"
             --local-patches "${CMAKE_CURRENT_LIST_DIR}/patches"
     RESULT_VARIABLE _fetch_rc)
   if(NOT _fetch_rc EQUAL 0)

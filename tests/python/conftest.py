@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+import zlmdb
 import zlmdb._database
 import zlmdb.lmdb as zl
 
@@ -20,6 +21,15 @@ TEST_LIB_VERSION = os.environ.get("ZLMDB_TEST_LIB_VERSION") or None
 
 
 def pytest_configure(config):
+    if os.environ.get("ZLMDB_TEST_INSTALLED"):
+        # `make test-pythons`: the installed wheel is under test; a zlmdb
+        # imported from this checkout (an editable install, a PYTHONPATH)
+        # would test the source tree instead.
+        tree = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))), "python")
+        if os.path.abspath(zlmdb.__file__).startswith(tree + os.sep):
+            raise pytest.UsageError("ZLMDB_TEST_INSTALLED is set but zlmdb was imported from "
+                                    "the source tree (%s)" % zlmdb.__file__)
     if TEST_LIB_VERSION is None:
         return
     if TEST_LIB_VERSION not in zlmdb._database._LIB_VERSION_TO_MAJOR:
