@@ -280,5 +280,8 @@ docs: $(VPY)
 	$(VPY) -m sphinx -E -W --keep-going -q -b html -d build/docs/doctrees docs build/docs/html
 	@echo "zlmdb: documentation in build/docs/html/index.html"
 
+# The chroots live in build/: nothing may still be mounted in them (their
+# /dev, the bind-mounted checkout) when it is deleted.
 clean:
+	python3 tools/chroot.py release build
 	rm -rf build demo-db $(ASAN_VENV)

@@ -245,8 +245,8 @@ static int add_type(PyObject *module, PyType_Spec *spec, PyTypeObject **out)
 static int init_default_engine(zpy_state *st)
 {
     const char *want = getenv("LMDB_DEFAULT_LIB_VERSION");
-    char *end;
-    long v;
+    const char *p;
+    long v = 0;
 
     int rc = zlmdb_engine_get(ZLMDB_LIB_VERSION_AUTO, &st->default_engine);
 
@@ -256,8 +256,11 @@ static int init_default_engine(zpy_state *st)
     }
     if (want == NULL || *want == 0)
         return 0;
-    v = strtol(want, &end, 10);
-    if (*end == 0 && v >= 0 && v <= 1 &&
+    /* A decimal number, read by hand: strtol() would bind to glibc 2.38's
+     * __isoc23_strtol under newer headers (see platform.c, read_number). */
+    for (p = want; *p >= '0' && *p <= '9' && v <= 1; p++)
+        v = v * 10 + (*p - '0');
+    if (*p == 0 && v <= 1 &&
         zlmdb_engine_get((int)v, &st->default_engine) == ZLMDB_OK)
         return 0;
     PySys_WriteStderr("lmdb: ignoring LMDB_DEFAULT_LIB_VERSION=%.100s: "

@@ -164,6 +164,52 @@ void zlmdb__plat_unmap(void *base, size_t size)
 }
 
 #if defined(__linux__)
+/* One unsigned number in `base` (10 or 16) at *s, then past it; 0 when no
+ * digit is there.  By hand rather than sscanf/strtoull: glibc 2.38 and
+ * newer headers bind those to new symbols (__isoc23_*), which would raise
+ * the wheels' glibc floor above manylinux_2_34. */
+static int read_number(const char **s, unsigned base, unsigned long long *out)
+{
+    const char *p = *s;
+    unsigned long long v = 0;
+
+    for (;; p++) {
+        unsigned d;
+        if (*p >= '0' && *p <= '9')
+            d = (unsigned)(*p - '0');
+        else if (base == 16 && *p >= 'a' && *p <= 'f')
+            d = (unsigned)(*p - 'a' + 10);
+        else if (base == 16 && *p >= 'A' && *p <= 'F')
+            d = (unsigned)(*p - 'A' + 10);
+        else
+            break;
+        v = v * base + d;
+    }
+    if (p == *s)
+        return 0;
+    *s = p;
+    *out = v;
+    return 1;
+}
+
+/* "start-end perms offset major:minor inode ..." of one maps line. */
+static int parse_map_line(const char *p, unsigned long long *start, unsigned long long *end,
+                          unsigned long long *offset, unsigned long long *inode)
+{
+    unsigned long long dev;
+
+    if (!read_number(&p, 16, start) || *p++ != '-' || !read_number(&p, 16, end) ||
+        *p++ != ' ')
+        return 0;
+    while (*p && *p != ' ')
+        p++;                    /* the permissions */
+    if (*p++ != ' ' || !read_number(&p, 16, offset) || *p++ != ' ' ||
+        !read_number(&p, 16, &dev) || *p++ != ':' || !read_number(&p, 16, &dev) ||
+        *p++ != ' ')
+        return 0;
+    return read_number(&p, 10, inode);
+}
+
 /* Linux lists this process's maps, with the file offset and inode of each,
  * in /proc/self/maps; one line per map, in address order. */
 const char *zlmdb__plat_map_origin(const void *p, uint64_t ino)
@@ -176,7 +222,6 @@ const char *zlmdb__plat_map_origin(const void *p, uint64_t ino)
         return NULL;             /* no /proc mounted */
     while (fgets(line, sizeof line, f)) {
         unsigned long long start, end, offset, inode;
-        unsigned int major, minor;
         size_t n = strlen(line);
 
         if (n && line[n - 1] != '\n') {
@@ -185,8 +230,7 @@ const char *zlmdb__plat_map_origin(const void *p, uint64_t ino)
             while ((c = fgetc(f)) != EOF && c != '\n')
                 ;
         }
-        if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &start, &end, &offset, &major,
-                   &minor, &inode) != 6)
+        if (!parse_map_line(line, &start, &end, &offset, &inode))
             continue;
         if ((uintptr_t)p < start || (uintptr_t)p >= end)
             continue;
