@@ -145,7 +145,10 @@ def download(pins, cache_dir):
     errors = []
     with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
         for cmd in pip_commands():
-            full = cmd + ["download", spec, "--no-binary", ":all:", "--no-deps",
+            # --no-binary names the one package: ":all:" would also make
+            # pip build the archive's build requirements (cffi) from source
+            # to read its metadata, which needs a compiler and libffi.
+            full = cmd + ["download", spec, "--no-binary", pins["package"], "--no-deps",
                           "--no-build-isolation", "--quiet", "-d", tmp]
             # --no-build-isolation keeps pip from building metadata in a
             # fresh environment; fall back to the default if that fails.

@@ -763,9 +763,11 @@ static int json_error_class(zpy_codec_state *cs)
 }
 
 /* Raise json.JSONDecodeError(msg, doc, pos) with pos in characters when
- * the input was a str (as json.loads reports it), in bytes otherwise. */
+ * the input was a str (as json.loads reports it), in bytes otherwise.
+ * `open` is the innermost container open at the error ('[', '{' or 0). */
 static ZPY_NOINLINE void json_raise(zpy_codec_state *cs, const char *msg, PyObject *input,
-                                    const unsigned char *data, size_t len, size_t off)
+                                    const unsigned char *data, size_t len, size_t off,
+                                    int open)
 {
     char text[256];
     const char *cut;
@@ -786,6 +788,24 @@ static ZPY_NOINLINE void json_raise(zpy_codec_state *cs, const char *msg, PyObje
         text[0] = (char)(text[0] - 'a' + 'A');
     if (off > len)
         off = len;
+#if PY_VERSION_HEX >= 0x030D0000
+    /* json 3.13 and newer report a comma before the bracket that closes its
+     * own container ("[1,]", '{"a":1 , }') at the comma, with a message of
+     * their own; a mismatched bracket stays an "expected" error there. */
+    if (off < len && ((open == '[' && data[off] == ']') || (open == '{' && data[off] == '}'))) {
+        size_t j = off;
+        while (j > 0 && (data[j - 1] == ' ' || data[j - 1] == '\t' || data[j - 1] == '\n' ||
+                         data[j - 1] == '\r'))
+            j--;
+        if (j > 0 && data[j - 1] == ',') {
+            off = j - 1;
+            snprintf(text, sizeof text, "Illegal trailing comma before end of %s",
+                     open == '[' ? "array" : "object");
+        }
+    }
+#else
+    (void)open;
+#endif
     if (PyUnicode_Check(input)) {
         doc = Py_NewRef(input);
         for (pos = 0, i = 0; i < off; i++)
@@ -923,7 +943,8 @@ PyObject *zpy_json_loads(PyObject *module, PyObject *arg)
     if (rc != 0) {
         const char *msg = zlmdb_error_last();
         Py_CLEAR(result);
-        json_raise(cs, msg ? msg : zlmdb_strerror(rc), arg, data, len, r.error_offset);
+        json_raise(cs, msg ? msg : zlmdb_strerror(rc), arg, data, len, r.error_offset,
+                   r.stack.size ? r.stack.ptr[r.stack.size - 1] : 0);
     }
     goto out;
 fail:
