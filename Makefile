@@ -11,6 +11,9 @@
 #   make bench-peers  zlmdb against SQLite, Redis, RocksDB, LevelDB, diskcache
 #                  (BENCH_ARGS=--quick: CI smoke; --long: up to 10^7 records)
 #   make compat    the peers' own test suites against zlmdb (tests/peers/)
+#   make dist      the sdist (with the LMDB archive) and a wheel per CPython
+#   make test-pythons  the Python suite on CPython 3.11-3.14, each on its wheel
+#   make check-sdist   the sdist installed with no network
 # Every target installs what is missing first: Debian build packages (as
 # root, or through sudo), a virtualenv in .venv/, and the package itself.
 
