@@ -29,6 +29,8 @@ int zpy_obuf_grow(zpy_obuf *b, size_t extra)
     cap = b->cap * 2;
     if (cap < need)
         cap = need;
+    if (b->bytes == NULL && cap < b->hint)
+        cap = b->hint;
     if (cap > (size_t)PY_SSIZE_T_MAX)
         cap = (size_t)PY_SSIZE_T_MAX;
     if (b->bytes == NULL) {
@@ -927,9 +929,12 @@ static PyObject *cbor_dumps(PyObject *module, PyObject *const *args, Py_ssize_t 
     c->cs = cs;
     c->depth = 0;
     zpy_obuf_init(&c->out);
+    c->out.hint = cs->cbor_out_hint;
     if (parse_default(args, nargs, kwnames, "cbor_dumps", &c->deflt) == 0 &&
-        cbor_enc(c, args[0]) == 0)
+        cbor_enc(c, args[0]) == 0) {
+        zpy_obuf_learn(&c->out, &cs->cbor_out_hint);
         res = zpy_obuf_take_bytes(&c->out);
+    }
     zpy_obuf_free(&c->out);
     return res;
 }

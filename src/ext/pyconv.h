@@ -45,6 +45,8 @@ typedef struct {
     PyObject *np_datetime64;     /**< numpy.datetime64 */
     PyObject *KeyCodecType;      /**< zlmdb._native.KeyCodec */
     void *c_locale;              /**< glibc: a "C" locale_t for strtod_l, or NULL */
+    size_t json_out_hint;        /**< zpy_obuf.hint for the next JSON encode */
+    size_t cbor_out_hint;        /**< the same for CBOR */
     /** Decoded map keys, reused across calls (like orjson's key cache):
      *  short ASCII str objects with their hash computed, direct-mapped by
      *  an FNV-1a hash of the bytes.  Strings cannot form reference cycles,
@@ -69,13 +71,22 @@ void zpy_codec_clear(zpy_codec_state *cs);
 
 /* Output buffer: starts in `inl`; when it grows, it moves into a bytes
  * object (`bytes`, grown in place by _PyBytes_Resize), so a bytes result
- * is that object shrunk to size (zpy_obuf_take_bytes), not a copy. */
+ * is that object shrunk to size (zpy_obuf_take_bytes), not a copy.
+ * `hint` is the first size of that object: the encoders pass the size of
+ * their previous output that outgrew `inl` (zpy_obuf_learn), so a run of
+ * large documents of similar size allocates once per document instead of
+ * doubling (and copying) a dozen times. */
 typedef struct {
     unsigned char *p;
     size_t len, cap;
+    size_t hint;
     PyObject *bytes;
     unsigned char inl[512];
 } zpy_obuf;
+
+/** The largest hint: a bigger document still doubles its way up, but one
+ *  huge output does not make every later one reserve as much. */
+#define ZPY_OBUF_HINT_MAX ((size_t)64 << 20)
 
 /* Reserve `extra` more bytes; 0, or -1 with MemoryError. */
 int zpy_obuf_grow(zpy_obuf *b, size_t extra);
@@ -90,7 +101,18 @@ static inline void zpy_obuf_init(zpy_obuf *b)
     b->p = b->inl;
     b->len = 0;
     b->cap = sizeof(b->inl);
+    b->hint = 0;
     b->bytes = NULL;
+}
+/* After an encode into b: the hint for the next one (its size and a
+ * quarter more, so a slightly larger document fits too), or 0 when the
+ * output stayed inline. */
+static inline void zpy_obuf_learn(const zpy_obuf *b, size_t *hint)
+{
+    if (b->bytes == NULL)
+        *hint = 0;
+    else
+        *hint = b->len < ZPY_OBUF_HINT_MAX ? b->len + b->len / 4 : ZPY_OBUF_HINT_MAX;
 }
 static inline void zpy_obuf_free(zpy_obuf *b)
 {

@@ -474,6 +474,7 @@ static int json_run(jenc *c, PyObject *module, PyObject *const *args, Py_ssize_t
     c->depth = 0;
     c->nonascii = c->surrogates = 0;
     zpy_obuf_init(&c->out);
+    c->out.hint = cs->json_out_hint;
     for (i = 0; i < nkw; i++) {
         PyObject *k = PyTuple_GET_ITEM(kwnames, i);
         if (PyUnicode_CompareWithASCIIString(k, "default") != 0) {
@@ -483,8 +484,10 @@ static int json_run(jenc *c, PyObject *module, PyObject *const *args, Py_ssize_t
         }
         c->deflt = args[nargs + i] == Py_None ? NULL : args[nargs + i];
     }
-    if (json_enc(c, args[0]) == 0)
+    if (json_enc(c, args[0]) == 0) {
+        zpy_obuf_learn(&c->out, &cs->json_out_hint);
         return 0;
+    }
 fail:
     zpy_obuf_free(&c->out);
     return -1;
