@@ -522,7 +522,7 @@ static int cbor_map(cenc *c, PyObject *o)
 
     if (put_head(&c->out, ZLMDB__CBOR_MT_MAP, (uint64_t)n) < 0 || enter(c, o) < 0)
         return -1;
-    while (PyDict_Next(o, &pos, &k, &v)) {
+    while (zpy_dict_next(c->cs, o, &pos, &k, &v)) {
         int rc;
         if (++seen > n)
             break;
@@ -1534,6 +1534,57 @@ static Py_ssize_t slot_offset(PyObject *cls, const char *name)
     return off;
 }
 
+/* Both walks of `d` yield the same items in the same order. */
+static int dict_walks_agree(zpy_codec_state *cs, PyObject *d)
+{
+    Py_ssize_t p1 = 0, p2 = 0;
+    PyObject *k1, *v1, *k2, *v2;
+    int more;
+
+    do {
+        more = PyDict_Next(d, &p1, &k1, &v1);
+        if (zpy_dict_next(cs, d, &p2, &k2, &v2) != more || p1 != p2)
+            return 0;
+        if (more && (k1 != k2 || v1 != v2))
+            return 0;
+    } while (more);
+    return 1;
+}
+
+int zpy_dict_layout_check(zpy_codec_state *cs)
+{
+    PyObject *d[2] = {NULL, NULL}, *k = NULL;
+    int i, rc = -1;
+
+    cs->dict_layout = 1;
+    /* {str: int} (str-keys table) and {int: str} (general table), 40
+     * entries (a 64-slot table: one-byte indices), the 11th deleted */
+    for (i = 0; i < 2; i++)
+        if ((d[i] = PyDict_New()) == NULL)
+            goto out;
+    for (i = 0; i < 40; i++) {
+        PyObject *n = PyLong_FromLong(i), *s = PyUnicode_FromFormat("k%d", i);
+        int bad = n == NULL || s == NULL || PyDict_SetItem(d[0], s, n) < 0 ||
+                  PyDict_SetItem(d[1], n, s) < 0;
+        Py_XDECREF(n);
+        Py_XDECREF(s);
+        if (bad)
+            goto out;
+    }
+    if ((k = PyLong_FromLong(10)) == NULL || PyDict_DelItem(d[1], k) < 0 ||
+        PyDict_DelItemString(d[0], "k10") < 0)
+        goto out;
+    cs->dict_layout = dict_walks_agree(cs, d[0]) && dict_walks_agree(cs, d[1]);
+    rc = 0;
+out:
+    if (rc < 0)
+        cs->dict_layout = 0;
+    Py_XDECREF(k);
+    Py_XDECREF(d[0]);
+    Py_XDECREF(d[1]);
+    return rc;
+}
+
 int zpy_codec_init(PyObject *module, zpy_codec_state *cs)
 {
     PyObject *safe;
@@ -1572,6 +1623,8 @@ int zpy_codec_init(PyObject *module, zpy_codec_state *cs)
         !(cs->s_as_tuple = PyUnicode_InternFromString("as_tuple")) ||
         !(cs->s_tag = PyUnicode_InternFromString("tag")) ||
         !(cs->s_value = PyUnicode_InternFromString("value")))
+        return -1;
+    if (zpy_dict_layout_check(cs) < 0)
         return -1;
     return zpy_key_init(module, cs);
 }

@@ -376,7 +376,7 @@ static int json_dict(jenc *c, PyObject *o)
     if (PyDict_CheckExact(o)) {
         Py_ssize_t pos = 0, n = PyDict_GET_SIZE(o), seen = 0;
         PyObject *k, *v;
-        while (PyDict_Next(o, &pos, &k, &v)) {
+        while (zpy_dict_next(c->cs, o, &pos, &k, &v)) {
             if (++seen > n)
                 break;
             if (json_pair(c, k, v, seen == 1) < 0)
