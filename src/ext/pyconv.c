@@ -116,66 +116,10 @@ PyObject *zpy_codec_numpy(zpy_codec_state *cs)
     return cs->numpy == Py_None ? NULL : cs->numpy;
 }
 
-/* a[0..n) == b[0..n) for short n (keys), with word loads instead of a
- * memcmp call: the last word overlaps, as in the hash. */
-static inline int short_equal(const char *a, const char *b, size_t n)
+PyObject *zpy_key_str_fill(PyObject **slot, const char *p, size_t n)
 {
-    uint64_t x, y, diff = 0;
-    size_t i;
+    PyObject *s = zpy_str_from_valid_utf8(p, n);
 
-    if (n >= 8) {
-        for (i = 0; i + 8 < n; i += 8) {
-            memcpy(&x, a + i, 8);
-            memcpy(&y, b + i, 8);
-            diff |= x ^ y;
-        }
-        memcpy(&x, a + n - 8, 8);
-        memcpy(&y, b + n - 8, 8);
-        return (diff | (x ^ y)) == 0;
-    }
-    if (n >= 4) {
-        uint32_t u, v, s, t;
-        memcpy(&u, a, 4);
-        memcpy(&v, b, 4);
-        memcpy(&s, a + n - 4, 4);
-        memcpy(&t, b + n - 4, 4);
-        return ((u ^ v) | (s ^ t)) == 0;
-    }
-    for (i = 0; i < n; i++)
-        diff |= (unsigned char)(a[i] ^ b[i]);
-    return diff == 0;
-}
-
-PyObject *zpy_key_str(zpy_codec_state *cs, const char *p, size_t n)
-{
-    uint64_t a = 0, b = 0, h;
-    PyObject **slot, *s;
-
-    if (n > ZPY_KEYCACHE_MAXLEN)
-        return zpy_str_from_valid_utf8(p, n);
-    /* A cheap hash of the first and last 8 bytes and the length; the
-     * memcmp below decides. */
-    if (n >= 8) {
-        memcpy(&a, p, 8);
-        memcpy(&b, p + n - 8, 8);
-    } else if (n >= 4) {
-        uint32_t lo, hi; /* two overlapping loads, as wyhash does */
-        memcpy(&lo, p, 4);
-        memcpy(&hi, p + n - 4, 4);
-        a = ((uint64_t)hi << 32) | lo;
-    } else if (n > 0) {
-        const unsigned char *u = (const unsigned char *)p;
-        a = ((uint64_t)u[0] << 16) | ((uint64_t)u[n >> 1] << 8) | u[n - 1];
-    }
-    h = (a * 0x9E3779B97F4A7C15ULL) ^ ((b + n) * 0xC2B2AE3D27D4EB4FULL);
-    h ^= h >> 29;
-    slot = &cs->keycache[(h * 0x165667B19E3779F9ULL >> 40) & (ZPY_KEYCACHE_SIZE - 1)];
-    s = *slot;
-    /* Cached strings are ASCII, so their data is their UTF-8. */
-    if (s != NULL && (size_t)PyUnicode_GET_LENGTH(s) == n &&
-        short_equal(PyUnicode_DATA(s), p, n))
-        return Py_NewRef(s);
-    s = zpy_str_from_valid_utf8(p, n);
     if (s != NULL && PyUnicode_IS_COMPACT_ASCII(s)) {
         if (PyObject_Hash(s) == -1) {
             Py_DECREF(s);

@@ -198,8 +198,76 @@ PyObject *zpy_obuf_take_bytes(zpy_obuf *b);
 zpy_codec_state *zpy_codec_ready(PyObject *module);
 /* numpy or NULL when it cannot be imported (no exception set). */
 PyObject *zpy_codec_numpy(zpy_codec_state *cs);
-/* A str for a map key (valid UTF-8), through the key cache. */
-PyObject *zpy_key_str(zpy_codec_state *cs, const char *p, size_t n);
+/* The key cache's miss: the str for p[0..n), stored in *slot when ASCII. */
+PyObject *zpy_key_str_fill(PyObject **slot, const char *p, size_t n);
+/* A str from UTF-8 that libzlmdb's reader has already validated. */
+PyObject *zpy_str_from_valid_utf8(const char *p, size_t n);
+
+/* a[0..n) == b[0..n) for short n (keys), with word loads instead of a
+ * memcmp call: the last word overlaps, as in the hash. */
+static inline int zpy_short_equal(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y, diff = 0;
+    size_t i;
+
+    if (n >= 8) {
+        for (i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            diff |= x ^ y;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return (diff | (x ^ y)) == 0;
+    }
+    if (n >= 4) {
+        uint32_t u, v, s, t;
+        memcpy(&u, a, 4);
+        memcpy(&v, b, 4);
+        memcpy(&s, a + n - 4, 4);
+        memcpy(&t, b + n - 4, 4);
+        return ((u ^ v) | (s ^ t)) == 0;
+    }
+    for (i = 0; i < n; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+/* A str for a map key (valid UTF-8), through the key cache: a hit is a
+ * hash of at most two words and a compare, inlined into the decode loops;
+ * a miss makes the str (and caches it when it is ASCII). */
+static inline PyObject *zpy_key_str(zpy_codec_state *cs, const char *p, size_t n)
+{
+    uint64_t a = 0, b = 0, h;
+    PyObject **slot, *s;
+
+    if (n > ZPY_KEYCACHE_MAXLEN)
+        return zpy_str_from_valid_utf8(p, n);
+    /* A cheap hash of the first and last 8 bytes and the length; the
+     * memcmp below decides. */
+    if (n >= 8) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t lo, hi; /* two overlapping loads, as wyhash does */
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        a = ((uint64_t)hi << 32) | lo;
+    } else if (n > 0) {
+        const unsigned char *u = (const unsigned char *)p;
+        a = ((uint64_t)u[0] << 16) | ((uint64_t)u[n >> 1] << 8) | u[n - 1];
+    }
+    h = (a * 0x9E3779B97F4A7C15ULL) ^ ((b + n) * 0xC2B2AE3D27D4EB4FULL);
+    h ^= h >> 29;
+    slot = &cs->keycache[(h * 0x165667B19E3779F9ULL >> 40) & (ZPY_KEYCACHE_SIZE - 1)];
+    s = *slot;
+    /* Cached strings are ASCII, so their data is their UTF-8. */
+    if (s != NULL && (size_t)PyUnicode_GET_LENGTH(s) == n &&
+        zpy_short_equal(PyUnicode_DATA(s), p, n))
+        return Py_NewRef(s);
+    return zpy_key_str_fill(slot, p, n);
+}
+
 /* -1, 0 or 1: the sign of an int (CPython 3.14 made this public). */
 static inline int zpy_long_sign(PyObject *v)
 {
@@ -219,8 +287,6 @@ static inline const char *zpy_type_name(PyTypeObject *tp)
     return dot ? dot + 1 : tp->tp_name;
 }
 
-/* A str from UTF-8 that libzlmdb's reader has already validated. */
-PyObject *zpy_str_from_valid_utf8(const char *p, size_t n);
 /* A dict with room for n items (n already bounded by the input size). */
 PyObject *zpy_dict_presized(Py_ssize_t n);
 /* UUID <-> 16 bytes without going through Python-level properties. */
