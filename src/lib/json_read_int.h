@@ -37,6 +37,9 @@ static inline int jr_jfail_at(zlmdb_json_reader *r, size_t off, const char *what
 
 static inline void jr_skip_ws(zlmdb_json_reader *r)
 {
+    /* Compact JSON (what LMDB values mostly hold) has none: one test. */
+    if (r->pos < r->len && r->data[r->pos] > ' ')
+        return;
     while (r->pos < r->len) {
         unsigned char c = r->data[r->pos];
         if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
@@ -94,8 +97,6 @@ static inline int jr_put_cp(zlmdb_buf *b, unsigned cp)
     return zlmdb_buf_append(b, u, n);
 }
 
-/* Parse the string whose opening quote is at r->pos.  Without escapes the
- * result points into the input; with them, into the scratch buffer. */
 /* The end of the run of plain string bytes from p (neither '"', '\\' nor
  * a control character): sixteen bytes at a time with SSE2, else eight with
  * integer masks.  *nonascii becomes nonzero when the run holds a byte >=
@@ -146,15 +147,17 @@ static inline size_t jr_scan_plain(const unsigned char *d, size_t p, size_t len,
     return p;
 }
 
-static inline int jr_read_string(zlmdb_json_reader *r, zlmdb_json_item *out)
+/* The rest of a string after its first run of plain bytes, [seg, p):
+ * UTF-8 to check, escapes, errors.  Out of line, so the common case below
+ * stays small enough to inline. */
+static ZLMDB__NOINLINE int jr_read_string_rest(zlmdb_json_reader *r, zlmdb_json_item *out,
+                                               size_t seg, size_t p, int nonascii)
 {
     const unsigned char *d = r->data;
-    size_t p = r->pos + 1, seg, bad;
-    int nonascii, copying = 0;
+    size_t bad;
+    int copying = 0;
 
-    for (;;) {
-        seg = p;
-        p = jr_scan_plain(d, p, r->len, &nonascii);
+    for (;; seg = p, p = jr_scan_plain(d, p, r->len, &nonascii)) {
         /* Running off the end is truncation, even if the cut also left a
          * partial UTF-8 sequence behind. */
         if (p >= r->len)
@@ -233,6 +236,25 @@ static inline int jr_read_string(zlmdb_json_reader *r, zlmdb_json_item *out)
     return ZLMDB_OK;
 }
 
+/* Parse the string whose opening quote is at r->pos.  Without escapes the
+ * result points into the input; with them, into the scratch buffer.  The
+ * common case, one ASCII run up to the closing quote, is all inline. */
+static inline int jr_read_string(zlmdb_json_reader *r, zlmdb_json_item *out)
+{
+    const unsigned char *d = r->data;
+    size_t seg = r->pos + 1, p;
+    int nonascii;
+
+    p = jr_scan_plain(d, seg, r->len, &nonascii);
+    if (ZLMDB__LIKELY(p < r->len && d[p] == '"' && !nonascii)) {
+        out->str = (const char *)d + seg;
+        out->len = p - seg;
+        r->pos = p + 1;
+        return ZLMDB_OK;
+    }
+    return jr_read_string_rest(r, out, seg, p, nonascii);
+}
+
 /* Match the literal `lit` at r->pos. */
 static inline int jr_read_literal(zlmdb_json_reader *r, const char *lit, size_t n)
 {
@@ -297,6 +319,13 @@ static inline int jr_push_container(zlmdb_json_reader *r, unsigned char c)
 {
     if (r->stack.size >= r->max_depth)
         return zlmdb__json_fail(r, ZLMDB_TOO_DEEP, r->pos, "nesting deeper than the limit");
+    /* In place while there is room (keeping the buffer's NUL), so a
+     * container costs no call. */
+    if (r->stack.size + 1 < r->stack.asize) {
+        r->stack.ptr[r->stack.size++] = c;
+        r->stack.ptr[r->stack.size] = 0;
+        return 0;
+    }
     if (zlmdb_buf_append(&r->stack, &c, 1))
         return zlmdb__json_fail(r, ZLMDB_ENOMEM, r->pos, "out of memory");
     return 0;
