@@ -270,9 +270,12 @@ static inline int jr_read_literal(zlmdb_json_reader *r, const char *lit, size_t 
     return 0;
 }
 
-static inline int jr_is_digit(const zlmdb_json_reader *r, size_t p)
+/* The end of the run of decimal digits from p. */
+static inline size_t jr_digits(const unsigned char *d, size_t p, size_t len)
 {
-    return p < r->len && r->data[p] >= '0' && r->data[p] <= '9';
+    while (p < len && (unsigned)(d[p] - '0') < 10)
+        p++;
+    return p;
 }
 
 /* json.loads' number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?
@@ -280,36 +283,30 @@ static inline int jr_is_digit(const zlmdb_json_reader *r, size_t p)
  * "extra data", as in Python). */
 static inline int jr_read_number(zlmdb_json_reader *r, zlmdb_json_item *out)
 {
-    size_t p = r->pos, q;
+    const unsigned char *d = r->data;
+    size_t len = r->len, p = r->pos, q;
 
-    if (r->data[p] == '-')
+    if (d[p] == '-')
         p++;
-    if (!jr_is_digit(r, p))
+    q = jr_digits(d, p, len);
+    if (q == p)
         return jr_jfail_at(r, p, "expecting value");
-    if (r->data[p] == '0')
-        p++;
-    else
-        while (jr_is_digit(r, p))
-            p++;
-    if (p < r->len && r->data[p] == '.' && jr_is_digit(r, p + 1)) {
-        p += 2;
-        while (jr_is_digit(r, p))
-            p++;
+    p = d[p] == '0' ? p + 1 : q;
+    if (p + 1 < len && d[p] == '.' && (unsigned)(d[p + 1] - '0') < 10) {
+        p = jr_digits(d, p + 2, len);
         out->is_float = 1;
     }
-    if (p < r->len && (r->data[p] == 'e' || r->data[p] == 'E')) {
+    if (p < len && (d[p] == 'e' || d[p] == 'E')) {
         q = p + 1;
-        if (q < r->len && (r->data[q] == '+' || r->data[q] == '-'))
+        if (q < len && (d[q] == '+' || d[q] == '-'))
             q++;
-        if (jr_is_digit(r, q)) {
-            p = q;
-            while (jr_is_digit(r, p))
-                p++;
+        if (q < len && (unsigned)(d[q] - '0') < 10) {
+            p = jr_digits(d, q + 1, len);
             out->is_float = 1;
         }
     }
     out->kind = ZLMDB_JSON_NUMBER;
-    out->str = (const char *)r->data + r->pos;
+    out->str = (const char *)d + r->pos;
     out->len = p - r->pos;
     r->pos = p;
     return 0;
@@ -351,7 +348,10 @@ static inline int jr_close_container(zlmdb_json_reader *r, zlmdb_json_item *out,
     return ZLMDB_OK;
 }
 
-static inline int jr_read_value(zlmdb_json_reader *r, zlmdb_json_item *out)
+/* A value of any kind at r->pos (not whitespace).  Inlined into the one
+ * place that calls it, even where the compiler would keep it a call: the
+ * call's prologue was a tenth of a record's decode. */
+static ZLMDB__ALWAYS_INLINE int jr_read_value(zlmdb_json_reader *r, zlmdb_json_item *out)
 {
     unsigned char c = r->data[r->pos];
     int rc;
@@ -417,65 +417,69 @@ static inline int jr_read_value(zlmdb_json_reader *r, zlmdb_json_item *out)
 
 static inline int zlmdb__json_next(zlmdb_json_reader *r, zlmdb_json_item *out)
 {
-    unsigned char c, top;
+    unsigned char c;
     int rc;
 
     if (r->error)
         return zlmdb__error_set(r->error, "JSON: earlier error at offset %zu",
                                 r->error_offset);
     memset(out, 0, sizeof(*out));
-    for (;;) {
-        jr_skip_ws(r);
-        out->offset = r->pos;
-        out->depth = r->stack.size;
-        if (r->state == ZLMDB__JST_DONE) {
-            if (r->pos == r->len) {
-                out->kind = ZLMDB_JSON_EOF;
-                return ZLMDB_OK;
-            }
-            return zlmdb__json_fail(r, ZLMDB_DECODE, r->pos, "extra data after the value");
-        }
-        if (r->pos == r->len)
-            return zlmdb__json_fail(r, ZLMDB_TRUNCATED, r->pos, "input ends inside the value");
+    jr_skip_ws(r);
+    /* After a value in a container: a ',' (then the next item) or the
+     * closer.  Only this state looks at the open container. */
+    if (r->state == ZLMDB__JST_AFTER && r->pos < r->len) {
+        unsigned char top = r->stack.size ? r->stack.ptr[r->stack.size - 1] : 0;
         c = r->data[r->pos];
-        top = r->stack.size ? r->stack.ptr[r->stack.size - 1] : 0;
-        switch (r->state) {
-        case ZLMDB__JST_AFTER:
-            if (c == ',') {
-                r->pos++;
-                r->state = top == '[' ? ZLMDB__JST_VALUE : ZLMDB__JST_KEY;
-                continue;
-            }
+        if (c == ',') {
+            r->pos++;
+            r->state = top == '[' ? ZLMDB__JST_VALUE : ZLMDB__JST_KEY;
+            jr_skip_ws(r);
+        } else {
+            out->offset = r->pos;
             if ((c == ']' && top == '[') || (c == '}' && top == '{'))
                 return jr_close_container(r, out, c);
             return zlmdb__json_fail(r, ZLMDB_DECODE, r->pos, "expecting ',' delimiter");
-        case ZLMDB__JST_ARRAY_FIRST:
-            if (c == ']')
-                return jr_close_container(r, out, c);
-            return jr_read_value(r, out);
-        case ZLMDB__JST_OBJECT_FIRST:
-            if (c == '}')
-                return jr_close_container(r, out, c);
-            /* fall through */
-        case ZLMDB__JST_KEY:
-            if (c != '"')
-                return zlmdb__json_fail(
-                    r, ZLMDB_DECODE, r->pos, "expecting property name enclosed in double quotes");
-            rc = jr_read_string(r, out);
-            if (rc)
-                return rc;
-            out->kind = ZLMDB_JSON_KEY;
-            jr_skip_ws(r);
-            if (r->pos == r->len)
-                return zlmdb__json_fail(r, ZLMDB_TRUNCATED, r->pos, "input ends before ':'");
-            if (r->data[r->pos] != ':')
-                return zlmdb__json_fail(r, ZLMDB_DECODE, r->pos, "expecting ':' delimiter");
-            r->pos++;
-            r->state = ZLMDB__JST_VALUE;
-            return ZLMDB_OK;
-        default:
-            return jr_read_value(r, out);
         }
+    }
+    out->offset = r->pos;
+    out->depth = r->stack.size;
+    if (r->state == ZLMDB__JST_DONE) {
+        if (r->pos == r->len) {
+            out->kind = ZLMDB_JSON_EOF;
+            return ZLMDB_OK;
+        }
+        return zlmdb__json_fail(r, ZLMDB_DECODE, r->pos, "extra data after the value");
+    }
+    if (r->pos == r->len)
+        return zlmdb__json_fail(r, ZLMDB_TRUNCATED, r->pos, "input ends inside the value");
+    c = r->data[r->pos];
+    switch (r->state) {
+    case ZLMDB__JST_OBJECT_FIRST:
+        if (c == '}')
+            return jr_close_container(r, out, c);
+        /* fall through */
+    case ZLMDB__JST_KEY:
+        if (c != '"')
+            return zlmdb__json_fail(
+                r, ZLMDB_DECODE, r->pos, "expecting property name enclosed in double quotes");
+        rc = jr_read_string(r, out);
+        if (rc)
+            return rc;
+        out->kind = ZLMDB_JSON_KEY;
+        jr_skip_ws(r);
+        if (r->pos == r->len)
+            return zlmdb__json_fail(r, ZLMDB_TRUNCATED, r->pos, "input ends before ':'");
+        if (r->data[r->pos] != ':')
+            return zlmdb__json_fail(r, ZLMDB_DECODE, r->pos, "expecting ':' delimiter");
+        r->pos++;
+        r->state = ZLMDB__JST_VALUE;
+        return ZLMDB_OK;
+    case ZLMDB__JST_ARRAY_FIRST:
+        if (c == ']')
+            return jr_close_container(r, out, c);
+        /* fall through */
+    default:
+        return jr_read_value(r, out);
     }
 }
 
