@@ -344,9 +344,29 @@ static inline int is_plain_scalar(PyObject *o)
            o == Py_None || tp == &PyBool_Type;
 }
 
-static int json_pair(jenc *c, PyObject *k, PyObject *v, int first)
+ZPY_INLINE int json_pair(jenc *c, PyObject *k, PyObject *v, int first)
 {
     int rc;
+
+    /* The usual key, a short ASCII str: the comma, the key and the colon
+     * under one room check. */
+    if (ZPY_LIKELY(Py_IS_TYPE(k, &PyUnicode_Type) && PyUnicode_IS_COMPACT_ASCII(k) &&
+                   ((PyASCIIObject *)k)->length <= 16)) {
+        const unsigned char *s = (const unsigned char *)(((PyASCIIObject *)k) + 1);
+        size_t n = (size_t)((PyASCIIObject *)k)->length;
+        unsigned char *p;
+        if (zpy_obuf_reserve(&c->out, 1 + 6 * 16 + 2 + 1) < 0)
+            return -1;
+        p = c->out.p + c->out.len;
+        if (!first)
+            *p++ = ',';
+        p = zlmdb__json_needs_escape(s, n) ? zlmdb__json_quote_escaped(p, s, n)
+                                           : zlmdb__json_quote_short(p, s, n);
+        *p++ = ':';
+        c->out.len = (size_t)(p - c->out.p);
+        rc = json_scalar(c, v);
+        return rc == JSON_NOT_SCALAR ? json_held(c, v) : rc;
+    }
     if (!first && put_ch(&c->out, ',') < 0)
         return -1;
     /* Keys of exact builtin types run no Python code and are not used

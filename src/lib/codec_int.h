@@ -229,25 +229,35 @@ static inline size_t zlmdb__json_string_room(size_t n, int escape)
     return n <= (SIZE_MAX - 2) / 6 ? n * 6 + 2 : SIZE_MAX;
 }
 
+/* Quote s (n <= 16) when zlmdb__json_needs_escape() said no, with
+ * fixed-size overlapping moves rather than a memcpy call (most keys).
+ * Room: n + 2. */
+static inline unsigned char *zlmdb__json_quote_short(unsigned char *p, const unsigned char *s,
+                                                     size_t n)
+{
+    p[0] = '"';
+    if (n >= 8) {
+        memcpy(p + 1, s, 8);
+        memcpy(p + 1 + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(p + 1, s, 4);
+        memcpy(p + 1 + n - 4, s + n - 4, 4);
+    } else {
+        for (size_t j = 0; j < n; j++)
+            p[1 + j] = s[j];
+    }
+    p[n + 1] = '"';
+    return p + n + 2;
+}
+
 /* Quote s when zlmdb__json_needs_escape() said no.  Room: n + 2. */
 static inline unsigned char *zlmdb__json_quote_plain(unsigned char *p, const unsigned char *s,
                                                      size_t n)
 {
+    if (n <= 16)
+        return zlmdb__json_quote_short(p, s, n);
     p[0] = '"';
-    /* Short strings (most keys) with fixed-size overlapping moves rather
-     * than a memcpy call. */
-    if (n >= 8 && n <= 16) {
-        memcpy(p + 1, s, 8);
-        memcpy(p + 1 + n - 8, s + n - 8, 8);
-    } else if (n >= 4 && n < 8) {
-        memcpy(p + 1, s, 4);
-        memcpy(p + 1 + n - 4, s + n - 4, 4);
-    } else if (n < 4) {
-        for (size_t j = 0; j < n; j++)
-            p[1 + j] = s[j];
-    } else {
-        memcpy(p + 1, s, n);
-    }
+    memcpy(p + 1, s, n);
     p[n + 1] = '"';
     return p + n + 2;
 }
