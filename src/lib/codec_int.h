@@ -22,7 +22,14 @@
  * size once written up to `end`, keeping the NUL the header promises. */
 static inline int zlmdb__buf_room(zlmdb_buf *out, size_t room, unsigned char **p)
 {
-    int rc = zlmdb_buf_reserve(out, room);
+    int rc;
+
+    /* Room already (with the NUL's byte): no call into buf.c. */
+    if (out != NULL && out->size < out->asize && room < out->asize - out->size) {
+        *p = out->ptr + out->size;
+        return 0;
+    }
+    rc = zlmdb_buf_reserve(out, room);
 
     if (rc == 0)
         *p = out->ptr + out->size;
