@@ -135,7 +135,7 @@ PyObject *zpy_key_str_fill(PyObject **slot, const char *p, size_t n)
  * The largest lead byte decides the str's kind exactly, as CPython needs
  * it canonical: C2..C3 only (U+0080..U+00FF) is 1-byte, up to EF 2-byte,
  * F0..F4 4-byte. */
-static ZPY_NOINLINE PyObject *str_from_checked_utf8(const unsigned char *p, size_t n)
+PyObject *zpy_str_from_checked_utf8(const unsigned char *p, size_t n)
 {
     size_t i, nch = 0;
     unsigned lead = 0;
@@ -173,18 +173,6 @@ static ZPY_NOINLINE PyObject *str_from_checked_utf8(const unsigned char *p, size
     return s;
 }
 
-PyObject *zpy_str_from_valid_utf8(const char *p, size_t n)
-{
-    PyObject *s;
-
-    /* ASCII (the common case) needs no decoding: copy it. */
-    if (!zlmdb__is_ascii((const unsigned char *)p, n))
-        return str_from_checked_utf8((const unsigned char *)p, n);
-    s = PyUnicode_New((Py_ssize_t)n, 127);
-    if (s != NULL)
-        memcpy(PyUnicode_DATA(s), p, n);
-    return s;
-}
 
 PyObject *zpy_dict_presized(Py_ssize_t n)
 {

@@ -11,6 +11,7 @@
 #include <Python.h>
 
 #include "zlmdb.h"
+#include "codec_int.h"
 
 #define ZPY_KEYCACHE_SIZE 1024   /**< a power of two */
 #define ZPY_KEYCACHE_MAXLEN 32   /**< longer keys are not cached */
@@ -200,8 +201,28 @@ zpy_codec_state *zpy_codec_ready(PyObject *module);
 PyObject *zpy_codec_numpy(zpy_codec_state *cs);
 /* The key cache's miss: the str for p[0..n), stored in *slot when ASCII. */
 PyObject *zpy_key_str_fill(PyObject **slot, const char *p, size_t n);
-/* A str from UTF-8 that libzlmdb's reader has already validated. */
-PyObject *zpy_str_from_valid_utf8(const char *p, size_t n);
+/* A str from UTF-8 that libzlmdb's reader has already validated and that
+ * is not all ASCII (its kind from its largest code point). */
+PyObject *zpy_str_from_checked_utf8(const unsigned char *p, size_t n);
+
+/* A str from UTF-8 that libzlmdb's reader has already validated.  ASCII,
+ * the common case, needs no decoding: a copy, inline for short text. */
+static inline PyObject *zpy_str_from_valid_utf8(const char *p, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    PyObject *s;
+
+    if (!zlmdb__is_ascii(u, n))
+        return zpy_str_from_checked_utf8(u, n);
+    s = PyUnicode_New((Py_ssize_t)n, 127);
+    if (s != NULL) {
+        if (n <= 16)
+            zlmdb__copy_short(PyUnicode_DATA(s), u, n);
+        else
+            memcpy(PyUnicode_DATA(s), u, n);
+    }
+    return s;
+}
 
 /* a[0..n) == b[0..n) for short n (keys), with word loads instead of a
  * memcmp call: the last word overlaps, as in the hash. */

@@ -236,23 +236,29 @@ static inline size_t zlmdb__json_string_room(size_t n, int escape)
     return n <= (SIZE_MAX - 2) / 6 ? n * 6 + 2 : SIZE_MAX;
 }
 
-/* Quote s (n <= 16) when zlmdb__json_needs_escape() said no, with
- * fixed-size overlapping moves rather than a memcpy call (most keys).
+/* Copy n <= 16 bytes with fixed-size overlapping moves rather than a
+ * memcpy call (most keys and short strings). */
+static inline void zlmdb__copy_short(unsigned char *d, const unsigned char *s, size_t n)
+{
+    if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else {
+        for (size_t j = 0; j < n; j++)
+            d[j] = s[j];
+    }
+}
+
+/* Quote s (n <= 16) when zlmdb__json_needs_escape() said no.
  * Room: n + 2. */
 static inline unsigned char *zlmdb__json_quote_short(unsigned char *p, const unsigned char *s,
                                                      size_t n)
 {
     p[0] = '"';
-    if (n >= 8) {
-        memcpy(p + 1, s, 8);
-        memcpy(p + 1 + n - 8, s + n - 8, 8);
-    } else if (n >= 4) {
-        memcpy(p + 1, s, 4);
-        memcpy(p + 1 + n - 4, s + n - 4, 4);
-    } else {
-        for (size_t j = 0; j < n; j++)
-            p[1 + j] = s[j];
-    }
+    zlmdb__copy_short(p + 1, s, n);
     p[n + 1] = '"';
     return p + n + 2;
 }
