@@ -32,16 +32,26 @@ typedef struct {
  * Punctuation is ours, as the library's encoder API intends. */
 static ZPY_NOINLINE int put_escaped_long(zpy_obuf *b, const unsigned char *s, size_t n)
 {
-    int esc = zlmdb__json_needs_escape(s, n);
-    size_t room = zlmdb__json_string_room(n, esc);
+    unsigned char *end;
+    size_t room;
 
+    /* Most text needs no escape: check and copy in one pass, and only
+     * when that finds a byte to escape, write the string again. */
+    if (zpy_obuf_reserve(b, n + 2) < 0)
+        return -1;
+    end = zlmdb__json_quote_if_plain(b->p + b->len, s, n);
+    if (end != NULL) {
+        b->len = (size_t)(end - b->p);
+        return 0;
+    }
+    room = zlmdb__json_string_room(n, 1);
     if (ZPY_UNLIKELY(room > (size_t)PY_SSIZE_T_MAX)) {
         PyErr_NoMemory();
         return -1;
     }
     if (zpy_obuf_reserve(b, room) < 0)
         return -1;
-    b->len = (size_t)(zlmdb__json_string(b->p + b->len, s, n, esc) - b->p);
+    b->len = (size_t)(zlmdb__json_quote_escaped(b->p + b->len, s, n) - b->p);
     return 0;
 }
 

@@ -275,6 +275,33 @@ static inline unsigned char *zlmdb__json_quote_plain(unsigned char *p, const uns
     return p + n + 2;
 }
 
+/* Quote s (n >= 8) in one pass that copies eight bytes at a time and
+ * checks them on the way; NULL, with the room scribbled on, when some byte
+ * needs an escape (then the caller writes it with
+ * zlmdb__json_quote_escaped()).  Room: n + 2. */
+static inline unsigned char *zlmdb__json_quote_if_plain(unsigned char *p,
+                                                        const unsigned char *s, size_t n)
+{
+    uint64_t x, hit = 0;
+    size_t i;
+
+    p[0] = '"';
+    for (i = 0; i + 8 <= n; i += 8) {
+        memcpy(&x, s + i, 8);
+        hit |= zlmdb__json_escape_mask(x);
+        memcpy(p + 1 + i, &x, 8);
+    }
+    if (i < n) {
+        memcpy(&x, s + n - 8, 8);
+        hit |= zlmdb__json_escape_mask(x);
+        memcpy(p + 1 + n - 8, &x, 8);
+    }
+    if (hit)
+        return NULL;
+    p[n + 1] = '"';
+    return p + n + 2;
+}
+
 /* Quote and escape s as json.dumps(ensure_ascii=False): short escapes for
  * '"' '\\' \n \r \t \b \f, \u00xx (lowercase) for the other bytes below
  * 0x20, every other byte unchanged.  Room: 6 * n + 2.  (json.c) */
