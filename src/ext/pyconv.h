@@ -51,8 +51,9 @@ typedef struct {
     size_t cbor_out_hint;        /**< the same for CBOR */
     /** Decoded map keys, reused across calls (like orjson's key cache):
      *  short ASCII str objects with their hash computed, direct-mapped by
-     *  an FNV-1a hash of the bytes.  Strings cannot form reference cycles,
-     *  so traverse skips them; clear releases them. */
+     *  a multiplicative hash of the first and last 8 bytes and the length
+     *  (zpy_key_str).  Strings cannot form reference cycles, so traverse
+     *  skips them; clear releases them. */
     PyObject *keycache[ZPY_KEYCACHE_SIZE];
 } zpy_codec_state;
 
