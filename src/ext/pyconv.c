@@ -29,6 +29,8 @@ int zpy_obuf_grow(zpy_obuf *b, size_t extra)
     cap = b->cap * 2;
     if (cap < need)
         cap = need;
+    if (b->bytes == NULL && cap < b->hint)
+        cap = b->hint;
     if (cap > (size_t)PY_SSIZE_T_MAX)
         cap = (size_t)PY_SSIZE_T_MAX;
     if (b->bytes == NULL) {
@@ -114,66 +116,10 @@ PyObject *zpy_codec_numpy(zpy_codec_state *cs)
     return cs->numpy == Py_None ? NULL : cs->numpy;
 }
 
-/* a[0..n) == b[0..n) for short n (keys), with word loads instead of a
- * memcmp call: the last word overlaps, as in the hash. */
-static inline int short_equal(const char *a, const char *b, size_t n)
+PyObject *zpy_key_str_fill(PyObject **slot, const char *p, size_t n)
 {
-    uint64_t x, y, diff = 0;
-    size_t i;
+    PyObject *s = zpy_str_from_valid_utf8(p, n);
 
-    if (n >= 8) {
-        for (i = 0; i + 8 < n; i += 8) {
-            memcpy(&x, a + i, 8);
-            memcpy(&y, b + i, 8);
-            diff |= x ^ y;
-        }
-        memcpy(&x, a + n - 8, 8);
-        memcpy(&y, b + n - 8, 8);
-        return (diff | (x ^ y)) == 0;
-    }
-    if (n >= 4) {
-        uint32_t u, v, s, t;
-        memcpy(&u, a, 4);
-        memcpy(&v, b, 4);
-        memcpy(&s, a + n - 4, 4);
-        memcpy(&t, b + n - 4, 4);
-        return ((u ^ v) | (s ^ t)) == 0;
-    }
-    for (i = 0; i < n; i++)
-        diff |= (unsigned char)(a[i] ^ b[i]);
-    return diff == 0;
-}
-
-PyObject *zpy_key_str(zpy_codec_state *cs, const char *p, size_t n)
-{
-    uint64_t a = 0, b = 0, h;
-    PyObject **slot, *s;
-
-    if (n > ZPY_KEYCACHE_MAXLEN)
-        return zpy_str_from_valid_utf8(p, n);
-    /* A cheap hash of the first and last 8 bytes and the length; the
-     * memcmp below decides. */
-    if (n >= 8) {
-        memcpy(&a, p, 8);
-        memcpy(&b, p + n - 8, 8);
-    } else if (n >= 4) {
-        uint32_t lo, hi; /* two overlapping loads, as wyhash does */
-        memcpy(&lo, p, 4);
-        memcpy(&hi, p + n - 4, 4);
-        a = ((uint64_t)hi << 32) | lo;
-    } else if (n > 0) {
-        const unsigned char *u = (const unsigned char *)p;
-        a = ((uint64_t)u[0] << 16) | ((uint64_t)u[n >> 1] << 8) | u[n - 1];
-    }
-    h = (a * 0x9E3779B97F4A7C15ULL) ^ ((b + n) * 0xC2B2AE3D27D4EB4FULL);
-    h ^= h >> 29;
-    slot = &cs->keycache[(h * 0x165667B19E3779F9ULL >> 40) & (ZPY_KEYCACHE_SIZE - 1)];
-    s = *slot;
-    /* Cached strings are ASCII, so their data is their UTF-8. */
-    if (s != NULL && (size_t)PyUnicode_GET_LENGTH(s) == n &&
-        short_equal(PyUnicode_DATA(s), p, n))
-        return Py_NewRef(s);
-    s = zpy_str_from_valid_utf8(p, n);
     if (s != NULL && PyUnicode_IS_COMPACT_ASCII(s)) {
         if (PyObject_Hash(s) == -1) {
             Py_DECREF(s);
@@ -189,7 +135,7 @@ PyObject *zpy_key_str(zpy_codec_state *cs, const char *p, size_t n)
  * The largest lead byte decides the str's kind exactly, as CPython needs
  * it canonical: C2..C3 only (U+0080..U+00FF) is 1-byte, up to EF 2-byte,
  * F0..F4 4-byte. */
-static ZPY_NOINLINE PyObject *str_from_checked_utf8(const unsigned char *p, size_t n)
+PyObject *zpy_str_from_checked_utf8(const unsigned char *p, size_t n)
 {
     size_t i, nch = 0;
     unsigned lead = 0;
@@ -227,18 +173,6 @@ static ZPY_NOINLINE PyObject *str_from_checked_utf8(const unsigned char *p, size
     return s;
 }
 
-PyObject *zpy_str_from_valid_utf8(const char *p, size_t n)
-{
-    PyObject *s;
-
-    /* ASCII (the common case) needs no decoding: copy it. */
-    if (!zlmdb__is_ascii((const unsigned char *)p, n))
-        return str_from_checked_utf8((const unsigned char *)p, n);
-    s = PyUnicode_New((Py_ssize_t)n, 127);
-    if (s != NULL)
-        memcpy(PyUnicode_DATA(s), p, n);
-    return s;
-}
 
 PyObject *zpy_dict_presized(Py_ssize_t n)
 {
@@ -520,7 +454,7 @@ static int cbor_map(cenc *c, PyObject *o)
 
     if (put_head(&c->out, ZLMDB__CBOR_MT_MAP, (uint64_t)n) < 0 || enter(c, o) < 0)
         return -1;
-    while (PyDict_Next(o, &pos, &k, &v)) {
+    while (zpy_dict_next(c->cs, o, &pos, &k, &v)) {
         int rc;
         if (++seen > n)
             break;
@@ -927,9 +861,12 @@ static PyObject *cbor_dumps(PyObject *module, PyObject *const *args, Py_ssize_t 
     c->cs = cs;
     c->depth = 0;
     zpy_obuf_init(&c->out);
+    c->out.hint = cs->cbor_out_hint;
     if (parse_default(args, nargs, kwnames, "cbor_dumps", &c->deflt) == 0 &&
-        cbor_enc(c, args[0]) == 0)
+        cbor_enc(c, args[0]) == 0) {
+        zpy_obuf_learn(&c->out, &cs->cbor_out_hint);
         res = zpy_obuf_take_bytes(&c->out);
+    }
     zpy_obuf_free(&c->out);
     return res;
 }
@@ -1531,6 +1468,57 @@ static Py_ssize_t slot_offset(PyObject *cls, const char *name)
     return off;
 }
 
+/* Both walks of `d` yield the same items in the same order. */
+static int dict_walks_agree(zpy_codec_state *cs, PyObject *d)
+{
+    Py_ssize_t p1 = 0, p2 = 0;
+    PyObject *k1, *v1, *k2, *v2;
+    int more;
+
+    do {
+        more = PyDict_Next(d, &p1, &k1, &v1);
+        if (zpy_dict_next(cs, d, &p2, &k2, &v2) != more || p1 != p2)
+            return 0;
+        if (more && (k1 != k2 || v1 != v2))
+            return 0;
+    } while (more);
+    return 1;
+}
+
+int zpy_dict_layout_check(zpy_codec_state *cs)
+{
+    PyObject *d[2] = {NULL, NULL}, *k = NULL;
+    int i, rc = -1;
+
+    cs->dict_layout = 1;
+    /* {str: int} (str-keys table) and {int: str} (general table), 40
+     * entries (a 64-slot table: one-byte indices), the 11th deleted */
+    for (i = 0; i < 2; i++)
+        if ((d[i] = PyDict_New()) == NULL)
+            goto out;
+    for (i = 0; i < 40; i++) {
+        PyObject *n = PyLong_FromLong(i), *s = PyUnicode_FromFormat("k%d", i);
+        int bad = n == NULL || s == NULL || PyDict_SetItem(d[0], s, n) < 0 ||
+                  PyDict_SetItem(d[1], n, s) < 0;
+        Py_XDECREF(n);
+        Py_XDECREF(s);
+        if (bad)
+            goto out;
+    }
+    if ((k = PyLong_FromLong(10)) == NULL || PyDict_DelItem(d[1], k) < 0 ||
+        PyDict_DelItemString(d[0], "k10") < 0)
+        goto out;
+    cs->dict_layout = dict_walks_agree(cs, d[0]) && dict_walks_agree(cs, d[1]);
+    rc = 0;
+out:
+    if (rc < 0)
+        cs->dict_layout = 0;
+    Py_XDECREF(k);
+    Py_XDECREF(d[0]);
+    Py_XDECREF(d[1]);
+    return rc;
+}
+
 int zpy_codec_init(PyObject *module, zpy_codec_state *cs)
 {
     PyObject *safe;
@@ -1569,6 +1557,8 @@ int zpy_codec_init(PyObject *module, zpy_codec_state *cs)
         !(cs->s_as_tuple = PyUnicode_InternFromString("as_tuple")) ||
         !(cs->s_tag = PyUnicode_InternFromString("tag")) ||
         !(cs->s_value = PyUnicode_InternFromString("value")))
+        return -1;
+    if (zpy_dict_layout_check(cs) < 0)
         return -1;
     return zpy_key_init(module, cs);
 }

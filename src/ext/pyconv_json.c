@@ -26,16 +26,26 @@ typedef struct {
  * Punctuation is ours, as the library's encoder API intends. */
 static ZPY_NOINLINE int put_escaped_long(zpy_obuf *b, const unsigned char *s, size_t n)
 {
-    int esc = zlmdb__json_needs_escape(s, n);
-    size_t room = zlmdb__json_string_room(n, esc);
+    unsigned char *end;
+    size_t room;
 
+    /* Most text needs no escape: check and copy in one pass, and only
+     * when that finds a byte to escape, write the string again. */
+    if (zpy_obuf_reserve(b, n + 2) < 0)
+        return -1;
+    end = zlmdb__json_quote_if_plain(b->p + b->len, s, n);
+    if (end != NULL) {
+        b->len = (size_t)(end - b->p);
+        return 0;
+    }
+    room = zlmdb__json_string_room(n, 1);
     if (ZPY_UNLIKELY(room > (size_t)PY_SSIZE_T_MAX)) {
         PyErr_NoMemory();
         return -1;
     }
     if (zpy_obuf_reserve(b, room) < 0)
         return -1;
-    b->len = (size_t)(zlmdb__json_string(b->p + b->len, s, n, esc) - b->p);
+    b->len = (size_t)(zlmdb__json_quote_escaped(b->p + b->len, s, n) - b->p);
     return 0;
 }
 
@@ -338,9 +348,29 @@ static inline int is_plain_scalar(PyObject *o)
            o == Py_None || tp == &PyBool_Type;
 }
 
-static int json_pair(jenc *c, PyObject *k, PyObject *v, int first)
+ZPY_INLINE int json_pair(jenc *c, PyObject *k, PyObject *v, int first)
 {
     int rc;
+
+    /* The usual key, a short ASCII str: the comma, the key and the colon
+     * under one room check. */
+    if (ZPY_LIKELY(Py_IS_TYPE(k, &PyUnicode_Type) && PyUnicode_IS_COMPACT_ASCII(k) &&
+                   ((PyASCIIObject *)k)->length <= 16)) {
+        const unsigned char *s = (const unsigned char *)(((PyASCIIObject *)k) + 1);
+        size_t n = (size_t)((PyASCIIObject *)k)->length;
+        unsigned char *p;
+        if (zpy_obuf_reserve(&c->out, 1 + 6 * 16 + 2 + 1) < 0)
+            return -1;
+        p = c->out.p + c->out.len;
+        if (!first)
+            *p++ = ',';
+        p = zlmdb__json_needs_escape(s, n) ? zlmdb__json_quote_escaped(p, s, n)
+                                           : zlmdb__json_quote_short(p, s, n);
+        *p++ = ':';
+        c->out.len = (size_t)(p - c->out.p);
+        rc = json_scalar(c, v);
+        return rc == JSON_NOT_SCALAR ? json_held(c, v) : rc;
+    }
     if (!first && put_ch(&c->out, ',') < 0)
         return -1;
     /* Keys of exact builtin types run no Python code and are not used
@@ -370,7 +400,7 @@ static int json_dict(jenc *c, PyObject *o)
     if (PyDict_CheckExact(o)) {
         Py_ssize_t pos = 0, n = PyDict_GET_SIZE(o), seen = 0;
         PyObject *k, *v;
-        while (PyDict_Next(o, &pos, &k, &v)) {
+        while (zpy_dict_next(c->cs, o, &pos, &k, &v)) {
             if (++seen > n)
                 break;
             if (json_pair(c, k, v, seen == 1) < 0)
@@ -468,6 +498,7 @@ static int json_run(jenc *c, PyObject *module, PyObject *const *args, Py_ssize_t
     c->depth = 0;
     c->nonascii = c->surrogates = 0;
     zpy_obuf_init(&c->out);
+    c->out.hint = cs->json_out_hint;
     for (i = 0; i < nkw; i++) {
         PyObject *k = PyTuple_GET_ITEM(kwnames, i);
         if (PyUnicode_CompareWithASCIIString(k, "default") != 0) {
@@ -477,8 +508,10 @@ static int json_run(jenc *c, PyObject *module, PyObject *const *args, Py_ssize_t
         }
         c->deflt = args[nargs + i] == Py_None ? NULL : args[nargs + i];
     }
-    if (json_enc(c, args[0]) == 0)
+    if (json_enc(c, args[0]) == 0) {
+        zpy_obuf_learn(&c->out, &cs->json_out_hint);
         return 0;
+    }
 fail:
     zpy_obuf_free(&c->out);
     return -1;

@@ -19,6 +19,7 @@
  * those of the generic path.
  */
 #include "zpy.h"
+#include "json_read_int.h"
 
 #include <datetime.h>
 
@@ -122,6 +123,13 @@ static int enc_generic(zpy_Record *r, PyObject *v, zlmdb_buf *out)
 
 static int put(zlmdb_buf *out, const void *p, size_t n)
 {
+    /* in place when there is room (and for the NUL the buffer keeps) */
+    if (out->size < out->asize && n < out->asize - out->size) {
+        memcpy(out->ptr + out->size, p, n);
+        out->size += n;
+        out->ptr[out->size] = 0;
+        return 0;
+    }
     if (zlmdb_buf_append(out, p, n) == 0)
         return 0;
     PyErr_NoMemory();
@@ -810,7 +818,7 @@ static const char *json_found(const zlmdb_json_item *it)
 
 static int jnext(zpy_Record *r, jdec *d, zlmdb_json_item *it)
 {
-    int rc = zlmdb_json_reader_next(&d->rd, it);
+    int rc = zlmdb__json_next(&d->rd, it); /* zlmdb_json_reader_next(), inlined */
     if (rc == 0 && it->kind != ZLMDB_JSON_EOF)
         return 0;
     if (rc == ZLMDB_ENOMEM)

@@ -22,7 +22,14 @@
  * size once written up to `end`, keeping the NUL the header promises. */
 static inline int zlmdb__buf_room(zlmdb_buf *out, size_t room, unsigned char **p)
 {
-    int rc = zlmdb_buf_reserve(out, room);
+    int rc;
+
+    /* Room already (with the NUL's byte): no call into buf.c. */
+    if (out != NULL && out->size < out->asize && room < out->asize - out->size) {
+        *p = out->ptr + out->size;
+        return 0;
+    }
+    rc = zlmdb_buf_reserve(out, room);
 
     if (rc == 0)
         *p = out->ptr + out->size;
@@ -229,25 +236,68 @@ static inline size_t zlmdb__json_string_room(size_t n, int escape)
     return n <= (SIZE_MAX - 2) / 6 ? n * 6 + 2 : SIZE_MAX;
 }
 
+/* Copy n <= 16 bytes with fixed-size overlapping moves rather than a
+ * memcpy call (most keys and short strings). */
+static inline void zlmdb__copy_short(unsigned char *d, const unsigned char *s, size_t n)
+{
+    if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else {
+        for (size_t j = 0; j < n; j++)
+            d[j] = s[j];
+    }
+}
+
+/* Quote s (n <= 16) when zlmdb__json_needs_escape() said no.
+ * Room: n + 2. */
+static inline unsigned char *zlmdb__json_quote_short(unsigned char *p, const unsigned char *s,
+                                                     size_t n)
+{
+    p[0] = '"';
+    zlmdb__copy_short(p + 1, s, n);
+    p[n + 1] = '"';
+    return p + n + 2;
+}
+
 /* Quote s when zlmdb__json_needs_escape() said no.  Room: n + 2. */
 static inline unsigned char *zlmdb__json_quote_plain(unsigned char *p, const unsigned char *s,
                                                      size_t n)
 {
+    if (n <= 16)
+        return zlmdb__json_quote_short(p, s, n);
     p[0] = '"';
-    /* Short strings (most keys) with fixed-size overlapping moves rather
-     * than a memcpy call. */
-    if (n >= 8 && n <= 16) {
-        memcpy(p + 1, s, 8);
-        memcpy(p + 1 + n - 8, s + n - 8, 8);
-    } else if (n >= 4 && n < 8) {
-        memcpy(p + 1, s, 4);
-        memcpy(p + 1 + n - 4, s + n - 4, 4);
-    } else if (n < 4) {
-        for (size_t j = 0; j < n; j++)
-            p[1 + j] = s[j];
-    } else {
-        memcpy(p + 1, s, n);
+    memcpy(p + 1, s, n);
+    p[n + 1] = '"';
+    return p + n + 2;
+}
+
+/* Quote s (n >= 8) in one pass that copies eight bytes at a time and
+ * checks them on the way; NULL, with the room scribbled on, when some byte
+ * needs an escape (then the caller writes it with
+ * zlmdb__json_quote_escaped()).  Room: n + 2. */
+static inline unsigned char *zlmdb__json_quote_if_plain(unsigned char *p,
+                                                        const unsigned char *s, size_t n)
+{
+    uint64_t x, hit = 0;
+    size_t i;
+
+    p[0] = '"';
+    for (i = 0; i + 8 <= n; i += 8) {
+        memcpy(&x, s + i, 8);
+        hit |= zlmdb__json_escape_mask(x);
+        memcpy(p + 1 + i, &x, 8);
     }
+    if (i < n) {
+        memcpy(&x, s + n - 8, 8);
+        hit |= zlmdb__json_escape_mask(x);
+        memcpy(p + 1 + n - 8, &x, 8);
+    }
+    if (hit)
+        return NULL;
     p[n + 1] = '"';
     return p + n + 2;
 }
@@ -291,10 +341,24 @@ static inline unsigned char *zlmdb__digits_backward(unsigned char *end, uint64_t
     return end;
 }
 
-/* An unsigned integer in decimal, written in place (its digits counted
- * first, by comparisons).  Room: JSON_INT_MAX. */
-static inline unsigned char *zlmdb__json_uint(unsigned char *p, uint64_t v)
+/* The number of decimal digits of v (1 for 0).  With a count-leading-zeros
+ * instruction: the bit length times log10(2) (1233 / 4096, exact enough up
+ * to 64 bits) gives the count or one more, and one compare with a power of
+ * ten decides; a loop of compares elsewhere.  Counting by a loop cost about
+ * as much as writing the digits. */
+static inline size_t zlmdb__ndigits(uint64_t v)
 {
+#if defined(__GNUC__)
+    static const uint64_t p10[20] = {
+        1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+        100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+        10000000000000ULL, 100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+        100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL,
+    };
+    unsigned t = ((64u - (unsigned)__builtin_clzll(v | 1)) * 1233u) >> 12;
+
+    return (size_t)t + 1 - ((v | 1) < p10[t]);
+#else
     uint64_t p10 = 10;
     size_t nd = 1;
 
@@ -302,6 +366,15 @@ static inline unsigned char *zlmdb__json_uint(unsigned char *p, uint64_t v)
         nd++;
         p10 *= 10;
     }
+    return nd;
+#endif
+}
+
+/* An unsigned integer in decimal, written in place.  Room: JSON_INT_MAX. */
+static inline unsigned char *zlmdb__json_uint(unsigned char *p, uint64_t v)
+{
+    size_t nd = zlmdb__ndigits(v);
+
     zlmdb__digits_backward(p + nd, v);
     return p + nd;
 }

@@ -6,8 +6,16 @@
 
 #if defined(__GNUC__)
 #  define ZLMDB__PRINTF(f, a) __attribute__((format(printf, f, a)))
+/* noinline for the cold half of an inline function in a header; unused,
+ * since not every file that includes the header calls it */
+#  define ZLMDB__NOINLINE __attribute__((noinline, unused))
+#  define ZLMDB__LIKELY(x) __builtin_expect(!!(x), 1)
+#  define ZLMDB__ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #  define ZLMDB__PRINTF(f, a)
+#  define ZLMDB__NOINLINE
+#  define ZLMDB__LIKELY(x) (x)
+#  define ZLMDB__ALWAYS_INLINE inline
 #endif
 
 /* alloc.c: every allocation of libzlmdb goes through these three, so an

@@ -229,8 +229,7 @@ static void shortest_decimal(uint64_t bits, uint64_t *m, int *k10)
 static size_t write_repr(char *out, int neg, uint64_t m, int k)
 {
     char dig[24], *q = out;
-    int nd = 1, i, decpt, ex;
-    uint64_t p10 = 10;
+    int nd, i, decpt, ex;
 
     /* Strip trailing zeros, coarsely first: fewer than 8, 4, 2, 1 remain
      * after each step. */
@@ -250,10 +249,7 @@ static size_t write_repr(char *out, int neg, uint64_t m, int k)
         m /= 10;
         k++;
     }
-    while (nd < 20 && m >= p10) {
-        nd++;
-        p10 *= 10;
-    }
+    nd = (int)zlmdb__ndigits(m);
     zlmdb__digits_backward((unsigned char *)dig + nd, m);
     decpt = nd + k; /* x = 0.DIG * 10**decpt */
     ex = decpt - 1;

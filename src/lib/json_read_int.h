@@ -37,6 +37,9 @@ static inline int jr_jfail_at(zlmdb_json_reader *r, size_t off, const char *what
 
 static inline void jr_skip_ws(zlmdb_json_reader *r)
 {
+    /* Compact JSON (what LMDB values mostly hold) has none: one test. */
+    if (r->pos < r->len && r->data[r->pos] > ' ')
+        return;
     while (r->pos < r->len) {
         unsigned char c = r->data[r->pos];
         if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
@@ -94,8 +97,6 @@ static inline int jr_put_cp(zlmdb_buf *b, unsigned cp)
     return zlmdb_buf_append(b, u, n);
 }
 
-/* Parse the string whose opening quote is at r->pos.  Without escapes the
- * result points into the input; with them, into the scratch buffer. */
 /* The end of the run of plain string bytes from p (neither '"', '\\' nor
  * a control character): sixteen bytes at a time with SSE2, else eight with
  * integer masks.  *nonascii becomes nonzero when the run holds a byte >=
@@ -146,15 +147,17 @@ static inline size_t jr_scan_plain(const unsigned char *d, size_t p, size_t len,
     return p;
 }
 
-static inline int jr_read_string(zlmdb_json_reader *r, zlmdb_json_item *out)
+/* The rest of a string after its first run of plain bytes, [seg, p):
+ * UTF-8 to check, escapes, errors.  Out of line, so the common case below
+ * stays small enough to inline. */
+static ZLMDB__NOINLINE int jr_read_string_rest(zlmdb_json_reader *r, zlmdb_json_item *out,
+                                               size_t seg, size_t p, int nonascii)
 {
     const unsigned char *d = r->data;
-    size_t p = r->pos + 1, seg, bad;
-    int nonascii, copying = 0;
+    size_t bad;
+    int copying = 0;
 
-    for (;;) {
-        seg = p;
-        p = jr_scan_plain(d, p, r->len, &nonascii);
+    for (;; seg = p, p = jr_scan_plain(d, p, r->len, &nonascii)) {
         /* Running off the end is truncation, even if the cut also left a
          * partial UTF-8 sequence behind. */
         if (p >= r->len)
@@ -233,6 +236,25 @@ static inline int jr_read_string(zlmdb_json_reader *r, zlmdb_json_item *out)
     return ZLMDB_OK;
 }
 
+/* Parse the string whose opening quote is at r->pos.  Without escapes the
+ * result points into the input; with them, into the scratch buffer.  The
+ * common case, one ASCII run up to the closing quote, is all inline. */
+static inline int jr_read_string(zlmdb_json_reader *r, zlmdb_json_item *out)
+{
+    const unsigned char *d = r->data;
+    size_t seg = r->pos + 1, p;
+    int nonascii;
+
+    p = jr_scan_plain(d, seg, r->len, &nonascii);
+    if (ZLMDB__LIKELY(p < r->len && d[p] == '"' && !nonascii)) {
+        out->str = (const char *)d + seg;
+        out->len = p - seg;
+        r->pos = p + 1;
+        return ZLMDB_OK;
+    }
+    return jr_read_string_rest(r, out, seg, p, nonascii);
+}
+
 /* Match the literal `lit` at r->pos. */
 static inline int jr_read_literal(zlmdb_json_reader *r, const char *lit, size_t n)
 {
@@ -248,9 +270,12 @@ static inline int jr_read_literal(zlmdb_json_reader *r, const char *lit, size_t 
     return 0;
 }
 
-static inline int jr_is_digit(const zlmdb_json_reader *r, size_t p)
+/* The end of the run of decimal digits from p. */
+static inline size_t jr_digits(const unsigned char *d, size_t p, size_t len)
 {
-    return p < r->len && r->data[p] >= '0' && r->data[p] <= '9';
+    while (p < len && (unsigned)(d[p] - '0') < 10)
+        p++;
+    return p;
 }
 
 /* json.loads' number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?
@@ -258,36 +283,30 @@ static inline int jr_is_digit(const zlmdb_json_reader *r, size_t p)
  * "extra data", as in Python). */
 static inline int jr_read_number(zlmdb_json_reader *r, zlmdb_json_item *out)
 {
-    size_t p = r->pos, q;
+    const unsigned char *d = r->data;
+    size_t len = r->len, p = r->pos, q;
 
-    if (r->data[p] == '-')
+    if (d[p] == '-')
         p++;
-    if (!jr_is_digit(r, p))
+    q = jr_digits(d, p, len);
+    if (q == p)
         return jr_jfail_at(r, p, "expecting value");
-    if (r->data[p] == '0')
-        p++;
-    else
-        while (jr_is_digit(r, p))
-            p++;
-    if (p < r->len && r->data[p] == '.' && jr_is_digit(r, p + 1)) {
-        p += 2;
-        while (jr_is_digit(r, p))
-            p++;
+    p = d[p] == '0' ? p + 1 : q;
+    if (p + 1 < len && d[p] == '.' && (unsigned)(d[p + 1] - '0') < 10) {
+        p = jr_digits(d, p + 2, len);
         out->is_float = 1;
     }
-    if (p < r->len && (r->data[p] == 'e' || r->data[p] == 'E')) {
+    if (p < len && (d[p] == 'e' || d[p] == 'E')) {
         q = p + 1;
-        if (q < r->len && (r->data[q] == '+' || r->data[q] == '-'))
+        if (q < len && (d[q] == '+' || d[q] == '-'))
             q++;
-        if (jr_is_digit(r, q)) {
-            p = q;
-            while (jr_is_digit(r, p))
-                p++;
+        if (q < len && (unsigned)(d[q] - '0') < 10) {
+            p = jr_digits(d, q + 1, len);
             out->is_float = 1;
         }
     }
     out->kind = ZLMDB_JSON_NUMBER;
-    out->str = (const char *)r->data + r->pos;
+    out->str = (const char *)d + r->pos;
     out->len = p - r->pos;
     r->pos = p;
     return 0;
@@ -297,6 +316,13 @@ static inline int jr_push_container(zlmdb_json_reader *r, unsigned char c)
 {
     if (r->stack.size >= r->max_depth)
         return zlmdb__json_fail(r, ZLMDB_TOO_DEEP, r->pos, "nesting deeper than the limit");
+    /* In place while there is room (keeping the buffer's NUL), so a
+     * container costs no call. */
+    if (r->stack.size + 1 < r->stack.asize) {
+        r->stack.ptr[r->stack.size++] = c;
+        r->stack.ptr[r->stack.size] = 0;
+        return 0;
+    }
     if (zlmdb_buf_append(&r->stack, &c, 1))
         return zlmdb__json_fail(r, ZLMDB_ENOMEM, r->pos, "out of memory");
     return 0;
@@ -322,7 +348,10 @@ static inline int jr_close_container(zlmdb_json_reader *r, zlmdb_json_item *out,
     return ZLMDB_OK;
 }
 
-static inline int jr_read_value(zlmdb_json_reader *r, zlmdb_json_item *out)
+/* A value of any kind at r->pos (not whitespace).  Inlined into the one
+ * place that calls it, even where the compiler would keep it a call: the
+ * call's prologue was a tenth of a record's decode. */
+static ZLMDB__ALWAYS_INLINE int jr_read_value(zlmdb_json_reader *r, zlmdb_json_item *out)
 {
     unsigned char c = r->data[r->pos];
     int rc;
@@ -388,65 +417,69 @@ static inline int jr_read_value(zlmdb_json_reader *r, zlmdb_json_item *out)
 
 static inline int zlmdb__json_next(zlmdb_json_reader *r, zlmdb_json_item *out)
 {
-    unsigned char c, top;
+    unsigned char c;
     int rc;
 
     if (r->error)
         return zlmdb__error_set(r->error, "JSON: earlier error at offset %zu",
                                 r->error_offset);
     memset(out, 0, sizeof(*out));
-    for (;;) {
-        jr_skip_ws(r);
-        out->offset = r->pos;
-        out->depth = r->stack.size;
-        if (r->state == ZLMDB__JST_DONE) {
-            if (r->pos == r->len) {
-                out->kind = ZLMDB_JSON_EOF;
-                return ZLMDB_OK;
-            }
-            return zlmdb__json_fail(r, ZLMDB_DECODE, r->pos, "extra data after the value");
-        }
-        if (r->pos == r->len)
-            return zlmdb__json_fail(r, ZLMDB_TRUNCATED, r->pos, "input ends inside the value");
+    jr_skip_ws(r);
+    /* After a value in a container: a ',' (then the next item) or the
+     * closer.  Only this state looks at the open container. */
+    if (r->state == ZLMDB__JST_AFTER && r->pos < r->len) {
+        unsigned char top = r->stack.size ? r->stack.ptr[r->stack.size - 1] : 0;
         c = r->data[r->pos];
-        top = r->stack.size ? r->stack.ptr[r->stack.size - 1] : 0;
-        switch (r->state) {
-        case ZLMDB__JST_AFTER:
-            if (c == ',') {
-                r->pos++;
-                r->state = top == '[' ? ZLMDB__JST_VALUE : ZLMDB__JST_KEY;
-                continue;
-            }
+        if (c == ',') {
+            r->pos++;
+            r->state = top == '[' ? ZLMDB__JST_VALUE : ZLMDB__JST_KEY;
+            jr_skip_ws(r);
+        } else {
+            out->offset = r->pos;
             if ((c == ']' && top == '[') || (c == '}' && top == '{'))
                 return jr_close_container(r, out, c);
             return zlmdb__json_fail(r, ZLMDB_DECODE, r->pos, "expecting ',' delimiter");
-        case ZLMDB__JST_ARRAY_FIRST:
-            if (c == ']')
-                return jr_close_container(r, out, c);
-            return jr_read_value(r, out);
-        case ZLMDB__JST_OBJECT_FIRST:
-            if (c == '}')
-                return jr_close_container(r, out, c);
-            /* fall through */
-        case ZLMDB__JST_KEY:
-            if (c != '"')
-                return zlmdb__json_fail(
-                    r, ZLMDB_DECODE, r->pos, "expecting property name enclosed in double quotes");
-            rc = jr_read_string(r, out);
-            if (rc)
-                return rc;
-            out->kind = ZLMDB_JSON_KEY;
-            jr_skip_ws(r);
-            if (r->pos == r->len)
-                return zlmdb__json_fail(r, ZLMDB_TRUNCATED, r->pos, "input ends before ':'");
-            if (r->data[r->pos] != ':')
-                return zlmdb__json_fail(r, ZLMDB_DECODE, r->pos, "expecting ':' delimiter");
-            r->pos++;
-            r->state = ZLMDB__JST_VALUE;
-            return ZLMDB_OK;
-        default:
-            return jr_read_value(r, out);
         }
+    }
+    out->offset = r->pos;
+    out->depth = r->stack.size;
+    if (r->state == ZLMDB__JST_DONE) {
+        if (r->pos == r->len) {
+            out->kind = ZLMDB_JSON_EOF;
+            return ZLMDB_OK;
+        }
+        return zlmdb__json_fail(r, ZLMDB_DECODE, r->pos, "extra data after the value");
+    }
+    if (r->pos == r->len)
+        return zlmdb__json_fail(r, ZLMDB_TRUNCATED, r->pos, "input ends inside the value");
+    c = r->data[r->pos];
+    switch (r->state) {
+    case ZLMDB__JST_OBJECT_FIRST:
+        if (c == '}')
+            return jr_close_container(r, out, c);
+        /* fall through */
+    case ZLMDB__JST_KEY:
+        if (c != '"')
+            return zlmdb__json_fail(
+                r, ZLMDB_DECODE, r->pos, "expecting property name enclosed in double quotes");
+        rc = jr_read_string(r, out);
+        if (rc)
+            return rc;
+        out->kind = ZLMDB_JSON_KEY;
+        jr_skip_ws(r);
+        if (r->pos == r->len)
+            return zlmdb__json_fail(r, ZLMDB_TRUNCATED, r->pos, "input ends before ':'");
+        if (r->data[r->pos] != ':')
+            return zlmdb__json_fail(r, ZLMDB_DECODE, r->pos, "expecting ':' delimiter");
+        r->pos++;
+        r->state = ZLMDB__JST_VALUE;
+        return ZLMDB_OK;
+    case ZLMDB__JST_ARRAY_FIRST:
+        if (c == ']')
+            return jr_close_container(r, out, c);
+        /* fall through */
+    default:
+        return jr_read_value(r, out);
     }
 }
 

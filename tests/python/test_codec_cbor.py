@@ -387,3 +387,20 @@ def test_cbortag_extremes_round_trip():
         assert back.tag == tag and back.value == (1, "x")
     with pytest.raises(TypeError):
         CBORTag(2**64, None)
+
+
+def test_dict_tables_walked_like_cbor2():
+    """cbor_dumps reads a dict's entries itself (CPython 3.11-3.13): deleted
+    entries, general key tables and split tables come out in cbor2's order."""
+    class Obj:
+        def __init__(self):
+            self.a, self.b = 1, "two"
+
+    str_keys = {"k%d" % i: i for i in range(50)}
+    for i in range(0, 50, 3):
+        del str_keys["k%d" % i]
+    general = {i: str(i) for i in range(50)}
+    for i in range(1, 50, 4):
+        del general[i]
+    for d in (str_keys, general, Obj().__dict__):
+        assert cbor_dumps(d) == cbor2.dumps(d)

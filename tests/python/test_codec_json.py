@@ -296,6 +296,46 @@ def test_mutation_during_encode_is_safe():
     assert json_dumps(lst, default=hook) == "[0]"
 
 
+def test_dict_tables_walked_like_json():
+    """The encoders read a dict's entries themselves (CPython 3.11-3.13):
+    deleted entries, general (non-str) key tables, split tables (instance
+    dicts) and resized tables all come out in json's order."""
+    class Obj:
+        def __init__(self):
+            self.a, self.b, self.c = 1, "two", [3.0]
+
+    str_keys = {"k%d" % i: i for i in range(50)}
+    for i in range(0, 50, 3):
+        del str_keys["k%d" % i]
+    general = {i: str(i) for i in range(50)}
+    for i in range(1, 50, 4):
+        del general[i]
+    mixed = {1: "a", "b": 2, None: 3, 2.5: [], True: {}}
+    del mixed["b"]
+    grown = {}
+    for i in range(1000):
+        grown["x%d" % i] = i
+        if i % 7 == 0:
+            del grown["x%d" % i]
+    emptied = {"a": 1}
+    del emptied["a"]
+    for d in (str_keys, general, mixed, grown, emptied, Obj().__dict__, vars(Obj())):
+        assert json_dumps(d) == ref_dumps(d)
+        assert json_dumpb(d) == ref_dumps(d).encode()
+
+
+def test_dict_growing_during_encode_raises_like_json():
+    d = {"a": object(), "b": 1}
+
+    def hook(o):
+        for i in range(100):
+            d["n%d" % i] = i
+        return 0
+
+    with pytest.raises(RuntimeError, match="dictionary changed size during iteration"):
+        json_dumps(d, default=hook)
+
+
 # ------------------------------------------------------------- targeted decode
 
 @pytest.mark.parametrize("text", [
