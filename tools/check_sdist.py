@@ -29,8 +29,8 @@ import os, sys, tempfile, uuid
 import zlmdb, zlmdb.lmdb as lmdb
 assert os.path.realpath(zlmdb.__file__).startswith(os.path.realpath(sys.prefix)), zlmdb.__file__
 d = tempfile.mkdtemp()
-for lib in ("0.9", "1.0"):
-    env = lmdb.open(os.path.join(d, lib), lib_version=lib)
+for lib in (0, 1):
+    env = lmdb.open(os.path.join(d, str(lib)), lib_version=lib)
     with env.begin(write=True) as txn:
         txn.put(b"k", b"v")
     with env.begin() as txn:
