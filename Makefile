@@ -11,6 +11,8 @@
 #   make bench-peers  zlmdb against SQLite, Redis, RocksDB, LevelDB, diskcache
 #                  (BENCH_ARGS=--quick: CI smoke; --long: up to 10^7 records)
 #   make compat    the peers' own test suites against zlmdb (tests/peers/)
+#   make test-pypy zlmdb.lmdb on PyPy 3.11 (the CFFI binding), in a Debian
+#                  trixie chroot: our low-level tests and py-lmdb's suite
 # Every target installs what is missing first: Debian build packages (as
 # root, or through sudo), a virtualenv in .venv/, and the package itself.
 
@@ -25,7 +27,7 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "cmake>=3.21" ninja
 export ZLMDB_DEPS_CACHE := $(CURDIR)/build/_deps
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps venv build demo test test-c test-python compat compat-pylmdb compat-upstream typecheck check-wheel check-install check-system-lmdb sanitize valgrind bench bench-c bench-peers fuzz reliability docs clean
+.PHONY: all deps venv build demo test test-pypy test-c test-python compat compat-pylmdb compat-upstream typecheck check-wheel check-install check-system-lmdb sanitize valgrind bench bench-c bench-peers fuzz reliability docs clean
 
 all: test
 
@@ -72,6 +74,21 @@ test-python: build
 	$(ENGINE_SWAP) $(VPY) -m pytest -q -p no:cacheprovider tests/python tests/reliability
 
 test: test-c test-python
+
+# PyPy 3.11, which Debian 12 lacks, from a Debian trixie chroot made with
+# debootstrap (tools/chroot.py; needs root): zlmdb built there for PyPy (the
+# CFFI binding zlmdb._lmdb_cffi instead of the extension), then our low-level
+# tests and py-lmdb 3.0.0's suite against py-lmdb's own cffi backend
+# (tests/pypy/run.sh).  ZLMDB_CHROOT_TRIXIE=<dir> uses an existing chroot;
+# PYPY_TESTS and COMPAT_ARGS narrow the run.  The host's CA bundle is passed
+# in for pip.
+PYPY_CHROOT := $(or $(ZLMDB_CHROOT_TRIXIE),$(CURDIR)/build/chroot-trixie)
+PYPY_PACKAGES := pypy3,pypy3-dev,pypy3-venv,gcc,g++,make,cmake,ninja-build,patch,ca-certificates
+test-pypy:
+	$(PYTHON) tools/chroot.py ensure trixie $(PYPY_CHROOT) --packages $(PYPY_PACKAGES)
+	$(PYTHON) tools/chroot.py run $(PYPY_CHROOT) --bind $(CURDIR):/src \
+	  $(if $(wildcard /etc/ssl/certs/ca-certificates.crt),--bind /etc/ssl/certs:/etc/ssl/host-certs) \
+	  -- env PYPY_TESTS="$(PYPY_TESTS)" COMPAT_ARGS="$(COMPAT_ARGS)" sh /src/tests/pypy/run.sh
 
 # The peers' own test suites, run against zlmdb (tests/peers/README.md),
 # each file in its own process, compared test by test with what the peer

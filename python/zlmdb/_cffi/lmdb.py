@@ -43,7 +43,12 @@ _KEYEXIST = lib.MDB_KEYEXIST
 _EINVAL = errno.EINVAL
 _GET_CURRENT = lib.MDB_GET_CURRENT
 _NULL = ffi.NULL
-_unpack = ffi.unpack
+_ffi_unpack = ffi.unpack
+
+
+def _unpack(p, n):
+    # An empty value may come with a NULL pointer, which unpack() refuses.
+    return _ffi_unpack(p, n) if n else b""
 _get_ident = threading.get_ident
 
 # ------------------------------------------------------------ fork safety
@@ -79,21 +84,27 @@ def _final(cls):
             raise TypeError("type '%s' is not an acceptable base type" % name)
         super(cls, sub).__init_subclass__(**kwargs)
     cls.__init_subclass__ = classmethod(__init_subclass__)
-    # py-lmdb's static types report 'builtins' (so does our extension).
-    cls.__module__ = "builtins"
+    # Not 'builtins', which the extension's types report as py-lmdb's C
+    # extension does: code (py-lmdb's own tests among it) reads 'builtins' as
+    # "the C extension, with its reference-counted, immediate deallocation",
+    # which a PyPy binding does not have.  py-lmdb's cffi backend says
+    # 'lmdb.cffi'; this is where the classes are public.
+    cls.__module__ = "zlmdb.lmdb"
     return cls
 
 
 def _kid_add(parent, kid):
     kids = parent._kids
     if len(kids) > 64:
-        for key in [k for k, r in kids.items() if r() is None]:
-            del kids[key]
+        # dict.copy() is one step for the GIL: other threads may add meanwhile
+        for key, r in kids.copy().items():
+            if r() is None:
+                kids.pop(key, None)
     kids[id(kid)] = weakref.ref(kid)
 
 
 def _kids_alive(parent):
-    return [k for k in (r() for r in list(parent._kids.values())) if k is not None]
+    return [k for k in (r() for r in parent._kids.copy().values()) if k is not None]
 
 
 def _mark_children(node):
@@ -244,7 +255,7 @@ class Environment:
 
     __slots__ = ("_eng", "_env", "_valid", "_main_db", "_readonly", "_max_spare",
                  "_spare", "_spare_hidden", "_have_writer", "_write_tid", "_resizing",
-                 "_active", "_pid", "_keys", "_keeper", "_kids", "__weakref__")
+                 "_active", "_pid", "_keys", "_keeper", "_kids", "_dbs", "__weakref__")
 
     def __new__(cls, *args, **kwargs):
         self = object.__new__(cls)
@@ -252,6 +263,7 @@ class Environment:
         self._valid = False
         self._keys = ()
         self._kids = {}
+        self._dbs = {}
         self._spare = None
         self._main_db = None
         self._keeper = None
@@ -429,6 +441,9 @@ class Environment:
         while self._have_writer and self._write_tid != me:
             time.sleep(0.001)
         _release_children(self)
+        for db in self._dbs.values():
+            db._release()
+        self._dbs = {}
         self._main_db = None
         self._keeper = None
         if self._spare is not None:
@@ -928,7 +943,7 @@ class _Database:
     """The handle of one database of an Environment, as returned by
     Environment.open_db(); it cannot be created directly."""
 
-    __slots__ = ("_env", "_dbi", "_flags", "_valid", "_kids", "__weakref__")
+    __slots__ = ("_env", "_dbi", "_flags", "_valid", "_kids")
 
     def __new__(cls, *args, **kwargs):
         raise TypeError("cannot create '_Database' instances")
@@ -954,7 +969,9 @@ class _Database:
         db._flags = got[0]
         db._valid = True
         db._kids = {}
-        _kid_add(env, db)
+        # Held strongly (the extension's type has no weakrefs either): a
+        # handle owns no LMDB resource, and close() must reach it.
+        env._dbs[id(db)] = db
         return db
 
     def _release(self):
@@ -1102,6 +1119,11 @@ class Transaction:
                 top_writer = True
             else:
                 rc = eng.txn_begin(env._env, ptxn, 0 if write else lib.MDB_RDONLY, out)
+                if rc == lib.MDB_READERS_FULL:
+                    # Read transactions dropped without being ended hold their
+                    # slots until PyPy's collector finalizes them: once.
+                    gc.collect()
+                    rc = eng.txn_begin(env._env, ptxn, 0 if write else lib.MDB_RDONLY, out)
                 if rc:
                     raise error("mdb_txn_begin", rc)
             txn = out[0]
@@ -1245,18 +1267,25 @@ class Transaction:
                 raise TypeError("key must be given.")
             key = buf(key)
         v = self._val
+        # The copy out of LMDB's memory is inside the bracket too: an end of
+        # this txn (or a close) on another thread waits for both.  The guard
+        # is repeated inside it: an end that began before our increment has
+        # marked us, one that begins after it waits for us.
         self._active += 1
         try:
+            if not self._valid:
+                raise invalid()
             rc = lib.zl_get(self._eng, self._txn, dbi, key, len(key), v)
+            if rc == 0:
+                if self._buffers:
+                    return self._env._view(self, v)
+                n = v.size
+                return _ffi_unpack(v.data, n) if n else b""
         finally:
             self._active -= 1
-        if rc:
-            if rc == _NOTFOUND:
-                return default
-            raise error("mdb_get", rc)
-        if self._buffers:
-            return self._env._view(self, v)
-        return _unpack(v.data, v.size)
+        if rc == _NOTFOUND:
+            return default
+        raise error("mdb_get", rc)
 
     @api
     def put(self, key=None, value=None, dupdata=None, overwrite=None, append=None, db=None):
@@ -1283,6 +1312,8 @@ class Transaction:
             value = b"" if value is None else buf(value)
         self._active += 1
         try:
+            if not self._valid:
+                raise invalid()
             rc = lib.zl_put(self._eng, self._txn, db._dbi, key, len(key), value, len(value),
                             flags)
         finally:
@@ -1308,6 +1339,8 @@ class Transaction:
         value = b"" if value is None else buf(value)
         self._active += 1
         try:
+            if not self._valid:
+                raise invalid()
             rc = lib.zl_del(self._eng, self._txn, dbi, key, len(key), value, len(value))
         finally:
             self._active -= 1
@@ -1573,6 +1606,8 @@ class Cursor:
         t = self._txn
         t._active += 1
         try:
+            if not self._valid:
+                raise invalid()
             rc = lib.zl_cursor_get(self._eng, self._curs, self._key, self._val, op, preload)
         finally:
             t._active -= 1
@@ -1593,6 +1628,8 @@ class Cursor:
         t = self._txn
         t._active += 1
         try:
+            if not self._valid:
+                raise invalid()
             rc = lib.zl_cursor_seek(self._eng, self._curs, k, len(k), v, len(v), self._key,
                                     self._val, op, preload)
         finally:
@@ -1618,30 +1655,49 @@ class Cursor:
         if self._val.size and not self._txn._env._resizing:
             lib.zl_preload(self._val)
 
+    # The getters copy out of LMDB's memory inside the txn's bracket, so an
+    # end of the txn on another thread waits until they are done.
+
     def _get_key(self):
-        if self._last_mutation != self._txn._mutations:
+        t = self._txn
+        if self._last_mutation != t._mutations:
             self._move(_GET_CURRENT, 0)
-        return self._txn._value(self._key)
+        t._active += 1
+        try:
+            return t._value(self._key)
+        finally:
+            t._active -= 1
 
     def _get_value(self, preloaded):
-        if self._last_mutation != self._txn._mutations:
+        t = self._txn
+        if self._last_mutation != t._mutations:
             self._move(_GET_CURRENT, 0)
-        if not preloaded:
-            self._preload_value()
-        return self._txn._value(self._val)
+        t._active += 1
+        try:
+            if not preloaded:
+                self._preload_value()
+            return t._value(self._val)
+        finally:
+            t._active -= 1
 
     def _get_item(self, preloaded):
-        if self._last_mutation != self._txn._mutations:
-            self._move(_GET_CURRENT, 0)
         t = self._txn
-        if not preloaded:
-            self._preload_value()
-        if t._buffers:
-            env = t._env
-            return (env._view(t, self._key), env._view(t, self._val))
-        k = self._key
-        v = self._val
-        return (_unpack(k.data, k.size), _unpack(v.data, v.size))
+        if self._last_mutation != t._mutations:
+            self._move(_GET_CURRENT, 0)
+        t._active += 1
+        try:
+            if not preloaded:
+                self._preload_value()
+            if t._buffers:
+                env = t._env
+                return (env._view(t, self._key), env._view(t, self._val))
+            k = self._key
+            v = self._val
+            n = k.size
+            m = v.size
+            return (_ffi_unpack(k.data, n) if n else b"", _ffi_unpack(v.data, m) if m else b"")
+        finally:
+            t._active -= 1
 
     def _bool_move(self, op):
         if not self._valid:
@@ -1810,7 +1866,12 @@ class Cursor:
             raise TypeError("key must be given.")
         if not self._seek(lib.MDB_SET_KEY, buf(key), b"", 1):
             return default
-        return self._txn._value(self._val)
+        t = self._txn
+        t._active += 1
+        try:
+            return t._value(self._val)
+        finally:
+            t._active -= 1
 
     # ------------------------------------------------------------ writes
 
