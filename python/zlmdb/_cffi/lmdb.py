@@ -1219,6 +1219,10 @@ class Transaction:
 
     # ------------------------------------------------------------ helpers
 
+    @api
+    def _get_api(self, key=None, default=None, db=None):
+        return self._get(key, default, db)
+
     def _pick(self, db):
         if db.__class__ is not _Database:
             raise TypeError("invalid type")
@@ -1254,8 +1258,7 @@ class Transaction:
             raise invalid()
         return self._eng.txn_id(self._txn)
 
-    @api
-    def get(self, key=None, default=None, db=None):
+    def _get(self, key=None, default=None, db=None):
         """get(key, default=None, db=None)
 
         The value stored under key, or default when key is missing."""
@@ -1287,8 +1290,32 @@ class Transaction:
             return default
         raise error("mdb_get", rc)
 
+    # The hot path is the plain function (its Python errors for a wrong call);
+    # get(...) with keywords goes through api() for the extension's messages.
+    def get(self, *args, **kwargs):
+        """get(key, default=None, db=None)
+
+        The value stored under key, or default when key is missing."""
+        if not kwargs and len(args) == 1:
+            return self._get(args[0])
+        return self._get_api(*args, **kwargs)
+
+    def put(self, *args, **kwargs):
+        """put(key, value, dupdata=True, overwrite=True, append=False, db=None)
+
+        Store value under key; return True, or False when nothing was written
+        because overwrite=False and key exists, or dupdata=False and the same
+        (key, value) pair exists in a dupsort database."""
+        if not kwargs and len(args) == 2:
+            return self._put(args[0], args[1])
+        return self._put_api(*args, **kwargs)
+
     @api
-    def put(self, key=None, value=None, dupdata=None, overwrite=None, append=None, db=None):
+    def _put_api(self, key=None, value=None, dupdata=None, overwrite=None, append=None,
+                 db=None):
+        return self._put(key, value, dupdata, overwrite, append, db)
+
+    def _put(self, key=None, value=None, dupdata=None, overwrite=None, append=None, db=None):
         """put(key, value, dupdata=True, overwrite=True, append=False, db=None)
 
         Store value under key; return True, or False when nothing was written
