@@ -27,7 +27,7 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "cmake>=3.21" ninja
 export ZLMDB_DEPS_CACHE := $(CURDIR)/build/_deps
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps venv build demo test test-pypy test-c test-python compat compat-pylmdb compat-upstream typecheck check-wheel check-install check-system-lmdb sanitize valgrind bench bench-c bench-peers fuzz reliability docs clean
+.PHONY: all deps venv build demo test test-pypy test-c test-python test-pythons dist check-sdist compat compat-pylmdb compat-upstream typecheck check-wheel check-install check-system-lmdb sanitize valgrind bench bench-c bench-peers fuzz reliability docs clean
 
 all: test
 
@@ -141,6 +141,31 @@ check-wheel: $(VPY)
 	    test -f x/$$f || { echo "wheel lacks $$f"; exit 1; }; done && \
 	  echo "wheel ok: $$(ls zlmdb-*.whl), no dynamic LMDB dependency, exports only" \
 	    "PyInit__native, $$(cd x && find zlmdb -name '*.pyi' | wc -l) stubs and py.typed"
+
+# The release artifacts in dist/ (tools/dist.py): the sdist, carrying the
+# pinned LMDB archive so that it builds offline, and a manylinux_2_34 wheel
+# per CPython (PYTHONS: 3.11-3.13 from pyenv, 3.14 in a Debian 14 chroot,
+# build/chroot-forky/, made on first use), each built from that sdist and
+# checked by auditwheel.
+PYTHONS ?= 3.11,3.12,3.13,3.14
+dist: $(VPY)
+	$(VPY) -m pip install -q --no-build-isolation -e ".[test,release]"
+	$(VPY) tools/dist.py --pythons $(PYTHONS)
+
+# The Python suite on each CPython of PYTHONS, each against its wheel from
+# dist/ installed into a fresh virtualenv with no compiler usable
+# (tools/test_pythons.py); PYTEST_ARGS passes options on.  It makes dist/
+# first when that holds no wheel (run `make dist` after a change).
+test-pythons: $(VPY)
+	@ls dist/zlmdb-*.whl >/dev/null 2>&1 || $(MAKE) --no-print-directory dist
+	$(VPY) tools/test_pythons.py --pythons $(PYTHONS) $(PYTEST_ARGS)
+
+# The sdist from dist/ installed with no network (tools/check_sdist.py: pip
+# in a network namespace of its own, the build tools from a wheelhouse
+# downloaded first), then used on both LMDB engines and through the ORM.
+check-sdist: $(VPY)
+	@ls dist/zlmdb-*.tar.gz >/dev/null 2>&1 || $(MAKE) --no-print-directory dist
+	$(VPY) tools/check_sdist.py
 
 # libzlmdb as a C program uses it: a Release build installed with `cmake
 # --install` into a temporary prefix, the examples/c programs built out of
@@ -272,5 +297,8 @@ docs: $(VPY)
 	$(VPY) -m sphinx -E -W --keep-going -q -b html -d build/docs/doctrees docs build/docs/html
 	@echo "zlmdb: documentation in build/docs/html/index.html"
 
+# The chroots live in build/: nothing may still be mounted in them (their
+# /dev, the bind-mounted checkout) when it is deleted.
 clean:
+	python3 tools/chroot.py release build
 	rm -rf build demo-db $(ASAN_VENV)

@@ -53,10 +53,13 @@ function(zlmdb_add_engine name dir rename_header)
     ZLMDB_ENGINE_SYMBOL=zlmdb__engine_${name} ZLMDB_ENGINE_PATCHED=${_patched})
   # LMDB is third-party code: build it as its authors do, without our
   # warnings.  Its internal assertions stay on (-UNDEBUG), as py-lmdb builds it.
-  set_source_files_properties("${dir}/mdb.c" "${dir}/midl.c" PROPERTIES COMPILE_OPTIONS "-w;-UNDEBUG")
+  # glibc_floor.h keeps newer glibc headers from binding LMDB's atoi() to
+  # a glibc 2.38 symbol (the header says why).
+  set(_floor "-include;${CMAKE_CURRENT_FUNCTION_LIST_DIR}/glibc_floor.h")
+  set_source_files_properties("${dir}/mdb.c" "${dir}/midl.c" PROPERTIES COMPILE_OPTIONS "-w;-UNDEBUG;${_floor}")
   # mdb.c defines only the functions lmdb.h declares; midl.c's ID-list
   # helpers are LMDB internals that no library should export.
-  set_source_files_properties("${dir}/midl.c" PROPERTIES COMPILE_OPTIONS "-w;-UNDEBUG;-fvisibility=hidden")
+  set_source_files_properties("${dir}/midl.c" PROPERTIES COMPILE_OPTIONS "-w;-UNDEBUG;-fvisibility=hidden;${_floor}")
   if(rename_header)
     target_compile_options(zlmdb_lmdb_${name} PRIVATE -include "${rename_header}"
                            -fvisibility=hidden)
@@ -130,6 +133,7 @@ else()
             --patches "v09=${CMAKE_CURRENT_LIST_DIR}/lmdb-patches-v09.txt"
             --patches "v10=${CMAKE_CURRENT_LIST_DIR}/lmdb-patches-v10.txt"
             --cache "${_cache}" --out "${_lmdb_root}"
+            --bundled "${CMAKE_CURRENT_LIST_DIR}/bundled"
             --local-patches "${CMAKE_CURRENT_LIST_DIR}/patches"
     RESULT_VARIABLE _fetch_rc)
   if(NOT _fetch_rc EQUAL 0)

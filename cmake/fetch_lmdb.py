@@ -113,6 +113,25 @@ def clean_environment():
     return env
 
 
+def bundled_archive(pins, bundled_dir):
+    """The archive a source distribution carries (`make dist` puts it in
+    cmake/bundled/), or None.  It is checked like a download, and a
+    mismatch is an error, not a reason to go to the network."""
+    if not bundled_dir:
+        return None
+    archive = os.path.join(bundled_dir, "%s-%s.tar.gz" % (pins["package"], pins["version"]))
+    if not os.path.exists(archive):
+        return None
+    digest = sha256_of(archive)
+    if digest != pins["sha256"]:
+        fail("%s has SHA-256 %s but cmake/lmdb.lock pins %s.\n"
+             "The LMDB archive inside this source tree is not the one the release was "
+             "made with. Get the source distribution again from where you found it, or "
+             "delete %s to download the pinned archive instead."
+             % (archive, digest, pins["sha256"], archive))
+    return archive
+
+
 def download(pins, cache_dir):
     archive_name = "%s-%s.tar.gz" % (pins["package"], pins["version"])
     archive = os.path.join(cache_dir, archive_name)
@@ -126,7 +145,10 @@ def download(pins, cache_dir):
     errors = []
     with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
         for cmd in pip_commands():
-            full = cmd + ["download", spec, "--no-binary", ":all:", "--no-deps",
+            # --no-binary names the one package: ":all:" would also make
+            # pip build the archive's build requirements (cffi) from source
+            # to read its metadata, which needs a compiler and libffi.
+            full = cmd + ["download", spec, "--no-binary", pins["package"], "--no-deps",
                           "--no-build-isolation", "--quiet", "-d", tmp]
             # --no-build-isolation keeps pip from building metadata in a
             # fresh environment; fall back to the default if that fails.
@@ -253,16 +275,26 @@ def local_patch_files(root, engine):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lock", required=True)
-    ap.add_argument("--patches", required=True, action="append", metavar="ENGINE=FILE",
+    ap.add_argument("--patches", action="append", default=[], metavar="ENGINE=FILE",
                     help="the patch list of one engine (give one per engine)")
     ap.add_argument("--cache", required=True, help="where the archive is kept")
-    ap.add_argument("--out", required=True, help="where patched sources go")
+    ap.add_argument("--out", help="where patched sources go (required unless --download-only)")
+    ap.add_argument("--bundled", default=None,
+                    help="a directory that may hold the pinned archive (a source "
+                         "distribution's copy); used, after the hash check, before the cache")
+    ap.add_argument("--download-only", action="store_true",
+                    help="only obtain and verify the archive in --cache, print its path")
     ap.add_argument("--local-patches", default=None,
                     help="directory of zlmdb's own LMDB patches, one folder per engine, "
                          "applied last in name order")
     args = ap.parse_args()
 
     pins = read_lock(args.lock)
+    if args.download_only:
+        print(download(pins, args.cache))
+        return 0
+    if not args.out:
+        ap.error("--out is required")
     engines = engines_of(pins)
     lists = {}
     for spec in args.patches:
@@ -288,7 +320,7 @@ def main():
                     for name in engines for f in LMDB_FILES):
                 return 0
 
-    archive = download(pins, args.cache)
+    archive = bundled_archive(pins, args.bundled) or download(pins, args.cache)
     if os.path.isdir(args.out):
         shutil.rmtree(args.out)
     tmp_out = args.out + ".tmp"

@@ -9,10 +9,14 @@ default) and run there with the source tree bind-mounted.
     tools/chroot.py ensure SUITE DIR --packages a,b,c
         create DIR with debootstrap (minbase) unless it is already there,
         then install any of the packages it lacks
+    tools/chroot.py release DIR
+        unmount whatever is still mounted inside DIR (`make clean` runs it
+        before deleting build/, where the chroots live)
     tools/chroot.py run DIR [--bind HOST:INSIDE]... -- COMMAND...
         run COMMAND inside DIR as root, with /proc, /dev and each bind
         mounted for the duration, the network of the host, and a clean
-        environment (HOME=/root, a standard PATH, LANG=C.UTF-8)
+        environment (HOME=/root, a standard PATH, LANG=C.UTF-8; PIP_CERT and
+        SSL_CERT_FILE name a copy of the host's certificate authorities)
 
 Needs root (debootstrap, chroot and mount do).  Debian's packages come
 from deb.debian.org, PyPI from pypi.org, as on the host.  Exit status is
@@ -50,10 +54,34 @@ def apt_install_host(package):
 
 
 def clean_env():
-    return {"HOME": "/root", "LANG": "C.UTF-8", "TERM": "dumb",
+    ca = {"PIP_CERT": INSIDE_CA, "SSL_CERT_FILE": INSIDE_CA} if os.path.exists(HOST_CA) else {}
+    return {**ca, "HOME": "/root", "LANG": "C.UTF-8", "TERM": "dumb",
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "DEBIAN_FRONTEND": "noninteractive", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             "CI": os.environ.get("CI", "")}
+
+
+def mounts_below(root):
+    """Mount points inside `root` (deepest first), from /proc/self/mountinfo."""
+    found = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as fp:
+        for line in fp:
+            point = line.split()[4].replace("\\040", " ")
+            if point.startswith(root.rstrip("/") + "/"):
+                found.append(point)
+    return sorted(set(found), key=len, reverse=True)
+
+
+def release(root):
+    """Undo every mount inside `root`: those a killed run left behind would
+    otherwise make a later `rm -r` of the chroot delete the host's /dev or
+    the bind-mounted checkout through them."""
+    for point in mounts_below(root):
+        subprocess.run(["umount", "--recursive", "--lazy", point], stderr=subprocess.DEVNULL)
+    left = mounts_below(root)
+    if left:
+        fail("could not unmount %s; remove nothing under %s until they are gone."
+             % (", ".join(left), root))
 
 
 class Mounts:
@@ -66,6 +94,7 @@ class Mounts:
         self.done = []
 
     def __enter__(self):
+        release(self.root)      # what a killed earlier run left mounted
         try:
             for src, inside, opts in self.binds:
                 target = os.path.join(self.root, inside.lstrip("/"))
@@ -85,8 +114,16 @@ class Mounts:
         self.done = []
 
 
+HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
+INSIDE_CA = "/etc/zlmdb-host-ca.crt"
+
+
 def run_inside(root, command, binds=(), quiet=False):
     shutil.copyfile("/etc/resolv.conf", os.path.join(root, "etc/resolv.conf"))
+    # The host's certificate authorities, which may include a proxy's that
+    # the chroot's own bundle lacks (pip inside uses it through PIP_CERT).
+    if os.path.exists(HOST_CA):
+        shutil.copyfile(HOST_CA, os.path.join(root, INSIDE_CA.lstrip("/")))
     out = subprocess.DEVNULL if quiet else None
     with Mounts(root, binds):
         return subprocess.run(["chroot", root] + list(command), env=clean_env(),
@@ -99,6 +136,7 @@ def ensure(suite, root, packages):
     if not os.path.exists(stamp):
         apt_install_host("debootstrap")
         if os.path.exists(root):
+            release(root)
             shutil.rmtree(root)  # a half-made chroot: start again
         print("tools/chroot.py: debootstrap %s into %s" % (suite, root), flush=True)
         cmd = ["debootstrap", "--variant=minbase", "--include=" + ",".join(packages),
@@ -144,6 +182,8 @@ def main():
     e.add_argument("suite")
     e.add_argument("dir")
     e.add_argument("--packages", default="", help="comma-separated Debian packages")
+    rel = sub.add_parser("release", help="unmount everything inside a folder")
+    rel.add_argument("dir")
     r = sub.add_parser("run", help="run a command in a chroot")
     r.add_argument("dir")
     r.add_argument("--bind", action="append", default=[], type=parse_bind)
@@ -156,6 +196,11 @@ def main():
     root = os.path.abspath(args.dir)
     if args.cmd == "ensure":
         ensure(args.suite, root, [p for p in args.packages.split(",") if p])
+        return 0
+    if args.cmd == "release":
+        if mounts_below(root):
+            need_root()
+            release(root)
         return 0
     need_root()
     if not os.path.exists(os.path.join(root, STAMP)):

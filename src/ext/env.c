@@ -1,8 +1,6 @@
 /* Environment: an open LMDB environment (py-lmdb compatible). */
 #include <errno.h>
 #include <stddef.h>
-#include <sys/stat.h>
-#include <sys/types.h>
 
 #include "zpy.h"
 
@@ -30,9 +28,9 @@ int zpy_env_op_enter(zpy_Env *env)
 
 static void wake_waiters(zpy_Env *env)
 {
-    pthread_mutex_lock(&env->ops_mutex);
-    pthread_cond_broadcast(&env->ops_cond);
-    pthread_mutex_unlock(&env->ops_mutex);
+    zlmdb__plat_mutex_lock(&env->ops_mutex);
+    zlmdb__plat_cond_broadcast(&env->ops_cond);
+    zlmdb__plat_mutex_unlock(&env->ops_mutex);
 }
 
 void zpy_env_op_leave(zpy_Env *env)
@@ -56,13 +54,13 @@ void zpy_env_wait_idle(zpy_Env *env, atomic_int *counter)
      * that ends after we let go of the GIL sees it and wakes us; taking the
      * mutex first means that wake-up cannot slip in before we wait.  No one
      * waits for the GIL while holding this mutex, so this cannot deadlock. */
-    pthread_mutex_lock(&env->ops_mutex);
+    zlmdb__plat_mutex_lock(&env->ops_mutex);
     atomic_fetch_add(&env->waiters, 1);
     Py_BEGIN_ALLOW_THREADS
     while (atomic_load_explicit(counter, memory_order_acquire) != 0)
-        pthread_cond_wait(&env->ops_cond, &env->ops_mutex);
+        zlmdb__plat_cond_wait(&env->ops_cond, &env->ops_mutex);
     atomic_fetch_sub(&env->waiters, 1);
-    pthread_mutex_unlock(&env->ops_mutex);
+    zlmdb__plat_mutex_unlock(&env->ops_mutex);
     Py_END_ALLOW_THREADS
 }
 
@@ -76,13 +74,13 @@ static void wait_foreign_writer(zpy_Env *env)
     /* The owning thread releases the write lock itself (a process-shared
      * robust mutex can only be unlocked by its owner) and then wakes us
      * from clear_writer(), under the same mutex. */
-    pthread_mutex_lock(&env->ops_mutex);
+    zlmdb__plat_mutex_lock(&env->ops_mutex);
     atomic_fetch_add(&env->waiters, 1);
     Py_BEGIN_ALLOW_THREADS
     while (env->have_writer && env->write_tid != me)
-        pthread_cond_wait(&env->ops_cond, &env->ops_mutex);
+        zlmdb__plat_cond_wait(&env->ops_cond, &env->ops_mutex);
     atomic_fetch_sub(&env->waiters, 1);
-    pthread_mutex_unlock(&env->ops_mutex);
+    zlmdb__plat_mutex_unlock(&env->ops_mutex);
     Py_END_ALLOW_THREADS
 }
 
@@ -172,8 +170,8 @@ static void env_dealloc(PyObject *op)
     Py_CLEAR(self->open_keys);
     Py_CLEAR(self->mapping);
     if (self->sync_objects_ready) {
-        pthread_cond_destroy(&self->ops_cond);
-        pthread_mutex_destroy(&self->ops_mutex);
+        zlmdb__plat_cond_destroy(&self->ops_cond);
+        zlmdb__plat_mutex_destroy(&self->ops_mutex);
     }
     tp->tp_free(op);
     Py_DECREF(tp);
@@ -253,7 +251,7 @@ static PyObject *file_keys(zpy_state *st, const char *cpath, int subdir)
     static const char *const suffix[2][2] = {{"", "-lock"}, {"/data.mdb", "/lock.mdb"}};
     size_t n = strlen(cpath);
     PyObject *keys = PyList_New(0), *key, *tuple;
-    struct stat sb;
+    zlmdb__plat_file_info sb;
     char *name;
     int i, rc;
 
@@ -266,11 +264,10 @@ static PyObject *file_keys(zpy_state *st, const char *cpath, int subdir)
     for (i = 0; i < 2; i++) {
         memcpy(name, cpath, n);
         strcpy(name + n, suffix[subdir ? 1 : 0][i]);
-        if (stat(name, &sb) != 0)
+        if (zlmdb__plat_file_stat(name, &sb) != 0)
             continue;           /* missing: no open environment uses it */
-        if (sb.st_ino)
-            key = Py_BuildValue("(KK)", (unsigned long long)sb.st_dev,
-                                (unsigned long long)sb.st_ino);
+        if (sb.ino)
+            key = Py_BuildValue("(KK)", (unsigned long long)sb.dev, (unsigned long long)sb.ino);
         else
             key = PyObject_CallFunction(st->realpath, "y", name);
         rc = key ? PyList_Append(keys, key) : -1;
@@ -299,7 +296,7 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     unsigned int flags;
     MDB_txn *txn;
     Py_ssize_t i;
-    int rc;
+    int rc, locked = 0;
 
     if (zpy_parse_tuple(st, env_new_spec, 17, args, kwds, &a, NULL) < 0)
         return NULL;
@@ -330,12 +327,12 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->pid = zpy_current_pid();
     atomic_init(&self->active_ops, 0);
     atomic_init(&self->waiters, 0);
-    if (pthread_mutex_init(&self->ops_mutex, NULL) != 0) {
+    if (zlmdb__plat_mutex_init(&self->ops_mutex) != 0) {
         PyErr_SetString(PyExc_MemoryError, "unable to initialize mutex");
         goto fail;
     }
-    if (pthread_cond_init(&self->ops_cond, NULL) != 0) {
-        pthread_mutex_destroy(&self->ops_mutex);
+    if (zlmdb__plat_cond_init(&self->ops_cond) != 0) {
+        zlmdb__plat_mutex_destroy(&self->ops_mutex);
         PyErr_SetString(PyExc_MemoryError, "unable to initialize condition variable");
         goto fail;
     }
@@ -361,7 +358,9 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
 
     if (a.create && a.subdir && !a.readonly) {
-        if (mkdir(cpath, (mode_t)a.mode) != 0 && errno != EEXIST) {
+        int err = zlmdb__plat_mkdir(cpath, (unsigned int)a.mode);
+        if (err != 0 && err != EEXIST) {
+            errno = err;
             PyErr_SetFromErrnoWithFilename(PyExc_OSError, cpath);
             goto fail;
         }
@@ -369,7 +368,12 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 
     /* One open handle per file per process: LMDB's locks are fcntl() locks,
      * owned per (process, file), so a second handle would silently share and
-     * then release them (py-lmdb #230).  Files, not paths: see file_keys(). */
+     * then release them (py-lmdb #230).  Files, not paths: see file_keys().
+     * Opens are serialised from here until the keys are recorded, since
+     * LMDB's open below runs without the GIL and another thread's open of
+     * the same files could otherwise pass this check in the meantime. */
+    zpy_open_lock();
+    locked = 1;
     if ((keys = file_keys(st, cpath, a.subdir)) == NULL)
         goto fail;
     for (i = 0; i < PyTuple_GET_SIZE(keys); i++) {
@@ -418,7 +422,7 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     {
         MDB_envinfo info;
         MDB_stat est;
-        struct stat sb;
+        zlmdb__plat_file_info sb;
         char *dpath = NULL;
         int have = 0;
         if (self->eng->env_info(self->env, &info) == 0 && self->eng->env_stat(self->env, &est) == 0) {
@@ -431,9 +435,10 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
             memcpy(dpath, cpath, n + 1);
             if (a.subdir)
                 memcpy(dpath + n, "/data.mdb", 10);
-            have = stat(dpath, &sb) == 0 && S_ISREG(sb.st_mode);
+            have = zlmdb__plat_file_stat(dpath, &sb) == 0 &&
+                   sb.kind == ZLMDB__PLAT_FILE_REGULAR;
             PyMem_Free(dpath);
-            if (have && (uint64_t)sb.st_size <
+            if (have && sb.size <
                             ((uint64_t)info.me_last_pgno + 1) * (uint64_t)est.ms_psize) {
                 zpy_err_set(st, cpath, MDB_CORRUPTED);
                 goto fail;
@@ -459,6 +464,7 @@ static PyObject *env_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     for (i = 0; i < PyTuple_GET_SIZE(self->open_keys); i++)
         if (PySet_Add(st->open_files, PyTuple_GET_ITEM(self->open_keys, i)) < 0)
             goto fail;
+    zpy_open_unlock();
     Py_DECREF(fspath);
     return (PyObject *)self;
 
@@ -475,6 +481,9 @@ fail:
         }
         Py_DECREF(self);
     }
+    /* After the close above: a handle being closed still holds its locks. */
+    if (locked)
+        zpy_open_unlock();
     return NULL;
 }
 

@@ -96,7 +96,7 @@ static const struct {
 PyObject *zpy_err_take(void)
 {
 #if PY_VERSION_HEX >= 0x030C0000
-    return zpy_err_take();
+    return PyErr_GetRaisedException();
 #else
     PyObject *type, *value, *tb;
 
@@ -115,7 +115,7 @@ PyObject *zpy_err_take(void)
 void zpy_err_give(PyObject *exc)
 {
 #if PY_VERSION_HEX >= 0x030C0000
-    zpy_err_give(exc);
+    PyErr_SetRaisedException(exc);
 #else
     if (exc == NULL)
         return;

@@ -27,11 +27,7 @@
  * which LMDB keeps in its own heap and frees at commit) are copied, so those
  * views own their bytes.
  */
-#include <errno.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 
 #include "zpy.h"
 
@@ -41,7 +37,7 @@ static void mapping_dealloc(PyObject *op)
     PyTypeObject *tp = Py_TYPE(op);
 
     if (self->base)
-        munmap(self->base, self->size);
+        zlmdb__plat_unmap(self->base, self->size);
     tp->tp_free(op);
     Py_DECREF(tp);
 }
@@ -60,44 +56,6 @@ PyType_Spec zpy_mapping_spec = {
     .slots = mapping_slots,
 };
 
-/* Where the file mapping that contains `p` starts in the file's terms: the
- * address of file offset 0, or NULL when `p` is not in a mapping of the
- * file with inode `ino` (or /proc is not there).  LMDB maps the data file
- * from offset 0 in one piece, so this is its map's base. */
-static const char *file_map_base(const char *p, ino_t ino)
-{
-    FILE *f = fopen("/proc/self/maps", "re");
-    char line[512];
-    const char *found = NULL;
-
-    if (f == NULL)
-        return NULL;
-    while (fgets(line, sizeof line, f)) {
-        unsigned long long start, end, offset, inode;
-        unsigned int major, minor;
-        size_t n = strlen(line);
-
-        if (n && line[n - 1] != '\n') {
-            /* A long path: skip the rest of this line. */
-            int c;
-            while ((c = fgetc(f)) != EOF && c != '\n')
-                ;
-        }
-        if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &start, &end, &offset, &major,
-                   &minor, &inode) != 6)
-            continue;
-        if ((uintptr_t)p < start || (uintptr_t)p >= end)
-            continue;
-        /* The device number is not compared: on overlay filesystems the
-         * kernel shows the lower layer's, not the one stat() reports. */
-        if (inode == (unsigned long long)ino && inode != 0 && offset <= start)
-            found = (const char *)(uintptr_t)(start - offset);
-        break;
-    }
-    fclose(f);
-    return found;
-}
-
 /* A keeper for `env`, made from `v`, a value LMDB returned in a read-only
  * transaction (so inside its map).  Returns a new reference; its size is
  * 0 when the map cannot be found or mapped again (then views copy). */
@@ -107,7 +65,7 @@ static zpy_Mapping *mapping_make(zpy_state *st, zpy_Env *env, const MDB_val *v)
     mdb_filehandle_t fd;
     MDB_envinfo info;
     unsigned int flags = 0;
-    struct stat sb;
+    zlmdb__plat_file_info sb;
     const char *lmdb_base;
     size_t off;
     void *base;
@@ -118,25 +76,24 @@ static zpy_Mapping *mapping_make(zpy_state *st, zpy_Env *env, const MDB_val *v)
     m->size = 0;
     m->lmdb_base = NULL;
     if (env->eng->env_get_fd(env->env, &fd) || env->eng->env_info(env->env, &info) ||
-        env->eng->env_get_flags(env->env, &flags) || fstat(fd, &sb) != 0)
+        env->eng->env_get_flags(env->env, &flags) || zlmdb__plat_fd_stat(fd, &sb) != 0)
         return m;
-    lmdb_base = file_map_base(v->mv_data, sb.st_ino);
+    /* Where LMDB's map of this file starts (it maps the data file from
+     * offset 0 in one piece); NULL where the OS cannot tell us. */
+    lmdb_base = zlmdb__plat_map_origin(v->mv_data, sb.ino);
     if (lmdb_base == NULL)
         return m;
     off = (size_t)((const char *)v->mv_data - lmdb_base);
     /* Sanity before trusting the arithmetic: the value lies inside the map
      * and the file, so reading it through our map cannot fault. */
-    if (off + v->mv_size > info.me_mapsize || (off_t)(off + v->mv_size) > sb.st_size)
+    if (off + v->mv_size > info.me_mapsize || (uint64_t)(off + v->mv_size) > sb.size)
         return m;
-    base = mmap(NULL, info.me_mapsize, PROT_READ, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED)
+    if (zlmdb__plat_map_readonly(fd, info.me_mapsize, (flags & MDB_NORDAHEAD) != 0, &base))
         return m;
     if (memcmp((char *)base + off, v->mv_data, v->mv_size) != 0) {
-        munmap(base, info.me_mapsize);
+        zlmdb__plat_unmap(base, info.me_mapsize);
         return m;
     }
-    if (flags & MDB_NORDAHEAD)
-        (void)madvise(base, info.me_mapsize, MADV_RANDOM);
     m->base = base;
     m->size = info.me_mapsize;
     m->lmdb_base = lmdb_base;

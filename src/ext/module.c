@@ -1,24 +1,41 @@
 /* zlmdb._native: module definition, state, and the lifetime tree helpers. */
-#include <unistd.h>
-
 #include "zpy.h"
 
 /* ------------------------------------------------------------ fork safety */
 
 /* The pid is process-wide by nature, so this is the one static variable of
- * the extension: refreshed in the child by a pthread_atfork hook so that a
+ * the extension: refreshed in the child by a fork handler so that a
  * cheap comparison tells a forked child from the process that opened a
  * handle. */
 static atomic_int cached_pid;
 
+/* Held by env_new() from its "already open?" check until the new
+ * handle's files are recorded (zpy_open_lock()).  Process-wide too. */
+static zlmdb__plat_mutex open_lock = ZLMDB__PLAT_MUTEX_INITIALIZER;
+
 static void after_fork_child(void)
 {
-    atomic_store(&cached_pid, (int)getpid());
+    atomic_store(&cached_pid, (int)zlmdb__plat_getpid());
+    /* A thread of the parent may have held it at the fork; the child has
+     * only the forking thread, so nobody will release that hold. */
+    (void)zlmdb__plat_mutex_init(&open_lock);
 }
 
-pid_t zpy_current_pid(void)
+void zpy_open_lock(void)
 {
-    return (pid_t)atomic_load(&cached_pid);
+    Py_BEGIN_ALLOW_THREADS
+    zlmdb__plat_mutex_lock(&open_lock);
+    Py_END_ALLOW_THREADS
+}
+
+void zpy_open_unlock(void)
+{
+    zlmdb__plat_mutex_unlock(&open_lock);
+}
+
+zlmdb__plat_pid zpy_current_pid(void)
+{
+    return (zlmdb__plat_pid)atomic_load(&cached_pid);
 }
 
 /* ---------------------------------------------------------- lifetime tree */
@@ -228,8 +245,8 @@ static int add_type(PyObject *module, PyType_Spec *spec, PyTypeObject **out)
 static int init_default_engine(zpy_state *st)
 {
     const char *want = getenv("LMDB_DEFAULT_LIB_VERSION");
-    char *end;
-    long v;
+    const char *p;
+    long v = 0;
 
     int rc = zlmdb_engine_get(ZLMDB_LIB_VERSION_AUTO, &st->default_engine);
 
@@ -239,8 +256,11 @@ static int init_default_engine(zpy_state *st)
     }
     if (want == NULL || *want == 0)
         return 0;
-    v = strtol(want, &end, 10);
-    if (*end == 0 && v >= 0 && v <= 1 &&
+    /* A decimal number, read by hand: strtol() would bind to glibc 2.38's
+     * __isoc23_strtol under newer headers (see platform.c, read_number). */
+    for (p = want; *p >= '0' && *p <= '9' && v <= 1; p++)
+        v = v * 10 + (*p - '0');
+    if (*p == 0 && v <= 1 &&
         zlmdb_engine_get((int)v, &st->default_engine) == ZLMDB_OK)
         return 0;
     PySys_WriteStderr("lmdb: ignoring LMDB_DEFAULT_LIB_VERSION=%.100s: "
@@ -253,7 +273,7 @@ static int module_exec(PyObject *module)
     zpy_state *st = PyModule_GetState(module);
     PyObject *ospath;
 
-    atomic_store(&cached_pid, (int)getpid());
+    atomic_store(&cached_pid, (int)zlmdb__plat_getpid());
 
     if (add_type(module, &zpy_env_spec, &st->EnvType) < 0 ||
         add_type(module, &zpy_txn_spec, &st->TxnType) < 0 ||
@@ -427,9 +447,9 @@ PyMODINIT_FUNC PyInit__native(void)
         }
         allocator_done = 1;
     }
-    /* Registered once per process; the handler only stores getpid(). */
+    /* Registered once per process; the handler only stores the new pid. */
     if (!atfork_done) {
-        if (pthread_atfork(NULL, NULL, after_fork_child) != 0) {
+        if (zlmdb__plat_on_fork_child(after_fork_child) != 0) {
             PyErr_SetString(PyExc_RuntimeError, "zlmdb: pthread_atfork() failed");
             return NULL;
         }

@@ -17,17 +17,14 @@
  * recorded as encoded bytes and replayed through the same C path
  * (zpy_pmap_redo for map writes).  Then the write that failed runs again.
  */
-#include <time.h>
-
 #include "zpy.h"
 
 /* ------------------------------------------------------ TransactionStats */
 
+/* Wall-clock time, as upstream's time.time_ns(): `started` is a timestamp. */
 static long long now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return (long long)zlmdb__plat_time_ns();
 }
 
 static int stats_init(PyObject *op, PyObject *args, PyObject *kwds)

@@ -44,7 +44,6 @@ typedef struct {
     PyObject *numpy;
     PyObject *np_datetime64;     /**< numpy.datetime64 */
     PyObject *KeyCodecType;      /**< zlmdb._native.KeyCodec */
-    void *c_locale;              /**< glibc: a "C" locale_t for strtod_l, or NULL */
     /** Decoded map keys, reused across calls (like orjson's key cache):
      *  short ASCII str objects with their hash computed, direct-mapped by
      *  an FNV-1a hash of the bytes.  Strings cannot form reference cycles,
@@ -145,7 +144,6 @@ PyObject *zpy_json_dumps(PyObject *module, PyObject *const *args, Py_ssize_t nar
 PyObject *zpy_json_dumpb(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                          PyObject *kwnames);
 PyObject *zpy_json_loads(PyObject *module, PyObject *arg);
-void zpy_json_clear(zpy_codec_state *cs);
 
 /* pyconv_key.c */
 int zpy_key_init(PyObject *module, zpy_codec_state *cs);

@@ -8,12 +8,6 @@
 #include "json_read_int.h"
 #include <float.h>
 #include <math.h>
-#if defined(__GLIBC__)
-/* glibc's strtod is correctly rounded; strtod_l with a "C" locale makes it
- * independent of the process locale.  (pyconfig.h defines _GNU_SOURCE.) */
-#  include <locale.h>
-#  define ZPY_HAVE_STRTOD_L 1
-#endif
 
 /* ============================================================ encode */
 
@@ -690,15 +684,6 @@ static int fast_float(const char *p, size_t len, double *out)
     return 0;
 }
 
-void zpy_json_clear(zpy_codec_state *cs)
-{
-#ifdef ZPY_HAVE_STRTOD_L
-    if (cs->c_locale != NULL)
-        freelocale((locale_t)cs->c_locale);
-#endif
-    cs->c_locale = NULL;
-}
-
 static PyObject *json_number(zpy_codec_state *cs, const zlmdb_json_item *it)
 {
     char tmp[64], *s = tmp;
@@ -709,20 +694,16 @@ static PyObject *json_number(zpy_codec_state *cs, const zlmdb_json_item *it)
         if (fast_float(it->str, it->len, &d) == 0)
             return PyFloat_FromDouble(d);
     }
-#ifdef ZPY_HAVE_STRTOD_L
-    /* Long mantissas: glibc's strtod (correctly rounded, and much faster
-     * here than PyOS_string_to_double, which also switches the x87 control
-     * word on every call). */
+    /* Long mantissas: the C library's strtod where it is correctly rounded
+     * (glibc; much faster here than PyOS_string_to_double, which also
+     * switches the x87 control word on every call), else Python's below. */
     if (it->is_float && it->len < sizeof tmp) {
-        if (cs->c_locale == NULL)
-            cs->c_locale = (void *)newlocale(LC_ALL_MASK, "C", (locale_t)0);
-        if (cs->c_locale != NULL) {
-            memcpy(tmp, it->str, it->len);
-            tmp[it->len] = 0;
-            return PyFloat_FromDouble(strtod_l(tmp, NULL, (locale_t)cs->c_locale));
-        }
+        double d;
+        memcpy(tmp, it->str, it->len);
+        tmp[it->len] = 0;
+        if (zlmdb__plat_strtod_c(tmp, &d) == 0)
+            return PyFloat_FromDouble(d);
     }
-#endif
 
     if (!it->is_float && it->len <= 21) {
         /* Up to 64 bits: no allocation, no string round trip. */
@@ -782,9 +763,11 @@ static int json_error_class(zpy_codec_state *cs)
 }
 
 /* Raise json.JSONDecodeError(msg, doc, pos) with pos in characters when
- * the input was a str (as json.loads reports it), in bytes otherwise. */
+ * the input was a str (as json.loads reports it), in bytes otherwise.
+ * `open` is the innermost container open at the error ('[', '{' or 0). */
 static ZPY_NOINLINE void json_raise(zpy_codec_state *cs, const char *msg, PyObject *input,
-                                    const unsigned char *data, size_t len, size_t off)
+                                    const unsigned char *data, size_t len, size_t off,
+                                    int open)
 {
     char text[256];
     const char *cut;
@@ -805,6 +788,24 @@ static ZPY_NOINLINE void json_raise(zpy_codec_state *cs, const char *msg, PyObje
         text[0] = (char)(text[0] - 'a' + 'A');
     if (off > len)
         off = len;
+#if PY_VERSION_HEX >= 0x030D0000
+    /* json 3.13 and newer report a comma before the bracket that closes its
+     * own container ("[1,]", '{"a":1 , }') at the comma, with a message of
+     * their own; a mismatched bracket stays an "expected" error there. */
+    if (off < len && ((open == '[' && data[off] == ']') || (open == '{' && data[off] == '}'))) {
+        size_t j = off;
+        while (j > 0 && (data[j - 1] == ' ' || data[j - 1] == '\t' || data[j - 1] == '\n' ||
+                         data[j - 1] == '\r'))
+            j--;
+        if (j > 0 && data[j - 1] == ',') {
+            off = j - 1;
+            snprintf(text, sizeof text, "Illegal trailing comma before end of %s",
+                     open == '[' ? "array" : "object");
+        }
+    }
+#else
+    (void)open;
+#endif
     if (PyUnicode_Check(input)) {
         doc = Py_NewRef(input);
         for (pos = 0, i = 0; i < off; i++)
@@ -942,7 +943,8 @@ PyObject *zpy_json_loads(PyObject *module, PyObject *arg)
     if (rc != 0) {
         const char *msg = zlmdb_error_last();
         Py_CLEAR(result);
-        json_raise(cs, msg ? msg : zlmdb_strerror(rc), arg, data, len, r.error_offset);
+        json_raise(cs, msg ? msg : zlmdb_strerror(rc), arg, data, len, r.error_offset,
+                   r.stack.size ? r.stack.ptr[r.stack.size - 1] : 0);
     }
     goto out;
 fail:

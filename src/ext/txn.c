@@ -1,7 +1,6 @@
 /* Transaction: a read or write LMDB transaction (py-lmdb compatible). */
 #include <errno.h>
 #include <stddef.h>
-#include <unistd.h>
 
 #include "zpy.h"
 
@@ -25,7 +24,7 @@ static void clear_writer(zpy_Txn *self)
     if (!self->top_writer)
         return;
     self->top_writer = 0;
-    pthread_mutex_lock(&env->ops_mutex);
+    zlmdb__plat_mutex_lock(&env->ops_mutex);
     /* Only our own registration: once LMDB's writer lock was released (the
      * abort or commit just before, with the GIL released), another thread
      * may already have begun its write transaction and registered. */
@@ -33,8 +32,8 @@ static void clear_writer(zpy_Txn *self)
         env->have_writer = 0;
         env->write_tid = 0;
     }
-    pthread_cond_broadcast(&env->ops_cond);
-    pthread_mutex_unlock(&env->ops_mutex);
+    zlmdb__plat_cond_broadcast(&env->ops_cond);
+    zlmdb__plat_mutex_unlock(&env->ops_mutex);
 }
 
 /* Free the LMDB transaction (abort).  `gil_free` releases the GIL around a
@@ -203,10 +202,10 @@ static int begin_handle(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent
             return (env->node.valid ? zpy_err_set(st, "mdb_txn_begin", EINVAL)
                                    : zpy_err_invalid(st)), -1;
         }
-        pthread_mutex_lock(&env->ops_mutex);
+        zlmdb__plat_mutex_lock(&env->ops_mutex);
         env->have_writer = 1;
         env->write_tid = PyThread_get_thread_ident();
-        pthread_mutex_unlock(&env->ops_mutex);
+        zlmdb__plat_mutex_unlock(&env->ops_mutex);
         top_writer = 1;
     } else {
         rc = env->eng->txn_begin(env->env, parent_txn, write ? 0 : MDB_RDONLY, &txn);
@@ -242,11 +241,11 @@ static void txn_fill(zpy_Txn *self, zpy_Env *env, zpy_Db *db, zpy_Txn *parent, M
  * made. */
 static void unregister_writer(zpy_Env *env)
 {
-    pthread_mutex_lock(&env->ops_mutex);
+    zlmdb__plat_mutex_lock(&env->ops_mutex);
     env->have_writer = 0;
     env->write_tid = 0;
-    pthread_cond_broadcast(&env->ops_cond);
-    pthread_mutex_unlock(&env->ops_mutex);
+    zlmdb__plat_cond_broadcast(&env->ops_cond);
+    zlmdb__plat_mutex_unlock(&env->ops_mutex);
 }
 
 PyObject *zpy_txn_new(zpy_state *st, zpy_Env *env, zpy_Db *db, zpy_Txn *parent,

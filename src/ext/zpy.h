@@ -17,13 +17,12 @@
 #include <structmember.h>
 #include <limits.h>
 #include <string.h>
-#include <sys/types.h>
-#include <pthread.h>
 #include <stdatomic.h>
 
 #include <lmdb.h>
 
 #include "zlmdb.h"
+#include "platform.h"   /* libzlmdb's OS layer: mutexes, pids, files, maps */
 #include "pyconv.h"
 
 #if defined(__GNUC__)
@@ -163,10 +162,10 @@ struct zpy_Env {
     /* In-flight GIL-released operations: close()/set_mapsize wait for them. */
     atomic_int active_ops;
     atomic_int waiters;
-    pthread_mutex_t ops_mutex;
-    pthread_cond_t ops_cond;
+    zlmdb__plat_mutex ops_mutex;
+    zlmdb__plat_cond ops_cond;
     int sync_objects_ready;
-    pid_t pid;                     /**< process that opened it */
+    zlmdb__plat_pid pid;           /**< process that opened it */
     PyObject *mapping;             /**< keeper of buffers=True views (mapview.c) */
 };
 
@@ -187,7 +186,7 @@ struct zpy_Txn {
     unsigned long owner_tid; /**< thread that began it */
     unsigned long mutations; /**< bumped by every write through this txn */
     atomic_int active;     /**< GIL-released operations in flight on it */
-    pid_t pid;             /**< process that began it */
+    zlmdb__plat_pid pid;   /**< process that began it */
 };
 
 typedef struct {
@@ -227,7 +226,13 @@ ZPY_INLINE zpy_state *zpy_state_of(void *obj)
 }
 /* The current process id, refreshed after fork(): a child never touches
  * LMDB handles inherited from its parent. */
-pid_t zpy_current_pid(void);
+zlmdb__plat_pid zpy_current_pid(void);
+/* Serialise Environment opens in this process (env_new): the check that a
+ * file is not open yet and the recording of the new handle's files must not
+ * be split by another thread's open while LMDB's open runs without the GIL.
+ * zpy_open_lock() waits with the GIL released. */
+void zpy_open_lock(void);
+void zpy_open_unlock(void);
 /* The engine for lib_version= (negative: the default for new environments),
  * or NULL with py-lmdb's "this build has no LMDB N.x engine" Error set. */
 const zlmdb_engine *zpy_engine_get(zpy_state *st, int lib_version);

@@ -5,13 +5,11 @@
  * ZLMDB_ENGINE_V10 for the pinned pair, ZLMDB_ENGINE_ONE for the single
  * engine of a system or local-source build. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "common_int.h"
+#include "platform.h"
 
 #if ZLMDB_ENGINE_V09
 extern const zlmdb_engine zlmdb__engine_v09;
@@ -145,8 +143,9 @@ int zlmdb_engine_detect(const char *path, unsigned int env_flags, int *lib_versi
 {
     char file[4096];
     unsigned char buf[64];
-    ssize_t got;
-    int fd, n, rc, err;
+    zlmdb__plat_fd fd;
+    size_t got;
+    int n, rc, err;
 
     if (!path || !lib_version_out)
         return zlmdb__error_set(ZLMDB_EINVAL, "zlmdb_engine_detect: path and "
@@ -156,25 +155,18 @@ int zlmdb_engine_detect(const char *path, unsigned int env_flags, int *lib_versi
                                    : snprintf(file, sizeof(file), "%s/data.mdb", path);
     if (n < 0 || (size_t)n >= sizeof(file))
         return zlmdb__error_set(ENAMETOOLONG, "%s: path too long", path);
-    do {
-        fd = open(file, O_RDONLY | O_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0) {
-        if (errno == ENOENT || errno == ENOTDIR)
+    if ((err = zlmdb__plat_open_readonly(file, &fd))) {
+        if (err == ENOENT || err == ENOTDIR)
             return ZLMDB_OK;          /* nothing there yet: a new environment */
-        err = errno;
         return zlmdb__error_set(err, "%s: %s", file, strerror(err));
     }
-    do {
-        got = pread(fd, buf, sizeof(buf), 0);
-    } while (got < 0 && errno == EINTR);
-    err = errno;
-    close(fd);
-    if (got < 0)
+    err = zlmdb__plat_pread(fd, buf, sizeof(buf), 0, &got);
+    zlmdb__plat_close(fd);
+    if (err)
         return zlmdb__error_set(err, "%s: %s", file, strerror(err));
     if (got == 0)
         return ZLMDB_OK;              /* created, never written: new */
-    rc = classify(file, buf, (size_t)got);
+    rc = classify(file, buf, got);
     if (rc == ZLMDB_BAD_FORMAT)
         return rc;
     *lib_version_out = rc;

@@ -15,14 +15,12 @@
  * second visit as a problem.  Memory is two bitmaps of the pages in use,
  * bounded by the file's size, plus a few page buffers. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "common_int.h"
+#include "platform.h"
 
 /* ------------------------------------------------------------ the format */
 
@@ -232,7 +230,7 @@ typedef struct {
 
 typedef struct {
     /* the input */
-    int fd;
+    zlmdb__plat_fd fd;         /* read when mem is NULL */
     const uint8_t *mem;        /* or the caller's bytes */
     uint64_t size, file_pages;
     /* the format */
@@ -363,18 +361,16 @@ static const uint8_t *file_bytes(verifier *v, uint64_t off, size_t len, uint8_t 
     }
     buf = *slot;
     while (done < len) {
-        ssize_t n = pread(v->fd, buf + done, len - done, (off_t)(off + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int err = errno;
+        size_t n;
+        int err = zlmdb__plat_pread(v->fd, buf + done, len - done, off + done, &n);
+        if (err) {
             v->rc = zlmdb__error_set(err, "verify: reading %zu bytes at offset %llu: %s",
                                      len, (unsigned long long)(off + done), strerror(err));
             return NULL;
         }
         if (n == 0)            /* the file is shorter than it claimed */
             return NULL;
-        done += (size_t)n;
+        done += n;
     }
     return buf;
 }
@@ -398,7 +394,8 @@ static const uint8_t *walk_page(verifier *v, int level, uint64_t pgno)
     uint64_t max_run = RUN_BYTES / v->psize, n;
     page_run *run = NULL;
     unsigned k;
-    ssize_t got;
+    size_t got;
+    int err;
 
     if (v->mem || pgno >= v->file_pages)      /* no read (or none inside the file) */
         return read_pages(v, pgno, 1, v->psize, NULL);
@@ -430,18 +427,15 @@ static const uint8_t *walk_page(verifier *v, int level, uint64_t pgno)
     }
     n = v->file_pages - pgno < run->window ? v->file_pages - pgno : run->window;
     run->count = 0;
-    do
-        got = pread(v->fd, run->buf, n * v->psize, (off_t)(pgno * v->psize));
-    while (got < 0 && errno == EINTR);
-    if (got < 0) {
-        int err = errno;
+    err = zlmdb__plat_pread(v->fd, run->buf, n * v->psize, pgno * v->psize, &got);
+    if (err) {
         v->rc = zlmdb__error_set(err, "verify: reading %llu bytes at offset %llu: %s",
                                  (unsigned long long)(n * v->psize),
                                  (unsigned long long)(pgno * v->psize), strerror(err));
         return NULL;
     }
     run->first = pgno;
-    run->count = (uint64_t)got / v->psize;     /* short: the file shrank */
+    run->count = got / v->psize;     /* short: the file shrank */
     run->used = lb->clock;
     return run->count ? run->buf : NULL;
 }
@@ -1565,7 +1559,7 @@ static void verifier_dispose(verifier *v)
     zlmdb__free(v->frees);
 }
 
-static int verify_source(int fd, const uint8_t *mem, uint64_t size,
+static int verify_source(zlmdb__plat_fd fd, const uint8_t *mem, uint64_t size,
                          const zlmdb_verify_options *opts, zlmdb_verify_report **out)
 {
     verifier v;
@@ -1622,23 +1616,21 @@ int zlmdb_verify_buffer(const void *data, size_t len, const zlmdb_verify_options
 
 int zlmdb_verify_fd(int fd, const zlmdb_verify_options *opts, zlmdb_verify_report **out)
 {
-    struct stat st;
+    zlmdb__plat_file_info st;
     int rc = check_call(opts, out);
 
     if (rc)
         return rc;
-    if (fstat(fd, &st) != 0) {
-        int err = errno;
-        return zlmdb__error_set(err, "verify: fstat(%d): %s", fd, strerror(err));
-    }
-    if (S_ISDIR(st.st_mode))
+    if ((rc = zlmdb__plat_fd_stat(fd, &st)))
+        return zlmdb__error_set(rc, "verify: fstat(%d): %s", fd, strerror(rc));
+    if (st.kind == ZLMDB__PLAT_FILE_DIR)
         return zlmdb__error_set(EISDIR, "verify: the descriptor is a directory; pass the "
                                         "data file (data.mdb) itself");
-    if (!S_ISREG(st.st_mode))
+    if (st.kind != ZLMDB__PLAT_FILE_REGULAR)
         return zlmdb__error_set(ZLMDB_EINVAL, "verify: not a regular file; the verifier reads "
                                               "data files with pread()");
     return verify_source(fd, NULL,
-                         (opts && opts->file_size) ? opts->file_size : (uint64_t)st.st_size,
+                         (opts && opts->file_size) ? opts->file_size : st.size,
                          opts, out);
 }
 
@@ -1646,10 +1638,11 @@ int zlmdb_verify_path(const char *path, int subdir, const zlmdb_verify_options *
                       zlmdb_verify_report **out)
 {
     static const char data_name[] = "/data.mdb";
-    struct stat st;
+    zlmdb__plat_file_info st;
+    zlmdb__plat_fd fd;
     char *file;
     size_t n;
-    int rc = check_call(opts, out), fd, err;
+    int rc = check_call(opts, out), err;
 
     if (rc)
         return rc;
@@ -1657,7 +1650,7 @@ int zlmdb_verify_path(const char *path, int subdir, const zlmdb_verify_options *
         return zlmdb__error_set(ZLMDB_EINVAL, "verify: path is NULL or subdir is not -1, 0 "
                                               "or 1");
     if (subdir < 0)
-        subdir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+        subdir = zlmdb__plat_file_stat(path, &st) == 0 && st.kind == ZLMDB__PLAT_FILE_DIR;
     n = strlen(path);
     file = zlmdb__malloc(n + sizeof(data_name));
     if (file == NULL)
@@ -1665,16 +1658,14 @@ int zlmdb_verify_path(const char *path, int subdir, const zlmdb_verify_options *
     memcpy(file, path, n + 1);
     if (subdir)
         memcpy(file + n, data_name, sizeof(data_name));
-    fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        err = errno;
+    if ((err = zlmdb__plat_open_readonly(file, &fd))) {
         rc = zlmdb__error_set(err, "verify: cannot open %s: %s", file, strerror(err));
         zlmdb__free(file);
         return rc;
     }
     zlmdb__free(file);
     rc = zlmdb_verify_fd(fd, opts, out);
-    close(fd);
+    zlmdb__plat_close(fd);
     return rc;
 }
 

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+import zlmdb
 import zlmdb.lmdb as zl
 
 #: PyPy runs zlmdb.lmdb through the CFFI binding (zlmdb._cffi); the ORM is
@@ -33,6 +34,15 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "pylmdb_cext: compares with py-lmdb's C extension (messages, private "
         "names); skipped on PyPy, where py-lmdb is its cffi backend")
+    if os.environ.get("ZLMDB_TEST_INSTALLED"):
+        # `make test-pythons`: the installed wheel is under test; a zlmdb
+        # imported from this checkout (an editable install, a PYTHONPATH)
+        # would test the source tree instead.
+        tree = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))), "python")
+        if os.path.abspath(zlmdb.__file__).startswith(tree + os.sep):
+            raise pytest.UsageError("ZLMDB_TEST_INSTALLED is set but zlmdb was imported from "
+                                    "the source tree (%s)" % zlmdb.__file__)
     if TEST_LIB_VERSION is None or IS_PYPY:
         return
     if TEST_LIB_VERSION not in zlmdb._database._LIB_VERSION_TO_MAJOR:

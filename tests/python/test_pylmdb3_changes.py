@@ -51,6 +51,38 @@ def test_open_twice_is_judged_by_files_not_paths(tmp_path, lib_version):
     zl.open(single + ".link", subdir=False).close()     # closed: open again
 
 
+def test_threads_opening_the_same_files_at_once_get_one_handle(tmp_path, lib_version):
+    """The "already open" check and the recording of the new handle's files
+    are one step for other threads, although LMDB's open between them runs
+    without the GIL: of threads that open one path at the same moment,
+    exactly one gets a handle and the rest the "already open" error."""
+    for round_ in range(10):
+        path = str(tmp_path / ("env%d" % round_))
+        if round_ % 2:
+            zl.open(path, lib_version=lib_version).close()    # files exist beforehand
+        start = threading.Barrier(6)
+        opened, refused, other = [], [], []
+
+        def worker():
+            start.wait()
+            try:
+                opened.append(zl.open(path, lib_version=lib_version))
+            except zl.Error as exc:
+                (refused if "already open in this process" in str(exc) else other).append(exc)
+
+        threads = [threading.Thread(target=worker) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        try:
+            assert other == []
+            assert (len(opened), len(refused)) == (1, 5)
+        finally:
+            for env in opened:
+                env.close()
+
+
 def test_a_new_data_file_beside_an_open_lock_file_is_refused(tmp_path):
     path = str(tmp_path / "env")
     env = zl.open(path)
