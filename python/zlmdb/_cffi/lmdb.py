@@ -205,6 +205,7 @@ def engine_detect(path):
 
 #: identities of the data and lock files of every open environment
 _open_files = set()
+_open_lock = threading.Lock()
 
 
 def _file_keys(cpath, subdir):
@@ -255,7 +256,8 @@ class Environment:
 
     __slots__ = ("_eng", "_env", "_valid", "_main_db", "_readonly", "_max_spare",
                  "_spare", "_spare_hidden", "_have_writer", "_write_tid", "_resizing",
-                 "_active", "_pid", "_keys", "_keeper", "_kids", "_dbs", "__weakref__")
+                 "_ops", "_lock", "_orphans", "_pid", "_keys", "_keeper", "_kids", "_dbs",
+                 "__weakref__")
 
     def __new__(cls, *args, **kwargs):
         self = object.__new__(cls)
@@ -267,7 +269,9 @@ class Environment:
         self._spare = None
         self._main_db = None
         self._keeper = None
-        self._active = 0
+        self._ops = []
+        self._lock = threading.Lock()
+        self._orphans = []
         self._have_writer = False
         self._write_tid = 0
         self._resizing = False
@@ -313,6 +317,7 @@ class Environment:
         if rc:
             raise error("mdb_env_create", rc)
         self._env = out[0]
+        locked = False
         try:
             rc = eng.env_set_mapsize(self._env, map_size)
             if rc:
@@ -331,7 +336,13 @@ class Environment:
                 except OSError as exc:
                     raise OSError(exc.errno, exc.strerror, os.fsdecode(cpath)) from None
             # One open handle per file per process: LMDB's locks are fcntl()
-            # locks, owned per (process, file) (py-lmdb #230, #491).
+            # locks, owned per (process, file) (py-lmdb #230, #491).  Opens
+            # are serialised from here until the keys are recorded, since
+            # LMDB's open below runs without the GIL and another thread's
+            # open of the same files could pass this check meanwhile (the
+            # extension's zpy_open_lock).
+            _open_lock.acquire()
+            locked = True
             for key in _file_keys(cpath, subdir):
                 if key in _open_files:
                     raise error("The environment '%s' is already open in this process."
@@ -368,14 +379,18 @@ class Environment:
                 self._main_db = _Database._open(self, txn[0], None, 0)
             finally:
                 eng.txn_abort(txn[0])
+            # Taken again now that the files exist: a new environment had none.
+            self._keys = _file_keys(cpath, subdir)
+            _open_files.update(self._keys)
         except BaseException:
             self._valid = False
             self._main_db = None
             eng.env_close(self._env)
             self._env = None
             raise
-        self._keys = _file_keys(cpath, subdir)
-        _open_files.update(self._keys)
+        finally:
+            if locked:
+                _open_lock.release()
 
     @staticmethod
     def _choose_engine(cpath, subdir, lib_version):
@@ -415,12 +430,40 @@ class Environment:
 
     # ---------------------------------------------------------- lifetime
 
+    # The operation bracket.  CFFI releases the GIL around every C call, so
+    # anything that calls LMDB on this env other than through a live
+    # transaction's own bracket (begin, the end of a transaction, stat, ...)
+    # is counted in _ops; close() and set_mapsize() raise their flag, then
+    # wait for _ops to drain before they free or remap anything.  The count
+    # is a list: append() and pop() are single steps for PyPy's GIL, where
+    # ``n += 1`` is a load and a store another thread can come between (a
+    # lost update is a bracket that never drains, or one that drains early).
+    # The guard comes after the increment: a close() or set_mapsize() that
+    # raised its flag before it is seen here, one that raises it after it
+    # waits for us (the extension's order: the flag, then the wait).
     def _op_enter(self):
-        if not self._valid:
-            raise invalid()
-        if self._resizing:
+        self._ops.append(None)
+        if not self._valid or self._resizing:
+            self._ops.pop()
+            if not self._valid:
+                raise invalid()
             raise error("mdb_txn_begin", _EINVAL)
-        self._active += 1
+
+    def _op_try(self):
+        """_op_enter() that answers False instead of raising."""
+        self._ops.append(None)
+        if not self._valid or self._resizing:
+            self._ops.pop()
+            return False
+        return True
+
+    def _drain_orphans(self):
+        """Free the handles that transactions finalized while this env was
+        closing or remapping could not free themselves (see _park)."""
+        while self._orphans:
+            txn = self._orphans.pop()
+            if self._pid == _pid and self._env is not None:
+                self._eng.txn_abort(txn)
 
     def _release_own_writer(self):
         if not self._have_writer or self._write_tid != _get_ident():
@@ -436,11 +479,15 @@ class Environment:
         self._valid = False
         _mark_children(self)
         self._release_own_writer()
-        _wait_zero(self, "_active")
+        _wait_zero(self, "_ops")
         me = _get_ident()
         while self._have_writer and self._write_tid != me:
             time.sleep(0.001)
+        # Every transaction begun before the flag was raised is among the
+        # children now (begin links it inside its bracket).
+        _mark_children(self)
         _release_children(self)
+        self._drain_orphans()
         for db in self._dbs.values():
             db._release()
         self._dbs = {}
@@ -529,7 +576,13 @@ class Environment:
         if txn is not None:
             if not txn._valid:
                 raise invalid()
-            return _Database._open(self, txn._txn, name, flags)
+            txn._ops.append(None)
+            try:
+                if not txn._valid:
+                    raise invalid()
+                return _Database._open(self, txn._txn, name, flags)
+            finally:
+                txn._ops.pop()
         eng = self._eng
         rdonly = name is None or self._readonly
         if self._resizing:
@@ -539,36 +592,32 @@ class Environment:
                         "is active on the same thread. This would deadlock; pass txn=.",
                         errno.EBUSY)
         out = ffi.new("MDB_txn **")
-        if not rdonly:
-            self._op_enter()
-            try:
-                rc = eng.txn_begin(self._env, _NULL, 0, out)
-            finally:
-                self._active -= 1
-            if rc == 0 and (not self._valid or self._resizing):
-                eng.txn_abort(out[0])
-                raise error("mdb_txn_begin", _EINVAL) if self._valid else invalid()
-        else:
-            rc = eng.txn_begin(self._env, _NULL, lib.MDB_RDONLY, out)
-        if rc:
-            raise error("mdb_txn_begin", rc)
-        txn = out[0]
+        # Its own transaction, begin to commit, is one operation on the env.
+        self._op_enter()
         try:
-            db = _Database._open(self, txn, name, flags)
-        except BaseException:
-            eng.txn_abort(txn)
-            raise
-        rc = eng.txn_commit(txn)
+            rc = eng.txn_begin(self._env, _NULL, lib.MDB_RDONLY if rdonly else 0, out)
+            if rc:
+                raise error("mdb_txn_begin", rc)
+            txn = out[0]
+            try:
+                db = _Database._open(self, txn, name, flags)
+            except BaseException:
+                eng.txn_abort(txn)
+                raise
+            rc = eng.txn_commit(txn)
+        finally:
+            self._ops.pop()
         if rc:
             raise error("mdb_txn_commit", rc)
         return db
 
     def _borrow_read_txn(self):
         eng = self._eng
-        if self._spare is not None and self._pid != _pid:
-            self._spare = None
-        if self._spare is not None:
+        with self._lock:
+            if self._spare is not None and self._pid != _pid:
+                self._spare = None
             txn, self._spare = self._spare, None
+        if txn is not None:
             rc = eng.txn_renew(txn)
             if rc:
                 eng.txn_abort(txn)
@@ -582,10 +631,11 @@ class Environment:
 
     def _return_read_txn(self, txn):
         self._eng.txn_reset(txn)
-        if self._spare is None and self._env is not None:
-            self._spare = txn
-            self._spare_hidden = False
-        else:
+        with self._lock:
+            if self._spare is None and self._env is not None:
+                self._spare, txn = txn, None
+                self._spare_hidden = False
+        if txn is not None:
             self._eng.txn_abort(txn)
 
     @api
@@ -596,13 +646,26 @@ class Environment:
         if not self._valid:
             raise invalid()
         txn = _txn_arg(txn)
-        own = txn is None
+        # The names are copied out of LMDB's memory inside the brackets: the
+        # env's (close() and set_mapsize() wait for it) and the txn's.
+        self._op_enter()
+        try:
+            if txn is None:
+                return self._dbs_in(None)
+            txn._ops.append(None)
+            try:
+                if not txn._valid:
+                    raise invalid()
+                return self._dbs_in(txn._txn)
+            finally:
+                txn._ops.pop()
+        finally:
+            self._ops.pop()
+
+    def _dbs_in(self, mtxn):
+        own = mtxn is None
         if own:
             mtxn = self._borrow_read_txn()
-        else:
-            if not txn._valid:
-                raise invalid()
-            mtxn = txn._txn
         eng = self._eng
         names = []
         try:
@@ -645,7 +708,7 @@ class Environment:
             s = ffi.new("MDB_stat *")
             rc = self._eng.env_stat(self._env, s)
         finally:
-            self._active -= 1
+            self._ops.pop()
         if rc:
             raise error("mdb_env_stat", rc)
         return _stat_dict(s)
@@ -660,7 +723,7 @@ class Environment:
             i = ffi.new("MDB_envinfo *")
             rc = self._eng.env_info(self._env, i)
         finally:
-            self._active -= 1
+            self._ops.pop()
         if rc:
             raise error("mdb_env_info", rc)
         return {"map_addr": int(ffi.cast("uintptr_t", i.me_mapaddr)),
@@ -715,7 +778,7 @@ class Environment:
             else:
                 what, rc = "mdb_env_copyfd2", eng.env_copyfd2(self._env, fd, flags)
         finally:
-            self._active -= 1
+            self._ops.pop()
         if rc:
             raise error(what, rc)
 
@@ -762,7 +825,7 @@ class Environment:
         try:
             rc = self._eng.env_sync(self._env, force)
         finally:
-            self._active -= 1
+            self._ops.pop()
         if rc:
             raise error("mdb_env_sync", rc)
 
@@ -813,12 +876,20 @@ class Environment:
         The reader lock table as text, one line per slot in use."""
         if not self._valid:
             raise invalid()
-        if self._spare is not None and self._spare_hidden and self._pid == _pid:
-            # The spare kept for speed alone is not shown: give its slot back.
-            spare, self._spare = self._spare, None
-            self._eng.txn_abort(spare)
-        rc = ffi.new("int *")
-        p = lib.zl_readers(self._eng, self._env, rc)
+        self._op_enter()
+        try:
+            spare = None
+            with self._lock:
+                if self._spare is not None and self._spare_hidden and self._pid == _pid:
+                    # The spare kept for speed alone is not shown: give its
+                    # slot back.
+                    spare, self._spare = self._spare, None
+            if spare is not None:
+                self._eng.txn_abort(spare)
+            rc = ffi.new("int *")
+            p = lib.zl_readers(self._eng, self._env, rc)
+        finally:
+            self._ops.pop()
         if p == _NULL:
             raise MemoryError()
         try:
@@ -834,7 +905,11 @@ class Environment:
         if not self._valid:
             raise invalid()
         dead = ffi.new("int *")
-        rc = self._eng.reader_check(self._env, dead)
+        self._op_enter()
+        try:
+            rc = self._eng.reader_check(self._env, dead)
+        finally:
+            self._ops.pop()
         if rc:
             raise error("mdb_reader_check", rc)
         return dead[0]
@@ -850,22 +925,37 @@ class Environment:
             raise invalid()
         self._set_mapsize(unsigned(map_size, 0, SIZE_MAX))
 
+    def _mark_txns(self):
+        txns = [k for k in _kids_alive(self) if isinstance(k, Transaction)]
+        for t in txns:
+            t._valid = False
+            _mark_children(t)
+        return txns
+
     def _set_mapsize(self, map_size):
         if not self._valid:
             raise invalid()
-        if self._have_writer:
-            raise Error("Cannot set_mapsize while a write transaction is active")
-        if self._resizing:
-            raise Error("Cannot set_mapsize: another set_mapsize is in progress")
-        self._resizing = True
+        # Under the lock a write begin registers its writer with: either it
+        # sees the flag (and gives its lock back) or we see its writer.
+        with self._lock:
+            if self._have_writer:
+                raise Error("Cannot set_mapsize while a write transaction is active")
+            if self._resizing:
+                raise Error("Cannot set_mapsize: another set_mapsize is in progress")
+            self._resizing = True
         try:
-            txns = [k for k in _kids_alive(self) if isinstance(k, Transaction)]
-            for t in txns:
-                t._valid = False
-                _mark_children(t)
-            _wait_zero(self, "_active")
-            for t in txns:
-                t._release()
+            self._mark_txns()
+            _wait_zero(self, "_ops")
+            # The brackets are drained: a begin that was in one has linked
+            # its transaction (mark it too); no new one can start.
+            while True:
+                txns = self._mark_txns()
+                if not txns:
+                    break
+                for t in txns:
+                    t._release()
+                    self._kids.pop(id(t), None)
+            self._drain_orphans()
             if self._spare is not None:
                 if self._pid == _pid:
                     self._eng.txn_abort(self._spare)
@@ -952,15 +1042,15 @@ class _Database:
     def _open(env, txn, name, flags):
         eng = env._eng
         dbi = ffi.new("MDB_dbi *")
+        got = ffi.new("unsigned int *")
         env._op_enter()
         try:
             rc = eng.dbi_open(txn, name if name is not None else _NULL, flags, dbi)
+            if rc:
+                raise error("mdb_dbi_open", rc)
+            rc = eng.dbi_flags(txn, dbi[0], got)
         finally:
-            env._active -= 1
-        if rc:
-            raise error("mdb_dbi_open", rc)
-        got = ffi.new("unsigned int *")
-        rc = eng.dbi_flags(txn, dbi[0], got)
+            env._ops.pop()
         if rc:
             raise error("mdb_dbi_flags", rc)
         db = object.__new__(_Database)
@@ -1030,7 +1120,7 @@ class Transaction:
 
     __slots__ = ("_env", "_eng", "_txn", "_db", "_dbi", "_parent", "_valid", "_rdonly",
                  "_buffers", "_reset", "_top_writer", "_owner_tid", "_mutations",
-                 "_active", "_pid", "_val", "_kids", "__weakref__")
+                 "_ops", "_pid", "_val", "_kids", "__weakref__")
 
     def __new__(cls, env=None, db=None, parent=None, write=None, buffers=None):
         self = object.__new__(cls)
@@ -1092,58 +1182,74 @@ class Transaction:
                 raise error("Attempt to start a write transaction while another write "
                             "transaction is active on the same thread. This would "
                             "deadlock.", errno.EBUSY)
-        if env._spare is not None and env._pid != _pid:
-            env._spare = None
-        top_writer = False
-        if not write and parent is None and env._spare is not None:
-            txn, env._spare = env._spare, None
-            rc = eng.txn_renew(txn)
-            if rc:
-                eng.txn_abort(txn)
-                raise error("mdb_txn_renew", rc)
-        else:
-            out = ffi.new("MDB_txn **")
-            if write and parent is None:
-                env._op_enter()
-                try:
-                    rc = eng.txn_begin(env._env, _NULL, 0, out)
-                finally:
-                    env._active -= 1
+        # The whole begin is one operation on the env, as the extension's is
+        # (there it holds the GIL, which CFFI's calls release): a close() or
+        # set_mapsize() on another thread waits for it, and then finds the
+        # new transaction among the env's children.
+        env._op_enter()
+        if parent is not None:
+            # The child begins inside its parent's LMDB transaction.
+            parent._ops.append(None)
+        try:
+            if parent is not None and not parent._valid:
+                raise invalid()
+            top_writer = False
+            txn = None
+            if not write and parent is None:
+                with env._lock:
+                    if env._spare is not None and env._pid != _pid:
+                        env._spare = None
+                    txn, env._spare = env._spare, None
+            if txn is not None:
+                rc = eng.txn_renew(txn)
                 if rc:
-                    raise error("mdb_txn_begin", rc)
-                if not env._valid or env._resizing:
-                    eng.txn_abort(out[0])
-                    raise error("mdb_txn_begin", _EINVAL) if env._valid else invalid()
-                env._have_writer = True
-                env._write_tid = me
-                top_writer = True
+                    eng.txn_abort(txn)
+                    raise error("mdb_txn_renew", rc)
             else:
+                out = ffi.new("MDB_txn **")
                 rc = eng.txn_begin(env._env, ptxn, 0 if write else lib.MDB_RDONLY, out)
-                if rc == lib.MDB_READERS_FULL:
+                if rc == lib.MDB_READERS_FULL and not write:
                     # Read transactions dropped without being ended hold their
                     # slots until PyPy's collector finalizes them: once.
                     gc.collect()
-                    rc = eng.txn_begin(env._env, ptxn, 0 if write else lib.MDB_RDONLY, out)
+                    rc = eng.txn_begin(env._env, ptxn, lib.MDB_RDONLY, out)
                 if rc:
                     raise error("mdb_txn_begin", rc)
-            txn = out[0]
-        self._env = env
-        self._eng = eng
-        self._txn = txn
-        self._db = db if db is not None else env._main_db
-        self._dbi = self._db._dbi
-        self._parent = parent
-        self._rdonly = not write
-        self._buffers = buffers
-        self._reset = False
-        self._top_writer = top_writer
-        self._owner_tid = me
-        self._mutations = 0
-        self._active = 0
-        self._pid = _pid
-        self._val = ffi.new("zl_val *")
-        self._valid = True
-        _kid_add(parent if parent is not None else env, self)
+                txn = out[0]
+                if write and parent is None:
+                    # Closed, or being remapped, while we waited for LMDB's
+                    # writer lock: give it back at once, from this (the
+                    # owning) thread; close()/set_mapsize() could not.  Under
+                    # the lock set_mapsize() checks for a writer with.
+                    with env._lock:
+                        if env._valid and not env._resizing:
+                            env._have_writer = True
+                            env._write_tid = me
+                            top_writer = True
+                    if not top_writer:
+                        eng.txn_abort(txn)
+                        raise error("mdb_txn_begin", _EINVAL) if env._valid else invalid()
+            self._env = env
+            self._eng = eng
+            self._txn = txn
+            self._db = db if db is not None else env._main_db
+            self._dbi = self._db._dbi
+            self._parent = parent
+            self._rdonly = not write
+            self._buffers = buffers
+            self._reset = False
+            self._top_writer = top_writer
+            self._owner_tid = me
+            self._mutations = 0
+            self._ops = []
+            self._pid = _pid
+            self._val = ffi.new("zl_val *")
+            self._valid = True
+            _kid_add(parent if parent is not None else env, self)
+        finally:
+            if parent is not None:
+                parent._ops.pop()
+            env._ops.pop()
 
     # ---------------------------------------------------------- lifetime
 
@@ -1152,9 +1258,12 @@ class Transaction:
             return
         self._top_writer = False
         env = self._env
-        if env._have_writer and env._write_tid == self._owner_tid:
-            env._have_writer = False
-            env._write_tid = 0
+        # Only our own registration: once LMDB's writer lock is released,
+        # another thread may have begun its write transaction and registered.
+        with env._lock:
+            if env._have_writer and env._write_tid == self._owner_tid:
+                env._have_writer = False
+                env._write_tid = 0
 
     def _drop_handle(self):
         txn = self._txn
@@ -1165,12 +1274,17 @@ class Transaction:
             # A forked child's copy, or the env is gone: never touch it.
             self._top_writer = False
             return
-        if self._parent is not None and not self._rdonly:
-            self._parent._active += 1
+        parent = self._parent
+        if parent is not None and not self._rdonly:
+            # Counted on the parent, whose LMDB transaction the abort works
+            # on; once the parent's handle is gone, LMDB has freed ours with
+            # it (a child the collector finalizes after its parent ended).
+            parent._ops.append(None)
             try:
-                self._eng.txn_abort(txn)
+                if parent._txn is not None:
+                    self._eng.txn_abort(txn)
             finally:
-                self._parent._active -= 1
+                parent._ops.pop()
         else:
             self._eng.txn_abort(txn)
         self._clear_writer()
@@ -1179,7 +1293,7 @@ class Transaction:
         """Called when an ancestor ends: children first, then the handle."""
         self._valid = False
         _mark_children(self)
-        _wait_zero(self, "_active")
+        _wait_zero(self, "_ops")
         _release_children(self)
         self._drop_handle()
 
@@ -1190,18 +1304,38 @@ class Transaction:
         txn = self._txn
         if txn is None or env is None:
             return
-        if self._rdonly and self._parent is None and _pid == self._pid and \
-                env._valid and env._env is not None and env._spare is None and \
-                not env._resizing:
-            # Renewing a reset transaction takes no lock; with
-            # max_spare_txns=0 the spare is hidden: readers() frees it first.
-            if not self._reset:
-                self._eng.txn_reset(txn)
-            env._spare = txn
-            env._spare_hidden = not env._max_spare
-            self._txn = None
-        else:
-            self._drop_handle()
+        if not env._op_try():
+            # The env is closing or remapping on another thread, which frees
+            # its transactions' handles once its wait is over: it may not
+            # find this one among its children (a collected transaction has
+            # none), so it gets it from the orphans.  Never a writer: close()
+            # and set_mapsize() leave those to their owning thread.
+            if not self._top_writer and _pid == self._pid:
+                self._txn = None
+                env._orphans.append(txn)
+            return
+        try:
+            if self._txn is None:
+                return
+            if self._rdonly and self._parent is None and _pid == self._pid and \
+                    env._env is not None and env._spare is None:
+                # Renewing a reset transaction takes no lock; with
+                # max_spare_txns=0 the spare is hidden: readers() frees it
+                # first.
+                if not self._reset:
+                    self._eng.txn_reset(txn)
+                self._txn = None
+                with env._lock:
+                    if env._spare is None:
+                        env._spare = txn
+                        env._spare_hidden = not env._max_spare
+                        txn = None
+                if txn is not None:
+                    self._eng.txn_abort(txn)
+            else:
+                self._drop_handle()
+        finally:
+            env._ops.pop()
 
     def __del__(self):
         if self._txn is not None:
@@ -1211,10 +1345,19 @@ class Transaction:
                 _release_children(self)
             self._park()
 
+    def _give_back_writer(self):
+        """A write transaction invalidated by close() on another thread still
+        holds LMDB's writer lock, which only this (the owning) thread can
+        release; close() waits for that."""
+        if self._txn is not None and self._top_writer and \
+                self._env._write_tid == _get_ident():
+            _wait_zero(self, "_ops")
+            self._drop_handle()
+
     def _end_prepare(self):
         self._valid = False
         _mark_children(self)
-        _wait_zero(self, "_active")
+        _wait_zero(self, "_ops")
         _release_children(self)
 
     # ------------------------------------------------------------ helpers
@@ -1274,7 +1417,7 @@ class Transaction:
         # this txn (or a close) on another thread waits for both.  The guard
         # is repeated inside it: an end that began before our increment has
         # marked us, one that begins after it waits for us.
-        self._active += 1
+        self._ops.append(None)
         try:
             if not self._valid:
                 raise invalid()
@@ -1285,7 +1428,7 @@ class Transaction:
                 n = v.size
                 return _ffi_unpack(v.data, n) if n else b""
         finally:
-            self._active -= 1
+            self._ops.pop()
         if rc == _NOTFOUND:
             return default
         raise error("mdb_get", rc)
@@ -1337,14 +1480,14 @@ class Transaction:
             key = b"" if key is None else buf(key)
         if value.__class__ is not bytes:
             value = b"" if value is None else buf(value)
-        self._active += 1
+        self._ops.append(None)
         try:
             if not self._valid:
                 raise invalid()
             rc = lib.zl_put(self._eng, self._txn, db._dbi, key, len(key), value, len(value),
                             flags)
         finally:
-            self._active -= 1
+            self._ops.pop()
         self._mutations += 1
         if rc:
             if rc == _KEYEXIST:
@@ -1364,13 +1507,13 @@ class Transaction:
         dbi = self._dbi if db is None else self._pick(db)._dbi
         key = b"" if key is None else buf(key)
         value = b"" if value is None else buf(value)
-        self._active += 1
+        self._ops.append(None)
         try:
             if not self._valid:
                 raise invalid()
             rc = lib.zl_del(self._eng, self._txn, dbi, key, len(key), value, len(value))
         finally:
-            self._active -= 1
+            self._ops.pop()
         self._mutations += 1
         if rc:
             if rc == _NOTFOUND:
@@ -1430,11 +1573,11 @@ class Transaction:
             raise invalid()
         dbi = self._dbi if db is None else self._pick(db)._dbi
         s = ffi.new("MDB_stat *")
-        self._active += 1
+        self._ops.append(None)
         try:
             rc = self._eng.stat(self._txn, dbi, s)
         finally:
-            self._active -= 1
+            self._ops.pop()
         if rc:
             raise error("mdb_stat", rc)
         return _stat_dict(s)
@@ -1454,11 +1597,11 @@ class Transaction:
         if delete:
             self._close_db_cursors(db._dbi)
         self._mutations += 1
-        self._active += 1
+        self._ops.append(None)
         try:
             rc = self._eng.drop(self._txn, db._dbi, 1 if delete else 0)
         finally:
-            self._active -= 1
+            self._ops.pop()
         if rc:
             raise error("mdb_drop", rc)
 
@@ -1472,7 +1615,7 @@ class Transaction:
             return
         for c in doomed:
             c._valid = False
-        _wait_zero(self, "_active")
+        _wait_zero(self, "_ops")
         for c in doomed:
             c._release()
 
@@ -1483,25 +1626,38 @@ class Transaction:
         ends)."""
         if not self._valid:
             raise invalid()
-        self._end_prepare()
-        if self._rdonly:
-            # Nothing to write: the handle becomes the env's spare (or is
-            # freed at once, a read-only child being no snapshot to keep).
-            if self._parent is None:
-                self._eng.txn_reset(self._txn)
-                self._reset = True
-            self._park()
-            return
-        txn, self._txn = self._txn, None
+        env = self._env
+        # An operation on the env: close() and set_mapsize() wait for it
+        # (they free or remap what the commit works on).
+        if not env._op_try():
+            self._valid = False
+            self._give_back_writer()
+            raise invalid() if not env._valid else error("mdb_txn_commit", _EINVAL)
+        # A child's commit works on its parent's LMDB transaction: counted on
+        # the parent before the guard, so the parent's end on another thread
+        # either has marked us already or waits for us.
         parent = self._parent
         if parent is not None:
-            parent._active += 1
+            parent._ops.append(None)
         try:
+            if not self._valid:
+                raise invalid()
+            self._end_prepare()
+            if self._rdonly:
+                # Nothing to write: the handle becomes the env's spare (or is
+                # freed at once, a read-only child being no snapshot to keep).
+                if self._parent is None:
+                    self._eng.txn_reset(self._txn)
+                    self._reset = True
+                self._park()
+                return
+            txn, self._txn = self._txn, None
             rc = self._eng.txn_commit(txn)   # frees txn whatever the outcome
+            self._clear_writer()
         finally:
             if parent is not None:
-                parent._active -= 1
-        self._clear_writer()
+                parent._ops.pop()
+            env._ops.pop()
         if rc:
             raise error("mdb_txn_commit", rc)
 
@@ -1511,20 +1667,32 @@ class Transaction:
         End the transaction and discard its writes.  Aborting an ended
         transaction does nothing."""
         if not self._valid:
-            # A write txn invalidated by close() on another thread still holds
-            # the write lock, which only this (owning) thread may release.
-            if self._txn is not None and self._top_writer and \
-                    self._env._write_tid == _get_ident():
-                _wait_zero(self, "_active")
-                self._drop_handle()
+            self._give_back_writer()
             return
-        self._end_prepare()
-        if self._rdonly and self._parent is None:
-            self._eng.txn_reset(self._txn)
-            self._reset = True
-            self._park()
+        env = self._env
+        if not env._op_try():
+            # close() or set_mapsize() on another thread ends us (they have
+            # marked us, or will before they wait for the env's brackets).
+            self._valid = False
+            self._give_back_writer()
             return
-        self._drop_handle()
+        parent = self._parent
+        if parent is not None:
+            parent._ops.append(None)   # as in commit()
+        try:
+            if not self._valid:
+                return
+            self._end_prepare()
+            if self._rdonly and parent is None:
+                self._eng.txn_reset(self._txn)
+                self._reset = True
+                self._park()
+                return
+            self._drop_handle()
+        finally:
+            if parent is not None:
+                parent._ops.pop()
+            env._ops.pop()
 
 
 # ----------------------------------------------------------------- cursor
@@ -1572,7 +1740,13 @@ class Cursor:
         _owner_check(db, txn._env)
         eng = txn._eng
         out = ffi.new("MDB_cursor **")
-        rc = eng.cursor_open(txn._txn, db._dbi, out)
+        txn._ops.append(None)
+        try:
+            if not txn._valid:
+                raise invalid()
+            rc = eng.cursor_open(txn._txn, db._dbi, out)
+        finally:
+            txn._ops.pop()
         if rc:
             raise error("mdb_cursor_open", rc)
         self._txn = txn
@@ -1603,9 +1777,16 @@ class Cursor:
 
     def _close(self):
         if self._valid:
-            self._valid = False
-            self._close_handle()
-            self._txn._kids.pop(id(self), None)
+            t = self._txn
+            # In the txn's bracket: its end on another thread waits for us.
+            t._ops.append(None)
+            try:
+                if t._valid:
+                    self._valid = False
+                    self._close_handle()
+                    t._kids.pop(id(self), None)
+            finally:
+                t._ops.pop()
 
     def __del__(self):
         if self._curs is not None:
@@ -1631,13 +1812,13 @@ class Cursor:
         """Move with ``op`` (self._key/_val hold its input where it takes
         one); a miss leaves the cursor unpositioned, other errors raise."""
         t = self._txn
-        t._active += 1
+        t._ops.append(None)
         try:
             if not self._valid:
                 raise invalid()
             rc = lib.zl_cursor_get(self._eng, self._curs, self._key, self._val, op, preload)
         finally:
-            t._active -= 1
+            t._ops.pop()
         self._last_mutation = t._mutations
         if rc:
             self._positioned = False
@@ -1653,14 +1834,14 @@ class Cursor:
         """A move that takes a key (and a value): the caller's bytes are
         read during the call only."""
         t = self._txn
-        t._active += 1
+        t._ops.append(None)
         try:
             if not self._valid:
                 raise invalid()
             rc = lib.zl_cursor_seek(self._eng, self._curs, k, len(k), v, len(v), self._key,
                                     self._val, op, preload)
         finally:
-            t._active -= 1
+            t._ops.pop()
         self._last_mutation = t._mutations
         if rc:
             self._positioned = False
@@ -1689,30 +1870,36 @@ class Cursor:
         t = self._txn
         if self._last_mutation != t._mutations:
             self._move(_GET_CURRENT, 0)
-        t._active += 1
+        t._ops.append(None)
         try:
+            if not self._valid:
+                raise invalid()
             return t._value(self._key)
         finally:
-            t._active -= 1
+            t._ops.pop()
 
     def _get_value(self, preloaded):
         t = self._txn
         if self._last_mutation != t._mutations:
             self._move(_GET_CURRENT, 0)
-        t._active += 1
+        t._ops.append(None)
         try:
+            if not self._valid:
+                raise invalid()
             if not preloaded:
                 self._preload_value()
             return t._value(self._val)
         finally:
-            t._active -= 1
+            t._ops.pop()
 
     def _get_item(self, preloaded):
         t = self._txn
         if self._last_mutation != t._mutations:
             self._move(_GET_CURRENT, 0)
-        t._active += 1
+        t._ops.append(None)
         try:
+            if not self._valid:
+                raise invalid()
             if not preloaded:
                 self._preload_value()
             if t._buffers:
@@ -1724,7 +1911,7 @@ class Cursor:
             m = v.size
             return (_ffi_unpack(k.data, n) if n else b"", _ffi_unpack(v.data, m) if m else b"")
         finally:
-            t._active -= 1
+            t._ops.pop()
 
     def _bool_move(self, op):
         if not self._valid:
@@ -1825,11 +2012,11 @@ class Cursor:
             raise invalid()
         out = ffi.new("size_t *")
         t = self._txn
-        t._active += 1
+        t._ops.append(None)
         try:
             rc = lib.zl_cursor_count(self._eng, self._curs, out)
         finally:
-            t._active -= 1
+            t._ops.pop()
         if rc:
             raise error("mdb_cursor_count", rc)
         return out[0]
@@ -1894,11 +2081,11 @@ class Cursor:
         if not self._seek(lib.MDB_SET_KEY, buf(key), b"", 1):
             return default
         t = self._txn
-        t._active += 1
+        t._ops.append(None)
         try:
             return t._value(self._val)
         finally:
-            t._active -= 1
+            t._ops.pop()
 
     # ------------------------------------------------------------ writes
 
@@ -1916,22 +2103,22 @@ class Cursor:
 
     def _put_raw(self, k, v, flags, count, old=_NULL):
         t = self._txn
-        t._active += 1
+        t._ops.append(None)
         try:
             rc = lib.zl_cursor_put(self._eng, self._curs, k, len(k), v, len(v), flags, old)
         finally:
-            t._active -= 1
+            t._ops.pop()
         if count:
             t._mutations += 1
         return rc
 
     def _del_raw(self, flags):
         t = self._txn
-        t._active += 1
+        t._ops.append(None)
         try:
             rc = lib.zl_cursor_del(self._eng, self._curs, flags)
         finally:
-            t._active -= 1
+            t._ops.pop()
         t._mutations += 1
         return rc
 
@@ -1980,12 +2167,12 @@ class Cursor:
                 # Gathering ran Python code, which may have ended the txn.
                 if not self._valid:
                     raise invalid()
-                t._active += 1
+                t._ops.append(None)
                 try:
                     rc = lib.zl_cursor_put(eng, self._curs, k, len(k), v, len(v), flags,
                                            _NULL)
                 finally:
-                    t._active -= 1
+                    t._ops.pop()
                 if rc and rc != _KEYEXIST:
                     raise error("mdb_cursor_put() element #%d" % consumed, rc)
                 if rc == 0:
@@ -2020,6 +2207,18 @@ class Cursor:
         return _unpack(v.data, v.size)
 
     def _replace(self, key, value):
+        # The old value is copied out of LMDB's memory inside the txn's
+        # bracket (an end of the txn on another thread waits for it).
+        t = self._txn
+        t._ops.append(None)
+        try:
+            if not self._valid:
+                raise invalid()
+            return self._replace_in(key, value)
+        finally:
+            t._ops.pop()
+
+    def _replace_in(self, key, value):
         if self._dbi_flags & lib.MDB_DUPSORT:
             # Replace means "drop every duplicate, then put the one value".
             if self._seek(lib.MDB_SET_KEY, key, b"", 0):
@@ -2043,6 +2242,16 @@ class Cursor:
         return old
 
     def _pop(self, key):
+        t = self._txn
+        t._ops.append(None)
+        try:
+            if not self._valid:
+                raise invalid()
+            return self._pop_in(key)
+        finally:
+            t._ops.pop()
+
+    def _pop_in(self, key):
         if not self._seek(lib.MDB_SET_KEY, key, b"", 0):
             return None
         old = self._copy_value(self._val)
@@ -2098,12 +2307,25 @@ class Cursor:
             raise TypeError("dupfixed_bytes is required for keyfixed.")
         if not values and dupdata:
             raise TypeError("values=False is incompatible with dupdata.")
-        it = iter(keys)
+        # The keys first: no code of the caller (a generator that ends this
+        # txn, say) may run inside the bracket, whose end it would wait for.
+        it = [buf(k) for k in keys]
         t = self._txn
+        # Every value is copied out of LMDB's memory inside the txn's bracket
+        # (an end of the txn on another thread waits for it); the moves
+        # repeat the guard inside it.
+        t._ops.append(None)
+        try:
+            if not self._valid:
+                raise invalid()
+            return self._getmulti_in(t, it, dupdata, vsz, keyfixed, values)
+        finally:
+            t._ops.pop()
+
+    def _getmulti_in(self, t, it, dupdata, vsz, keyfixed, values):
         out = []
         if not dupdata:
             for k in it:
-                k = buf(k)
                 if not self._valid:
                     raise invalid()
                 if self._seek(lib.MDB_SET_KEY, k, b"", 1 if values else 0):
@@ -2117,7 +2339,7 @@ class Cursor:
         packed = []
         key_size = None
         for k in it:
-            self._seek(lib.MDB_SET_KEY, buf(k), b"", 0)
+            self._seek(lib.MDB_SET_KEY, k, b"", 0)
             while self._positioned:
                 if not self._move(get_op, 1):
                     break
