@@ -217,6 +217,7 @@ SOURCE = r"""
 #include <string.h>
 #include <lmdb.h>
 #include "zlmdb.h"
+#include "platform.h"   /* src/lib: zlmdb__plat_map_origin */
 
 #ifndef ZLMDB_PACKAGE_VERSION
 #  define ZLMDB_PACKAGE_VERSION "unknown"
@@ -352,40 +353,14 @@ static char *zl_readers(const zlmdb_engine *e, MDB_env *env, int *rc)
 
 static void zl_free(void *p) { free(p); }
 
-/* Where the file mapping holding `p` has file offset 0, or 0 when `p` is in
- * no mapping of the file with inode `ino`: LMDB maps its data file from
- * offset 0 in one piece, so this is its map's base.  The counterpart of
- * file_map_base() in src/ext/mapview.c (buffers=True views point into a
- * second map of the file, which this locates them in). */
+/* Where LMDB's map of its data file (inode `ino`) starts, given a pointer
+ * `p` into it; 0 when `p` is in no map of that file.  The platform layer's
+ * lookup (src/lib/platform.h), which src/ext/mapview.c uses too:
+ * buffers=True views point into a second map of the file, and this locates
+ * a value in it. */
 static uintptr_t zl_map_base(const char *p, unsigned long long ino)
 {
-    FILE *f = fopen("/proc/self/maps", "re");
-    char line[512];
-    uintptr_t found = 0;
-
-    if (f == NULL)
-        return 0;
-    while (fgets(line, sizeof line, f)) {
-        unsigned long long start, end, offset, inode;
-        unsigned int major, minor;
-        size_t n = strlen(line);
-
-        if (n && line[n - 1] != '\n') {
-            int c;
-            while ((c = fgetc(f)) != EOF && c != '\n')
-                ;
-        }
-        if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &start, &end, &offset, &major,
-                   &minor, &inode) != 6)
-            continue;
-        if ((uintptr_t)p < start || (uintptr_t)p >= end)
-            continue;
-        if (inode == ino && inode != 0 && offset <= start)
-            found = (uintptr_t)(start - offset);
-        break;
-    }
-    fclose(f);
-    return found;
+    return (uintptr_t)zlmdb__plat_map_origin(p, (uint64_t)ino);
 }
 
 /* The verifier's page bitmaps: page p at bit p % 8 of byte p / 8. */
