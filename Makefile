@@ -76,18 +76,22 @@ test-python: build
 test: test-c test-python
 
 # PyPy 3.11, which Debian 12 lacks, from a Debian trixie chroot made with
-# debootstrap (tools/chroot.py; needs root): zlmdb built there for PyPy (the
-# CFFI binding zlmdb._lmdb_cffi instead of the extension), then our low-level
-# tests and py-lmdb 3.0.0's suite against py-lmdb's own cffi backend
-# (tests/pypy/run.sh).  ZLMDB_CHROOT_TRIXIE=<dir> uses an existing chroot;
-# PYPY_TESTS and COMPAT_ARGS narrow the run.  The host's CA bundle is passed
-# in for pip.
+# debootstrap (tools/chroot.py; needs root): the PyPy wheel of dist/ (the
+# CFFI binding zlmdb._lmdb_cffi instead of the extension; tools/dist.py
+# builds it from the sdist in that chroot, as it builds the CPython ones)
+# installed with no compiler into a fresh PyPy virtualenv there, then our
+# low-level tests and py-lmdb 3.0.0's suite against it, compared with what
+# py-lmdb's own cffi backend passes (tests/pypy/run.sh).  When dist/ has no
+# PyPy wheel it is built first (after a change, run make dist or delete it).
+# ZLMDB_CHROOT_TRIXIE=<dir> uses an existing chroot; PYPY_TESTS and
+# COMPAT_ARGS narrow the run.
 PYPY_CHROOT := $(or $(ZLMDB_CHROOT_TRIXIE),$(CURDIR)/build/chroot-trixie)
 PYPY_PACKAGES := pypy3,pypy3-dev,pypy3-venv,gcc,g++,make,cmake,ninja-build,patch,ca-certificates
-test-pypy:
+test-pypy: $(VPY)
+	@ls dist/zlmdb-*-pp311-*.whl >/dev/null 2>&1 || \
+	  $(MAKE) --no-print-directory dist DIST_PYTHONS=pypy3.11 DIST_ARGS=--keep
 	$(PYTHON) tools/chroot.py ensure trixie $(PYPY_CHROOT) --packages $(PYPY_PACKAGES)
 	$(PYTHON) tools/chroot.py run $(PYPY_CHROOT) --bind $(CURDIR):/src \
-	  $(if $(wildcard /etc/ssl/certs/ca-certificates.crt),--bind /etc/ssl/certs:/etc/ssl/host-certs) \
 	  -- env PYPY_TESTS="$(PYPY_TESTS)" COMPAT_ARGS="$(COMPAT_ARGS)" sh /src/tests/pypy/run.sh
 
 # The peers' own test suites, run against zlmdb (tests/peers/README.md),
@@ -148,9 +152,11 @@ check-wheel: $(VPY)
 # build/chroot-forky/, made on first use), each built from that sdist and
 # checked by auditwheel.
 PYTHONS ?= 3.11,3.12,3.13,3.14
+# make dist adds the PyPy 3.11 wheel (the trixie chroot, build/chroot-trixie/).
+DIST_PYTHONS ?= $(PYTHONS),pypy3.11
 dist: $(VPY)
 	$(VPY) -m pip install -q --no-build-isolation -e ".[test,release]"
-	$(VPY) tools/dist.py --pythons $(PYTHONS)
+	$(VPY) tools/dist.py --pythons $(DIST_PYTHONS) $(DIST_ARGS)
 
 # The Python suite on each CPython of PYTHONS, each against its wheel from
 # dist/ installed into a fresh virtualenv with no compiler usable
