@@ -11,9 +11,11 @@
 #   make bench-peers  zlmdb against SQLite, Redis, RocksDB, LevelDB, diskcache
 #                  (BENCH_ARGS=--quick: CI smoke; --long: up to 10^7 records)
 #   make compat    the peers' own test suites against zlmdb (tests/peers/)
-#   make dist      the sdist (with the LMDB archive) and a wheel per CPython
+#   make dist      the sdist (with the LMDB archive) and a wheel per Python
 #   make test-pythons  the Python suite on CPython 3.11-3.14, each on its wheel
 #   make check-sdist   the sdist installed with no network
+#   make test-pypy zlmdb.lmdb on PyPy 3.11 (the CFFI binding), in a Debian
+#                  trixie chroot: our low-level tests and py-lmdb's suite
 # Every target installs what is missing first: Debian build packages (as
 # root, or through sudo), a virtualenv in .venv/, and the package itself.
 
@@ -28,7 +30,7 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "cmake>=3.21" ninja
 export ZLMDB_DEPS_CACHE := $(CURDIR)/build/_deps
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps venv build demo test test-c test-python test-pythons dist check-sdist compat compat-pylmdb compat-upstream typecheck check-wheel check-install check-system-lmdb sanitize valgrind bench bench-c bench-peers fuzz reliability docs clean
+.PHONY: all deps venv build demo test test-pypy test-c test-python test-pythons dist check-sdist compat compat-pylmdb compat-upstream typecheck check-wheel check-install check-system-lmdb sanitize valgrind bench bench-c bench-peers fuzz reliability docs clean
 
 all: test
 
@@ -75,6 +77,25 @@ test-python: build
 	$(ENGINE_SWAP) $(VPY) -m pytest -q -p no:cacheprovider tests/python tests/reliability
 
 test: test-c test-python
+
+# PyPy 3.11, which Debian 12 lacks, from a Debian trixie chroot made with
+# debootstrap (tools/chroot.py; needs root): the PyPy wheel of dist/ (the
+# CFFI binding zlmdb._lmdb_cffi instead of the extension; tools/dist.py
+# builds it from the sdist in that chroot, as it builds the CPython ones)
+# installed with no compiler into a fresh PyPy virtualenv there, then our
+# low-level tests and py-lmdb 3.0.0's suite against it, compared with what
+# py-lmdb's own cffi backend passes (tests/pypy/run.sh).  When dist/ has no
+# PyPy wheel it is built first (after a change, run make dist or delete it).
+# ZLMDB_CHROOT_TRIXIE=<dir> uses an existing chroot; PYPY_TESTS and
+# COMPAT_ARGS narrow the run.
+PYPY_CHROOT := $(or $(ZLMDB_CHROOT_TRIXIE),$(CURDIR)/build/chroot-trixie)
+PYPY_PACKAGES := pypy3,pypy3-dev,pypy3-venv,gcc,g++,make,cmake,ninja-build,patch,ca-certificates
+test-pypy: $(VPY)
+	@ls dist/zlmdb-*-pp311-*.whl >/dev/null 2>&1 || \
+	  $(MAKE) --no-print-directory dist DIST_PYTHONS=pypy3.11 DIST_ARGS=--keep
+	$(PYTHON) tools/chroot.py ensure trixie $(PYPY_CHROOT) --packages $(PYPY_PACKAGES)
+	$(PYTHON) tools/chroot.py run $(PYPY_CHROOT) --bind $(CURDIR):/src \
+	  -- env PYPY_TESTS="$(PYPY_TESTS)" COMPAT_ARGS="$(COMPAT_ARGS)" sh /src/tests/pypy/run.sh
 
 # The peers' own test suites, run against zlmdb (tests/peers/README.md),
 # each file in its own process, compared test by test with what the peer
@@ -134,9 +155,11 @@ check-wheel: $(VPY)
 # build/chroot-forky/, made on first use), each built from that sdist and
 # checked by auditwheel.
 PYTHONS ?= 3.11,3.12,3.13,3.14
+# make dist adds the PyPy 3.11 wheel (the trixie chroot, build/chroot-trixie/).
+DIST_PYTHONS ?= $(PYTHONS),pypy3.11
 dist: $(VPY)
 	$(VPY) -m pip install -q --no-build-isolation -e ".[test,release]"
-	$(VPY) tools/dist.py --pythons $(PYTHONS)
+	$(VPY) tools/dist.py --pythons $(DIST_PYTHONS) $(DIST_ARGS)
 
 # The Python suite on each CPython of PYTHONS, each against its wheel from
 # dist/ installed into a fresh virtualenv with no compiler usable

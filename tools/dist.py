@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the release artifacts into dist/: the sdist and one wheel per Python.
 
-    tools/dist.py [--pythons 3.11,3.12,3.13,3.14] [--out dist]
+    tools/dist.py [--pythons 3.11,3.12,3.13,3.14,pypy3.11] [--out dist] [--keep]
 
 1. The sdist.  The pinned, hash-checked LMDB archive (cmake/lmdb.lock) is
    obtained as every build obtains it and copied to cmake/bundled/, which
@@ -11,10 +11,16 @@
 2. A wheel per CPython, each built from that sdist (so a file missing from
    it fails here): 3.11, 3.12 and 3.13 with pyenv's interpreters, 3.14 in a
    Debian 14 (forky) chroot (tools/chroot.py), since no 3.14 runs on the
-   build machines' Debian 12.
+   build machines' Debian 12; PyPy 3.11 (the CFFI binding, no `_native`)
+   in a Debian 13 (trixie) chroot, whose PyPy is 3.11.
 3. Each wheel repaired by auditwheel to manylinux_2_34_x86_64 (the oldest
    glibc the build machines promise) and refused if it would need a shared
-   library from outside the wheel.
+   library from outside the wheel.  The chroots' glibc is newer (forky's,
+   trixie's 2.41): cmake/glibc_floor.h and our hand parsing keep every
+   symbol at or below 2.34, and auditwheel refuses a wheel that is not.
+
+--keep adds to --out instead of emptying it first (make test-pypy builds
+the PyPy wheel alone that way, next to the CPython ones).
 
 Exit status 0 when every artifact is in --out; a failure says what to do.
 """
@@ -30,6 +36,12 @@ import zipfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLAT = "manylinux_2_34_x86_64"
 CHROOT_PACKAGES = "python3,python3-dev,python3-venv,gcc,g++,make,patch,ca-certificates"
+#: The Pythons built in a chroot: Debian suite, its packages, interpreter, venv.
+#: (The Makefile's test-pypy target installs the same list in trixie.)
+PYPY_PACKAGES = ("pypy3,pypy3-dev,pypy3-venv,gcc,g++,make,cmake,ninja-build,patch,"
+                 "ca-certificates")
+CHROOTED = {"3.14": ("forky", CHROOT_PACKAGES, "python3", "/root/dist-venv"),
+            "pypy3.11": ("trixie", PYPY_PACKAGES, "pypy3", "/root/dist-venv-pypy")}
 
 
 def fail(msg):
@@ -109,16 +121,25 @@ def build_wheel_host(python, sdist, raw):
     run([python, "-m", "pip", "wheel", "-q", "--no-deps", "-w", raw, sdist])
 
 
-def build_wheel_chroot(sdist, raw):
-    root = chroot_dir("forky")
+def build_wheel_chroot(version, sdist, raw):
+    suite, packages, python, venv = CHROOTED[version]
+    root = chroot_dir(suite)
     tool = os.path.join(ROOT, "tools", "chroot.py")
-    run([sys.executable, tool, "ensure", "forky", root, "--packages", CHROOT_PACKAGES])
-    inside = ("set -e; test -x /root/dist-venv/bin/pip || python3 -m venv /root/dist-venv; "
-              "/root/dist-venv/bin/pip wheel -q --no-deps -w /out /in/%s"
-              % os.path.basename(sdist))
+    run([sys.executable, tool, "ensure", suite, root, "--packages", packages])
+    inside = ("set -e; test -x {v}/bin/pip || {py} -m venv {v}; "
+              "{v}/bin/pip wheel -q --no-deps -w /out /in/{s}"
+              .format(v=venv, py=python, s=os.path.basename(sdist)))
     os.makedirs(raw, exist_ok=True)
     run([sys.executable, tool, "run", root, "--bind", os.path.dirname(sdist) + ":/in",
          "--bind", raw + ":/out", "--", "sh", "-c", inside])
+
+
+def wheel_glob(version):
+    """The file names of a version's wheels in dist/."""
+    if version.startswith("pypy"):
+        return "zlmdb-*-pp%s-*.whl" % version[4:].replace(".", "")
+    tag = "cp" + version.replace(".", "")
+    return "zlmdb-*-%s-%s-*.whl" % (tag, tag)
 
 
 def repair(raw_wheel, out):
@@ -142,26 +163,32 @@ def repair(raw_wheel, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pythons", default="3.11,3.12,3.13,3.14",
-                    help="CPython versions to build wheels for (3.14 uses the forky chroot)")
+                    help="Pythons to build wheels for (3.14 uses the forky chroot, "
+                         "pypy3.11 the trixie one)")
     ap.add_argument("--out", default=os.path.join(ROOT, "dist"))
+    ap.add_argument("--keep", action="store_true",
+                    help="add to --out (replacing the sdist and these Pythons' wheels) "
+                         "instead of emptying it")
     args = ap.parse_args()
     out = os.path.abspath(args.out)
-    if os.path.isdir(out):
+    if os.path.isdir(out) and not args.keep:
         shutil.rmtree(out)
-    os.makedirs(out)
+    os.makedirs(out, exist_ok=True)
     sdist = build_sdist(out)
     wheels = []
     for version in [v for v in args.pythons.split(",") if v]:
         raw = os.path.join(ROOT, "build", "dist-raw", version)
         if os.path.isdir(raw):
             shutil.rmtree(raw)
-        if version == "3.14":
-            build_wheel_chroot(sdist, raw)
+        if version in CHROOTED:
+            build_wheel_chroot(version, sdist, raw)
         else:
             build_wheel_host(pyenv_python(version), sdist, raw)
         got = glob.glob(os.path.join(raw, "zlmdb-*.whl"))
         if len(got) != 1:
             fail("the %s build left %s in %s" % (version, got, raw))
+        for old in glob.glob(os.path.join(out, wheel_glob(version))):
+            os.unlink(old)
         wheels.append(repair(got[0], out))
     print("\ndist: %s" % os.path.basename(sdist))
     for w in wheels:

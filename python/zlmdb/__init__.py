@@ -11,45 +11,77 @@ Two APIs share one C core (the extension ``zlmdb._native`` and the C library
   ``Database``, ``Schema``, ``@table``, the ``Map*`` persistent maps and
   their indexes, with upstream's on-disk format.
 """
-from zlmdb import _native
-from zlmdb import codec
-from zlmdb import lmdb
-from zlmdb._flatbuffers import check_autobahn_flatbuffers_version_in_sync, setup_flatbuffers_import
-from zlmdb._database import TABLES_BY_UUID, Database, Transaction, TransactionStats, table
-from zlmdb._maps import MAP_CLASSES, MAPS
-from zlmdb._pmap import IndexSpec, NullValueConstraint, PersistentMap, PersistentMapIterator
-from zlmdb._records import RecordDecodeError
-from zlmdb._schema import Schema
+import platform as _platform
 
 # <upstream zlmdb release whose API and formats this matches>.<our release
 # on it>: it sorts just above that upstream release (README.md, "Versions").
 # libzlmdb's own version is _native.libzlmdb_version().
 __version__ = "26.10.1.1"
 
-globals().update(MAP_CLASSES)
+if _platform.python_implementation() == "PyPy":
+    # PyPy runs zlmdb through the CFFI binding of libzlmdb (zlmdb._cffi).
+    # Phase 1 of that port is the low-level API, zlmdb.lmdb; the object layer
+    # (Database, the maps) and zlmdb.codec follow in phase 2.
+    from zlmdb import _lmdb_cffi
+    from zlmdb import lmdb
 
-__all__ = ("__version__", "flatbuffers", "setup_flatbuffers_import",
-           "check_autobahn_flatbuffers_version_in_sync", "codec", "lmdb", "Schema",
-           "Database", "Transaction", "TransactionStats", "table",
-           "NullValueConstraint", "IndexSpec", "RecordDecodeError") + tuple(MAP_CLASSES)
+    __all__ = ("__version__", "lmdb")
 
+    _NOT_YET = ("codec", "flatbuffers", "setup_flatbuffers_import",
+                "check_autobahn_flatbuffers_version_in_sync", "Schema", "Database",
+                "Transaction", "TransactionStats", "table", "NullValueConstraint",
+                "IndexSpec", "RecordDecodeError", "PersistentMap", "PersistentMapIterator",
+                "MAPS", "MAP_CLASSES", "TABLES_BY_UUID")
 
-def __getattr__(name):
-    # zlmdb.flatbuffers: the FlatBuffers runtime, imported on first use
-    # (an optional dependency, unlike upstream's bundled copy).
-    if name == "flatbuffers":
-        from zlmdb._flatbuffers import load_flatbuffers
-        return load_flatbuffers()
-    raise AttributeError("module 'zlmdb' has no attribute %r" % name)
+    def __getattr__(name):
+        if name in _NOT_YET or name.startswith("Map"):
+            raise NotImplementedError(
+                "zlmdb.%s is not available on PyPy yet: this build has the low-level "
+                "API only (zlmdb.lmdb, a drop-in for py-lmdb); the ORM on PyPy is "
+                "the next step of the port" % name)
+        raise AttributeError("module 'zlmdb' has no attribute %r" % name)
 
+    def _check_native_version():
+        # The Python files and the compiled binding must come from one build.
+        built = _lmdb_cffi.ffi.string(_lmdb_cffi.lib.zl_package_version()).decode()
+        if built != __version__:
+            raise ImportError(
+                "zlmdb %s found a C core built for zlmdb %s: reinstall zlmdb "
+                "(pip install --force-reinstall .)" % (__version__, built))
+else:
+    from zlmdb import _native
+    from zlmdb import codec
+    from zlmdb import lmdb
+    from zlmdb._flatbuffers import (check_autobahn_flatbuffers_version_in_sync,
+                                    setup_flatbuffers_import)
+    from zlmdb._database import TABLES_BY_UUID, Database, Transaction, TransactionStats, table
+    from zlmdb._maps import MAP_CLASSES, MAPS
+    from zlmdb._pmap import IndexSpec, NullValueConstraint, PersistentMap, PersistentMapIterator
+    from zlmdb._records import RecordDecodeError
+    from zlmdb._schema import Schema
 
-def _check_native_version():
-    # The Python files and the compiled core must come from the same build.
-    built = _native.package_version
-    if built != __version__:
-        raise ImportError(
-            "zlmdb %s found a C core built for zlmdb %s: reinstall zlmdb "
-            "(pip install --force-reinstall .)" % (__version__, built))
+    globals().update(MAP_CLASSES)
+
+    __all__ = ("__version__", "flatbuffers", "setup_flatbuffers_import",
+               "check_autobahn_flatbuffers_version_in_sync", "codec", "lmdb", "Schema",
+               "Database", "Transaction", "TransactionStats", "table",
+               "NullValueConstraint", "IndexSpec", "RecordDecodeError") + tuple(MAP_CLASSES)
+
+    def __getattr__(name):
+        # zlmdb.flatbuffers: the FlatBuffers runtime, imported on first use
+        # (an optional dependency, unlike upstream's bundled copy).
+        if name == "flatbuffers":
+            from zlmdb._flatbuffers import load_flatbuffers
+            return load_flatbuffers()
+        raise AttributeError("module 'zlmdb' has no attribute %r" % name)
+
+    def _check_native_version():
+        # The Python files and the compiled core must come from the same build.
+        built = _native.package_version
+        if built != __version__:
+            raise ImportError(
+                "zlmdb %s found a C core built for zlmdb %s: reinstall zlmdb "
+                "(pip install --force-reinstall .)" % (__version__, built))
 
 
 _check_native_version()

@@ -637,6 +637,10 @@ class Harness:
     def heading(self, setting: str) -> str:
         raise NotImplementedError
 
+    def allowlist_file(self) -> str:
+        """The allowlist's file name, beside this file."""
+        return f"{self.peer}-allowlist.txt"
+
     def reference_name(self, setting: str) -> str:
         """The reference's file name, without ``.json``."""
         return f"{self.peer}-{self.version}-{setting}"
@@ -675,7 +679,7 @@ def main(h: Harness, argv: list[str] | None = None, doc: str = "") -> int:
 
 
 def _run(h: Harness, args: argparse.Namespace) -> int:
-    allowlist = read_allowlist(HERE / f"{h.peer}-allowlist.txt")
+    allowlist = read_allowlist(HERE / h.allowlist_file())
     BUILD.mkdir(parents=True, exist_ok=True)
     tests_dir, every = h.prepare()
     files = [h.file_arg(f) for f in args.files] or every
@@ -712,7 +716,7 @@ def _run(h: Harness, args: argparse.Namespace) -> int:
     (BUILD / f"{h.peer}-results.json").write_text(json.dumps(record, indent=1))
     stale = sorted(set(allowlist) - used)
     if stale and not args.files and not args.settings:
-        raise HarnessError(f"{h.peer}-allowlist.txt entries that match no failing test "
+        raise HarnessError(f"{h.allowlist_file()} entries that match no failing test "
                            f"(remove them): {' '.join(stale)}")
     print(f"\ncompat-{h.peer}: {total_passed} passed, {total_failed} failed")
     return 1 if total_failed else 0

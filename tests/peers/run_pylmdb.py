@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import platform
 import sys
 import tarfile
 from pathlib import Path
@@ -25,6 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peerlib  # noqa: E402
 from peerlib import BUILD, HERE  # noqa: E402
+
+#: Run by PyPy: our CFFI binding against py-lmdb's cffi backend.
+PYPY = platform.python_implementation() == "PyPy"
 
 PYTEST_INI = """\
 # Written by tests/peers/run_pylmdb.py: the settings py-lmdb runs its suite with.
@@ -80,13 +84,30 @@ class PyLmdb(peerlib.Harness):
             extra["LMDB_DEFAULT_LIB_VERSION"] = self.ENGINES[setting]
         return peerlib.clean_env(**extra)
 
+    def allowlist_file(self) -> str:
+        return "pylmdb-pypy-allowlist.txt" if PYPY else "pylmdb-allowlist.txt"
+
+    def reference_name(self, setting: str) -> str:
+        # On PyPy both sides differ (py-lmdb's cffi backend, our CFFI
+        # binding): references of their own.
+        return f"{self.peer}-{self.version}{'-pypy' if PYPY else ''}-{setting}"
+
     def peer_python(self) -> str:
-        """py-lmdb's binary wheel (its C extension) and our pytest."""
+        """py-lmdb and our pytest: its binary wheel (its C extension) on
+        CPython; on PyPy, which has no wheel of it, built from its sdist,
+        which gives its cffi backend."""
         version = self.version
+        pytest_pin = f"pytest=={importlib.metadata.version('pytest')}"
+        if PYPY:
+            return peerlib.make_venv(
+                BUILD / f"pylmdb-venv-{version}-pypy", [f"lmdb=={version}", pytest_pin],
+                "import lmdb, sys\n"
+                f"if lmdb.__version__ != {version!r} or "
+                "lmdb.Environment.__module__ != 'lmdb.cffi':\n"
+                f"    sys.exit('lmdb there is not py-lmdb {version}\\'s cffi backend')\n")
         return peerlib.make_venv(
             BUILD / f"pylmdb-venv-{version}",
-            ["--only-binary", ":all:", f"lmdb=={version}",
-             f"pytest=={importlib.metadata.version('pytest')}"],
+            ["--only-binary", ":all:", f"lmdb=={version}", pytest_pin],
             "import lmdb, sys\n"
             f"if lmdb.__version__ != {version!r} or lmdb.Environment.__module__ != 'builtins':\n"
             f"    sys.exit('lmdb there is not py-lmdb {version}\\'s C extension')\n")

@@ -1,13 +1,19 @@
 """Shared fixtures for the Python tests."""
 import os
+import platform
 import subprocess
 import sys
 
 import pytest
 
 import zlmdb
-import zlmdb._database
 import zlmdb.lmdb as zl
+
+#: PyPy runs zlmdb.lmdb through the CFFI binding (zlmdb._cffi); the ORM is
+#: not there yet, so neither is zlmdb._database.
+IS_PYPY = platform.python_implementation() == "PyPy"
+if not IS_PYPY:
+    import zlmdb._database
 
 # The engine new environments get in this run (CI runs the suite on each):
 # LMDB 0.9 unless LMDB_DEFAULT_LIB_VERSION=1.
@@ -21,6 +27,13 @@ TEST_LIB_VERSION = os.environ.get("ZLMDB_TEST_LIB_VERSION") or None
 
 
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "cpython_only: checks a detail of the CPython extension zlmdb._native "
+        "(its C types, reference counting, cpyext-only behaviour); skipped on PyPy, whose "
+        "zlmdb.lmdb is the CFFI binding")
+    config.addinivalue_line(
+        "markers", "pylmdb_cext: compares with py-lmdb's C extension (messages, private "
+        "names); skipped on PyPy, where py-lmdb is its cffi backend")
     if os.environ.get("ZLMDB_TEST_INSTALLED"):
         # `make test-pythons`: the installed wheel is under test; a zlmdb
         # imported from this checkout (an editable install, a PYTHONPATH)
@@ -30,7 +43,7 @@ def pytest_configure(config):
         if os.path.abspath(zlmdb.__file__).startswith(tree + os.sep):
             raise pytest.UsageError("ZLMDB_TEST_INSTALLED is set but zlmdb was imported from "
                                     "the source tree (%s)" % zlmdb.__file__)
-    if TEST_LIB_VERSION is None:
+    if TEST_LIB_VERSION is None or IS_PYPY:
         return
     if TEST_LIB_VERSION not in zlmdb._database._LIB_VERSION_TO_MAJOR:
         raise pytest.UsageError("ZLMDB_TEST_LIB_VERSION=%r: use 0.9 or 1.0 (or unset it for "
@@ -39,7 +52,17 @@ def pytest_configure(config):
     zlmdb._database.DEFAULT_LIB_VERSION = TEST_LIB_VERSION
 
 
+def pytest_runtest_setup(item):
+    if IS_PYPY and item.get_closest_marker("cpython_only") is not None:
+        pytest.skip("CPython only: checks a detail of the extension zlmdb._native")
+    if IS_PYPY and item.get_closest_marker("pylmdb_cext") is not None:
+        pytest.skip("compares with py-lmdb's C extension; on PyPy py-lmdb is its cffi backend")
+
+
 def pytest_report_header(config):
+    if IS_PYPY:
+        return "zlmdb: PyPy, zlmdb.lmdb through the CFFI binding; new low-level " \
+            "environments on LMDB %d.x" % DEFAULT_LIB_VERSION
     return "zlmdb: new ORM databases in LMDB format %s%s; new low-level environments " \
         "on LMDB %d.x" % (zlmdb._database.DEFAULT_LIB_VERSION,
                           " (ZLMDB_TEST_LIB_VERSION)" if TEST_LIB_VERSION else " (default)",

@@ -114,6 +114,7 @@ def test_iterators_and_cursors_after_end(tmp_path):
     assert_same(tmp_path, action)
 
 
+@pytest.mark.cpython_only
 def test_iterator_keeps_cursor_and_txn_alive(env):
     fill(env)
     txn = env.begin()
@@ -148,6 +149,7 @@ def test_use_after_close_from_every_object(tmp_path):
 # ------------------------------------------------------------ gc / weakrefs
 
 @pytest.mark.parametrize("close", [False, True])
+@pytest.mark.cpython_only
 def test_env_weakref_callback_fires_once(path, close):
     fired = []
     env = zl.open(path)
@@ -166,6 +168,7 @@ def test_env_weakref_callback_fires_once(path, close):
     zl.open(path).close()   # the path is free again
 
 
+@pytest.mark.cpython_only
 def test_txn_weakref_and_cursor_reference(env):
     txn = env.begin()
     cur = txn.cursor()
@@ -179,6 +182,7 @@ def test_txn_weakref_and_cursor_reference(env):
     assert ref() is None and len(fired) == 1
 
 
+@pytest.mark.cpython_only
 def test_many_txns_and_cursors_are_released(env):
     fill(env)
     before = env.info()["num_readers"]
@@ -193,6 +197,7 @@ def test_many_txns_and_cursors_are_released(env):
     assert env.info()["num_readers"] >= before
 
 
+@pytest.mark.cpython_only
 def test_database_handle_has_no_weakref_and_survives_env_close(path):
     env = zl.open(path, max_dbs=2)
     db = env.open_db(b"x")

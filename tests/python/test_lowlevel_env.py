@@ -8,7 +8,7 @@ import lmdb as pylmdb
 import pytest
 
 import zlmdb.lmdb as zl
-from difftools import MODULES, assert_same, norm, outcome
+from difftools import IS_PYPY, MODULES, PYPY_SKIP, assert_same, norm, outcome
 
 ENV_ARGS = ["path", "map_size", "subdir", "readonly", "metasync", "sync", "map_async",
             "mode", "create", "readahead", "writemap", "meminit", "max_readers",
@@ -29,6 +29,8 @@ def each(tmp_path, fn):
     for name, mod in MODULES:
         p = str(tmp_path / name)
         out[name] = outcome(lambda: fn(mod, p), (p,))
+    if IS_PYPY:
+        pytest.skip(PYPY_SKIP)
     return out["ours"], out["theirs"]
 
 
@@ -51,6 +53,7 @@ def test_all_sixteen_arguments_positionally(tmp_path, values):
     assert ours == theirs and ours[0] == "ok"
 
 
+@pytest.mark.pylmdb_cext
 def test_all_arguments_by_keyword_and_too_many(tmp_path):
     kw = dict(map_size=1 << 21, subdir=True, readonly=False, metasync=False, sync=False,
               map_async=True, mode=0o700, create=True, readahead=False, writemap=True,
@@ -78,6 +81,7 @@ def test_all_arguments_by_keyword_and_too_many(tmp_path):
     {"max_readers": -1}, {"max_dbs": 2 ** 31}, {"map_size": -5}, {"mode": "x"},
     {"map_size": 2 ** 64}, {"max_readers": 0},
 ])
+@pytest.mark.pylmdb_cext
 def test_bad_integer_arguments(tmp_path, kwargs):
     def fn(mod, p):
         mod.open(p, **kwargs).close()
@@ -124,6 +128,7 @@ def test_readonly_env(tmp_path):
     assert ours == theirs and ours[0] == "ok"
 
 
+@pytest.mark.pylmdb_cext
 def test_readonly_or_no_create_with_missing_dir_does_not_mkdir(tmp_path):
     for kw in ({"readonly": True}, {"create": False}):
         def fn(mod, p):
@@ -174,6 +179,7 @@ def test_bytes_path_and_path_method(tmp_path):
     assert ours == theirs == ("ok", ("tuple", True, ("str", "str")))
 
 
+@pytest.mark.pylmdb_cext
 def test_same_path_twice_via_bytes_and_symlink(tmp_path):
     def fn(mod, p):
         env = mod.open(p)
@@ -251,6 +257,7 @@ def test_spare_txn_reader_slots(tmp_path, spare):
         assert counts[:4] == [1, 2, 2, 1]
 
 
+@pytest.mark.cpython_only
 def test_readers_and_reader_check(env):
     assert env.readers() == "(no active readers)\n"
     assert env.reader_check() == 0
@@ -547,6 +554,7 @@ def test_objects_are_not_picklable_and_compare_by_identity(tmp_path):
     assert_same(tmp_path, action)
 
 
+@pytest.mark.pylmdb_cext
 def test_public_method_names_match_py_lmdb():
     for name in ("Environment", "Transaction", "Cursor", "_Database"):
         ours = sorted(n for n in dir(getattr(zl, name)) if not n.startswith("__"))

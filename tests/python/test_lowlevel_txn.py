@@ -313,6 +313,7 @@ def test_database_handle_survives_its_creating_txn_abort(tmp_path):
     assert_same(tmp_path, action)
 
 
+@pytest.mark.pylmdb_cext
 def test_transaction_has_no_extra_attributes(env):
     txn = env.begin()
     for name in ("putmulti", "env", "db", "_pyenv", "__iter__"):

@@ -20,7 +20,12 @@ from pathlib import Path
 import pytest
 
 import zlmdb.lmdb as lmdb
-from zlmdb import _native
+from conftest import IS_PYPY
+
+if IS_PYPY:
+    from zlmdb._cffi import verify as _native   # the same verify() through CFFI
+else:
+    from zlmdb import _native
 from zlmdb.lmdb import verify as V
 from conftest import DEFAULT_LIB_VERSION
 from pylmdb3_env import clean_env, pylmdb3_python, run_pylmdb3

@@ -21,8 +21,12 @@ no untrusted writer can change afterwards, and discard a lock file that came
 with it.  See docs/lowlevel-tools.md.
 """
 import os
+import platform
 
-from zlmdb import _native
+if platform.python_implementation() == "PyPy":
+    from zlmdb._cffi import verify as _native   # the same verify() through CFFI
+else:
+    from zlmdb import _native
 
 
 class VerifyError(Exception):
