@@ -23,6 +23,7 @@ from deb.debian.org, PyPI from pypi.org, as on the host.  Exit status is
 the command's; a failure of the tool itself says what to do.
 """
 import argparse
+import fcntl
 import os
 import shutil
 import subprocess
@@ -85,16 +86,32 @@ def release(root):
 
 
 class Mounts:
-    """/proc, /dev and the binds mounted inside the chroot, undone on exit."""
+    """/proc, /dev and the binds mounted inside the chroot, undone on exit.
+
+    Several runs may share one chroot at once (each with its own binds):
+    every run holds a shared lock on LOCK in the chroot, and only a run that
+    can take it exclusively, i.e. the only one, unmounts what a killed
+    earlier run left behind.  Each run mounts its own /proc and /dev over
+    any already there and unmounts the top one at exit, so the others keep
+    theirs."""
+
+    LOCK = ".zlmdb-chroot.lock"
 
     def __init__(self, root, binds):
         self.root = root
         self.binds = [("proc", "/proc", ["-t", "proc"]), ("/dev", "/dev", ["--rbind"])]
         self.binds += [(host, inside, ["--bind"]) for host, inside in binds]
         self.done = []
+        self.lock = None
 
     def __enter__(self):
-        release(self.root)      # what a killed earlier run left mounted
+        self.lock = open(os.path.join(self.root, self.LOCK), "a")
+        try:
+            fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            release(self.root)      # alone: what a killed earlier run left mounted
+        except BlockingIOError:
+            pass                    # other runs are inside: their mounts stay
+        fcntl.flock(self.lock, fcntl.LOCK_SH)
         try:
             for src, inside, opts in self.binds:
                 target = os.path.join(self.root, inside.lstrip("/"))
@@ -112,22 +129,29 @@ class Mounts:
             # host's tree mounted into a folder someone may later delete.
             subprocess.run(["umount", "--recursive", "--lazy", target])
         self.done = []
+        if self.lock is not None:
+            self.lock.close()       # drops the shared lock
+            self.lock = None
 
 
 HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 INSIDE_CA = "/etc/zlmdb-host-ca.crt"
 
 
-def run_inside(root, command, binds=(), quiet=False):
+def run_inside(root, command, binds=(), quiet=False, capture=False):
+    """Run `command` in the chroot: its exit status, or with `capture` the
+    pair (status, stdout text)."""
     shutil.copyfile("/etc/resolv.conf", os.path.join(root, "etc/resolv.conf"))
     # The host's certificate authorities, which may include a proxy's that
     # the chroot's own bundle lacks (pip inside uses it through PIP_CERT).
     if os.path.exists(HOST_CA):
         shutil.copyfile(HOST_CA, os.path.join(root, INSIDE_CA.lstrip("/")))
-    out = subprocess.DEVNULL if quiet else None
+    out = subprocess.PIPE if capture else subprocess.DEVNULL if quiet else None
     with Mounts(root, binds):
-        return subprocess.run(["chroot", root] + list(command), env=clean_env(),
-                              stdin=subprocess.DEVNULL, stdout=out, stderr=out).returncode
+        res = subprocess.run(["chroot", root] + list(command), env=clean_env(), text=True,
+                             stdin=subprocess.DEVNULL, stdout=out,
+                             stderr=subprocess.DEVNULL if quiet or capture else None)
+    return (res.returncode, res.stdout) if capture else res.returncode
 
 
 def ensure(suite, root, packages):
@@ -160,7 +184,13 @@ def ensure(suite, root, packages):
     if made != suite:
         fail("%s holds a %s chroot, not %s; remove it or name another folder." % (root, made,
                                                                                   suite))
-    missing = [p for p in packages if run_inside(root, ["dpkg", "-s", p], quiet=True) != 0]
+    # One query for all: a package dpkg has never heard of is left out of its
+    # output (and counts as missing), one known but removed lacks "ii".
+    _, listed = run_inside(root, ["dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\\n"]
+                           + list(packages), capture=True)
+    installed = {line.split()[0] for line in listed.splitlines()
+                 if len(line.split()) > 1 and line.split()[1] == "ii"}
+    missing = [p for p in packages if p not in installed]
     if missing:
         print("tools/chroot.py: installing %s in %s" % (" ".join(missing), root), flush=True)
         if run_inside(root, ["sh", "-c", "apt-get update -qq && apt-get install -y -qq "

@@ -827,8 +827,7 @@ static ZPY_NOINLINE void json_raise(zpy_codec_state *cs, const char *msg, PyObje
      * their own; a mismatched bracket stays an "expected" error there. */
     if (off < len && ((open == '[' && data[off] == ']') || (open == '{' && data[off] == '}'))) {
         size_t j = off;
-        while (j > 0 && (data[j - 1] == ' ' || data[j - 1] == '\t' || data[j - 1] == '\n' ||
-                         data[j - 1] == '\r'))
+        while (j > 0 && jr_is_ws(data[j - 1]))
             j--;
         if (j > 0 && data[j - 1] == ',') {
             off = j - 1;

@@ -35,14 +35,19 @@ static inline int jr_jfail_at(zlmdb_json_reader *r, size_t off, const char *what
     return zlmdb__json_fail(r, off >= r->len ? ZLMDB_TRUNCATED : ZLMDB_DECODE, off, what);
 }
 
+/* JSON's four whitespace bytes (RFC 8259 section 2). */
+static inline int jr_is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 static inline void jr_skip_ws(zlmdb_json_reader *r)
 {
     /* Compact JSON (what LMDB values mostly hold) has none: one test. */
     if (r->pos < r->len && r->data[r->pos] > ' ')
         return;
     while (r->pos < r->len) {
-        unsigned char c = r->data[r->pos];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+        if (!jr_is_ws(r->data[r->pos]))
             break;
         r->pos++;
     }

@@ -2505,15 +2505,4 @@ class _Iterator:
         return c._get_item(preloaded)
 
 
-__all__ = [
-    "Cursor", "Environment", "Transaction", "_Database", "enable_drop_gil", "version",
-    "Error", "KeyExistsError", "NotFoundError", "PageNotFoundError", "CorruptedError",
-    "PanicError", "VersionMismatchError", "InvalidError", "MapFullError", "DbsFullError",
-    "ReadersFullError", "TlsFullError", "TxnFullError", "CursorFullError", "PageFullError",
-    "MapResizedError", "IncompatibleError", "BadRslotError", "BadDbiError", "BadTxnError",
-    "BadValsizeError", "ReadonlyError", "InvalidParameterError", "LockError",
-    "MemoryError", "DiskError",
-    "ProblemError", "BadChecksumError", "CryptoFailError", "EnvEncryptionError",
-]
-
 globals().update(_CLASSES)
