@@ -16,7 +16,9 @@
  * else and never a crash; a decoded record encodes again (or, for what an Any
  * field holds, refuses with TypeError, ValueError or RecursionError), that
  * encoding decodes again, and the record so decoded encodes to the very
- * same bytes. */
+ * same bytes.  For the CBOR map, decode() (which tries record.c's fast path
+ * first) and the pull reader alone (_decode_pull) must give the same record
+ * or the same error and message. */
 #include <Python.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,9 +42,9 @@ const char *__asan_default_options(void)
 static const char SETUP[] =
     "import sys\n"
     "sys.path[:0] = [PACKAGE_DIR, FUZZ_DIR]\n"
-    "from record_decode_setup import MAPS, ALLOWED\n";
+    "from record_decode_setup import MAPS, ALLOWED, pull_agrees\n";
 
-static PyObject *maps, *allowed;
+static PyObject *maps, *allowed, *agrees;
 
 static void die(const char *what)
 {
@@ -91,10 +93,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     Py_DECREF(r);
     maps = PyDict_GetItemString(globals, "MAPS");
     allowed = PyDict_GetItemString(globals, "ALLOWED");
-    if (maps == NULL || allowed == NULL)
-        die("the set-up code made no MAPS/ALLOWED");
+    agrees = PyDict_GetItemString(globals, "pull_agrees");
+    if (maps == NULL || allowed == NULL || agrees == NULL)
+        die("the set-up code made no MAPS/ALLOWED/pull_agrees");
     Py_INCREF(maps);
     Py_INCREF(allowed);
+    Py_INCREF(agrees);
     return 0;
 }
 
@@ -119,6 +123,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     value = PyBytes_FromStringAndSize((const char *)data + 1, (Py_ssize_t)size - 1);
     if (value == NULL)
         die("cannot make the input bytes");
+    if ((data[0] & 1) == 0) {
+        PyObject *same = PyObject_CallOneArg(agrees, value);
+        if (same == NULL)
+            die("pull_agrees raised");
+        if (same != Py_True)
+            die("the CBOR fast path and the pull reader disagree on this input");
+        Py_DECREF(same);
+    }
     rec = PyObject_CallMethod(map, "decode_value", "O", value);
     Py_DECREF(value);
     if (rec == NULL) {

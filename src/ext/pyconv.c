@@ -963,11 +963,9 @@ static inline int two_digits(const char *p)
     return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
 }
 
-/* The one form cbor2 writes for an aware datetime, without a Python call:
- * YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+HH:MM|-HH:MM).  Returns 1 with *out, 0
- * when the text has another form (datetime.fromisoformat decides), -1
- * with an exception for a value out of range (as fromisoformat's). */
-static int rfc3339_datetime(zpy_codec_state *cs, const char *p, size_t n, PyObject **out)
+/* The one form cbor2 writes for an aware datetime, without a Python call
+ * (pyconv.h). */
+int zpy_rfc3339_datetime(zpy_codec_state *cs, const char *p, size_t n, PyObject **out)
 {
     int y, mo, dd, hh, mi, ss, us = 0, tzm = 0, i;
     PyObject *tz;
@@ -1271,7 +1269,7 @@ static PyObject *cbor_loads(PyObject *module, PyObject *arg)
             if (it.kind == ZLMDB_CBOR_TEXT && d.n && d.st[d.n - 1].kind == F_TAG &&
                 d.st[d.n - 1].tag == 0) {
                 /* A string-form datetime in cbor2's form: no str, no call. */
-                e = rfc3339_datetime(cs, (const char *)it.data, it.len, &v);
+                e = zpy_rfc3339_datetime(cs, (const char *)it.data, it.len, &v);
                 if (e < 0) {
                     tag_error(&d, "string-form datetime");
                     goto fail;

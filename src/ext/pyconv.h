@@ -199,6 +199,12 @@ PyObject *zpy_obuf_take_bytes(zpy_obuf *b);
 zpy_codec_state *zpy_codec_ready(PyObject *module);
 /* numpy or NULL when it cannot be imported (no exception set). */
 PyObject *zpy_codec_numpy(zpy_codec_state *cs);
+/* The one form cbor2 writes for an aware datetime (tag 0's text), read
+ * without a Python call: YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+HH:MM|-HH:MM).
+ * Returns 1 with a new datetime in *out, 0 when the text has another form
+ * (datetime.fromisoformat decides), -1 with an exception for a value out of
+ * range (as fromisoformat's). */
+int zpy_rfc3339_datetime(zpy_codec_state *cs, const char *p, size_t n, PyObject **out);
 /* The key cache's miss: the str for p[0..n), stored in *slot when ASCII. */
 PyObject *zpy_key_str_fill(PyObject **slot, const char *p, size_t n);
 /* A str from UTF-8 that libzlmdb's reader has already validated and that

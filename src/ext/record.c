@@ -9,7 +9,8 @@
  *                getattr) and writes the CBOR or JSON map {field: value}
  *                in declaration order: the bytes cbor_dumps/json_dumpb
  *                write for the dict a `marshal` would return.
- *   decode(data) reads the map with libzlmdb's pull reader, checks every
+ *   decode(data) reads the map with libzlmdb's pull reader (inlined, as in
+ *                cbor_loads and json_loads), checks every
  *                key and value against the spec, and only when all of them
  *                fit allocates the object (without __init__) and fills it.
  *
@@ -19,6 +20,7 @@
  * those of the generic path.
  */
 #include "zpy.h"
+#include "cbor_read_int.h"
 #include "json_read_int.h"
 
 #include <datetime.h>
@@ -558,7 +560,7 @@ static const char *cbor_found(const zlmdb_cbor_item *it)
 
 static int cnext(zpy_Record *r, cdec *d, zlmdb_cbor_item *it)
 {
-    int rc = zlmdb_cbor_reader_next(&d->rd, it);
+    int rc = zlmdb__cbor_next(&d->rd, it); /* zlmdb_cbor_reader_next(), inlined */
     if (rc == 0 && it->kind != ZLMDB_CBOR_EOF)
         return 0;
     if (rc == ZLMDB_ENOMEM)
@@ -609,7 +611,8 @@ static PyObject *cgeneric(zpy_Record *r, cdec *d, const rfield *f, const rspec *
 static PyObject *cdec_record(zpy_Record *r, cdec *d, const zlmdb_cbor_item *it);
 
 /* Tag 0 (a string-form datetime, as cbor2 writes aware datetimes): read
- * as cbor_loads reads it, datetime.fromisoformat and an aware result. */
+ * as cbor_loads reads it: cbor2's own form in C, any other through
+ * datetime.fromisoformat, and only an aware result. */
 static PyObject *cdec_datetime(zpy_Record *r, cdec *d, const rfield *f)
 {
     zlmdb_cbor_item x;
@@ -622,12 +625,20 @@ static PyObject *cdec_datetime(zpy_Record *r, cdec *d, const rfield *f)
                   "");
         return NULL;
     }
-    if ((text = zpy_str_from_valid_utf8((const char *)x.data, x.len)) == NULL)
-        return NULL;
-    v = PyObject_CallOneArg(r->cs->dt_fromisoformat, text);
-    Py_DECREF(text);
-    if (v != NULL && PyDateTime_Check(v) && ((PyDateTime_DateTime *)v)->hastzinfo)
+    switch (zpy_rfc3339_datetime(r->cs, (const char *)x.data, x.len, &v)) {
+    case 1:
         return v;
+    case 0:
+        if ((text = zpy_str_from_valid_utf8((const char *)x.data, x.len)) == NULL)
+            return NULL;
+        v = PyObject_CallOneArg(r->cs->dt_fromisoformat, text);
+        Py_DECREF(text);
+        if (v != NULL && PyDateTime_Check(v) && ((PyDateTime_DateTime *)v)->hastzinfo)
+            return v;
+        break;
+    default: /* the form, with a field out of range */
+        v = NULL;
+    }
     Py_XDECREF(v);
     PyErr_Clear();
     dec_error(r, f, "expects datetime.datetime, found tag 0 over %s%s",
@@ -648,7 +659,9 @@ static PyObject *cdec_value(zpy_Record *r, cdec *d, const rfield *f, const rspec
     }
     if (s->kind == K_DATETIME && it->kind == ZLMDB_CBOR_TAG && it->u == 0)
         return cdec_datetime(r, d, f);
-    if (it->indefinite || s->kind == K_ANY || s->kind == K_DATETIME || s->kind == K_DATE)
+    /* (indefinite arrays and maps are read below, item by item) */
+    if ((it->indefinite && it->kind != ZLMDB_CBOR_ARRAY && it->kind != ZLMDB_CBOR_MAP) ||
+        s->kind == K_ANY || s->kind == K_DATETIME || s->kind == K_DATE)
         return cgeneric(r, d, f, s, it);
     switch (s->kind) {
     case K_INT:
@@ -693,7 +706,7 @@ static PyObject *cdec_value(zpy_Record *r, cdec *d, const rfield *f, const rspec
     case K_LIST:
         if (it->kind != ZLMDB_CBOR_ARRAY)
             break;
-        if ((res = PyList_New((Py_ssize_t)it->u)) == NULL)
+        if ((res = PyList_New(it->indefinite ? 0 : (Py_ssize_t)it->u)) == NULL)
             return NULL;
         for (Py_ssize_t i = 0;; i++) {
             if (cnext(r, d, &x) < 0)
@@ -702,7 +715,14 @@ static PyObject *cdec_value(zpy_Record *r, cdec *d, const rfield *f, const rspec
                 return res;
             if ((v = cdec_value(r, d, f, s->item, &x)) == NULL)
                 goto fail_res;
-            PyList_SET_ITEM(res, i, v);   /* the reader bounds i by it->u */
+            if (!it->indefinite) {
+                PyList_SET_ITEM(res, i, v);   /* the reader bounds i by it->u */
+            } else {
+                int rc = PyList_Append(res, v);
+                Py_DECREF(v);
+                if (rc < 0)
+                    goto fail_res;
+            }
         }
     case K_DICT:
         if (it->kind != ZLMDB_CBOR_MAP)
@@ -792,6 +812,304 @@ done:
     res = finish(r, vals, failed);
     vals_free(vals, inl);
     Py_LeaveRecursiveCall();
+    return res;
+}
+
+/* ------------------------------------------- CBOR decode, the fast path */
+
+/* Records as the encoders write them (definite lengths, the declared kinds,
+ * cbor2's datetime form) are read straight from the bytes here: one
+ * switch per item, no pull-reader state.  Whatever this path does not
+ * expect (an indefinite length, a simple value, a kind the spec does not
+ * take, an unknown or repeated key, malformed or truncated input) makes it
+ * give up with no exception set (`bail`), and the record is read again by
+ * the pull reader above, which is the reference for every error message.
+ * Real errors raised here are those the pull reader's path raises at the
+ * same point (the generic codec's, a missing field's, no memory).  A nested
+ * record's default_factory may run once here and once more when a later
+ * item makes this path give up. */
+typedef struct {
+    const unsigned char *p, *end;
+    int bail;
+    int depth;
+} cfast;
+
+#define CFAST_MAX_DEPTH 64
+
+/* The head at c->p: major type and argument; -1 (bail) for an indefinite
+ * length, a reserved value or a head cut short. */
+static inline int cf_head(cfast *c, unsigned *major, uint64_t *arg)
+{
+    unsigned ib, ai, i, n;
+    uint64_t v = 0;
+
+    if (c->p >= c->end)
+        return -1;
+    ib = *c->p++;
+    *major = ib >> 5;
+    ai = ib & 31;
+    if (ai < 24) {
+        *arg = ai;
+        return 0;
+    }
+    if (ai > 27)
+        return -1;
+    n = 1u << (ai - 24);
+    if ((size_t)(c->end - c->p) < n)
+        return -1;
+    for (i = 0; i < n; i++)
+        v = (v << 8) | c->p[i];
+    c->p += n;
+    *arg = v;
+    return 0;
+}
+
+static PyObject *cf_bail(cfast *c)
+{
+    c->bail = 1;
+    return NULL;
+}
+
+/* `n` bytes of string at c->p, or NULL when fewer remain. */
+static inline const unsigned char *cf_take(cfast *c, uint64_t n)
+{
+    const unsigned char *s = c->p;
+    if (n > (uint64_t)(c->end - c->p))
+        return NULL;
+    c->p += n;
+    return s;
+}
+
+/* The item starting at `start` through cbor_loads, as cgeneric does: its
+ * extent from the pull reader. */
+static PyObject *cf_generic(zpy_Record *r, cfast *c, const unsigned char *start,
+                            const rfield *f, const rspec *s)
+{
+    zlmdb_cbor_reader rd;
+    zlmdb_cbor_item it;
+    PyObject *b, *v;
+    int rc;
+
+    if (zlmdb_cbor_reader_init(&rd, start, (size_t)(c->end - start), 0) != 0)
+        return cf_bail(c);
+    do {
+        rc = zlmdb__cbor_next(&rd, &it);
+    } while (rc == 0 && !it.done && it.kind != ZLMDB_CBOR_EOF);
+    zlmdb_cbor_reader_dispose(&rd);
+    if (rc != 0 || !it.done)
+        return cf_bail(c);
+    c->p = start + rd.pos;
+    b = PyBytes_FromStringAndSize((const char *)start, (Py_ssize_t)rd.pos);
+    if (b == NULL)
+        return NULL;
+    v = PyObject_CallOneArg(r->loads, b);
+    Py_DECREF(b);
+    return check_generic(r, f, s, v);
+}
+
+static PyObject *cf_text(cfast *c, uint64_t n)
+{
+    const unsigned char *t = cf_take(c, n);
+    size_t bad;
+    if (t == NULL || (!zlmdb__is_ascii(t, (size_t)n) && !zlmdb__utf8_check(t, (size_t)n, &bad)))
+        return cf_bail(c);
+    return zpy_str_from_valid_utf8((const char *)t, (size_t)n);
+}
+
+static PyObject *cf_record(zpy_Record *r, cfast *c, uint64_t npairs);
+
+static PyObject *cf_value(zpy_Record *r, cfast *c, const rfield *f, const rspec *s)
+{
+    const unsigned char *start = c->p;
+    unsigned major;
+    uint64_t arg;
+    PyObject *res, *v;
+
+    if (cf_head(c, &major, &arg) < 0)
+        return cf_bail(c);
+    if (major == 7 && arg == 22) {          /* null */
+        if (s->optional)
+            Py_RETURN_NONE;
+        return cf_bail(c);
+    }
+    switch (s->kind) {
+    case K_INT:
+    case K_FLOAT:
+        if (major == 0)
+            return PyLong_FromUnsignedLongLong(arg);
+        if (major == 1 && arg <= (uint64_t)INT64_MAX)
+            return PyLong_FromLongLong(-1 - (long long)arg);
+        if (major == 1 || (major == 6 && (arg == 2 || arg == 3)))
+            return cf_generic(r, c, start, f, s);
+        if (s->kind == K_FLOAT && major == 7) {
+            unsigned ai = start[0] & 31;
+            if (ai == 27) {
+                double d;
+                memcpy(&d, &arg, sizeof d);
+                return PyFloat_FromDouble(d);
+            }
+            if (ai == 26) {
+                uint32_t u32 = (uint32_t)arg;
+                float fl;
+                memcpy(&fl, &u32, sizeof fl);
+                return PyFloat_FromDouble((double)fl);
+            }
+            if (ai == 25)
+                return PyFloat_FromDouble(cr_half_to_double((unsigned)arg));
+        }
+        break;
+    case K_STR:
+        if (major == 3)
+            return cf_text(c, arg);
+        break;
+    case K_BYTES:
+        if (major == 2) {
+            const unsigned char *b = cf_take(c, arg);
+            if (b == NULL)
+                break;
+            return PyBytes_FromStringAndSize((const char *)b, (Py_ssize_t)arg);
+        }
+        break;
+    case K_BOOL:
+        if (major == 7 && arg == 21)
+            Py_RETURN_TRUE;
+        if (major == 7 && arg == 20)
+            Py_RETURN_FALSE;
+        break;
+    case K_UUID:
+        if (major == 6 && arg == 37 && cf_head(c, &major, &arg) == 0 && major == 2 &&
+            arg == 16) {
+            const unsigned char *b = cf_take(c, 16);
+            if (b != NULL)
+                return uuid_from_bytes(r, b);
+        }
+        break;
+    case K_DATETIME:
+        if (major == 6 && arg == 0) {
+            const unsigned char *t;
+            if (cf_head(c, &major, &arg) < 0 || major != 3 || (t = cf_take(c, arg)) == NULL)
+                break;
+            /* cbor2's own form (ASCII by its shape), else the pull reader */
+            switch (zpy_rfc3339_datetime(r->cs, (const char *)t, (size_t)arg, &v)) {
+            case 1:
+                return v;
+            case -1:
+                PyErr_Clear();
+            }
+            break;
+        }
+        return cf_generic(r, c, start, f, s);
+    case K_ANY:
+    case K_DATE:
+        return cf_generic(r, c, start, f, s);
+    case K_LIST:
+        if (major != 4 || arg > (uint64_t)(c->end - c->p) || c->depth >= CFAST_MAX_DEPTH)
+            break;
+        if ((res = PyList_New((Py_ssize_t)arg)) == NULL)
+            return NULL;
+        c->depth++;
+        for (Py_ssize_t i = 0; i < (Py_ssize_t)arg; i++) {
+            if ((v = cf_value(r, c, f, s->item)) == NULL) {
+                Py_DECREF(res);
+                return NULL;
+            }
+            PyList_SET_ITEM(res, i, v);
+        }
+        c->depth--;
+        return res;
+    case K_DICT:
+        if (major != 5 || arg > (uint64_t)(c->end - c->p) / 2 || c->depth >= CFAST_MAX_DEPTH)
+            break;
+        if ((res = zpy_dict_presized((Py_ssize_t)arg)) == NULL)
+            return NULL;
+        c->depth++;
+        for (uint64_t i = 0; i < arg; i++) {
+            const unsigned char *t;
+            PyObject *k;
+            int rc;
+            uint64_t n;
+            size_t bad;
+            if (cf_head(c, &major, &n) < 0 || major != 3 || (t = cf_take(c, n)) == NULL ||
+                (!zlmdb__is_ascii(t, (size_t)n) && !zlmdb__utf8_check(t, (size_t)n, &bad))) {
+                Py_DECREF(res);
+                return cf_bail(c);
+            }
+            if ((k = zpy_key_str(r->cs, (const char *)t, (size_t)n)) == NULL) {
+                Py_DECREF(res);
+                return NULL;
+            }
+            if ((v = cf_value(r, c, f, s->item)) == NULL) {
+                Py_DECREF(k);
+                Py_DECREF(res);
+                return NULL;
+            }
+            rc = PyDict_SetItem(res, k, v);
+            Py_DECREF(k);
+            Py_DECREF(v);
+            if (rc < 0) {
+                Py_DECREF(res);
+                return NULL;
+            }
+        }
+        c->depth--;
+        return res;
+    case K_RECORD:
+        if (major != 5 || c->depth >= CFAST_MAX_DEPTH)
+            break;
+        c->depth++;
+        res = cf_record((zpy_Record *)s->rec, c, arg);
+        c->depth--;
+        return res;
+    }
+    return cf_bail(c);
+}
+
+static PyObject *cf_record(zpy_Record *r, cfast *c, uint64_t npairs)
+{
+    PyObject *inl[INLINE_FIELDS], **vals, *res;
+    Py_ssize_t next = 0;
+    int failed = 1;
+
+    if (npairs > (uint64_t)(c->end - c->p) / 2)
+        return cf_bail(c);
+    if ((vals = vals_alloc(r, inl)) == NULL)
+        return NULL;
+    for (uint64_t k = 0; k < npairs; k++) {
+        unsigned major;
+        uint64_t n;
+        const unsigned char *t;
+        Py_ssize_t i;
+        if (cf_head(c, &major, &n) < 0 || major != 3 || (t = cf_take(c, n)) == NULL ||
+            (i = find_field(r, (const char *)t, (size_t)n, next)) < 0 || vals[i] != NULL) {
+            c->bail = 1;
+            goto done;
+        }
+        if ((vals[i] = cf_value(r, c, &r->f[i], &r->f[i].spec)) == NULL)
+            goto done;
+        next = i + 1;
+    }
+    failed = 0;
+done:
+    res = finish(r, vals, failed);
+    vals_free(vals, inl);
+    return res;
+}
+
+/* The whole value as one record by the fast path; NULL with c->bail set
+ * (and no exception) when the pull reader must read it. */
+static PyObject *cf_decode(zpy_Record *r, cfast *c)
+{
+    unsigned major;
+    uint64_t n;
+    PyObject *res;
+
+    if (cf_head(c, &major, &n) < 0 || major != 5)
+        return cf_bail(c);
+    res = cf_record(r, c, n);
+    if (res != NULL && c->p != c->end) {
+        Py_DECREF(res);     /* trailing bytes: the pull reader words it */
+        return cf_bail(c);
+    }
     return res;
 }
 
@@ -1066,8 +1384,8 @@ done:
     return res;
 }
 
-/* The record from the n bytes at p: decode()'s work, on any memory. */
-PyObject *zpy_record_decode_mem(PyObject *codec, const void *p, size_t n)
+/* The record from the n bytes at p; `fast`: try the CBOR fast path first. */
+static PyObject *decode_mem(PyObject *codec, const void *p, size_t n, int fast)
 {
     zpy_Record *r = (zpy_Record *)codec;
     PyObject *res = NULL;
@@ -1090,6 +1408,9 @@ PyObject *zpy_record_decode_mem(PyObject *codec, const void *p, size_t n)
     } else {
         cdec d;
         zlmdb_cbor_item it;
+        cfast c = {(const unsigned char *)p, (const unsigned char *)p + n, 0, 0};
+        if (fast && ((res = cf_decode(r, &c)) != NULL || !c.bail))
+            return res;
         d.data = p;
         if (zlmdb_cbor_reader_init(&d.rd, p, n, 0) == 0) {
             if (cnext(r, &d, &it) == 0 && (res = cdec_record(r, &d, &it)) != NULL &&
@@ -1106,18 +1427,36 @@ PyObject *zpy_record_decode_mem(PyObject *codec, const void *p, size_t n)
     return res;
 }
 
-/* decode(data) -> the record */
-static PyObject *record_decode(PyObject *op, PyObject *arg)
+/* The record from the n bytes at p: decode()'s work, on any memory. */
+PyObject *zpy_record_decode_mem(PyObject *codec, const void *p, size_t n)
+{
+    return decode_mem(codec, p, n, 1);
+}
+
+static PyObject *decode_arg(PyObject *op, PyObject *arg, int fast)
 {
     Py_buffer view;
     PyObject *res;
 
     if (zpy_get_input(arg, &view, "decode") < 0)
         return NULL;
-    res = zpy_record_decode_mem(op, view.buf, (size_t)view.len);
+    res = decode_mem(op, view.buf, (size_t)view.len, fast);
     if (view.obj)
         PyBuffer_Release(&view);
     return res;
+}
+
+/* decode(data) -> the record */
+static PyObject *record_decode(PyObject *op, PyObject *arg)
+{
+    return decode_arg(op, arg, 1);
+}
+
+/* _decode_pull(data): decode() by the pull reader alone, the reference
+ * the CBOR fast path is tested against (tests/python/test_records_bytes.py). */
+static PyObject *record_decode_pull(PyObject *op, PyObject *arg)
+{
+    return decode_arg(op, arg, 0);
 }
 
 /* Whether decoding r's records can call the user's Python code: only a
@@ -1450,6 +1789,8 @@ static PyObject *record_repr(PyObject *op)
 static PyMethodDef record_methods[] = {
     {"encode", record_encode, METH_O, "encode(obj) -> the record's CBOR/JSON bytes"},
     {"decode", record_decode, METH_O, "decode(data) -> the record built from its bytes"},
+    {"_decode_pull", record_decode_pull, METH_O,
+     "_decode_pull(data) -> decode() without the CBOR fast path (for tests)"},
     {NULL, NULL, 0, NULL}
 };
 

@@ -5,10 +5,12 @@ order, and decode gives back an object that encodes to the same bytes."""
 import dataclasses
 import datetime
 import json
+import struct
 import typing
 import uuid
 
 import cbor2
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from zlmdb import codec
@@ -161,3 +163,107 @@ def test_records_bytes__json_floats_read_as_float_reads_them(x):
     data = b'{"x":' + text.replace("inf", "Infinity").encode() + b"}"
     got = record_codec(F, "json").decode(data).x
     assert repr(got) == repr(json.loads(data)["x"])
+
+
+def _outcome(codec_, decode, data):
+    """What decoding gives: ("ok", the record encoded again, its fields) or
+    the error's type and message."""
+    try:
+        r = decode(data)
+    except Exception as e:          # noqa: BLE001  (compared, not hidden)
+        return type(e), str(e), None
+    return "ok", codec_.encode(r), dataclasses.asdict(r)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.data())
+def test_records_bytes__fast_path_agrees_with_the_pull_reader(data):
+    """The CBOR fast path (definite lengths, the declared kinds) gives up on
+    anything else and the pull reader reads the value again: for valid and
+    mutated records, decode() gives what the pull reader alone gives, the
+    same record or the same error and message."""
+    c = record_codec(_Fuzzed, "cbor")
+    buf = bytearray(c.encode(_FUZZ_SEED))
+    for _ in range(data.draw(st.integers(0, 3))):
+        op = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        pos = data.draw(st.integers(0, len(buf)))
+        if op == "flip" and pos < len(buf):
+            buf[pos] = data.draw(st.integers(0, 255))
+        elif op == "cut":
+            del buf[pos:pos + data.draw(st.integers(1, 8))]
+        else:
+            buf[pos:pos] = data.draw(st.binary(min_size=1, max_size=4))
+    assert _outcome(c, c.decode, bytes(buf))[:2] == _outcome(c, c._decode_pull, bytes(buf))[:2]
+
+
+@settings(max_examples=300, deadline=None)
+@given(records(json_only=False))
+def test_records_bytes__fast_path_reads_what_the_encoder_writes(rec):
+    cls, obj, _fields = rec
+    c = record_codec(cls, "cbor")
+    data = c.encode(obj)
+    assert _outcome(c, c.decode, data)[:2] == _outcome(c, c._decode_pull, data)[:2] == \
+        ("ok", data)
+
+
+def _cbor_text_indefinite(s):
+    return b"\x7f" + cbor2.dumps(s[:2]) + cbor2.dumps(s[2:]) + b"\xff"
+
+
+@dataclasses.dataclass
+class _Forms:
+    i: int
+    f: float
+    s: str
+    tags: list[str]
+    when: datetime.datetime
+    o: typing.Optional[int] = None
+
+
+@pytest.mark.parametrize("fields, expect", [
+    # forms the encoders never write, which only the pull reader reads
+    ({"i": 1, "f": cbor2.CBORTag(55799, 1.5)}, ValueError),
+    ({"i": 1, "f": 2.0}, 2.0),                                       # as float16 on disk
+    ({"i": 1, "f": 100000.5}, 100000.5),                             # as float32 on disk
+    ({"i": 1, "f": 7}, 7),                                           # an int for a float
+    ({"i": -2**63, "f": 1.0}, None),                                 # the widest negative
+    ({"i": -2**64, "f": 1.0}, None),                                 # NEGINT beyond int64
+    ({"i": 2**70, "f": 1.0}, None),                                  # a bignum (tag 2)
+    ({"i": 1, "f": 1.0, "when": "2020-01-02T03:04:05.123+00:00"}, None),   # fromisoformat
+    ({"i": 1, "f": 1.0, "when": "2020-02-30T03:04:05Z"}, ValueError),      # out of range
+    ({"i": 1, "f": 1.0, "o": None}, None),
+    ({"i": True, "f": 1.0}, ValueError),
+])
+def test_records_bytes__fast_path_hands_over_other_forms(fields, expect):
+    c = record_codec(_Forms, "cbor")
+    full = {"i": 0, "f": 0.0, "s": "abc", "tags": ["x"],
+            "when": datetime.datetime(2020, 1, 2, tzinfo=datetime.timezone.utc)}
+    full.update(fields)
+    if isinstance(full["when"], str):
+        full["when"] = cbor2.CBORTag(0, full["when"])
+    data = cbor2.dumps(full)
+    if fields.get("f") in (2.0, 100000.5):     # cbor2 writes doubles: shorten by hand
+        double = b"\xfb" + struct.pack(">d", full["f"])
+        short = (b"\xf9\x40\x00" if full["f"] == 2.0 else b"\xfa" + struct.pack(">f", full["f"]))
+        assert data.count(double) == 1
+        data = data.replace(double, short)
+    got = _outcome(c, c.decode, data)
+    assert got[:2] == _outcome(c, c._decode_pull, data)[:2]
+    if expect is ValueError:
+        assert got[0] is not "ok" and issubclass(got[0], ValueError)
+    else:
+        assert got[0] == "ok"
+        if expect is not None:
+            assert got[2]["f"] == expect
+
+
+def test_records_bytes__indefinite_lengths_are_read_by_the_pull_reader():
+    c = record_codec(_Forms, "cbor")
+    when = cbor2.dumps(datetime.datetime(2020, 1, 2, tzinfo=datetime.timezone.utc))
+    data = (b"\xbf" + cbor2.dumps("i") + cbor2.dumps(3) + cbor2.dumps("f") + cbor2.dumps(0.5)
+            + cbor2.dumps("s") + _cbor_text_indefinite("hello") + cbor2.dumps("tags")
+            + b"\x9f" + cbor2.dumps("a") + cbor2.dumps("b") + b"\xff"
+            + cbor2.dumps("when") + when + b"\xff")
+    r = c.decode(data)
+    assert (r.i, r.f, r.s, r.tags, r.o) == (3, 0.5, "hello", ["a", "b"], None)
+    assert _outcome(c, c.decode, data)[:2] == _outcome(c, c._decode_pull, data)[:2]
