@@ -183,11 +183,162 @@ PyObject *zpy_dict_presized(Py_ssize_t n)
     return PyDict_New();
 }
 
+/* UUIDs' 128-bit ints without CPython's general byte conversion (a loop
+ * per byte with its checks, a quarter of a declared record's decode or
+ * encode with two UUIDs).  CPython 3.11 to 3.13 keep an int as 30-bit
+ * digits, least significant first, with the digit count and sign in
+ * ob_size (3.11) or in lv_tag (3.12, 3.13: count << 3, sign in the low
+ * two bits, 2 = negative); _PyLong_New(n) makes a positive int of n
+ * digits.  zpy_u128_check() compares both directions with CPython's own
+ * conversion at module init and leaves u128_layout 0 (the general path)
+ * if they ever differ; other versions always take the general path. */
+#if PyLong_SHIFT == 30 && PY_VERSION_HEX < 0x030E0000 && defined(__SIZEOF_INT128__)
+#define ZPY_U128_DIGITS 1
+typedef unsigned __int128 zpy_u128;
+
+static inline const digit *u128_digits(PyObject *v, Py_ssize_t *n, int *neg)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    uintptr_t tag = ((PyLongObject *)v)->long_value.lv_tag;
+    *n = (Py_ssize_t)(tag >> 3);
+    *neg = (tag & 3) == 2;
+    return ((PyLongObject *)v)->long_value.ob_digit;
+#else
+    Py_ssize_t size = Py_SIZE(v);
+    *n = size < 0 ? -size : size;
+    *neg = size < 0;
+    return ((PyLongObject *)v)->ob_digit;
+#endif
+}
+
+/* 1 with the 16 bytes of a non-negative int below 2**128; 0 otherwise
+ * (the caller takes the general path, which words the error). */
+static int u128_to_be(PyObject *v, unsigned char out[16])
+{
+    Py_ssize_t n, i;
+    int neg;
+    const digit *d = u128_digits(v, &n, &neg);
+    zpy_u128 x = 0;
+
+    if (neg || n > 5 || (n == 5 && d[4] >= 256)) /* 4 * 30 + 8 = 128 bits */
+        return 0;
+    uint64_t hi, lo;
+    for (i = n - 1; i >= 0; i--)
+        x = (x << PyLong_SHIFT) | d[i];
+    hi = (uint64_t)(x >> 64);
+    lo = (uint64_t)x;
+#if PY_LITTLE_ENDIAN
+    hi = __builtin_bswap64(hi);
+    lo = __builtin_bswap64(lo);
+#endif
+    memcpy(out, &hi, 8);
+    memcpy(out + 8, &lo, 8);
+    return 1;
+}
+
+static PyObject *u128_from_be(const unsigned char b[16])
+{
+    zpy_u128 x;
+    uint64_t hi, lo;
+    Py_ssize_t n, i;
+    PyLongObject *v;
+    digit *d;
+
+    memcpy(&hi, b, 8);
+    memcpy(&lo, b + 8, 8);
+#if PY_LITTLE_ENDIAN
+    hi = __builtin_bswap64(hi);
+    lo = __builtin_bswap64(lo);
+#endif
+    if (hi == 0)
+        return PyLong_FromUnsignedLongLong(lo);
+    x = ((zpy_u128)hi << 64) | lo;
+    n = (64 + (64 - __builtin_clzll(hi)) + PyLong_SHIFT - 1) / PyLong_SHIFT; /* 3 .. 5 */
+    if ((v = _PyLong_New(n)) == NULL)
+        return NULL;
+#if PY_VERSION_HEX >= 0x030C0000
+    d = v->long_value.ob_digit;
+#else
+    d = v->ob_digit;
+#endif
+    for (i = 0; i < n; i++) {
+        d[i] = (digit)(x & PyLong_MASK);
+        x >>= PyLong_SHIFT;
+    }
+    return (PyObject *)v;
+}
+#endif
+
+PyObject *zpy_u128_from_be(zpy_codec_state *cs, const unsigned char b[16])
+{
+#ifdef ZPY_U128_DIGITS
+    if (cs->u128_layout)
+        return u128_from_be(b);
+#else
+    (void)cs;
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+    return PyLong_FromUnsignedNativeBytes(b, 16, Py_ASNATIVEBYTES_BIG_ENDIAN |
+                                                 Py_ASNATIVEBYTES_UNSIGNED_BUFFER);
+#else
+    return _PyLong_FromByteArray(b, 16, 0, 0); /* big-endian, unsigned */
+#endif
+}
+
+/* Module init: the digit paths against CPython's conversion, both ways, for
+ * ints of every digit count around the 64- and 128-bit edges. */
+static int zpy_u128_check(zpy_codec_state *cs)
+{
+    cs->u128_layout = 0;
+#ifdef ZPY_U128_DIGITS
+    static const int shifts[] = {0, 1, 29, 30, 31, 59, 60, 63, 64, 65, 89, 90, 100, 119,
+                                 120, 121, 127};
+    size_t k;
+    int agree = 1;
+
+    for (k = 0; agree && k < sizeof shifts / sizeof shifts[0]; k++) {
+        for (int low = 0; agree && low < 3; low++) {
+            unsigned char want[16], got[16];
+            zpy_u128 x = ((zpy_u128)1 << shifts[k]) - (low == 1) + (low == 2 ? 0x5a5a5a5a : 0);
+            PyObject *mine, *theirs;
+            int eq;
+            for (int i = 15; i >= 0; i--) {
+                want[i] = (unsigned char)x;
+                x >>= 8;
+            }
+            if ((mine = u128_from_be(want)) == NULL)
+                return -1;
+            if ((theirs = _PyLong_FromByteArray(want, 16, 0, 0)) == NULL) {
+                Py_DECREF(mine);
+                return -1;
+            }
+            eq = PyObject_RichCompareBool(mine, theirs, Py_EQ);
+            agree = eq == 1 && u128_to_be(theirs, got) == 1 && memcmp(got, want, 16) == 0 &&
+                    u128_to_be(mine, got) == 1 && memcmp(got, want, 16) == 0;
+            Py_DECREF(mine);
+            Py_DECREF(theirs);
+            if (eq < 0)
+                return -1;
+        }
+    }
+    cs->u128_layout = agree;
+#endif
+    return 0;
+}
+
 int zpy_uuid_to_bytes(zpy_codec_state *cs, PyObject *u, unsigned char out[16])
 {
     PyObject *iv;
     int rc;
 
+#ifdef ZPY_U128_DIGITS
+    /* uuid.UUID itself: its 'int' slot read directly, a plain int's digits */
+    if (cs->u128_layout && cs->uuid_int_off && Py_IS_TYPE(u, (PyTypeObject *)cs->UUID)) {
+        iv = *(PyObject **)((char *)u + cs->uuid_int_off);
+        if (iv != NULL && PyLong_CheckExact(iv) && u128_to_be(iv, out))
+            return 0;
+    }
+#endif
     /* UUID keeps its value in the slot 'int' (a 128-bit int). */
     iv = PyObject_GetAttr(u, cs->s_int);
     if (iv == NULL)
@@ -220,7 +371,7 @@ PyObject *zpy_uuid_from_bytes(zpy_codec_state *cs, const unsigned char b[16])
 {
     PyObject *iv, *u;
 
-    iv = _PyLong_FromByteArray(b, 16, 0, 0); /* big-endian, unsigned */
+    iv = zpy_u128_from_be(cs, b);
     if (iv == NULL)
         return NULL;
     /* What UUID.__init__ does, minus its argument parsing: the class is
@@ -1385,6 +1536,16 @@ static PyObject *codec_setup(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* _codec_layouts() -> {"dict": bool, "u128": bool}: whether the checks at
+ * init let the codecs read dict tables and UUID ints themselves (tests). */
+static PyObject *codec_layouts(PyObject *module, PyObject *unused)
+{
+    zpy_state *st = PyModule_GetState(module);
+    (void)unused;
+    return Py_BuildValue("{sOsO}", "dict", st->codec.dict_layout ? Py_True : Py_False,
+                         "u128", st->codec.u128_layout ? Py_True : Py_False);
+}
+
 PyDoc_STRVAR(cbor_dumps_doc,
 "cbor_dumps(obj, /, *, default=None)\n--\n\n"
 "Encode obj as CBOR, byte for byte as cbor2.dumps(obj) (default options).\n\n"
@@ -1444,6 +1605,8 @@ PyMethodDef zpy_codec_methods[] = {
     {"_codec_setup", (PyCFunction)codec_setup, METH_VARARGS,
      "_codec_setup(CBORTag, CBORSimpleValue, undefined, CBORDecodeError): called by "
      "zlmdb.codec"},
+    {"_codec_layouts", codec_layouts, METH_NOARGS,
+     "_codec_layouts() -> {'dict': bool, 'u128': bool}: the layout checks' results (tests)"},
     {NULL, NULL, 0, NULL}
 };
 
@@ -1556,7 +1719,7 @@ int zpy_codec_init(PyObject *module, zpy_codec_state *cs)
         !(cs->s_tag = PyUnicode_InternFromString("tag")) ||
         !(cs->s_value = PyUnicode_InternFromString("value")))
         return -1;
-    if (zpy_dict_layout_check(cs) < 0)
+    if (zpy_dict_layout_check(cs) < 0 || zpy_u128_check(cs) < 0)
         return -1;
     return zpy_key_init(module, cs);
 }

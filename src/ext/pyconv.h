@@ -46,6 +46,7 @@ typedef struct {
     PyObject *np_datetime64;     /**< numpy.datetime64 */
     PyObject *KeyCodecType;      /**< zlmdb._native.KeyCodec */
     int dict_layout;             /**< zpy_dict_next may read dicts' tables itself */
+    int u128_layout;             /**< UUID ints are read and made from their digits */
     size_t json_out_hint;        /**< zpy_obuf.hint for the next JSON encode */
     size_t cbor_out_hint;        /**< the same for CBOR */
     /** Decoded map keys, reused across calls (like orjson's key cache):
@@ -199,6 +200,9 @@ PyObject *zpy_obuf_take_bytes(zpy_obuf *b);
 zpy_codec_state *zpy_codec_ready(PyObject *module);
 /* numpy or NULL when it cannot be imported (no exception set). */
 PyObject *zpy_codec_numpy(zpy_codec_state *cs);
+/* The int of 16 big-endian bytes (a UUID's): from its digits when the
+ * layout check at init passed, else through CPython's conversion. */
+PyObject *zpy_u128_from_be(zpy_codec_state *cs, const unsigned char b[16]);
 /* The one form cbor2 writes for an aware datetime (tag 0's text), read
  * without a Python call: YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+HH:MM|-HH:MM).
  * Returns 1 with a new datetime in *out, 0 when the text has another form

@@ -517,12 +517,7 @@ static PyObject *uuid_from_bytes(zpy_Record *r, const unsigned char b[16])
 
     if (!r->uuid_int)
         return zpy_uuid_from_bytes(r->cs, b);
-#if PY_VERSION_HEX >= 0x030D0000
-    iv = PyLong_FromUnsignedNativeBytes(b, 16, Py_ASNATIVEBYTES_BIG_ENDIAN |
-                                               Py_ASNATIVEBYTES_UNSIGNED_BUFFER);
-#else
-    iv = _PyLong_FromByteArray(b, 16, 0, 0);
-#endif
+    iv = zpy_u128_from_be(r->cs, b);
     if (iv == NULL)
         return NULL;
     if ((u = tp->tp_alloc(tp, 0)) == NULL) {
