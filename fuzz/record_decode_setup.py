@@ -63,35 +63,28 @@ MAPS = (zlmdb.MapUuidCbor(1, record=CborRecord), zlmdb.MapUuidJson(2, record=Jso
 ALLOWED = (ValueError, RecursionError, MemoryError)
 
 
-def _outcome(decode, value):
+def _outcome(codec, decode, value):
     try:
         rec = decode(value)
     except ALLOWED as e:
         return "raises", type(e), str(e)
     try:
-        return "decodes", MAPS[0]._record_codec.encode(rec)
+        return "decodes", codec.encode(rec)
     except (TypeError, ValueError, RecursionError) as e:    # what an Any field may hold
         return "decodes to what does not encode", type(e), str(e)
 
 
-def pull_agrees(value):
-    """Whether the CBOR map's decode() (with its fast path) and the pull
-    reader alone (_decode_pull) give the same record or the same error."""
-    if MAPS[0]._record_codec is None:       # the map makes its codec on first use
+def pull_agrees(which, value):
+    """Whether MAPS[which]'s decode() (with record.c's fast path) and the
+    pull reader alone (_decode_pull) give the same record or the same error."""
+    pmap = MAPS[which]
+    if pmap._record_codec is None:          # the map makes its codec on first use
         try:
-            MAPS[0].decode_value(value)
+            pmap.decode_value(value)
         except ALLOWED:
             pass
-    codec = MAPS[0]._record_codec
-    return _outcome(codec.decode, value) == _outcome(codec._decode_pull, value)
-
-
-
-def _json_record(i, f, s, flag, tags, doc, maybe, inner, rest):
-    r = JsonRecord()
-    r.i, r.f, r.s, r.flag, r.tags, r.doc = i, f, s, flag, tags, doc
-    r.maybe, r.inner, r.rest = maybe, inner, rest
-    return r
+    codec = pmap._record_codec
+    return _outcome(codec, codec.decode, value) == _outcome(codec, codec._decode_pull, value)
 
 
 def seeds():

@@ -1379,7 +1379,243 @@ done:
     return res;
 }
 
-/* The record from the n bytes at p; `fast`: try the CBOR fast path first. */
+/* ------------------------------------------- JSON decode, the fast path */
+
+/* As for CBOR (cfast above): the compact JSON the encoders write is read
+ * with the reader's own string, number and literal scanners, the
+ * punctuation by hand, no state machine and no container stack.  Anything
+ * unexpected (a kind the spec does not take, an unknown or repeated key, a
+ * key with a lone surrogate, NaN/Infinity, deep nesting, any syntax error)
+ * gives up with no exception set, and the pull reader reads the value
+ * again and words the error. */
+typedef struct {
+    zlmdb_json_reader rd;   /* data, len, pos; the scanners' scratch */
+    int bail;
+    int depth;
+} jfast;
+
+/* The next byte after whitespace, or -1 at the end. */
+static inline int jf_peek(jfast *j)
+{
+    zlmdb_json_reader *rd = &j->rd;
+    if (ZLMDB__LIKELY(rd->pos < rd->len && rd->data[rd->pos] > ' '))
+        return rd->data[rd->pos];
+    jr_skip_ws(rd);
+    return rd->pos < rd->len ? rd->data[rd->pos] : -1;
+}
+
+static PyObject *jf_bail(jfast *j)
+{
+    j->bail = 1;
+    return NULL;
+}
+
+static PyObject *jf_record(zpy_Record *r, jfast *j);
+
+static PyObject *jf_value(zpy_Record *r, jfast *j, const rfield *f, const rspec *s)
+{
+    zlmdb_json_reader *rd = &j->rd;
+    zlmdb_json_item it;
+    PyObject *res, *v;
+    int any = s->kind == K_ANY, c = jf_peek(j);
+
+    it.is_float = 0;
+    it.has_surrogates = 0;
+    switch (c) {
+    case 'n':
+        if (jr_read_literal(rd, "null", 4) == 0 && s->optional)
+            Py_RETURN_NONE;
+        break;
+    case 't':
+    case 'f':
+        if ((any || s->kind == K_BOOL) &&
+            (c == 't' ? jr_read_literal(rd, "true", 4) : jr_read_literal(rd, "false", 5)) == 0)
+            return Py_NewRef(c == 't' ? Py_True : Py_False);
+        break;
+    case '"':
+        if ((any || s->kind == K_STR) && jr_read_string(rd, &it) == 0)
+            return jstr(&it);
+        break;
+    case '[':
+        if ((!any && s->kind != K_LIST) || j->depth >= CFAST_MAX_DEPTH)
+            break;
+        rd->pos++;
+        if ((res = PyList_New(0)) == NULL)
+            return NULL;
+        if (jf_peek(j) == ']') {
+            rd->pos++;
+            return res;
+        }
+        j->depth++;
+        for (;;) {
+            int rc;
+            if ((v = jf_value(r, j, f, any ? &any_spec : s->item)) == NULL) {
+                Py_DECREF(res);
+                return NULL;
+            }
+            rc = PyList_Append(res, v);
+            Py_DECREF(v);
+            if (rc < 0) {
+                Py_DECREF(res);
+                return NULL;
+            }
+            c = jf_peek(j);
+            rd->pos++;
+            if (c == ']')
+                break;
+            if (c != ',') {
+                Py_DECREF(res);
+                return jf_bail(j);
+            }
+        }
+        j->depth--;
+        return res;
+    case '{':
+        if (j->depth >= CFAST_MAX_DEPTH)
+            break;
+        if (s->kind == K_RECORD) {
+            rd->pos++;
+            j->depth++;
+            res = jf_record((zpy_Record *)s->rec, j);
+            j->depth--;
+            return res;
+        }
+        if (!any && s->kind != K_DICT)
+            break;
+        rd->pos++;
+        if ((res = PyDict_New()) == NULL)
+            return NULL;
+        if (jf_peek(j) == '}') {
+            rd->pos++;
+            return res;
+        }
+        j->depth++;
+        for (;;) {
+            PyObject *k;
+            int rc;
+            if (jf_peek(j) != '"' || jr_read_string(rd, &it) != 0) {
+                Py_DECREF(res);
+                return jf_bail(j);
+            }
+            k = it.has_surrogates ? jstr(&it) : zpy_key_str(r->cs, it.str, it.len);
+            if (k == NULL) {
+                Py_DECREF(res);
+                return NULL;
+            }
+            if (jf_peek(j) != ':') {
+                Py_DECREF(k);
+                Py_DECREF(res);
+                return jf_bail(j);
+            }
+            rd->pos++;
+            if ((v = jf_value(r, j, f, any ? &any_spec : s->item)) == NULL) {
+                Py_DECREF(k);
+                Py_DECREF(res);
+                return NULL;
+            }
+            rc = PyDict_SetItem(res, k, v);
+            Py_DECREF(k);
+            Py_DECREF(v);
+            if (rc < 0) {
+                Py_DECREF(res);
+                return NULL;
+            }
+            c = jf_peek(j);
+            rd->pos++;
+            if (c == '}')
+                break;
+            if (c != ',') {
+                Py_DECREF(res);
+                return jf_bail(j);
+            }
+        }
+        j->depth--;
+        return res;
+    default:
+        if ((c == '-' || (c >= '0' && c <= '9')) &&
+            !(c == '-' && rd->pos + 1 < rd->len && rd->data[rd->pos + 1] == 'I') &&
+            jr_read_number(rd, &it) == 0 &&
+            (any || s->kind == K_FLOAT || (s->kind == K_INT && !it.is_float)))
+            return jnumber(&it);
+        break;
+    }
+    return jf_bail(j);
+}
+
+/* The fields of a record whose '{' has been read. */
+static PyObject *jf_record(zpy_Record *r, jfast *j)
+{
+    zlmdb_json_reader *rd = &j->rd;
+    PyObject *inl[INLINE_FIELDS], **vals, *res;
+    Py_ssize_t next = 0;
+    int failed = 1, c;
+
+    if ((vals = vals_alloc(r, inl)) == NULL)
+        return NULL;
+    if (jf_peek(j) == '}') {
+        rd->pos++;
+        failed = 0;
+        goto done;
+    }
+    for (;;) {
+        zlmdb_json_item k;
+        Py_ssize_t i;
+        k.has_surrogates = 0;
+        if (jf_peek(j) != '"' || jr_read_string(rd, &k) != 0 || k.has_surrogates ||
+            (i = find_field(r, k.str, k.len, next)) < 0 || vals[i] != NULL ||
+            jf_peek(j) != ':') {
+            j->bail = 1;
+            goto done;
+        }
+        rd->pos++;
+        if ((vals[i] = jf_value(r, j, &r->f[i], &r->f[i].spec)) == NULL)
+            goto done;
+        next = i + 1;
+        c = jf_peek(j);
+        rd->pos++;
+        if (c == '}')
+            break;
+        if (c != ',') {
+            j->bail = 1;
+            goto done;
+        }
+    }
+    failed = 0;
+done:
+    res = finish(r, vals, failed);
+    vals_free(vals, inl);
+    return res;
+}
+
+/* The whole value as one record by the fast path; NULL with j->bail set
+ * (and no exception) when the pull reader must read it. */
+static PyObject *jf_decode(zpy_Record *r, const void *p, size_t n, int *bail)
+{
+    jfast j;
+    PyObject *res = NULL;
+
+    j.bail = 0;
+    j.depth = 0;
+    if (zlmdb_json_reader_init(&j.rd, p, n, 0) != 0) {
+        *bail = 1;
+        return NULL;
+    }
+    if (jf_peek(&j) == '{') {
+        j.rd.pos++;
+        res = jf_record(r, &j);
+        if (res != NULL && jf_peek(&j) != -1) {
+            Py_CLEAR(res);      /* extra data: the pull reader words it */
+            j.bail = 1;
+        }
+    } else {
+        j.bail = 1;
+    }
+    zlmdb_json_reader_dispose(&j.rd);
+    *bail = j.bail;
+    return res;
+}
+
+/* The record from the n bytes at p; `fast`: try the fast path first. */
 static PyObject *decode_mem(PyObject *codec, const void *p, size_t n, int fast)
 {
     zpy_Record *r = (zpy_Record *)codec;
@@ -1389,6 +1625,9 @@ static PyObject *decode_mem(PyObject *codec, const void *p, size_t n, int fast)
     if (r->json) {
         jdec d;
         zlmdb_json_item it;
+        int bail = 1;
+        if (fast && ((res = jf_decode(r, p, n, &bail)) != NULL || !bail))
+            return res;
         if (zlmdb_json_reader_init(&d.rd, p, n, 0) == 0) {
             if (jnext(r, &d, &it) == 0 && (res = jdec_record(r, &d, &it)) != NULL &&
                 (rc = zlmdb_json_reader_finish(&d.rd)) != 0) {
@@ -1448,7 +1687,7 @@ static PyObject *record_decode(PyObject *op, PyObject *arg)
 }
 
 /* _decode_pull(data): decode() by the pull reader alone, the reference
- * the CBOR fast path is tested against (tests/python/test_records_bytes.py). */
+ * the fast paths are tested against (tests/python/test_records_bytes.py). */
 static PyObject *record_decode_pull(PyObject *op, PyObject *arg)
 {
     return decode_arg(op, arg, 0);
@@ -1785,7 +2024,7 @@ static PyMethodDef record_methods[] = {
     {"encode", record_encode, METH_O, "encode(obj) -> the record's CBOR/JSON bytes"},
     {"decode", record_decode, METH_O, "decode(data) -> the record built from its bytes"},
     {"_decode_pull", record_decode_pull, METH_O,
-     "_decode_pull(data) -> decode() without the CBOR fast path (for tests)"},
+     "_decode_pull(data) -> decode() without the fast path (for tests)"},
     {NULL, NULL, 0, NULL}
 };
 
