@@ -1067,8 +1067,14 @@ static PyObject *cf_record(zpy_Record *r, cfast *c, uint64_t npairs)
 
     if (npairs > (uint64_t)(c->end - c->p) / 2)
         return cf_bail(c);
-    if ((vals = vals_alloc(r, inl)) == NULL)
+    /* as cdec_record: the same recursion accounting, so a RecursionError
+     * from an Any field's generic decode reads the same on both paths */
+    if (Py_EnterRecursiveCall(" while decoding a record"))
         return NULL;
+    if ((vals = vals_alloc(r, inl)) == NULL) {
+        Py_LeaveRecursiveCall();
+        return NULL;
+    }
     for (uint64_t k = 0; k < npairs; k++) {
         unsigned major;
         uint64_t n;
@@ -1087,6 +1093,7 @@ static PyObject *cf_record(zpy_Record *r, cfast *c, uint64_t npairs)
 done:
     res = finish(r, vals, failed);
     vals_free(vals, inl);
+    Py_LeaveRecursiveCall();
     return res;
 }
 
@@ -1440,35 +1447,36 @@ static PyObject *jf_value(zpy_Record *r, jfast *j, const rfield *f, const rspec 
         if ((!any && s->kind != K_LIST) || j->depth >= CFAST_MAX_DEPTH)
             break;
         rd->pos++;
-        if ((res = PyList_New(0)) == NULL)
+        /* the recursion accounting of jdec_value's lists and dicts */
+        if (Py_EnterRecursiveCall(" while decoding JSON"))
             return NULL;
+        if ((res = PyList_New(0)) == NULL)
+            goto fail_rec;
         if (jf_peek(j) == ']') {
             rd->pos++;
+            Py_LeaveRecursiveCall();
             return res;
         }
         j->depth++;
         for (;;) {
             int rc;
-            if ((v = jf_value(r, j, f, any ? &any_spec : s->item)) == NULL) {
-                Py_DECREF(res);
-                return NULL;
-            }
+            if ((v = jf_value(r, j, f, any ? &any_spec : s->item)) == NULL)
+                goto fail_res;
             rc = PyList_Append(res, v);
             Py_DECREF(v);
-            if (rc < 0) {
-                Py_DECREF(res);
-                return NULL;
-            }
+            if (rc < 0)
+                goto fail_res;
             c = jf_peek(j);
             rd->pos++;
             if (c == ']')
                 break;
             if (c != ',') {
-                Py_DECREF(res);
-                return jf_bail(j);
+                j->bail = 1;
+                goto fail_res;
             }
         }
         j->depth--;
+        Py_LeaveRecursiveCall();
         return res;
     case '{':
         if (j->depth >= CFAST_MAX_DEPTH)
@@ -1483,10 +1491,13 @@ static PyObject *jf_value(zpy_Record *r, jfast *j, const rfield *f, const rspec 
         if (!any && s->kind != K_DICT)
             break;
         rd->pos++;
-        if ((res = PyDict_New()) == NULL)
+        if (Py_EnterRecursiveCall(" while decoding JSON"))
             return NULL;
+        if ((res = PyDict_New()) == NULL)
+            goto fail_rec;
         if (jf_peek(j) == '}') {
             rd->pos++;
+            Py_LeaveRecursiveCall();
             return res;
         }
         j->depth++;
@@ -1494,42 +1505,38 @@ static PyObject *jf_value(zpy_Record *r, jfast *j, const rfield *f, const rspec 
             PyObject *k;
             int rc;
             if (jf_peek(j) != '"' || jr_read_string(rd, &it) != 0) {
-                Py_DECREF(res);
-                return jf_bail(j);
+                j->bail = 1;
+                goto fail_res;
             }
             k = it.has_surrogates ? jstr(&it) : zpy_key_str(r->cs, it.str, it.len);
-            if (k == NULL) {
-                Py_DECREF(res);
-                return NULL;
-            }
+            if (k == NULL)
+                goto fail_res;
             if (jf_peek(j) != ':') {
                 Py_DECREF(k);
-                Py_DECREF(res);
-                return jf_bail(j);
+                j->bail = 1;
+                goto fail_res;
             }
             rd->pos++;
             if ((v = jf_value(r, j, f, any ? &any_spec : s->item)) == NULL) {
                 Py_DECREF(k);
-                Py_DECREF(res);
-                return NULL;
+                goto fail_res;
             }
             rc = PyDict_SetItem(res, k, v);
             Py_DECREF(k);
             Py_DECREF(v);
-            if (rc < 0) {
-                Py_DECREF(res);
-                return NULL;
-            }
+            if (rc < 0)
+                goto fail_res;
             c = jf_peek(j);
             rd->pos++;
             if (c == '}')
                 break;
             if (c != ',') {
-                Py_DECREF(res);
-                return jf_bail(j);
+                j->bail = 1;
+                goto fail_res;
             }
         }
         j->depth--;
+        Py_LeaveRecursiveCall();
         return res;
     default:
         if ((c == '-' || (c >= '0' && c <= '9')) &&
@@ -1540,6 +1547,11 @@ static PyObject *jf_value(zpy_Record *r, jfast *j, const rfield *f, const rspec 
         break;
     }
     return jf_bail(j);
+fail_res:
+    Py_DECREF(res);
+fail_rec:
+    Py_LeaveRecursiveCall();
+    return NULL;
 }
 
 /* The fields of a record whose '{' has been read. */
@@ -1550,8 +1562,12 @@ static PyObject *jf_record(zpy_Record *r, jfast *j)
     Py_ssize_t next = 0;
     int failed = 1, c;
 
-    if ((vals = vals_alloc(r, inl)) == NULL)
+    if (Py_EnterRecursiveCall(" while decoding a record"))  /* as jdec_record */
         return NULL;
+    if ((vals = vals_alloc(r, inl)) == NULL) {
+        Py_LeaveRecursiveCall();
+        return NULL;
+    }
     if (jf_peek(j) == '}') {
         rd->pos++;
         failed = 0;
@@ -1584,6 +1600,7 @@ static PyObject *jf_record(zpy_Record *r, jfast *j)
 done:
     res = finish(r, vals, failed);
     vals_free(vals, inl);
+    Py_LeaveRecursiveCall();
     return res;
 }
 
