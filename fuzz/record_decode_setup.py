@@ -18,6 +18,7 @@ import typing
 import uuid
 
 import zlmdb
+from zlmdb import _native
 
 
 @dataclasses.dataclass
@@ -76,7 +77,8 @@ def _outcome(codec, decode, value):
 
 def pull_agrees(which, value):
     """Whether MAPS[which]'s decode() (with record.c's fast path) and the
-    pull reader alone (_decode_pull) give the same record or the same error."""
+    pull reader alone (_decode_pull) give the same record or the same error;
+    for the CBOR map, whether cbor_loads and its pull reader alone agree too."""
     pmap = MAPS[which]
     if pmap._record_codec is None:          # the map makes its codec on first use
         try:
@@ -84,7 +86,18 @@ def pull_agrees(which, value):
         except ALLOWED:
             pass
     codec = pmap._record_codec
-    return _outcome(codec, codec.decode, value) == _outcome(codec, codec._decode_pull, value)
+    if _outcome(codec, codec.decode, value) != _outcome(codec, codec._decode_pull, value):
+        return False
+    # cbor_loads' own fast path against its pull reader, on the same bytes
+    return which == 1 or _loads_outcome(zlmdb.codec.cbor_loads, value) == \
+        _loads_outcome(_native._cbor_loads_pull, value)
+
+
+def _loads_outcome(loads, value):
+    try:
+        return "decodes", repr(loads(value))
+    except ALLOWED as e:
+        return "raises", type(e), str(e), getattr(e, "pos", None)
 
 
 def seeds():

@@ -1363,7 +1363,184 @@ static PyObject *cbor_pop(cdec *d)
     }
 }
 
-static PyObject *cbor_loads(PyObject *module, PyObject *arg)
+/* ------------------------------------------- cbor_loads, the fast path */
+
+/* What cbor_dumps (and cbor2) write, read by recursive descent straight
+ * from the bytes: definite lengths, ints within 64 bits, floats, text and
+ * byte strings, text/int/bytes/float/bool/None map keys, UUIDs (tag 37)
+ * and cbor2's datetimes (tag 0).  The first thing it does not take (any
+ * other tag, an array or map where a hashable value is needed, an
+ * indefinite length, a simple value, malformed, truncated or trailing
+ * input, nesting beyond GFAST_MAX_DEPTH) makes it give up with no
+ * exception set, and the pull reader below reads the input again; it is
+ * the reference for every error.  tests/python/test_codec_cbor.py holds
+ * both to the same result (_cbor_loads_pull is the pull path alone). */
+typedef struct {
+    const unsigned char *p, *end;
+    zpy_codec_state *cs;
+    int bail;
+    int depth;
+} gfast;
+
+#define GFAST_MAX_DEPTH 64
+
+static inline int gf_head(gfast *g, unsigned *major, uint64_t *arg)
+{
+    unsigned ib, ai, i, n;
+    uint64_t v = 0;
+
+    if (g->p >= g->end)
+        return -1;
+    ib = *g->p++;
+    *major = ib >> 5;
+    ai = ib & 31;
+    if (ai < 24) {
+        *arg = ai;
+        return 0;
+    }
+    if (ai > 27)
+        return -1;
+    n = 1u << (ai - 24);
+    if ((size_t)(g->end - g->p) < n)
+        return -1;
+    for (i = 0; i < n; i++)
+        v = (v << 8) | g->p[i];
+    g->p += n;
+    *arg = v;
+    return 0;
+}
+
+static PyObject *gf_bail(gfast *g)
+{
+    g->bail = 1;
+    return NULL;
+}
+
+/* One item; `key`: a map key (hashable, text through the key cache). */
+static PyObject *gf_value(gfast *g, int key)
+{
+    const unsigned char *start = g->p, *s;
+    unsigned major;
+    uint64_t arg;
+    PyObject *res, *v;
+    size_t bad;
+
+    if (gf_head(g, &major, &arg) < 0)
+        return gf_bail(g);
+    switch (major) {
+    case 0:
+        return PyLong_FromUnsignedLongLong(arg);
+    case 1:
+        if (arg <= (uint64_t)INT64_MAX)
+            return PyLong_FromLongLong(-1 - (long long)arg);
+        break;
+    case 2:
+        if (arg > (uint64_t)(g->end - g->p))
+            break;
+        s = g->p;
+        g->p += arg;
+        return PyBytes_FromStringAndSize((const char *)s, (Py_ssize_t)arg);
+    case 3:
+        if (arg > (uint64_t)(g->end - g->p))
+            break;
+        s = g->p;
+        g->p += arg;
+        if (!zlmdb__is_ascii(s, (size_t)arg) && !zlmdb__utf8_check(s, (size_t)arg, &bad))
+            break;
+        return key ? zpy_key_str(g->cs, (const char *)s, (size_t)arg)
+                   : zpy_str_from_valid_utf8((const char *)s, (size_t)arg);
+    case 4:
+        if (key || arg > (uint64_t)(g->end - g->p) || g->depth >= GFAST_MAX_DEPTH)
+            break;
+        if ((res = PyList_New((Py_ssize_t)arg)) == NULL)
+            return NULL;
+        g->depth++;
+        for (Py_ssize_t i = 0; i < (Py_ssize_t)arg; i++) {
+            if ((v = gf_value(g, 0)) == NULL) {
+                Py_DECREF(res);
+                return NULL;
+            }
+            PyList_SET_ITEM(res, i, v);
+        }
+        g->depth--;
+        return res;
+    case 5:
+        if (key || arg > (uint64_t)(g->end - g->p) / 2 || g->depth >= GFAST_MAX_DEPTH)
+            break;
+        if ((res = zpy_dict_presized((Py_ssize_t)arg)) == NULL)
+            return NULL;
+        g->depth++;
+        for (uint64_t i = 0; i < arg; i++) {
+            PyObject *k = gf_value(g, 1);
+            int rc;
+            if (k == NULL || (v = gf_value(g, 0)) == NULL) {
+                Py_XDECREF(k);
+                Py_DECREF(res);
+                return NULL;
+            }
+            rc = PyDict_SetItem(res, k, v);
+            Py_DECREF(k);
+            Py_DECREF(v);
+            if (rc < 0) {
+                Py_DECREF(res);
+                return NULL;
+            }
+        }
+        g->depth--;
+        return res;
+    case 6:
+        if (arg == 37) {            /* UUID over 16 bytes */
+            if (gf_head(g, &major, &arg) < 0 || major != 2 || arg != 16 ||
+                g->end - g->p < 16)
+                break;
+            s = g->p;
+            g->p += 16;
+            return zpy_uuid_from_bytes(g->cs, s);
+        }
+        if (arg == 0) {             /* cbor2's datetime text */
+            if (gf_head(g, &major, &arg) < 0 || major != 3 ||
+                arg > (uint64_t)(g->end - g->p))
+                break;
+            s = g->p;
+            g->p += arg;
+            switch (zpy_rfc3339_datetime(g->cs, (const char *)s, (size_t)arg, &v)) {
+            case 1:
+                return v;
+            case -1:
+                PyErr_Clear();  /* the pull path words it */
+            }
+        }
+        break;
+    case 7:
+        switch (start[0] & 31) {
+        case 20:
+            Py_RETURN_FALSE;
+        case 21:
+            Py_RETURN_TRUE;
+        case 22:
+            Py_RETURN_NONE;
+        case 23:
+            return Py_NewRef(g->cs->undefined);
+        case 25:
+            return PyFloat_FromDouble(cr_half_to_double((unsigned)arg));
+        case 26: {
+            uint32_t u32 = (uint32_t)arg;
+            float f;
+            memcpy(&f, &u32, sizeof f);
+            return PyFloat_FromDouble((double)f);
+        }
+        case 27: {
+            double d;
+            memcpy(&d, &arg, sizeof d);
+            return PyFloat_FromDouble(d);
+        }
+        }
+        break;
+    }
+    return gf_bail(g);
+}
+
+static PyObject *cbor_loads_impl(PyObject *module, PyObject *arg, int fast)
 {
     zpy_codec_state *cs = zpy_codec_ready(module);
     zlmdb_cbor_reader r;
@@ -1375,6 +1552,20 @@ static PyObject *cbor_loads(PyObject *module, PyObject *arg)
 
     if (cs == NULL || zpy_get_input(arg, &view, "cbor_loads") < 0)
         return NULL;
+    if (fast) {
+        gfast g = {(const unsigned char *)view.buf,
+                   (const unsigned char *)view.buf + view.len, cs, 0, 0};
+        result = gf_value(&g, 0);
+        if (result != NULL && g.p != g.end) {
+            Py_CLEAR(result);   /* trailing bytes: the pull reader words it */
+            g.bail = 1;
+        }
+        if (result != NULL || !g.bail) {
+            if (view.obj != NULL)
+                PyBuffer_Release(&view);
+            return result;
+        }
+    }
     d.cs = cs;
     d.st = d.inl;
     d.n = 0;
@@ -1515,6 +1706,17 @@ out:
     return result;
 }
 
+static PyObject *cbor_loads(PyObject *module, PyObject *arg)
+{
+    return cbor_loads_impl(module, arg, 1);
+}
+
+/* _cbor_loads_pull(data): cbor_loads by the pull reader alone (tests). */
+static PyObject *cbor_loads_pull(PyObject *module, PyObject *arg)
+{
+    return cbor_loads_impl(module, arg, 0);
+}
+
 /* ============================================================ module glue */
 
 static PyObject *codec_setup(PyObject *module, PyObject *args)
@@ -1605,6 +1807,8 @@ PyMethodDef zpy_codec_methods[] = {
     {"_codec_setup", (PyCFunction)codec_setup, METH_VARARGS,
      "_codec_setup(CBORTag, CBORSimpleValue, undefined, CBORDecodeError): called by "
      "zlmdb.codec"},
+    {"_cbor_loads_pull", (PyCFunction)cbor_loads_pull, METH_O,
+     "_cbor_loads_pull(data): cbor_loads without its fast path (tests)"},
     {"_codec_layouts", codec_layouts, METH_NOARGS,
      "_codec_layouts() -> {'dict': bool, 'u128': bool}: the layout checks' results (tests)"},
     {NULL, NULL, 0, NULL}
