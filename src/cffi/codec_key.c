@@ -11,11 +11,21 @@
  * key itself. */
 
 typedef struct zl_keyio {
-    uint64_t u[ZLMDB_KEY_MAX_COMPONENTS];   /* UINT* and OID */
+    /* encode, in */
+    uint64_t u[ZLMDB_KEY_MAX_COMPONENTS];   /* UINT* and OID; UUID: UUID.int's high 64 bits */
+    uint64_t lo[ZLMDB_KEY_MAX_COMPONENTS];  /* UUID: UUID.int's low 64 bits */
     int64_t i[ZLMDB_KEY_MAX_COMPONENTS];    /* TIMESTAMP, ns */
-    size_t off[ZLMDB_KEY_MAX_COMPONENTS];   /* decode: where a byte component starts */
-    size_t len[ZLMDB_KEY_MAX_COMPONENTS];   /* its length (encode: in the blob) */
-    char *out;                              /* encode: the key, `buf`'s bytes */
+    size_t len[ZLMDB_KEY_MAX_COMPONENTS];   /* byte components: length in the blob */
+    unsigned nulls;                         /* bit j set: component j is null */
+    /* encode, out */
+    char *out;                              /* the key: `buf`'s bytes */
+    /* decode, out: signed 64-bit only, which PyPy's JIT reads inline (an
+     * unsigned 64-bit read is a call); UINT*, OID and UUID halves are
+     * their bits, which Python takes modulo 2**64. */
+    int64_t v[ZLMDB_KEY_MAX_COMPONENTS];    /* UINT*, OID, TIMESTAMP; UUID: high half */
+    int64_t vlo[ZLMDB_KEY_MAX_COMPONENTS];  /* UUID: low half */
+    int64_t off[ZLMDB_KEY_MAX_COMPONENTS];  /* byte components: start in the input */
+    int64_t n[ZLMDB_KEY_MAX_COMPONENTS];    /* and length */
     zlmdb_buf buf;
 } zl_keyio;
 _Static_assert(ZLMDB_KEY_MAX_COMPONENTS == 8, "codec_key.cdef declares 8 components");
@@ -43,14 +53,14 @@ static int zl_key_is_bytes(zlmdb_key_type t)
 }
 
 /* Encode the first `k` components (a prefix when `prefix`, else the full
- * key: k == desc->ncomp); bit i of `nulls` makes component i a null.
+ * key: k == desc->ncomp); bit i of io->nulls makes component i a null.
  * Returns the key's size (its bytes at io->out) or a negative libzlmdb
  * code, with the reason in zlmdb_error_last(). */
 static long long zl_key_encode(const zlmdb_key_desc *desc, zl_keyio *io, unsigned k,
-                               int prefix, unsigned flags, unsigned nulls, const char *blob,
-                               size_t blen)
+                               int prefix, unsigned flags, const char *blob, size_t blen)
 {
     zlmdb_key_value vals[ZLMDB_KEY_MAX_COMPONENTS];
+    unsigned char uuids[ZLMDB_KEY_MAX_COMPONENTS][16];
     const unsigned char *p = blob != NULL ? (const unsigned char *)blob
                                           : (const unsigned char *)"";
     size_t pos = 0;
@@ -64,10 +74,19 @@ static long long zl_key_encode(const zlmdb_key_desc *desc, zl_keyio *io, unsigne
     memset(vals, 0, sizeof vals);
     for (j = 0; j < k; j++) {
         zlmdb_key_type t = desc->comp[j];
-        if (nulls & (1u << j)) {
+        if (io->nulls & (1u << j)) {
             vals[j].is_null = 1;
         } else if (t == ZLMDB_KEY_TIMESTAMP) {
             vals[j].i = io->i[j];
+        } else if (t == ZLMDB_KEY_UUID) {
+            /* UUID.int, 128 bits, as its 16 bytes big-endian (UUID.bytes) */
+            unsigned b;
+            for (b = 0; b < 8; b++) {
+                uuids[j][b] = (unsigned char)(io->u[j] >> (56 - 8 * b));
+                uuids[j][8 + b] = (unsigned char)(io->lo[j] >> (56 - 8 * b));
+            }
+            vals[j].data = uuids[j];
+            vals[j].len = 16;
         } else if (zl_key_is_bytes(t)) {
             if (io->len[j] > blen - pos) {   /* the blob is shorter than said */
                 zlmdb_error_clear();
@@ -91,8 +110,8 @@ static long long zl_key_encode(const zlmdb_key_desc *desc, zl_keyio *io, unsigne
     return (long long)io->buf.size;
 }
 
-/* Decode a full key into io: u, i, and off/len of byte components (into
- * `data`).  Returns 0 or a negative libzlmdb code. */
+/* Decode a full key into io: v (and vlo for a UUID), off/n for byte
+ * components (into `data`).  Returns 0 or a negative libzlmdb code. */
 static int zl_key_decode(const zlmdb_key_desc *desc, zl_keyio *io, const char *data,
                          size_t len)
 {
@@ -111,10 +130,25 @@ static int zl_key_decode(const zlmdb_key_desc *desc, zl_keyio *io, const char *d
         return rc;
     /* A successful decode has checked desc: ncomp <= ZLMDB_KEY_MAX_COMPONENTS. */
     for (j = 0; j < desc->ncomp; j++) {
-        io->u[j] = vals[j].u;
-        io->i[j] = vals[j].i;
-        io->off[j] = vals[j].data != NULL ? (size_t)(vals[j].data - base) : 0;
-        io->len[j] = vals[j].len;
+        zlmdb_key_type t = desc->comp[j];
+        if (t == ZLMDB_KEY_UUID) {
+            /* UUID.int from the 16 bytes big-endian, as two halves */
+            uint64_t hi = 0, lo = 0;
+            unsigned b;
+            for (b = 0; b < 8; b++) {
+                hi = (hi << 8) | vals[j].data[b];
+                lo = (lo << 8) | vals[j].data[8 + b];
+            }
+            io->v[j] = (int64_t)hi;
+            io->vlo[j] = (int64_t)lo;
+        } else if (t == ZLMDB_KEY_TIMESTAMP) {
+            io->v[j] = vals[j].i;
+        } else if (zl_key_is_bytes(t)) {
+            io->off[j] = (int64_t)(vals[j].data - base);
+            io->n[j] = (int64_t)vals[j].len;
+        } else {
+            io->v[j] = (int64_t)vals[j].u;
+        }
     }
     return 0;
 }

@@ -28,6 +28,8 @@ from zlmdb._cffi import errors as _errors
 
 _MAX: Final = 8
 _U64_MAX: Final = 2 ** 64 - 1
+_U128_MAX: Final = 2 ** 128 - 1
+_2_64: Final = 2 ** 64
 # C's INT64_MAX / 10**9 - 1 and INT64_MIN / 10**9 + 1 (division truncating
 # toward zero): the seconds pyconv_key.c takes from a datetime.
 _SECS_MAX: Final = 9223372035
@@ -214,12 +216,11 @@ def _buffer_bytes(o: object) -> bytes:
     return m.tobytes()
 
 
-def _uuid_bytes(u: Any) -> bytes:
-    # UUID keeps its value in the slot 'int'; a subclass may compute it.
-    iv = u.int
+def _uuid_int(iv: object) -> int:
+    """A UUID's 'int' that is not exactly an int: its value, if an int."""
     if not isinstance(iv, int):
         raise TypeError("UUID.int is not an int")
-    return iv.to_bytes(16, "big")
+    return _int_index(iv)
 
 
 def _ts_value(mode: int, ns: int) -> object:
@@ -303,6 +304,65 @@ def _ctor_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, str]
             if name not in ("components", "timestamp"):
                 raise TypeError("'%s' is an invalid keyword argument for KeyCodec()" % name)
     return components, ts
+
+
+def _put(kc: "KeyCodec", io: Any, o: object, kind: int, idx: int, value: bool,
+         blob: bytes) -> bytes:
+    """Store component `idx` (`o`, of the given kind) in `io` as
+    pyconv_key.c's component() fills a zlmdb_key_value: a null, an
+    unsigned, a timestamp's nanoseconds, or bytes, appended to `blob`
+    (returned) with their length in io.len."""
+    if o is None:
+        io.nulls |= 1 << idx
+        return blob
+    if kind == _K_UINT:
+        if o.__class__ is not int:
+            if not isinstance(o, int):
+                raise _wrong_type(kc, o, idx, value)
+            v = _int_index(o)
+        else:
+            v = o
+        if v < 0 or v > _U64_MAX:
+            raise _out_of_range(kc, o, idx, value)
+        io.u[idx] = v
+        return blob
+    if kind == _K_TIMESTAMP:
+        io.i[idx] = _timestamp(kc, o, idx, value)
+        return blob
+    if kind == _K_STRING:
+        if o.__class__ is str:
+            piece = o.encode("utf-8")
+        elif isinstance(o, str):
+            piece = _str_encode(o, "utf-8")
+        else:
+            raise _wrong_type(kc, o, idx, value)
+    elif kind == _K_UUID:
+        if not isinstance(o, _UUID):
+            raise _wrong_type(kc, o, idx, value)
+        # UUID keeps its value in the slot 'int' (a subclass may compute
+        # it): its 128 bits go to C as two unsigneds, which C writes as the
+        # 16 bytes big-endian (UUID.bytes).
+        iv = o.int
+        if iv.__class__ is not int:
+            iv = _uuid_int(iv)
+        if iv < 0:
+            raise OverflowError("can't convert negative int to unsigned")
+        if iv > _U128_MAX:
+            raise OverflowError("int too big to convert")
+        io.u[idx] = iv >> 64
+        io.lo[idx] = iv & _U64_MAX
+        return blob
+    elif o.__class__ is bytes:
+        piece = o
+    elif isinstance(o, str):
+        raise _wrong_type(kc, o, idx, value)
+    else:
+        try:
+            piece = _buffer_bytes(o)
+        except TypeError:
+            raise _wrong_type(kc, o, idx, value) from None
+    io.len[idx] = len(piece)
+    return blob + piece if blob else piece
 
 
 # ------------------------------------------------------------------ KeyCodec
@@ -452,56 +512,29 @@ first components equal these starts with the result."""
 
     def _encode(self, items: tuple[object, ...], k: int, flags: int, prefix: int,
                 value: bool) -> bytes:
-        """Encode `k` components; `prefix`: zlmdb_key_encode_prefix() (k <= ncomp), else the full key;
-        `value`: a one-component codec's value (its errors say "value")."""
+        """Encode `k` components: a prefix (zlmdb_key_encode_prefix(), k <=
+        ncomp) when `prefix`, else the full key; `value`: a one-component
+        codec's value (its errors say "value")."""
         kinds = self._kinds
         io = _keyio()
-        nulls = 0
-        blob = b""
-        for idx in range(k):
-            o = items[idx]
-            if o is None:
-                nulls |= 1 << idx
-                continue
-            kind = kinds[idx]
-            if kind == _K_UINT:
-                if o.__class__ is not int:
-                    if not isinstance(o, int):
-                        raise _wrong_type(self, o, idx, value)
-                    v = _int_index(o)
-                else:
-                    v = o
-                if v < 0 or v > _U64_MAX:
-                    raise _out_of_range(self, o, idx, value)
-                io.u[idx] = v
-                continue
-            if kind == _K_TIMESTAMP:
-                io.i[idx] = _timestamp(self, o, idx, value)
-                continue
-            if kind == _K_STRING:
-                if o.__class__ is str:
-                    piece = o.encode("utf-8")
-                elif isinstance(o, str):
-                    piece = _str_encode(o, "utf-8")
-                else:
-                    raise _wrong_type(self, o, idx, value)
-            elif kind == _K_UUID:
-                if not isinstance(o, _UUID):
-                    raise _wrong_type(self, o, idx, value)
-                piece = _uuid_bytes(o)
-            else:
-                if o.__class__ is bytes:
-                    piece = o
-                elif isinstance(o, str):
-                    raise _wrong_type(self, o, idx, value)
-                else:
-                    try:
-                        piece = _buffer_bytes(o)
-                    except TypeError:
-                        raise _wrong_type(self, o, idx, value) from None
-            io.len[idx] = len(piece)
-            blob = blob + piece if blob else piece
-        n = _encode_c(self._desc, io, k, prefix, flags, nulls, blob, len(blob))
+        io.nulls = 0
+        # Unrolled: a loop here would be a JIT loop of its own, entered per key.
+        blob = _put(self, io, items[0], kinds[0], 0, value, b"") if k else b""
+        if k > 1:
+            blob = _put(self, io, items[1], kinds[1], 1, value, blob)
+        if k > 2:
+            blob = _put(self, io, items[2], kinds[2], 2, value, blob)
+        if k > 3:
+            blob = _put(self, io, items[3], kinds[3], 3, value, blob)
+        if k > 4:
+            blob = _put(self, io, items[4], kinds[4], 4, value, blob)
+        if k > 5:
+            blob = _put(self, io, items[5], kinds[5], 5, value, blob)
+        if k > 6:
+            blob = _put(self, io, items[6], kinds[6], 6, value, blob)
+        if k > 7:
+            blob = _put(self, io, items[7], kinds[7], 7, value, blob)
+        n = _encode_c(self._desc, io, k, prefix, flags, blob if blob else _NULL, len(blob))
         if n < 0:
             raise _lib_error(n, value)
         res = _unpack(io.out, n) if n else b""
@@ -523,28 +556,67 @@ one-component codec."""
         if rc != 0:
             raise _lib_error(rc, False)
         kinds = self._kinds
-        if self._ncomp == 1:
-            res = self._value(io, kinds[0], 0, data)
+        n = self._ncomp
+        get = self._value
+        # Unrolled, as in _encode.
+        a = get(io, kinds[0], 0, data)
+        if n == 1:
+            res = a
         else:
-            res = tuple([self._value(io, kinds[i], i, data) for i in range(self._ncomp)])
+            b = get(io, kinds[1], 1, data)
+            if n == 2:
+                res = (a, b)
+            else:
+                c = get(io, kinds[2], 2, data)
+                if n == 3:
+                    res = (a, b, c)
+                else:
+                    res = (a, b, c) + self._rest(io, kinds, n, data)
         _POOL.append(io)
         return res
 
+    def _rest(self, io: Any, kinds: tuple[int, ...], n: int, data: bytes) -> tuple[object, ...]:
+        """Components 3 .. n-1 of a decoded key."""
+        get = self._value
+        d = get(io, kinds[3], 3, data)
+        if n == 4:
+            return (d,)
+        e = get(io, kinds[4], 4, data)
+        if n == 5:
+            return (d, e)
+        f = get(io, kinds[5], 5, data)
+        if n == 6:
+            return (d, e, f)
+        g = get(io, kinds[6], 6, data)
+        if n == 7:
+            return (d, e, f, g)
+        return (d, e, f, g, get(io, kinds[7], 7, data))
+
     def _value(self, io: Any, kind: int, i: int, data: bytes) -> object:
+        """Decoded component `i` as pyconv_key.c's kc_decode_raw() makes it
+        (io holds unsigneds as their int64 bits, see codec_key.c)."""
         if kind == _K_UINT:
-            return io.u[i]
+            x = io.v[i]
+            return x if x >= 0 else x + _2_64
         if kind == _K_TIMESTAMP:
-            return _ts_value(self._ts_mode, io.i[i])
-        off = io.off[i]
-        end = off + io.len[i]
-        if kind == _K_STRING:
-            return data[off:end].decode("utf-8")
+            return _ts_value(self._ts_mode, io.v[i])
         if kind == _K_UUID:
+            hi = io.v[i]
+            lo = io.vlo[i]
+            if hi < 0:
+                hi += _2_64
+            if lo < 0:
+                lo += _2_64
+            # What UUID.__init__ does, minus its argument checks: the class
+            # is immutable through its __setattr__, so set the slots directly.
             u = _object_new(_UUID)
-            _object_setattr(u, "int", _int_from_bytes(data[off:end], "big"))
+            _object_setattr(u, "int", (hi << 64) | lo)
             _object_setattr(u, "is_safe", _UUID_UNKNOWN)
             return u
-        return data[off:end]
+        off = io.off[i]
+        if kind == _K_STRING:
+            return data[off:off + io.n[i]].decode("utf-8")
+        return data[off:off + io.n[i]]
 
 
 KeyCodec.__module__ = "zlmdb.codec"
