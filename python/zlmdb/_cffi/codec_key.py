@@ -517,28 +517,31 @@ first components equal these starts with the result."""
         codec's value (its errors say "value")."""
         kinds = self._kinds
         io = _keyio()
-        io.nulls = 0
-        # Unrolled: a loop here would be a JIT loop of its own, entered per key.
-        blob = _put(self, io, items[0], kinds[0], 0, value, b"") if k else b""
-        if k > 1:
-            blob = _put(self, io, items[1], kinds[1], 1, value, blob)
-        if k > 2:
-            blob = _put(self, io, items[2], kinds[2], 2, value, blob)
-        if k > 3:
-            blob = _put(self, io, items[3], kinds[3], 3, value, blob)
-        if k > 4:
-            blob = _put(self, io, items[4], kinds[4], 4, value, blob)
-        if k > 5:
-            blob = _put(self, io, items[5], kinds[5], 5, value, blob)
-        if k > 6:
-            blob = _put(self, io, items[6], kinds[6], 6, value, blob)
-        if k > 7:
-            blob = _put(self, io, items[7], kinds[7], 7, value, blob)
-        n = _encode_c(self._desc, io, k, prefix, flags, blob if blob else _NULL, len(blob))
-        if n < 0:
-            raise _lib_error(n, value)
-        res = _unpack(io.out, n) if n else b""
-        _POOL.append(io)
+        try:
+            io.nulls = 0
+            # Unrolled: a loop here would be a JIT loop of its own, entered per key.
+            blob = _put(self, io, items[0], kinds[0], 0, value, b"") if k else b""
+            if k > 1:
+                blob = _put(self, io, items[1], kinds[1], 1, value, blob)
+            if k > 2:
+                blob = _put(self, io, items[2], kinds[2], 2, value, blob)
+            if k > 3:
+                blob = _put(self, io, items[3], kinds[3], 3, value, blob)
+            if k > 4:
+                blob = _put(self, io, items[4], kinds[4], 4, value, blob)
+            if k > 5:
+                blob = _put(self, io, items[5], kinds[5], 5, value, blob)
+            if k > 6:
+                blob = _put(self, io, items[6], kinds[6], 6, value, blob)
+            if k > 7:
+                blob = _put(self, io, items[7], kinds[7], 7, value, blob)
+            n = _encode_c(self._desc, io, k, prefix, flags, blob if blob else _NULL, len(blob))
+            if n < 0:
+                raise _lib_error(n, value)
+            res = _unpack(io.out, n) if n else b""
+        finally:
+            # back to the pool, also after an error: every call sets what it reads
+            _POOL.append(io)
         return res
 
     def decode(self, data: Any = _NOARG, /, *more: object, **kw: object) -> Any:
@@ -552,27 +555,30 @@ one-component codec."""
         if data.__class__ is not bytes:
             data = _input(data)
         io = _keyio()
-        rc = _decode_c(self._desc, io, data, len(data))
-        if rc != 0:
-            raise _lib_error(rc, False)
-        kinds = self._kinds
-        n = self._ncomp
-        get = self._value
-        # Unrolled, as in _encode.
-        a = get(io, kinds[0], 0, data)
-        if n == 1:
-            res = a
-        else:
-            b = get(io, kinds[1], 1, data)
-            if n == 2:
-                res = (a, b)
+        try:
+            rc = _decode_c(self._desc, io, data, len(data))
+            if rc != 0:
+                raise _lib_error(rc, False)
+            kinds = self._kinds
+            n = self._ncomp
+            get = self._value
+            # Unrolled, as in _encode.
+            a = get(io, kinds[0], 0, data)
+            if n == 1:
+                res = a
             else:
-                c = get(io, kinds[2], 2, data)
-                if n == 3:
-                    res = (a, b, c)
+                b = get(io, kinds[1], 1, data)
+                if n == 2:
+                    res = (a, b)
                 else:
-                    res = (a, b, c) + self._rest(io, kinds, n, data)
-        _POOL.append(io)
+                    c = get(io, kinds[2], 2, data)
+                    if n == 3:
+                        res = (a, b, c)
+                    else:
+                        res = (a, b, c) + self._rest(io, kinds, n, data)
+        finally:
+            # back to the pool, also after an error: every call sets what it reads
+            _POOL.append(io)
         return res
 
     def _rest(self, io: Any, kinds: tuple[int, ...], n: int, data: bytes) -> tuple[object, ...]:
