@@ -4,7 +4,8 @@
  * component to what a zlmdb_key_value holds (an unsigned, a timestamp's
  * nanoseconds, or bytes) and stores it in a zl_keyio; the bytes of all
  * components come concatenated in one `blob`, each component's length in
- * `len`.  zl_key_encode() makes the zlmdb_key_value array of them and runs
+ * `len`, except a UUID's, which come as UUID.int's two 64-bit halves and
+ * are written here as its 16 big-endian bytes (UUID.bytes).  zl_key_encode() makes the zlmdb_key_value array of them and runs
  * libzlmdb's encoder, which does every check of range, size and UTF-8;
  * zl_key_decode() runs libzlmdb's decoder and hands the values back, byte
  * components as offsets into the input.  Nothing here encodes or checks a

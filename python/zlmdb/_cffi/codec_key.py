@@ -5,8 +5,9 @@ same constructor, properties, methods, results, exceptions and messages.
 libzlmdb does the encoding, the decoding and every check of range, size and
 UTF-8 (``zlmdb_key_encode``, ``_encode_prefix``, ``_decode``); this module
 converts Python objects to what a ``zlmdb_key_value`` holds and back, as
-pyconv_key.c does: ints as unsigneds, ``UUID.int`` as 16 big-endian bytes,
-datetimes and numpy.datetime64 as int64 nanoseconds, str as UTF-8.
+pyconv_key.c does: ints as unsigneds, ``UUID.int`` as its two 64-bit halves
+(C writes them as the 16 big-endian bytes, ``UUID.bytes``), datetimes and
+numpy.datetime64 as int64 nanoseconds, str as UTF-8.
 
 One C call per key each way (src/cffi/codec_key.c): encode stores the
 component values in a ``zl_keyio`` (byte components concatenated in one
@@ -16,6 +17,10 @@ byte components as offsets into the input.  The ``zl_keyio`` come from a
 pool, taken for one call and given back after it, so threads (CFFI
 releases the GIL around the call) and nested calls (a ``utcoffset()`` or a
 ``__del__`` that encodes a key) never share one.
+
+Written for PyPy's JIT: no loop over the components (an inner loop is a
+JIT loop of its own, entered once per key), and decode reads only signed
+64-bit fields (an unsigned 64-bit read is a call).
 """
 import datetime as _dt
 import operator
@@ -41,7 +46,8 @@ _ENOMEM: Final[int] = lib.ZLMDB_ENOMEM
 _HEAPTYPE: Final = 1 << 9              # Py_TPFLAGS_HEAPTYPE
 
 # What Python hands to libzlmdb for a component: an unsigned (io.u), a
-# timestamp (io.i), or bytes (the blob, length in io.len).
+# timestamp (io.i), a UUID's int (io.u, io.lo), or bytes (the blob, their
+# length in io.len).
 _K_UINT: Final = 0
 _K_TIMESTAMP: Final = 1
 _K_UUID: Final = 2
@@ -78,7 +84,6 @@ _UUID_UNKNOWN: Final = _uuid.SafeUUID.unknown
 _object_new: Final = object.__new__
 _object_setattr: Final = object.__setattr__
 _int_index: Final = int.__index__
-_int_from_bytes: Final = int.from_bytes
 _str_encode: Final = str.encode
 _datetime: Final = _dt.datetime
 _timedelta: Final = _dt.timedelta
@@ -475,7 +480,6 @@ value words the errors for a stored value (a map's value codec), not a key."""
                       value: object = False, **kw: object) -> bytes:
         """Encode the first len(values) components (a tuple): every full key whose
 first components equal these starts with the result."""
-        # value= is accepted and, as in the extension, changes nothing here.
         if more or kw or values is _NOARG:
             raise _call_error("encode_prefix", (values is not _NOARG) + len(more), kw)
         flags = 0
@@ -484,7 +488,7 @@ first components equal these starts with the result."""
         if lenient:
             flags |= _LENIENT
         if value:
-            pass
+            pass  # accepted, its truth taken, and unused, as in the extension
         items = self._items(values, 1)
         return self._encode(items, len(items), flags, 1, False)
 
