@@ -39,7 +39,6 @@ _2_64: Final = 2 ** 64
 # toward zero): the seconds pyconv_key.c takes from a datetime.
 _SECS_MAX: Final = 9223372035
 _SECS_MIN: Final = -9223372035
-_EPOCH_ORDINAL: Final = 719163         # date(1970, 1, 1).toordinal()
 _NULL_AS_ZERO: Final[int] = lib.ZLMDB_KEY_NULL_AS_ZERO
 _LENIENT: Final[int] = lib.ZLMDB_KEY_LENIENT
 _ENOMEM: Final[int] = lib.ZLMDB_ENOMEM
@@ -87,8 +86,7 @@ _int_index: Final = int.__index__
 _str_encode: Final = str.encode
 _datetime: Final = _dt.datetime
 _timedelta: Final = _dt.timedelta
-_toordinal: Final = _dt.date.toordinal
-_EPOCH_UTC: Final = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_UTC: Final = _dt.timezone.utc
 _unpack: Final = ffi.unpack
 _encode_c: Final = lib.zl_key_encode
 _decode_c: Final = lib.zl_key_decode
@@ -195,9 +193,12 @@ def _timestamp(kc: "KeyCodec", o: object, idx: int, value: bool) -> int:
     if isinstance(o, _datetime):
         # Naive datetimes are taken as UTC (numpy's datetime64 view); an
         # aware one loses its offset's days and seconds.
-        secs = ((_toordinal(o) - _EPOCH_ORDINAL) * 86400 + o.hour * 3600 + o.minute * 60
-                + o.second)
-        if o.tzinfo is not None:
+        secs = (_days_from_civil(o.year, o.month, o.day) * 86400 + o.hour * 3600
+                + o.minute * 60 + o.second)
+        tz = o.tzinfo
+        # timezone.utc's offset is 0: no utcoffset() call for a datetime
+        # (not a subclass, which may define its own) in UTC.
+        if tz is not None and not (tz is _UTC and o.__class__ is _datetime):
             off = o.utcoffset()
             if isinstance(off, _timedelta):
                 secs -= off.days * 86400 + off.seconds
@@ -207,7 +208,7 @@ def _timestamp(kc: "KeyCodec", o: object, idx: int, value: bool) -> int:
     np = _numpy()
     if np is not None and isinstance(o, np.datetime64):
         # numpy's own conversion, for every unit (NaT is INT64_MIN).
-        return _timestamp(kc, operator.index(np.datetime64(o, "ns").astype("int64")), idx,
+        return _timestamp(kc, operator.index(np.datetime64(o, "ns").astype(np.int64)), idx,
                           value)
     raise _wrong_type(kc, o, idx, value)
 
@@ -238,9 +239,37 @@ def _ts_value(mode: int, ns: int) -> object:
             raise ImportError("numpy is required for timestamp='numpy'")
         return np.datetime64(ns, "ns")
     if mode == _TS_DATETIME:
-        # Floored to microseconds, as datetime can hold no more.
-        return _EPOCH_UTC + _timedelta(microseconds=ns // 1000)
+        # Floored to microseconds, as datetime can hold no more: what
+        # datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=us)
+        # gives, without PyPy's (pure-Python) timedelta arithmetic.
+        days, us = divmod(ns // 1000, 86400000000)
+        y, m, d = _civil_from_days(days)
+        secs, us = divmod(us, 1000000)
+        return _datetime(y, m, d, secs // 3600, secs // 60 % 60, secs % 60, us, _UTC)
     return ns
+
+
+def _days_from_civil(y: int, m: int, d: int) -> int:
+    """Days from 1970-01-01 to y-m-d, proleptic Gregorian (pyconv_key.c's
+    days_from_civil(), H. Hinnant's algorithm)."""
+    y -= m <= 2
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _civil_from_days(z: int) -> tuple[int, int, int]:
+    """The date `z` days after 1970-01-01 (the inverse of _days_from_civil)."""
+    z += 719468
+    era = (z if z >= 0 else z - 146096) // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    m = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (m <= 2), m, doy - (153 * mp + 2) // 5 + 1
 
 
 def _input(data: object) -> bytes:
