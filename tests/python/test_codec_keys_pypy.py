@@ -288,3 +288,47 @@ def test_pypy_uses_the_cffi_binding():
     from zlmdb._cffi import codec_key
     assert KeyCodec is codec_key.KeyCodec
     assert KeyCodec.__module__ == "zlmdb.codec"
+
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(st.one_of(st.integers(-2 ** 63, 2 ** 63 - 1),
+                 st.sampled_from([0, -1, 999, -1000, -1001, 2 ** 63 - 1, -2 ** 63,
+                                  951782400 * 10 ** 9, 951868800 * 10 ** 9 - 1])))
+def test_timestamp_to_datetime_is_epoch_plus_timedelta(ns):
+    got = KeyCodec("timestamp", timestamp="datetime").decode(ns.to_bytes(8, "big", signed=True))
+    want = _EPOCH + datetime.timedelta(microseconds=ns // 1000)
+    assert got == want and type(got) is datetime.datetime
+    assert got.tzinfo is datetime.timezone.utc and got.fold == 0
+
+
+_TZS = [None, datetime.timezone.utc, datetime.timezone(datetime.timedelta(hours=-5, minutes=-30)),
+        datetime.timezone(datetime.timedelta(hours=13, seconds=7, microseconds=9))]
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(st.datetimes(min_value=datetime.datetime(1678, 1, 1),
+                    max_value=datetime.datetime(2262, 1, 1)), st.sampled_from(_TZS))
+def test_datetime_to_timestamp(dt, tz):
+    dt = dt.replace(tzinfo=tz)
+    off = dt.utcoffset() or datetime.timedelta(0)
+    # the offset's days and seconds count, not its microseconds (pyconv_key.c)
+    secs = ((dt.replace(tzinfo=None) - datetime.datetime(1970, 1, 1)) // datetime.timedelta(seconds=1)
+            - off.days * 86400 - off.seconds)
+    ns = secs * 10 ** 9 + dt.microsecond * 1000
+    assert KeyCodec("timestamp").encode(dt, lenient=True) == ns.to_bytes(8, "big", signed=True)
+
+
+class _OffsetDatetime(datetime.datetime):
+    def utcoffset(self):
+        return datetime.timedelta(hours=2)
+
+
+def test_a_datetime_subclass_gives_its_own_utcoffset():
+    dt = _OffsetDatetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+    assert KeyCodec("timestamp", timestamp="int").decode(KeyCodec("timestamp").encode(dt)) == \
+        (1577836800 - 7200) * 10 ** 9
