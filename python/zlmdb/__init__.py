@@ -20,14 +20,15 @@ __version__ = "26.10.1.1"
 
 if _platform.python_implementation() == "PyPy":
     # PyPy runs zlmdb through the CFFI binding of libzlmdb (zlmdb._cffi).
-    # Phase 1 of that port is the low-level API, zlmdb.lmdb; the object layer
-    # (Database, the maps) and zlmdb.codec follow in phase 2.
+    # It has the low-level API, zlmdb.lmdb, and the codecs, zlmdb.codec; the
+    # object layer (Database, the maps) follows.
     from zlmdb import _lmdb_cffi
+    from zlmdb import codec
     from zlmdb import lmdb
 
-    __all__ = ("__version__", "lmdb")
+    __all__ = ("__version__", "codec", "lmdb")
 
-    _NOT_YET = ("codec", "flatbuffers", "setup_flatbuffers_import",
+    _NOT_YET = ("flatbuffers", "setup_flatbuffers_import",
                 "check_autobahn_flatbuffers_version_in_sync", "Schema", "Database",
                 "Transaction", "TransactionStats", "table", "NullValueConstraint",
                 "IndexSpec", "RecordDecodeError", "PersistentMap", "PersistentMapIterator",
@@ -37,8 +38,8 @@ if _platform.python_implementation() == "PyPy":
         if name in _NOT_YET or name.startswith("Map"):
             raise NotImplementedError(
                 "zlmdb.%s is not available on PyPy yet: this build has the low-level "
-                "API only (zlmdb.lmdb, a drop-in for py-lmdb); the ORM on PyPy is "
-                "the next step of the port" % name)
+                "API (zlmdb.lmdb, a drop-in for py-lmdb) and the codecs (zlmdb.codec); "
+                "the ORM on PyPy is the next step of the port" % name)
         raise AttributeError("module 'zlmdb' has no attribute %r" % name)
 
     def _check_native_version():

@@ -14,7 +14,7 @@ Neither cbor2 nor json is used at run time (json only to raise
 The mappings, and where they differ from cbor2/json, are in docs/codecs.md
 ("Python API").
 """
-from zlmdb import _native
+from zlmdb._cffi import ACTIVE as _ON_CFFI
 
 __all__ = (
     "cbor_dumps", "cbor_loads", "json_dumps", "json_dumpb", "json_loads",
@@ -114,14 +114,30 @@ class CBORDecodeError(ValueError):
         self.pos = pos
 
 
-_native._codec_setup(CBORTag, CBORSimpleValue, undefined, CBORDecodeError)
+if _ON_CFFI:
+    # PyPy: the CFFI binding of the same libzlmdb readers and writers
+    # (python/zlmdb/_cffi/codec_*.py, docs/codecs.md "On PyPy").
+    from zlmdb._cffi import codec_cbor as _cbor
+    from zlmdb._cffi import codec_json as _json
+    from zlmdb._cffi import codec_key as _key
 
+    _cbor.setup(CBORTag, CBORSimpleValue, undefined, CBORDecodeError)
+    cbor_dumps = _cbor.cbor_dumps
+    cbor_loads = _cbor.cbor_loads
+    json_dumps = _json.json_dumps
+    json_dumpb = _json.json_dumpb
+    json_loads = _json.json_loads
+    KeyCodec = _key.KeyCodec
+else:
+    from zlmdb import _native
 
-# The functions are the C functions themselves (no Python call layer);
-# their docstrings live in src/ext/pyconv.c.
-cbor_dumps = _native.cbor_dumps
-cbor_loads = _native.cbor_loads
-json_dumps = _native.json_dumps
-json_dumpb = _native.json_dumpb
-json_loads = _native.json_loads
-KeyCodec = _native.KeyCodec
+    _native._codec_setup(CBORTag, CBORSimpleValue, undefined, CBORDecodeError)
+
+    # The functions are the C functions themselves (no Python call layer);
+    # their docstrings live in src/ext/pyconv.c.
+    cbor_dumps = _native.cbor_dumps
+    cbor_loads = _native.cbor_loads
+    json_dumps = _native.json_dumps
+    json_dumpb = _native.json_dumpb
+    json_loads = _native.json_loads
+    KeyCodec = _native.KeyCodec

@@ -16,9 +16,22 @@ Python's bytes directly as ``const char *`` and writing results into
 ``zl_val``, a struct the Python side allocates once per transaction or
 cursor.  Python-side code: python/zlmdb/_cffi/.
 """
+import os
 import sys
 
 import cffi
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# The codecs' part of the module, one pair of files per codec: PART.cdef
+# (declarations, appended to CDEF) and PART.c (C, appended to SOURCE).
+# python/zlmdb/_cffi/PART.py is the Python side of each.
+PARTS = ("codec_cbor", "codec_json", "codec_key")
+
+
+def _part(name, ext):
+    with open(os.path.join(HERE, name + ext), encoding="utf-8") as f:
+        return "\n/* ---- src/cffi/%s%s */\n%s" % (name, ext, f.read())
 
 CDEF = r"""
 typedef unsigned int MDB_dbi;
@@ -382,8 +395,8 @@ static int zl_verify_pages(const zlmdb_verify_report *report, uint64_t npages,
 
 def make_ffi():
     ffi = cffi.FFI()
-    ffi.cdef(CDEF)
-    ffi.set_source("zlmdb._lmdb_cffi", SOURCE)
+    ffi.cdef(CDEF + "".join(_part(p, ".cdef") for p in PARTS))
+    ffi.set_source("zlmdb._lmdb_cffi", SOURCE + "".join(_part(p, ".c") for p in PARTS))
     return ffi
 
 

@@ -35,7 +35,9 @@ TESTS=${PYPY_TESTS:-"tests/python/test_lowlevel_env.py tests/python/test_lowleve
 tests/python/test_lowlevel_cursor.py tests/python/test_lowlevel_spare.py \
 tests/python/test_env_txn.py tests/python/test_cursor_basics.py tests/python/test_engines.py \
 tests/python/test_diff_pylmdb.py tests/python/test_aio.py tests/python/test_tool.py \
-tests/python/test_verify.py tests/python/test_lifetime.py tests/python/test_pylmdb3_changes.py"}
+tests/python/test_verify.py tests/python/test_lifetime.py tests/python/test_pylmdb3_changes.py \
+tests/python/test_codec_cbor.py tests/python/test_codec_cbor_datetime.py \
+tests/python/test_codec_json.py tests/python/test_codec_fast_paths.py tests/python/test_codec_keys.py"}
 status=0
 echo "== our low-level tests on PyPy ($(basename $WHEEL)), new environments on LMDB 0.9"
 $PY -m pytest -q -p no:cacheprovider $TESTS || status=1

@@ -1,0 +1,1 @@
+/* codec_json: C of the CFFI module for python/zlmdb/_cffi/codec_json.py. */
