@@ -313,7 +313,10 @@ static int zl_cbor_rfc3339(const unsigned char *p, size_t n, zl_cbor_titem *t)
  * Every ARRAY, MAP and indefinite BYTES/TEXT is closed by an END item.
  * ZL_CBOR_TAPE_OK: *count items.  ZL_CBOR_TAPE_FULL: the input is well
  * formed but needs *count items, more than `cap`.  ZL_CBOR_TAPE_ERROR:
- * malformed, with the message in msg and its offset in *err_pos. */
+ * malformed, with the message in msg and its offset in *err_pos; the
+ * *count items read before the error are on the tape as far as `cap` goes
+ * (the caller builds them first: an error they hold, such as a bad tagged
+ * value, comes first in the input and is the one to report). */
 static int zl_cbor_tape(const char *data, size_t len, zl_cbor_titem *tape, size_t cap,
                         size_t *count, size_t *err_pos, char *msg, size_t msgcap)
 {
@@ -367,6 +370,7 @@ static int zl_cbor_tape(const char *data, size_t len, zl_cbor_titem *tape, size_
             m = zlmdb_strerror(rc);
         snprintf(msg, msgcap, "%s", m);
         *err_pos = r.error_offset;
+        *count = n;
         zlmdb_cbor_reader_dispose(&r);
         return ZL_CBOR_TAPE_ERROR;
     }

@@ -16,6 +16,7 @@ reader); Python only decides what to write and builds the objects:
 """
 import datetime as _dt
 import decimal as _decimal
+import re as _re
 import uuid as _uuid
 from typing import Any, Callable, List, Optional
 
@@ -442,6 +443,8 @@ class _Tape:
 
 
 _tapes: List[_Tape] = []
+_DEC_MAX_EMAX = 999999999999999999    # decimal.MAX_EMAX (64-bit)
+_DEC_MIN_ETINY = -1999999999999999997  # decimal.MIN_ETINY (64-bit)
 _timezones: dict = {}  # type: ignore[type-arg]  # offset minutes -> timezone
 
 
@@ -459,6 +462,18 @@ def _timezone(minutes: int) -> Any:
     return tz
 
 
+# What CPython's datetime.fromisoformat (C) can accept at most, with every
+# digit an ASCII digit: PyPy's (pure Python) reads its fixed-width fields
+# with int(), which takes " 1", "+1" or non-ASCII digits too.  Only the
+# digits are checked here; fromisoformat decides about everything else.
+_D = "[0-9]"
+_ISO_DATE = "%s{4}(?:-%s{2}-%s{2}|%s{4}|-?W%s{2}(?:-?%s)?)" % ((_D,) * 6)
+_ISO_HMS = "%s{2}(?::?%s{2}(?::?%s{2}(?:[.,]%s*)?)?)?" % ((_D,) * 4)
+_iso_datetime = _re.compile("%s(?:.%s ?(?:Z|[+-]%s)?)?" % (_ISO_DATE, _ISO_HMS, _ISO_HMS),
+                            _re.DOTALL | _re.ASCII).fullmatch
+_iso_date = _re.compile(_ISO_DATE, _re.ASCII).fullmatch
+
+
 def _apply_tag(tag: int, v: Any, imm: bool, pos: int) -> Any:
     """The value of tag ``tag`` over ``v`` (cbor2's semantic tags)."""
     tv = type(v)
@@ -466,7 +481,7 @@ def _apply_tag(tag: int, v: Any, imm: bool, pos: int) -> Any:
         if not isinstance(v, str):
             raise _decode_error("error decoding string-form datetime", pos)
         try:
-            d = _DateTime.fromisoformat(v)
+            d = _DateTime.fromisoformat(v) if _iso_datetime(v) else None
         except Exception:
             d = None
         if not isinstance(d, _DateTime) or d.tzinfo is None:
@@ -489,8 +504,12 @@ def _apply_tag(tag: int, v: Any, imm: bool, pos: int) -> Any:
         if (tv is not tuple or len(v) != 2 or type(v[0]) is not int or
                 type(v[1]) is not int):
             raise _decode_error("error decoding decimal fraction", pos)
+        exp, mant = v
+        # The exponents CPython's decimal (libmpdec) takes; PyPy's takes any.
+        if exp < _DEC_MIN_ETINY or exp + len(str(abs(mant))) - 1 > _DEC_MAX_EMAX:
+            raise _decode_error("error decoding decimal fraction", pos)
         try:
-            return _Decimal("%dE%d" % (v[1], v[0]))
+            return _Decimal("%dE%d" % (mant, exp))
         except Exception:
             raise _decode_error("error decoding decimal fraction", pos) from None
     if tag == 37:
@@ -515,6 +534,8 @@ def _apply_tag(tag: int, v: Any, imm: bool, pos: int) -> Any:
         if not isinstance(v, str):
             raise _decode_error("error decoding string-form date", pos)
         try:
+            if not _iso_date(v):
+                raise ValueError(v)
             return _Date.fromisoformat(v)
         except Exception:
             raise _decode_error("error decoding string-form date", pos) from None
@@ -524,7 +545,8 @@ def _apply_tag(tag: int, v: Any, imm: bool, pos: int) -> Any:
 
 
 def _build(items: Any, count: int, data: bytes) -> Any:
-    """The value of the tape's ``count`` items (a complete document)."""
+    """The value of the tape's ``count`` items: a complete document, or
+    _NOTHING for the beginning of one."""
     stack: List[_DFrame] = []
     top: Any = None
     i = 0
@@ -625,7 +647,7 @@ def _build(items: Any, count: int, data: bytes) -> Any:
             # a tag: applied to its one value, which goes up in turn
             v = _apply_tag(top.tag, v, top.imm, t.pos)
             top = stack.pop() if stack else None
-    raise SystemError("CBOR: incomplete tape")
+    return _NOTHING  # the tape of malformed input: its items before the error
 
 
 def _input(data: Any) -> bytes:
@@ -653,7 +675,8 @@ def cbor_loads(data: Any) -> Any:
         items = tp.items
         res = tp.res
         rc = _tape(data, len(data), items, tp.cap, res, tp.pos, tp.msg, 256)
-        if rc == _TAPE_FULL:
+        if rc != 0 and res[0] > tp.cap:
+            # A longer tape than this one: again with one that holds it all.
             need = res[0]
             if need <= _TAPE_CAP_KEPT:
                 tp = _Tape(need)
@@ -662,11 +685,17 @@ def cbor_loads(data: Any) -> Any:
             else:
                 items = ffi.new("zl_cbor_titem[]", need)
             rc = _tape(data, len(data), items, need, res, tp.pos, tp.msg, 256)
-        if rc == _TAPE_ERROR:
-            raise _decode_error(ffi.string(tp.msg).decode("utf-8", "replace"), res[1])
-        if rc != 0:
+        if rc == 0:
+            return _build(items, res[0], data)
+        if rc != _TAPE_ERROR:
             raise SystemError("CBOR: tape of %d items too small" % res[0])
-        return _build(items, res[0], data)
+        # Malformed input: the items before the error are built first, as
+        # the extension builds while it reads, so that an error among them
+        # (a bad tagged value) is the one raised, as there.
+        err = _decode_error(ffi.string(tp.msg).decode("utf-8", "replace"), res[1])
+        if res[0]:
+            _build(items, res[0], data)
+        raise err
     finally:
         if len(_tapes) < 8:
             _tapes.append(tp)
