@@ -243,11 +243,13 @@ static void zl_cbor_datetime(zl_cbor_out *o, int y, int mo, int d, int h, int mi
 typedef struct {
     int kind;     /* ZL_CBOR_*: a zlmdb_cbor_kind, or ZL_CBOR_DATETIME */
     int flags;    /* ZL_CBOR_INDEFINITE */
-    uint64_t u;   /* the reader's u; DATETIME: the packed fields */
-    size_t pos;   /* offset of the item in the input */
-    size_t off;   /* BYTES/TEXT: offset of the bytes; DATETIME: microseconds */
-    size_t len;   /* BYTES/TEXT: their length; DATETIME: offset minutes + bias */
+    int64_t u;    /* the bits of the reader's u; DATETIME: the packed fields */
+    int64_t pos;  /* offset of the item in the input */
+    int64_t off;  /* BYTES/TEXT: offset of the bytes; DATETIME: microseconds */
+    int64_t len;  /* BYTES/TEXT: their length; DATETIME: offset minutes + bias */
     double f;     /* FLOAT */
+    /* (signed: PyPy's JIT reads int64_t fields inline, 64-bit unsigned ones
+     * through a slow path) */
 } zl_cbor_titem;
 
 static int zl_cbor_d2(const unsigned char *p)
@@ -302,10 +304,11 @@ static int zl_cbor_rfc3339(const unsigned char *p, size_t n, zl_cbor_titem *t)
         tzm = (oh * 60 + om) * (p[0] == '-' ? -1 : 1);
     }
     t->kind = ZL_CBOR_DATETIME;
-    t->u = (uint64_t)(y1 * 100 + y2) << 40 | (uint64_t)mo << 32 | (uint64_t)dd << 24 |
-           (uint64_t)hh << 16 | (uint64_t)mi << 8 | (uint64_t)ss;
-    t->off = (size_t)us;
-    t->len = (size_t)(tzm + ZL_CBOR_TZ_BIAS);
+    t->u = (int64_t)((uint64_t)(y1 * 100 + y2) << 40 | (uint64_t)mo << 32 |
+                     (uint64_t)dd << 24 | (uint64_t)hh << 16 | (uint64_t)mi << 8 |
+                     (uint64_t)ss);
+    t->off = us;
+    t->len = tzm + ZL_CBOR_TZ_BIAS;
     return 1;
 }
 
@@ -317,12 +320,13 @@ static int zl_cbor_rfc3339(const unsigned char *p, size_t n, zl_cbor_titem *t)
  * *count items read before the error are on the tape as far as `cap` goes
  * (the caller builds them first: an error they hold, such as a bad tagged
  * value, comes first in the input and is the one to report). */
-static int zl_cbor_tape(const char *data, size_t len, zl_cbor_titem *tape, size_t cap,
-                        size_t *count, size_t *err_pos, char *msg, size_t msgcap)
+static int zl_cbor_tape(const char *data, size_t len, zl_cbor_titem *tape, int64_t cap_,
+                        int64_t *count, int64_t *err_pos, char *msg, size_t msgcap)
 {
     zlmdb_cbor_reader r;
     zlmdb_cbor_item it;
     size_t n = 0, tag0 = (size_t)-1; /* index of a tag 0 just stored */
+    size_t cap = cap_ > 0 ? (size_t)cap_ : 0;
     int rc;
 
     zlmdb_cbor_reader_init(&r, data, len, ZL_CBOR_MAX_DEPTH);
@@ -335,7 +339,7 @@ static int zl_cbor_tape(const char *data, size_t len, zl_cbor_titem *tape, size_
             /* The text of a tag 0: in cbor2's form it replaces the tag. */
             zl_cbor_titem *t = &tape[n - 1];
             if (zl_cbor_rfc3339(it.data, it.len, t)) {
-                t->pos = it.offset;
+                t->pos = (int64_t)it.offset;
                 tag0 = (size_t)-1;
                 if (it.done)
                     break;
@@ -347,11 +351,11 @@ static int zl_cbor_tape(const char *data, size_t len, zl_cbor_titem *tape, size_
             zl_cbor_titem *t = &tape[n];
             t->kind = (int)it.kind;
             t->flags = it.indefinite ? ZL_CBOR_INDEFINITE : 0;
-            t->u = it.u;
-            t->pos = it.offset;
+            t->u = (int64_t)it.u;
+            t->pos = (int64_t)it.offset;
             if (it.kind == ZLMDB_CBOR_BYTES || it.kind == ZLMDB_CBOR_TEXT) {
-                t->off = it.indefinite ? 0 : (size_t)(it.data - (const unsigned char *)data);
-                t->len = it.indefinite ? 0 : it.len;
+                t->off = it.indefinite ? 0 : (int64_t)(it.data - (const unsigned char *)data);
+                t->len = it.indefinite ? 0 : (int64_t)it.len;
             } else {
                 t->off = 0;
                 t->len = 0;
@@ -369,12 +373,12 @@ static int zl_cbor_tape(const char *data, size_t len, zl_cbor_titem *tape, size_
         if (m == NULL)
             m = zlmdb_strerror(rc);
         snprintf(msg, msgcap, "%s", m);
-        *err_pos = r.error_offset;
-        *count = n;
+        *err_pos = (int64_t)r.error_offset;
+        *count = (int64_t)n;
         zlmdb_cbor_reader_dispose(&r);
         return ZL_CBOR_TAPE_ERROR;
     }
     zlmdb_cbor_reader_dispose(&r);
-    *count = n;
+    *count = (int64_t)n;
     return n > cap ? ZL_CBOR_TAPE_FULL : ZL_CBOR_TAPE_OK;
 }

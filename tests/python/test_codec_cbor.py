@@ -293,7 +293,12 @@ def test_cycles_and_depth():
     ok = []
     for _ in range(999):
         ok = [ok]
-    assert cbor_dumps(ok) == cbor2.dumps(ok)
+    expected = b"\x81" * 999 + b"\x80"
+    assert cbor_dumps(ok) == expected
+    if CBOR2_MAJOR >= 6:
+        # (cbor2 5.x, the pure-Python reference on PyPy, recurses several
+        # Python frames per level and cannot encode this)
+        assert cbor2.dumps(ok) == expected
 
 
 def test_mutation_by_default_hook_is_safe():

@@ -253,34 +253,44 @@ def _slow(out: Any, o: Any, default: Any, stack: List[_EFrame]) -> Any:
     return _NOTHING
 
 
+def _scalar(out: Any, o: Any) -> bool:
+    """Write ``o`` if it is of an exact scalar type; False otherwise."""
+    t = type(o)
+    if t is str:
+        b = o.encode("utf-8")
+        _text(out, b, len(b))
+    elif t is int:
+        if _I64_MIN <= o <= _I64_MAX:
+            _int(out, o)
+        else:
+            _write_int(out, o)
+    elif t is float:
+        _double(out, o)
+    elif o is None:
+        _head(out, 7, 22)
+    elif o is True:
+        _head(out, 7, 21)
+    elif o is False:
+        _head(out, 7, 20)
+    elif t is bytes:
+        _bytes(out, o, len(o))
+    else:
+        return False
+    return True
+
+
 def _encode(out: Any, o: Any, default: Any) -> None:
     stack: List[_EFrame] = []
     while True:
-        # ---- write o
+        # ---- write o, a container or another non-scalar
         t = type(o)
-        if t is str:
-            b = o.encode("utf-8")
-            _text(out, b, len(b))
-        elif t is int:
-            if _I64_MIN <= o <= _I64_MAX:
-                _int(out, o)
-            else:
-                _write_int(out, o)
-        elif t is dict:
+        if t is dict:
             n = len(o)
             _head(out, 5, n)
             if len(stack) >= MAX_DEPTH:
                 raise _too_deep(stack, o)
             if n:
                 stack.append(_EFrame(_DICT, o, n, iter(o.items())))
-        elif t is float:
-            _double(out, o)
-        elif o is None:
-            _head(out, 7, 22)
-        elif o is True:
-            _head(out, 7, 21)
-        elif o is False:
-            _head(out, 7, 20)
         elif t is list or t is tuple:
             n = len(o)
             _head(out, 4, n)
@@ -288,14 +298,13 @@ def _encode(out: Any, o: Any, default: Any) -> None:
                 raise _too_deep(stack, o)
             if n:
                 stack.append(_EFrame(_SEQ, o, n, None))
-        elif t is bytes:
-            _bytes(out, o, len(o))
-        else:
+        elif not _scalar(out, o):
             r = _slow(out, o, default, stack)
             if r is not _NOTHING:
                 o = r
                 continue
-        # ---- find the next item
+        # ---- write the scalars that follow, up to the next other item
+        o = _NOTHING
         while stack:
             f = stack[-1]
             kind = f.kind
@@ -303,61 +312,70 @@ def _encode(out: Any, o: Any, default: Any) -> None:
                 v = f.val
                 if v is not _NOTHING:
                     f.val = _NOTHING
-                    o = v
-                    break
+                    if not _scalar(out, v):
+                        o = v
+                        break
                 try:
-                    kv = next(f.it)
-                except StopIteration:
-                    if f.i != f.n or len(f.obj) != f.n:
-                        raise RuntimeError("dictionary changed size during encoding") from None
-                    stack.pop()
-                    continue
+                    for k, v in f.it:
+                        f.i += 1
+                        if type(k) is str:
+                            kb = k.encode("utf-8")
+                            tv = type(v)
+                            if tv is str:
+                                vb = v.encode("utf-8")
+                                _text2(out, kb, len(kb), vb, len(vb))
+                                continue
+                            if tv is int and _I64_MIN <= v <= _I64_MAX:
+                                _text_int(out, kb, len(kb), v)
+                                continue
+                            _text(out, kb, len(kb))
+                        elif not _scalar(out, k):
+                            f.val = v
+                            o = k
+                            break
+                        if not _scalar(out, v):
+                            o = v
+                            break
                 except RuntimeError:
                     raise RuntimeError("dictionary changed size during encoding") from None
-                f.i += 1
-                if f.i > f.n:
-                    raise RuntimeError("dictionary changed size during encoding")
-                k, v = kv
-                if type(k) is str:
-                    kb = k.encode("utf-8")
-                    tv = type(v)
-                    if tv is str:
-                        vb = v.encode("utf-8")
-                        _text2(out, kb, len(kb), vb, len(vb))
-                        continue
-                    if tv is int and _I64_MIN <= v <= _I64_MAX:
-                        _text_int(out, kb, len(kb), v)
-                        continue
-                    _text(out, kb, len(kb))
-                    o = v
+                if o is not _NOTHING:
+                    if f.i > f.n:
+                        raise RuntimeError("dictionary changed size during encoding")
                     break
-                f.val = v
-                o = k
-                break
+                if f.i != f.n or len(f.obj) != f.n:
+                    raise RuntimeError("dictionary changed size during encoding")
+                stack.pop()
             elif kind == _SEQ:
-                i = f.i
                 c = f.obj
-                if i < f.n:
+                n = f.n
+                i = f.i
+                while i < n:
                     if i >= len(c):
                         raise RuntimeError("list changed size during encoding")
-                    f.i = i + 1
-                    o = c[i]
+                    x = c[i]
+                    i += 1
+                    if not _scalar(out, x):
+                        o = x
+                        break
+                if o is not _NOTHING:
+                    f.i = i
                     break
-                if len(c) != f.n:
+                if len(c) != n:
                     raise RuntimeError("list changed size during encoding")
                 stack.pop()
             elif kind == _SET:
-                try:
-                    o = next(f.it)
-                except StopIteration:
-                    if f.i != f.n:
-                        raise RuntimeError("set changed size during encoding") from None
-                    stack.pop()
-                    continue
-                f.i += 1
-                if f.i > f.n:
+                for x in f.it:
+                    f.i += 1
+                    if f.i > f.n:
+                        raise RuntimeError("set changed size during encoding")
+                    if not _scalar(out, x):
+                        o = x
+                        break
+                if o is not _NOTHING:
+                    break
+                if f.i != f.n:
                     raise RuntimeError("set changed size during encoding")
-                break
+                stack.pop()
             else:  # _ONE: its value is written
                 stack.pop()
         else:
@@ -404,6 +422,7 @@ _END = lib.ZL_CBOR_END
 _DATETIME = lib.ZL_CBOR_DATETIME
 _TAPE_FULL = lib.ZL_CBOR_TAPE_FULL
 _TAPE_ERROR = lib.ZL_CBOR_TAPE_ERROR
+_TWO64 = 1 << 64
 _TZ_BIAS = 2000  # src/cffi/codec_cbor.c, ZL_CBOR_TZ_BIAS
 _tape = lib.zl_cbor_tape
 
@@ -437,7 +456,7 @@ class _Tape:
     def __init__(self, cap: int) -> None:
         self.items = ffi.new("zl_cbor_titem[]", cap)
         self.cap = cap
-        self.res = ffi.new("size_t[2]")  # the count, the error's offset
+        self.res = ffi.new("int64_t[2]")  # the count, the error's offset
         self.pos = self.res + 1
         self.msg = ffi.new("char[]", 256)
 
@@ -544,6 +563,19 @@ def _apply_tag(tag: int, v: Any, imm: bool, pos: int) -> Any:
     return _CBORTag(tag, v)
 
 
+def _map_put(f: _DFrame, v: Any, pos: int) -> None:
+    """A map's key, or its value (the entry is made)."""
+    key = f.key
+    if key is _NOTHING:
+        f.key = v
+        return
+    f.key = _NOTHING
+    try:
+        f.obj[key] = v
+    except TypeError:
+        raise _decode_error("unhashable map key", pos) from None
+
+
 def _build(items: Any, count: int, data: bytes) -> Any:
     """The value of the tape's ``count`` items: a complete document, or
     _NOTHING for the beginning of one."""
@@ -564,9 +596,11 @@ def _build(items: Any, count: int, data: bytes) -> Any:
             if top is not None and top.kind == _F_TEXT:
                 top.obj.append(data[off:off + t.len])
                 continue
-            v: Any = data[off:off + t.len].decode("utf-8")
+            v: Any = str(data[off:off + t.len], "utf-8")  # (faster than .decode on PyPy)
         elif k == _UINT:
             v = t.u
+            if v < 0:  # the bits of a uint64_t
+                v += _TWO64
         elif k == _MAP or k == _ARRAY or k == _TAG:
             imm = top is not None and (top.imm or top.kind == _F_TAG or
                                        (top.kind == _F_MAP and top.key is _NOTHING))
@@ -577,7 +611,8 @@ def _build(items: Any, count: int, data: bytes) -> Any:
             elif k == _ARRAY:
                 top = _DFrame(_F_ARRAY, [], imm, 0)
             else:
-                top = _DFrame(_F_TAG, None, imm, t.u)
+                tag = t.u
+                top = _DFrame(_F_TAG, None, imm, tag if tag >= 0 else tag + _TWO64)
             continue
         elif k == _END:
             f = top
@@ -588,11 +623,12 @@ def _build(items: Any, count: int, data: bytes) -> Any:
             elif fk == _F_MAP:
                 v = f.obj
             elif fk == _F_TEXT:
-                v = b"".join(f.obj).decode("utf-8")
+                v = str(b"".join(f.obj), "utf-8")
             else:
                 v = b"".join(f.obj)
         elif k == _NEGINT:
-            v = -1 - t.u
+            v = t.u
+            v = -1 - v if v >= 0 else -1 - (v + _TWO64)
         elif k == _FLOAT:
             v = t.f
         elif k == _BYTES:
@@ -626,27 +662,26 @@ def _build(items: Any, count: int, data: bytes) -> Any:
         else:
             raise SystemError("CBOR: unexpected item %d" % k)
         # ---- hand v to the innermost container
-        while True:
-            if top is None:
-                return v
-            fk = top.kind
-            if fk == _F_ARRAY:
+        if top is None:
+            return v
+        fk = top.kind
+        if fk == _F_ARRAY:
+            top.obj.append(v)
+        elif fk == _F_MAP:
+            _map_put(top, v, t.pos)
+        else:
+            # tags: each applied to its one value, which goes up in turn
+            while True:
+                v = _apply_tag(top.tag, v, top.imm, t.pos)
+                top = stack.pop() if stack else None
+                if top is None:
+                    return v
+                if top.kind != _F_TAG:
+                    break
+            if top.kind == _F_ARRAY:
                 top.obj.append(v)
-                break
-            if fk == _F_MAP:
-                key = top.key
-                if key is _NOTHING:
-                    top.key = v
-                else:
-                    top.key = _NOTHING
-                    try:
-                        top.obj[key] = v
-                    except TypeError:
-                        raise _decode_error("unhashable map key", t.pos) from None
-                break
-            # a tag: applied to its one value, which goes up in turn
-            v = _apply_tag(top.tag, v, top.imm, t.pos)
-            top = stack.pop() if stack else None
+            else:
+                _map_put(top, v, t.pos)
     return _NOTHING  # the tape of malformed input: its items before the error
 
 
