@@ -382,7 +382,7 @@ def _encode(out: Any, o: Any, default: Any) -> None:
             return
 
 
-def cbor_dumps(obj: Any, *, default: Optional[Callable[[Any], Any]] = None) -> bytes:
+def cbor_dumps(obj: Any, /, *, default: Optional[Callable[[Any], Any]] = None) -> bytes:
     """Encode obj as CBOR, byte for byte as cbor2.dumps(obj) (default options).
 
     See zlmdb.codec.cbor_dumps (the CPython extension's docstring)."""
@@ -423,6 +423,9 @@ _DATETIME = lib.ZL_CBOR_DATETIME
 _TAPE_FULL = lib.ZL_CBOR_TAPE_FULL
 _TAPE_ERROR = lib.ZL_CBOR_TAPE_ERROR
 _TWO64 = 1 << 64
+_new_object = object.__new__
+_set_attr = object.__setattr__
+_SAFE_UNKNOWN = _uuid.SafeUUID.unknown
 _TZ_BIAS = 2000  # src/cffi/codec_cbor.c, ZL_CBOR_TZ_BIAS
 _tape = lib.zl_cbor_tape
 
@@ -534,7 +537,12 @@ def _apply_tag(tag: int, v: Any, imm: bool, pos: int) -> Any:
     if tag == 37:
         if tv is not bytes or len(v) != 16:
             raise _decode_error("error decoding UUID", pos)
-        return _UUID(bytes=v)
+        # What UUID.__init__ does, without its argument parsing (as the
+        # extension does): the class sets its two slots through object.
+        u = _new_object(_UUID)
+        _set_attr(u, "int", int.from_bytes(v, "big"))
+        _set_attr(u, "is_safe", _SAFE_UNKNOWN)
+        return u
     if tag == 100:
         if tv is not int or v < -719162 or v > 2932896:
             raise _decode_error("error decoding epoch-form date", pos)
@@ -696,7 +704,7 @@ def _input(data: Any) -> bytes:
                         type(data).__name__) from None
 
 
-def cbor_loads(data: Any) -> Any:
+def cbor_loads(data: Any, /) -> Any:
     """Decode one CBOR item from a bytes-like object, as cbor2.loads.
 
     See zlmdb.codec.cbor_loads (the CPython extension's docstring)."""
