@@ -204,6 +204,14 @@ def test_loads_refuses_what_is_not_bytes_like(bad):
         cbor_loads(bad)
 
 
+def test_loads_takes_contiguous_buffers():
+    import array
+    assert cbor_loads(array.array("B", [0x82, 1, 2])) == [1, 2]
+    assert cbor_loads(memoryview(b"\x01").cast("c")) == 1
+    with pytest.raises(BufferError):
+        cbor_loads(memoryview(b"\x83\x01\x02\x03\x04\x05")[::2])
+
+
 def test_random_garbage_never_crashes():
     rnd = random.Random(20261207)
     for _ in range(20000):

@@ -698,10 +698,13 @@ def _input(data: Any) -> bytes:
         raise TypeError("cbor_loads: a bytes-like object is required, not '%s'" %
                         type(data).__name__)
     try:
-        return memoryview(data).tobytes()
+        m = memoryview(data)
     except TypeError:
         raise TypeError("cbor_loads: a bytes-like object is required, not '%s'" %
                         type(data).__name__) from None
+    if not m.c_contiguous:  # (a simple buffer is what the extension asks for)
+        raise BufferError("memoryview: underlying buffer is not C-contiguous")
+    return m.tobytes()
 
 
 def cbor_loads(data: Any, /) -> Any:
