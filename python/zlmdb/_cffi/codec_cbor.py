@@ -457,7 +457,7 @@ class _Tape:
     __slots__ = ("items", "cap", "res", "pos", "msg")
 
     def __init__(self, cap: int) -> None:
-        self.items = ffi.new("zl_cbor_titem[]", cap)
+        self.items = _new_tape("zl_cbor_titem[]", cap)
         self.cap = cap
         self.res = ffi.new("int64_t[2]")  # the count, the error's offset
         self.pos = self.res + 1
@@ -465,6 +465,8 @@ class _Tape:
 
 
 _tapes: List[_Tape] = []
+# Tapes are not cleared: the C side writes every item the Python side reads.
+_new_tape = ffi.new_allocator(should_clear_after_alloc=False)
 _DEC_MAX_EMAX = 999999999999999999    # decimal.MAX_EMAX (64-bit)
 _DEC_MIN_ETINY = -1999999999999999997  # decimal.MIN_ETINY (64-bit)
 _timezones: dict = {}  # type: ignore[type-arg]  # offset minutes -> timezone
@@ -729,7 +731,7 @@ def cbor_loads(data: Any, /) -> Any:
                 items = tp.items
                 res = tp.res
             else:
-                items = ffi.new("zl_cbor_titem[]", need)
+                items = _new_tape("zl_cbor_titem[]", need)
             rc = _tape(data, len(data), items, need, res, tp.pos, tp.msg, 256)
         if rc == 0:
             return _build(items, res[0], data)
