@@ -2,6 +2,7 @@
 cbor2.loads (cbor2 is a test-only peer), plus targeted and error tests."""
 import datetime
 import decimal
+import importlib.metadata
 import math
 import uuid
 from collections import OrderedDict
@@ -15,6 +16,11 @@ from zlmdb.codec import (CBORDecodeError, CBORSimpleValue, CBORTag, cbor_dumps, 
                          cbor_loads, undefined)
 
 UTC = datetime.timezone.utc
+
+# The reference is cbor2 6.3 (Rust) on CPython.  On PyPy it is cbor2 5.x as
+# pure Python (6.x cannot be built there); where 5.x decodes differently
+# from 6.3, the tests below compare with 6.3's results, written out.
+CBOR2_MAJOR = int(importlib.metadata.version("cbor2").split(".")[0])
 
 
 def same(a, b):
@@ -210,7 +216,15 @@ def test_encode_datetimes():
                datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone(
                    datetime.timedelta(seconds=3601)))]:
         assert cbor_dumps(dt) == cbor2.dumps(dt)
-        assert cbor_loads(cbor_dumps(dt)) == cbor2.loads(cbor2.dumps(dt))
+        try:
+            theirs = cbor2.loads(cbor2.dumps(dt))
+        except cbor2.CBORDecodeError:
+            # cbor2 5.x cannot read an offset with seconds ("+01:00:01");
+            # 6.3 gives the datetime back, offset included.
+            if CBOR2_MAJOR >= 6:
+                raise
+            theirs = dt
+        assert same(cbor_loads(cbor_dumps(dt)), theirs)
 
 
 def test_subclasses_encode_like_their_base():
@@ -279,7 +293,12 @@ def test_cycles_and_depth():
     ok = []
     for _ in range(999):
         ok = [ok]
-    assert cbor_dumps(ok) == cbor2.dumps(ok)
+    expected = b"\x81" * 999 + b"\x80"
+    assert cbor_dumps(ok) == expected
+    if CBOR2_MAJOR >= 6:
+        # (cbor2 5.x, the pure-Python reference on PyPy, recurses several
+        # Python frames per level and cannot encode this)
+        assert cbor2.dumps(ok) == expected
 
 
 def test_mutation_by_default_hook_is_safe():
@@ -303,6 +322,14 @@ def test_keyword_errors():
 
 # ----------------------------------------------------------- targeted: decode
 
+# cbor2 6.3's results where cbor2 5.x's differ (arrays in tag content).
+CBOR2_63_TAG_CONTENT = {
+    "d9d9f78201 02": (1, 2),
+    "c68201 02": cbor2.CBORTag(6, (1, 2)),
+    "c6820181 02": cbor2.CBORTag(6, (1, (2,))),
+}
+
+
 @pytest.mark.parametrize("hexbytes", [
     "c074323032342d30312d30325430333a30343a30355a", "c11a5f5e1000", "c1fb41d7d784000ccccd",
     "c249010000000000000000", "c349010000000000000000", "c48221187d", "d903ec6a323032342d30312d3032",
@@ -314,6 +341,9 @@ def test_decode_like_cbor2(hexbytes):
     data = bytes.fromhex(hexbytes.replace(" ", ""))
     ours = cbor_loads(data)
     theirs = cbor2.loads(data)
+    if CBOR2_MAJOR < 6 and hexbytes in CBOR2_63_TAG_CONTENT:
+        # cbor2 5.x builds an array inside a tag as a list, 6.3 as a tuple.
+        theirs = CBOR2_63_TAG_CONTENT[hexbytes]
     if isinstance(theirs, cbor2.CBORTag):
         assert isinstance(ours, CBORTag)
         assert (ours.tag, ours.value) == (theirs.tag, theirs.value)
