@@ -159,13 +159,6 @@ static void zl_cbor_tag_text(zl_cbor_out *o, uint64_t tag, const char *p, size_t
     ZL_CBOR_CHECK(o, zlmdb_cbor_encode_text_unchecked(&o->b, p, n));
 }
 
-static char *zl_cbor_2d(char *p, int v)
-{
-    p[0] = (char)('0' + v / 10);
-    p[1] = (char)('0' + v % 10);
-    return p + 2;
-}
-
 /* date: tag 1004 over date.isoformat() (YYYY-MM-DD), as cbor2 writes it. */
 static void zl_cbor_date(zl_cbor_out *o, int y, int m, int d)
 {
@@ -174,68 +167,39 @@ static void zl_cbor_date(zl_cbor_out *o, int y, int m, int d)
         o->failed = 1;
         return;
     }
-    p = zl_cbor_2d(p, y / 100);
-    p = zl_cbor_2d(p, y % 100);
+    p = zlmdb__two_digits(p, y / 100);
+    p = zlmdb__two_digits(p, y % 100);
     *p++ = '-';
-    p = zl_cbor_2d(p, m);
+    p = zlmdb__two_digits(p, m);
     *p++ = '-';
-    p = zl_cbor_2d(p, d);
+    p = zlmdb__two_digits(p, d);
     zl_cbor_tag_text(o, 1004, buf, (size_t)(p - buf));
 }
 
 /* An aware datetime with a fixed UTC offset (off_us, below a day either
- * way): tag 0 over datetime.isoformat() with "+00:00" written "Z", as cbor2
- * writes it: YYYY-MM-DDTHH:MM:SS[.ffffff] then the offset, +HH:MM[:SS[.ffffff]]
- * or Z[:SS[.ffffff]] for a non-negative offset below a minute. */
+ * way): tag 0 over cbor2's text form, written by libzlmdb's
+ * zlmdb__datetime_format() (codec_int.h), as the extension writes it. */
 static void zl_cbor_datetime(zl_cbor_out *o, int y, int mo, int d, int h, int mi, int s,
                              int us, int64_t off_us)
 {
-    char buf[64], *p = buf;
-    int64_t a = off_us < 0 ? -off_us : off_us, secs = a / 1000000;
-    int frac = (int)(a % 1000000);
+    char buf[ZLMDB__DATETIME_TEXT_MAX];
+    zlmdb__datetime t;
 
     if (y < 1 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
-        mi < 0 || mi > 59 || s < 0 || s > 59 || us < 0 || us > 999999 || secs >= 86400) {
+        mi < 0 || mi > 59 || s < 0 || s > 59 || us < 0 || us > 999999 ||
+        off_us <= -86400000000LL || off_us >= 86400000000LL) {
         o->failed = 1;
         return;
     }
-    p = zl_cbor_2d(p, y / 100);
-    p = zl_cbor_2d(p, y % 100);
-    *p++ = '-';
-    p = zl_cbor_2d(p, mo);
-    *p++ = '-';
-    p = zl_cbor_2d(p, d);
-    *p++ = 'T';
-    p = zl_cbor_2d(p, h);
-    *p++ = ':';
-    p = zl_cbor_2d(p, mi);
-    *p++ = ':';
-    p = zl_cbor_2d(p, s);
-    if (us) {
-        *p++ = '.';
-        p = zl_cbor_2d(p, us / 10000);
-        p = zl_cbor_2d(p, us / 100 % 100);
-        p = zl_cbor_2d(p, us % 100);
-    }
-    if (off_us >= 0 && secs < 60) {
-        *p++ = 'Z';
-    } else {
-        *p++ = off_us < 0 ? '-' : '+';
-        p = zl_cbor_2d(p, (int)(secs / 3600));
-        *p++ = ':';
-        p = zl_cbor_2d(p, (int)(secs / 60 % 60));
-    }
-    if (secs % 60 || frac) {
-        *p++ = ':';
-        p = zl_cbor_2d(p, (int)(secs % 60));
-    }
-    if (frac) {
-        *p++ = '.';
-        p = zl_cbor_2d(p, frac / 10000);
-        p = zl_cbor_2d(p, frac / 100 % 100);
-        p = zl_cbor_2d(p, frac % 100);
-    }
-    zl_cbor_tag_text(o, 0, buf, (size_t)(p - buf));
+    t.year = y;
+    t.month = mo;
+    t.day = d;
+    t.hour = h;
+    t.minute = mi;
+    t.second = s;
+    t.microsecond = us;
+    t.offset_us = off_us;
+    zl_cbor_tag_text(o, 0, buf, zlmdb__datetime_format(&t, buf));
 }
 
 /* ============================================================ decoding */
@@ -252,63 +216,23 @@ typedef struct {
      * through a slow path) */
 } zl_cbor_titem;
 
-static int zl_cbor_d2(const unsigned char *p)
-{
-    unsigned a = (unsigned)p[0] - '0', b = (unsigned)p[1] - '0';
-    return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
-}
-
-/* cbor2's form of a string-form datetime (only the digits are checked;
- * the ranges are the datetime constructor's).  Hour 24 is not taken: the
- * Python side's datetime.fromisoformat() decides about it, as in the
- * CPython extension.  Returns 1 and fills the item, or 0. */
+/* cbor2's form of a string-form datetime, read by libzlmdb's
+ * zlmdb__datetime_parse() (codec_int.h) as in the extension: only the
+ * digits are checked (the ranges are the datetime constructor's), and hour
+ * 24 is left to the Python side's datetime.fromisoformat().  Returns 1 and
+ * fills the item, or 0. */
 static int zl_cbor_rfc3339(const unsigned char *p, size_t n, zl_cbor_titem *t)
 {
-    int y1, y2, mo, dd, hh, mi, ss, us = 0, tzm = 0, i;
+    zlmdb__datetime dt;
 
-    if (n != 20 && n != 25 && n != 27 && n != 32)
+    if (!zlmdb__datetime_parse(p, n, &dt))
         return 0;
-    if (p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' || p[16] != ':')
-        return 0;
-    y1 = zl_cbor_d2(p);
-    y2 = zl_cbor_d2(p + 2);
-    mo = zl_cbor_d2(p + 5);
-    dd = zl_cbor_d2(p + 8);
-    hh = zl_cbor_d2(p + 11);
-    mi = zl_cbor_d2(p + 14);
-    ss = zl_cbor_d2(p + 17);
-    if (y1 < 0 || y2 < 0 || mo < 0 || dd < 0 || hh < 0 || mi < 0 || ss < 0 || hh == 24)
-        return 0;
-    p += 19;
-    n -= 19;
-    if (n == 8 || n == 13) {
-        if (p[0] != '.')
-            return 0;
-        for (i = 1; i <= 6; i++) {
-            unsigned dg = (unsigned)p[i] - '0';
-            if (dg > 9)
-                return 0;
-            us = us * 10 + (int)dg;
-        }
-        p += 7;
-        n -= 7;
-    }
-    if (n == 1) {
-        if (p[0] != 'Z')
-            return 0;
-    } else {
-        int oh = zl_cbor_d2(p + 1), om = zl_cbor_d2(p + 4);
-        if ((p[0] != '+' && p[0] != '-') || p[3] != ':' || oh < 0 || om < 0 || oh > 23 ||
-            om > 59)
-            return 0;
-        tzm = (oh * 60 + om) * (p[0] == '-' ? -1 : 1);
-    }
     t->kind = ZL_CBOR_DATETIME;
-    t->u = (int64_t)((uint64_t)(y1 * 100 + y2) << 40 | (uint64_t)mo << 32 |
-                     (uint64_t)dd << 24 | (uint64_t)hh << 16 | (uint64_t)mi << 8 |
-                     (uint64_t)ss);
-    t->off = us;
-    t->len = tzm + ZL_CBOR_TZ_BIAS;
+    t->u = (int64_t)((uint64_t)dt.year << 40 | (uint64_t)dt.month << 32 |
+                     (uint64_t)dt.day << 24 | (uint64_t)dt.hour << 16 |
+                     (uint64_t)dt.minute << 8 | (uint64_t)dt.second);
+    t->off = dt.microsecond;
+    t->len = dt.offset_us / 60000000 + ZL_CBOR_TZ_BIAS;
     return 1;
 }
 

@@ -659,13 +659,6 @@ static int cbor_set(cenc *c, PyObject *o)
     return 0;
 }
 
-static char *put_two_digits(char *p, int v)
-{
-    p[0] = (char)('0' + v / 10);
-    p[1] = (char)('0' + v % 10);
-    return p + 2;
-}
-
 /* datetime.isoformat() of an aware datetime whose tzinfo is a
  * datetime.timezone (fixed offset), written here rather than by calling
  * isoformat(): that call, with its utcoffset() and PyUnicode_FromFormat(),
@@ -674,61 +667,27 @@ static char *put_two_digits(char *p, int v)
  * exception set. */
 static int iso_datetime_fixed(zpy_codec_state *cs, PyObject *o, PyObject *tz, char *buf)
 {
-    long long off_us = 0;
-    int year = PyDateTime_GET_YEAR(o), us = PyDateTime_DATE_GET_MICROSECOND(o);
-    char *p = buf;
+    zlmdb__datetime t;
 
+    t.offset_us = 0;
     if (tz != cs->utc) {
         PyObject *d = PyObject_CallMethodOneArg(tz, cs->s_utcoffset, o);
         if (d == NULL)
             return -1;
         if (PyDelta_Check(d))
-            off_us = ((long long)PyDateTime_DELTA_GET_DAYS(d) * 86400 +
-                      PyDateTime_DELTA_GET_SECONDS(d)) * 1000000LL +
-                     PyDateTime_DELTA_GET_MICROSECONDS(d);
+            t.offset_us = ((int64_t)PyDateTime_DELTA_GET_DAYS(d) * 86400 +
+                           PyDateTime_DELTA_GET_SECONDS(d)) * 1000000 +
+                          PyDateTime_DELTA_GET_MICROSECONDS(d);
         Py_DECREF(d);
     }
-    p = put_two_digits(p, year / 100);
-    p = put_two_digits(p, year % 100);
-    *p++ = '-';
-    p = put_two_digits(p, PyDateTime_GET_MONTH(o));
-    *p++ = '-';
-    p = put_two_digits(p, PyDateTime_GET_DAY(o));
-    *p++ = 'T';
-    p = put_two_digits(p, PyDateTime_DATE_GET_HOUR(o));
-    *p++ = ':';
-    p = put_two_digits(p, PyDateTime_DATE_GET_MINUTE(o));
-    *p++ = ':';
-    p = put_two_digits(p, PyDateTime_DATE_GET_SECOND(o));
-    if (us) {
-        *p++ = '.';
-        p = put_two_digits(p, us / 10000);
-        p = put_two_digits(p, us / 100 % 100);
-        p = put_two_digits(p, us % 100);
-    }
-    {
-        long long a = off_us < 0 ? -off_us : off_us, secs = a / 1000000;
-        int frac = (int)(a % 1000000);
-        if (off_us >= 0 && secs < 60) {
-            *p++ = 'Z';              /* cbor2 replaces "+00:00" by "Z" */
-        } else {
-            *p++ = off_us < 0 ? '-' : '+';
-            p = put_two_digits(p, (int)(secs / 3600));    /* below 24 for a timezone */
-            *p++ = ':';
-            p = put_two_digits(p, (int)(secs / 60 % 60));
-        }
-        if (secs % 60 || frac) {
-            *p++ = ':';
-            p = put_two_digits(p, (int)(secs % 60));
-        }
-        if (frac) {
-            *p++ = '.';
-            p = put_two_digits(p, frac / 10000);
-            p = put_two_digits(p, frac / 100 % 100);
-            p = put_two_digits(p, frac % 100);
-        }
-    }
-    return (int)(p - buf);
+    t.year = PyDateTime_GET_YEAR(o);
+    t.month = PyDateTime_GET_MONTH(o);
+    t.day = PyDateTime_GET_DAY(o);
+    t.hour = PyDateTime_DATE_GET_HOUR(o);
+    t.minute = PyDateTime_DATE_GET_MINUTE(o);
+    t.second = PyDateTime_DATE_GET_SECOND(o);
+    t.microsecond = PyDateTime_DATE_GET_MICROSECOND(o);
+    return (int)zlmdb__datetime_format(&t, buf); /* libzlmdb's codec_int.h, as on PyPy */
 }
 
 static int cbor_datetime(cenc *c, PyObject *o)
@@ -746,7 +705,7 @@ static int cbor_datetime(cenc *c, PyObject *o)
     }
     tz = ((PyDateTime_DateTime *)o)->tzinfo;
     if (Py_IS_TYPE(tz, Py_TYPE(c->cs->utc)) && PyDateTime_CheckExact(o)) {
-        char buf[64];
+        char buf[ZLMDB__DATETIME_TEXT_MAX];
         int len = iso_datetime_fixed(c->cs, o, tz, buf);
         if (len < 0 || put_head(&c->out, ZLMDB__CBOR_MT_TAG, 0) < 0)
             return -1;
@@ -1108,58 +1067,18 @@ static inline int ctx_immutable(cdec *d)
     return f->kind == F_TAG;
 }
 
-static inline int two_digits(const char *p)
-{
-    unsigned a = (unsigned char)p[0] - '0', b = (unsigned char)p[1] - '0';
-    return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
-}
-
 /* The one form cbor2 writes for an aware datetime, without a Python call
  * (pyconv.h). */
 int zpy_rfc3339_datetime(zpy_codec_state *cs, const char *p, size_t n, PyObject **out)
 {
-    int y, mo, dd, hh, mi, ss, us = 0, tzm = 0, i;
+    zlmdb__datetime t;
+    int tzm;
     PyObject *tz;
 
-    if (n != 20 && n != 25 && n != 27 && n != 32)
+    /* the form's reader is libzlmdb's (codec_int.h), shared with PyPy's binding */
+    if (!zlmdb__datetime_parse((const unsigned char *)p, n, &t))
         return 0;
-    if (p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' || p[16] != ':')
-        return 0;
-    y = two_digits(p) * 100 + two_digits(p + 2);
-    mo = two_digits(p + 5);
-    dd = two_digits(p + 8);
-    hh = two_digits(p + 11);
-    mi = two_digits(p + 14);
-    ss = two_digits(p + 17);
-    /* Hour 24 is left to fromisoformat: Python 3.14 reads T24:00:00 as the
-     * next day's midnight, earlier versions refuse it. */
-    if (y < 0 || two_digits(p) < 0 || two_digits(p + 2) < 0 || mo < 0 || dd < 0 || hh < 0 ||
-        mi < 0 || ss < 0 || hh == 24)
-        return 0;
-    p += 19;
-    n -= 19;
-    if (n == 8 || n == 13) { /* .ffffff */
-        if (p[0] != '.')
-            return 0;
-        for (i = 1; i <= 6; i++) {
-            unsigned dg = (unsigned char)p[i] - '0';
-            if (dg > 9)
-                return 0;
-            us = us * 10 + (int)dg;
-        }
-        p += 7;
-        n -= 7;
-    }
-    if (n == 1) {
-        if (p[0] != 'Z')
-            return 0;
-    } else { /* n == 6: +HH:MM */
-        int oh = two_digits(p + 1), om = two_digits(p + 4);
-        if ((p[0] != '+' && p[0] != '-') || p[3] != ':' || oh < 0 || om < 0 || oh > 23 ||
-            om > 59)
-            return 0;
-        tzm = (oh * 60 + om) * (p[0] == '-' ? -1 : 1);
-    }
+    tzm = (int)(t.offset_us / 60000000);
     if (tzm == 0) {
         tz = Py_NewRef(cs->utc);
     } else if (cs->tz_last != NULL && cs->tz_last_minutes == tzm) {
@@ -1175,7 +1094,8 @@ int zpy_rfc3339_datetime(zpy_codec_state *cs, const char *p, size_t n, PyObject 
         Py_XSETREF(cs->tz_last, Py_NewRef(tz));
         cs->tz_last_minutes = tzm;
     }
-    *out = PyDateTimeAPI->DateTime_FromDateAndTime(y, mo, dd, hh, mi, ss, us, tz,
+    *out = PyDateTimeAPI->DateTime_FromDateAndTime(t.year, t.month, t.day, t.hour, t.minute,
+                                                   t.second, t.microsecond, tz,
                                                    PyDateTimeAPI->DateTimeType);
     Py_DECREF(tz);
     return *out != NULL ? 1 : -1;

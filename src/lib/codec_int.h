@@ -404,4 +404,135 @@ static inline unsigned char *zlmdb__json_literal(unsigned char *p, int v)
 /* Doubles have no inline writer: zlmdb_json_format_double() (json.c) is
  * the one formatter, called with ZLMDB_JSON_DOUBLE_MAX bytes of room. */
 
+/* ---------------------------------------------- datetimes as text (CBOR) */
+
+/* An aware datetime as its fields, for cbor2's text form (tag 0): both
+ * bindings write and read that form through the two functions below, so
+ * its bytes are defined once.  `offset_us` is the UTC offset in
+ * microseconds, below one day either way. */
+typedef struct {
+    int year, month, day, hour, minute, second, microsecond;
+    int64_t offset_us;
+} zlmdb__datetime;
+
+/* Room for zlmdb__datetime_format()'s longest output. */
+#define ZLMDB__DATETIME_TEXT_MAX 48
+
+static inline char *zlmdb__two_digits(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+    return p + 2;
+}
+
+/* datetime.isoformat() with "+00:00" written "Z", as cbor2 writes an aware
+ * datetime: YYYY-MM-DDTHH:MM:SS[.ffffff], then +HH:MM or -HH:MM, or Z for
+ * an offset of 0 up to a minute, then :SS[.ffffff] when the offset has
+ * seconds or microseconds.  The fields must be in datetime's ranges.
+ * Returns the length written to `out` (ZLMDB__DATETIME_TEXT_MAX bytes). */
+static inline size_t zlmdb__datetime_format(const zlmdb__datetime *t, char *out)
+{
+    char *p = out;
+    int64_t a = t->offset_us < 0 ? -t->offset_us : t->offset_us, secs = a / 1000000;
+    int frac = (int)(a % 1000000), us = t->microsecond;
+
+    p = zlmdb__two_digits(p, t->year / 100);
+    p = zlmdb__two_digits(p, t->year % 100);
+    *p++ = '-';
+    p = zlmdb__two_digits(p, t->month);
+    *p++ = '-';
+    p = zlmdb__two_digits(p, t->day);
+    *p++ = 'T';
+    p = zlmdb__two_digits(p, t->hour);
+    *p++ = ':';
+    p = zlmdb__two_digits(p, t->minute);
+    *p++ = ':';
+    p = zlmdb__two_digits(p, t->second);
+    if (us) {
+        *p++ = '.';
+        p = zlmdb__two_digits(p, us / 10000);
+        p = zlmdb__two_digits(p, us / 100 % 100);
+        p = zlmdb__two_digits(p, us % 100);
+    }
+    if (t->offset_us >= 0 && secs < 60) {
+        *p++ = 'Z';                 /* cbor2 replaces "+00:00" by "Z" */
+    } else {
+        *p++ = t->offset_us < 0 ? '-' : '+';
+        p = zlmdb__two_digits(p, (int)(secs / 3600));
+        *p++ = ':';
+        p = zlmdb__two_digits(p, (int)(secs / 60 % 60));
+    }
+    if (secs % 60 || frac) {
+        *p++ = ':';
+        p = zlmdb__two_digits(p, (int)(secs % 60));
+    }
+    if (frac) {
+        *p++ = '.';
+        p = zlmdb__two_digits(p, frac / 10000);
+        p = zlmdb__two_digits(p, frac / 100 % 100);
+        p = zlmdb__two_digits(p, frac % 100);
+    }
+    return (size_t)(p - out);
+}
+
+static inline int zlmdb__read_two_digits(const unsigned char *p)
+{
+    unsigned a = (unsigned)p[0] - '0', b = (unsigned)p[1] - '0';
+    return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
+}
+
+/* Read the form cbor2 writes: YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+HH:MM|-HH:MM).
+ * Only the shape and the digits are checked (the date's and time's ranges
+ * are the datetime constructor's), and hour 24 is not taken (Python 3.14's
+ * fromisoformat reads T24:00 as the next day, earlier ones refuse it).
+ * Returns 1 with `t` filled, 0 for any other text (the caller hands it to
+ * fromisoformat). */
+static inline int zlmdb__datetime_parse(const unsigned char *p, size_t n, zlmdb__datetime *t)
+{
+    int y1, y2, us = 0, tzm = 0, i;
+
+    if (n != 20 && n != 25 && n != 27 && n != 32)
+        return 0;
+    if (p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' || p[16] != ':')
+        return 0;
+    y1 = zlmdb__read_two_digits(p);
+    y2 = zlmdb__read_two_digits(p + 2);
+    t->month = zlmdb__read_two_digits(p + 5);
+    t->day = zlmdb__read_two_digits(p + 8);
+    t->hour = zlmdb__read_two_digits(p + 11);
+    t->minute = zlmdb__read_two_digits(p + 14);
+    t->second = zlmdb__read_two_digits(p + 17);
+    if (y1 < 0 || y2 < 0 || t->month < 0 || t->day < 0 || t->hour < 0 || t->minute < 0 ||
+        t->second < 0 || t->hour == 24)
+        return 0;
+    t->year = y1 * 100 + y2;
+    p += 19;
+    n -= 19;
+    if (n == 8 || n == 13) { /* .ffffff */
+        if (p[0] != '.')
+            return 0;
+        for (i = 1; i <= 6; i++) {
+            unsigned dg = (unsigned)p[i] - '0';
+            if (dg > 9)
+                return 0;
+            us = us * 10 + (int)dg;
+        }
+        p += 7;
+        n -= 7;
+    }
+    if (n == 1) {
+        if (p[0] != 'Z')
+            return 0;
+    } else { /* n == 6: +HH:MM */
+        int oh = zlmdb__read_two_digits(p + 1), om = zlmdb__read_two_digits(p + 4);
+        if ((p[0] != '+' && p[0] != '-') || p[3] != ':' || oh < 0 || om < 0 || oh > 23 ||
+            om > 59)
+            return 0;
+        tzm = (oh * 60 + om) * (p[0] == '-' ? -1 : 1);
+    }
+    t->microsecond = us;
+    t->offset_us = (int64_t)tzm * 60 * 1000000;
+    return 1;
+}
+
 #endif
