@@ -1,1 +1,500 @@
-/* codec_json: C of the CFFI module for python/zlmdb/_cffi/codec_json.py. */
+/* codec_json: C of the CFFI module for python/zlmdb/_cffi/codec_json.py.
+ *
+ * The JSON codec on PyPy.  Every byte is written and read by libzlmdb's
+ * JSON code, inlined from src/lib (codec_int.h: the string, integer and
+ * literal writers; zlmdb_json_format_double(); json_read_int.h: the pull
+ * reader), as the CPython extension (src/ext/pyconv_json.c) does.  What
+ * differs is the shape of the calls, made for CFFI, where each call costs
+ * and Python objects cannot be made from C:
+ *
+ * - encode: Python walks the object graph (types, cycles, the default
+ *   hook, key coercion) into an op stream: one byte per value, key, open
+ *   and close, with the str values and keys joined into one UTF-8 blob
+ *   (their lengths in characters in `ints`, in op order, with the ints to
+ *   write) and the floats in `floats`.  zl_json_encode() writes the whole
+ *   document from that in one call, commas and colons included.
+ * - decode: zl_json_parse() reads the whole document in one call into a
+ *   flat tape of tokens; every string (keys, values, the digits of ints
+ *   beyond 64 bits) is copied, unescaped, into one arena, and the tokens
+ *   give their spans in characters, so Python decodes the arena once and
+ *   slices it.  Python walks the tape and builds the objects. */
+#include <math.h>
+#include "codec_int.h"
+#include "json_read_int.h"
+
+/* ============================================================ encode */
+
+/* The op stream (python/zlmdb/_cffi/codec_json.py has the same numbers).
+ * Values take the next entry of `ints` (STR and RAW: a length in
+ * characters of the blob; INT, UINT: the value) or of `floats`.  With
+ * ZLJ_KEY set the value is an object key: a STR is written as the key, any
+ * other value as its text between quotes (json's key coercion); then ':'.
+ * '[' '{' ']' '}' open and close; the commas are the writer's. */
+enum {
+    ZLJ_STR = 1,   /* a string, escaped */
+    ZLJ_INT = 2,   /* int64 */
+    ZLJ_UINT = 3,  /* the int64 entry read as uint64 */
+    ZLJ_FLOAT = 4, /* a double as float.__repr__ */
+    ZLJ_TRUE = 5,
+    ZLJ_FALSE = 6,
+    ZLJ_NULL = 7,
+    ZLJ_RAW = 8,   /* text copied as it is: int.__repr__ of an int beyond 64 bits */
+    ZLJ_KEY = 16
+};
+
+typedef struct { char *p; size_t n; } zl_jout;
+
+typedef struct {
+    unsigned char *p;
+    size_t len, cap;
+} zlj_buf;
+
+static ZLMDB__NOINLINE int zlj_grow(zlj_buf *b, size_t room)
+{
+    size_t need = b->len + room, cap = b->cap ? b->cap : 256;
+    unsigned char *p;
+
+    if (need < b->len)
+        return -1;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2) {
+            cap = need;
+            break;
+        }
+        cap *= 2;
+    }
+    p = realloc(b->p, cap);
+    if (p == NULL)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static inline int zlj_reserve(zlj_buf *b, size_t room)
+{
+    if (room <= b->cap - b->len)
+        return 0;
+    return zlj_grow(b, room);
+}
+
+/* The bytes of the next `nchars` characters of UTF-8 (generalized: lone
+ * surrogates are 3-byte sequences) at s, at most `avail`. */
+static size_t zlj_span(const unsigned char *s, size_t avail, uint64_t nchars)
+{
+    size_t i = 0;
+
+    while (nchars > 0 && i < avail) {
+        /* eight ASCII bytes at a time while that many characters remain */
+        if (nchars >= 8 && avail - i >= 8) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if ((x & 0x8080808080808080ULL) == 0) {
+                i += 8;
+                nchars -= 8;
+                continue;
+            }
+        }
+        i++;
+        while (i < avail && (s[i] & 0xC0) == 0x80)
+            i++;
+        nchars--;
+    }
+    return i;
+}
+
+/* A quoted, escaped string: the extension's put_escaped(). */
+static int zlj_string(zlj_buf *b, const unsigned char *s, size_t n)
+{
+    unsigned char *end;
+    size_t room;
+
+    if (n <= 16) {
+        if (zlj_reserve(b, 6 * 16 + 2) < 0)
+            return -1;
+        b->len = (size_t)(zlmdb__json_string(b->p + b->len, s, n,
+                                             zlmdb__json_needs_escape(s, n)) - b->p);
+        return 0;
+    }
+    if (zlj_reserve(b, n + 2) < 0)
+        return -1;
+    end = zlmdb__json_quote_if_plain(b->p + b->len, s, n);
+    if (end != NULL) {
+        b->len = (size_t)(end - b->p);
+        return 0;
+    }
+    room = zlmdb__json_string_room(n, 1);
+    if (room == SIZE_MAX || zlj_reserve(b, room) < 0)
+        return -1;
+    b->len = (size_t)(zlmdb__json_quote_escaped(b->p + b->len, s, n) - b->p);
+    return 0;
+}
+
+/* Write the document the ops describe into out->p (malloc'd, free it with
+ * zl_free), out->n bytes.  0; 1 out of memory; 2 the ops and their data
+ * do not agree (a bug on the Python side; nothing is read out of bounds). */
+static int zl_json_encode(const unsigned char *ops, size_t nops, const char *blob, size_t nblob,
+                          int blob_ascii, const int64_t *ints, size_t nints,
+                          const double *floats, size_t nfloats, zl_jout *out)
+{
+    const unsigned char *bl = (const unsigned char *)blob;
+    zlj_buf b = {NULL, 0, 0};
+    size_t i, bi = 0, ii = 0, fi = 0;
+    int comma = 0, rc = 1;
+
+    out->p = NULL;
+    out->n = 0;
+    if (zlj_grow(&b, nblob + 8 * nops + 64) < 0)
+        goto fail;
+    for (i = 0; i < nops; i++) {
+        unsigned op = ops[i], base = op & (ZLJ_KEY - 1), key = op & ZLJ_KEY;
+        unsigned char *p;
+
+        if (op == ']' || op == '}') {
+            if (zlj_reserve(&b, 1) < 0)
+                goto fail;
+            b.p[b.len++] = (unsigned char)op;
+            comma = 1;
+            continue;
+        }
+        /* a comma, quotes, colon and the longest number or literal */
+        if (zlj_reserve(&b, 4 + ZLMDB_JSON_DOUBLE_MAX + ZLMDB__JSON_INT_MAX) < 0)
+            goto fail;
+        p = b.p + b.len;
+        if (comma)
+            *p++ = ',';
+        if (op == '[' || op == '{') {
+            *p++ = (unsigned char)op;
+            b.len = (size_t)(p - b.p);
+            comma = 0;
+            continue;
+        }
+        if (key && base != ZLJ_STR)
+            *p++ = '"';
+        switch (base) {
+        case ZLJ_STR:
+        case ZLJ_RAW: {
+            size_t n;
+            if (ii >= nints || ints[ii] < 0) {
+                rc = 2;
+                goto fail;
+            }
+            n = blob_ascii ? (size_t)ints[ii] : zlj_span(bl + bi, nblob - bi, (uint64_t)ints[ii]);
+            ii++;
+            if (n > nblob - bi) {
+                rc = 2;
+                goto fail;
+            }
+            b.len = (size_t)(p - b.p);
+            if (base == ZLJ_STR) {
+                if (zlj_string(&b, bl + bi, n) < 0)
+                    goto fail;
+            } else {
+                if (zlj_reserve(&b, n + 2) < 0)
+                    goto fail;
+                memcpy(b.p + b.len, bl + bi, n);
+                b.len += n;
+            }
+            bi += n;
+            if (zlj_reserve(&b, 2) < 0)
+                goto fail;
+            p = b.p + b.len;
+            break;
+        }
+        case ZLJ_INT:
+        case ZLJ_UINT:
+            if (ii >= nints) {
+                rc = 2;
+                goto fail;
+            }
+            p = base == ZLJ_INT ? zlmdb__json_int(p, ints[ii]) : zlmdb__json_uint(p, (uint64_t)ints[ii]);
+            ii++;
+            break;
+        case ZLJ_FLOAT:
+            if (fi >= nfloats) {
+                rc = 2;
+                goto fail;
+            }
+            p += zlmdb_json_format_double(floats[fi++], (char *)p);
+            break;
+        case ZLJ_TRUE:
+            p = zlmdb__json_literal(p, 1);
+            break;
+        case ZLJ_FALSE:
+            p = zlmdb__json_literal(p, 0);
+            break;
+        case ZLJ_NULL:
+            p = zlmdb__json_literal(p, 2);
+            break;
+        default:
+            rc = 2;
+            goto fail;
+        }
+        if (key) {
+            if (base != ZLJ_STR)
+                *p++ = '"';
+            *p++ = ':';
+            comma = 0;
+        } else {
+            comma = 1;
+        }
+        b.len = (size_t)(p - b.p);
+    }
+    out->p = (char *)b.p;
+    out->n = b.len;
+    return 0;
+fail:
+    free(b.p);
+    return rc;
+}
+
+/* ============================================================ decode */
+
+/* Tape token kinds (the same numbers in codec_json.py). */
+enum {
+    ZLJT_KEY = 1,        /* a: b: its span in the arena, in characters */
+    ZLJT_STR = 2,        /* a, b: likewise */
+    ZLJT_INT = 3,        /* a: the value */
+    ZLJT_FLOAT = 4,      /* f: the value (also NaN and the infinities) */
+    ZLJT_OBJ = 5,        /* '{' */
+    ZLJT_ARR = 6,        /* '[' */
+    ZLJT_END = 7,        /* '}' or ']' */
+    ZLJT_TRUE = 8,
+    ZLJT_FALSE = 9,
+    ZLJT_NULL = 10,
+    ZLJT_UINT = 11,      /* a: the value as int64 bits, 2**63 .. 2**64-1 */
+    ZLJT_BIGINT = 12,    /* a, b: the digits in the arena; Python's int() */
+    ZLJT_FLOATTEXT = 13  /* a, b: the text, where the C library has no
+                            correctly rounded strtod; Python's float() */
+};
+
+typedef struct { int32_t kind; int64_t a; int64_t b; double f; } zl_jtok;
+
+typedef struct {
+    zl_jtok *tape;        /* malloc'd, n tokens */
+    size_t n;
+    char *arena;          /* malloc'd unescaped UTF-8 of every string */
+    size_t arena_len;
+    int arena_surrogates; /* the arena holds lone surrogates: 'surrogatepass' */
+    int rc;               /* 0, a ZLMDB_* reader error, or -1 out of memory */
+    size_t error_offset;  /* byte offset of the error */
+    size_t error_chars;   /* the same in characters */
+    int error_open;       /* innermost open container at the error: '[' '{' 0 */
+    char msg[256];        /* libzlmdb's message */
+    size_t cap, arena_cap, arena_chars;
+} zl_jparse;
+
+static ZLMDB__NOINLINE int zlj_tape_grow(zl_jparse *o)
+{
+    size_t cap = o->cap ? o->cap * 2 : 64;
+    zl_jtok *t;
+
+    if (cap > SIZE_MAX / sizeof *t)
+        return -1;
+    t = realloc(o->tape, cap * sizeof *t);
+    if (t == NULL)
+        return -1;
+    o->tape = t;
+    o->cap = cap;
+    return 0;
+}
+
+/* Append n bytes of UTF-8 to the arena and give the token their span in
+ * characters. */
+static inline int zlj_arena(zl_jparse *o, const char *s, size_t n, zl_jtok *t)
+{
+    size_t chars = n;
+
+    if (n > o->arena_cap - o->arena_len) {
+        size_t cap = o->arena_cap ? o->arena_cap : 1024;
+        char *p;
+        while (cap - o->arena_len < n) {
+            if (cap > SIZE_MAX / 2)
+                return -1;
+            cap *= 2;
+        }
+        p = realloc(o->arena, cap);
+        if (p == NULL)
+            return -1;
+        o->arena = p;
+        o->arena_cap = cap;
+    }
+    memcpy(o->arena + o->arena_len, s, n);
+    o->arena_len += n;
+    if (!zlmdb__is_ascii((const unsigned char *)s, n)) {
+        size_t i;
+        for (chars = 0, i = 0; i < n; i++)
+            chars += ((unsigned char)s[i] & 0xC0) != 0x80;
+    }
+    t->a = (int64_t)o->arena_chars;
+    o->arena_chars += chars;
+    t->b = (int64_t)o->arena_chars;
+    return 0;
+}
+
+/* A NUMBER item: ints up to 64 bits parsed here, floats by the C library's
+ * correctly rounded strtod in the "C" locale (zlmdb__plat_strtod_c, as the
+ * extension uses past its fast paths); other texts to Python. */
+static int zlj_number(zl_jparse *o, const zlmdb_json_item *it, zl_jtok *t)
+{
+    if (!it->is_float) {
+        const char *p = it->str, *e = p + it->len;
+        int neg = *p == '-', ok = 1;
+        uint64_t v = 0;
+
+        if (neg)
+            p++;
+        if (e - p <= 19) { /* below 10**19 < 2**64 */
+            for (; p < e; p++)
+                v = v * 10 + (uint64_t)(*p - '0');
+        } else if (e - p == 20) {
+            for (; p < e && ok; p++) {
+                uint64_t dg = (uint64_t)(*p - '0');
+                ok = v <= (UINT64_MAX - dg) / 10;
+                v = v * 10 + dg;
+            }
+        } else {
+            ok = 0;
+        }
+        if (ok && !neg) {
+            t->kind = v <= (uint64_t)INT64_MAX ? ZLJT_INT : ZLJT_UINT;
+            t->a = (int64_t)v;
+            return 0;
+        }
+        if (ok && v <= (uint64_t)INT64_MAX + 1) {
+            t->kind = ZLJT_INT;
+            t->a = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+            return 0;
+        }
+        t->kind = ZLJT_BIGINT;
+        return zlj_arena(o, it->str, it->len, t);
+    } else {
+        char tmp[64], *s = tmp;
+        double d;
+        int rc;
+
+        if (it->len >= sizeof tmp) {
+            s = malloc(it->len + 1);
+            if (s == NULL)
+                return -1;
+        }
+        memcpy(s, it->str, it->len);
+        s[it->len] = 0;
+        rc = zlmdb__plat_strtod_c(s, &d);
+        if (s != tmp)
+            free(s);
+        if (rc == 0) {
+            t->kind = ZLJT_FLOAT;
+            t->f = d;
+            return 0;
+        }
+        t->kind = ZLJT_FLOATTEXT;
+        return zlj_arena(o, it->str, it->len, t);
+    }
+}
+
+static void zl_json_parse_free(zl_jparse *o)
+{
+    free(o->tape);
+    free(o->arena);
+    o->tape = NULL;
+    o->arena = NULL;
+    o->n = o->cap = o->arena_len = o->arena_cap = o->arena_chars = 0;
+}
+
+/* Read the whole document data[0..len) into o (zeroed by the caller);
+ * release it with zl_json_parse_free() whatever this returns.  Returns
+ * o->rc. */
+static int zl_json_parse(const char *data, size_t len, zl_jparse *o)
+{
+    zlmdb_json_reader r;
+    zlmdb_json_item it;
+    int rc;
+
+    zlmdb_json_reader_init(&r, data, len, ZLMDB_JSON_DEFAULT_MAX_DEPTH);
+    for (;;) {
+        zl_jtok *t;
+
+        rc = zlmdb__json_next(&r, &it); /* zlmdb_json_reader_next(), inlined */
+        if (rc != 0)
+            break;
+        if (o->n == o->cap && zlj_tape_grow(o) < 0) {
+            rc = -1;
+            break;
+        }
+        t = &o->tape[o->n];
+        t->a = t->b = 0;
+        t->f = 0.0;
+        switch (it.kind) {
+        case ZLMDB_JSON_OBJECT_START:
+            t->kind = ZLJT_OBJ;
+            break;
+        case ZLMDB_JSON_ARRAY_START:
+            t->kind = ZLJT_ARR;
+            break;
+        case ZLMDB_JSON_OBJECT_END:
+        case ZLMDB_JSON_ARRAY_END:
+            t->kind = ZLJT_END;
+            break;
+        case ZLMDB_JSON_KEY:
+        case ZLMDB_JSON_STRING:
+            t->kind = it.kind == ZLMDB_JSON_KEY ? ZLJT_KEY : ZLJT_STR;
+            if (it.has_surrogates)
+                o->arena_surrogates = 1;
+            if (zlj_arena(o, it.str, it.len, t) < 0)
+                rc = -1;
+            break;
+        case ZLMDB_JSON_NUMBER:
+            if (zlj_number(o, &it, t) < 0)
+                rc = -1;
+            break;
+        case ZLMDB_JSON_TRUE:
+            t->kind = ZLJT_TRUE;
+            break;
+        case ZLMDB_JSON_FALSE:
+            t->kind = ZLJT_FALSE;
+            break;
+        case ZLMDB_JSON_NULL:
+            t->kind = ZLJT_NULL;
+            break;
+        case ZLMDB_JSON_NAN:
+            t->kind = ZLJT_FLOAT;
+            t->f = NAN;
+            break;
+        case ZLMDB_JSON_INFINITY:
+            t->kind = ZLJT_FLOAT;
+            t->f = INFINITY;
+            break;
+        case ZLMDB_JSON_NEG_INFINITY:
+            t->kind = ZLJT_FLOAT;
+            t->f = -INFINITY;
+            break;
+        default: /* EOF before a value cannot happen: the reader says truncated */
+            rc = -1;
+            break;
+        }
+        if (rc != 0)
+            break;
+        o->n++;
+        if (it.done)
+            break;
+    }
+    if (rc == 0)
+        rc = zlmdb_json_reader_finish(&r);
+    if (rc > 0 || rc < -1) {
+        const char *msg = zlmdb_error_last();
+        size_t off = r.error_offset, i, chars = 0;
+
+        snprintf(o->msg, sizeof o->msg, "%s", msg ? msg : zlmdb_strerror(rc));
+        if (off > len)
+            off = len;
+        for (i = 0; i < off; i++)
+            chars += ((unsigned char)data[i] & 0xC0) != 0x80;
+        o->error_offset = off;
+        o->error_chars = chars;
+        o->error_open = r.stack.size ? r.stack.ptr[r.stack.size - 1] : 0;
+    }
+    zlmdb_json_reader_dispose(&r);
+    o->rc = rc;
+    return rc;
+}
