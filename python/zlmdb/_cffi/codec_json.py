@@ -76,6 +76,8 @@ _parse_c = lib.zl_json_parse
 _parse_free = lib.zl_json_parse_free
 _free = lib.zl_free
 
+_PY_DECODER = _json_mod.JSONDecoder()
+
 _Default = Optional[Callable[[Any], Any]]
 
 
@@ -440,6 +442,22 @@ def _value(tok: Any, k: int, arena: str) -> Any:
     raise SystemError("zlmdb JSON reader: unexpected token %d" % k)
 
 
+def _loads_surrogates(text: str) -> Any:
+    """json.loads(text) for a str holding lone surrogate characters, as
+    the extension does it: with json, here its pure-Python decoder, whose
+    two string errors are reworded as CPython's C scanner words and places
+    them (PyPy's json.loads raises messages of its own)."""
+    try:
+        return _PY_DECODER.decode(text)
+    except _json_mod.JSONDecodeError as e:
+        for head, msg in (("Invalid control character ", "Invalid control character at"),
+                          ("Invalid \\escape: ", "Invalid \\escape")):
+            if e.msg.startswith(head):
+                # the C scanner reports the character itself, not the one after
+                raise _json_mod.JSONDecodeError(msg, e.doc, e.pos - 1) from None
+        raise
+
+
 def json_loads(data: Union[str, bytes, bytearray, memoryview]) -> Any:
     """``json.loads(data)`` for str, bytes, bytearray and memoryview."""
     text: Optional[str] = None
@@ -449,8 +467,10 @@ def json_loads(data: Union[str, bytes, bytearray, memoryview]) -> Any:
         try:
             b = str.encode(data, "utf-8")
         except UnicodeEncodeError:
-            # A str holding lone surrogates has no UTF-8: let json do it.
-            return _json_mod.loads(data)
+            # A str holding lone surrogates has no UTF-8: json parses it, as
+            # for the extension; its pure-Python decoder, which raises
+            # CPython's messages (PyPy's json.loads has its own).
+            return _loads_surrogates(data)
         text = data
     else:
         try:
