@@ -91,6 +91,13 @@ def _too_deep(path: List[Any], o: Any) -> BaseException:
                           % _MAX_DEPTH)
 
 
+def _int_value(o: int) -> int:
+    """The exact int of an int subclass's value, running none of its
+    methods (on PyPy, int.__int__ and int.__index__ of a subclass call an
+    overridden __int__/__index__; int.__add__ does not)."""
+    return int.__add__(o, 0)
+
+
 def _int(o: int, key: int, ops: bytearray, strs: List[str], ints: List[int]) -> None:
     """An int of any size (an exact int: subclasses are converted first)."""
     if _I64_MIN <= o <= _I64_MAX:
@@ -154,7 +161,7 @@ def _key(k: Any, ops: bytearray, strs: List[str], ints: List[int], floats: List[
     elif k is None:
         ops.append(_KEY | _NULL)
     elif issubclass(t, int):
-        _int(int.__int__(k), _KEY, ops, strs, ints)
+        _int(_int_value(k), _KEY, ops, strs, ints)
     else:
         raise TypeError("keys must be str, int, float, bool or None, not %s" % t.__name__)
 
@@ -198,7 +205,7 @@ def _walk(obj: Any, default: _Default, ops: bytearray, strs: List[str], ints: Li
                 strs.append(o)
                 ints.append(str.__len__(o))
             elif issubclass(t, int):
-                _int(int.__int__(o), 0, ops, strs, ints)
+                _int(_int_value(o), 0, ops, strs, ints)
             elif issubclass(t, float):
                 ops.append(_FLOAT)
                 floats.append(float.__float__(o))
