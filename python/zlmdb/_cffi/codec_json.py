@@ -481,7 +481,7 @@ def json_loads(data: Union[str, bytes, bytearray, memoryview]) -> Any:
         text = data
     else:
         try:
-            mv = memoryview(data)  # type: ignore[arg-type]
+            mv = memoryview(data)
             if not mv.c_contiguous:
                 raise TypeError()
             b = mv.tobytes()
