@@ -17,10 +17,108 @@
  *   flat tape of tokens; every string (keys, values, the digits of ints
  *   beyond 64 bits) is copied, unescaped, into one arena, and the tokens
  *   give their spans in characters, so Python decodes the arena once and
- *   slices it.  Python walks the tape and builds the objects. */
+ *   slices it; an object member is one token (its key's span rides with
+ *   its value).  Python walks the tape and builds the objects.
+ *
+ * Both return a pointer into buffers the thread keeps from call to call
+ * (no allocation, no ffi.new() and no second call to free per call). */
 #include <math.h>
+#include <pthread.h>
 #include "codec_int.h"
 #include "json_read_int.h"
+
+/* ============================================================ state */
+
+/* Each thread's buffers, kept from call to call: a call returns a pointer
+ * into them, which the caller reads before its thread's next call (CFFI
+ * releases the GIL during a call, so other threads run meanwhile: on their
+ * own buffers).  This spares the allocations and the Python-side ffi.new()
+ * of every call.  A buffer that grew past ZLJ_KEEP is freed at the start of
+ * the thread's next call; a thread's buffers are freed when it ends. */
+#define ZLJ_KEEP ((size_t)1 << 20)
+
+typedef struct { char *p; size_t n; int rc; } zl_jout;
+
+typedef struct {
+    unsigned char *p;
+    size_t len, cap;
+} zlj_buf;
+
+/* Tape token kinds (the same numbers in codec_json.py). */
+enum {
+    /* 1 is unused: an object member's key comes in its value's token */
+    ZLJT_STR = 2,        /* a, b: its span in the arena, in characters */
+    ZLJT_INT = 3,        /* a: the value */
+    ZLJT_FLOAT = 4,      /* f: the value (also NaN and the infinities) */
+    ZLJT_OBJ = 5,        /* '{' */
+    ZLJT_ARR = 6,        /* '[' */
+    ZLJT_END = 7,        /* '}' or ']' */
+    ZLJT_TRUE = 8,
+    ZLJT_FALSE = 9,
+    ZLJT_NULL = 10,
+    ZLJT_UINT = 11,      /* a: the value as int64 bits, 2**63 .. 2**64-1 */
+    ZLJT_BIGINT = 12,    /* a, b: the digits in the arena; Python's int() */
+    ZLJT_FLOATTEXT = 13  /* a, b: the text, where the C library has no
+                            correctly rounded strtod; Python's float() */
+};
+
+/* One value (END: a container's end).  In an object, ka and kb are the
+ * span of its key in the arena (so a member is one token, not two). */
+typedef struct { int32_t kind; int64_t a; int64_t b; int64_t ka; int64_t kb; double f; } zl_jtok;
+
+typedef struct {
+    zl_jtok *tape;        /* n tokens */
+    size_t n;
+    char *arena;          /* the unescaped UTF-8 of every string */
+    size_t arena_len;
+    int arena_surrogates; /* the arena holds lone surrogates: 'surrogatepass' */
+    int rc;               /* 0, a ZLMDB_* reader error, or -1 out of memory */
+    size_t error_offset;  /* byte offset of the error */
+    size_t error_chars;   /* the same in characters */
+    int error_open;       /* innermost open container at the error: '[' '{' 0 */
+    char msg[256];        /* libzlmdb's message */
+    size_t cap, arena_cap, arena_chars;
+} zl_jparse;
+
+typedef struct {
+    zlj_buf out;
+    zl_jout res;
+    zl_jparse parse;
+} zlj_state;
+
+static _Thread_local zlj_state *zlj_mine;
+static pthread_key_t zlj_key;
+static pthread_once_t zlj_key_once = PTHREAD_ONCE_INIT;
+
+static void zlj_state_free(void *v)
+{
+    zlj_state *st = v;
+    free(st->out.p);
+    free(st->parse.tape);
+    free(st->parse.arena);
+    free(st);
+}
+
+static void zlj_key_make(void)
+{
+    (void)pthread_key_create(&zlj_key, zlj_state_free);
+}
+
+static zlj_state *zlj_state_get(void)
+{
+    zlj_state *st = zlj_mine;
+
+    if (st != NULL)
+        return st;
+    (void)pthread_once(&zlj_key_once, zlj_key_make);
+    st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return NULL;
+    /* the key's destructor frees it when the thread ends */
+    (void)pthread_setspecific(zlj_key, st);
+    zlj_mine = st;
+    return st;
+}
 
 /* ============================================================ encode */
 
@@ -41,13 +139,6 @@ enum {
     ZLJ_RAW = 8,   /* text copied as it is: int.__repr__ of an int beyond 64 bits */
     ZLJ_KEY = 16
 };
-
-typedef struct { char *p; size_t n; } zl_jout;
-
-typedef struct {
-    unsigned char *p;
-    size_t len, cap;
-} zlj_buf;
 
 static ZLMDB__NOINLINE int zlj_grow(zlj_buf *b, size_t room)
 {
@@ -130,21 +221,31 @@ static int zlj_string(zlj_buf *b, const unsigned char *s, size_t n)
     return 0;
 }
 
-/* Write the document the ops describe into out->p (malloc'd, free it with
- * zl_free), out->n bytes.  0; 1 out of memory; 2 the ops and their data
- * do not agree (a bug on the Python side; nothing is read out of bounds). */
-static int zl_json_encode(const unsigned char *ops, size_t nops, const char *blob, size_t nblob,
-                          int blob_ascii, const int64_t *ints, size_t nints,
-                          const double *floats, size_t nfloats, zl_jout *out)
+/* Write the document the ops describe into the thread's output buffer:
+ * res->p, res->n bytes, valid until the thread's next call.  res->rc: 0;
+ * 1 out of memory; 2 the ops and their data do not agree (a bug on the
+ * Python side; nothing is read out of bounds).  NULL: no memory for the
+ * thread's state. */
+static const zl_jout *zl_json_encode(const unsigned char *ops, size_t nops, const char *blob,
+                                     size_t nblob, int blob_ascii, const int64_t *ints,
+                                     size_t nints, const double *floats, size_t nfloats)
 {
     const unsigned char *bl = (const unsigned char *)blob;
-    zlj_buf b = {NULL, 0, 0};
+    zlj_state *st = zlj_state_get();
+    zlj_buf b;
     size_t i, bi = 0, ii = 0, fi = 0;
     int comma = 0, rc = 1;
 
-    out->p = NULL;
-    out->n = 0;
-    if (zlj_grow(&b, nblob + 8 * nops + 64) < 0)
+    if (st == NULL)
+        return NULL;
+    if (st->out.cap > ZLJ_KEEP) {
+        free(st->out.p);
+        st->out.p = NULL;
+        st->out.cap = 0;
+    }
+    b = st->out;
+    b.len = 0;
+    if (zlj_reserve(&b, nblob + 8 * nops + 64) < 0)
         goto fail;
     for (i = 0; i < nops; i++) {
         unsigned op = ops[i], base = op & (ZLJ_KEY - 1), key = op & ZLJ_KEY;
@@ -240,49 +341,16 @@ static int zl_json_encode(const unsigned char *ops, size_t nops, const char *blo
         }
         b.len = (size_t)(p - b.p);
     }
-    out->p = (char *)b.p;
-    out->n = b.len;
-    return 0;
+    rc = 0;
 fail:
-    free(b.p);
-    return rc;
+    st->out = b;
+    st->res.p = (char *)b.p;
+    st->res.n = rc == 0 ? b.len : 0;
+    st->res.rc = rc;
+    return &st->res;
 }
 
 /* ============================================================ decode */
-
-/* Tape token kinds (the same numbers in codec_json.py). */
-enum {
-    ZLJT_KEY = 1,        /* a: b: its span in the arena, in characters */
-    ZLJT_STR = 2,        /* a, b: likewise */
-    ZLJT_INT = 3,        /* a: the value */
-    ZLJT_FLOAT = 4,      /* f: the value (also NaN and the infinities) */
-    ZLJT_OBJ = 5,        /* '{' */
-    ZLJT_ARR = 6,        /* '[' */
-    ZLJT_END = 7,        /* '}' or ']' */
-    ZLJT_TRUE = 8,
-    ZLJT_FALSE = 9,
-    ZLJT_NULL = 10,
-    ZLJT_UINT = 11,      /* a: the value as int64 bits, 2**63 .. 2**64-1 */
-    ZLJT_BIGINT = 12,    /* a, b: the digits in the arena; Python's int() */
-    ZLJT_FLOATTEXT = 13  /* a, b: the text, where the C library has no
-                            correctly rounded strtod; Python's float() */
-};
-
-typedef struct { int32_t kind; int64_t a; int64_t b; double f; } zl_jtok;
-
-typedef struct {
-    zl_jtok *tape;        /* malloc'd, n tokens */
-    size_t n;
-    char *arena;          /* malloc'd unescaped UTF-8 of every string */
-    size_t arena_len;
-    int arena_surrogates; /* the arena holds lone surrogates: 'surrogatepass' */
-    int rc;               /* 0, a ZLMDB_* reader error, or -1 out of memory */
-    size_t error_offset;  /* byte offset of the error */
-    size_t error_chars;   /* the same in characters */
-    int error_open;       /* innermost open container at the error: '[' '{' 0 */
-    char msg[256];        /* libzlmdb's message */
-    size_t cap, arena_cap, arena_chars;
-} zl_jparse;
 
 static ZLMDB__NOINLINE int zlj_tape_grow(zl_jparse *o)
 {
@@ -393,24 +461,36 @@ static int zlj_number(zl_jparse *o, const zlmdb_json_item *it, zl_jtok *t)
     }
 }
 
-static void zl_json_parse_free(zl_jparse *o)
+/* Read the whole document data[0..len) into the thread's zl_jparse,
+ * valid until the thread's next call; its rc says how it went.  NULL: no
+ * memory for the thread's state. */
+static const zl_jparse *zl_json_parse(const char *data, size_t len)
 {
-    free(o->tape);
-    free(o->arena);
-    o->tape = NULL;
-    o->arena = NULL;
-    o->n = o->cap = o->arena_len = o->arena_cap = o->arena_chars = 0;
-}
-
-/* Read the whole document data[0..len) into o (zeroed by the caller);
- * release it with zl_json_parse_free() whatever this returns.  Returns
- * o->rc. */
-static int zl_json_parse(const char *data, size_t len, zl_jparse *o)
-{
+    zlj_state *st = zlj_state_get();
+    zl_jparse *o;
     zlmdb_json_reader r;
     zlmdb_json_item it;
+    int64_t ka = 0, kb = 0;
     int rc;
 
+    if (st == NULL)
+        return NULL;
+    o = &st->parse;
+    if (o->cap * sizeof *o->tape > ZLJ_KEEP) {
+        free(o->tape);
+        o->tape = NULL;
+        o->cap = 0;
+    }
+    if (o->arena_cap > ZLJ_KEEP) {
+        free(o->arena);
+        o->arena = NULL;
+        o->arena_cap = 0;
+    }
+    o->n = o->arena_len = o->arena_chars = 0;
+    o->arena_surrogates = 0;
+    o->error_offset = o->error_chars = 0;
+    o->error_open = 0;
+    o->msg[0] = 0;
     zlmdb_json_reader_init(&r, data, len, ZLMDB_JSON_DEFAULT_MAX_DEPTH);
     for (;;) {
         zl_jtok *t;
@@ -423,7 +503,22 @@ static int zl_json_parse(const char *data, size_t len, zl_jparse *o)
             break;
         }
         t = &o->tape[o->n];
+        if (it.kind == ZLMDB_JSON_KEY) {
+            /* into the arena now (the reader's copy lasts until its next
+             * item); its span goes into the value's token */
+            if (it.has_surrogates)
+                o->arena_surrogates = 1;
+            if (zlj_arena(o, it.str, it.len, t) < 0) {
+                rc = -1;
+                break;
+            }
+            ka = t->a;
+            kb = t->b;
+            continue;
+        }
         t->a = t->b = 0;
+        t->ka = ka;
+        t->kb = kb;
         t->f = 0.0;
         switch (it.kind) {
         case ZLMDB_JSON_OBJECT_START:
@@ -436,9 +531,8 @@ static int zl_json_parse(const char *data, size_t len, zl_jparse *o)
         case ZLMDB_JSON_ARRAY_END:
             t->kind = ZLJT_END;
             break;
-        case ZLMDB_JSON_KEY:
         case ZLMDB_JSON_STRING:
-            t->kind = it.kind == ZLMDB_JSON_KEY ? ZLJT_KEY : ZLJT_STR;
+            t->kind = ZLJT_STR;
             if (it.has_surrogates)
                 o->arena_surrogates = 1;
             if (zlj_arena(o, it.str, it.len, t) < 0)
@@ -496,5 +590,5 @@ static int zl_json_parse(const char *data, size_t len, zl_jparse *o)
     }
     zlmdb_json_reader_dispose(&r);
     o->rc = rc;
-    return rc;
+    return o;
 }

@@ -11,9 +11,14 @@ libzlmdb's C (src/cffi/codec_json.c):
   the ints and the floats, and ``zl_json_encode`` writes the whole document
   from them in one call: escapes, digits, float text, commas and colons.
 * ``json_loads``: ``zl_json_parse`` reads the whole input in one call into
-  a tape of tokens and one arena holding every string unescaped; the arena
+  a tape of tokens (an object member is one token, its key's span riding
+  with its value) and one arena holding every string unescaped; the arena
   is decoded once, each string is a slice of it, and the loop below builds
   the lists and dicts from the tape.
+
+Both C calls return a pointer into buffers their thread keeps (CFFI
+releases the GIL during a call, so each thread has its own), read here
+before the thread's next call.
 
 The walk is iterative (an explicit stack of iterators), so nesting is
 bounded by the codec's own limit of 1000, not by Python's recursion limit.
@@ -45,7 +50,6 @@ _CLOSE_LIST = ord("]")
 _CLOSE_DICT = ord("}")
 
 # The tape's token kinds (src/cffi/codec_json.c, ZLJT_*).
-_T_KEY = 1
 _T_STR = 2
 _T_INT = 3
 _T_FLOAT = 4
@@ -73,8 +77,6 @@ _unpack = ffi.unpack
 _NULLP = ffi.NULL
 _encode_c = lib.zl_json_encode
 _parse_c = lib.zl_json_parse
-_parse_free = lib.zl_json_parse_free
-_free = lib.zl_free
 
 _PY_DECODER = _json_mod.JSONDecoder()
 
@@ -297,18 +299,14 @@ def _encode(obj: Any, default: _Default) -> Tuple[bytes, bool]:
         # through; carry them as generalized UTF-8 (3 bytes each).
         bb = blob.encode("utf-8", "surrogatepass")
         surrogates = True
-    out = _new("zl_jout *")
-    rc = _encode_c(_from_buffer(ops), len(ops), bb, len(bb), len(bb) == len(blob),
-                   _new("int64_t[]", ints), len(ints),
-                   _new("double[]", floats) if floats else _NULLP, len(floats), out)
-    if rc != 0:
-        if rc == 1:
-            raise MemoryError()
+    # ints and floats go as lists: CFFI passes them as temporary C arrays.
+    res = _encode_c(bytes(ops), len(ops), bb, len(bb), len(bb) == len(blob), ints, len(ints),
+                    floats, len(floats))
+    if res == _NULLP or res.rc == 1:
+        raise MemoryError()
+    if res.rc != 0:
         raise SystemError("zlmdb JSON encoder: inconsistent op stream")
-    try:
-        data: bytes = _unpack(out.p, out.n)
-    finally:
-        _free(out.p)
+    data: bytes = _unpack(res.p, res.n)
     return data, surrogates
 
 
@@ -384,15 +382,11 @@ def _build(p: Any) -> Any:
     cur: Any = root
     in_dict = k == _T_OBJ
     stack: List[Any] = []
-    key: Any = None
     i = 1
     while i < n:
         tok = tape[i]
         i += 1
         k = tok.kind
-        if k == _T_KEY:
-            key = arena[tok.a:tok.b]
-            continue
         if k == _T_STR:
             v: Any = arena[tok.a:tok.b]
         elif k == _T_INT:
@@ -409,17 +403,24 @@ def _build(p: Any) -> Any:
             # a repeated key at its first position, as json.loads does).
             v = {} if k == _T_OBJ else []
             if in_dict:
-                cur[key] = v
+                cur[arena[tok.ka:tok.kb]] = v
             else:
                 cur.append(v)
             stack.append(cur)
             cur = v
             in_dict = k == _T_OBJ
             continue
+        elif k == _T_NULL:
+            v = None
+        elif k == _T_TRUE:
+            v = True
+        elif k == _T_FALSE:
+            v = False
         else:
             v = _value(tok, k, arena)
         if in_dict:
-            cur[key] = v
+            # an object member's key comes with its value
+            cur[arena[tok.ka:tok.kb]] = v
         else:
             cur.append(v)
     return root
@@ -491,10 +492,9 @@ def json_loads(data: Union[str, bytes, bytearray, memoryview]) -> Any:
     if text is None and b[:3] == b"\xef\xbb\xbf":
         # json.loads(bytes) accepts a UTF-8 BOM (it decodes 'utf-8-sig').
         b = b[3:]
-    p = _new("zl_jparse *")
-    try:
-        if _parse_c(b, len(b), p) != 0:
-            raise _error(p, b, text)
-        return _build(p)
-    finally:
-        _parse_free(p)
+    p = _parse_c(b, len(b))
+    if p == _NULLP:
+        raise MemoryError()
+    if p.rc != 0:
+        raise _error(p, b, text)
+    return _build(p)
