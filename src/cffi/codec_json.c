@@ -21,7 +21,7 @@
  *   its value).  Python walks the tape and builds the objects.
  *
  * Both return a pointer into buffers the thread keeps from call to call
- * (no allocation, no ffi.new() and no second call to free per call). */
+ * (no allocation and no ffi.new() per call), leased until a *_done call. */
 #include <math.h>
 #include <pthread.h>
 #include "codec_int.h"
@@ -29,12 +29,16 @@
 
 /* ============================================================ state */
 
-/* Each thread's buffers, kept from call to call: a call returns a pointer
- * into them, which the caller reads before its thread's next call (CFFI
- * releases the GIL during a call, so other threads run meanwhile: on their
- * own buffers).  This spares the allocations and the Python-side ffi.new()
- * of every call.  A buffer that grew past ZLJ_KEEP is freed at the start of
- * the thread's next call; a thread's buffers are freed when it ends. */
+/* Each thread's buffers, kept from call to call: a call leases them and
+ * returns a pointer into them, which the caller reads and then hands back
+ * (zl_json_encode_done, zl_json_parse_done).  CFFI releases the GIL during
+ * a call, so other threads run meanwhile, on their own buffers; a call made
+ * on the same thread while its buffers are leased (a finalizer or signal
+ * handler running Python code between the caller's two calls) gets buffers
+ * of its own, freed when it is done.  This spares the allocations and the
+ * Python-side ffi.new() of every call.  A buffer that grew past ZLJ_KEEP is
+ * freed at the start of the thread's next call; a thread's buffers are
+ * freed when it ends. */
 #define ZLJ_KEEP ((size_t)1 << 20)
 
 typedef struct { char *p; size_t n; int rc; } zl_jout;
@@ -80,10 +84,22 @@ typedef struct {
     size_t cap, arena_cap, arena_chars;
 } zl_jparse;
 
+/* The leases; what the caller sees comes first, so its pointer is the
+ * lease's. */
 typedef struct {
-    zlj_buf out;
     zl_jout res;
+    zlj_buf out;
+    int busy, temp;
+} zlj_enc;
+
+typedef struct {
     zl_jparse parse;
+    int busy, temp;
+} zlj_dec;
+
+typedef struct {
+    zlj_enc enc;
+    zlj_dec dec;
 } zlj_state;
 
 static _Thread_local zlj_state *zlj_mine;
@@ -93,9 +109,9 @@ static pthread_once_t zlj_key_once = PTHREAD_ONCE_INIT;
 static void zlj_state_free(void *v)
 {
     zlj_state *st = v;
-    free(st->out.p);
-    free(st->parse.tape);
-    free(st->parse.arena);
+    free(st->enc.out.p);
+    free(st->dec.parse.tape);
+    free(st->dec.parse.arena);
     free(st);
 }
 
@@ -118,6 +134,69 @@ static zlj_state *zlj_state_get(void)
     (void)pthread_setspecific(zlj_key, st);
     zlj_mine = st;
     return st;
+}
+
+static zlj_enc *zlj_enc_take(void)
+{
+    zlj_state *st = zlj_state_get();
+    zlj_enc *e;
+
+    if (st != NULL && !st->enc.busy) {
+        e = &st->enc;
+    } else {
+        e = calloc(1, sizeof *e);
+        if (e == NULL)
+            return NULL;
+        e->temp = 1;
+    }
+    e->busy = 1;
+    return e;
+}
+
+static void zl_json_encode_done(const zl_jout *res)
+{
+    zlj_enc *e = (zlj_enc *)res;
+
+    if (e == NULL)
+        return;
+    if (e->temp) {
+        free(e->out.p);
+        free(e);
+    } else {
+        e->busy = 0;
+    }
+}
+
+static zlj_dec *zlj_dec_take(void)
+{
+    zlj_state *st = zlj_state_get();
+    zlj_dec *d;
+
+    if (st != NULL && !st->dec.busy) {
+        d = &st->dec;
+    } else {
+        d = calloc(1, sizeof *d);
+        if (d == NULL)
+            return NULL;
+        d->temp = 1;
+    }
+    d->busy = 1;
+    return d;
+}
+
+static void zl_json_parse_done(const zl_jparse *p)
+{
+    zlj_dec *d = (zlj_dec *)p;
+
+    if (d == NULL)
+        return;
+    if (d->temp) {
+        free(d->parse.tape);
+        free(d->parse.arena);
+        free(d);
+    } else {
+        d->busy = 0;
+    }
 }
 
 /* ============================================================ encode */
@@ -222,7 +301,7 @@ static int zlj_string(zlj_buf *b, const unsigned char *s, size_t n)
 }
 
 /* Write the document the ops describe into the thread's output buffer:
- * res->p, res->n bytes, valid until the thread's next call.  res->rc: 0;
+ * res->p, res->n bytes, valid until zl_json_encode_done(res).  res->rc: 0;
  * 1 out of memory; 2 the ops and their data do not agree (a bug on the
  * Python side; nothing is read out of bounds).  NULL: no memory for the
  * thread's state. */
@@ -231,7 +310,7 @@ static const zl_jout *zl_json_encode(const unsigned char *ops, size_t nops, cons
                                      size_t nints, const double *floats, size_t nfloats)
 {
     const unsigned char *bl = (const unsigned char *)blob;
-    zlj_state *st = zlj_state_get();
+    zlj_enc *st = zlj_enc_take();
     zlj_buf b;
     size_t i, bi = 0, ii = 0, fi = 0;
     int comma = 0, rc = 1;
@@ -462,11 +541,11 @@ static int zlj_number(zl_jparse *o, const zlmdb_json_item *it, zl_jtok *t)
 }
 
 /* Read the whole document data[0..len) into the thread's zl_jparse,
- * valid until the thread's next call; its rc says how it went.  NULL: no
+ * valid until zl_json_parse_done(); its rc says how it went.  NULL: no
  * memory for the thread's state. */
 static const zl_jparse *zl_json_parse(const char *data, size_t len)
 {
-    zlj_state *st = zlj_state_get();
+    zlj_dec *st = zlj_dec_take();
     zl_jparse *o;
     zlmdb_json_reader r;
     zlmdb_json_item it;

@@ -6,6 +6,7 @@ tape's arena spans, and inputs that must fail cleanly.  It also holds the
 JSON checks of test_codec_fast_paths.py's two cpython_only string tests,
 without their check of CPython's str kinds."""
 import json
+import platform
 import random
 import threading
 
@@ -206,3 +207,25 @@ def test_threads_share_nothing():
     for t in ts:
         t.join()
     assert not errors
+
+
+@pytest.mark.skipif(platform.python_implementation() != "PyPy",
+                    reason="the CFFI binding's buffers (PyPy)")
+def test_nested_calls_on_one_thread_get_their_own_buffers():
+    # A finalizer or signal handler may run json_loads/json_dumps between
+    # the binding's C call and its *_done call on the same thread.
+    from zlmdb._cffi import codec_json as cj
+    from zlmdb._lmdb_cffi import lib
+
+    outer = json_dumpb({"k": ["x" * 5000, 1.5]})
+    p1 = lib.zl_json_parse(outer, len(outer))
+    inner = json_dumpb(["y" * 3_000_000])  # grows past what a thread keeps
+    p2 = lib.zl_json_parse(inner, len(inner))
+    assert p1 != p2
+    assert cj._build(p2) == ["y" * 3_000_000]
+    lib.zl_json_parse_done(p2)
+    assert json_loads(b"[1]") == [1]  # the thread's own buffers are still leased
+    assert cj._build(p1) == {"k": ["x" * 5000, 1.5]}
+    lib.zl_json_parse_done(p1)
+    for _ in range(3):
+        assert json_loads(outer) == {"k": ["x" * 5000, 1.5]}

@@ -17,8 +17,9 @@ libzlmdb's C (src/cffi/codec_json.c):
   the lists and dicts from the tape.
 
 Both C calls return a pointer into buffers their thread keeps (CFFI
-releases the GIL during a call, so each thread has its own), read here
-before the thread's next call.
+releases the GIL during a call, so each thread has its own), leased until
+the matching ``*_done`` call; a call made while they are leased (from a
+finalizer or signal handler) gets buffers of its own.
 
 The walk is iterative (an explicit stack of iterators), so nesting is
 bounded by the codec's own limit of 1000, not by Python's recursion limit.
@@ -77,6 +78,8 @@ _unpack = ffi.unpack
 _NULLP = ffi.NULL
 _encode_c = lib.zl_json_encode
 _parse_c = lib.zl_json_parse
+_encode_done = lib.zl_json_encode_done
+_parse_done = lib.zl_json_parse_done
 
 _PY_DECODER = _json_mod.JSONDecoder()
 
@@ -302,11 +305,16 @@ def _encode(obj: Any, default: _Default) -> Tuple[bytes, bool]:
     # ints and floats go as lists: CFFI passes them as temporary C arrays.
     res = _encode_c(bytes(ops), len(ops), bb, len(bb), len(bb) == len(blob), ints, len(ints),
                     floats, len(floats))
-    if res == _NULLP or res.rc == 1:
+    if res == _NULLP:
         raise MemoryError()
-    if res.rc != 0:
-        raise SystemError("zlmdb JSON encoder: inconsistent op stream")
-    data: bytes = _unpack(res.p, res.n)
+    try:
+        if res.rc == 1:
+            raise MemoryError()
+        if res.rc != 0:
+            raise SystemError("zlmdb JSON encoder: inconsistent op stream")
+        data: bytes = _unpack(res.p, res.n)
+    finally:
+        _encode_done(res)
     return data, surrogates
 
 
@@ -489,12 +497,15 @@ def json_loads(data: Union[str, bytes, bytearray, memoryview]) -> Any:
         except TypeError:
             raise TypeError("the JSON object must be str, bytes or bytearray, not %s"
                             % type(data).__name__) from None
-    if text is None and b[:3] == b"\xef\xbb\xbf":
+    if text is None and b.startswith(b"\xef\xbb\xbf"):
         # json.loads(bytes) accepts a UTF-8 BOM (it decodes 'utf-8-sig').
         b = b[3:]
     p = _parse_c(b, len(b))
     if p == _NULLP:
         raise MemoryError()
-    if p.rc != 0:
-        raise _error(p, b, text)
-    return _build(p)
+    try:
+        if p.rc != 0:
+            raise _error(p, b, text)
+        return _build(p)
+    finally:
+        _parse_done(p)
