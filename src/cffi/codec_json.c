@@ -67,8 +67,17 @@ enum {
 };
 
 /* One value (END: a container's end).  In an object, ka and kb are the
- * span of its key in the arena (so a member is one token, not two). */
-typedef struct { int32_t kind; int64_t a; int64_t b; int64_t ka; int64_t kb; double f; } zl_jtok;
+ * span of its key in the arena (so a member is one token, not two), and
+ * kid the key's number in the key table below, or -1. */
+typedef struct {
+    int32_t kind;
+    int32_t kid;
+    int64_t a;
+    int64_t b;
+    int64_t ka;
+    int64_t kb;
+    double f;
+} zl_jtok;
 
 typedef struct {
     zl_jtok *tape;        /* n tokens */
@@ -196,6 +205,80 @@ static void zl_json_parse_done(const zl_jparse *p)
         free(d);
     } else {
         d->busy = 0;
+    }
+}
+
+/* ============================================================ keys */
+
+/* The process's object keys: each key text up to ZLJ_KC_LEN bytes gets a
+ * number, the first ZLJ_KC_MAX of them, for good.  Python keeps the str of
+ * each number it has seen (codec_json.py, _KEYS), so a key it has met
+ * before costs no new str and no hashing.  One parse at a time uses the
+ * table (a trylock: a parse that finds it in use, or a child forked while
+ * it was, goes without, and its keys have no number). */
+#define ZLJ_KC_LEN 64
+#define ZLJ_KC_MAX 4096
+#define ZLJ_KC_SLOTS 8192 /* a power of two, at least twice ZLJ_KC_MAX */
+
+typedef struct {
+    uint64_t h;
+    unsigned char *text; /* NULL: a free slot */
+    uint32_t len;
+    int32_t id;
+} zlj_kslot;
+
+static zlj_kslot zlj_kc[ZLJ_KC_SLOTS];
+static int32_t zlj_kc_n;
+static pthread_mutex_t zlj_kc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static inline uint64_t zlj_hash(const unsigned char *s, size_t n)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ n, x;
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, s + i, 8);
+        h = (h ^ x) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    if (i < n) {
+        x = 0;
+        memcpy(&x, s + i, n - i);
+        h = (h ^ x) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
+/* The key's number (made if new and there is room), or -1.  The caller
+ * holds zlj_kc_lock. */
+static int32_t zlj_key_id(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    uint64_t h;
+    size_t i;
+
+    if (n > ZLJ_KC_LEN)
+        return -1;
+    h = zlj_hash(s, n);
+    for (i = (size_t)h & (ZLJ_KC_SLOTS - 1);; i = (i + 1) & (ZLJ_KC_SLOTS - 1)) {
+        zlj_kslot *k = &zlj_kc[i];
+        if (k->text == NULL) {
+            unsigned char *t;
+            if (zlj_kc_n >= ZLJ_KC_MAX)
+                return -1;
+            t = malloc(n ? n : 1);
+            if (t == NULL)
+                return -1;
+            memcpy(t, s, n);
+            k->h = h;
+            k->len = (uint32_t)n;
+            k->id = zlj_kc_n++;
+            k->text = t;
+            return k->id;
+        }
+        if (k->h == h && k->len == n && memcmp(k->text, s, n) == 0)
+            return k->id;
     }
 }
 
@@ -550,7 +633,8 @@ static const zl_jparse *zl_json_parse(const char *data, size_t len)
     zlmdb_json_reader r;
     zlmdb_json_item it;
     int64_t ka = 0, kb = 0;
-    int rc;
+    int32_t kid = -1;
+    int rc, keys_locked;
 
     if (st == NULL)
         return NULL;
@@ -570,6 +654,7 @@ static const zl_jparse *zl_json_parse(const char *data, size_t len)
     o->error_offset = o->error_chars = 0;
     o->error_open = 0;
     o->msg[0] = 0;
+    keys_locked = pthread_mutex_trylock(&zlj_kc_lock) == 0;
     zlmdb_json_reader_init(&r, data, len, ZLMDB_JSON_DEFAULT_MAX_DEPTH);
     for (;;) {
         zl_jtok *t;
@@ -593,11 +678,13 @@ static const zl_jparse *zl_json_parse(const char *data, size_t len)
             }
             ka = t->a;
             kb = t->b;
+            kid = keys_locked ? zlj_key_id(it.str, it.len) : -1;
             continue;
         }
         t->a = t->b = 0;
         t->ka = ka;
         t->kb = kb;
+        t->kid = kid;
         t->f = 0.0;
         switch (it.kind) {
         case ZLMDB_JSON_OBJECT_START:
@@ -667,6 +754,8 @@ static const zl_jparse *zl_json_parse(const char *data, size_t len)
         o->error_chars = chars;
         o->error_open = r.stack.size ? r.stack.ptr[r.stack.size - 1] : 0;
     }
+    if (keys_locked)
+        pthread_mutex_unlock(&zlj_kc_lock);
     zlmdb_json_reader_dispose(&r);
     o->rc = rc;
     return o;

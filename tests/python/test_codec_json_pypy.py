@@ -229,3 +229,18 @@ def test_nested_calls_on_one_thread_get_their_own_buffers():
     lib.zl_json_parse_done(p1)
     for _ in range(3):
         assert json_loads(outer) == {"k": ["x" * 5000, 1.5]}
+
+
+def test_object_keys_many_long_repeated_and_odd():
+    # The binding numbers object keys for good (up to a limit) and reuses
+    # their str: keys beyond the limit, long keys, keys with escapes,
+    # non-ASCII and lone surrogates must all come back as they were.
+    docs = [{"k%d" % i: i, "x" * (60 + i % 10): [i], "é\\\n%d" % (i % 7): {"k%d" % i: None},
+             "\ud800%d" % (i % 3): i} for i in range(5000)]
+    for d in docs[:50] + docs[4000:] + docs[:50]:
+        text = json.dumps(d)
+        assert json_loads(text) == d
+        assert json_loads(text.encode()) == d
+        got = json_loads(json.dumps([d, d]))
+        assert got == [d, d] and list(got[0]) == list(d)
+    assert json_loads('{"a":1,"b":{"a":2,"b":[{"a":3}]},"a":4}') == {"a": 4, "b": {"a": 2, "b": [{"a": 3}]}}
