@@ -62,9 +62,15 @@ enum {
     ZLJT_NULL = 10,
     ZLJT_UINT = 11,      /* a: the value as int64 bits, 2**63 .. 2**64-1 */
     ZLJT_BIGINT = 12,    /* a, b: the digits in the arena; Python's int() */
-    ZLJT_FLOATTEXT = 13  /* a, b: the text, where the C library has no
+    ZLJT_FLOATTEXT = 13, /* a, b: the text, where the C library has no
                             correctly rounded strtod; Python's float() */
+    ZLJT_BIGSTR = 14,    /* a string of ZLJ_BIG bytes or more: a, b its byte
+                            offset and length in `big` (Python decodes it by
+                            itself: slicing a long non-ASCII str is slow) */
+    ZLJT_BIGSTR_SUR = 15 /* the same, holding lone surrogates */
 };
+
+#define ZLJ_BIG 1024
 
 /* One value (END: a container's end).  In an object, ka and kb are the
  * span of its key in the arena (so a member is one token, not two), and
@@ -90,7 +96,8 @@ typedef struct {
     size_t error_chars;   /* the same in characters */
     int error_open;       /* innermost open container at the error: '[' '{' 0 */
     char msg[256];        /* libzlmdb's message */
-    size_t cap, arena_cap, arena_chars;
+    char *big;            /* the long strings (ZLJT_BIGSTR) */
+    size_t cap, arena_cap, arena_chars, big_len, big_cap;
 } zl_jparse;
 
 /* The leases; what the caller sees comes first, so its pointer is the
@@ -121,6 +128,7 @@ static void zlj_state_free(void *v)
     free(st->enc.out.p);
     free(st->dec.parse.tape);
     free(st->dec.parse.arena);
+    free(st->dec.parse.big);
     free(st);
 }
 
@@ -202,6 +210,7 @@ static void zl_json_parse_done(const zl_jparse *p)
     if (d->temp) {
         free(d->parse.tape);
         free(d->parse.arena);
+        free(d->parse.big);
         free(d);
     } else {
         d->busy = 0;
@@ -331,27 +340,65 @@ static inline int zlj_reserve(zlj_buf *b, size_t room)
     return zlj_grow(b, room);
 }
 
-/* The bytes of the next `nchars` characters of UTF-8 (generalized: lone
- * surrogates are 3-byte sequences) at s, at most `avail`. */
+/* The UTF-8 continuation bytes (10xxxxxx) of the word x, as a 0x80 mask:
+ * bit 7 set and bit 6 (shifted into bit 7's place) clear. */
+static inline uint64_t zlj_cont_mask(uint64_t x)
+{
+    return x & ~(x << 1) & 0x8080808080808080ULL;
+}
+
+static inline unsigned zlj_popcount(uint64_t m)
+{
+#if defined(__GNUC__)
+    return (unsigned)__builtin_popcountll(m);
+#else
+    unsigned c = 0;
+    for (; m; m &= m - 1)
+        c++;
+    return c;
+#endif
+}
+
+/* The number of characters in n bytes of UTF-8 (generalized: a lone
+ * surrogate is a 3-byte sequence): the bytes that are not continuations. */
+static size_t zlj_chars(const unsigned char *s, size_t n)
+{
+    size_t i = 0, cont = 0;
+    uint64_t x;
+
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, s + i, 8);
+        cont += zlj_popcount(zlj_cont_mask(x));
+    }
+    for (; i < n; i++)
+        cont += (s[i] & 0xC0) == 0x80;
+    return n - cont;
+}
+
+/* The bytes of the next `nchars` characters of UTF-8 (generalized) at s,
+ * at most `avail`: up to the lead byte of the character after them.  Whole
+ * words while they hold fewer leads than remain, then byte by byte (which
+ * skips the continuation bytes a word boundary may have split off). */
 static size_t zlj_span(const unsigned char *s, size_t avail, uint64_t nchars)
 {
     size_t i = 0;
+    uint64_t x;
 
-    while (nchars > 0 && i < avail) {
-        /* eight ASCII bytes at a time while that many characters remain */
-        if (nchars >= 8 && avail - i >= 8) {
-            uint64_t x;
-            memcpy(&x, s + i, 8);
-            if ((x & 0x8080808080808080ULL) == 0) {
-                i += 8;
-                nchars -= 8;
-                continue;
-            }
+    while (avail - i >= 8) {
+        unsigned leads;
+        memcpy(&x, s + i, 8);
+        leads = 8 - zlj_popcount(zlj_cont_mask(x));
+        if (leads >= nchars)
+            break;
+        nchars -= leads;
+        i += 8;
+    }
+    for (; i < avail; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            if (nchars == 0)
+                break;
+            nchars--;
         }
-        i++;
-        while (i < avail && (s[i] & 0xC0) == 0x80)
-            i++;
-        nchars--;
     }
     return i;
 }
@@ -551,14 +598,36 @@ static inline int zlj_arena(zl_jparse *o, const char *s, size_t n, zl_jtok *t)
     }
     memcpy(o->arena + o->arena_len, s, n);
     o->arena_len += n;
-    if (!zlmdb__is_ascii((const unsigned char *)s, n)) {
-        size_t i;
-        for (chars = 0, i = 0; i < n; i++)
-            chars += ((unsigned char)s[i] & 0xC0) != 0x80;
-    }
+    if (!zlmdb__is_ascii((const unsigned char *)s, n))
+        chars = zlj_chars((const unsigned char *)s, n);
     t->a = (int64_t)o->arena_chars;
     o->arena_chars += chars;
     t->b = (int64_t)o->arena_chars;
+    return 0;
+}
+
+/* Append a long string to `big`; the token gets its byte offset and
+ * length. */
+static int zlj_big(zl_jparse *o, const char *s, size_t n, zl_jtok *t)
+{
+    if (n > o->big_cap - o->big_len) {
+        size_t cap = o->big_cap ? o->big_cap : 4096;
+        char *p;
+        while (cap - o->big_len < n) {
+            if (cap > SIZE_MAX / 2)
+                return -1;
+            cap *= 2;
+        }
+        p = realloc(o->big, cap);
+        if (p == NULL)
+            return -1;
+        o->big = p;
+        o->big_cap = cap;
+    }
+    memcpy(o->big + o->big_len, s, n);
+    t->a = (int64_t)o->big_len;
+    t->b = (int64_t)n;
+    o->big_len += n;
     return 0;
 }
 
@@ -649,7 +718,12 @@ static const zl_jparse *zl_json_parse(const char *data, size_t len)
         o->arena = NULL;
         o->arena_cap = 0;
     }
-    o->n = o->arena_len = o->arena_chars = 0;
+    if (o->big_cap > ZLJ_KEEP) {
+        free(o->big);
+        o->big = NULL;
+        o->big_cap = 0;
+    }
+    o->n = o->arena_len = o->arena_chars = o->big_len = 0;
     o->arena_surrogates = 0;
     o->error_offset = o->error_chars = 0;
     o->error_open = 0;
@@ -698,6 +772,12 @@ static const zl_jparse *zl_json_parse(const char *data, size_t len)
             t->kind = ZLJT_END;
             break;
         case ZLMDB_JSON_STRING:
+            if (it.len >= ZLJ_BIG) {
+                t->kind = it.has_surrogates ? ZLJT_BIGSTR_SUR : ZLJT_BIGSTR;
+                if (zlj_big(o, it.str, it.len, t) < 0)
+                    rc = -1;
+                break;
+            }
             t->kind = ZLJT_STR;
             if (it.has_surrogates)
                 o->arena_surrogates = 1;
@@ -743,13 +823,12 @@ static const zl_jparse *zl_json_parse(const char *data, size_t len)
         rc = zlmdb_json_reader_finish(&r);
     if (rc > 0 || rc < -1) {
         const char *msg = zlmdb_error_last();
-        size_t off = r.error_offset, i, chars = 0;
+        size_t off = r.error_offset, chars;
 
         snprintf(o->msg, sizeof o->msg, "%s", msg ? msg : zlmdb_strerror(rc));
         if (off > len)
             off = len;
-        for (i = 0; i < off; i++)
-            chars += ((unsigned char)data[i] & 0xC0) != 0x80;
+        chars = zlj_chars((const unsigned char *)data, off);
         o->error_offset = off;
         o->error_chars = chars;
         o->error_open = r.stack.size ? r.stack.ptr[r.stack.size - 1] : 0;

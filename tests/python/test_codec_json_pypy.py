@@ -244,3 +244,21 @@ def test_object_keys_many_long_repeated_and_odd():
         got = json_loads(json.dumps([d, d]))
         assert got == [d, d] and list(got[0]) == list(d)
     assert json_loads('{"a":1,"b":{"a":2,"b":[{"a":3}]},"a":4}') == {"a": 4, "b": {"a": 2, "b": [{"a": 3}]}}
+
+
+def test_long_strings_around_the_binding_threshold():
+    # Strings from 1024 bytes on are carried apart from the short ones.
+    for n in [1022, 1023, 1024, 1025, 5000]:
+        for unit in ["a", "é", "😀", '\\"\n', "\ud800"]:
+            s = (unit * n)[:n]
+            doc = [s, {"k": s, s: 1}, "short", s + "x", "é"]
+            esc = json.dumps(doc)
+            assert json_loads(esc) == doc
+            assert json_loads(esc.encode()) == doc
+            assert json_loads(json.dumps(s)) == s
+            if unit != "\ud800":
+                raw = ref_dumps(doc)
+                assert json_loads(raw.encode()) == doc
+                assert json_loads(raw) == doc
+                assert json_dumpb(doc) == raw.encode()
+            assert json_dumps(doc) == ref_dumps(doc)

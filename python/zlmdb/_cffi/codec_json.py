@@ -63,6 +63,8 @@ _T_NULL = 10
 _T_UINT = 11
 _T_BIGINT = 12
 _T_FLOATTEXT = 13
+_T_BIGSTR = 14
+_T_BIGSTR_SUR = 15
 
 _I64_MIN = -(1 << 63)
 _I64_MAX = (1 << 63) - 1
@@ -401,7 +403,7 @@ def _build(p: Any) -> Any:
     elif k == _T_ARR:
         root = []
     else:
-        return _value(tok, k, arena)
+        return _value(tok, k, arena, p)
     cur: Any = root
     in_dict = k == _T_OBJ
     stack: List[Any] = []
@@ -444,7 +446,7 @@ def _build(p: Any) -> Any:
         elif k == _T_FALSE:
             v = False
         else:
-            v = _value(tok, k, arena)
+            v = _value(tok, k, arena, p)
         if in_dict:
             # an object member's key comes with its value
             key = keys.get(tok.kid)
@@ -456,7 +458,7 @@ def _build(p: Any) -> Any:
     return root
 
 
-def _value(tok: Any, k: int, arena: str) -> Any:
+def _value(tok: Any, k: int, arena: str, p: Any) -> Any:
     """A scalar token."""
     if k == _T_STR:
         return arena[tok.a:tok.b]
@@ -475,6 +477,9 @@ def _value(tok: Any, k: int, arena: str) -> Any:
     if k == _T_BIGINT:
         # Python's int(): its int_max_str_digits limit applies, as in json.
         return int(arena[tok.a:tok.b])
+    if k == _T_BIGSTR or k == _T_BIGSTR_SUR:
+        return _unpack(p.big + tok.a, tok.b).decode(
+            "utf-8", "surrogatepass" if k == _T_BIGSTR_SUR else "strict")
     if k == _T_FLOATTEXT:
         return float(arena[tok.a:tok.b])
     raise SystemError("zlmdb JSON reader: unexpected token %d" % k)
