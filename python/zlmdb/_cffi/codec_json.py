@@ -13,13 +13,20 @@ libzlmdb's C (src/cffi/codec_json.c):
 * ``json_loads``: ``zl_json_parse`` reads the whole input in one call into
   a tape of tokens (an object member is one token, its key's span riding
   with its value) and one arena holding every string unescaped; the arena
-  is decoded once, each string is a slice of it, and the loop below builds
-  the lists and dicts from the tape.
+  is decoded once, each string is a slice of it (strings of 1 KiB and more
+  are decoded on their own), object keys met before are reused from
+  ``_KEYS`` by the number C gives them, and the loop below builds the
+  lists and dicts from the tape.  Floats come parsed (the C library's
+  correctly rounded strtod in the "C" locale), ints up to 64 bits too;
+  longer ints are Python's int() of their digits, as in the extension.
 
 Both C calls return a pointer into buffers their thread keeps (CFFI
 releases the GIL during a call, so each thread has its own), leased until
 the matching ``*_done`` call; a call made while they are leased (from a
 finalizer or signal handler) gets buffers of its own.
+
+A str holding lone surrogate characters has no UTF-8: json_loads gives it
+to json's pure-Python decoder, as the extension gives it to json.
 
 The walk is iterative (an explicit stack of iterators), so nesting is
 bounded by the codec's own limit of 1000, not by Python's recursion limit.
