@@ -154,6 +154,7 @@ _MB = ["é", "ß", "€", "日", "\u2028", "😀", "\U0010ffff", "\x7f"]
 _ESC = ["\\", '"', "\n", "\x00", "\x1f", "\t"]
 
 
+@pytest.mark.cpython_only  # canonical(): CPython's str kinds, by sys.getsizeof
 @FAST(300)
 @given(st.integers(0, 40), st.lists(st.sampled_from(_MB + _ESC + ["a", "Z", " "]),
                                     min_size=0, max_size=60))
@@ -169,6 +170,7 @@ def test_strings_with_multibyte_and_escapes_at_word_boundaries(shift, parts):
         assert canonical(got) and hash(got) == hash(s)
 
 
+@pytest.mark.cpython_only  # canonical(): CPython's str kinds, by sys.getsizeof
 @FAST(200)
 @given(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=40))
 def test_decoded_text_is_canonical(s):

@@ -3,6 +3,7 @@ ensure_ascii=False); json_loads == json.loads; targeted and error tests."""
 import enum
 import json
 import math
+import platform
 import random
 import struct
 import sys
@@ -389,7 +390,10 @@ def test_decode_error_positions_match_json_for_common_cases():
         assert ei.value.pos == pos
         with pytest.raises(json.JSONDecodeError) as ej:
             json.loads(text)
-        assert ej.value.pos == pos
+        # The reference is CPython's json; PyPy's json is its own decoder and
+        # reports some of these elsewhere (PyPy 3.11: '{"é":1,}' at 8).
+        if platform.python_implementation() != "PyPy":
+            assert ej.value.pos == pos
         if trailing and "trailing comma" in ej.value.msg:
             assert ei.value.msg == ej.value.msg
 
