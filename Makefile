@@ -14,8 +14,8 @@
 #   make dist      the sdist (with the LMDB archive) and a wheel per Python
 #   make test-pythons  the Python suite on CPython 3.11-3.14, each on its wheel
 #   make check-sdist   the sdist installed with no network
-#   make test-pypy zlmdb.lmdb on PyPy 3.11 (the CFFI binding), in a Debian
-#                  trixie chroot: our low-level tests and py-lmdb's suite
+#   make test-pypy zlmdb.lmdb and zlmdb.codec on PyPy 3.11 (CFFI), in a Debian
+#                  trixie chroot: our low-level and codec tests, py-lmdb's suite
 # Every target installs what is missing first: Debian build packages (as
 # root, or through sudo), a virtualenv in .venv/, and the package itself.
 
@@ -83,7 +83,7 @@ test: test-c test-python
 # CFFI binding zlmdb._lmdb_cffi instead of the extension; tools/dist.py
 # builds it from the sdist in that chroot, as it builds the CPython ones)
 # installed with no compiler into a fresh PyPy virtualenv there, then our
-# low-level tests and py-lmdb 3.0.0's suite against it, compared with what
+# low-level and codec tests and py-lmdb 3.0.0's suite against it, compared with what
 # py-lmdb's own cffi backend passes (tests/pypy/run.sh).  When dist/ has no
 # PyPy wheel it is built first (after a change, run make dist or delete it).
 # ZLMDB_CHROOT_TRIXIE=<dir> uses an existing chroot; PYPY_TESTS and

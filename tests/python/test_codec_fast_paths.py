@@ -5,6 +5,7 @@ with multibyte UTF-8, escapes and bad bytes at every word boundary, cbor2's
 datetime form and UUIDs built without Python calls, and results that grow
 past the encoder's inline buffer."""
 import datetime
+import importlib.metadata
 import json
 import math
 import random
@@ -226,6 +227,13 @@ def test_string_datetimes_like_cbor2(d):
     assert got[0].utcoffset() == want[0].utcoffset() and got[0].tzinfo == want[0].tzinfo
 
 
+_CBOR2_MAJOR = int(importlib.metadata.version("cbor2").split(".")[0])
+_CBOR2_6_3_DATETIMES = {
+    "2020-01-01 00:00:00Z": datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc),
+    "２０２０-01-01T00:00:00Z": None,      # refused
+}
+
+
 @pytest.mark.parametrize("text", [
     "2020-02-30T00:00:00Z", "0000-01-01T00:00:00Z", "2020-01-01T24:00:00Z",
     "2020-01-01T00:60:00Z", "2020-01-01T00:00:00+24:00", "2020-13-01T00:00:00Z",
@@ -235,7 +243,12 @@ def test_string_datetimes_like_cbor2(d):
 def test_string_datetime_edge_forms_like_cbor2(text):
     b = cbor2.dumps(cbor2.CBORTag(0, text))
     try:
-        want = cbor2.loads(b)
+        # cbor2 5.x (the reference on PyPy, where 6.3 cannot be built) reads
+        # these two unlike 6.3, whose results are written out here
+        want = _CBOR2_6_3_DATETIMES[text] if text in _CBOR2_6_3_DATETIMES and \
+            _CBOR2_MAJOR == 5 else cbor2.loads(b)
+        if want is None:
+            raise ValueError("cbor2 6.3 refuses %r" % text)
     except Exception:
         with pytest.raises(CBORDecodeError):
             cbor_loads(b)

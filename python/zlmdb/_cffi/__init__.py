@@ -1,4 +1,4 @@
-"""zlmdb's binding for PyPy: libzlmdb through CFFI (phase 1: ``zlmdb.lmdb``).
+"""zlmdb's binding for PyPy: libzlmdb through CFFI (``zlmdb.lmdb``, ``zlmdb.codec``).
 
 On PyPy, whose emulation of CPython's C API is slow, ``zlmdb.lmdb`` comes
 from here instead of from the extension ``zlmdb._native``: ``lmdb.py``
@@ -6,8 +6,10 @@ holds Environment, Transaction, _Database, Cursor and _Iterator over the
 compiled CFFI module ``zlmdb._lmdb_cffi`` (its declarations and C helpers:
 src/cffi/lmdb_cffi_build.py), ``errors.py`` the exception classes and the
 one function that raises them, ``_args.py`` py-lmdb's argument conventions,
-``verify.py`` the offline verifier.  The ORM on PyPy (phase 2) builds on
-the same module.  See docs/architecture.md, "PyPy: the CFFI binding".
+``verify.py`` the offline verifier.  ``zlmdb.codec`` comes from
+``codec_cbor.py``, ``codec_json.py`` and ``codec_key.py`` (their C:
+src/cffi/codec_*.c).  The ORM on PyPy (the next phase) builds on the same
+module.  See docs/architecture.md, "PyPy: the CFFI binding".
 """
 import platform
 
