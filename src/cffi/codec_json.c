@@ -23,7 +23,7 @@
  * Both return a pointer into buffers the thread keeps from call to call
  * (no allocation and no ffi.new() per call), leased until a *_done call. */
 #include <math.h>
-#include <pthread.h>
+#include "platform.h"   /* src/lib: thread-local state, the key cache's lock */
 #include "codec_int.h"
 #include "json_read_int.h"
 
@@ -119,8 +119,8 @@ typedef struct {
 } zlj_state;
 
 static _Thread_local zlj_state *zlj_mine;
-static pthread_key_t zlj_key;
-static pthread_once_t zlj_key_once = PTHREAD_ONCE_INIT;
+static zlmdb__plat_tls_key zlj_key;
+static zlmdb__plat_once_flag zlj_key_once = ZLMDB__PLAT_ONCE_INIT;
 
 static void zlj_state_free(void *v)
 {
@@ -134,7 +134,7 @@ static void zlj_state_free(void *v)
 
 static void zlj_key_make(void)
 {
-    (void)pthread_key_create(&zlj_key, zlj_state_free);
+    (void)zlmdb__plat_tls_create(&zlj_key, zlj_state_free);
 }
 
 static zlj_state *zlj_state_get(void)
@@ -143,12 +143,12 @@ static zlj_state *zlj_state_get(void)
 
     if (st != NULL)
         return st;
-    (void)pthread_once(&zlj_key_once, zlj_key_make);
+    zlmdb__plat_once(&zlj_key_once, zlj_key_make);
     st = calloc(1, sizeof *st);
     if (st == NULL)
         return NULL;
     /* the key's destructor frees it when the thread ends */
-    (void)pthread_setspecific(zlj_key, st);
+    (void)zlmdb__plat_tls_set(zlj_key, st);
     zlj_mine = st;
     return st;
 }
@@ -238,7 +238,7 @@ typedef struct {
 
 static zlj_kslot zlj_kc[ZLJ_KC_SLOTS];
 static int32_t zlj_kc_n;
-static pthread_mutex_t zlj_kc_lock = PTHREAD_MUTEX_INITIALIZER;
+static zlmdb__plat_mutex zlj_kc_lock = ZLMDB__PLAT_MUTEX_INITIALIZER;
 
 static inline uint64_t zlj_hash(const unsigned char *s, size_t n)
 {
@@ -728,7 +728,7 @@ static const zl_jparse *zl_json_parse(const char *data, size_t len)
     o->error_offset = o->error_chars = 0;
     o->error_open = 0;
     o->msg[0] = 0;
-    keys_locked = pthread_mutex_trylock(&zlj_kc_lock) == 0;
+    keys_locked = zlmdb__plat_mutex_trylock(&zlj_kc_lock);
     zlmdb_json_reader_init(&r, data, len, ZLMDB_JSON_DEFAULT_MAX_DEPTH);
     for (;;) {
         zl_jtok *t;
@@ -834,7 +834,7 @@ static const zl_jparse *zl_json_parse(const char *data, size_t len)
         o->error_open = r.stack.size ? r.stack.ptr[r.stack.size - 1] : 0;
     }
     if (keys_locked)
-        pthread_mutex_unlock(&zlj_kc_lock);
+        zlmdb__plat_mutex_unlock(&zlj_kc_lock);
     zlmdb_json_reader_dispose(&r);
     o->rc = rc;
     return o;

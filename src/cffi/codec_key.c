@@ -11,6 +11,8 @@
  * components as offsets into the input.  Nothing here encodes or checks a
  * key itself. */
 
+#include "codec_int.h"   /* src/lib: the timestamps' datetime arithmetic */
+
 typedef struct zl_keyio {
     /* encode, in */
     uint64_t u[ZLMDB_KEY_MAX_COMPONENTS];   /* UINT* and OID; UUID: UUID.int's high 64 bits */
@@ -152,4 +154,37 @@ static int zl_key_decode(const zlmdb_key_desc *desc, zl_keyio *io, const char *d
         }
     }
     return 0;
+}
+
+/* A datetime's fields, less its UTC offset in seconds, as int64
+ * nanoseconds since 1970 (libzlmdb's arithmetic, codec_int.h, as the
+ * extension's); INT64_MIN when out of range, which no datetime gives. */
+static int64_t zl_key_datetime_ns(int64_t y, int m, int d, int hh, int mi, int ss, int us,
+                                  int64_t off_s)
+{
+    int64_t ns;
+    if (m < 1 || m > 12 || d < 1 || d > 31)
+        return INT64_MIN;
+    return zlmdb__datetime_to_ns(y, (unsigned)m, (unsigned)d, hh, mi, ss, us, off_s, &ns) < 0
+               ? INT64_MIN : ns;
+}
+
+/* Nanoseconds since 1970 floored to microseconds, as UTC fields. */
+typedef struct {
+    int year, month, day, hour, minute, second, microsecond;
+} zl_key_dt;
+
+static zl_key_dt zl_key_ns_datetime(int64_t ns)
+{
+    zlmdb__datetime t;
+    zl_key_dt r;
+    zlmdb__ns_to_datetime(ns, &t);
+    r.year = t.year;
+    r.month = t.month;
+    r.day = t.day;
+    r.hour = t.hour;
+    r.minute = t.minute;
+    r.second = t.second;
+    r.microsecond = t.microsecond;
+    return r;
 }

@@ -104,19 +104,6 @@ static ZPY_NOINLINE int out_of_range(zlmdb_key_type t, PyObject *o, int idx)
     return -1;
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static long long days_from_civil(long long y, unsigned m, unsigned d)
-{
-    long long era;
-    unsigned yoe, doy, doe;
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (long long)doe - 719468;
-}
-
 /* numpy.datetime64 scalars, read in place.  numpy's C API lays a datetime
  * scalar out as the object head, the int64 count (npy_datetime), then the
  * unit (NPY_DATETIMEUNIT) and its multiplier; the units from weeks to
@@ -202,28 +189,28 @@ static int timestamp_of(zpy_codec_state *cs, PyObject *o, int idx, int64_t *out)
         return 0;
     }
     if (PyDateTime_Check(o)) {
-        /* Naive datetimes are taken as UTC (numpy's datetime64 view). */
-        long long secs = days_from_civil(PyDateTime_GET_YEAR(o), PyDateTime_GET_MONTH(o),
-                                         PyDateTime_GET_DAY(o)) * 86400LL +
-                         PyDateTime_DATE_GET_HOUR(o) * 3600LL +
-                         PyDateTime_DATE_GET_MINUTE(o) * 60LL + PyDateTime_DATE_GET_SECOND(o);
+        /* Naive datetimes are taken as UTC (numpy's datetime64 view); the
+         * arithmetic is libzlmdb's (codec_int.h), shared with PyPy's binding. */
+        long long off_s = 0;
+        int64_t v64;
         if (((PyDateTime_DateTime *)o)->hastzinfo &&
             ((PyDateTime_DateTime *)o)->tzinfo != Py_None) {
             PyObject *off = PyObject_CallMethod(o, "utcoffset", NULL);
             if (off == NULL)
                 return -1;
             if (PyDelta_Check(off))
-                secs -= PyDateTime_DELTA_GET_DAYS(off) * 86400LL +
+                off_s = PyDateTime_DELTA_GET_DAYS(off) * 86400LL +
                         PyDateTime_DELTA_GET_SECONDS(off);
             Py_DECREF(off);
         }
-        /* Years 1..9999 keep secs * 1e9 well inside int128 but not int64:
-         * check the range before multiplying. */
-        if (secs > INT64_MAX / 1000000000LL - 1 || secs < INT64_MIN / 1000000000LL + 1) {
+        if (zlmdb__datetime_to_ns(PyDateTime_GET_YEAR(o), (unsigned)PyDateTime_GET_MONTH(o),
+                                  (unsigned)PyDateTime_GET_DAY(o), PyDateTime_DATE_GET_HOUR(o),
+                                  PyDateTime_DATE_GET_MINUTE(o), PyDateTime_DATE_GET_SECOND(o),
+                                  PyDateTime_DATE_GET_MICROSECOND(o), off_s, &v64) < 0) {
             PyErr_SetString(PyExc_ValueError, "timestamp out of range of int64 nanoseconds");
             return -1;
         }
-        *out = secs * 1000000000LL + PyDateTime_DATE_GET_MICROSECOND(o) * 1000LL;
+        *out = v64;
         return 0;
     }
     if (zpy_codec_numpy(cs) != NULL && PyObject_TypeCheck(o, (PyTypeObject *)cs->np_datetime64)) {
@@ -454,24 +441,13 @@ static PyObject *timestamp_value(KeyCodec *self, zpy_codec_state *cs, int64_t ns
         return PyObject_CallFunction(cs->np_datetime64, "Ls", (long long)ns, "ns");
     }
     if (mode == TS_DATETIME) {
-        /* Floor to microseconds, as datetime can hold no more. */
-        long long us = ns / 1000 - (ns % 1000 < 0);
-        long long days = us / 86400000000LL - (us % 86400000000LL < 0);
-        long long rem = us - days * 86400000000LL;
-        PyObject *delta, *epoch, *r;
-        delta = PyDelta_FromDSU((int)days, (int)(rem / 1000000), (int)(rem % 1000000));
-        if (delta == NULL)
-            return NULL;
-        epoch = PyDateTimeAPI->DateTime_FromDateAndTime(1970, 1, 1, 0, 0, 0, 0, cs->utc,
-                                                        PyDateTimeAPI->DateTimeType);
-        if (epoch == NULL) {
-            Py_DECREF(delta);
-            return NULL;
-        }
-        r = PyNumber_Add(epoch, delta);
-        Py_DECREF(epoch);
-        Py_DECREF(delta);
-        return r;
+        /* Floored to microseconds, as datetime can hold no more (libzlmdb's
+         * arithmetic, codec_int.h, shared with PyPy's binding). */
+        zlmdb__datetime t;
+        zlmdb__ns_to_datetime(ns, &t);
+        return PyDateTimeAPI->DateTime_FromDateAndTime(t.year, t.month, t.day, t.hour,
+                                                       t.minute, t.second, t.microsecond,
+                                                       cs->utc, PyDateTimeAPI->DateTimeType);
     }
     return PyLong_FromLongLong(ns);
 }

@@ -535,4 +535,71 @@ static inline int zlmdb__datetime_parse(const unsigned char *p, size_t n, zlmdb_
     return 1;
 }
 
+/* --------------------------------------- timestamps (key components) */
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar, and
+ * back: the timestamp keys' datetime conversions, shared by both bindings. */
+static inline int64_t zlmdb__days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static inline void zlmdb__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t era;
+    unsigned doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* A datetime's fields, less its UTC offset in seconds (`off_s`: what
+ * utcoffset() gives; 0 for naive, taken as UTC), as int64 nanoseconds since
+ * 1970: 0, or -1 when they fall outside int64 nanoseconds. */
+static inline int zlmdb__datetime_to_ns(int64_t y, unsigned m, unsigned d, int hh, int mi,
+                                        int ss, int us, int64_t off_s, int64_t *ns)
+{
+    int64_t secs = zlmdb__days_from_civil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss - off_s;
+
+    if (secs > INT64_MAX / 1000000000 - 1 || secs < INT64_MIN / 1000000000 + 1)
+        return -1;
+    *ns = secs * 1000000000 + (int64_t)us * 1000;
+    return 0;
+}
+
+/* Nanoseconds since 1970 floored to microseconds, as a datetime's fields in
+ * UTC (every int64 count is within years 1677..2262). */
+static inline void zlmdb__ns_to_datetime(int64_t ns, zlmdb__datetime *t)
+{
+    int64_t us = ns / 1000 - (ns % 1000 < 0), y;
+    int64_t days = us / 86400000000LL - (us % 86400000000LL < 0);
+    int64_t rem = us - days * 86400000000LL;
+    unsigned m, d;
+
+    zlmdb__civil_from_days(days, &y, &m, &d);
+    t->year = (int)y;
+    t->month = (int)m;
+    t->day = (int)d;
+    t->hour = (int)(rem / 3600000000LL);
+    t->minute = (int)(rem / 60000000 % 60);
+    t->second = (int)(rem / 1000000 % 60);
+    t->microsecond = (int)(rem % 1000000);
+    t->offset_us = 0;
+}
+
 #endif

@@ -59,6 +59,11 @@ static inline void zlmdb__plat_mutex_unlock(zlmdb__plat_mutex *m)
 {
     (void)pthread_mutex_unlock(m);
 }
+/* Lock `m` if no one holds it: 1 when locked, 0 when another holds it. */
+static inline int zlmdb__plat_mutex_trylock(zlmdb__plat_mutex *m)
+{
+    return pthread_mutex_trylock(m) == 0;
+}
 static inline int zlmdb__plat_cond_init(zlmdb__plat_cond *c)
 {
     return pthread_cond_init(c, NULL);
@@ -76,6 +81,28 @@ static inline void zlmdb__plat_cond_wait(zlmdb__plat_cond *c, zlmdb__plat_mutex 
 static inline void zlmdb__plat_cond_broadcast(zlmdb__plat_cond *c)
 {
     (void)pthread_cond_broadcast(c);
+}
+
+/* ------------------------------------------------ thread-local storage */
+
+/* A key for one pointer per thread, whose destructor runs with that
+ * thread's non-NULL value when the thread ends.  Create it once (with
+ * zlmdb__plat_once); 0 or an errno value. */
+typedef pthread_key_t zlmdb__plat_tls_key;
+typedef pthread_once_t zlmdb__plat_once_flag;
+#define ZLMDB__PLAT_ONCE_INIT PTHREAD_ONCE_INIT
+
+static inline void zlmdb__plat_once(zlmdb__plat_once_flag *flag, void (*fn)(void))
+{
+    (void)pthread_once(flag, fn);
+}
+static inline int zlmdb__plat_tls_create(zlmdb__plat_tls_key *key, void (*dtor)(void *))
+{
+    return pthread_key_create(key, dtor);
+}
+static inline int zlmdb__plat_tls_set(zlmdb__plat_tls_key key, void *value)
+{
+    return pthread_setspecific(key, value);
 }
 
 /* -------------------------------------------------- processes and fork */

@@ -66,6 +66,51 @@ void test_platform__cond_wakes_a_waiting_thread(void)
     zlmdb__plat_mutex_destroy(&r.mutex);
 }
 
+/* ----------------------------------- try-lock, once, thread-local keys */
+
+static zlmdb__plat_mutex shared_lock = ZLMDB__PLAT_MUTEX_INITIALIZER;
+static zlmdb__plat_tls_key tls_key;
+static zlmdb__plat_once_flag tls_once = ZLMDB__PLAT_ONCE_INIT;
+static int once_runs, tls_freed, trylock_seen, create_rc = -1, set_rc = -1;
+
+static void tls_free(void *v)
+{
+    tls_freed += *(int *)v;
+}
+
+static void make_key(void)
+{
+    once_runs++;
+    create_rc = zlmdb__plat_tls_create(&tls_key, tls_free);
+}
+
+static void *thread_with_a_value(void *arg)
+{
+    static int value = 5;
+    (void)arg;
+    zlmdb__plat_once(&tls_once, make_key);
+    set_rc = zlmdb__plat_tls_set(tls_key, &value);
+    trylock_seen = zlmdb__plat_mutex_trylock(&shared_lock); /* held by the main thread */
+    return NULL;
+}
+
+void test_platform__trylock_once_and_thread_local_destructor(void)
+{
+    pthread_t th;
+
+    CHECK(zlmdb__plat_mutex_trylock(&shared_lock) == 1);
+    zlmdb__plat_once(&tls_once, make_key);
+    CHECK(pthread_create(&th, NULL, thread_with_a_value, NULL) == 0);
+    CHECK(pthread_join(th, NULL) == 0);
+    CHECK(once_runs == 1);          /* the second call did not run it again */
+    CHECK(create_rc == 0 && set_rc == 0);
+    CHECK(trylock_seen == 0);       /* the other thread could not take the lock */
+    CHECK(tls_freed == 5);          /* the thread's value went to the destructor */
+    zlmdb__plat_mutex_unlock(&shared_lock);
+    CHECK(zlmdb__plat_mutex_trylock(&shared_lock) == 1);
+    zlmdb__plat_mutex_unlock(&shared_lock);
+}
+
 /* ------------------------------------------------------ pid and fork */
 
 static volatile int fork_handler_pid;

@@ -35,10 +35,7 @@ _MAX: Final = 8
 _U64_MAX: Final = 2 ** 64 - 1
 _U128_MAX: Final = 2 ** 128 - 1
 _2_64: Final = 2 ** 64
-# C's INT64_MAX / 10**9 - 1 and INT64_MIN / 10**9 + 1 (division truncating
-# toward zero): the seconds pyconv_key.c takes from a datetime.
-_SECS_MAX: Final = 9223372035
-_SECS_MIN: Final = -9223372035
+_INT64_MIN: Final = -2 ** 63     # zl_key_datetime_ns(): out of range
 _NULL_AS_ZERO: Final[int] = lib.ZLMDB_KEY_NULL_AS_ZERO
 _LENIENT: Final[int] = lib.ZLMDB_KEY_LENIENT
 _ENOMEM: Final[int] = lib.ZLMDB_ENOMEM
@@ -90,6 +87,8 @@ _UTC: Final = _dt.timezone.utc
 _unpack: Final = ffi.unpack
 _encode_c: Final = lib.zl_key_encode
 _decode_c: Final = lib.zl_key_decode
+_datetime_ns: Final = lib.zl_key_datetime_ns
+_ns_datetime: Final = lib.zl_key_ns_datetime
 _keyio_new: Final = lib.zl_keyio_new
 _keyio_free: Final = lib.zl_keyio_free
 _NULL: Final = ffi.NULL
@@ -192,19 +191,21 @@ def _timestamp(kc: "KeyCodec", o: object, idx: int, value: bool) -> int:
         return v
     if isinstance(o, _datetime):
         # Naive datetimes are taken as UTC (numpy's datetime64 view); an
-        # aware one loses its offset's days and seconds.
-        secs = (_days_from_civil(o.year, o.month, o.day) * 86400 + o.hour * 3600
-                + o.minute * 60 + o.second)
+        # aware one loses its offset's days and seconds.  The arithmetic is
+        # libzlmdb's (codec_int.h), as in the extension.
+        off_s = 0
         tz = o.tzinfo
         # timezone.utc's offset is 0: no utcoffset() call for a datetime
         # (not a subclass, which may define its own) in UTC.
         if tz is not None and not (tz is _UTC and o.__class__ is _datetime):
             off = o.utcoffset()
             if isinstance(off, _timedelta):
-                secs -= off.days * 86400 + off.seconds
-        if secs > _SECS_MAX or secs < _SECS_MIN:
+                off_s = off.days * 86400 + off.seconds
+        ns: int = _datetime_ns(o.year, o.month, o.day, o.hour, o.minute, o.second,
+                               o.microsecond, off_s)
+        if ns == _INT64_MIN:
             raise ValueError(_TS_RANGE)
-        return secs * 1000000000 + o.microsecond * 1000
+        return ns
     np = _numpy()
     if np is not None and isinstance(o, np.datetime64):
         # numpy's own conversion, for every unit (NaT is INT64_MIN).
@@ -239,37 +240,12 @@ def _ts_value(mode: int, ns: int) -> object:
             raise ImportError("numpy is required for timestamp='numpy'")
         return np.datetime64(ns, "ns")
     if mode == _TS_DATETIME:
-        # Floored to microseconds, as datetime can hold no more: what
-        # datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=us)
-        # gives, without PyPy's (pure-Python) timedelta arithmetic.
-        days, us = divmod(ns // 1000, 86400000000)
-        y, m, d = _civil_from_days(days)
-        secs, us = divmod(us, 1000000)
-        return _datetime(y, m, d, secs // 3600, secs // 60 % 60, secs % 60, us, _UTC)
+        # Floored to microseconds, as datetime can hold no more (libzlmdb's
+        # arithmetic, as in the extension; PyPy's timedelta is pure Python).
+        t = _ns_datetime(ns)
+        return _datetime(t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond,
+                         _UTC)
     return ns
-
-
-def _days_from_civil(y: int, m: int, d: int) -> int:
-    """Days from 1970-01-01 to y-m-d, proleptic Gregorian (pyconv_key.c's
-    days_from_civil(), H. Hinnant's algorithm)."""
-    y -= m <= 2
-    era = (y if y >= 0 else y - 399) // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-def _civil_from_days(z: int) -> tuple[int, int, int]:
-    """The date `z` days after 1970-01-01 (the inverse of _days_from_civil)."""
-    z += 719468
-    era = (z if z >= 0 else z - 146096) // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    m = mp + 3 if mp < 10 else mp - 9
-    return yoe + era * 400 + (m <= 2), m, doy - (153 * mp + 2) // 5 + 1
 
 
 def _input(data: object) -> bytes:
