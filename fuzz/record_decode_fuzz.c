@@ -18,7 +18,8 @@
  * encoding decodes again, and the record so decoded encodes to the very
  * same bytes.  decode() (which tries record.c's fast paths first) and the
  * pull reader alone (_decode_pull) must give the same record or the same
- * error and message, and so must cbor_loads and its pull reader alone. */
+ * error and message, and so must cbor_loads/json_loads and their pull
+ * readers alone. */
 #include <Python.h>
 #include <stdint.h>
 #include <stdio.h>

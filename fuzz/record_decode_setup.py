@@ -77,8 +77,9 @@ def _outcome(codec, decode, value):
 
 def pull_agrees(which, value):
     """Whether MAPS[which]'s decode() (with record.c's fast path) and the
-    pull reader alone (_decode_pull) give the same record or the same error;
-    for the CBOR map, whether cbor_loads and its pull reader alone agree too."""
+    pull reader alone (_decode_pull) give the same record or the same error,
+    and whether cbor_loads (json_loads for the JSON map) and its pull reader
+    alone agree on the same bytes."""
     pmap = MAPS[which]
     if pmap._record_codec is None:          # the map makes its codec on first use
         try:
@@ -88,9 +89,13 @@ def pull_agrees(which, value):
     codec = pmap._record_codec
     if _outcome(codec, codec.decode, value) != _outcome(codec, codec._decode_pull, value):
         return False
-    # cbor_loads' own fast path against its pull reader, on the same bytes
-    return which == 1 or _loads_outcome(zlmdb.codec.cbor_loads, value) == \
-        _loads_outcome(_native._cbor_loads_pull, value)
+    # the generic decoder's own fast path against its pull reader, on the
+    # same bytes
+    if which == 0:
+        return _loads_outcome(zlmdb.codec.cbor_loads, value) == \
+            _loads_outcome(_native._cbor_loads_pull, value)
+    return _loads_outcome(zlmdb.codec.json_loads, value) == \
+        _loads_outcome(_native._json_loads_pull, value)
 
 
 def _loads_outcome(loads, value):

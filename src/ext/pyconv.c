@@ -1727,6 +1727,8 @@ PyMethodDef zpy_codec_methods[] = {
     {"_codec_setup", (PyCFunction)codec_setup, METH_VARARGS,
      "_codec_setup(CBORTag, CBORSimpleValue, undefined, CBORDecodeError): called by "
      "zlmdb.codec"},
+    {"_json_loads_pull", (PyCFunction)zpy_json_loads_pull, METH_O,
+     "_json_loads_pull(data): json_loads without its fast path (tests)"},
     {"_cbor_loads_pull", (PyCFunction)cbor_loads_pull, METH_O,
      "_cbor_loads_pull(data): cbor_loads without its fast path (tests)"},
     {"_codec_layouts", codec_layouts, METH_NOARGS,

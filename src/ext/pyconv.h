@@ -333,6 +333,7 @@ PyObject *zpy_json_dumps(PyObject *module, PyObject *const *args, Py_ssize_t nar
 PyObject *zpy_json_dumpb(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                          PyObject *kwnames);
 PyObject *zpy_json_loads(PyObject *module, PyObject *arg);
+PyObject *zpy_json_loads_pull(PyObject *module, PyObject *arg);
 
 /* pyconv_key.c */
 int zpy_key_init(PyObject *module, zpy_codec_state *cs);

@@ -855,7 +855,154 @@ static ZPY_NOINLINE void json_raise(zpy_codec_state *cs, const char *msg, PyObje
     }
 }
 
-PyObject *zpy_json_loads(PyObject *module, PyObject *arg)
+/* ------------------------------------------------ json_loads' fast path */
+
+/* Recursive descent over the reader's own scanners (string, number,
+ * literal), the punctuation by hand: no state machine, no container stack,
+ * no event per item.  Values collect on the same value stack as the pull
+ * loop below and containers are made by the same vdict()/vlist(), so a
+ * result is built exactly as the pull loop builds it.  Any syntax error,
+ * nesting beyond GJ_MAX_DEPTH or trailing data makes it give up with no
+ * exception set; the pull loop then reads the input again and words the
+ * error.  tests/python/test_codec_json_fast.py holds the two to the same
+ * result (_json_loads_pull is the pull loop alone). */
+#define GJ_MAX_DEPTH 64
+
+typedef struct {
+    zlmdb_json_reader r;    /* data, len, pos, the scanners' scratch */
+    zpy_codec_state *cs;
+    vstack vs;
+    int bail, depth;
+} gjfast;
+
+static inline int gj_peek(gjfast *j)
+{
+    zlmdb_json_reader *r = &j->r;
+    if (ZPY_LIKELY(r->pos < r->len && r->data[r->pos] > ' '))
+        return r->data[r->pos];
+    jr_skip_ws(r);
+    return r->pos < r->len ? r->data[r->pos] : -1;
+}
+
+/* Push one value (and, in an object, its key before it); -1 on an error
+ * or when giving up (j->bail). */
+static int gj_value(gjfast *j)
+{
+    zlmdb_json_reader *r = &j->r;
+    zlmdb_json_item it;
+    PyObject *v;
+    size_t start;
+    int c = gj_peek(j);
+
+    it.is_float = 0;
+    it.has_surrogates = 0;
+    switch (c) {
+    case '"':
+        if (jr_read_string(r, &it) != 0)
+            goto bail;
+        v = it.has_surrogates
+                ? PyUnicode_DecodeUTF8(it.str, (Py_ssize_t)it.len, "surrogatepass")
+                : zpy_str_from_valid_utf8(it.str, it.len);
+        return vpush(&j->vs, v);
+    case '{':
+    case '[':
+        if (j->depth >= GJ_MAX_DEPTH)
+            goto bail;
+        r->pos++;
+        start = j->vs.n;
+        j->depth++;
+        if (gj_peek(j) != (c == '{' ? '}' : ']')) {
+            for (;;) {
+                int sep;
+                if (c == '{') {
+                    if (gj_peek(j) != '"' || jr_read_string(r, &it) != 0)
+                        goto bail;
+                    v = it.has_surrogates
+                            ? PyUnicode_DecodeUTF8(it.str, (Py_ssize_t)it.len, "surrogatepass")
+                            : zpy_key_str(j->cs, it.str, it.len);
+                    if (vpush(&j->vs, v) < 0)
+                        return -1;
+                    if (gj_peek(j) != ':')
+                        goto bail;
+                    r->pos++;
+                }
+                if (gj_value(j) < 0)
+                    return -1;
+                sep = gj_peek(j);
+                if (sep != ',')
+                    break;
+                r->pos++;
+            }
+            if (gj_peek(j) != (c == '{' ? '}' : ']'))
+                goto bail;
+        }
+        r->pos++;
+        j->depth--;
+        return vpush(&j->vs, c == '{' ? vdict(&j->vs, start) : vlist(&j->vs, start));
+    case 't':
+        if (jr_read_literal(r, "true", 4) != 0)
+            goto bail;
+        return vpush(&j->vs, Py_NewRef(Py_True));
+    case 'f':
+        if (jr_read_literal(r, "false", 5) != 0)
+            goto bail;
+        return vpush(&j->vs, Py_NewRef(Py_False));
+    case 'n':
+        if (jr_read_literal(r, "null", 4) != 0)
+            goto bail;
+        return vpush(&j->vs, Py_NewRef(Py_None));
+    case 'N':
+        if (jr_read_literal(r, "NaN", 3) != 0)
+            goto bail;
+        return vpush(&j->vs, PyFloat_FromDouble(NAN));
+    case 'I':
+        if (jr_read_literal(r, "Infinity", 8) != 0)
+            goto bail;
+        return vpush(&j->vs, PyFloat_FromDouble(INFINITY));
+    default:
+        if (c == '-' && r->pos + 1 < r->len && r->data[r->pos + 1] == 'I') {
+            if (jr_read_literal(r, "-Infinity", 9) != 0)
+                goto bail;
+            return vpush(&j->vs, PyFloat_FromDouble(-INFINITY));
+        }
+        if ((c == '-' || (c >= '0' && c <= '9')) && jr_read_number(r, &it) == 0)
+            return vpush(&j->vs, json_number(j->cs, &it));
+    }
+bail:
+    j->bail = 1;
+    return -1;
+}
+
+/* The value of data[0..len) by the fast path: NULL with *bail set (and no
+ * exception) when the pull loop must read it. */
+static PyObject *gj_loads(zpy_codec_state *cs, const unsigned char *data, size_t len,
+                          int *bail)
+{
+    gjfast j;
+    PyObject *res = NULL;
+
+    j.cs = cs;
+    j.vs.v = NULL;
+    j.vs.n = j.vs.cap = 0;
+    j.bail = j.depth = 0;
+    zlmdb_json_reader_init(&j.r, data, len, ZPY_CODEC_MAX_DEPTH);
+    if (gj_value(&j) == 0) {
+        if (gj_peek(&j) == -1) {
+            res = j.vs.v[0];
+            j.vs.n = 0;
+        } else {
+            j.bail = 1;     /* extra data: the pull loop words it */
+        }
+    }
+    while (j.vs.n > 0)
+        Py_DECREF(j.vs.v[--j.vs.n]);
+    PyMem_Free(j.vs.v);
+    zlmdb_json_reader_dispose(&j.r);
+    *bail = j.bail;
+    return res;
+}
+
+static PyObject *json_loads_impl(PyObject *module, PyObject *arg, int fast)
 {
     zpy_codec_state *cs = zpy_codec_ready(module);
     zlmdb_json_reader r;
@@ -897,6 +1044,15 @@ PyObject *zpy_json_loads(PyObject *module, PyObject *arg)
         if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
             data += 3;
             len -= 3;
+        }
+    }
+    if (fast) {
+        int bail;
+        result = gj_loads(cs, data, len, &bail);
+        if (result != NULL || !bail) {
+            if (view.obj != NULL)
+                PyBuffer_Release(&view);
+            return result;
         }
     }
     zlmdb_json_reader_init(&r, data, len, ZPY_CODEC_MAX_DEPTH);
@@ -990,4 +1146,15 @@ out:
     if (view.obj != NULL)
         PyBuffer_Release(&view);
     return result;
+}
+
+PyObject *zpy_json_loads(PyObject *module, PyObject *arg)
+{
+    return json_loads_impl(module, arg, 1);
+}
+
+/* _json_loads_pull(data): json_loads by the pull loop alone (tests). */
+PyObject *zpy_json_loads_pull(PyObject *module, PyObject *arg)
+{
+    return json_loads_impl(module, arg, 0);
 }
