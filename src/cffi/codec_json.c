@@ -637,24 +637,10 @@ static int zlj_big(zl_jparse *o, const char *s, size_t n, zl_jtok *t)
 static int zlj_number(zl_jparse *o, const zlmdb_json_item *it, zl_jtok *t)
 {
     if (!it->is_float) {
-        const char *p = it->str, *e = p + it->len;
-        int neg = *p == '-', ok = 1;
-        uint64_t v = 0;
+        int neg;
+        uint64_t v;
+        int ok = zlmdb__json_int_value(it->str, it->len, &neg, &v);
 
-        if (neg)
-            p++;
-        if (e - p <= 19) { /* below 10**19 < 2**64 */
-            for (; p < e; p++)
-                v = v * 10 + (uint64_t)(*p - '0');
-        } else if (e - p == 20) {
-            for (; p < e && ok; p++) {
-                uint64_t dg = (uint64_t)(*p - '0');
-                ok = v <= (UINT64_MAX - dg) / 10;
-                v = v * 10 + dg;
-            }
-        } else {
-            ok = 0;
-        }
         if (ok && !neg) {
             t->kind = v <= (uint64_t)INT64_MAX ? ZLJT_INT : ZLJT_UINT;
             t->a = (int64_t)v;

@@ -1306,28 +1306,7 @@ typedef struct {
 
 static inline int gf_head(gfast *g, unsigned *major, uint64_t *arg)
 {
-    unsigned ib, ai, i, n;
-    uint64_t v = 0;
-
-    if (g->p >= g->end)
-        return -1;
-    ib = *g->p++;
-    *major = ib >> 5;
-    ai = ib & 31;
-    if (ai < 24) {
-        *arg = ai;
-        return 0;
-    }
-    if (ai > 27)
-        return -1;
-    n = 1u << (ai - 24);
-    if ((size_t)(g->end - g->p) < n)
-        return -1;
-    for (i = 0; i < n; i++)
-        v = (v << 8) | g->p[i];
-    g->p += n;
-    *arg = v;
-    return 0;
+    return zlmdb__cbor_head_at(&g->p, g->end, major, arg);
 }
 
 static PyObject *gf_bail(gfast *g)

@@ -738,28 +738,17 @@ static PyObject *json_number(zpy_codec_state *cs, const zlmdb_json_item *it)
             return PyFloat_FromDouble(d);
     }
 
-    if (!it->is_float && it->len <= 21) {
+    if (!it->is_float) {
         /* Up to 64 bits: no allocation, no string round trip. */
-        const char *p = it->str, *e = p + it->len;
-        int neg = *p == '-', ok = 1;
-        uint64_t v = 0;
-        if (neg)
-            p++;
-        if (e - p <= 19) { /* below 10**19 < 2**64 */
-            for (; p < e; p++)
-                v = v * 10 + (uint64_t)(*p - '0');
-        } else {
-            for (; p < e && ok; p++) {
-                uint64_t dg = (uint64_t)(*p - '0');
-                ok = v <= (UINT64_MAX - dg) / 10;
-                v = v * 10 + dg;
-            }
+        int neg;
+        uint64_t v;
+        if (zlmdb__json_int_value(it->str, it->len, &neg, &v)) {
+            if (!neg)
+                return v <= INT64_MAX ? PyLong_FromLongLong((long long)v)
+                                      : PyLong_FromUnsignedLongLong(v);
+            if (v <= (uint64_t)INT64_MAX)
+                return PyLong_FromLongLong(-(long long)v);
         }
-        if (ok && !neg)
-            return v <= INT64_MAX ? PyLong_FromLongLong((long long)v)
-                                  : PyLong_FromUnsignedLongLong(v);
-        if (ok && v <= (uint64_t)INT64_MAX)
-            return PyLong_FromLongLong(-(long long)v);
         /* -2**63 and beyond: PyLong_FromString below */
     }
     if (it->len >= sizeof tmp) {

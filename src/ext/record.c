@@ -835,28 +835,7 @@ typedef struct {
  * length, a reserved value or a head cut short. */
 static inline int cf_head(cfast *c, unsigned *major, uint64_t *arg)
 {
-    unsigned ib, ai, i, n;
-    uint64_t v = 0;
-
-    if (c->p >= c->end)
-        return -1;
-    ib = *c->p++;
-    *major = ib >> 5;
-    ai = ib & 31;
-    if (ai < 24) {
-        *arg = ai;
-        return 0;
-    }
-    if (ai > 27)
-        return -1;
-    n = 1u << (ai - 24);
-    if ((size_t)(c->end - c->p) < n)
-        return -1;
-    for (i = 0; i < n; i++)
-        v = (v << 8) | c->p[i];
-    c->p += n;
-    *arg = v;
-    return 0;
+    return zlmdb__cbor_head_at(&c->p, c->end, major, arg);
 }
 
 static PyObject *cf_bail(cfast *c)

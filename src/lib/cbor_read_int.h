@@ -112,6 +112,39 @@ static inline void cr_complete_item(zlmdb_cbor_reader *r, zlmdb_cbor_item *out)
         r->stack[r->depth - 1].remaining--;
 }
 
+/* The head at *p (never reading at or past `end`) for the extension's
+ * decode fast paths, which read definite items straight from the bytes:
+ * major type and argument, *p moved past the head.  -1 for an indefinite
+ * length, a reserved additional-information value or a head cut short:
+ * the fast paths then leave the input to the pull reader above. */
+static inline int zlmdb__cbor_head_at(const unsigned char **p, const unsigned char *end,
+                                      unsigned *major, uint64_t *arg)
+{
+    const unsigned char *q = *p;
+    unsigned ai, i, n;
+    uint64_t v = 0;
+
+    if (q >= end)
+        return -1;
+    *major = *q >> 5;
+    ai = *q++ & 31;
+    if (ai < 24) {
+        *arg = ai;
+        *p = q;
+        return 0;
+    }
+    if (ai > 27)
+        return -1;
+    n = 1u << (ai - 24);
+    if ((size_t)(end - q) < n)
+        return -1;
+    for (i = 0; i < n; i++)
+        v = (v << 8) | q[i];
+    *p = q + n;
+    *arg = v;
+    return 0;
+}
+
 static inline int zlmdb__cbor_next(zlmdb_cbor_reader *r, zlmdb_cbor_item *out)
 {
     size_t off;

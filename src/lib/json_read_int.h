@@ -283,6 +283,34 @@ static inline size_t jr_digits(const unsigned char *d, size_t p, size_t len)
     return p;
 }
 
+/* The sign and magnitude of an integer's text as jr_read_number() found it
+ * (-?digits): 1 when the magnitude fits in 64 bits, else 0 (the caller
+ * takes its big-int route).  Shared by both bindings' decoders. */
+static inline int zlmdb__json_int_value(const char *s, size_t len, int *neg, uint64_t *mag)
+{
+    const char *p = s, *e = s + len;
+    uint64_t v = 0;
+
+    *neg = p < e && *p == '-';
+    if (*neg)
+        p++;
+    if (e - p <= 19) { /* below 10**19 < 2**64 */
+        for (; p < e; p++)
+            v = v * 10 + (uint64_t)(*p - '0');
+    } else if (e - p == 20) {
+        for (; p < e; p++) {
+            uint64_t dg = (uint64_t)(*p - '0');
+            if (v > (UINT64_MAX - dg) / 10)
+                return 0;
+            v = v * 10 + dg;
+        }
+    } else {
+        return 0;
+    }
+    *mag = v;
+    return 1;
+}
+
 /* json.loads' number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?
  * A '.' or 'e' not followed by digits ends the number (the rest is then
  * "extra data", as in Python). */
