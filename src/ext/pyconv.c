@@ -351,13 +351,16 @@ int zpy_uuid_to_bytes(zpy_codec_state *cs, PyObject *u, unsigned char out[16])
     /* The int's 16 bytes, big-endian, straight from its digits. */
 #if PY_VERSION_HEX >= 0x030D0000
     {
+        /* The errors worded as _PyLong_AsByteArray words them up to 3.12
+         * (and the PyPy binding too), so they do not change with CPython. */
         Py_ssize_t need = PyLong_AsNativeBytes(iv, out, 16, Py_ASNATIVEBYTES_BIG_ENDIAN |
                                                Py_ASNATIVEBYTES_UNSIGNED_BUFFER |
                                                Py_ASNATIVEBYTES_REJECT_NEGATIVE);
-        rc = need < 0 ? -1 : 0;
-        if (need > 16) {
-            PyErr_SetString(PyExc_ValueError, "UUID.int does not fit in 128 bits");
-            rc = -1;
+        rc = need < 0 || need > 16 ? -1 : 0;
+        if (need < 0 && PyErr_ExceptionMatches(PyExc_ValueError)) {
+            PyErr_SetString(PyExc_OverflowError, "can't convert negative int to unsigned");
+        } else if (need > 16) {
+            PyErr_SetString(PyExc_OverflowError, "int too big to convert");
         }
     }
 #else

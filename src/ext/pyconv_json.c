@@ -794,7 +794,7 @@ static ZPY_NOINLINE void json_raise(zpy_codec_state *cs, const char *msg, PyObje
     char text[256];
     const char *cut;
     PyObject *doc, *exc;
-    size_t pos = off, i;
+    size_t pos, i;
 
     if (json_error_class(cs) < 0)
         return;
@@ -827,6 +827,7 @@ static ZPY_NOINLINE void json_raise(zpy_codec_state *cs, const char *msg, PyObje
 #else
     (void)open;
 #endif
+    pos = off;      /* bytes input: a byte offset (after the adjustment above) */
     if (PyUnicode_Check(input)) {
         doc = Py_NewRef(input);
         for (pos = 0, i = 0; i < off; i++)

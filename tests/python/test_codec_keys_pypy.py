@@ -7,6 +7,7 @@ larger than the buffer kept, arbitrary input."""
 import datetime
 import inspect
 import platform
+import sys
 import threading
 import uuid
 
@@ -145,7 +146,11 @@ def test_messages_are_the_extensions(names, call, exc, msg):
      "KeyCodec() takes at most 1 positional argument (2 given)"),
     (lambda: KeyCodec("oid", timestamp="int", nope=1), TypeError,
      "KeyCodec() takes at most 2 arguments (3 given)"),
-    (lambda: KeyCodec("oid", nope=1), TypeError, "'nope' is an invalid keyword argument for KeyCodec()"),
+    # CPython's argument parser words this one itself, and 3.13 changed it
+    (lambda: KeyCodec("oid", nope=1), TypeError,
+     "KeyCodec() got an unexpected keyword argument 'nope'"
+     if not IS_PYPY and sys.version_info >= (3, 13)
+     else "'nope' is an invalid keyword argument for KeyCodec()"),
     (lambda: KeyCodec("oid", components="oid"), TypeError,
      "argument for KeyCodec() given by name ('components') and position (1)"),
     (lambda: KeyCodec("oid", timestamp=1), TypeError, "KeyCodec() argument 2 must be str, not int"),
