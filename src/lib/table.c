@@ -286,6 +286,7 @@ struct op {
     const zlmdb_record *oldrec;  /* NULL: no stored record */
     MDB_val pk;
     zlmdb_record newr, oldr;     /* what newrec and oldrec point at */
+    struct zlmdb__index *fused;  /* the unique index whose put is its own check */
 };
 
 /* Start an operation on the record `pk`: its physical key in t->kbuf, and
@@ -365,7 +366,26 @@ static MDB_val old_value(const struct op *o, const struct zlmdb__index *ix)
     return ix->value_fn ? as_val(&ix->oldv) : o->pk;
 }
 
-/* Unique constraints and LMDB's size limits, before the first write. */
+/* The old and the new record have the same entry key in `ix`. */
+static int same_key(const struct zlmdb__index *ix)
+{
+    return !ix->old_null && !ix->new_null && same(&ix->oldk, &ix->newk);
+}
+
+static int taken(struct op *o, struct zlmdb__index *ix)
+{
+    if (o->w)
+        o->w->index = ix->name;
+    return zlmdb__error_set(ZLMDB_UNIQUE, "index '%s': the key is already taken by "
+                            "another record", ix->name);
+}
+
+/* Unique constraints and LMDB's size limits, before the first write.  The
+ * first unique index that gets a new entry key is not looked up here: its
+ * put is the operation's first write and uses MDB_NOOVERWRITE, which LMDB
+ * answers from the same lookup before it touches a page, so that put is
+ * the check and a refusal there has written nothing (apply()).  This saves
+ * one B-tree search per put of a table with a unique index. */
 static int check(struct op *o, size_t len)
 {
     zlmdb_table *t = o->t;
@@ -386,15 +406,15 @@ static int check(struct op *o, size_t len)
             return rc;
         if (!ix->unique)
             continue;
+        if (o->fused == NULL && !same_key(ix)) {
+            o->fused = ix;
+            continue;
+        }
         ik = as_val(&ix->newk);
         rc = t->eng->get(o->txn, t->dbi, &ik, &owner);
         if (rc == 0 && (owner.mv_size != nv.mv_size ||
-                        memcmp(owner.mv_data, nv.mv_data, nv.mv_size) != 0)) {
-            if (o->w)
-                o->w->index = ix->name;
-            return zlmdb__error_set(ZLMDB_UNIQUE, "index '%s': the key is already taken "
-                                    "by another record", ix->name);
-        }
+                        memcmp(owner.mv_data, nv.mv_data, nv.mv_size) != 0))
+            return taken(o, ix);
         if (rc != 0 && rc != MDB_NOTFOUND)
             return lmdb_error(rc, "mdb_get");
     }
@@ -468,8 +488,52 @@ static int write_failed(struct op *o, int rc, const char *what, int wrote)
                             "LMDB refuses to commit it: abort it", what, zlmdb_strerror(rc));
 }
 
-/* The writes: stale entries out, new entries in, then the record (put) or
- * its deletion.  Nothing here allocates except LMDB. */
+/* Write `ix`'s new entry (prepare() found one).  The put over a key that
+ * is not the old record's own uses MDB_NOOVERWRITE, to note what it
+ * replaces for undo(); for the fused index (check()) a stored entry of
+ * another record is the unique constraint refusing the operation. */
+static int put_entry(struct op *o, struct zlmdb__index *ix, int *wrote)
+{
+    zlmdb_table *t = o->t;
+    MDB_val nk = as_val(&ix->newk), nv = new_value(o, ix), prev;
+    int rc;
+
+    if (same_key(ix)) {
+        /* The entry being replaced is the old record's own. */
+        prev = old_value(o, ix);
+    } else {
+        prev = nv;
+        rc = t->eng->put(o->txn, t->dbi, &nk, &prev, MDB_NOOVERWRITE);
+        if (rc == 0) {
+            ix->done |= 2;
+            *wrote = 1;
+            if (o->w)
+                o->w->puts++;
+            return ZLMDB_OK;
+        }
+        if (rc != MDB_KEYEXIST)
+            return write_failed(o, rc, "mdb_put", *wrote);
+        if (ix == o->fused && (prev.mv_size != nv.mv_size ||
+                               memcmp(prev.mv_data, nv.mv_data, nv.mv_size) != 0))
+            return taken(o, ix);   /* the first write: nothing written */
+    }
+    zlmdb_buf_clear(&ix->prev);
+    if ((rc = zlmdb_buf_append(&ix->prev, prev.mv_data, prev.mv_size)))
+        /* no memory for the copy: nothing of this entry is written yet */
+        return write_failed(o, rc, "index", *wrote);
+    ix->had_prev = 1;
+    if ((rc = t->eng->put(o->txn, t->dbi, &nk, &nv, 0)))
+        return write_failed(o, rc, "mdb_put", *wrote);
+    ix->done |= 2;
+    *wrote = 1;
+    if (o->w)
+        o->w->puts++;
+    return ZLMDB_OK;
+}
+
+/* The writes: the fused unique entry first (it is a check too), then per
+ * index the stale entry out and the new one in, then the record (put) or
+ * its deletion.  Nothing here allocates except LMDB and undo's copies. */
 static int apply(struct op *o, const MDB_val *value)
 {
     zlmdb_table *t = o->t;
@@ -478,10 +542,11 @@ static int apply(struct op *o, const MDB_val *value)
     size_t i;
     int rc, wrote = 0;
 
+    if (o->fused && (rc = put_entry(o, o->fused, &wrote)))
+        return rc;
     for (i = 0; i < t->nindexes; i++) {
         struct zlmdb__index *ix = &t->indexes[i];
-        int same_key = !ix->old_null && !ix->new_null && same(&ix->oldk, &ix->newk);
-        if (!ix->old_null && !same_key) {
+        if (!ix->old_null && !same_key(ix)) {
             MDB_val ok = as_val(&ix->oldk);
             rc = t->eng->del(o->txn, t->dbi, &ok, NULL);
             if (rc == 0) {
@@ -493,41 +558,8 @@ static int apply(struct op *o, const MDB_val *value)
                 return write_failed(o, rc, "mdb_del", wrote);
             }
         }
-        if (!ix->new_null) {
-            MDB_val nk = as_val(&ix->newk), nv = new_value(o, ix), prev;
-            if (same_key) {
-                /* The entry being replaced is the old record's own. */
-                prev = old_value(o, ix);
-                zlmdb_buf_clear(&ix->prev);
-                rc = zlmdb_buf_append(&ix->prev, prev.mv_data, prev.mv_size);
-                ix->had_prev = 1;
-            } else {
-                /* Note what a put over an existing key replaces. */
-                prev = nv;
-                rc = t->eng->put(o->txn, t->dbi, &nk, &prev, MDB_NOOVERWRITE);
-                if (rc == MDB_KEYEXIST) {
-                    zlmdb_buf_clear(&ix->prev);
-                    rc = zlmdb_buf_append(&ix->prev, prev.mv_data, prev.mv_size);
-                    ix->had_prev = 1;
-                } else if (rc == 0) {
-                    ix->done |= 2;
-                    wrote = 1;
-                    if (w)
-                        w->puts++;
-                    continue;
-                } else {
-                    return write_failed(o, rc, "mdb_put", wrote);
-                }
-            }
-            if (rc) /* no memory for the copy: nothing of this entry is written yet */
-                return write_failed(o, rc, "index", wrote);
-            if ((rc = t->eng->put(o->txn, t->dbi, &nk, &nv, 0)))
-                return write_failed(o, rc, "mdb_put", wrote);
-            ix->done |= 2;
-            wrote = 1;
-            if (w)
-                w->puts++;
-        }
+        if (!ix->new_null && ix != o->fused && (rc = put_entry(o, ix, &wrote)))
+            return rc;
     }
     if (value) {
         if ((rc = t->eng->put(o->txn, t->dbi, &k, (MDB_val *)value, 0)))

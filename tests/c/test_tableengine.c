@@ -588,6 +588,76 @@ void test_tableengine__unique_and_nullable_indexes(void)
     }
 }
 
+/* A unique index keyed on the realm alone (no entry when it is empty). */
+static int realm_only_key(void *ctx, const zlmdb_record *rec, zlmdb_buf *out, int *is_null)
+{
+    const char *p = rec->value.mv_data, *comma, *end;
+    size_t n = rec->value.mv_size;
+
+    (void)ctx;
+    comma = memchr(p, ',', n);
+    end = comma ? memchr(comma + 1, ',', (size_t)(p + n - comma - 1)) : NULL;
+    end = end ? end : p + n;
+    if (comma == NULL || comma + 1 == end) {
+        *is_null = 1;
+        return ZLMDB_OK;
+    }
+    return zlmdb_buf_append(out, comma + 1, (size_t)(end - comma - 1));
+}
+
+/* The first unique index's put is its own check (MDB_NOOVERWRITE, the
+ * operation's first write), any other unique index is looked up before
+ * it: whichever refuses, nothing of the operation is written. */
+void test_tableengine__two_unique_indexes_refuse_before_writing(void)
+{
+    zlmdb_index_options by_realm = ZLMDB_INDEX_OPTIONS_INIT;
+    zlmdb_table_writes w;
+    zlmdb_table *t;
+    struct fx f;
+    MDB_txn *txn;
+    int lib;
+
+    EACH_ENGINE(lib) {
+        CHECK_OK(fx_setup(&f, lib, &t, &txn));
+        by_realm.name = "realm_unique";
+        by_realm.slot = 4;
+        by_realm.unique = 1;
+        by_realm.nullable = 1;
+        by_realm.key_fn = realm_only_key;
+        CHECK_OK(zlmdb_table_add_index(t, &by_realm));
+        CHECK_OK(put(t, txn, "k1", "a@x,red", &w));
+        CHECK_OK(put(t, txn, "k2", "b@x,blue", &w));
+        CHECK(w.puts == 4 && w.dels == 0);
+        /* The email is free, the realm is k1's: the second index refuses. */
+        CHECK_RC(put(t, txn, "k2", "c@x,red", &w), ZLMDB_UNIQUE);
+        CHECK_STR(w.index, "realm_unique");
+        CHECK(w.puts == 0 && w.dels == 0 && w.midway == 0);
+        CHECK(entry(&f, txn, 2, "c@x", NULL) == NULL);
+        CHECK(has_entry(&f, txn, 1, "k2", "b@x,blue") && has_entry(&f, txn, 2, "b@x", "k2"));
+        /* The email is k1's: the first index's put refuses, as the first write. */
+        CHECK_RC(put(t, txn, "k2", "a@x,green", &w), ZLMDB_UNIQUE);
+        CHECK_STR(w.index, "by_email");
+        CHECK(strstr(zlmdb_error_last(), "by_email") != NULL);
+        CHECK(w.puts == 0 && w.dels == 0 && w.midway == 0);
+        CHECK(entry(&f, txn, 4, "green", NULL) == NULL);
+        CHECK(has_entry(&f, txn, 2, "a@x", "k1") && has_entry(&f, txn, 2, "b@x", "k2"));
+        CHECK(has_entry(&f, txn, 1, "k2", "b@x,blue") && has_entry(&f, txn, 4, "blue", "k2"));
+        /* The same email kept, the realm moved: the realm's put is the check. */
+        CHECK_OK(put(t, txn, "k2", "b@x,green", &w));
+        CHECK(has_entry(&f, txn, 4, "green", "k2") && entry(&f, txn, 4, "blue", NULL) == NULL);
+        CHECK(has_entry(&f, txn, 2, "b@x", "k2"));
+        /* A stored entry that already names this record is not a conflict. */
+        CHECK_OK(raw_put(&f, txn, 2, "z@x", "k2"));
+        CHECK_OK(put(t, txn, "k2", "z@x,green", &w));
+        CHECK(has_entry(&f, txn, 2, "z@x", "k2") && entry(&f, txn, 2, "b@x", NULL) == NULL);
+        CHECK(slot_entries(&f, txn, 2) == 2 && slot_entries(&f, txn, 4) == 2);
+        CHECK(consistent(&f, txn, t));
+        f.eng->txn_abort(txn);
+        zlmdb_table_free(t);
+        fx_close(&f);
+    }
+}
+
 void test_tableengine__rebuild_runs_the_callbacks_without_user(void)
 {
     zlmdb_index_options by_realm = ZLMDB_INDEX_OPTIONS_INIT;
