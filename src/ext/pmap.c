@@ -57,6 +57,12 @@ struct zpy_PMap {
     zlmdb_table *table;          /**< the engine's table, made on first use */
     const zlmdb_engine *table_eng; /**< ... for this engine */
     MDB_dbi table_dbi;
+    /* The stored record a put or delete replaces, decoded once for all of
+     * its index callbacks (record_value()): valid only inside apply(). */
+    int cache_old;               /**< apply() is running: cache the old record */
+    PyObject *old_value;         /**< its decoded value, or NULL */
+    const void *old_ptr;         /**< ... of these bytes */
+    size_t old_len;
 };
 
 typedef struct {
@@ -313,12 +319,28 @@ static PyObject *record_value(zpy_PMap *owner, const zlmdb_record *rec)
         return Py_NewRef((PyObject *)rec->user);
     if (rec->value.mv_size == 0)
         Py_RETURN_NONE;
-    /* A copy: the bytes point into the map, which the writes will move. */
-    raw = PyBytes_FromStringAndSize(rec->value.mv_data, (Py_ssize_t)rec->value.mv_size);
-    if (raw == NULL)
-        return NULL;
-    res = chain(owner->dec, owner->ndec, raw);
-    Py_DECREF(raw);
+    /* A put or delete computes every index's old key before it writes
+     * (zlmdb_table_put_encoded), so the old record is decoded once, not
+     * once per index: its key functions share that one object. */
+    if (owner->cache_old && owner->old_value && owner->old_ptr == rec->value.mv_data &&
+        owner->old_len == rec->value.mv_size)
+        return Py_NewRef(owner->old_value);
+    if (owner->direct) {
+        /* No user code runs while it decodes: read the bytes in place. */
+        res = zpy_record_decode_mem(owner->direct, rec->value.mv_data, rec->value.mv_size);
+    } else {
+        /* A copy: the bytes point into the map, which the writes will move. */
+        raw = PyBytes_FromStringAndSize(rec->value.mv_data, (Py_ssize_t)rec->value.mv_size);
+        if (raw == NULL)
+            return NULL;
+        res = chain(owner->dec, owner->ndec, raw);
+        Py_DECREF(raw);
+    }
+    if (res && owner->cache_old) {
+        Py_XSETREF(owner->old_value, Py_NewRef(res));
+        owner->old_ptr = rec->value.mv_data;
+        owner->old_len = rec->value.mv_size;
+    }
     return res;
 }
 
@@ -466,11 +488,14 @@ static int apply(zpy_state *st, zpy_PMap *self, zpy_OrmTxn *ot, int op, const MD
     k.mv_size -= 2;
     t->mutations++;
     zpy_txn_op_enter(t);   /* the callbacks run Python: no GIL release */
+    self->cache_old = 1;
     if (op == W_PUT)
         rc = zlmdb_table_put_encoded(table, t->txn, &k, data->mv_data, data->mv_size, user, 0,
                                      w);
     else
         rc = zlmdb_table_delete_encoded(table, t->txn, &k, w);
+    self->cache_old = 0;
+    Py_CLEAR(self->old_value);
     zpy_txn_op_leave(t);
     return rc == ZLMDB_NOTFOUND ? MDB_NOTFOUND : rc;
 }
@@ -970,6 +995,7 @@ static int pmap_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->keycodec);
     Py_VISIT(self->indexes);
     Py_VISIT(self->null_error);
+    Py_VISIT(self->old_value);
     for (i = 0; i < self->nenc; i++)
         Py_VISIT(self->enc[i]);
     for (i = 0; i < self->ndec; i++)
@@ -988,6 +1014,7 @@ static int pmap_clear(PyObject *op)
     Py_CLEAR(self->keycodec);
     Py_CLEAR(self->indexes);
     Py_CLEAR(self->null_error);
+    Py_CLEAR(self->old_value);
     for (i = 0; i < self->nenc; i++)
         Py_CLEAR(self->enc[i]);
     self->direct = NULL;

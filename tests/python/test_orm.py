@@ -386,6 +386,33 @@ def test_indexes_follow_updates_and_deletes(db):
         assert realm10 == [1, 2]
 
 
+def test_an_update_decodes_the_old_record_once_for_all_indexes(db):
+    parsed = []
+
+    def parse(d):
+        parsed.append(d["oid"])
+        return User.parse(d)
+
+    users = zlmdb.MapOidCbor(1, marshal=User.marshal, unmarshal=parse)
+    by_name, by_email = zlmdb.MapStringOid(2), zlmdb.MapStringOid(3)
+    users.attach_index("by_name", by_name, lambda u: u.name)
+    users.attach_index("by_email", by_email, lambda u: u.email, nullable=True)
+    with db.begin(write=True) as txn:
+        users[txn, 1] = User(1, "ann", "a@x")
+        users[txn, 2] = User(2, "bob", "b@x")
+        assert parsed == []                        # new records: nothing stored to read
+        users[txn, 1] = User(1, "anne", "a2@x")    # both index entries move
+        assert parsed == [1]
+        del users[txn, 2]
+        assert parsed == [1, 2]
+        users[txn, 1] = User(1, "anne", None)      # a second update decodes afresh
+        assert parsed == [1, 2, 1]
+    with db.begin() as txn:
+        assert dict(by_name.select(txn)) == {"anne": 1}
+        assert by_email.count(txn) == 0
+        assert users[txn, 1] == User(1, "anne", None)
+
+
 def test_unique_index_is_enforced_and_a_refused_put_changes_nothing(db):
     users, by_name, by_email, by_realm = _indexed(db)
     with db.begin(write=True) as txn:
