@@ -70,6 +70,12 @@ BASES = [
     ("count_range", "count_range",
      "MapUuidCbor: count_range over 16 consecutive UUID ranges covering the slot, "
      "`count_rounds` times; one op = one record counted", 10.0),
+    ("indexed_update", "CBOR update + 2 indexes",
+     "indexed_insert's map, filled: every record rewritten with a new authid and the next "
+     "realm (both index entries move), one write txn", None),
+    ("index_lookup", "index lookup",
+     "indexed_insert's map, filled: oid = by_authid[txn, authid], then pmap[txn, oid], "
+     "for every record in shuffled order, one read txn", None),
     ("truncate", "truncate",
      "MapUuidCbor: pmap.truncate(txn) of a slot holding every record (the only slot, so "
      "upstream's delete-to-end-of-database bug does the same work); op = record deleted",
@@ -96,6 +102,10 @@ REC_BASES = [
      "and ('realm', 'oid') (upstream: marshal and lambdas)", 8.0),
     ("rec_select_all", "select (values), declared record",
      "as select_all, values built by the declared record (upstream: parse)", 10.0),
+    ("rec_indexed_update", "CBOR update + 2 indexes, declared record",
+     "as indexed_update, with record=RecUser and the indexes on field names", 8.0),
+    ("rec_index_lookup", "index lookup, declared record",
+     "as index_lookup, with record=RecUser and the indexes on field names", 6.0),
 ]
 BASES += REC_BASES
 
@@ -659,17 +669,49 @@ def _get(zlmdb, p, n, kind):
             "extra": {"setup_seconds": setup, "notes": _notes(zlmdb) + _fb_notes(kind)}}
 
 
-def _indexed_insert(zlmdb, p, n, kind="cbor"):
-    us, keys, db, pmap, t0 = _prepare(zlmdb, p, n, kind)
+def _attach_indexes(zlmdb, pmap, kind):
+    """The two indexes of the indexed workloads: unique by authid, and
+    (realm, oid) -> oid.  For declared records ours names the fields (read
+    in C); upstream, and the marshal path, give the functions."""
     by_authid = zlmdb.MapStringUuid(2)
     by_realm = zlmdb.MapUuidUuidUuid(3)
     if kind == "rcbor" and _has_records(zlmdb):
-        # fields named: read in C
         pmap.attach_index("by_authid", by_authid, "authid")
         pmap.attach_index("by_realm", by_realm, ("realm", "oid"), unique=False)
     else:
         pmap.attach_index("by_authid", by_authid, lambda u: u.authid)
         pmap.attach_index("by_realm", by_realm, lambda u: (u.realm, u.oid), unique=False)
+    return by_authid, by_realm
+
+
+def _check_indexes(db, us, by_authid, by_realm, stale=()):
+    """Every 97th record's unique entry, no entry left for the authids in
+    `stale`, realm 0's records through the composite index, both sizes."""
+    realm0 = sorted(u.oid for u in us if u.realm == _REALMS[0])
+    with db.begin() as txn:
+        for i in range(0, len(us), 97):
+            got = by_authid[txn, us[i].authid]
+            if got != us[i].oid:
+                raise AssertionError("by_authid[%r] is %r, expected %r"
+                                     % (us[i].authid, got, us[i].oid))
+        for i in range(0, len(stale), 97):
+            got = by_authid[txn, stale[i]]
+            if got is not None:
+                raise AssertionError("by_authid[%r] is %r, expected no entry"
+                                     % (stale[i], got))
+        got = list(by_realm.select(txn, from_key=(_REALMS[0], uuid.UUID(int=0)),
+                                   to_key=(_REALMS[1], uuid.UUID(int=0)), return_keys=False))
+        counts = (by_authid.count(txn), by_realm.count(txn))
+    if sorted(got) != realm0:
+        raise AssertionError("by_realm select of realm 0 gave %d oids, expected %d"
+                             % (len(got), len(realm0)))
+    if counts != (len(us), len(us)):
+        raise AssertionError("index sizes %r, expected %d each" % (counts, len(us)))
+
+
+def _indexed_insert(zlmdb, p, n, kind="cbor"):
+    us, keys, db, pmap, t0 = _prepare(zlmdb, p, n, kind)
+    by_authid, by_realm = _attach_indexes(zlmdb, pmap, kind)
     setup = time.perf_counter() - t0
     with db.begin(write=True) as txn:
         with Clock() as clock:
@@ -678,25 +720,74 @@ def _indexed_insert(zlmdb, p, n, kind="cbor"):
         t = time.perf_counter()
     commit = time.perf_counter() - t
     _check_values(zlmdb, db, pmap, kind, us, keys)
-    realm0 = sorted(u.oid for u in us if u.realm == _REALMS[0])
-    with db.begin() as txn:
-        for i in range(0, len(us), 97):
-            got = by_authid[txn, us[i].authid]
-            if got != us[i].oid:
-                raise AssertionError("by_authid[%r] is %r, expected %r"
-                                     % (us[i].authid, got, us[i].oid))
-        got = list(by_realm.select(txn, from_key=(_REALMS[0], uuid.UUID(int=0)),
-                                   to_key=(_REALMS[1], uuid.UUID(int=0)), return_keys=False))
-        counts = (by_authid.count(txn), by_realm.count(txn))
+    _check_indexes(db, us, by_authid, by_realm)
     _close(db)
-    if sorted(got) != realm0:
-        raise AssertionError("by_realm select of realm 0 gave %d oids, expected %d"
-                             % (len(got), len(realm0)))
-    if counts != (len(us), len(us)):
-        raise AssertionError("index sizes %r, expected %d each" % (counts, len(us)))
     return {"ops": len(us), "seconds": clock.seconds,
             "extra": {"commit_seconds": commit, "setup_seconds": setup,
                       "notes": _notes(zlmdb)}}
+
+
+def _updated(us):
+    """Each user with a new authid, the next realm and one more karma: both
+    of its index entries move."""
+    out = []
+    for u in us:
+        r = type(u)()
+        for k in User.__slots__:
+            setattr(r, k, getattr(u, k))
+        r.authid = u.authid + "-u"
+        r.realm = _REALMS[(_REALMS.index(u.realm) + 1) % len(_REALMS)]
+        r.karma = u.karma + 1
+        out.append(r)
+    return out
+
+
+def _indexed_update(zlmdb, p, n, kind="cbor"):
+    us, keys, db, pmap, t0 = _prepare(zlmdb, p, n, kind)
+    by_authid, by_realm = _attach_indexes(zlmdb, pmap, kind)
+    _populate(db, pmap, us, keys)
+    new = _updated(us)
+    setup = time.perf_counter() - t0
+    with db.begin(write=True) as txn:
+        with Clock() as clock:
+            for u, k in zip(new, keys):
+                pmap[txn, k] = u
+        t = time.perf_counter()
+    commit = time.perf_counter() - t
+    _check_values(zlmdb, db, pmap, kind, new, keys)
+    _check_indexes(db, new, by_authid, by_realm, stale=[u.authid for u in us])
+    _close(db)
+    return {"ops": len(us), "seconds": clock.seconds,
+            "extra": {"commit_seconds": commit, "setup_seconds": setup,
+                      "notes": _notes(zlmdb)}}
+
+
+def _index_lookup(zlmdb, p, n, kind="cbor"):
+    us, keys, db, pmap, t0 = _prepare(zlmdb, p, n, kind)
+    by_authid, by_realm = _attach_indexes(zlmdb, pmap, kind)
+    _populate(db, pmap, us, keys)
+    _check_indexes(db, us, by_authid, by_realm)
+    with db.begin() as txn:
+        for i in range(0, len(us), 97):
+            got = pmap[txn, by_authid[txn, us[i].authid]]
+            if not _same(got, us[i]):
+                raise AssertionError("record %d reads back wrong through the index: %r"
+                                     % (i, got))
+    order = datagen.permutation(len(us), p["seed"] + 2)
+    look = [us[i].authid for i in order]
+    setup = time.perf_counter() - t0
+    found = 0
+    with db.begin() as txn:
+        with Clock() as clock:
+            for a in look:
+                oid = by_authid[txn, a]
+                if oid is not None and pmap[txn, oid] is not None:
+                    found += 1
+    _close(db)
+    if found != len(look):
+        raise AssertionError("found %d of %d records through the index" % (found, len(look)))
+    return {"ops": len(look), "seconds": clock.seconds,
+            "extra": {"setup_seconds": setup, "notes": _notes(zlmdb)}}
 
 
 def _populated_cbor(zlmdb, p, n, kind="cbor"):
@@ -773,6 +864,8 @@ _IMPL = {
     "fb_insert": lambda z, p, n: _insert(z, p, n, "fb"),
     "fb_get": lambda z, p, n: _get(z, p, n, "fb"),
     "select_all": _select_all,
+    "indexed_update": _indexed_update,
+    "index_lookup": _index_lookup,
     "count_range": _count_range,
     "truncate": _truncate,
     "rec_cbor_insert": lambda z, p, n: _insert(z, p, n, "rcbor"),
@@ -781,6 +874,8 @@ _IMPL = {
     "rec_json_get": lambda z, p, n: _get(z, p, n, "rjson"),
     "rec_indexed_insert": lambda z, p, n: _indexed_insert(z, p, n, "rcbor"),
     "rec_select_all": lambda z, p, n: _select_all(z, p, n, "rcbor"),
+    "rec_indexed_update": lambda z, p, n: _indexed_update(z, p, n, "rcbor"),
+    "rec_index_lookup": lambda z, p, n: _index_lookup(z, p, n, "rcbor"),
 }
 
 
