@@ -62,8 +62,9 @@ enum {
     ZLJT_NULL = 10,
     ZLJT_UINT = 11,      /* a: the value as int64 bits, 2**63 .. 2**64-1 */
     ZLJT_BIGINT = 12,    /* a, b: the digits in the arena; Python's int() */
-    ZLJT_FLOATTEXT = 13, /* a, b: the text, where the C library has no
-                            correctly rounded strtod; Python's float() */
+    ZLJT_FLOATTEXT = 13, /* a, b: the text, where zlmdb__json_double cannot
+                            convert it (64 bytes or more, or no correctly
+                            rounded strtod); Python's float() */
     ZLJT_BIGSTR = 14,    /* a string of ZLJ_BIG bytes or more: a, b its byte
                             offset and length in `big` (Python decodes it by
                             itself: slicing a long non-ASCII str is slow) */
@@ -631,9 +632,10 @@ static int zlj_big(zl_jparse *o, const char *s, size_t n, zl_jtok *t)
     return 0;
 }
 
-/* A NUMBER item: ints up to 64 bits parsed here, floats by the C library's
- * correctly rounded strtod in the "C" locale (zlmdb__plat_strtod_c, as the
- * extension uses past its fast paths); other texts to Python. */
+/* A NUMBER item: ints up to 64 bits and floats by libzlmdb's readers
+ * (zlmdb__json_int_value, zlmdb__json_double: exact fast routes, then the
+ * C library's correctly rounded strtod, as in the extension); other texts
+ * to Python. */
 static int zlj_number(zl_jparse *o, const zlmdb_json_item *it, zl_jtok *t)
 {
     if (!it->is_float) {
@@ -653,29 +655,13 @@ static int zlj_number(zl_jparse *o, const zlmdb_json_item *it, zl_jtok *t)
         }
         t->kind = ZLJT_BIGINT;
         return zlj_arena(o, it->str, it->len, t);
-    } else {
-        char tmp[64], *s = tmp;
-        double d;
-        int rc;
-
-        if (it->len >= sizeof tmp) {
-            s = malloc(it->len + 1);
-            if (s == NULL)
-                return -1;
-        }
-        memcpy(s, it->str, it->len);
-        s[it->len] = 0;
-        rc = zlmdb__plat_strtod_c(s, &d);
-        if (s != tmp)
-            free(s);
-        if (rc == 0) {
-            t->kind = ZLJT_FLOAT;
-            t->f = d;
-            return 0;
-        }
-        t->kind = ZLJT_FLOATTEXT;
-        return zlj_arena(o, it->str, it->len, t);
     }
+    if (zlmdb__json_double(it->str, it->len, &t->f) == 0) {
+        t->kind = ZLJT_FLOAT;
+        return 0;
+    }
+    t->kind = ZLJT_FLOATTEXT;
+    return zlj_arena(o, it->str, it->len, t);
 }
 
 /* Read the whole document data[0..len) into the thread's zl_jparse,

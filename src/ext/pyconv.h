@@ -334,6 +334,8 @@ PyObject *zpy_json_dumpb(PyObject *module, PyObject *const *args, Py_ssize_t nar
                          PyObject *kwnames);
 PyObject *zpy_json_loads(PyObject *module, PyObject *arg);
 PyObject *zpy_json_loads_pull(PyObject *module, PyObject *arg);
+/* A JSON number item as json.loads makes it (pyconv_json.c). */
+PyObject *zpy_json_number(const zlmdb_json_item *it);
 
 /* pyconv_key.c */
 int zpy_key_init(PyObject *module, zpy_codec_state *cs);

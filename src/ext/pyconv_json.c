@@ -622,123 +622,19 @@ static PyObject *vdict(vstack *vs, size_t start)
     return d;
 }
 
-/* The powers of ten that are exact doubles. */
-static const double pow10_tab[23] = {
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
-
-#if defined(__x86_64__) && LDBL_MANT_DIG == 64
-/* x87 extended precision: 64-bit significands, so every integer below
- * 2**64 and every power of ten up to 1e27 (5**27 < 2**63) is exact. */
-#  define ZPY_HAVE_LD64 1
-static const long double pow10_ld[28] = {
-    1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L, 1e6L, 1e7L, 1e8L, 1e9L, 1e10L, 1e11L, 1e12L, 1e13L,
-    1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L,
-    1e26L, 1e27L,
-};
-#endif
-
-/* float(text) without strtod when that is exact.  The text is validated
- * JSON: -?digits[.digits][e[+-]digits].  m is its significant digits (at
- * most 19, so m < 2**64), x = m * 10**ex.
- * - Clinger's fast path: m <= 2**53 and |ex| <= 22, so m and 10**|ex| are
- *   exact doubles and one correctly rounded operation rounds x correctly.
- * - Else, with x87 long doubles and |ex| <= 27: m and 10**|ex| are exact
- *   there, so one operation gives x correctly rounded to 64 bits; rounding
- *   that to 53 bits is x correctly rounded unless it lies exactly halfway
- *   between two doubles (x itself may be just off the midpoint), which is
- *   left to strtod.  Whether the FPU really rounds to 64 bits is checked
- *   too (a caller may have set 53-bit precision).
- * Returns 0 and *out, or -1 for "use strtod". */
-static int fast_float(const char *p, size_t len, double *out)
-{
-    const char *e = p + len;
-    unsigned long long m = 0;
-    int neg = 0, ndig = 0, scale = 0, ex = 0, exneg = 0;
-
-    if (*p == '-') {
-        neg = 1;
-        p++;
-    }
-    for (; p < e && *p >= '0' && *p <= '9'; p++) {
-        if (m == 0 && *p == '0')
-            continue;
-        if (++ndig > 19)
-            return -1;
-        m = m * 10 + (unsigned)(*p - '0');
-    }
-    if (p < e && *p == '.') {
-        for (p++; p < e && *p >= '0' && *p <= '9'; p++) {
-            scale--;
-            if (m == 0 && *p == '0')
-                continue;
-            if (++ndig > 19)
-                return -1;
-            m = m * 10 + (unsigned)(*p - '0');
-        }
-    }
-    if (p < e && (*p == 'e' || *p == 'E')) {
-        p++;
-        if (*p == '-' || *p == '+')
-            exneg = *p++ == '-';
-        for (; p < e; p++) {
-            if (ex > 1000)
-                return -1;
-            ex = ex * 10 + (*p - '0');
-        }
-    }
-    ex = (exneg ? -ex : ex) + scale;
-    if (m == 0) {
-        *out = neg ? -0.0 : 0.0;
-        return 0;
-    }
-    if (m <= 9007199254740992ULL && ex >= -22 && ex <= 22) {
-        *out = ex >= 0 ? (double)m * pow10_tab[ex] : (double)m / pow10_tab[-ex];
-    } else {
-#ifdef ZPY_HAVE_LD64
-        volatile long double one = 1.0L;
-        long double x;
-        uint64_t sig;
-
-        if (ex < -27 || ex > 27 || one + 0x1p-63L == one)
-            return -1;
-        x = ex >= 0 ? (long double)m * pow10_ld[ex] : (long double)m / pow10_ld[-ex];
-        memcpy(&sig, &x, 8); /* the 64-bit significand, little-endian first */
-        if ((sig & 0x7FF) == 0x400)
-            return -1;
-        *out = (double)x;
-#else
-        return -1;
-#endif
-    }
-    if (neg)
-        *out = -*out;
-    return 0;
-}
-
-static PyObject *json_number(zpy_codec_state *cs, const zlmdb_json_item *it)
+/* A JSON number item as json.loads makes it: ints up to 64 bits and
+ * floats by libzlmdb's readers (zlmdb__json_int_value, zlmdb__json_double),
+ * the rest by Python.  Declared records' JSON decoder uses it too. */
+PyObject *zpy_json_number(const zlmdb_json_item *it)
 {
     char tmp[64], *s = tmp;
     PyObject *r;
 
     if (it->is_float) {
         double d;
-        if (fast_float(it->str, it->len, &d) == 0)
+        if (zlmdb__json_double(it->str, it->len, &d) == 0)
             return PyFloat_FromDouble(d);
-    }
-    /* Long mantissas: the C library's strtod where it is correctly rounded
-     * (glibc; much faster here than PyOS_string_to_double, which also
-     * switches the x87 control word on every call), else Python's below. */
-    if (it->is_float && it->len < sizeof tmp) {
-        double d;
-        memcpy(tmp, it->str, it->len);
-        tmp[it->len] = 0;
-        if (zlmdb__plat_strtod_c(tmp, &d) == 0)
-            return PyFloat_FromDouble(d);
-    }
-
-    if (!it->is_float) {
+    } else {
         /* Up to 64 bits: no allocation, no string round trip. */
         int neg;
         uint64_t v;
@@ -956,7 +852,7 @@ static int gj_value(gjfast *j)
             return vpush(&j->vs, PyFloat_FromDouble(-INFINITY));
         }
         if ((c == '-' || (c >= '0' && c <= '9')) && jr_read_number(r, &it) == 0)
-            return vpush(&j->vs, json_number(j->cs, &it));
+            return vpush(&j->vs, zpy_json_number(&it));
     }
 bail:
     j->bail = 1;
@@ -1083,7 +979,7 @@ static PyObject *json_loads_impl(PyObject *module, PyObject *arg, int fast)
                     : zpy_str_from_valid_utf8(it.str, it.len);
             break;
         case ZLMDB_JSON_NUMBER:
-            v = json_number(cs, &it);
+            v = zpy_json_number(&it);
             break;
         case ZLMDB_JSON_TRUE:
             v = Py_NewRef(Py_True);

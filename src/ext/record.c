@@ -1135,88 +1135,6 @@ static PyObject *jstr(const zlmdb_json_item *it)
     return zpy_str_from_valid_utf8(it->str, it->len);
 }
 
-/* The double of a JSON number's text when it is exact by plain double
- * arithmetic (Clinger's fast path: at most 15 significant digits, a power
- * of ten up to 10^22), so that it equals the correctly rounded result
- * float() gives; 0 when the text needs the general conversion. */
-static int fast_double(const char *p, size_t n, double *out)
-{
-    static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-                                   1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
-                                   1e20, 1e21, 1e22};
-    const char *end = p + n;
-    int neg = 0, digits = 0, exp = 0, eneg = 0, e = 0;
-    uint64_t m = 0;
-    double d;
-
-    if (p < end && *p == '-') {
-        neg = 1;
-        p++;
-    }
-    for (; p < end && *p >= '0' && *p <= '9'; p++)
-        if (m || *p != '0') {
-            m = m * 10 + (uint64_t)(*p - '0');
-            if (++digits > 15)
-                return 0;
-        }
-    if (p < end && *p == '.')
-        for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
-            if (m || *p != '0') {
-                if (++digits > 15)
-                    return 0;
-            }
-            m = m * 10 + (uint64_t)(*p - '0');
-            exp--;
-        }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        p++;
-        if (p < end && (*p == '+' || *p == '-'))
-            eneg = *p++ == '-';
-        for (; p < end && *p >= '0' && *p <= '9'; p++)
-            if ((e = e * 10 + (*p - '0')) > 400)
-                return 0;
-        exp += eneg ? -e : e;
-    }
-    if (p != end || exp < -22 || exp > 22)
-        return 0;
-    d = (double)m;              /* exact: m < 10^15 < 2^53 */
-    d = exp < 0 ? d / pow10[-exp] : d * pow10[exp];
-    *out = neg ? -d : d;
-    return 1;
-}
-
-/* A JSON number as Python's json.loads reads it. */
-static PyObject *jnumber(const zlmdb_json_item *it)
-{
-    char small[64], *buf = small;
-    PyObject *res;
-    double x;
-
-    if (it->is_float && fast_double(it->str, it->len, &x))
-        return PyFloat_FromDouble(x);
-
-    if (!it->is_float && it->len <= 18) {
-        long long v = 0;
-        size_t i = it->str[0] == '-';
-        for (; i < it->len; i++)
-            v = v * 10 + (it->str[i] - '0');
-        return PyLong_FromLongLong(it->str[0] == '-' ? -v : v);
-    }
-    if (it->len >= sizeof(small) && (buf = PyMem_Malloc(it->len + 1)) == NULL)
-        return PyErr_NoMemory();
-    memcpy(buf, it->str, it->len);
-    buf[it->len] = 0;
-    if (it->is_float) {
-        x = PyOS_string_to_double(buf, NULL, NULL);
-        res = x == -1.0 && PyErr_Occurred() ? NULL : PyFloat_FromDouble(x);
-    } else {
-        res = PyLong_FromString(buf, NULL, 10);
-    }
-    if (buf != small)
-        PyMem_Free(buf);
-    return res;
-}
-
 static PyObject *jdec_record(zpy_Record *r, jdec *d, const zlmdb_json_item *it);
 
 static const rspec any_spec = {K_ANY, 1, NULL, NULL};
@@ -1240,7 +1158,7 @@ static PyObject *jdec_value(zpy_Record *r, jdec *d, const rfield *f, const rspec
         break;
     case ZLMDB_JSON_NUMBER:
         if (any || s->kind == K_FLOAT || (s->kind == K_INT && !it->is_float))
-            return jnumber(it);
+            return zpy_json_number(it);
         break;
     case ZLMDB_JSON_NAN:
     case ZLMDB_JSON_INFINITY:
@@ -1522,7 +1440,7 @@ static PyObject *jf_value(zpy_Record *r, jfast *j, const rfield *f, const rspec 
             !(c == '-' && rd->pos + 1 < rd->len && rd->data[rd->pos + 1] == 'I') &&
             jr_read_number(rd, &it) == 0 &&
             (any || s->kind == K_FLOAT || (s->kind == K_INT && !it.is_float)))
-            return jnumber(&it);
+            return zpy_json_number(&it);
         break;
     }
     return jf_bail(j);

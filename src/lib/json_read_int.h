@@ -14,8 +14,12 @@
 #  include <emmintrin.h>
 #endif
 
+#include <float.h>
+#include <stdint.h>
+
 #include "codec_int.h"
 #include "common_int.h"
+#include "platform.h"
 
 enum {
     ZLMDB__JST_VALUE = 0,   /* a value must come */
@@ -309,6 +313,113 @@ static inline int zlmdb__json_int_value(const char *s, size_t len, int *neg, uin
     }
     *mag = v;
     return 1;
+}
+
+/* The powers of ten that are exact doubles. */
+static const double zlmdb__json_pow10[23] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+/* x87 extended precision: 64-bit significands, so every integer below
+ * 2**64 and every power of ten up to 1e27 (5**27 < 2**63) is exact. */
+#  define ZLMDB__JSON_LD64 1
+static const long double zlmdb__json_pow10_ld[28] = {
+    1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L, 1e6L, 1e7L, 1e8L, 1e9L, 1e10L, 1e11L, 1e12L, 1e13L,
+    1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L,
+    1e26L, 1e27L,
+};
+#endif
+
+/* The correctly rounded double of a float's text as jr_read_number() found
+ * it (-?digits[.digits][e[+-]digits]), without strtod when that is exact.
+ * m is its significant digits (at most 19, so m < 2**64), x = m * 10**ex.
+ * - Clinger's fast path: m <= 2**53 and |ex| <= 22, so m and 10**|ex| are
+ *   exact doubles and one correctly rounded operation rounds x correctly.
+ * - Else, with x87 long doubles and |ex| <= 27: m and 10**|ex| are exact
+ *   there, so one operation gives x correctly rounded to 64 bits; rounding
+ *   that to 53 bits is x correctly rounded unless it lies exactly halfway
+ *   between two doubles (x itself may be just off the midpoint), which is
+ *   left to strtod.  Whether the FPU really rounds to 64 bits is checked
+ *   too (a caller may have set 53-bit precision).
+ * - Else the C library's strtod in the "C" locale where it is correctly
+ *   rounded (zlmdb__plat_strtod_c), for texts under 64 bytes.
+ * Returns 0 and *out, or -1: the caller converts the text its own way
+ * (Python's float()).  Shared by both bindings' decoders. */
+static inline int zlmdb__json_double(const char *s, size_t len, double *out)
+{
+    const char *p = s, *e = s + len;
+    unsigned long long m = 0;
+    int neg = 0, ndig = 0, scale = 0, ex = 0, exneg = 0;
+    char tmp[64];
+
+    if (p < e && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    for (; p < e && *p >= '0' && *p <= '9'; p++) {
+        if (m == 0 && *p == '0')
+            continue;
+        if (++ndig > 19)
+            goto general;
+        m = m * 10 + (unsigned)(*p - '0');
+    }
+    if (p < e && *p == '.') {
+        for (p++; p < e && *p >= '0' && *p <= '9'; p++) {
+            scale--;
+            if (m == 0 && *p == '0')
+                continue;
+            if (++ndig > 19)
+                goto general;
+            m = m * 10 + (unsigned)(*p - '0');
+        }
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '-' || *p == '+'))
+            exneg = *p++ == '-';
+        for (; p < e; p++) {
+            if (ex > 1000)
+                goto general;
+            ex = ex * 10 + (*p - '0');
+        }
+    }
+    ex = (exneg ? -ex : ex) + scale;
+    if (m == 0) {
+        *out = neg ? -0.0 : 0.0;
+        return 0;
+    }
+    if (m <= 9007199254740992ULL && ex >= -22 && ex <= 22) {
+        *out = ex >= 0 ? (double)m * zlmdb__json_pow10[ex]
+                       : (double)m / zlmdb__json_pow10[-ex];
+    } else {
+#ifdef ZLMDB__JSON_LD64
+        volatile long double one = 1.0L;
+        long double x;
+        uint64_t sig;
+
+        if (ex < -27 || ex > 27 || one + 0x1p-63L == one)
+            goto general;
+        x = ex >= 0 ? (long double)m * zlmdb__json_pow10_ld[ex]
+                    : (long double)m / zlmdb__json_pow10_ld[-ex];
+        memcpy(&sig, &x, 8); /* the 64-bit significand, little-endian first */
+        if ((sig & 0x7FF) == 0x400)
+            goto general;
+        *out = (double)x;
+#else
+        goto general;
+#endif
+    }
+    if (neg)
+        *out = -*out;
+    return 0;
+general:
+    if (len >= sizeof tmp)
+        return -1;
+    memcpy(tmp, s, len);
+    tmp[len] = 0;
+    return zlmdb__plat_strtod_c(tmp, out) == 0 ? 0 : -1;
 }
 
 /* json.loads' number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?

@@ -16,8 +16,9 @@ libzlmdb's C (src/cffi/codec_json.c):
   is decoded once, each string is a slice of it (strings of 1 KiB and more
   are decoded on their own), object keys met before are reused from
   ``_KEYS`` by the number C gives them, and the loop below builds the
-  lists and dicts from the tape.  Floats come parsed (the C library's
-  correctly rounded strtod in the "C" locale), ints up to 64 bits too;
+  lists and dicts from the tape.  Floats come parsed (libzlmdb's
+  ``zlmdb__json_double``, as in the extension: exact fast routes, then the
+  C library's correctly rounded strtod), ints up to 64 bits too;
   longer ints are Python's int() of their digits, as in the extension.
 
 Both C calls return a pointer into buffers their thread keeps (CFFI
