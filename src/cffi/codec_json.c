@@ -664,6 +664,40 @@ static int zlj_number(zl_jparse *o, const zlmdb_json_item *it, zl_jtok *t)
     return zlj_arena(o, it->str, it->len, t);
 }
 
+/* 1 when json.loads' result for the UTF-8 text data[0..len) is the
+ * codec's too, as far as the two can differ: the bytes are UTF-8 as the
+ * reader takes it (no encoded surrogates, which PyPy's decoder lets
+ * through) and no array or object nests deeper than the reader's limit
+ * (PyPy's json.loads has none).  Anything else about the text is
+ * json.loads' grammar on both sides.  0: the reader decides. */
+static int zl_json_plain(const char *data, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)data, *e = p + len;
+    size_t depth = 0, bad;
+    int ascii = 1;
+
+    while (p < e) {
+        unsigned char c = *p++;
+        if (c == '"') {
+            /* a string: to its closing quote, over escapes */
+            for (; p < e && *p != '"'; p++) {
+                if (*p == '\\' && ++p == e)
+                    break;
+                ascii &= *p < 0x80;
+            }
+            p++;
+        } else if (c == '[' || c == '{') {
+            if (++depth > ZLMDB_JSON_DEFAULT_MAX_DEPTH)
+                return 0;
+        } else if (c == ']' || c == '}') {
+            depth -= depth > 0;
+        } else {
+            ascii &= c < 0x80;
+        }
+    }
+    return ascii || zlmdb__utf8_check((const unsigned char *)data, len, &bad);
+}
+
 /* Read the whole document data[0..len) into the thread's zl_jparse,
  * valid until zl_json_parse_done(); its rc says how it went.  NULL: no
  * memory for the thread's state. */

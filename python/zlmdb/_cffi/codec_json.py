@@ -10,7 +10,11 @@ libzlmdb's C (src/cffi/codec_json.c):
   strings (joined into one UTF-8 blob, with their lengths in characters),
   the ints and the floats, and ``zl_json_encode`` writes the whole document
   from them in one call: escapes, digits, float text, commas and colons.
-* ``json_loads``: ``zl_json_parse`` reads the whole input in one call into
+* ``json_loads``: a document that ``zl_json_plain`` finds no deeper than
+  the codec's limit and in strict UTF-8 (the only ways PyPy's json.loads
+  and the codec can differ on a valid document) is read by PyPy's own
+  json.loads, which is faster there; when it refuses, or the check does,
+  ``zl_json_parse`` reads the whole input in one call into
   a tape of tokens (an object member is one token, its key's span riding
   with its value) and one arena holding every string unescaped; the arena
   is decoded once, each string is a slice of it (strings of 1 KiB and more
@@ -41,6 +45,13 @@ from zlmdb._lmdb_cffi import ffi, lib  # type: ignore[import-untyped]  # generat
 __all__ = ("json_dumps", "json_dumpb", "json_loads")
 
 _MAX_DEPTH = 1000
+
+# Valid documents are read by PyPy's json.loads: its result is json.loads'
+# by definition, which is the contract.  Anything it refuses is read again
+# by libzlmdb's reader, which decides and words the error as the extension
+# does (PyPy's json has messages of its own).
+_std_loads = _json_mod.loads
+_plain = lib.zl_json_plain   # where they may differ: depth, encoded surrogates
 
 # The op stream (src/cffi/codec_json.c, ZLJ_*).
 _STR = 1
@@ -493,6 +504,24 @@ def _value(tok: Any, k: int, arena: str, p: Any) -> Any:
     raise SystemError("zlmdb JSON reader: unexpected token %d" % k)
 
 
+def _plain_str(text: str) -> bool:
+    """zl_json_plain() of a str: no deeper than the limit (and its UTF-8)."""
+    if text.count("[") + text.count("{") <= _MAX_DEPTH:
+        return True
+    try:
+        b = str.encode(text, "utf-8")
+    except UnicodeEncodeError:
+        return False
+    return bool(_plain(b, len(b)))
+
+
+def _utf8(b: bytes) -> str:
+    """The text of UTF-8 bytes as json.loads(bytes) reads it: a leading BOM
+    dropped; UnicodeDecodeError when they are not UTF-8."""
+    text = str(b, "utf-8")
+    return text[1:] if text.startswith("\ufeff") else text
+
+
 def _loads_surrogates(text: str) -> Any:
     """json.loads(text) for a str holding lone surrogate characters, as
     the extension does it: with json, here its pure-Python decoder, whose
@@ -512,6 +541,20 @@ def _loads_surrogates(text: str) -> Any:
 def json_loads(data: Union[str, bytes, bytearray, memoryview]) -> Any:
     """``json.loads(data)`` for str, bytes, bytearray and memoryview."""
     text: Optional[str] = None
+    if type(data) is str:
+        if _plain_str(data):
+            try:
+                # PyPy's own json.loads (RPython, JIT-aware) builds the
+                # same objects faster than a walk of our tape can.
+                return _std_loads(data)
+            except Exception:
+                pass   # the C reader below decides, and words the error
+    elif type(data) is bytes:
+        if _plain(data, len(data)):
+            try:
+                return _std_loads(_utf8(data))
+            except Exception:
+                pass
     if type(data) is bytes:
         b = data
     elif isinstance(data, str):
@@ -532,6 +575,11 @@ def json_loads(data: Union[str, bytes, bytearray, memoryview]) -> Any:
         except TypeError:
             raise TypeError("the JSON object must be str, bytes or bytearray, not %s"
                             % type(data).__name__) from None
+        if _plain(b, len(b)):
+            try:
+                return _std_loads(_utf8(b))
+            except Exception:
+                pass
     if text is None and b.startswith(b"\xef\xbb\xbf"):
         # json.loads(bytes) accepts a UTF-8 BOM (it decodes 'utf-8-sig').
         b = b[3:]
