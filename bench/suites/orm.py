@@ -629,15 +629,21 @@ def _prepare(zlmdb, p, n, kind):
 
 # ---------------------------------------------------------------- workloads
 
-def _insert(zlmdb, p, n, kind):
-    us, keys, db, pmap, t0 = _prepare(zlmdb, p, n, kind)
-    setup = time.perf_counter() - t0
+def _timed_writes(db, pmap, us, keys):
+    """pmap[txn, k] = u for each pair in one write transaction, the loop
+    timed: (the Clock, the commit's seconds)."""
     with db.begin(write=True) as txn:
         with Clock() as clock:
             for u, k in zip(us, keys):
                 pmap[txn, k] = u
         t = time.perf_counter()
-    commit = time.perf_counter() - t
+    return clock, time.perf_counter() - t
+
+
+def _insert(zlmdb, p, n, kind):
+    us, keys, db, pmap, t0 = _prepare(zlmdb, p, n, kind)
+    setup = time.perf_counter() - t0
+    clock, commit = _timed_writes(db, pmap, us, keys)
     _check_values(zlmdb, db, pmap, kind, us, keys)
     _close(db)
     return {"ops": len(us), "seconds": clock.seconds,
@@ -713,12 +719,7 @@ def _indexed_insert(zlmdb, p, n, kind="cbor"):
     us, keys, db, pmap, t0 = _prepare(zlmdb, p, n, kind)
     by_authid, by_realm = _attach_indexes(zlmdb, pmap, kind)
     setup = time.perf_counter() - t0
-    with db.begin(write=True) as txn:
-        with Clock() as clock:
-            for u, k in zip(us, keys):
-                pmap[txn, k] = u
-        t = time.perf_counter()
-    commit = time.perf_counter() - t
+    clock, commit = _timed_writes(db, pmap, us, keys)
     _check_values(zlmdb, db, pmap, kind, us, keys)
     _check_indexes(db, us, by_authid, by_realm)
     _close(db)
@@ -748,12 +749,7 @@ def _indexed_update(zlmdb, p, n, kind="cbor"):
     _populate(db, pmap, us, keys)
     new = _updated(us)
     setup = time.perf_counter() - t0
-    with db.begin(write=True) as txn:
-        with Clock() as clock:
-            for u, k in zip(new, keys):
-                pmap[txn, k] = u
-        t = time.perf_counter()
-    commit = time.perf_counter() - t
+    clock, commit = _timed_writes(db, pmap, new, keys)
     _check_values(zlmdb, db, pmap, kind, new, keys)
     _check_indexes(db, new, by_authid, by_realm, stale=[u.authid for u in us])
     _close(db)

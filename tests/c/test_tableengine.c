@@ -173,22 +173,34 @@ static int email_key(void *ctx, const zlmdb_record *rec, zlmdb_buf *out, int *is
     return zlmdb_buf_append(out, p, n);
 }
 
-static int realm_key(void *ctx, const zlmdb_record *rec, zlmdb_buf *out, int *is_null)
+/* The record's realm (its second field): 0 and the span, or 1 when empty. */
+static int realm_of(const zlmdb_record *rec, const char **start, size_t *len)
 {
     const char *p = rec->value.mv_data, *comma, *end;
     size_t n = rec->value.mv_size;
-    int rc;
 
-    (void)ctx;
     comma = memchr(p, ',', n);
     end = comma ? memchr(comma + 1, ',', (size_t)(p + n - comma - 1)) : NULL;
     end = end ? end : p + n;
-    if (comma == NULL || comma + 1 == end) {
+    if (comma == NULL || comma + 1 == end)
+        return 1;
+    *start = comma + 1;
+    *len = (size_t)(end - comma - 1);
+    return 0;
+}
+
+static int realm_key(void *ctx, const zlmdb_record *rec, zlmdb_buf *out, int *is_null)
+{
+    const char *realm;
+    size_t n;
+    int rc;
+
+    (void)ctx;
+    if (realm_of(rec, &realm, &n)) {
         *is_null = 1;
         return ZLMDB_OK;
     }
-    if ((rc = zlmdb_buf_append(out, comma + 1, (size_t)(end - comma - 1))) ||
-        (rc = zlmdb_buf_append(out, "/", 1)))
+    if ((rc = zlmdb_buf_append(out, realm, n)) || (rc = zlmdb_buf_append(out, "/", 1)))
         return rc;
     return zlmdb_buf_append(out, rec->key.mv_data, rec->key.mv_size);
 }
@@ -591,18 +603,15 @@ void test_tableengine__unique_and_nullable_indexes(void)
 /* A unique index keyed on the realm alone (no entry when it is empty). */
 static int realm_only_key(void *ctx, const zlmdb_record *rec, zlmdb_buf *out, int *is_null)
 {
-    const char *p = rec->value.mv_data, *comma, *end;
-    size_t n = rec->value.mv_size;
+    const char *realm;
+    size_t n;
 
     (void)ctx;
-    comma = memchr(p, ',', n);
-    end = comma ? memchr(comma + 1, ',', (size_t)(p + n - comma - 1)) : NULL;
-    end = end ? end : p + n;
-    if (comma == NULL || comma + 1 == end) {
+    if (realm_of(rec, &realm, &n)) {
         *is_null = 1;
         return ZLMDB_OK;
     }
-    return zlmdb_buf_append(out, comma + 1, (size_t)(end - comma - 1));
+    return zlmdb_buf_append(out, realm, n);
 }
 
 /* The first unique index's put is its own check (MDB_NOOVERWRITE, the
