@@ -763,11 +763,7 @@ typedef struct {
 
 static inline int gj_peek(gjfast *j)
 {
-    zlmdb_json_reader *r = &j->r;
-    if (ZPY_LIKELY(r->pos < r->len && r->data[r->pos] > ' '))
-        return r->data[r->pos];
-    jr_skip_ws(r);
-    return r->pos < r->len ? r->data[r->pos] : -1;
+    return jr_peek(&j->r);
 }
 
 /* Push one value (and, in an object, its key before it); -1 on an error

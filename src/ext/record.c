@@ -1301,11 +1301,7 @@ typedef struct {
 /* The next byte after whitespace, or -1 at the end. */
 static inline int jf_peek(jfast *j)
 {
-    zlmdb_json_reader *rd = &j->rd;
-    if (ZLMDB__LIKELY(rd->pos < rd->len && rd->data[rd->pos] > ' '))
-        return rd->data[rd->pos];
-    jr_skip_ws(rd);
-    return rd->pos < rd->len ? rd->data[rd->pos] : -1;
+    return jr_peek(&j->rd);
 }
 
 static PyObject *jf_bail(jfast *j)

@@ -57,6 +57,16 @@ static inline void jr_skip_ws(zlmdb_json_reader *r)
     }
 }
 
+/* The next byte after whitespace, or -1 at the end: what the decoders'
+ * recursive-descent fast paths branch on. */
+static inline int jr_peek(zlmdb_json_reader *r)
+{
+    if (ZLMDB__LIKELY(r->pos < r->len && r->data[r->pos] > ' '))
+        return r->data[r->pos];
+    jr_skip_ws(r);
+    return r->pos < r->len ? r->data[r->pos] : -1;
+}
+
 /* Read 4 hex digits of a \u escape at `p`. */
 static inline int jr_read_u4(zlmdb_json_reader *r, size_t p, unsigned *cp)
 {

@@ -4,7 +4,6 @@ types, or the same error with the same message and position, for what
 json_dumps writes, for indented and escaped text, for every form the fast
 path hands over, and for damaged input, as bytes and as str."""
 import json
-import math
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -12,27 +11,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from zlmdb import _native
 from zlmdb.codec import json_dumpb, json_loads
 
+from test_codec_cbor_fast import outcome
 from test_codec_json import values
 
 pytestmark = pytest.mark.cpython_only
-
-
-def typed_repr(v):
-    if isinstance(v, float):
-        return "float", "nan" if math.isnan(v) else repr(v)
-    if isinstance(v, list):
-        return "list", [typed_repr(x) for x in v]
-    if isinstance(v, dict):
-        return "dict", [(typed_repr(k), typed_repr(x)) for k, x in v.items()]
-    return type(v).__name__, repr(v)
-
-
-def outcome(loads, data):
-    try:
-        v = loads(data)
-    except Exception as e:          # noqa: BLE001  (compared, not hidden)
-        return type(e), str(e), getattr(e, "pos", None)
-    return "ok", typed_repr(v)
 
 
 def agree(data):
