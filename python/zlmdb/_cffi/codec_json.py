@@ -541,7 +541,9 @@ def _loads_surrogates(text: str) -> Any:
 def json_loads(data: Union[str, bytes, bytearray, memoryview]) -> Any:
     """``json.loads(data)`` for str, bytes, bytearray and memoryview."""
     text: Optional[str] = None
-    if type(data) is str:
+    if type(data) is bytes:
+        b = data
+    elif isinstance(data, str):
         if _plain_str(data):
             try:
                 # PyPy's own json.loads (RPython, JIT-aware) builds the
@@ -549,15 +551,6 @@ def json_loads(data: Union[str, bytes, bytearray, memoryview]) -> Any:
                 return _std_loads(data)
             except Exception:
                 pass   # the C reader below decides, and words the error
-    elif type(data) is bytes:
-        if _plain(data, len(data)):
-            try:
-                return _std_loads(_utf8(data))
-            except Exception:
-                pass
-    if type(data) is bytes:
-        b = data
-    elif isinstance(data, str):
         try:
             b = str.encode(data, "utf-8")
         except UnicodeEncodeError:
@@ -575,11 +568,11 @@ def json_loads(data: Union[str, bytes, bytearray, memoryview]) -> Any:
         except TypeError:
             raise TypeError("the JSON object must be str, bytes or bytearray, not %s"
                             % type(data).__name__) from None
-        if _plain(b, len(b)):
-            try:
-                return _std_loads(_utf8(b))
-            except Exception:
-                pass
+    if text is None and _plain(b, len(b)):
+        try:
+            return _std_loads(_utf8(b))
+        except Exception:
+            pass
     if text is None and b.startswith(b"\xef\xbb\xbf"):
         # json.loads(bytes) accepts a UTF-8 BOM (it decodes 'utf-8-sig').
         b = b[3:]
