@@ -581,7 +581,7 @@ class Environment:
             try:
                 if not txn._valid:
                     raise invalid()
-                return _Database._open(self, txn._txn, name, flags)
+                return _Database._open(self, txn._handle, name, flags)
             finally:
                 txn._ops.pop()
         eng = self._eng
@@ -657,7 +657,7 @@ class Environment:
             try:
                 if not txn._valid:
                     raise invalid()
-                return self._dbs_in(txn._txn)
+                return self._dbs_in(txn._handle)
             finally:
                 txn._ops.pop()
         finally:
@@ -764,7 +764,7 @@ class Environment:
                                 % kind)
             if not txn._valid:
                 raise invalid()
-            mtxn = txn._txn
+            mtxn = txn._handle
         if not compact and self._have_writer and self._write_tid == _get_ident():
             raise error("Attempt to copy the environment while a write transaction is "
                         "active on the same thread. This would deadlock.", errno.EBUSY)
@@ -1119,13 +1119,13 @@ class Transaction:
     transaction or its end.  As a context manager the transaction commits at
     the end of the block, or aborts when the block raises."""
 
-    __slots__ = ("_env", "_eng", "_txn", "_db", "_dbi", "_parent", "_valid", "_rdonly",
+    __slots__ = ("_env", "_eng", "_handle", "_db", "_dbi", "_parent", "_valid", "_rdonly",
                  "_buffers", "_reset", "_top_writer", "_owner_tid", "_mutations",
                  "_ops", "_pid", "_val", "_kids", "__weakref__")
 
     def __new__(cls, env=None, db=None, parent=None, write=None, buffers=None):
         self = object.__new__(cls)
-        self._txn = None
+        self._handle = None
         self._valid = False
         self._kids = {}
         self._top_writer = False
@@ -1134,7 +1134,7 @@ class Transaction:
 
     @api
     def __init__(self, env=None, db=None, parent=None, write=None, buffers=None):
-        if self._txn is not None:
+        if self._handle is not None:
             return
         if env is None:
             raise TypeError("'env' argument required")
@@ -1167,7 +1167,7 @@ class Transaction:
             if not write and eng.major < 1:
                 raise error("Read-only child transactions require the LMDB 1.0 engine.",
                             _EINVAL)
-            ptxn = parent._txn
+            ptxn = parent._handle
         if write and env._readonly:
             raise error("Cannot start write transaction with read-only environment.",
                         errno.EACCES)
@@ -1232,7 +1232,7 @@ class Transaction:
                         raise error("mdb_txn_begin", _EINVAL) if env._valid else invalid()
             self._env = env
             self._eng = eng
-            self._txn = txn
+            self._handle = txn
             self._db = db if db is not None else env._main_db
             self._dbi = self._db._dbi
             self._parent = parent
@@ -1267,10 +1267,10 @@ class Transaction:
                 env._write_tid = 0
 
     def _drop_handle(self):
-        txn = self._txn
+        txn = self._handle
         if txn is None:
             return
-        self._txn = None
+        self._handle = None
         if _pid != self._pid or self._env._env is None:
             # A forked child's copy, or the env is gone: never touch it.
             self._top_writer = False
@@ -1282,7 +1282,7 @@ class Transaction:
             # it (a child the collector finalizes after its parent ended).
             parent._ops.append(None)
             try:
-                if parent._txn is not None:
+                if parent._handle is not None:
                     self._eng.txn_abort(txn)
             finally:
                 parent._ops.pop()
@@ -1302,7 +1302,7 @@ class Transaction:
         """Give up the LMDB handle of an ended (or abandoned) transaction: a
         read handle becomes the env's spare, else it is freed."""
         env = self._env
-        txn = self._txn
+        txn = self._handle
         if txn is None or env is None:
             return
         if not env._op_try():
@@ -1312,11 +1312,11 @@ class Transaction:
             # none), so it gets it from the orphans.  Never a writer: close()
             # and set_mapsize() leave those to their owning thread.
             if not self._top_writer and _pid == self._pid:
-                self._txn = None
+                self._handle = None
                 env._orphans.append(txn)
             return
         try:
-            if self._txn is None:
+            if self._handle is None:
                 return
             if self._rdonly and self._parent is None and _pid == self._pid and \
                     env._env is not None and env._spare is None:
@@ -1325,7 +1325,7 @@ class Transaction:
                 # first.
                 if not self._reset:
                     self._eng.txn_reset(txn)
-                self._txn = None
+                self._handle = None
                 with env._lock:
                     if env._spare is None:
                         env._spare = txn
@@ -1339,7 +1339,7 @@ class Transaction:
             env._ops.pop()
 
     def __del__(self):
-        if self._txn is not None:
+        if self._handle is not None:
             if self._valid:
                 self._valid = False
                 _mark_children(self)
@@ -1350,7 +1350,7 @@ class Transaction:
         """A write transaction invalidated by close() on another thread still
         holds LMDB's writer lock, which only this (the owning) thread can
         release; close() waits for that."""
-        if self._txn is not None and self._top_writer and \
+        if self._handle is not None and self._top_writer and \
                 self._env._write_tid == _get_ident():
             _wait_zero(self, "_ops")
             self._drop_handle()
@@ -1400,7 +1400,7 @@ class Transaction:
         The transaction's LMDB id."""
         if not self._valid:
             raise invalid()
-        return self._eng.txn_id(self._txn)
+        return self._eng.txn_id(self._handle)
 
     def _get(self, key=None, default=None, db=None):
         """get(key, default=None, db=None)
@@ -1422,7 +1422,7 @@ class Transaction:
         try:
             if not self._valid:
                 raise invalid()
-            rc = lib.zl_get(self._eng, self._txn, dbi, key, len(key), v)
+            rc = lib.zl_get(self._eng, self._handle, dbi, key, len(key), v)
             if rc == 0:
                 if self._buffers:
                     return self._env._view(self, v)
@@ -1485,7 +1485,7 @@ class Transaction:
         try:
             if not self._valid:
                 raise invalid()
-            rc = lib.zl_put(self._eng, self._txn, db._dbi, key, len(key), value, len(value),
+            rc = lib.zl_put(self._eng, self._handle, db._dbi, key, len(key), value, len(value),
                             flags)
         finally:
             self._ops.pop()
@@ -1512,7 +1512,7 @@ class Transaction:
         try:
             if not self._valid:
                 raise invalid()
-            rc = lib.zl_del(self._eng, self._txn, dbi, key, len(key), value, len(value))
+            rc = lib.zl_del(self._eng, self._handle, dbi, key, len(key), value, len(value))
         finally:
             self._ops.pop()
         self._mutations += 1
@@ -1576,7 +1576,7 @@ class Transaction:
         s = ffi.new("MDB_stat *")
         self._ops.append(None)
         try:
-            rc = self._eng.stat(self._txn, dbi, s)
+            rc = self._eng.stat(self._handle, dbi, s)
         finally:
             self._ops.pop()
         if rc:
@@ -1600,7 +1600,7 @@ class Transaction:
         self._mutations += 1
         self._ops.append(None)
         try:
-            rc = self._eng.drop(self._txn, db._dbi, 1 if delete else 0)
+            rc = self._eng.drop(self._handle, db._dbi, 1 if delete else 0)
         finally:
             self._ops.pop()
         if rc:
@@ -1648,11 +1648,11 @@ class Transaction:
                 # Nothing to write: the handle becomes the env's spare (or is
                 # freed at once, a read-only child being no snapshot to keep).
                 if self._parent is None:
-                    self._eng.txn_reset(self._txn)
+                    self._eng.txn_reset(self._handle)
                     self._reset = True
                 self._park()
                 return
-            txn, self._txn = self._txn, None
+            txn, self._handle = self._handle, None
             rc = self._eng.txn_commit(txn)   # frees txn whatever the outcome
             self._clear_writer()
         finally:
@@ -1685,7 +1685,7 @@ class Transaction:
                 return
             self._end_prepare()
             if self._rdonly and parent is None:
-                self._eng.txn_reset(self._txn)
+                self._eng.txn_reset(self._handle)
                 self._reset = True
                 self._park()
                 return
@@ -1745,7 +1745,7 @@ class Cursor:
         try:
             if not txn._valid:
                 raise invalid()
-            rc = eng.cursor_open(txn._txn, db._dbi, out)
+            rc = eng.cursor_open(txn._handle, db._dbi, out)
         finally:
             txn._ops.pop()
         if rc:
@@ -1769,7 +1769,7 @@ class Cursor:
         self._positioned = False
         txn = self._txn
         if curs is not None and txn is not None and _pid == txn._pid and \
-                txn._env._env is not None and txn._txn is not None:
+                txn._env._env is not None and txn._handle is not None:
             self._eng.cursor_close(curs)
 
     def _release(self):
