@@ -19,70 +19,53 @@ import platform as _platform
 __version__ = "26.10.1.1"
 
 if _platform.python_implementation() == "PyPy":
-    # PyPy runs zlmdb through the CFFI binding of libzlmdb (zlmdb._cffi).
-    # It has the low-level API, zlmdb.lmdb, and the codecs, zlmdb.codec; the
-    # object layer (Database, the maps) follows.
+    # PyPy runs zlmdb through the CFFI binding of libzlmdb (zlmdb._cffi):
+    # zlmdb.lmdb, the codecs and the ORM's core (zlmdb._cffi.orm).
     from zlmdb import _lmdb_cffi
-    from zlmdb import codec
-    from zlmdb import lmdb
 
-    __all__ = ("__version__", "codec", "lmdb")
-
-    _NOT_YET = ("flatbuffers", "setup_flatbuffers_import",
-                "check_autobahn_flatbuffers_version_in_sync", "Schema", "Database",
-                "Transaction", "TransactionStats", "table", "NullValueConstraint",
-                "IndexSpec", "RecordDecodeError", "PersistentMap", "PersistentMapIterator",
-                "MAPS", "MAP_CLASSES", "TABLES_BY_UUID")
-
-    def __getattr__(name):
-        if name in _NOT_YET or name.startswith("Map"):
-            raise NotImplementedError(
-                "zlmdb.%s is not available on PyPy yet: this build has the low-level "
-                "API (zlmdb.lmdb, a drop-in for py-lmdb) and the codecs (zlmdb.codec); "
-                "the ORM on PyPy is the next step of the port" % name)
-        raise AttributeError("module 'zlmdb' has no attribute %r" % name)
-
-    def _check_native_version():
-        # The Python files and the compiled binding must come from one build.
-        built = _lmdb_cffi.ffi.string(_lmdb_cffi.lib.zl_package_version()).decode()
-        if built != __version__:
-            raise ImportError(
-                "zlmdb %s found a C core built for zlmdb %s: reinstall zlmdb "
-                "(pip install --force-reinstall .)" % (__version__, built))
+    def _built_version():
+        return _lmdb_cffi.ffi.string(_lmdb_cffi.lib.zl_package_version()).decode()
 else:
     from zlmdb import _native
-    from zlmdb import codec
-    from zlmdb import lmdb
-    from zlmdb._flatbuffers import (check_autobahn_flatbuffers_version_in_sync,
-                                    setup_flatbuffers_import)
-    from zlmdb._database import TABLES_BY_UUID, Database, Transaction, TransactionStats, table
-    from zlmdb._maps import MAP_CLASSES, MAPS
-    from zlmdb._pmap import IndexSpec, NullValueConstraint, PersistentMap, PersistentMapIterator
-    from zlmdb._records import RecordDecodeError
-    from zlmdb._schema import Schema
 
-    globals().update(MAP_CLASSES)
+    def _built_version():
+        return _native.package_version
 
-    __all__ = ("__version__", "flatbuffers", "setup_flatbuffers_import",
-               "check_autobahn_flatbuffers_version_in_sync", "codec", "lmdb", "Schema",
-               "Database", "Transaction", "TransactionStats", "table",
-               "NullValueConstraint", "IndexSpec", "RecordDecodeError") + tuple(MAP_CLASSES)
 
-    def __getattr__(name):
-        # zlmdb.flatbuffers: the FlatBuffers runtime, imported on first use
-        # (an optional dependency, unlike upstream's bundled copy).
-        if name == "flatbuffers":
-            from zlmdb._flatbuffers import load_flatbuffers
-            return load_flatbuffers()
-        raise AttributeError("module 'zlmdb' has no attribute %r" % name)
-
-    def _check_native_version():
-        # The Python files and the compiled core must come from the same build.
-        built = _native.package_version
-        if built != __version__:
-            raise ImportError(
-                "zlmdb %s found a C core built for zlmdb %s: reinstall zlmdb "
-                "(pip install --force-reinstall .)" % (__version__, built))
+def _check_native_version():
+    # The Python files and the compiled core must come from the same build.
+    built = _built_version()
+    if built != __version__:
+        raise ImportError("zlmdb %s found a C core built for zlmdb %s: reinstall zlmdb "
+                          "(pip install --force-reinstall .)" % (__version__, built))
 
 
 _check_native_version()
+
+from zlmdb import codec  # noqa: E402  (after the check: the C core must match)
+from zlmdb import lmdb  # noqa: E402
+from zlmdb._flatbuffers import (check_autobahn_flatbuffers_version_in_sync,  # noqa: E402
+                                setup_flatbuffers_import)
+from zlmdb._database import (TABLES_BY_UUID, Database, Transaction,  # noqa: E402
+                             TransactionStats, table)
+from zlmdb._maps import MAP_CLASSES, MAPS  # noqa: E402
+from zlmdb._pmap import (IndexSpec, NullValueConstraint, PersistentMap,  # noqa: E402
+                         PersistentMapIterator)
+from zlmdb._records import RecordDecodeError  # noqa: E402
+from zlmdb._schema import Schema  # noqa: E402
+
+globals().update(MAP_CLASSES)
+
+__all__ = ("__version__", "flatbuffers", "setup_flatbuffers_import",
+           "check_autobahn_flatbuffers_version_in_sync", "codec", "lmdb", "Schema",
+           "Database", "Transaction", "TransactionStats", "table",
+           "NullValueConstraint", "IndexSpec", "RecordDecodeError") + tuple(MAP_CLASSES)
+
+
+def __getattr__(name):
+    # zlmdb.flatbuffers: the FlatBuffers runtime, imported on first use
+    # (an optional dependency, unlike upstream's bundled copy).
+    if name == "flatbuffers":
+        from zlmdb._flatbuffers import load_flatbuffers
+        return load_flatbuffers()
+    raise AttributeError("module 'zlmdb' has no attribute %r" % name)

@@ -9,7 +9,7 @@ import time
 import uuid
 import weakref
 
-from zlmdb import _native
+from zlmdb._core import native as _native
 from zlmdb import codec as _codec
 from zlmdb import lmdb
 from zlmdb._pmap import PersistentMap

@@ -19,7 +19,7 @@ import types
 import typing
 import zlib
 
-from zlmdb import _native
+from zlmdb._core import native as _native
 from zlmdb import codec as _codec
 from zlmdb._valuecodecs import VALUE_CODECS
 

@@ -29,7 +29,7 @@ import types
 import typing
 import uuid
 
-from zlmdb import _native
+from zlmdb._core import native as _native
 
 __all__ = ("RecordDecodeError", "record_codec", "record_fields")
 

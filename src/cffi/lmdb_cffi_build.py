@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # The codecs' part of the module, one pair of files per codec: PART.cdef
 # (declarations, appended to CDEF) and PART.c (C, appended to SOURCE).
 # python/zlmdb/_cffi/PART.py is the Python side of each.
-PARTS = ("codec_cbor", "codec_json", "codec_key")
+PARTS = ("codec_cbor", "codec_json", "codec_key", "orm")
 
 
 def _part(name, ext):

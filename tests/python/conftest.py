@@ -7,13 +7,11 @@ import sys
 import pytest
 
 import zlmdb
+import zlmdb._database
 import zlmdb.lmdb as zl
 
-#: PyPy runs zlmdb.lmdb through the CFFI binding (zlmdb._cffi); the ORM is
-#: not there yet, so neither is zlmdb._database.
+#: PyPy runs zlmdb through the CFFI binding (zlmdb._cffi).
 IS_PYPY = platform.python_implementation() == "PyPy"
-if not IS_PYPY:
-    import zlmdb._database
 
 # The engine new environments get in this run (CI runs the suite on each):
 # LMDB 0.9 unless LMDB_DEFAULT_LIB_VERSION=1.
@@ -43,7 +41,7 @@ def pytest_configure(config):
         if os.path.abspath(zlmdb.__file__).startswith(tree + os.sep):
             raise pytest.UsageError("ZLMDB_TEST_INSTALLED is set but zlmdb was imported from "
                                     "the source tree (%s)" % zlmdb.__file__)
-    if TEST_LIB_VERSION is None or IS_PYPY:
+    if TEST_LIB_VERSION is None:
         return
     if TEST_LIB_VERSION not in zlmdb._database._LIB_VERSION_TO_MAJOR:
         raise pytest.UsageError("ZLMDB_TEST_LIB_VERSION=%r: use 0.9 or 1.0 (or unset it for "
@@ -60,11 +58,9 @@ def pytest_runtest_setup(item):
 
 
 def pytest_report_header(config):
-    if IS_PYPY:
-        return "zlmdb: PyPy, zlmdb.lmdb through the CFFI binding; new low-level " \
-            "environments on LMDB %d.x" % DEFAULT_LIB_VERSION
-    return "zlmdb: new ORM databases in LMDB format %s%s; new low-level environments " \
-        "on LMDB %d.x" % (zlmdb._database.DEFAULT_LIB_VERSION,
+    return "zlmdb%s: new ORM databases in LMDB format %s%s; new low-level environments " \
+        "on LMDB %d.x" % (" on PyPy (the CFFI binding)" if IS_PYPY else "",
+                          zlmdb._database.DEFAULT_LIB_VERSION,
                           " (ZLMDB_TEST_LIB_VERSION)" if TEST_LIB_VERSION else " (default)",
                           DEFAULT_LIB_VERSION)
 

@@ -14,10 +14,13 @@ Sphinx site's sources) is checked here:
 import contextlib
 import io
 import pathlib
+import platform
 import re
 import textwrap
 
 import pytest
+
+IS_PYPY = platform.python_implementation() == "PyPy"
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -111,6 +114,8 @@ def test_every_block_names_its_language(block):
 @pytest.mark.parametrize("block", PYTHON, ids=[_id(b) for b in PYTHON])
 def test_python_example_runs(tmp_path, monkeypatch, block):
     page, _info, code, line = block
+    if IS_PYPY and "record=" in code:
+        pytest.skip("declared records (record=) are CPython-only so far (docs/orm.md)")
     monkeypatch.chdir(tmp_path)
     code = re.sub(r"([\"'])/tmp/", lambda m: m.group(1) + str(tmp_path) + "/", code)
     out = io.StringIO()

@@ -1,6 +1,8 @@
 """The zlmdb ORM: Database, transactions, tables, persistent maps, indexes
 (behaviour from the upstream contract, plus the bugs we fix)."""
+import dataclasses
 import os
+import platform
 import struct
 import uuid
 import zlib
@@ -610,3 +612,21 @@ def test_growth_arguments_are_checked(tmp_path):
         zlmdb.Database(str(tmp_path / "a"), growth=1)
     with pytest.raises(ValueError):
         zlmdb.Database(str(tmp_path / "b"), initial_size=1 << 20)
+
+
+def test_a_declared_record_map_works_on_cpython_and_names_the_way_out_on_pypy(db):
+    @dataclasses.dataclass
+    class Note:
+        title: str
+        stars: int
+
+    if platform.python_implementation() == "PyPy":
+        # The record codec is part of the CPython extension (docs/orm.md).
+        with pytest.raises(NotImplementedError, match="marshal= and unmarshal="):
+            zlmdb.MapOidCbor(1, record=Note)
+        return
+    notes = zlmdb.MapOidCbor(1, record=Note)
+    with db.begin(write=True) as txn:
+        notes[txn, 1] = Note("first", 3)
+    with db.begin() as txn:
+        assert notes[txn, 1] == Note("first", 3)

@@ -5,11 +5,10 @@ import collections.abc
 import gc
 import weakref
 
-import _testcapi
 import pytest
 
 import zlmdb
-from zlmdb import _native
+from zlmdb._core import native as _native
 
 from test_orm_formats import User
 
@@ -177,6 +176,7 @@ def test_growth_redoes_truncate_and_rebuild_index(tmp_path):
 
 
 @pytest.mark.parametrize("growth", [None, 2])
+@pytest.mark.cpython_only
 def test_a_refused_unique_put_under_allocation_faults_raises_no_system_error(
         tmp_path, growth):
     """Regression: in the growing database's allocation-fault sweep, a put
@@ -185,6 +185,7 @@ def test_a_refused_unique_put_under_allocation_faults_raises_no_system_error(
     unwound through the Python write path's nested frames (creating a frame
     object for the traceback failed); the writes now run in C, with no
     Python frame between the caller and the refusal."""
+    import _testcapi
     db = zlmdb.Database(str(tmp_path / "db"), maxsize=32 << 20, growth=growth)
     users, by_name, _e = _indexed()
     with db.begin(write=True) as txn:

@@ -79,7 +79,7 @@ def test_explicit_format_and_reopening(tmp_path, major, name):
     with db.begin(write=True) as txn:
         users[txn, 7] = {"name": "ada"}
     db.close()
-    assert zlmdb._native.engine_detect(path) == major
+    assert zlmdb._core.native.engine_detect(path) == major
     for asked in (None, name):                   # its own format, found or named
         with zlmdb.Database(path, lib_version=asked) as db:
             assert db.lib_version == name
@@ -171,21 +171,21 @@ def test_a_file_of_neither_format_is_refused(tmp_path, content, why):
 
 
 def test_engine_detect_reports_new_existing_and_unreadable(tmp_path):
-    assert zlmdb._native.engine_detect(str(tmp_path / "none")) is None
+    assert zlmdb._core.native.engine_detect(str(tmp_path / "none")) is None
     open(tmp_path / "data.mdb", "wb").close()
-    assert zlmdb._native.engine_detect(str(tmp_path)) is None       # empty: new
+    assert zlmdb._core.native.engine_detect(str(tmp_path)) is None       # empty: new
     with pytest.raises(TypeError):
-        zlmdb._native.engine_detect(3)
+        zlmdb._core.native.engine_detect(3)
     if os.geteuid() != 0:   # root reads any file
         os.chmod(tmp_path / "data.mdb", 0)
         with pytest.raises(PermissionError):
-            zlmdb._native.engine_detect(str(tmp_path))
+            zlmdb._core.native.engine_detect(str(tmp_path))
     # a data.mdb that cannot be read as a file (even by root): the errno's
     # OSError subclass, with errno and the path's detail
     other = tmp_path / "dir"
     (other / "data.mdb").mkdir(parents=True)
     with pytest.raises(IsADirectoryError) as info:
-        zlmdb._native.engine_detect(str(other))
+        zlmdb._core.native.engine_detect(str(other))
     assert info.value.errno == errno.EISDIR and "data.mdb" in str(info.value)
 
 

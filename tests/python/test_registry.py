@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 import zlmdb
-from zlmdb import _native
+from zlmdb._core import native as _native
 from zlmdb import codec
 
 

@@ -125,7 +125,7 @@ def test_upgrade_against_upstream_on_an_index_keeps_this_package():
 
 
 def test_a_core_built_for_another_version_says_reinstall(monkeypatch):
-    monkeypatch.setattr(zlmdb._native, "package_version", "26.7.1.3")
+    monkeypatch.setattr(zlmdb, "_built_version", lambda: "26.7.1.3")
     with pytest.raises(ImportError) as info:
         zlmdb._check_native_version()
     msg = str(info.value)

@@ -8,8 +8,9 @@ src/cffi/lmdb_cffi_build.py), ``errors.py`` the exception classes and the
 one function that raises them, ``_args.py`` py-lmdb's argument conventions,
 ``verify.py`` the offline verifier.  ``zlmdb.codec`` comes from
 ``codec_cbor.py``, ``codec_json.py`` and ``codec_key.py`` (their C:
-src/cffi/codec_*.c).  The ORM on PyPy (the next phase) builds on the same
-module.  See docs/architecture.md, "PyPy: the CFFI binding".
+src/cffi/codec_*.c).  The ORM's core on PyPy is ``orm.py`` (its C:
+src/cffi/orm.c), which ``zlmdb._core`` picks instead of the extension.  See
+docs/architecture.md, "PyPy: the CFFI binding".
 """
 import platform
 

@@ -135,16 +135,34 @@ def _is_lib_code(rc):
     return lib.ZLMDB_ERRCODE_LAST <= rc <= lib.ZLMDB_ERRCODE_FIRST
 
 
-def error(what, rc):
+# The advice the ORM gives instead of py-lmdb's hint (the extension's
+# orm_advice()).
+_ORM_ADVICE = {
+    lib.MDB_MAP_FULL: "the database reached its map size: open it with a larger "
+    "Database(maxsize=), or with growth= (a factor such as 2) so that the map grows on "
+    "demand up to maxsize, or raise the size recorded in the file with "
+    "`zlmdb grow DBPATH SIZE`",
+}
+for _rc in (_errno.EACCES, lib.MDB_IS_READONLY, lib.ZLMDB_READONLY):
+    _ORM_ADVICE[_rc] = ("this is a read-only transaction: write in one begun with "
+                        "db.begin(write=True) (on a Database not opened with readonly=True)")
+
+
+def error(what, rc, orm=False):
     """The exception for a failed call ``what`` (str) with code ``rc``,
-    worded as the extension's zpy_err_set() words it; to be raised."""
+    worded as the extension's zpy_err_set() words it (with ``orm``, as its
+    zpy_err_orm(): the ORM's advice instead of py-lmdb's hint); to be
+    raised."""
     if rc == lib.ZLMDB_ENOMEM:
         return MemoryError()
     klass = class_for(rc)
     reason = lib_detail(rc) if _is_lib_code(rc) else _text(lib.zlmdb_strerror(rc))
-    hint = _HINTS.get(rc)
+    hint = None if orm else _HINTS.get(rc)
+    advice = _ORM_ADVICE.get(rc) if orm else None
     if rc == 0:
         msg = what
+    elif advice is not None:
+        msg = "%s: %s: %s" % (what, reason, advice)
     elif hint is not None:
         msg = "%s: %s (%s)" % (what, reason, hint)
     else:
@@ -153,7 +171,7 @@ def error(what, rc):
     exc.what = what
     exc.code = rc
     exc.reason = reason
-    if rc == lib.MDB_MAP_FULL:
+    if rc == lib.MDB_MAP_FULL and not orm:
         exc.add_note(MAP_FULL_WAYS_OUT)
     return exc
 
