@@ -3,6 +3,7 @@ iterator's garbage collection, the growth log, and the per-record loops
 (count_range, truncate, rebuild_index, per-slot counts) that run in C."""
 import collections.abc
 import gc
+import threading
 import weakref
 
 import pytest
@@ -282,3 +283,33 @@ def test_database_env_is_the_low_level_environment_until_closed(tmp_path):
         assert txn.stat()["entries"] == db.env.stat()["entries"]
     db.close()
     assert db.env is None
+
+
+def test_one_indexed_map_written_in_two_databases_by_two_threads(tmp_path):
+    """The map object holds the engine call its index callbacks belong to;
+    two threads writing through it into two databases at once (on PyPy the
+    binding releases the GIL inside the engine) each index their own
+    records."""
+    users, by_name, _by_email = _indexed()
+    dbs = [zlmdb.Database(str(tmp_path / ("db%d" % i)), maxsize=64 << 20) for i in (0, 1)]
+    errors = []
+
+    def fill(db, tag):
+        try:
+            for start in range(0, 600, 100):
+                with db.begin(write=True) as txn:
+                    for i in range(start, start + 100):
+                        users[txn, i] = User(i, "%s-%d" % (tag, i))
+        except BaseException as exc:      # noqa: B902 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fill, args=(db, tag)) for db, tag in zip(dbs, "ab")]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    for db, tag in zip(dbs, "ab"):
+        with db.begin() as txn:
+            assert dict(by_name.select(txn)) == {"%s-%d" % (tag, i): i for i in range(600)}
+        db.close()

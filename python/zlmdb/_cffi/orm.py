@@ -12,6 +12,7 @@ converts arguments, keeps the write counters and the growth log, and words
 the errors as the extension does.  C side: src/cffi/orm.c.
 """
 import struct
+import threading
 import time
 
 from zlmdb._cffi import lmdb as _lmdb
@@ -433,13 +434,28 @@ class _Index:
         self.handle = ffi.new_handle(self)
 
 
+class _Call:
+    """One engine call of a map (a put, a delete, a rebuild) as its index
+    callbacks see it: the record being written, the stored record decoded
+    once for all of them, and the exception a callback raised."""
+    __slots__ = ("new", "caching", "old_at", "old", "err")
+
+    def __init__(self, new, caching):
+        self.new = new
+        self.caching = caching
+        self.old_at = None
+        self.old = None
+        self.err = None
+
+
 @ffi.def_extern()
 def zl_ix_key_py(ctx, value, n, fresh, out, is_null):
     """zlmdb_index_key_fn: fkey(value), encoded with the index map's KeyCodec."""
     ix = ffi.from_handle(ctx)
     owner = ix.owner
+    call = owner._c_call
     try:
-        v = owner._c_new if fresh else owner._c_record_value(value, n)
+        v = call.new if fresh else owner._c_record_value(call, value, n)
         ik = ix.fkey(v)
         if _is_null_key(ik):
             is_null[0] = 1
@@ -450,7 +466,7 @@ def zl_ix_key_py(ctx, value, n, fresh, out, is_null):
             raise MemoryError()
         return _OK
     except BaseException as exc:
-        owner._c_err = exc
+        call.err = exc
         return _CALLBACK
 
 
@@ -460,6 +476,7 @@ def zl_ix_value_py(ctx, pk, n, out):
     encoder (used when that is not simply the encoded key)."""
     ix = ffi.from_handle(ctx)
     owner = ix.owner
+    call = owner._c_call
     try:
         key = owner._c_keycodec.decode(_unpack(pk, n))
         data = _chain(ix.imap._c_enc, key)
@@ -469,7 +486,7 @@ def zl_ix_value_py(ctx, pk, n, out):
             raise MemoryError()
         return _OK
     except BaseException as exc:
-        owner._c_err = exc
+        call.err = exc
         return _CALLBACK
 
 
@@ -566,19 +583,41 @@ class PersistentMapBase:
 
     # -- writes ----------------------------------------------------------------
 
-    def _c_record_value(self, p, n):
+    def _c_record_value(self, call, p, n):
         """A stored record (an old record, a rebuild, a replay) decoded, once
         per write for all of its index callbacks."""
         if n == 0:
             return None
         at = (int(ffi.cast("uintptr_t", p)), n)
-        if self._c_old_at == at:
-            return self._c_old
+        if call.old_at == at:
+            return call.old
         v = _chain(self._c_dec, _unpack(p, n))
-        if self._c_caching:
-            self._c_old_at = at
-            self._c_old = v
+        if call.caching:
+            call.old_at = at
+            call.old = v
         return v
+
+    def _c_engine(self, t, call, fn, *args):
+        """fn(table, txn, *args) of the engine, with `call` for its index
+        callbacks: an rc, or the exception a callback raised.  CFFI releases
+        the GIL around the call, so another thread's write through this map
+        (in another database) waits for the lock; a write from inside a key
+        function (the same thread) keeps its own `call`."""
+        with self._c_lock:
+            table = self._c_get_table(t)
+            prev, self._c_call = self._c_call, call
+            t._mutations += 1
+            t._ops.append(None)
+            try:
+                if not t._valid:
+                    raise invalid()
+                rc = fn(table, t._handle, *args)
+            finally:
+                t._ops.pop()
+                self._c_call = prev
+        if rc == _CALLBACK and call.err is not None:
+            raise call.err
+        return rc
 
     def _c_apply(self, t, op, k, data, user):
         """One write of a record, encoded: (rc, puts, dels, index, midway)."""
@@ -598,32 +637,18 @@ class PersistentMapBase:
             if rc:
                 return rc, 0, 0, None, 0
             return 0, int(op == _PUT), int(op == _DEL), None, 0
-        table = self._c_get_table(t)
-        w = self._c_writes
-        t._mutations += 1
-        self._c_new = user
-        self._c_err = None
-        self._c_caching = True
-        self._c_old_at = None
-        t._ops.append(None)
+        w = ffi.new("zlmdb_table_writes *")
+        call = _Call(user, True)
         try:
-            if not t._valid:
-                raise invalid()
             if op == _PUT:
-                rc = lib.zl_table_put(table, t._handle, k, len(k), data, len(data),
-                                      user is not _REPLAY, w)
+                rc = self._c_engine(t, call, lib.zl_table_put, k, len(k), data, len(data),
+                                    user is not _REPLAY, w)
             else:
-                rc = lib.zl_table_delete(table, t._handle, k, len(k), w)
-        finally:
-            t._ops.pop()
-            self._c_new = None
-            self._c_caching = False
-            self._c_old_at = self._c_old = None
-        if rc == _CALLBACK and self._c_err is not None:
-            exc, self._c_err = self._c_err, None
+                rc = self._c_engine(t, call, lib.zl_table_delete, k, len(k), w)
+        except BaseException:
             if w.midway:
                 t._failed = True
-            raise exc
+            raise
         if rc == lib.ZLMDB_NOTFOUND:
             rc = _NOTFOUND
         index = ffi.string(w.index).decode() if rc and w.index != _NULL else None
@@ -708,9 +733,8 @@ class PersistentMapBase:
         self._c_prefix = struct.pack(">H", slot)
         self._c_single = bool(single)
         self._c_ready = True
-        self._c_writes = ffi.new("zlmdb_table_writes *")
-        self._c_new = self._c_err = self._c_old = self._c_old_at = None
-        self._c_caching = False
+        self._c_lock = threading.RLock()
+        self._c_call = None
         self._c_drop_table()
 
     def _c_set_indexes(self, ixs, null_error):
@@ -803,22 +827,14 @@ class PersistentMapBase:
 
     def _c_do_rebuild(self, t, name):
         """(rc, deleted, inserted) of the engine's rebuild of index `name`."""
-        table = self._c_get_table(t)
         deleted = ffi.new("size_t *")
         inserted = ffi.new("size_t *")
-        t._mutations += 1
-        self._c_err = None
-        t._ops.append(None)
         try:
-            if not t._valid:
-                raise invalid()
-            rc = lib.zl_table_rebuild(table, t._handle, name.encode(), deleted, inserted)
-        finally:
-            t._ops.pop()
-        if rc == _CALLBACK and self._c_err is not None:
-            t._failed = True
-            exc, self._c_err = self._c_err, None
-            raise exc
+            rc = self._c_engine(t, _Call(None, False), lib.zl_table_rebuild, name.encode(),
+                                deleted, inserted)
+        except BaseException:
+            t._failed = True     # the index was emptied first
+            raise
         return rc, deleted[0], inserted[0]
 
     def _c_rebuild_index(self, txn, name):
