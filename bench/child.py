@@ -6,13 +6,16 @@
 Imports ``--module`` (exit 3 with {"unavailable": ...} when that fails), calls
 ``suites.<suite>.<workload>(module, params)`` and prints its result (see
 bench/harness.py for the protocol).  Every ``--name value`` pair lands in
-``params``; values that look like integers become ints.
+``params``; values that look like integers become ints.  ``--warmup N``
+runs the workload N times, unmeasured, before the measured run (for PyPy's
+JIT).
 """
 
 import importlib
 import json
 import os
 import platform
+import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -84,6 +87,14 @@ def main():
     if fn is None:
         print(json.dumps({"unavailable": "no Python implementation of %r" % workload}))
         return harness.EXIT_UNAVAILABLE
+    # --warmup N (from `run.py --param warmup=N`): N unmeasured rounds first,
+    # each in a fresh directory, for a JIT (PyPy) to compile the loop in; both
+    # systems of a run get the same.
+    for _ in range(params.pop("warmup", 0)):
+        wdir = os.path.join(params["dir"], "warmup")
+        os.makedirs(wdir)
+        fn(mod, dict(params, dir=wdir))
+        shutil.rmtree(wdir)
     result = fn(mod, params)
     ops, seconds = result["ops"], result["seconds"]
     out = {"ops": ops, "seconds": seconds,

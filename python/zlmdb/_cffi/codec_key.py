@@ -208,10 +208,27 @@ def _timestamp(kc: "KeyCodec", o: object, idx: int, value: bool) -> int:
         return ns
     np = _numpy()
     if np is not None and isinstance(o, np.datetime64):
-        # numpy's own conversion, for every unit (NaT is INT64_MIN).
+        # numpy's calls go through PyPy's C-API emulation, microseconds
+        # each: a value in nanoseconds (the unit of numpy's timestamps, and
+        # of what this codec decodes) is its item(), one call after the
+        # unit's check; NaT and other units take numpy's own conversion.
+        if o.dtype == _ns_dtype(np):
+            v = o.item()
+            if v.__class__ is int:
+                return _timestamp(kc, v, idx, value)
         return _timestamp(kc, operator.index(np.datetime64(o, "ns").astype(np.int64)), idx,
                           value)
     raise _wrong_type(kc, o, idx, value)
+
+
+_NS: list[Any] = []
+
+
+def _ns_dtype(np: Any) -> Any:
+    """numpy's datetime64[ns] dtype, made once."""
+    if not _NS:
+        _NS.append(np.dtype("datetime64[ns]"))
+    return _NS[0]
 
 
 def _buffer_bytes(o: object) -> bytes:
