@@ -676,6 +676,20 @@ static int zl_json_plain(const char *data, size_t len)
     size_t depth = 0, bad;
     int ascii = 1;
 
+    if (len <= ZLMDB_JSON_DEFAULT_MAX_DEPTH) {
+        /* Nesting past the limit takes more opening brackets than this
+         * text has bytes: only its UTF-8 is left to check, eight bytes at
+         * a time while they are ASCII (a record's document, typically). */
+        uint64_t high = 0, w;
+        for (; e - p >= 8; p += 8) {
+            memcpy(&w, p, 8);
+            high |= w;
+        }
+        for (; p < e; p++)
+            high |= *p;
+        return !(high & 0x8080808080808080ull) ||
+               zlmdb__utf8_check((const unsigned char *)data, len, &bad);
+    }
     while (p < e) {
         unsigned char c = *p++;
         if (c == '"') {
