@@ -630,3 +630,18 @@ def test_a_declared_record_map_works_on_cpython_and_names_the_way_out_on_pypy(db
         notes[txn, 1] = Note("first", 3)
     with db.begin() as txn:
         assert notes[txn, 1] == Note("first", 3)
+
+
+def test_a_reverse_select_below_every_key_of_the_database_is_empty(db):
+    """A reverse scan starts at the last key below its upper bound; when no
+    key of the whole database lies below it, there is nothing, not the
+    database's last record."""
+    empty, full = zlmdb.MapOidOid(1), zlmdb.MapOidOid(2)
+    with db.begin(write=True) as txn:
+        for i in (5, 6, 7):
+            full[txn, i] = i * 10
+    with db.begin() as txn:
+        assert list(empty.select(txn, reverse=True)) == []
+        assert list(full.select(txn, to_key=3, reverse=True)) == []
+        assert list(full.select(txn, to_key=7, reverse=True)) == [(6, 60), (5, 50)]
+        assert list(full.select(txn, reverse=True)) == [(7, 70), (6, 60), (5, 50)]

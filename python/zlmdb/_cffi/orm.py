@@ -518,6 +518,8 @@ class PersistentMapBase:
             % (name, name))
 
     def _c_split(self, arg):
+        if not self._c_ready:
+            raise self._c_not_ready()
         if type(arg) is not tuple or len(arg) != 2:
             raise TypeError("%s records are addressed as pmap[txn, key] (a zlmdb.Transaction, "
                             "then the key), not pmap[%s]"
@@ -526,8 +528,6 @@ class PersistentMapBase:
         if isinstance(key, OrmTransaction) and not isinstance(txn, OrmTransaction):
             raise TypeError("%s: the transaction comes first: write pmap[txn, key], not "
                             "pmap[key, txn]" % type(self).__name__)
-        if not self._c_ready:
-            raise self._c_not_ready()
         return _check(txn), key
 
     def _c_encode_key(self, key):
@@ -859,9 +859,6 @@ class PersistentMapBase:
         return deleted, inserted
 
 
-PersistentMapBase.__module__ = "zlmdb._native"
-
-
 class PersistentMapIterator:
     """An iterator over a map's key range (PersistentMap.select())."""
 
@@ -870,7 +867,8 @@ class PersistentMapIterator:
 
     def __new__(cls, *args, **kwargs):
         if len(args) != 8 or kwargs or not isinstance(args[0], PersistentMapBase):
-            raise TypeError("cannot create 'zlmdb._native.PersistentMapIterator' instances")
+            raise TypeError("cannot create 'zlmdb.PersistentMapIterator' instances: "
+                            "PersistentMap.select() makes them")
         return object.__new__(cls)
 
     def __init__(self, pmap, t, lo, hi, keys, values, reverse, limit):
@@ -895,9 +893,12 @@ class PersistentMapIterator:
         if not self._started:
             self._started = True
             if self._reverse:
-                if not (self._hi is not None and c.set_range(self._hi) and c.prev()):
-                    if self._hi is None or not c._positioned:
-                        c.last()
+                # From the last key below hi: the one before hi's place, or
+                # the database's last when nothing is at or after hi.
+                if self._hi is not None and c.set_range(self._hi):
+                    c.prev()
+                else:
+                    c.last()
             else:
                 c.set_range(self._lo)
         elif self._reverse:
@@ -927,8 +928,6 @@ class PersistentMapIterator:
             return pmap._c_decode(c.value())
         return None
 
-
-PersistentMapIterator.__module__ = "zlmdb._native"
 
 
 # ------------------------------------------------------------- declared records
