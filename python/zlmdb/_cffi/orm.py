@@ -44,10 +44,6 @@ _RAW_PUT, _RAW_DEL, _PUT, _DEL, _CLEAR, _REBUILD = range(6)
 _REPLAY = object()
 
 
-def _now_ns():
-    return time.time_ns()
-
-
 # ---------------------------------------------------------- TransactionStats
 
 class TransactionStats:
@@ -64,13 +60,13 @@ class TransactionStats:
     def __init__(self):
         self.puts = 0
         self.dels = 0
-        self._started = _now_ns()
+        self._started = time.time_ns()
 
     def reset(self):
         """Set the counts to zero and start timing anew."""
         self.puts = 0
         self.dels = 0
-        self._started = _now_ns()
+        self._started = time.time_ns()
 
     @property
     def started(self):
@@ -80,7 +76,7 @@ class TransactionStats:
     @property
     def duration(self):
         """Nanoseconds since counting started."""
-        return _now_ns() - self._started if self._started else 0
+        return time.time_ns() - self._started if self._started else 0
 
 
 TransactionStats.__module__ = "zlmdb"
@@ -541,6 +537,8 @@ class PersistentMapBase:
         return self._c_keycodec.encode(key)
 
     def _c_decode(self, raw):
+        """A stored value (bytes, a buffer, or None when missing) through the
+        decoding chain; empty and missing read as None."""
         if not raw:
             return None
         return _chain(self._c_dec, raw)
@@ -562,10 +560,7 @@ class PersistentMapBase:
 
     def __getitem__(self, arg):
         t, key = self._c_split(arg)
-        raw = _Transaction._get(t, self._c_prefix + self._c_encode_key(key))
-        if not raw:
-            return None
-        return _chain(self._c_dec, raw)
+        return self._c_decode(_Transaction._get(t, self._c_prefix + self._c_encode_key(key)))
 
     def __contains__(self, arg):
         t, key = self._c_split(arg)
@@ -622,18 +617,7 @@ class PersistentMapBase:
     def _c_apply(self, t, op, k, data, user):
         """One write of a record, encoded: (rc, puts, dels, index, midway)."""
         if not self._c_indexes:
-            pk = self._c_prefix + k
-            t._ops.append(None)
-            try:
-                if not t._valid:
-                    raise invalid()
-                if op == _PUT:
-                    rc = lib.zl_put(t._eng, t._handle, t._dbi, pk, len(pk), data, len(data), 0)
-                else:
-                    rc = lib.zl_del(t._eng, t._handle, t._dbi, pk, len(pk), b"", 0)
-            finally:
-                t._ops.pop()
-            t._mutations += 1
+            rc = t._raw(_RAW_PUT if op == _PUT else _RAW_DEL, self._c_prefix + k, data, True)
             if rc:
                 return rc, 0, 0, None, 0
             return 0, int(op == _PUT), int(op == _DEL), None, 0
